@@ -1,0 +1,1 @@
+"""The domain and its storage. Knows nothing of Telegram, APScheduler or HTTP."""

@@ -1,0 +1,1 @@
+"""Fakes for Telegram and time, shared by tests and benchmarks."""

@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from cases.db import Database
+from cases.migrate import MigrationError, migrate
+
+
+async def test_pragmas_make_commits_durable_and_keys_enforced(db: Database) -> None:
+    assert (await db.fetch_value("PRAGMA journal_mode")) == "wal"
+    assert (await db.fetch_value("PRAGMA foreign_keys")) == 1
+    async with db.transaction() as conn:
+        cursor = await conn.execute("PRAGMA synchronous")
+        assert (await cursor.fetchone())[0] == 2  # FULL
+
+
+async def test_foreign_key_violation_is_refused(db: Database) -> None:
+    with pytest.raises(sqlite3.IntegrityError):
+        await db.execute(
+            "INSERT INTO drafts(user_id, procedure, created_at, updated_at)"
+            " VALUES (999, 'petition', 'x', 'x')"
+        )
+
+
+async def test_failed_unit_of_work_leaves_nothing_behind(db: Database) -> None:
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO users(telegram_id, first_seen, last_seen) VALUES (1, 'a', 'a')"
+            )
+            raise RuntimeError("boom")
+    assert await db.fetch_value("SELECT count(*) FROM users") == 0
+
+
+async def test_concurrent_units_of_work_do_not_interleave(db: Database) -> None:
+    """A rollback in one coroutine must not erase another's insert (engineering.md E4)."""
+
+    async def good(i: int) -> None:
+        async with db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO users(telegram_id, first_seen, last_seen) VALUES (?, 'a', 'a')", (i,)
+            )
+            await asyncio.sleep(0)
+
+    async def bad() -> None:
+        async with db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO users(telegram_id, first_seen, last_seen) VALUES (-1, 'a', 'a')"
+            )
+            await asyncio.sleep(0)
+            raise ValueError
+
+    results = await asyncio.gather(*(good(i) for i in range(20)), bad(), return_exceptions=True)
+    assert sum(isinstance(r, ValueError) for r in results) == 1
+    assert await db.fetch_value("SELECT count(*) FROM users") == 20
+
+
+async def test_migrations_are_recorded_and_not_reapplied(tmp_path: Path) -> None:
+    async with Database(tmp_path / "m.sqlite3") as database:
+        first = await migrate(database)
+        assert first and first[0].startswith("0001_")
+        assert await migrate(database) == []
+        versions = await database.fetch_all("SELECT version FROM schema_migrations")
+        assert len(versions) == len(first)
+
+
+async def test_failing_migration_rolls_back_whole(tmp_path: Path) -> None:
+    migrations = tmp_path / "migrations"
+    migrations.mkdir()
+    (migrations / "0001_ok.sql").write_text("CREATE TABLE a (x INTEGER);\n")
+    (migrations / "0002_broken.sql").write_text(
+        "CREATE TABLE b (x INTEGER);\nINSERT INTO nowhere VALUES (1);\n"
+    )
+    async with Database(tmp_path / "m.sqlite3") as database:
+        with pytest.raises(MigrationError, match="0002_broken"):
+            await migrate(database, migrations)
+        tables = {
+            r[0] for r in await database.fetch_all("SELECT name FROM sqlite_master")
+        }
+        assert "a" in tables
+        assert "b" not in tables  # the half of 0002 that succeeded was rolled back
+        assert await database.fetch_value("SELECT max(version) FROM schema_migrations") == 1
+
+
+async def test_case_history_is_append_only(db: Database) -> None:
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        async with db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO users(telegram_id, first_seen, last_seen) VALUES (1, 'a', 'a')"
+            )
+            await conn.execute(
+                "INSERT INTO cases(id, number, procedure, status, citizen_id, subject,"
+                " received_on, created_at, updated_at)"
+                " VALUES (1, 'XF-2026-000001', 'petition', 'submitted', 1, 's', '2026-11-25',"
+                " 'a', 'a')"
+            )
+            await conn.execute(
+                "INSERT INTO case_events(case_id, at, actor_role, kind) VALUES (1, 'a', 'x', 'k')"
+            )
+            await conn.execute("UPDATE case_events SET kind = 'changed'")
