@@ -78,9 +78,7 @@ async def test_failing_migration_rolls_back_whole(tmp_path: Path) -> None:
     async with Database(tmp_path / "m.sqlite3") as database:
         with pytest.raises(MigrationError, match="0002_broken"):
             await migrate(database, migrations)
-        tables = {
-            r[0] for r in await database.fetch_all("SELECT name FROM sqlite_master")
-        }
+        tables = {r[0] for r in await database.fetch_all("SELECT name FROM sqlite_master")}
         assert "a" in tables
         assert "b" not in tables  # the half of 0002 that succeeded was rolled back
         assert await database.fetch_value("SELECT max(version) FROM schema_migrations") == 1

@@ -1,0 +1,203 @@
+"""Start-up only: settings, the store, migrations, Bot + Dispatcher, the scheduler, polling.
+
+Run ``python bot.py`` (see README, Quick start). Tests import :func:`create_dispatcher`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.types import BotCommand, BotCommandScopeDefault
+from aiogram.utils.i18n import I18n
+from pydantic import ValidationError
+
+from cases.clock import Clock, SystemClock
+from cases.db import Database
+from cases.fsm import FsmRecords
+from cases.intake import IntakeService
+from cases.migrate import MigrationError, migrate
+from cases.privacy import redact
+from cases.texts import LOCALES_DIR
+from cases.updates import ProcessedUpdates
+from cases.users import UserRepository
+from handlers import get_routers, setup_middlewares
+from handlers.storage import SqliteStorage
+from settings import Settings
+
+log = logging.getLogger("bot")
+
+COMMANDS: dict[str, list[tuple[str, str]]] = {
+    "zh": [
+        ("start", "开始 / 主菜单"),
+        ("reconsider", "申请行政复议"),
+        ("mediation", "申请行政调解"),
+        ("petition", "信访：投诉、求决、建议、检举"),
+        ("book", "预约局长接待日"),
+        ("mycases", "我的案件"),
+        ("cancel", "取消正在填写的表单"),
+        ("help", "使用说明"),
+        ("lang", "切换语言 / Language"),
+    ],
+    "en": [
+        ("start", "Start / main menu"),
+        ("reconsider", "Apply for administrative reconsideration"),
+        ("mediation", "Ask for administrative mediation"),
+        ("petition", "Petition: complaint, request, suggestion, report"),
+        ("book", "Book a bureau chief reception day"),
+        ("mycases", "My cases"),
+        ("cancel", "Cancel the form you are filling in"),
+        ("help", "How to use this service"),
+        ("lang", "Language / 切换语言"),
+    ],
+}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line; every message passes through the personal-data filter."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        payload: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": redact(record.getMessage()),
+        }
+        if record.exc_info:
+            payload["error"] = redact(self.formatException(record.exc_info))
+        return json.dumps(payload, ensure_ascii=False)
+
+
+def configure_logging(level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+
+
+def load_settings() -> Settings:
+    """Settings, or one clear line and exit code 2 (no traceback for a missing token)."""
+    try:
+        return Settings()  # type: ignore[call-arg]
+    except ValidationError as exc:
+        fields = sorted({str(err["loc"][0]).upper() for err in exc.errors() if err["loc"]})
+        if "BOT_TOKEN" in fields:
+            print(
+                "error: BOT_TOKEN is missing or malformed. Copy .env.example to .env and put "
+                "the token from @BotFather there (format 123456789:ABC...).",
+                file=sys.stderr,
+            )
+        else:
+            print(
+                f"error: invalid setting(s) {', '.join(fields)}; see .env.example.",
+                file=sys.stderr,
+            )
+        raise SystemExit(2) from None
+
+
+def build_i18n(settings: Settings) -> I18n:
+    return I18n(path=LOCALES_DIR, default_locale=settings.default_locale, domain="messages")
+
+
+def create_dispatcher(
+    settings: Settings, db: Database, clock: Clock, *, i18n: I18n | None = None
+) -> Dispatcher:
+    """Everything a handler needs arrives as workflow data, by parameter name."""
+    i18n = i18n or build_i18n(settings)
+    users = UserRepository(db, clock)
+    processed = ProcessedUpdates(db, clock)
+    dp = Dispatcher(
+        storage=SqliteStorage(FsmRecords(db, clock)),
+        events_isolation=SimpleEventIsolation(),
+        settings=settings,
+        db=db,
+        clock=clock,
+        users=users,
+        intake=IntakeService(db, clock),
+    )
+    setup_middlewares(dp, processed=processed, users=users, i18n=i18n)
+    dp.include_routers(*get_routers())
+    return dp
+
+
+async def set_commands(bot: Bot, default_locale: str) -> None:
+    for language, commands in COMMANDS.items():
+        await bot.set_my_commands(
+            [BotCommand(command=c, description=d) for c, d in commands],
+            scope=BotCommandScopeDefault(),
+            language_code=language,
+        )
+    await bot.set_my_commands(
+        [BotCommand(command=c, description=d) for c, d in COMMANDS[default_locale]],
+        scope=BotCommandScopeDefault(),
+    )
+
+
+def build_bot(settings: Settings) -> Bot:
+    session = (
+        AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
+        if settings.telegram_api_base
+        else AiohttpSession()
+    )
+    return Bot(
+        settings.bot_token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+    )
+
+
+async def run(settings: Settings) -> int:
+    clock = SystemClock()
+    db = Database(settings.database_path)
+    await db.open()
+    try:
+        applied = await migrate(db, clock=clock)
+    except MigrationError as exc:
+        log.error("database migration failed, not starting: %s", exc)
+        await db.close()
+        return 3
+    if applied:
+        log.info("applied migrations: %s", ", ".join(applied))
+
+    bot = build_bot(settings)
+    dp = create_dispatcher(settings, db, clock)
+
+    @dp.startup()
+    async def on_startup(bot: Bot) -> None:
+        # Never drop pending updates: they are citizens' input sent while we were down.
+        await bot.delete_webhook(drop_pending_updates=False)
+        await set_commands(bot, settings.default_locale)
+        log.info("bot ready")
+
+    @dp.shutdown()
+    async def on_shutdown() -> None:
+        # Polling has stopped; let handlers already running finish before the store closes.
+        running = list(dp._handle_update_tasks)
+        if running:
+            await asyncio.wait(running, timeout=20)
+        log.info("bot stopped")
+
+    try:
+        await dp.start_polling(bot, handle_signals=True, close_bot_session=True)
+    finally:
+        await db.close()
+    return 0
+
+
+def main() -> None:
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    sys.exit(asyncio.run(run(settings)))
+
+
+if __name__ == "__main__":
+    main()

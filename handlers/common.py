@@ -1,0 +1,118 @@
+"""/cancel, and polite answers for everything no other router took.
+
+The cancel router goes first so /cancel works inside any form; the fallback router goes last.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+
+from cases.intake import IntakeService
+from handlers.callbacks import CancelChoice, MenuAction
+from handlers.keyboards import cancel_confirmation, main_menu
+
+log = logging.getLogger(__name__)
+
+
+async def command_cancel(message: Message, state: FSMContext) -> None:
+    if await state.get_state() is None:
+        await message.answer(_("There is nothing to cancel."), reply_markup=main_menu())
+        return
+    await message.answer(
+        _("Do you want to stop and discard what you have entered in this form?"),
+        reply_markup=cancel_confirmation(),
+    )
+
+
+async def confirm_cancel(
+    query: CallbackQuery, callback_data: CancelChoice, state: FSMContext, intake: IntakeService
+) -> None:
+    await query.answer()
+    if not isinstance(query.message, Message):
+        return
+    if not callback_data.confirm:
+        await query.message.edit_text(_("Good, let us continue. Please answer the last question."))
+        return
+    data = await state.get_data()
+    draft_id = data.get("draft_id")
+    if isinstance(draft_id, int):
+        await intake.discard_draft(draft_id, user_id=query.from_user.id)
+    await state.clear()
+    await query.message.edit_text(_("Discarded. Nothing was submitted."))
+    await query.message.answer(_("What would you like to do?"), reply_markup=main_menu())
+
+
+async def booking_not_available(event: Message | CallbackQuery) -> None:
+    text = _(
+        "Booking a bureau chief reception day in this chat is not available yet. "
+        "Please call the public service hotline 0710-12345 to book a slot."
+    )
+    if isinstance(event, CallbackQuery):
+        await event.answer()
+        if isinstance(event.message, Message):
+            await event.message.answer(text)
+    else:
+        await event.answer(text)
+
+
+async def edited_message(message: Message) -> None:
+    await message.answer(
+        _(
+            "I saw that you edited a message. Edits are not read: please send the "
+            "corrected answer as a new message."
+        )
+    )
+
+
+async def unknown_command(message: Message) -> None:
+    await message.answer(
+        _("I do not know this command. Here is what I can do:"), reply_markup=main_menu()
+    )
+
+
+async def unknown_text(message: Message) -> None:
+    await message.answer(_("Please choose what you would like to do:"), reply_markup=main_menu())
+
+
+async def unsupported_message(message: Message) -> None:
+    await message.answer(
+        _(
+            "I can only read text messages here (and files while you add evidence to an "
+            "application). Please choose what you would like to do:"
+        ),
+        reply_markup=main_menu(),
+    )
+
+
+async def stale_button(query: CallbackQuery) -> None:
+    """Buttons from before a restart, from an old message, or with forged data."""
+    await query.answer(
+        _("This button is no longer valid. Please use the menu below."), show_alert=True
+    )
+    if isinstance(query.message, Message):
+        await query.message.answer(_("What would you like to do?"), reply_markup=main_menu())
+
+
+def build_cancel_router() -> Router:
+    router = Router(name="cancel")
+    router.message.register(command_cancel, Command("cancel"))
+    router.callback_query.register(confirm_cancel, CancelChoice.filter())
+    return router
+
+
+def build_fallback_router() -> Router:
+    router = Router(name="fallback")
+    router.message.register(booking_not_available, Command("book"))
+    router.callback_query.register(booking_not_available, MenuAction.filter(F.action == "book"))
+    router.edited_message.register(edited_message)
+    router.message.register(unknown_command, F.text.startswith("/"))
+    router.message.register(unknown_text, F.text)
+    router.message.register(unsupported_message)
+    router.callback_query.register(stale_button)
+    return router

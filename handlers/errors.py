@@ -1,0 +1,63 @@
+"""Last line of defence: log the failure (no personal data) and reassure the user."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+
+from aiogram import Bot, Router
+from aiogram.types import ErrorEvent
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from cases.users import User
+from handlers.middlewares import locale_from_telegram
+
+log = logging.getLogger(__name__)
+
+
+async def on_error(
+    event: ErrorEvent, bot: Bot, i18n: I18n | None = None, user: User | None = None
+) -> bool:
+    update = event.update
+    # Only the update id and the exception type: the message text may hold ID numbers.
+    # The update id, the exception type and where it happened; never the exception's message
+    # or the update itself, which may carry ID or phone numbers.
+    frames = "".join(traceback.format_tb(event.exception.__traceback__))
+    log.error(
+        "handler failed on update %s: %s\n%s",
+        update.update_id,
+        type(event.exception).__name__,
+        frames,
+    )
+    chat_id: int | None = None
+    language: str | None = None
+    if update.message:
+        chat_id = update.message.chat.id
+        language = update.message.from_user.language_code if update.message.from_user else None
+    elif update.callback_query:
+        query = update.callback_query
+        language = query.from_user.language_code
+        if query.message:
+            chat_id = query.message.chat.id
+    if chat_id is None or i18n is None:
+        return True
+    locale = (user.locale if user else None) or locale_from_telegram(language, i18n.default_locale)
+    with i18n.context(), i18n.use_locale(locale):
+        try:
+            await bot.send_message(
+                chat_id,
+                _(
+                    "Sorry, something went wrong on our side. Nothing you entered was lost: "
+                    "please send your last answer again, or use /help."
+                ),
+            )
+        except Exception:  # a failing apology must not raise again
+            log.warning("could not tell chat about the failure")
+    return True
+
+
+def build_router() -> Router:
+    router = Router(name="errors")
+    router.errors.register(on_error)
+    return router

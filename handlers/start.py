@@ -1,0 +1,85 @@
+"""/start, /help, /lang and the main menu."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandStart
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from cases.users import User, UserRepository
+from handlers.callbacks import LanguageChoice, MenuAction
+from handlers.keyboards import language_menu, main_menu
+
+
+def welcome_text() -> str:
+    return _(
+        "Welcome to the Gucheng County online service for disputes.\n\n"
+        "Here you can apply for administrative reconsideration, ask for mediation of a "
+        "dispute, file a petition (complaint, request or suggestion), book a bureau chief "
+        "reception day and follow your cases.\n\n"
+        "What would you like to do?"
+    )
+
+
+def help_text() -> str:
+    return _(
+        "How to use this service:\n\n"
+        "/reconsider – challenge a decision or inaction of a government agency\n"
+        "/mediation – ask for mediation of a dispute\n"
+        "/petition – complaint, request, suggestion or report\n"
+        "/book – book a bureau chief reception day\n"
+        "/mycases – see your cases and their deadlines\n"
+        "/cancel – stop what you are filling in\n"
+        "/lang – change the language\n\n"
+        "Answer one question at a time. Your answers are saved as you go: if you stop, "
+        "you can continue later where you left off.\n"
+        "Public service hotline: 0710-12345."
+    )
+
+
+async def command_start(message: Message) -> None:
+    await message.answer(welcome_text(), reply_markup=main_menu())
+
+
+async def command_help(message: Message) -> None:
+    await message.answer(help_text(), reply_markup=main_menu())
+
+
+async def command_menu(message: Message) -> None:
+    await message.answer(_("What would you like to do?"), reply_markup=main_menu())
+
+
+async def command_lang(message: Message) -> None:
+    await message.answer(_("Please choose your language:"), reply_markup=language_menu())
+
+
+async def choose_language(
+    query: CallbackQuery, callback_data: LanguageChoice, users: UserRepository, i18n: I18n
+) -> None:
+    await users.set_locale(query.from_user.id, callback_data.code)
+    with i18n.use_locale(callback_data.code):
+        await query.answer()
+        if isinstance(query.message, Message):
+            await query.message.edit_text(_("Language set to English."))
+            await query.message.answer(welcome_text(), reply_markup=main_menu())
+
+
+async def menu_help(query: CallbackQuery, user: User) -> None:
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer(help_text())
+
+
+def build_router() -> Router:
+    router = Router(name="start")
+    router.message.register(command_start, CommandStart())
+    router.message.register(command_help, Command("help"))
+    router.message.register(command_menu, Command("menu"))
+    router.message.register(command_lang, Command("lang"))
+    router.callback_query.register(
+        choose_language, LanguageChoice.filter(F.code.in_({"zh", "en"}))
+    )
+    router.callback_query.register(menu_help, MenuAction.filter(F.action == "help"))
+    return router

@@ -1,0 +1,73 @@
+"""Settings from the environment and `.env` (every field is documented in `.env.example`)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent
+_TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]+")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=ROOT / ".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    bot_token: SecretStr
+    telegram_api_base: str | None = None
+    database_path: Path = ROOT / "data" / "bot.sqlite3"
+    timezone: str = "Asia/Shanghai"
+    default_locale: Literal["zh", "en"] = "zh"
+    admin_ids: Annotated[list[int], NoDecode] = []
+
+    organisation_path: Path | None = None
+    calendar_overrides_path: Path | None = None
+    reminder_tick_seconds: int = Field(default=30, ge=1, le=3600)
+    backup_dir: Path = ROOT / "data" / "backups"
+    backup_keep: int = Field(default=7, ge=1, le=365)
+    escalation_hours: int = Field(default=24, ge=1, le=24 * 14)
+    processed_updates_keep_hours: int = Field(default=48, ge=24)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr) -> SecretStr:
+        # aiogram refuses anything but digits:rest; say so before it does, without echoing it.
+        if not _TOKEN.fullmatch(value.get_secret_value()):
+            raise ValueError("BOT_TOKEN must look like 123456789:ABC-def_ghi")
+        return value
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, int):
+            return [value]
+        return value
+
+    @field_validator("telegram_api_base", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value.rstrip("/") if isinstance(value, str) else value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)

@@ -1,0 +1,99 @@
+"""What a user sees from the first contact: menu, language, help, odd input, errors."""
+
+from __future__ import annotations
+
+from aiogram import Dispatcher, Router
+from aiogram.filters import Command
+from aiogram.methods import SendMessage
+from aiogram.types import Message
+
+from cases.db import Database
+from tests.fakes.telegram import BotClient
+
+
+async def test_start_greets_in_chinese_with_the_main_menu(client: BotClient) -> None:
+    await client.send("/start")
+    assert "欢迎使用谷城县" in client.last_text()
+    assert "⚖️ 对政府部门的决定不服（行政复议）" in client.buttons()
+    assert "📂 我的案件" in client.buttons()
+
+
+async def test_start_follows_an_english_telegram(english_client: BotClient) -> None:
+    await english_client.send("/start")
+    assert english_client.last_text().startswith("Welcome to the Gucheng County")
+    assert "📂 My cases" in english_client.buttons()
+
+
+async def test_language_choice_is_stored_and_used_afterwards(
+    client: BotClient, db: Database
+) -> None:
+    await client.send("/lang")
+    await client.press("English")
+    assert "Language set to English." in client.texts()
+    await client.send("/help")
+    assert client.last_text().startswith("How to use this service")
+    assert (
+        await db.fetch_value("SELECT locale FROM users WHERE telegram_id = ?", (client.user_id,))
+        == "en"
+    )
+
+
+async def test_help_lists_every_flow(client: BotClient) -> None:
+    await client.send("/help")
+    text = client.last_text()
+    for command in ("/reconsider", "/mediation", "/petition", "/book", "/mycases", "/cancel"):
+        assert command in text
+
+
+async def test_unknown_text_sticker_and_edit_get_helpful_answers(client: BotClient) -> None:
+    await client.send("你好")
+    assert client.last_text() == "请选择您要办理的事项："
+    await client.send_sticker()
+    assert "只能读取文字消息" in client.last_text()
+    await client.edit("改过的消息")
+    assert "重新发送一条新消息" in client.last_text()
+    await client.send("/nonsense")
+    assert "没有这个命令" in client.last_text()
+
+
+async def test_stale_or_forged_button_is_answered_politely(client: BotClient) -> None:
+    await client.click("old:format:from:before:restart")
+    assert client.session.alerts() == ["这个按钮已经失效，请使用下面的菜单。"]
+    await client.click("case:view:not-a-number")
+    assert len(client.session.alerts()) == 2
+
+
+async def test_the_same_update_delivered_twice_is_answered_once(client: BotClient) -> None:
+    await client.send("/start", update_id=777_001)
+    await client.send("/start", update_id=777_001)
+    sends = [r for r in client.session.requests if isinstance(r, SendMessage)]
+    assert len(sends) == 1
+
+
+async def test_cancel_with_nothing_open_says_so(client: BotClient) -> None:
+    await client.send("/cancel")
+    assert client.last_text().startswith("您现在没有正在填写的内容")
+
+
+async def test_booking_not_yet_available_is_said_politely(client: BotClient) -> None:
+    await client.send("/book")
+    assert "0710-12345" in client.last_text()
+
+
+async def test_a_failing_handler_tells_the_user_nothing_was_lost(
+    dispatcher: Dispatcher, client: BotClient, caplog
+) -> None:
+    broken = Router(name="broken")
+
+    @broken.message(Command("boom"))
+    async def boom(message: Message) -> None:
+        raise ValueError(f"cannot handle {message.text}")
+
+    dispatcher.include_router(broken)
+    dispatcher.sub_routers.insert(0, dispatcher.sub_routers.pop())  # before the fallback
+    await client.send("/boom 420625198503120018 13800001234")
+    assert "您已经填写的内容都保存着" in client.last_text()
+    # The exception's message (personal data) is not logged, only its type and place.
+    assert "420625198503120018" not in caplog.text
+    assert "13800001234" not in caplog.text
+    assert "ValueError" in caplog.text
