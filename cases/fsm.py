@@ -9,7 +9,7 @@ from cases.clock import Clock, to_db
 from cases.db import Database
 
 StateKey = tuple[int, int, int, int, str, str]
-"""bot_id, chat_id, user_id, thread_id (0 if none), business_connection_id ('' if none), destiny."""
+"""bot_id, chat_id, user_id, thread_id (0: none), business_connection_id ('': none), destiny."""
 
 _KEY_WHERE = (
     "bot_id = ? AND chat_id = ? AND user_id = ? AND thread_id = ?"
