@@ -22,15 +22,18 @@ from aiogram.types import BotCommand, BotCommandScopeDefault
 from aiogram.utils.i18n import I18n
 from pydantic import ValidationError
 
+from cases.calendar import LegalCalendar
 from cases.clock import Clock, SystemClock
 from cases.db import Database
+from cases.deadlines import configure as configure_deadlines
 from cases.fsm import FsmRecords
 from cases.intake import IntakeService
 from cases.migrate import MigrationError, migrate
+from cases.organisation import load_organisation
 from cases.privacy import redact
 from cases.texts import LOCALES_DIR
 from cases.updates import ProcessedUpdates
-from cases.users import UserRepository
+from cases.users import Role, UserRepository
 from handlers import get_routers, setup_middlewares
 from handlers.storage import SqliteStorage
 from settings import Settings
@@ -113,6 +116,7 @@ def create_dispatcher(
 ) -> Dispatcher:
     """Everything a handler needs arrives as workflow data, by parameter name."""
     i18n = i18n or build_i18n(settings)
+    org = load_organisation(settings.organisation_path)
     users = UserRepository(db, clock)
     processed = ProcessedUpdates(db, clock)
     dp = Dispatcher(
@@ -122,7 +126,8 @@ def create_dispatcher(
         db=db,
         clock=clock,
         users=users,
-        intake=IntakeService(db, clock),
+        org=org,
+        intake=IntakeService(db, clock, org),
     )
     setup_middlewares(dp, processed=processed, users=users, i18n=i18n)
     dp.include_routers(*get_routers())
@@ -167,6 +172,12 @@ async def run(settings: Settings) -> int:
         return 3
     if applied:
         log.info("applied migrations: %s", ", ".join(applied))
+
+    if settings.calendar_overrides_path:
+        configure_deadlines(calendar=LegalCalendar(settings.calendar_overrides_path))
+    users = UserRepository(db, clock)
+    for admin_id in settings.admin_ids:
+        await users.set_role(admin_id, Role.admin)
 
     bot = build_bot(settings)
     dp = create_dispatcher(settings, db, clock)

@@ -1,15 +1,296 @@
-"""Intake: drafts saved after every answer, and their submission as a case."""
+"""Intake: drafts saved after every answer, and their submission as a case.
+
+Every method is one unit of work. Ownership is checked inside the same transaction that
+reads or writes, so a forged draft or case id from another user's button reaches nothing.
+"""
 
 from __future__ import annotations
 
-from cases.clock import Clock, to_db
+import json
+import re
+import sqlite3
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import aiosqlite
+from pydantic import BaseModel
+
+from cases.clock import LEGAL_TZ, Clock, from_db, legal_today, to_db
+from cases.clocks import CaseDeadline, next_deadline, open_deadline
 from cases.db import Database
+from cases.deadlines import Deadline, compute
+from cases.forms import (
+    CASE_NUMBER_PREFIX,
+    FORMS,
+    YES,
+    Field,
+    FormSpec,
+    Gate,
+    Kind,
+    Procedure,
+    timeliness,
+)
+from cases.organisation import Organisation
+from cases.routing import mediation_room_for, reconsideration_body_for
+from cases.staff import StaffCaseView, staff_case_view
+from cases.texts import N_
+from cases.users import User
+from cases.validation import ValidationError
+
+
+class DraftNotFound(LookupError):
+    """No open draft with this id belongs to this user (stale, submitted, or not theirs)."""
+
+
+class CaseNotFound(LookupError):
+    """No case with this id belongs to this citizen."""
+
+
+class Draft(BaseModel):
+    id: int
+    user_id: int
+    procedure: Procedure
+    answers: dict[str, Any]
+    step: str | None
+    status: str
+
+    @property
+    def spec(self) -> FormSpec:
+        return FORMS[self.procedure]
+
+    @property
+    def current_field(self) -> Field | None:
+        return self.spec.field(self.step) if self.step else None
+
+
+# --- evidence limits --------------------------------------------------------------------
+
+MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024  # what a bot may download through the Bot API
+MAX_ATTACHMENTS = 20
+ALLOWED_DOCUMENT_TYPES = {
+    "application/pdf": "PDF",
+    "image/jpeg": "JPEG",
+    "image/png": "PNG",
+    "image/heic": "HEIC",
+    "application/msword": "Word",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "Word",
+    "application/vnd.ms-excel": "Excel",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "Excel",
+    "application/vnd.ms-works": "WPS",
+    "application/ofd": "OFD",
+    "text/plain": "Text",
+    "audio/ogg": "Audio",
+    "audio/mpeg": "Audio",
+    "audio/mp4": "Audio",
+}
+ATTACHMENT_TOO_LARGE = N_(
+    "This file is larger than 20 MB, which is the most we can receive here. Please send a "
+    "smaller file, or split it into several parts."
+)
+ATTACHMENT_TYPE = N_(
+    "This type of file cannot be accepted. Please send photos, PDF, Word, Excel or text "
+    "files, or voice messages."
+)
+ATTACHMENT_TOO_MANY = N_(
+    "You have already added {maximum} files, the most one application can hold. Please "
+    "bring further material to the office, or add it to the case after you submit."
+)
+
+
+@dataclass(frozen=True)
+class AttachmentIn:
+    kind: str  # photo | document | voice
+    file_id: str
+    file_unique_id: str
+    size: int
+    sha256: str | None
+    file_name: str | None = None
+    mime_type: str | None = None
+
+
+def check_attachment(kind: str, size: int, mime_type: str | None) -> None:
+    """Type and size rules, checked before the file is downloaded."""
+    if size > MAX_ATTACHMENT_BYTES:
+        raise ValidationError(ATTACHMENT_TOO_LARGE)
+    if kind == "document" and (mime_type or "").lower() not in ALLOWED_DOCUMENT_TYPES:
+        raise ValidationError(ATTACHMENT_TYPE)
+    if kind not in ("photo", "document", "voice"):
+        raise ValidationError(ATTACHMENT_TYPE)
+
+
+# --- cases as citizens see them -------------------------------------------------------------
+
+CASE_STATUSES: dict[str, str] = {
+    "submitted": N_("Received, awaiting review"),
+    "accepted": N_("Accepted, being handled"),
+    "correction_requested": N_("More material requested from you"),
+    "refused": N_("Not accepted"),
+    "decided": N_("Decided"),
+    "closed": N_("Closed"),
+    "withdrawn": N_("Withdrawn by you"),
+}
+OPEN_STATUSES = ("submitted", "accepted", "correction_requested")
+
+EVENT_TEXTS: dict[str, str] = {
+    "submitted": N_("You submitted the application."),
+    "linked": N_("Linked to your earlier case {number} on the same matter."),
+    "material_added": N_("You added material."),
+    "withdrawn": N_("You withdrew the case."),
+    "deadline_opened": N_("A time limit started."),
+    "deadline_extended": N_("A time limit was extended."),
+    "deadline_met": N_("A step was completed in time."),
+    "deadline_missed": N_("A time limit passed."),
+    "deemed_accepted": N_("The application is deemed accepted (《行政复议法》第三十条)."),
+    "case_paused": N_("Handling was paused."),
+    "case_resumed": N_("Handling resumed."),
+}
+
+FIRST_RULE: dict[Procedure, str | None] = {
+    # F5 (FY 30): the reconsideration office reviews acceptance within 5 working days.
+    Procedure.reconsideration: "F5",
+    # X1 (XF 22): the petition office forwards or assigns within 15 days.
+    Procedure.petition: "X1",
+    # 行政调解 has no national period (domain §5); MA applies only where configured.
+    Procedure.mediation: None,
+}
+
+
+class CaseSummary(BaseModel):
+    id: int
+    number: str
+    procedure: Procedure
+    status: str
+    subject: str
+    received_on: date
+    created_at: datetime
+    routed_to_name: str | None
+    linked_number: str | None
+    next_deadline: CaseDeadline | None = None
+
+
+class CaseEvent(BaseModel):
+    at: datetime
+    kind: str
+    detail: dict[str, Any]
+
+
+class CaseDetail(CaseSummary):
+    answers: dict[str, Any]
+    attachments: int
+    events: list[CaseEvent]
+
+
+class SubmitResult(BaseModel):
+    case: CaseSummary
+    created: bool
+    first_deadline: Deadline | None
+
+
+# --- the service ------------------------------------------------------------------------
 
 
 class IntakeService:
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, org: Organisation) -> None:
         self._db = db
         self._clock = clock
+        self.org = org
+        self.tz = LEGAL_TZ
+
+    def today(self) -> date:
+        return legal_today(self._clock)
+
+    # drafts -----------------------------------------------------------------------------
+
+    async def open_draft(self, user_id: int, procedure: Procedure) -> tuple[Draft, bool]:
+        """The user's open draft for this procedure (resumed=True), or a new one."""
+        now = to_db(self._clock.now())
+        spec = FORMS[procedure]
+        async with self._db.transaction() as conn:
+            row = await _one(
+                conn,
+                "SELECT * FROM drafts WHERE user_id = ? AND procedure = ? AND status = 'open'",
+                (user_id, procedure.value),
+            )
+            if row is not None:
+                return _draft(row), True
+            first = spec.next_field({})
+            cursor = await conn.execute(
+                "INSERT INTO drafts(user_id, procedure, answers, step, created_at, updated_at)"
+                " VALUES (?, ?, '{}', ?, ?, ?)",
+                (user_id, procedure.value, first.key if first else None, now, now),
+            )
+            draft_id = cursor.lastrowid
+        draft = await self.get_draft(int(draft_id or 0), user_id=user_id)
+        return draft, False
+
+    async def get_draft(self, draft_id: int, *, user_id: int) -> Draft:
+        row = await self._db.fetch_one(
+            "SELECT * FROM drafts WHERE id = ? AND user_id = ? AND status = 'open'",
+            (draft_id, user_id),
+        )
+        if row is None:
+            raise DraftNotFound(draft_id)
+        return _draft(row)
+
+    async def open_drafts(self, user_id: int) -> list[Draft]:
+        rows = await self._db.fetch_all(
+            "SELECT * FROM drafts WHERE user_id = ? AND status = 'open' ORDER BY updated_at DESC",
+            (user_id,),
+        )
+        return [_draft(r) for r in rows]
+
+    async def save_answer(
+        self, draft_id: int, *, user_id: int, key: str, value: Any
+    ) -> tuple[Draft, Gate | None]:
+        """Store one answer and move to the next unanswered question (None: ready to review).
+
+        A gate (the matter belongs elsewhere) ends the draft: nothing is filed in the wrong
+        channel, and the citizen is told where to go.
+        """
+        async with self._db.transaction() as conn:
+            row = await _one(
+                conn,
+                "SELECT * FROM drafts WHERE id = ? AND user_id = ? AND status = 'open'",
+                (draft_id, user_id),
+            )
+            if row is None:
+                raise DraftNotFound(draft_id)
+            draft = _draft(row)
+            spec = draft.spec
+            field = spec.field(key)
+            answers = dict(draft.answers)
+            answers[key] = value
+            if draft.procedure is Procedure.reconsideration:
+                answers["_late"] = timeliness(answers, self.today()).late
+            gate = field.gate(answers, self.org) if field.gate else None
+            following = spec.next_field(answers)
+            status = "discarded" if gate else "open"
+            await conn.execute(
+                "UPDATE drafts SET answers = ?, step = ?, status = ?, updated_at = ? WHERE id = ?",
+                (
+                    json.dumps(answers, ensure_ascii=False),
+                    following.key if following else None,
+                    status,
+                    to_db(self._clock.now()),
+                    draft_id,
+                ),
+            )
+        return draft.model_copy(
+            update={"answers": answers, "step": following.key if following else None}
+        ), gate
+
+    async def reopen_field(self, draft_id: int, *, user_id: int, key: str) -> Draft:
+        """'Edit' from the summary: ask this question again; other answers stay."""
+        draft = await self.get_draft(draft_id, user_id=user_id)
+        field = draft.spec.field(key)
+        if not field.asked(draft.answers):
+            raise KeyError(key)
+        await self._db.execute(
+            "UPDATE drafts SET step = ?, updated_at = ? WHERE id = ? AND user_id = ?",
+            (key, to_db(self._clock.now()), draft_id, user_id),
+        )
+        return draft.model_copy(update={"step": key})
 
     async def discard_draft(self, draft_id: int, *, user_id: int) -> bool:
         changed = await self._db.execute(
@@ -18,3 +299,473 @@ class IntakeService:
             (to_db(self._clock.now()), draft_id, user_id),
         )
         return changed == 1
+
+    # evidence ---------------------------------------------------------------------------
+
+    async def add_attachment(
+        self,
+        *,
+        user_id: int,
+        attachment: AttachmentIn,
+        draft_id: int | None = None,
+        case_id: int | None = None,
+    ) -> bool:
+        """Record a file against a draft or (added material) a case; False if already there."""
+        check_attachment(attachment.kind, attachment.size, attachment.mime_type)
+        now = to_db(self._clock.now())
+        async with self._db.transaction() as conn:
+            if draft_id is not None:
+                owner = await _one(
+                    conn,
+                    "SELECT 1 FROM drafts WHERE id = ? AND user_id = ? AND status = 'open'",
+                    (draft_id, user_id),
+                )
+                if owner is None:
+                    raise DraftNotFound(draft_id)
+                where, target = "draft_id = ?", draft_id
+            else:
+                owner = await _one(
+                    conn,
+                    "SELECT 1 FROM cases WHERE id = ? AND citizen_id = ?",
+                    (case_id, user_id),
+                )
+                if owner is None:
+                    raise CaseNotFound(case_id)
+                where, target = "case_id = ?", case_id
+            same = await _one(
+                conn,
+                f"SELECT 1 FROM attachments WHERE {where} AND file_unique_id = ?",
+                (target, attachment.file_unique_id),
+            )
+            if same is not None:
+                return False
+            count = await _one(conn, f"SELECT count(*) FROM attachments WHERE {where}", (target,))
+            if count is not None and count[0] >= MAX_ATTACHMENTS:
+                raise ValidationError(ATTACHMENT_TOO_MANY, {"maximum": MAX_ATTACHMENTS})
+            await conn.execute(
+                "INSERT INTO attachments(user_id, draft_id, case_id, kind, file_id,"
+                " file_unique_id, file_name, mime_type, size, sha256, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    user_id,
+                    draft_id,
+                    case_id,
+                    attachment.kind,
+                    attachment.file_id,
+                    attachment.file_unique_id,
+                    attachment.file_name,
+                    attachment.mime_type,
+                    attachment.size,
+                    attachment.sha256,
+                    now,
+                ),
+            )
+            if case_id is not None:
+                await _event(
+                    conn,
+                    case_id,
+                    now,
+                    user_id,
+                    "material_added",
+                    {"file": attachment.file_name or attachment.kind},
+                )
+        return True
+
+    async def attachment_count(self, draft_id: int) -> int:
+        return int(
+            await self._db.fetch_value(
+                "SELECT count(*) FROM attachments WHERE draft_id = ?", (draft_id,)
+            )
+        )
+
+    # submission -------------------------------------------------------------------------
+
+    async def submit(self, draft_id: int, *, user_id: int) -> SubmitResult:
+        """Create the case in one transaction; a second submit of the same draft returns it."""
+        now_dt = self._clock.now()
+        now = to_db(now_dt)
+        received_on = self.today()
+        first_deadline: Deadline | None = None
+        async with self._db.transaction() as conn:
+            existing = await _one(
+                conn, "SELECT id FROM cases WHERE draft_id = ? AND citizen_id = ?",
+                (draft_id, user_id),
+            )
+            if existing is not None:
+                created = False
+                case_id = int(existing[0])
+            else:
+                row = await _one(
+                    conn,
+                    "SELECT * FROM drafts WHERE id = ? AND user_id = ? AND status = 'open'",
+                    (draft_id, user_id),
+                )
+                if row is None:
+                    raise DraftNotFound(draft_id)
+                draft = _draft(row)
+                if draft.spec.next_field(draft.answers) is not None:
+                    raise DraftNotFound(draft_id)  # not complete: the handler asks on
+                created = True
+                answers = submitted_answers(draft)
+                case_id, first_deadline = await self._create_case(
+                    conn, draft, answers, received_on, now
+                )
+        case = await self.case_summary(case_id)
+        if not created:
+            deadline = case.next_deadline
+            first_deadline = (
+                compute(deadline.rule_id, deadline.trigger_on) if deadline is not None else None
+            )
+        return SubmitResult(case=case, created=created, first_deadline=first_deadline)
+
+    async def _create_case(
+        self,
+        conn: aiosqlite.Connection,
+        draft: Draft,
+        answers: dict[str, Any],
+        received_on: date,
+        now: str,
+    ) -> tuple[int, Deadline | None]:
+        procedure = draft.procedure
+        prefix = CASE_NUMBER_PREFIX[procedure]
+        sequence = await _one(
+            conn,
+            "INSERT INTO case_sequences(prefix, year, last_value) VALUES (?, ?, 1)"
+            " ON CONFLICT(prefix, year) DO UPDATE SET last_value = last_value + 1"
+            " RETURNING last_value",
+            (prefix, received_on.year),
+        )
+        assert sequence is not None
+        number = f"{prefix}-{received_on.year}-{sequence[0]:06d}"
+        routed_to, routed_name = self._route(procedure, answers)
+        respondent = self._respondent_name(answers)
+        sensitive = procedure is Procedure.petition and answers.get("petition_kind") == "report"
+        linked_id, linked_number, link_reason = await self._find_related(
+            conn, draft.user_id, procedure, answers
+        )
+        cursor = await conn.execute(
+            "INSERT INTO cases(number, procedure, status, citizen_id, draft_id, sensitive,"
+            " respondent, subject, answers, linked_case_id, link_reason, received_on,"
+            " routed_to, routed_to_name, created_at, updated_at)"
+            " VALUES (?, ?, 'submitted', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                number,
+                procedure.value,
+                draft.user_id,
+                draft.id,
+                int(sensitive),
+                respondent,
+                subject_of(procedure, answers, self.org),
+                json.dumps(answers, ensure_ascii=False),
+                linked_id,
+                link_reason,
+                received_on.isoformat(),
+                routed_to,
+                routed_name,
+                now,
+                now,
+            ),
+        )
+        case_id = int(cursor.lastrowid or 0)
+        for party in self._parties(procedure, answers, respondent):
+            await conn.execute(
+                "INSERT INTO parties(case_id, role, name, id_type, id_number, phone, address,"
+                " details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (case_id, *party),
+            )
+        await conn.execute(
+            "UPDATE attachments SET case_id = ? WHERE draft_id = ?", (case_id, draft.id)
+        )
+        await conn.execute(
+            "UPDATE drafts SET status = 'submitted', updated_at = ? WHERE id = ?", (now, draft.id)
+        )
+        await _event(conn, case_id, now, draft.user_id, "submitted", {"number": number})
+        if linked_number:
+            await _event(
+                conn, case_id, now, None, "linked", {"number": linked_number, "why": link_reason}
+            )
+        rule_id = FIRST_RULE[procedure]
+        deadline = None
+        if rule_id is not None:
+            await open_deadline(conn, case_id, rule_id, received_on, clock=self._clock)
+            deadline = compute(rule_id, received_on)
+        return case_id, deadline
+
+    def _route(self, procedure: Procedure, answers: dict[str, Any]) -> tuple[str, str]:
+        if procedure is Procedure.mediation:
+            room = mediation_room_for(
+                self.org, str(answers["category_id"]), answers.get("township_id")
+            )
+            return f"room:{room.id}", room.name
+        if procedure is Procedure.reconsideration:
+            agency_id = str(answers.get("respondent_id", ""))
+            if not agency_id.startswith("text:"):
+                body = reconsideration_body_for(self.org, agency_id)
+                if body.office is not None:
+                    return f"office:{body.office.id}", body.office.name
+            office = self.org.office_for_role("reconsideration")
+        else:
+            office = self.org.office_for_role("petition")
+        if office is None:
+            return "office:unknown", ""
+        return f"office:{office.id}", office.name
+
+    def _respondent_name(self, answers: dict[str, Any]) -> str | None:
+        value = answers.get("respondent_id") or answers.get("body_concerned")
+        if not value:
+            return None
+        value = str(value)
+        if value.startswith("text:"):
+            return value[5:]
+        return self.org.agency(value).name
+
+    def _parties(
+        self, procedure: Procedure, answers: dict[str, Any], respondent: str | None
+    ) -> list[tuple[Any, ...]]:
+        details: dict[str, Any] = {}
+        name = answers["applicant_name"]
+        if answers.get("applicant_kind") == "organisation":
+            details = {
+                "organisation": answers.get("organisation_name"),
+                "representative": answers.get("representative"),
+            }
+        parties: list[tuple[Any, ...]] = [
+            (
+                "applicant",
+                name,
+                answers.get("id_type"),
+                answers.get("id_number"),
+                answers.get("phone"),
+                answers.get("address"),
+                json.dumps(details, ensure_ascii=False),
+            )
+        ]
+        if procedure is Procedure.reconsideration and respondent:
+            parties.append(("respondent", respondent, None, None, None, None, "{}"))
+        if procedure is Procedure.mediation:
+            contact = answers.get("other_party_contact")
+            parties.append(
+                (
+                    "other_party",
+                    answers["other_party_name"],
+                    None,
+                    None,
+                    None,
+                    None,
+                    json.dumps({"contact": contact}, ensure_ascii=False),
+                )
+            )
+        for role, key in (("third_party", "third_parties"), ("agent", "agent")):
+            if answers.get(key):
+                parties.append((role, answers[key], None, None, None, None, "{}"))
+        for representative in answers.get("representatives") or []:
+            parties.append(("representative", representative, None, None, None, None, "{}"))
+        return parties
+
+    async def _find_related(
+        self,
+        conn: aiosqlite.Connection,
+        user_id: int,
+        procedure: Procedure,
+        answers: dict[str, Any],
+    ) -> tuple[int | None, str | None, str | None]:
+        """XF 19(3): the same citizen's open case on the same matter is linked, not repeated.
+
+        Same matter = the same respondent (reconsideration), the same agency concerned or the
+        same request (petition), the same other side (mediation).
+        """
+        rows = await _all(
+            conn,
+            "SELECT id, number, answers FROM cases WHERE citizen_id = ? AND procedure = ?"
+            f" AND status IN ({','.join('?' for _ in OPEN_STATUSES)}) ORDER BY id",
+            (user_id, procedure.value, *OPEN_STATUSES),
+        )
+        keys = {
+            Procedure.reconsideration: ("respondent_id",),
+            Procedure.petition: ("body_concerned", "request"),
+            Procedure.mediation: ("other_party_name",),
+        }[procedure]
+        for row in rows:
+            earlier = json.loads(row[2])
+            for key in keys:
+                mine, theirs = _normalise(answers.get(key)), _normalise(earlier.get(key))
+                if mine and mine == theirs:
+                    return int(row[0]), str(row[1]), key
+        return None, None, None
+
+    # citizens' view of their cases ----------------------------------------------------------
+
+    async def case_summary(self, case_id: int) -> CaseSummary:
+        row = await self._db.fetch_one(_CASE_SELECT + " WHERE c.id = ?", (case_id,))
+        if row is None:
+            raise CaseNotFound(case_id)
+        return await self._summary(row)
+
+    async def my_cases(self, user_id: int) -> list[CaseSummary]:
+        rows = await self._db.fetch_all(
+            _CASE_SELECT + " WHERE c.citizen_id = ? ORDER BY c.id DESC", (user_id,)
+        )
+        return [await self._summary(row) for row in rows]
+
+    async def case_for_citizen(self, case_id: int, *, user_id: int) -> CaseDetail:
+        row = await self._db.fetch_one(
+            _CASE_SELECT + " WHERE c.id = ? AND c.citizen_id = ?", (case_id, user_id)
+        )
+        if row is None:
+            raise CaseNotFound(case_id)
+        summary = await self._summary(row)
+        events = await self._db.fetch_all(
+            "SELECT at, kind, detail FROM case_events WHERE case_id = ? ORDER BY id", (case_id,)
+        )
+        files = await self._db.fetch_value(
+            "SELECT count(*) FROM attachments WHERE case_id = ?", (case_id,)
+        )
+        return CaseDetail(
+            **summary.model_dump(),
+            answers=json.loads(row["answers"]),
+            attachments=int(files),
+            events=[
+                CaseEvent(at=from_db(e[0]), kind=e[1], detail=json.loads(e[2])) for e in events
+            ],
+        )
+
+    async def withdraw(self, case_id: int, *, user_id: int, reason: str | None = None) -> bool:
+        """FY 74: an applicant may withdraw before the decision; False if no longer open."""
+        now = to_db(self._clock.now())
+        async with self._db.transaction() as conn:
+            row = await _one(
+                conn, "SELECT status FROM cases WHERE id = ? AND citizen_id = ?",
+                (case_id, user_id),
+            )
+            if row is None:
+                raise CaseNotFound(case_id)
+            if row[0] not in OPEN_STATUSES:
+                return False
+            await conn.execute(
+                "UPDATE cases SET status = 'withdrawn', updated_at = ? WHERE id = ?",
+                (now, case_id),
+            )
+            # The clocks stop with the case; the planner cancels their pending reminders.
+            await conn.execute(
+                "UPDATE case_deadlines SET status = 'cancelled', closed_on = ?,"
+                " paused_since = NULL, updated_at = ?"
+                " WHERE case_id = ? AND status IN ('open', 'paused')",
+                (self.today().isoformat(), now, case_id),
+            )
+            await _event(conn, case_id, now, user_id, "withdrawn", {"reason": reason or ""})
+        return True
+
+    async def add_note(self, case_id: int, *, user_id: int, text: str) -> None:
+        """Further written material after submission: an addition, never an edit."""
+        now = to_db(self._clock.now())
+        async with self._db.transaction() as conn:
+            row = await _one(
+                conn, "SELECT 1 FROM cases WHERE id = ? AND citizen_id = ?", (case_id, user_id)
+            )
+            if row is None:
+                raise CaseNotFound(case_id)
+            await _event(conn, case_id, now, user_id, "material_added", {"text": text})
+
+    async def staff_view(self, case_id: int, user: User) -> StaffCaseView | None:
+        return await staff_case_view(self._db, case_id, user)
+
+    async def _summary(self, row: sqlite3.Row) -> CaseSummary:
+        return CaseSummary(
+            id=row["id"],
+            number=row["number"],
+            procedure=Procedure(row["procedure"]),
+            status=row["status"],
+            subject=row["subject"],
+            received_on=date.fromisoformat(row["received_on"]),
+            created_at=from_db(row["created_at"]),
+            routed_to_name=row["routed_to_name"],
+            linked_number=row["linked_number"],
+            next_deadline=await next_deadline(self._db, row["id"]),
+        )
+
+
+_CASE_SELECT = (
+    "SELECT c.*, l.number AS linked_number FROM cases c"
+    " LEFT JOIN cases l ON l.id = c.linked_case_id"
+)
+
+
+def submitted_answers(draft: Draft) -> dict[str, Any]:
+    """Only the questions asked in the branch taken: an answer to a question that an edit
+    made irrelevant (e.g. compensation details after answering 'no') is not filed."""
+    asked = {f.key for f in draft.spec.asked_fields(draft.answers)}
+    return {k: v for k, v in draft.answers.items() if k in asked or k == "_late"}
+
+
+def subject_of(procedure: Procedure, answers: dict[str, Any], org: Organisation) -> str:
+    """A one-line label for lists: never an ID or phone number."""
+    if procedure is Procedure.reconsideration:
+        text = str(answers.get("act_title", ""))
+    elif procedure is Procedure.petition:
+        text = str(answers.get("request", ""))
+    else:
+        category = org.category(str(answers["category_id"])).name
+        text = f"{category}：{answers.get('other_party_name', '')}"
+    text = re.sub(r"\s+", " ", text).strip()
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _normalise(value: Any) -> str:
+    return re.sub(r"[\s，。,.!！?？、；;：:]+", "", str(value or "")).lower()
+
+
+def _draft(row: sqlite3.Row) -> Draft:
+    return Draft(
+        id=row["id"],
+        user_id=row["user_id"],
+        procedure=Procedure(row["procedure"]),
+        answers=json.loads(row["answers"]),
+        step=row["step"],
+        status=row["status"],
+    )
+
+
+async def _one(conn: aiosqlite.Connection, sql: str, params: Any = ()) -> sqlite3.Row | None:
+    async with conn.execute(sql, params) as cursor:
+        return await cursor.fetchone()
+
+
+async def _all(conn: aiosqlite.Connection, sql: str, params: Any = ()) -> list[sqlite3.Row]:
+    async with conn.execute(sql, params) as cursor:
+        return list(await cursor.fetchall())
+
+
+async def _event(
+    conn: aiosqlite.Connection,
+    case_id: int,
+    at: str,
+    actor_id: int | None,
+    kind: str,
+    detail: dict[str, Any],
+) -> None:
+    await conn.execute(
+        "INSERT INTO case_events(case_id, at, actor_id, actor_role, kind, detail)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            case_id,
+            at,
+            actor_id,
+            "citizen" if actor_id is not None else "system",
+            kind,
+            json.dumps(detail, ensure_ascii=False),
+        ),
+    )
+
+
+__all__ = [
+    "YES",
+    "AttachmentIn",
+    "CaseDetail",
+    "CaseNotFound",
+    "CaseSummary",
+    "Draft",
+    "DraftNotFound",
+    "IntakeService",
+    "SubmitResult",
+    "check_attachment",
+]

@@ -4,12 +4,12 @@ Router order matters: aiogram offers an update to routers in the order they are 
 the first matching handler wins.
 
 1. ``cancel``    – /cancel must work inside every form, so it sees messages first.
-2. ``start``     – /start, /help, /lang, the main menu.
-3. ``errors``    – error handlers only; position does not matter for messages.
-4. ``fallback``  – last: unknown text, stickers, edits, stale buttons.
-
-Flow routers (intake forms, my cases, reminders, staff) are inserted between ``start`` and
-``fallback`` as they are added.
+2. ``start``     – /start, /help, /lang, the main menu: commands that leave any form.
+3. ``mycases``   – /mycases, case pages; its "add material" state takes text before intake.
+4. ``triage``    – "help me choose" questions.
+5. ``intake``    – the three forms; its state handlers take any text while a form is open.
+6. ``errors``    – error handlers only; position does not matter for messages.
+7. ``fallback``  – last: unknown text, stickers, edits, stale buttons.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from aiogram.utils.i18n import I18n
 
 from cases.updates import ProcessedUpdates
 from cases.users import UserRepository
-from handlers import common, errors, start
+from handlers import common, errors, intake, mycases, start, triage
 from handlers.middlewares import LocaleMiddleware, UpdateDedupMiddleware, UserMiddleware
 
 
@@ -28,6 +28,9 @@ def get_routers() -> list[Router]:
     return [
         common.build_cancel_router(),
         start.build_router(),
+        mycases.build_router(),
+        triage.build_router(),
+        intake.build_router(),
         errors.build_router(),
         common.build_fallback_router(),
     ]

@@ -112,7 +112,7 @@ class RecordingSession(BaseSession):
             }
             if failure.retry_after is not None:
                 body["parameters"] = {"retry_after": failure.retry_after}
-            return self.check_response(bot, method, failure.error_code, json.dumps(body))
+            self.check_response(bot, method, failure.error_code, json.dumps(body))  # raises
         result: Any = True
         if isinstance(method, SendMessage | EditMessageText):
             result = self._message(bot, method, text=method.text)
@@ -130,7 +130,10 @@ class RecordingSession(BaseSession):
             }
         elif isinstance(method, GetMe):
             result = {"id": BOT_ID, "is_bot": True, "first_name": "Bot", "username": "test_bot"}
-        return self.check_response(bot, method, 200, json.dumps({"ok": True, "result": result}))
+        response = self.check_response(
+            bot, method, 200, json.dumps({"ok": True, "result": result})
+        )
+        return response.result
 
     async def stream_content(
         self,

@@ -1,0 +1,613 @@
+"""The three intake forms, run by one generic loop over the field tables of cases/forms.py.
+
+One question per message. Every answer is validated at once and saved to the draft before the
+next question is asked, so a restart, a day's pause or a wrong answer loses nothing. Buttons
+carry the draft id and the question they belong to; both are checked again on every press.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import io
+import logging
+from datetime import date
+from typing import Any
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from cases.forms import (
+    PROCEDURE_NAMES,
+    PROVISIONAL_NOTE,
+    Field,
+    Gate,
+    Kind,
+    Procedure,
+    choices_for,
+    display_value,
+    parse_answer,
+    timeliness,
+)
+from cases.intake import (
+    AttachmentIn,
+    Draft,
+    DraftNotFound,
+    IntakeService,
+    SubmitResult,
+    check_attachment,
+)
+from cases.texts import N_, format_date
+from cases.validation import ValidationError, parse_phone
+from handlers.callbacks import MenuAction
+from handlers.keyboards import main_menu
+
+log = logging.getLogger(__name__)
+
+SUMMARY_VALUE_LIMIT = 300
+DONE_WORDS = {"完成", "好了", "没有了", "没有", "done", "finish", "finished", "ok"}
+
+
+class IntakeForm(StatesGroup):
+    answering = State()
+
+
+class FormButton(CallbackData, prefix="f"):
+    """``action``: pick (a choice, by index), skip, done (evidence), submit, edit, field
+    (re-ask one question), discard."""
+
+    draft_id: int
+    action: str
+    field: str = ""
+    value: int = 0
+
+
+ENTRY_COMMANDS = {
+    "reconsider": Procedure.reconsideration,
+    "petition": Procedure.petition,
+    "mediation": Procedure.mediation,
+}
+
+
+# --- rendering ---------------------------------------------------------------------------
+
+
+def _t(message: str, **params: Any) -> str:
+    """Translate, then fill placeholders; dates are written with their weekday."""
+    text = _(message)
+    if params:
+        locale = _locale()
+        text = text.format(
+            **{k: format_date(v, locale) if isinstance(v, date) else v for k, v in params.items()}
+        )
+    return text
+
+
+def _locale() -> str:
+    i18n = I18n.get_current(no_error=True)
+    return i18n.current_locale if i18n else "zh"
+
+
+def question_text(draft: Draft, field: Field, today: Any) -> str:
+    parts: list[str] = []
+    if field.intro is not None:
+        note = field.intro(draft.answers, today)
+        if note is not None:
+            parts.append("⚠️ " + _t(note.message, **note.params))
+    parts.append(_(field.prompt))
+    if field.why:
+        parts.append(f"<i>{html.escape(_(field.why))}</i>")
+    return "\n\n".join(parts)
+
+
+def question_keyboard(
+    draft: Draft, field: Field, service: IntakeService, files: int = 0
+) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
+    if field.kind is Kind.phone:
+        return ReplyKeyboardMarkup(
+            keyboard=[[KeyboardButton(text=_("📱 Share my phone number"), request_contact=True)]],
+            resize_keyboard=True,
+            one_time_keyboard=True,
+        )
+    builder = InlineKeyboardBuilder()
+    if field.kind is Kind.yes_no:
+        builder.button(text=_("Yes"), callback_data=_pick(draft, field, 0))
+        builder.button(text=_("No"), callback_data=_pick(draft, field, 1))
+    elif field.kind in (Kind.choice, Kind.agency, Kind.township, Kind.category):
+        options = choices_for(field, service.org, _locale())
+        for index, (_value, label) in enumerate(options):
+            text = _(label) if field.kind is Kind.choice else label
+            builder.button(text=text, callback_data=_pick(draft, field, index))
+    elif field.kind is Kind.evidence:
+        builder.button(
+            text=_("✅ Done ({count} file(s))").format(count=files),
+            callback_data=FormButton(draft_id=draft.id, action="done", field=field.key),
+        )
+    if field.optional:
+        builder.button(
+            text=_("Skip"), callback_data=FormButton(draft_id=draft.id, action="skip", field=field.key)
+        )
+    long_list = field.kind in (Kind.agency, Kind.township, Kind.category)
+    builder.adjust(2 if long_list else 1)
+    markup = builder.as_markup()
+    return markup if markup.inline_keyboard else None
+
+
+def _pick(draft: Draft, field: Field, index: int) -> FormButton:
+    return FormButton(draft_id=draft.id, action="pick", field=field.key, value=index)
+
+
+def summary_text(draft: Draft, service: IntakeService, files: int) -> str:
+    locale = _locale()
+    lines = [f"<b>{html.escape(_(draft.spec.title))}</b>", _("Please check your answers:"), ""]
+    for field in draft.spec.asked_fields(draft.answers):
+        if field.kind is Kind.evidence:
+            value = _("{count} file(s)").format(count=files)
+        else:
+            value = display_value(field, draft.answers.get(field.key), service.org, _, locale)
+        if len(value) > SUMMARY_VALUE_LIMIT:
+            value = value[: SUMMARY_VALUE_LIMIT - 1] + "…"
+        lines.append(f"<b>{html.escape(_(field.label))}</b>: {html.escape(value)}")
+    if draft.procedure is Procedure.reconsideration:
+        window = timeliness(draft.answers, service.today())
+        if window.window_end is not None and not window.late:
+            lines += [
+                "",
+                _t(
+                    "Time limit for applying: until {date} ({basis}).",
+                    date=window.window_end,
+                    basis=window.basis,
+                ),
+            ]
+    lines += [
+        "",
+        _(
+            "By pressing “Submit” you confirm that the above is true. After submission the "
+            "application cannot be changed; you can add further material to the case."
+        ),
+    ]
+    return "\n".join(lines)
+
+
+def summary_keyboard(draft: Draft) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("✅ Submit"), callback_data=FormButton(draft_id=draft.id, action="submit"))
+    builder.button(text=_("✏️ Change an answer"), callback_data=FormButton(draft_id=draft.id, action="edit"))
+    builder.button(text=_("🗑 Discard"), callback_data=FormButton(draft_id=draft.id, action="discard"))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def edit_keyboard(draft: Draft) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for field in draft.spec.asked_fields(draft.answers):
+        if field.gate is not None:
+            continue  # changing a gating answer means starting again (/cancel)
+        builder.button(
+            text=_(field.label),
+            callback_data=FormButton(draft_id=draft.id, action="field", field=field.key),
+        )
+    builder.adjust(2)
+    return builder.as_markup()
+
+
+NEXT_STEPS: dict[Procedure, str] = {
+    Procedure.reconsideration: N_(
+        "The reconsideration office will review your application and decide whether to accept "
+        "it. If anything is missing, it will tell you once, in writing, everything to add."
+    ),
+    Procedure.petition: N_(
+        "The petition office will register your petition and forward it to the body "
+        "responsible, which will tell you in writing whether and how it will be handled."
+    ),
+    Procedure.mediation: N_(
+        "The mediation room will contact you and the other side to arrange a session."
+    ),
+}
+
+
+def receipt_text(result: SubmitResult) -> str:
+    case = result.case
+    lines = [
+        _t("✅ Your {procedure} has been received.", procedure=_(PROCEDURE_NAMES[case.procedure]))
+        if result.created
+        else _("This application was already submitted; here is its receipt again."),
+        "",
+        _t("Case number: {number}", number=f"<code>{case.number}</code>"),
+    ]
+    if case.routed_to_name:
+        lines.append(_t("Handled by: {unit}", unit=html.escape(case.routed_to_name)))
+    lines.append(_t("Received on: {date}", date=case.received_on))
+    lines += ["", _(NEXT_STEPS[case.procedure])]
+    deadline = result.first_deadline
+    if deadline is not None:
+        from cases.deadlines import RULES
+
+        lines.append(
+            _t(
+                "{what}: by {date} ({basis}).",
+                what=_(RULES[deadline.rule_id].title),
+                date=deadline.due,
+                basis="依据" + deadline.basis if _locale() == "zh" else deadline.basis_en,
+            )
+        )
+        if deadline.provisional:
+            lines.append(_(PROVISIONAL_NOTE))
+    if case.linked_number:
+        lines += [
+            "",
+            _t(
+                "You already have an open case on the same matter ({number}). The two are "
+                "linked and will be handled together (《信访工作条例》第十九条).",
+                number=f"<code>{case.linked_number}</code>",
+            ),
+        ]
+    lines += ["", _("You can follow your case at any time with /mycases.")]
+    return "\n".join(lines)
+
+
+# --- flow --------------------------------------------------------------------------------
+
+
+async def ask(
+    target: Message, draft: Draft, service: IntakeService, *, prefix: str | None = None
+) -> None:
+    """Ask the draft's current question, or show the summary when all are answered."""
+    field = draft.current_field
+    if field is None:
+        files = await service.attachment_count(draft.id)
+        text = summary_text(draft, service, files)
+        if prefix:
+            text = prefix + "\n\n" + text
+        await target.answer(text, reply_markup=summary_keyboard(draft))
+        return
+    files = await service.attachment_count(draft.id) if field.kind is Kind.evidence else 0
+    text = question_text(draft, field, service.today())
+    if prefix:
+        text = prefix + "\n\n" + text
+    await target.answer(text, reply_markup=question_keyboard(draft, field, service, files))
+
+
+async def start_form(
+    target: Message, user_id: int, procedure: Procedure, state: FSMContext, intake: IntakeService
+) -> None:
+    draft, resumed = await intake.open_draft(user_id, procedure)
+    await state.set_state(IntakeForm.answering)
+    await state.set_data({"draft_id": draft.id})
+    prefix = (
+        _("You have an unfinished form; let us continue where you stopped.")
+        if resumed
+        else _("Let us start. Answer one question at a time; /cancel stops at any point.")
+    )
+    await ask(target, draft, intake, prefix=prefix)
+
+
+async def command_entry(message: Message, state: FSMContext, intake: IntakeService) -> None:
+    assert message.text and message.from_user
+    command = message.text.split()[0].lstrip("/").split("@")[0]
+    await start_form(message, message.from_user.id, ENTRY_COMMANDS[command], state, intake)
+
+
+async def menu_entry(
+    query: CallbackQuery, callback_data: MenuAction, state: FSMContext, intake: IntakeService
+) -> None:
+    await query.answer()
+    if isinstance(query.message, Message):
+        procedure = ENTRY_COMMANDS[callback_data.action]
+        await start_form(query.message, query.from_user.id, procedure, state, intake)
+
+
+async def _current_draft(
+    state: FSMContext, user_id: int, intake: IntakeService
+) -> Draft | None:
+    draft_id = (await state.get_data()).get("draft_id")
+    if not isinstance(draft_id, int):
+        return None
+    try:
+        return await intake.get_draft(draft_id, user_id=user_id)
+    except DraftNotFound:
+        return None
+
+
+async def _form_gone(message: Message, state: FSMContext) -> None:
+    await state.clear()
+    await message.answer(
+        _("This form is no longer open. What would you like to do?"), reply_markup=main_menu()
+    )
+
+
+async def _store(
+    message: Message,
+    draft: Draft,
+    field: Field,
+    value: Any,
+    state: FSMContext,
+    intake: IntakeService,
+    user_id: int,
+) -> None:
+    updated, gate = await intake.save_answer(draft.id, user_id=user_id, key=field.key, value=value)
+    if gate is not None:
+        await _close_with_gate(message, gate, state)
+        return
+    prefix = None
+    if field.kind is Kind.phone:
+        # Take the share-contact keyboard away again.
+        await message.answer(_("Thank you, saved."), reply_markup=ReplyKeyboardRemove())
+    await ask(message, updated, intake, prefix=prefix)
+
+
+async def _close_with_gate(message: Message, gate: Gate, state: FSMContext) -> None:
+    await state.clear()
+    text = _t(gate.message, **gate.params)
+    if gate.basis:
+        text += "\n\n" + _t("Legal basis: {basis}", basis=gate.basis)
+    text += "\n\n" + _("Nothing was filed. What would you like to do?")
+    await message.answer(text, reply_markup=main_menu())
+
+
+async def answer_text(
+    message: Message, state: FSMContext, intake: IntakeService
+) -> None:
+    assert message.from_user and message.text is not None
+    user_id = message.from_user.id
+    draft = await _current_draft(state, user_id, intake)
+    if draft is None:
+        await _form_gone(message, state)
+        return
+    field = draft.current_field
+    if field is None:
+        await ask(message, draft, intake, prefix=_("All questions are answered."))
+        return
+    if field.kind is Kind.evidence:
+        if message.text.strip().lower() in DONE_WORDS:
+            await _store(message, draft, field, await intake.attachment_count(draft.id), state,
+                         intake, user_id)
+            return
+        await message.answer(
+            _("Please send files here, or press “Done” when you have sent everything."),
+            reply_markup=question_keyboard(
+                draft, field, intake, await intake.attachment_count(draft.id)
+            ),
+        )
+        return
+    try:
+        value = parse_answer(field, message.text, draft.answers, today=intake.today(),
+                             org=intake.org)
+    except ValidationError as error:
+        await message.answer(
+            "❗ " + error.render(_locale()),
+            reply_markup=question_keyboard(draft, field, intake),
+        )
+        return
+    await _store(message, draft, field, value, state, intake, user_id)
+
+
+async def answer_contact(message: Message, state: FSMContext, intake: IntakeService) -> None:
+    assert message.from_user and message.contact
+    user_id = message.from_user.id
+    draft = await _current_draft(state, user_id, intake)
+    if draft is None:
+        await _form_gone(message, state)
+        return
+    field = draft.current_field
+    if field is None or field.kind is not Kind.phone:
+        await ask(message, draft, intake, prefix=_("Please answer this question first:"))
+        return
+    if message.contact.user_id != user_id:
+        await message.answer(
+            _("Please share your own number with the button, or type the number.")
+        )
+        return
+    try:
+        phone = parse_phone(message.contact.phone_number)
+    except ValidationError as error:
+        await message.answer("❗ " + error.render(_locale()))
+        return
+    await _store(message, draft, field, phone, state, intake, user_id)
+
+
+def _attachment_meta(message: Message) -> tuple[str, str, str, int | None, str | None, str | None]:
+    if message.photo:
+        photo = message.photo[-1]  # the largest size
+        return "photo", photo.file_id, photo.file_unique_id, photo.file_size, None, "image/jpeg"
+    if message.voice:
+        voice = message.voice
+        return ("voice", voice.file_id, voice.file_unique_id, voice.file_size, None,
+                voice.mime_type or "audio/ogg")
+    document = message.document
+    assert document is not None
+    return ("document", document.file_id, document.file_unique_id, document.file_size,
+            document.file_name, document.mime_type)
+
+
+async def receive_file(
+    message: Message, bot: Bot, state: FSMContext, intake: IntakeService
+) -> None:
+    """Evidence at any step of a form is kept with the draft (SHA-256 of its content)."""
+    assert message.from_user
+    user_id = message.from_user.id
+    draft = await _current_draft(state, user_id, intake)
+    if draft is None:
+        await _form_gone(message, state)
+        return
+    attachment = await download_attachment(message, bot)
+    if isinstance(attachment, ValidationError):
+        await message.answer("❗ " + attachment.render(_locale()))
+        return
+    try:
+        added = await intake.add_attachment(user_id=user_id, attachment=attachment,
+                                            draft_id=draft.id)
+    except ValidationError as error:
+        await message.answer("❗ " + error.render(_locale()))
+        return
+    files = await intake.attachment_count(draft.id)
+    text = (
+        _("File received ({count} so far).").format(count=files)
+        if added
+        else _("You already sent this file; it is saved once.")
+    )
+    field = draft.current_field
+    if field is not None and field.kind is Kind.evidence:
+        await message.answer(
+            text + " " + _("Send more, or press “Done”."),
+            reply_markup=question_keyboard(draft, field, intake, files),
+        )
+    else:
+        await ask(message, draft, intake, prefix=text + " " + _("Let us continue:"))
+
+
+async def download_attachment(message: Message, bot: Bot) -> AttachmentIn | ValidationError:
+    kind, file_id, unique_id, size, name, mime = _attachment_meta(message)
+    try:
+        check_attachment(kind, size or 0, mime)
+    except ValidationError as error:
+        return error
+    buffer = io.BytesIO()
+    await bot.download(file_id, destination=buffer)
+    content = buffer.getvalue()
+    try:
+        check_attachment(kind, len(content), mime)
+    except ValidationError as error:
+        return error
+    return AttachmentIn(
+        kind=kind,
+        file_id=file_id,
+        file_unique_id=unique_id,
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        file_name=name,
+        mime_type=mime,
+    )
+
+
+async def other_message(message: Message, state: FSMContext, intake: IntakeService) -> None:
+    assert message.from_user
+    draft = await _current_draft(state, message.from_user.id, intake)
+    if draft is None:
+        await _form_gone(message, state)
+        return
+    await ask(message, draft, intake, prefix=_("I cannot read this kind of message here."))
+
+
+async def button(
+    query: CallbackQuery,
+    callback_data: FormButton,
+    state: FSMContext,
+    intake: IntakeService,
+) -> None:
+    user_id = query.from_user.id
+    message = query.message if isinstance(query.message, Message) else None
+    if callback_data.action == "submit":
+        await _submit(query, callback_data, state, intake)
+        return
+    try:
+        draft = await intake.get_draft(callback_data.draft_id, user_id=user_id)
+    except DraftNotFound:
+        await query.answer(
+            _("This form is not open any more (or is not yours)."), show_alert=True
+        )
+        return
+    if message is None:
+        await query.answer()
+        return
+    action = callback_data.action
+    field = draft.current_field
+    if action == "discard":
+        await query.answer()
+        from handlers.keyboards import cancel_confirmation
+
+        await state.set_state(IntakeForm.answering)
+        await state.set_data({"draft_id": draft.id})
+        await message.answer(
+            _("Do you want to stop and discard what you have entered in this form?"),
+            reply_markup=cancel_confirmation(),
+        )
+        return
+    if action == "edit":
+        await query.answer()
+        await message.answer(_("Which answer do you want to change?"),
+                             reply_markup=edit_keyboard(draft))
+        return
+    if action == "field":
+        await query.answer()
+        try:
+            reopened = await intake.reopen_field(draft.id, user_id=user_id,
+                                                 key=callback_data.field)
+        except KeyError:
+            await ask(message, draft, intake)
+            return
+        await state.set_state(IntakeForm.answering)
+        await state.set_data({"draft_id": draft.id})
+        await ask(message, reopened, intake)
+        return
+    if field is None or field.key != callback_data.field:
+        # A button of a question already answered (pressed twice, or an old message).
+        await query.answer(_("That question was already answered."))
+        await ask(message, draft, intake, prefix=_("Please answer the current question:"))
+        return
+    await query.answer()
+    await state.set_state(IntakeForm.answering)
+    await state.set_data({"draft_id": draft.id})
+    if action == "skip" and field.optional:
+        await _store(message, draft, field, None, state, intake, user_id)
+    elif action == "done" and field.kind is Kind.evidence:
+        await _store(message, draft, field, await intake.attachment_count(draft.id), state,
+                     intake, user_id)
+    elif action == "pick":
+        if field.kind is Kind.yes_no:
+            options = ["yes", "no"]
+        else:
+            options = [value for value, _label in choices_for(field, intake.org, "zh")]
+        if not 0 <= callback_data.value < len(options):
+            await ask(message, draft, intake)
+            return
+        await _store(message, draft, field, options[callback_data.value], state, intake,
+                     user_id)
+    else:
+        await ask(message, draft, intake)
+
+
+async def _submit(
+    query: CallbackQuery, callback_data: FormButton, state: FSMContext, intake: IntakeService
+) -> None:
+    try:
+        result = await intake.submit(callback_data.draft_id, user_id=query.from_user.id)
+    except DraftNotFound:
+        await query.answer(
+            _("This form is not open any more (or is not yours)."), show_alert=True
+        )
+        return
+    await query.answer()
+    await state.clear()
+    if isinstance(query.message, Message):
+        await query.message.answer(receipt_text(result), reply_markup=main_menu())
+
+
+def build_router() -> Router:
+    router = Router(name="intake")
+    router.message.register(command_entry, Command(*ENTRY_COMMANDS))
+    router.callback_query.register(
+        menu_entry, MenuAction.filter(F.action.in_(set(ENTRY_COMMANDS)))
+    )
+    router.callback_query.register(button, FormButton.filter())
+    router.message.register(answer_contact, IntakeForm.answering, F.contact)
+    router.message.register(
+        receive_file, IntakeForm.answering, F.photo | F.document | F.voice
+    )
+    router.message.register(answer_text, IntakeForm.answering, F.text, ~F.text.startswith("/"))
+    router.message.register(other_message, IntakeForm.answering, ~F.text)
+    return router

@@ -1,0 +1,325 @@
+"""/mycases: a citizen's own cases, their timeline, adding material, withdrawing.
+
+Every button carries only a case id; ownership is checked by the service on every press, so a
+forwarded message or a forged button shows nothing of anyone else's case. Staff who open a case
+from a reminder see it with ID and phone numbers masked.
+"""
+
+from __future__ import annotations
+
+import html
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from cases.deadlines import RULES
+from cases.forms import FORMS, PROCEDURE_NAMES, PROVISIONAL_NOTE, Procedure, display_value
+from cases.intake import (
+    CASE_STATUSES,
+    EVENT_TEXTS,
+    OPEN_STATUSES,
+    CaseDetail,
+    CaseNotFound,
+    CaseSummary,
+    IntakeService,
+)
+from cases.staff import StaffCaseView
+from cases.texts import N_, format_date
+from cases.users import Role, User
+from cases.validation import TextLimits, ValidationError, clean_text
+from handlers.callbacks import CaseAction, MenuAction
+from handlers.intake import _locale, _t, download_attachment
+from handlers.keyboards import main_menu
+
+WITHDRAW_WARNING: dict[Procedure, str] = {
+    Procedure.reconsideration: N_(
+        "If you withdraw, the reconsideration ends. You cannot apply again on the same facts "
+        "and reasons, unless the withdrawal was not what you truly wanted "
+        "(《行政复议法》第七十四条)."
+    ),
+    Procedure.petition: N_("If you withdraw, the petition office stops handling this matter."),
+    Procedure.mediation: N_("If you withdraw, the mediation room stops arranging mediation."),
+}
+
+
+class AddingMaterial(StatesGroup):
+    waiting = State()
+
+
+def _deadline_line(case: CaseSummary) -> str | None:
+    deadline = case.next_deadline
+    if deadline is None:
+        return None
+    rule = RULES[deadline.rule_id]
+    line = _t(
+        "Next time limit: {what}, by {date} ({basis}).",
+        what=_(rule.title),
+        date=deadline.due_on,
+        basis=deadline.basis if _locale() == "zh" else rule.basis_en,
+    )
+    if deadline.provisional:
+        line += " " + _("(provisional)")
+    return line
+
+
+def case_list_keyboard(cases: list[CaseSummary]) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for case in cases[:30]:
+        builder.button(
+            text=f"{case.number} · {_(CASE_STATUSES.get(case.status, case.status))}",
+            callback_data=CaseAction(action="view", case_id=case.id),
+        )
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def case_page(case: CaseDetail, intake: IntakeService) -> str:
+    locale = _locale()
+    lines = [
+        f"<b>{html.escape(_(PROCEDURE_NAMES[case.procedure]))}</b> <code>{case.number}</code>",
+        _t("Status: {status}", status=_(CASE_STATUSES.get(case.status, case.status))),
+        _t("Received on: {date}", date=case.received_on),
+        _t("Matter: {subject}", subject=html.escape(case.subject)),
+    ]
+    if case.routed_to_name:
+        lines.append(_t("Handled by: {unit}", unit=html.escape(case.routed_to_name)))
+    deadline = _deadline_line(case)
+    if deadline:
+        lines.append(deadline)
+    if case.linked_number:
+        lines.append(_t("Linked with: {number}", number=f"<code>{case.linked_number}</code>"))
+    lines.append(_t("Files: {count}", count=case.attachments))
+    spec = FORMS[case.procedure]
+    for key in ("applicant_name", "id_number", "phone"):
+        field = spec.field(key)
+        if key in case.answers:
+            value = display_value(field, case.answers[key], intake.org, _, locale)
+            lines.append(f"{html.escape(_(field.label))}: {html.escape(value)}")
+    lines += ["", "<b>" + _("History") + "</b>"]
+    for event in case.events:
+        text = _(EVENT_TEXTS.get(event.kind, event.kind))
+        if "{number}" in text:
+            text = text.format(number=event.detail.get("number", ""))
+        when = format_date(event.at.astimezone(intake.tz).date(), locale)
+        lines.append(f"• {when} — {html.escape(text)}")
+    return "\n".join(lines)
+
+
+def case_keyboard(case: CaseDetail) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    if case.status in OPEN_STATUSES:
+        builder.button(
+            text=_("📎 Add material"), callback_data=CaseAction(action="add", case_id=case.id)
+        )
+        builder.button(
+            text=_("↩️ Withdraw"), callback_data=CaseAction(action="withdraw", case_id=case.id)
+        )
+    builder.button(text=_("⬅️ My cases"), callback_data=CaseAction(action="list", case_id=0))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+async def show_my_cases(target: Message, user_id: int, intake: IntakeService) -> None:
+    cases = await intake.my_cases(user_id)
+    if not cases:
+        await target.answer(
+            _("You have no cases yet. What would you like to do?"), reply_markup=main_menu()
+        )
+        return
+    lines = [_("Your cases:"), ""]
+    for case in cases[:30]:
+        lines.append(
+            f"<code>{case.number}</code> · {_(CASE_STATUSES.get(case.status, case.status))}"
+            f" · {html.escape(case.subject)}"
+        )
+        deadline = _deadline_line(case)
+        if deadline:
+            lines.append("   " + deadline)
+    lines += ["", _("Choose a case to see its details:")]
+    await target.answer("\n".join(lines), reply_markup=case_list_keyboard(cases))
+
+
+async def command_mycases(message: Message, intake: IntakeService) -> None:
+    assert message.from_user
+    await show_my_cases(message, message.from_user.id, intake)
+
+
+async def menu_mycases(query: CallbackQuery, intake: IntakeService) -> None:
+    await query.answer()
+    if isinstance(query.message, Message):
+        await show_my_cases(query.message, query.from_user.id, intake)
+
+
+def staff_page(view: StaffCaseView) -> str:
+    lines = [
+        f"<b>{html.escape(_(PROCEDURE_NAMES[view.procedure]))}</b> <code>{view.number}</code>",
+        _t("Status: {status}", status=_(CASE_STATUSES.get(view.status, view.status))),
+        _t("Received on: {date}", date=view.received_on),
+        _t("Matter: {subject}", subject=html.escape(view.subject)),
+    ]
+    for party in view.parties:
+        lines.append(f"• {html.escape(party)}")
+    for deadline in view.deadlines:
+        rule = RULES[deadline.rule_id]
+        line = _t(
+            "{what}: by {date} ({basis}).",
+            what=_(rule.title),
+            date=deadline.due_on,
+            basis=deadline.basis if _locale() == "zh" else rule.basis_en,
+        )
+        if deadline.provisional:
+            line += " " + _(PROVISIONAL_NOTE)
+        lines.append(line)
+    return "\n".join(lines)
+
+
+async def case_button(
+    query: CallbackQuery,
+    callback_data: CaseAction,
+    state: FSMContext,
+    intake: IntakeService,
+    user: User,
+) -> None:
+    message = query.message if isinstance(query.message, Message) else None
+    if callback_data.action == "list":
+        await query.answer()
+        if message:
+            await show_my_cases(message, query.from_user.id, intake)
+        return
+    try:
+        case = await intake.case_for_citizen(callback_data.case_id, user_id=query.from_user.id)
+    except CaseNotFound:
+        view = (
+            await intake.staff_view(callback_data.case_id, user)
+            if user.role is not Role.citizen and callback_data.action == "view"
+            else None
+        )
+        if view is None or message is None:
+            await query.answer(_("This case is not available to you."), show_alert=True)
+            return
+        await query.answer()
+        await message.answer(staff_page(view))
+        return
+    await query.answer()
+    if message is None:
+        return
+    action = callback_data.action
+    if action == "view":
+        await message.answer(case_page(case, intake), reply_markup=case_keyboard(case))
+    elif action == "withdraw" and case.status in OPEN_STATUSES:
+        builder = InlineKeyboardBuilder()
+        builder.button(
+            text=_("Yes, withdraw"),
+            callback_data=CaseAction(action="withdraw_yes", case_id=case.id),
+        )
+        builder.button(
+            text=_("No, keep it"), callback_data=CaseAction(action="view", case_id=case.id)
+        )
+        await message.answer(
+            _t("Do you want to withdraw case {number}?", number=f"<code>{case.number}</code>")
+            + "\n\n"
+            + _(WITHDRAW_WARNING[case.procedure]),
+            reply_markup=builder.as_markup(),
+        )
+    elif action == "withdraw_yes":
+        done = await intake.withdraw(case.id, user_id=query.from_user.id)
+        text = (
+            _t("Case {number} is withdrawn.", number=f"<code>{case.number}</code>")
+            if done
+            else _("This case can no longer be withdrawn.")
+        )
+        await message.answer(text, reply_markup=main_menu())
+    elif action == "add" and case.status in OPEN_STATUSES:
+        await state.set_state(AddingMaterial.waiting)
+        await state.set_data({"case_id": case.id})
+        builder = InlineKeyboardBuilder()
+        builder.button(
+            text=_("✅ Done"), callback_data=CaseAction(action="add_done", case_id=case.id)
+        )
+        await message.answer(
+            _t(
+                "Send the additional material for case {number}: files, photos, voice messages "
+                "or text. Press “Done” when you have finished.",
+                number=f"<code>{case.number}</code>",
+            ),
+            reply_markup=builder.as_markup(),
+        )
+    elif action == "add_done":
+        await state.clear()
+        await message.answer(
+            _("Thank you. The material was added to your case."), reply_markup=main_menu()
+        )
+    else:
+        await message.answer(case_page(case, intake), reply_markup=case_keyboard(case))
+
+
+async def _material_case(state: FSMContext) -> int | None:
+    case_id = (await state.get_data()).get("case_id")
+    return case_id if isinstance(case_id, int) else None
+
+
+async def material_text(message: Message, state: FSMContext, intake: IntakeService) -> None:
+    assert message.from_user and message.text is not None
+    case_id = await _material_case(state)
+    try:
+        text = clean_text(message.text, max_len=TextLimits.FACTS)
+        if case_id is None:
+            raise CaseNotFound(0)
+        await intake.add_note(case_id, user_id=message.from_user.id, text=text)
+    except ValidationError as error:
+        await message.answer("❗ " + error.render(_locale()))
+        return
+    except CaseNotFound:
+        await state.clear()
+        await message.answer(_("This case is not available to you."), reply_markup=main_menu())
+        return
+    await message.answer(_("Added to your case. Send more, or press “Done”."))
+
+
+async def material_file(
+    message: Message, bot: Bot, state: FSMContext, intake: IntakeService
+) -> None:
+    assert message.from_user
+    case_id = await _material_case(state)
+    if case_id is None:
+        await state.clear()
+        return
+    attachment = await download_attachment(message, bot)
+    if isinstance(attachment, ValidationError):
+        await message.answer("❗ " + attachment.render(_locale()))
+        return
+    try:
+        added = await intake.add_attachment(
+            user_id=message.from_user.id, attachment=attachment, case_id=case_id
+        )
+    except ValidationError as error:
+        await message.answer("❗ " + error.render(_locale()))
+        return
+    except CaseNotFound:
+        await state.clear()
+        await message.answer(_("This case is not available to you."), reply_markup=main_menu())
+        return
+    await message.answer(
+        _("Added to your case. Send more, or press “Done”.")
+        if added
+        else _("You already sent this file; it is saved once.")
+    )
+
+
+def build_router() -> Router:
+    router = Router(name="mycases")
+    router.message.register(command_mycases, Command("mycases"))
+    router.callback_query.register(menu_mycases, MenuAction.filter(F.action == "mycases"))
+    router.callback_query.register(case_button, CaseAction.filter())
+    router.message.register(
+        material_text, AddingMaterial.waiting, F.text, ~F.text.startswith("/")
+    )
+    router.message.register(
+        material_file, AddingMaterial.waiting, F.photo | F.document | F.voice
+    )
+    return router

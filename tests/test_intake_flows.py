@@ -1,0 +1,466 @@
+"""Citizens filing through the chat: the three forms end to end, bad input, forged buttons,
+double submits, restarts."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+
+from aiogram import Bot
+
+from cases.clock import FakeClock
+from cases.db import Database
+from settings import Settings
+from tests.fakes.telegram import BotClient
+
+VALID_ID = "420625198503120018"
+OTHER_VALID_ID = "420625199001010024"
+
+
+async def fill_reconsideration(client: BotClient, *, known: str = "11月3日") -> None:
+    await client.send("/reconsider")
+    await client.press("没有")  # not before a court or another body
+    await client.press("为本人申请")
+    await client.send("张三")
+    await client.press("居民身份证")
+    await client.send(VALID_ID)
+    await client.send_contact("+86 138 0000 1234")
+    await client.send("湖北省谷城县城关镇东街1号")
+    await client.press("谷城县公安局")
+    await client.send("谷公(治)决字〔2026〕123号")
+    await client.send("2026年11月1日")
+    await client.send(known)
+    await client.press("当面送达")
+    await client.press("是")
+    if "申请期限已经" in client.last_text():
+        await client.send("我生病住院了")
+    await client.send("撤销罚款决定")
+    await client.send("我没有违反治安管理规定，处罚认定的事实不清。")
+    await client.press("否")  # no compensation
+    await client.press("跳过")  # third parties
+    await client.press("跳过")  # agent
+    await client.send_photo(b"\x89PNG fake photo bytes")
+    await client.press("完成")
+    await client.press("是")  # electronic service
+
+
+async def test_reconsideration_end_to_end_in_chinese(client: BotClient, db: Database) -> None:
+    await fill_reconsideration(client)
+    summary = client.last_text()
+    assert "请核对" in summary
+    assert "420625********0018" in summary
+    assert "138****1234" in summary
+    assert "谷城县公安局" in summary
+    assert "申请期限：2027年1月2日" not in summary  # F1: 60 days from 2026-11-03 → 2027-01-02
+    await client.press("提交")
+    receipt = client.last_text()
+    assert "<code>FY-2026-000001</code>" in receipt
+    assert "谷城县司法局" in receipt
+    # F5 (FY 30): 5 working days after Wed 2026-11-25 → Wed 2026-12-02.
+    assert "2026年12月2日（星期三）" in receipt
+    assert "依据《行政复议法》第三十条" in receipt
+    row = await db.fetch_one("SELECT * FROM cases")
+    assert row["number"] == "FY-2026-000001"
+    assert row["respondent"] == "谷城县公安局"
+    answers = json.loads(row["answers"])
+    assert answers["act_date"] == "2026-11-01"
+    assert answers["known_date"] == "2026-11-03"
+    party = await db.fetch_one("SELECT * FROM parties WHERE role = 'applicant'")
+    assert party["id_number"] == VALID_ID
+    assert party["phone"] == "13800001234"
+    file = await db.fetch_one("SELECT * FROM attachments")
+    assert file["case_id"] == row["id"]
+    assert len(file["sha256"]) == 64
+    deadline = await db.fetch_one("SELECT rule_id, due_on FROM case_deadlines")
+    assert tuple(deadline) == ("F5", "2026-12-02")
+
+
+async def test_no_message_ever_repeats_a_full_id_number(client: BotClient) -> None:
+    await fill_reconsideration(client)
+    await client.press("提交")
+    await client.send("/mycases")
+    assert not any(VALID_ID in text for text in client.texts())
+
+
+async def test_invalid_id_is_explained_and_nothing_is_lost(
+    client: BotClient, db: Database
+) -> None:
+    await client.send("/reconsider")
+    await client.press("没有")
+    await client.press("为本人申请")
+    await client.send("张三")
+    await client.press("居民身份证")
+    await client.send("420625198503120019")  # wrong check digit
+    assert client.last_text().startswith("❗")
+    await client.send("42062519850312001")  # too short
+    assert client.last_text().startswith("❗")
+    await client.send(VALID_ID)
+    assert "电话" in client.last_text()
+    draft = await db.fetch_one("SELECT answers FROM drafts")
+    answers = json.loads(draft[0])
+    assert answers["applicant_name"] == "张三"
+    assert answers["id_number"] == VALID_ID
+
+
+async def test_future_and_inconsistent_dates_are_refused(client: BotClient) -> None:
+    await client.send("/reconsider")
+    await client.press("没有")
+    await client.press("为本人申请")
+    await client.send("张三")
+    await client.press("居民身份证")
+    await client.send(VALID_ID)
+    await client.send("13800001234")
+    await client.send("城关镇")
+    await client.press("谷城县公安局")
+    await client.send("谷公决字〔2026〕1号")
+    await client.send("2026-12-20")  # after today (2026-11-25)
+    assert client.last_text().startswith("❗")
+    await client.send("2026-11-10")
+    await client.send("2026-11-01")  # learned before the decision was made
+    assert client.last_text().startswith("❗")
+    assert "2026年11月10日" in client.last_text()
+    await client.send("2026-11-12")
+    assert "如何收到" in client.last_text()
+
+
+async def test_oversize_text_is_refused_with_the_limit(client: BotClient) -> None:
+    await client.send("/petition")
+    await client.press("没有")
+    await client.press("建议")
+    await client.send("李" * 60)
+    assert client.last_text().startswith("❗")
+    assert "50" in client.last_text()
+
+
+async def test_late_application_asks_for_the_reason_with_the_basis(
+    client: BotClient, db: Database
+) -> None:
+    await client.send("/reconsider")
+    await client.press("没有")
+    await client.press("为本人申请")
+    await client.send("张三")
+    await client.press("居民身份证")
+    await client.send(VALID_ID)
+    await client.send("13800001234")
+    await client.send("城关镇")
+    await client.press("谷城县公安局")
+    await client.send("谷公决字〔2026〕1号")
+    await client.send("2026-08-01")
+    await client.send("2026-08-02")
+    await client.press("当面送达")
+    await client.press("是")  # told of the right: F1, 60 days from 2026-08-02 → 2026-10-01
+    question = client.last_text()
+    assert "申请期限已经" in question
+    # 2026-10-01 is in the National Day holiday: rolled forward to 2026-10-08 (C4).
+    assert "2026年10月8日" in question
+    assert "《行政复议法》第二十条" in question
+    await client.send("住院治疗，无法申请")
+    draft = json.loads((await db.fetch_one("SELECT answers FROM drafts"))[0])
+    assert draft["late_reason"] == "住院治疗，无法申请"
+
+
+async def test_double_submit_creates_one_case(client: BotClient, db: Database) -> None:
+    await fill_reconsideration(client)
+    summary_keyboard = client.session.seen(client.user_id)[-1]
+    submit = next(
+        b.callback_data
+        for row in summary_keyboard.markup.inline_keyboard
+        for b in row
+        if "提交" in b.text
+    )
+    await client.click(submit)
+    await client.click(submit)
+    assert await db.fetch_value("SELECT count(*) FROM cases") == 1
+    assert "已经提交" in client.last_text()
+    assert "FY-2026-000001" in client.last_text()
+
+
+async def test_forged_button_for_someone_elses_draft_is_refused(
+    client: BotClient, english_client: BotClient, db: Database
+) -> None:
+    await client.send("/petition")
+    draft_id = await db.fetch_value("SELECT id FROM drafts")
+    await english_client.click(f"f:{draft_id}:pick:elsewhere:0")
+    await english_client.click(f"f:{draft_id}:submit::0")
+    assert english_client.session.alerts()[-2:] == [
+        "This form is not open any more (or is not yours).",
+        "This form is not open any more (or is not yours).",
+    ]
+    draft = json.loads((await db.fetch_one("SELECT answers FROM drafts"))[0])
+    assert draft == {}
+
+
+async def test_button_of_an_answered_question_does_not_change_it(
+    client: BotClient, db: Database
+) -> None:
+    await client.send("/petition")
+    await client.press("没有")
+    draft_id = await db.fetch_value("SELECT id FROM drafts")
+    await client.click(f"f:{draft_id}:pick:elsewhere:1")  # the old "yes, a court" button
+    assert "这个问题已经回答过" in client.session.alerts()[-1]
+    draft = json.loads((await db.fetch_one("SELECT answers, status FROM drafts"))[0])
+    assert draft["elsewhere"] == "none"
+
+
+async def test_matter_already_in_court_is_redirected_not_filed(
+    client: BotClient, db: Database
+) -> None:
+    await client.send("/petition")
+    await client.press("是，法院")
+    text = client.last_text()
+    assert "《信访工作条例》第三十一条" in text
+    assert "没有提交任何内容" in text
+    assert await db.fetch_value("SELECT count(*) FROM drafts WHERE status = 'open'") == 0
+
+
+async def test_respondent_outside_the_county_is_sent_to_the_right_body(
+    client: BotClient,
+) -> None:
+    await client.send("/reconsider")
+    await client.press("没有")
+    await client.press("为本人申请")
+    await client.send("张三")
+    await client.press("居民身份证")
+    await client.send(VALID_ID)
+    await client.send("13800001234")
+    await client.send("城关镇")
+    await client.press("税务局")
+    text = client.last_text()
+    assert "国家税务总局襄阳市税务局" in text
+    assert "没有提交任何内容" in text
+
+
+async def test_petition_in_english_with_group_representatives(
+    english_client: BotClient, db: Database
+) -> None:
+    c = english_client
+    await c.send("/petition")
+    await c.press("No, nowhere else")
+    await c.press("complaint or request")
+    await c.send("Alice Wang")
+    await c.press("Resident identity card")
+    await c.send(OTHER_VALID_ID)
+    await c.send("0710-7221234")
+    await c.send("Chengguan, Gucheng")
+    await c.press("Chengguan")
+    await c.press("Skip")
+    await c.send("Repair the village road")
+    await c.send("The road has been broken for a year.")
+    await c.send("Children walk to school on it.")
+    await c.press("No")
+    await c.send("12")
+    assert "at most 5 representatives" in c.last_text()
+    await c.send("A, B, C, D, E, F")
+    assert c.last_text().startswith("❗")
+    await c.send("Alice Wang, Bob Li")
+    await c.press("Done")
+    assert "Please check your answers" in c.last_text()
+    await c.press("Submit")
+    receipt = c.last_text()
+    assert "<code>XF-2026-000001</code>" in receipt
+    # X1 (XF 22): 15 days after 2026-11-25 → 2026-12-10 (Thursday).
+    assert "Thu 10 Dec 2026" in receipt
+    reps = await db.fetch_all("SELECT name FROM parties WHERE role = 'representative'")
+    assert [r[0] for r in reps] == ["Alice Wang", "Bob Li"]
+
+
+async def test_report_of_misconduct_is_marked_sensitive(
+    client: BotClient, db: Database
+) -> None:
+    await client.send("/petition")
+    await client.press("没有")
+    await client.press("检举")
+    await client.send("匿名群众")
+    await client.press("居民身份证")
+    await client.send(VALID_ID)
+    await client.send("13800001234")
+    await client.send("城关镇")
+    await client.press("城关镇")
+    await client.press("跳过")
+    await client.send("查处某干部收受贿赂")
+    await client.send("某干部收受红包")
+    await client.send("违反廉洁纪律")
+    await client.press("否")
+    await client.send("1")
+    await client.press("完成")
+    await client.press("提交")
+    assert await db.fetch_value("SELECT sensitive FROM cases") == 1
+
+
+async def fill_mediation(client: BotClient, other: str = "李四") -> None:
+    await client.send("/mediation")
+    await client.press("没有")
+    await client.press("同意")
+    await client.press("交通事故")
+    await client.press("城关镇")
+    await client.send("张三")
+    await client.press("居民身份证")
+    await client.send(VALID_ID)
+    await client.send("13800001234")
+    await client.send("城关镇东街1号")
+    await client.send(other)
+    await client.send("13900002222")
+    await client.send("对方驾车撞坏了我的电动车。")
+    await client.send("赔偿修车费800元")
+    await client.press("跳过")
+    await client.press("完成")
+
+
+async def test_mediation_is_routed_to_the_specialised_room(
+    client: BotClient, db: Database
+) -> None:
+    await fill_mediation(client)
+    await client.press("提交")
+    receipt = client.last_text()
+    assert "<code>TJ-2026-000001</code>" in receipt
+    routed = await db.fetch_value("SELECT routed_to FROM cases")
+    assert routed.startswith("room:")
+    assert "公安" in await db.fetch_value("SELECT routed_to_name FROM cases")
+
+
+async def test_mediation_refused_by_the_other_side_is_explained(client: BotClient) -> None:
+    await client.send("/mediation")
+    await client.press("没有")
+    await client.press("拒绝")
+    assert "《人民调解法》第十七条" in client.last_text()
+
+
+async def test_second_filing_on_the_same_matter_is_linked(
+    client: BotClient, db: Database
+) -> None:
+    await fill_mediation(client)
+    await client.press("提交")
+    await fill_mediation(client)
+    await client.press("提交")
+    receipt = client.last_text()
+    assert "TJ-2026-000002" in receipt
+    assert "TJ-2026-000001" in receipt
+    assert "《信访工作条例》第十九条" in receipt
+    linked = await db.fetch_value("SELECT linked_case_id FROM cases WHERE number = ?",
+                                  ("TJ-2026-000002",))
+    assert linked == await db.fetch_value("SELECT id FROM cases WHERE number = 'TJ-2026-000001'")
+
+
+async def test_edit_from_the_summary_changes_one_answer(
+    client: BotClient, db: Database
+) -> None:
+    await fill_mediation(client)
+    await client.press("修改")
+    await client.press("对方联系方式")
+    await client.send("谷城县城关镇西街2号")
+    assert "请核对" in client.last_text()
+    assert "西街2号" in client.last_text()
+
+
+async def test_unsupported_and_oversize_files_are_refused(client: BotClient, db: Database) -> None:
+    await fill_mediation(client)
+    await client.press("修改")
+    await client.press("证据材料")
+    await client.send_document("virus.exe", "application/x-msdownload", b"MZ")
+    assert "不能接收这种类型" in client.last_text()
+    await client.send_document("big.pdf", "application/pdf", b"%PDF", size=25 * 1024 * 1024)
+    assert "20 MB" in client.last_text() or "20MB" in client.last_text()
+    await client.send_document("ok.pdf", "application/pdf", b"%PDF-1.4 ok")
+    await client.send_document("ok.pdf", "application/pdf", b"%PDF-1.4 ok")
+    assert "只保存一份" in client.last_text()
+    assert await db.fetch_value("SELECT count(*) FROM attachments") == 1
+
+
+async def test_cancel_inside_a_form_asks_then_discards(client: BotClient, db: Database) -> None:
+    await client.send("/petition")
+    await client.press("没有")
+    await client.send("/cancel")
+    await client.press("是的，删除")
+    assert await db.fetch_value("SELECT status FROM drafts") == "discarded"
+    await client.send("张三")  # no form open any more: the menu, not an answer
+    assert client.last_text() == "请选择您要办理的事项："
+
+
+async def test_restart_mid_form_continues_where_the_citizen_stopped(
+    settings: Settings, db: Database, clock: FakeClock, bot: Bot, client: BotClient
+) -> None:
+    from bot import create_dispatcher
+
+    await client.send("/mediation")
+    await client.press("没有")
+    await client.press("同意")
+    # A new Dispatcher on the same database: what a restart of the process does.
+    restarted = BotClient(create_dispatcher(settings, db, clock), bot, user_id=client.user_id)
+    await restarted.press("交通事故")
+    assert "哪个乡镇" in restarted.last_text()
+    await restarted.send("/mediation")
+    assert "接着填写" in restarted.last_text()
+    assert "哪个乡镇" in restarted.last_text()
+
+
+async def test_concurrent_submissions_get_distinct_numbers(
+    dispatcher, bot: Bot, db: Database
+) -> None:
+    clients = [BotClient(dispatcher, bot, user_id=5000 + i) for i in range(6)]
+    for c in clients:
+        await fill_mediation(c, other=f"对方{c.user_id}")
+    await asyncio.gather(*(c.press("提交") for c in clients))
+    numbers = [r[0] for r in await db.fetch_all("SELECT number FROM cases")]
+    assert len(numbers) == 6
+    assert len(set(numbers)) == 6
+    assert sorted(numbers) == [f"TJ-2026-{i:06d}" for i in range(1, 7)]
+
+
+async def test_mycases_shows_only_the_citizens_own_cases(
+    client: BotClient, english_client: BotClient, db: Database
+) -> None:
+    await fill_mediation(client)
+    await client.press("提交")
+    case_id = await db.fetch_value("SELECT id FROM cases")
+    await client.send("/mycases")
+    assert "TJ-2026-000001" in client.last_text()
+    await client.press("TJ-2026-000001")
+    page = client.last_text()
+    assert "办理经过" in page
+    assert "420625********0018" in page
+    # Someone else forging the button sees nothing.
+    await english_client.click(f"case:view:{case_id}")
+    assert english_client.session.alerts()[-1] == "This case is not available to you."
+    await english_client.send("/mycases")
+    assert "TJ-2026-000001" not in english_client.last_text()
+
+
+async def test_withdrawal_is_confirmed_and_cancels_the_clock(
+    client: BotClient, db: Database
+) -> None:
+    await fill_reconsideration(client)
+    await client.press("提交")
+    await client.send("/mycases")
+    await client.press("FY-2026-000001")
+    await client.press("撤回")
+    assert "《行政复议法》第七十四条" in client.last_text()
+    await client.press("是的，撤回")
+    assert await db.fetch_value("SELECT status FROM cases") == "withdrawn"
+    assert await db.fetch_value("SELECT status FROM case_deadlines") == "cancelled"
+
+
+async def test_material_added_after_submission_is_recorded(
+    client: BotClient, db: Database
+) -> None:
+    await fill_mediation(client)
+    await client.press("提交")
+    await client.send("/mycases")
+    await client.press("TJ-2026-000001")
+    await client.press("补充材料")
+    await client.send("补充说明：对方已承认责任。")
+    await client.send_document("receipt.pdf", "application/pdf", b"%PDF-1.4 receipt")
+    await client.press("完成")
+    kinds = [r[0] for r in await db.fetch_all("SELECT kind FROM case_events ORDER BY id")]
+    assert kinds.count("material_added") == 2
+    assert await db.fetch_value("SELECT count(*) FROM attachments WHERE case_id IS NOT NULL") == 1
+
+
+async def test_triage_leads_to_the_right_form(client: BotClient) -> None:
+    await client.send("/start")
+    await client.press("不知道选哪个")
+    for _ in range(4):
+        await client.press("否")  # not in court, arbitration, reconsideration; no report
+    await client.press("是")  # disagrees with an agency's decision
+    assert "行政复议" in " ".join(client.buttons())
+    assert re.search(r"《行政复议法》第", client.last_text())
