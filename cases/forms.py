@@ -608,8 +608,7 @@ PETITION = FormSpec(
             "representatives",
             Kind.names,
             N_(
-                "A group chooses at most 5 representatives. Type their names, separated by "
-                "commas."
+                "A group chooses at most 5 representatives. Type their names, separated by commas."
             ),
             N_("Representatives"),
             when=_too_many_representatives,
@@ -647,10 +646,7 @@ MEDIATION = FormSpec(
         Field(
             "other_side_agrees",
             Kind.choice,
-            N_(
-                "Mediation needs both sides to take part. Does the other side agree to "
-                "mediation?"
-            ),
+            N_("Mediation needs both sides to take part. Does the other side agree to mediation?"),
             N_("Other side agrees"),
             choices=(
                 Choice("yes", N_("Yes, they agree")),

@@ -27,7 +27,6 @@ from cases.forms import (
     Field,
     FormSpec,
     Gate,
-    Kind,
     Procedure,
     timeliness,
 )
@@ -388,7 +387,8 @@ class IntakeService:
         first_deadline: Deadline | None = None
         async with self._db.transaction() as conn:
             existing = await _one(
-                conn, "SELECT id FROM cases WHERE draft_id = ? AND citizen_id = ?",
+                conn,
+                "SELECT id FROM cases WHERE draft_id = ? AND citizen_id = ?",
                 (draft_id, user_id),
             )
             if existing is not None:
@@ -634,7 +634,8 @@ class IntakeService:
         now = to_db(self._clock.now())
         async with self._db.transaction() as conn:
             row = await _one(
-                conn, "SELECT status FROM cases WHERE id = ? AND citizen_id = ?",
+                conn,
+                "SELECT status FROM cases WHERE id = ? AND citizen_id = ?",
                 (case_id, user_id),
             )
             if row is None:

@@ -139,7 +139,8 @@ def question_keyboard(
         )
     if field.optional:
         builder.button(
-            text=_("Skip"), callback_data=FormButton(draft_id=draft.id, action="skip", field=field.key)
+            text=_("Skip"),
+            callback_data=FormButton(draft_id=draft.id, action="skip", field=field.key),
         )
     long_list = field.kind in (Kind.agency, Kind.township, Kind.category)
     builder.adjust(2 if long_list else 1)
@@ -185,9 +186,15 @@ def summary_text(draft: Draft, service: IntakeService, files: int) -> str:
 
 def summary_keyboard(draft: Draft) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
-    builder.button(text=_("✅ Submit"), callback_data=FormButton(draft_id=draft.id, action="submit"))
-    builder.button(text=_("✏️ Change an answer"), callback_data=FormButton(draft_id=draft.id, action="edit"))
-    builder.button(text=_("🗑 Discard"), callback_data=FormButton(draft_id=draft.id, action="discard"))
+    builder.button(
+        text=_("✅ Submit"), callback_data=FormButton(draft_id=draft.id, action="submit")
+    )
+    builder.button(
+        text=_("✏️ Change an answer"), callback_data=FormButton(draft_id=draft.id, action="edit")
+    )
+    builder.button(
+        text=_("🗑 Discard"), callback_data=FormButton(draft_id=draft.id, action="discard")
+    )
     builder.adjust(1)
     return builder.as_markup()
 
@@ -311,9 +318,7 @@ async def menu_entry(
         await start_form(query.message, query.from_user.id, procedure, state, intake)
 
 
-async def _current_draft(
-    state: FSMContext, user_id: int, intake: IntakeService
-) -> Draft | None:
+async def _current_draft(state: FSMContext, user_id: int, intake: IntakeService) -> Draft | None:
     draft_id = (await state.get_data()).get("draft_id")
     if not isinstance(draft_id, int):
         return None
@@ -359,9 +364,7 @@ async def _close_with_gate(message: Message, gate: Gate, state: FSMContext) -> N
     await message.answer(text, reply_markup=main_menu())
 
 
-async def answer_text(
-    message: Message, state: FSMContext, intake: IntakeService
-) -> None:
+async def answer_text(message: Message, state: FSMContext, intake: IntakeService) -> None:
     assert message.from_user and message.text is not None
     user_id = message.from_user.id
     draft = await _current_draft(state, user_id, intake)
@@ -374,8 +377,15 @@ async def answer_text(
         return
     if field.kind is Kind.evidence:
         if message.text.strip().lower() in DONE_WORDS:
-            await _store(message, draft, field, await intake.attachment_count(draft.id), state,
-                         intake, user_id)
+            await _store(
+                message,
+                draft,
+                field,
+                await intake.attachment_count(draft.id),
+                state,
+                intake,
+                user_id,
+            )
             return
         await message.answer(
             _("Please send files here, or press “Done” when you have sent everything."),
@@ -385,8 +395,9 @@ async def answer_text(
         )
         return
     try:
-        value = parse_answer(field, message.text, draft.answers, today=intake.today(),
-                             org=intake.org)
+        value = parse_answer(
+            field, message.text, draft.answers, today=intake.today(), org=intake.org
+        )
     except ValidationError as error:
         await message.answer(
             "❗ " + error.render(_locale()),
@@ -426,12 +437,24 @@ def _attachment_meta(message: Message) -> tuple[str, str, str, int | None, str |
         return "photo", photo.file_id, photo.file_unique_id, photo.file_size, None, "image/jpeg"
     if message.voice:
         voice = message.voice
-        return ("voice", voice.file_id, voice.file_unique_id, voice.file_size, None,
-                voice.mime_type or "audio/ogg")
+        return (
+            "voice",
+            voice.file_id,
+            voice.file_unique_id,
+            voice.file_size,
+            None,
+            voice.mime_type or "audio/ogg",
+        )
     document = message.document
     assert document is not None
-    return ("document", document.file_id, document.file_unique_id, document.file_size,
-            document.file_name, document.mime_type)
+    return (
+        "document",
+        document.file_id,
+        document.file_unique_id,
+        document.file_size,
+        document.file_name,
+        document.mime_type,
+    )
 
 
 async def receive_file(
@@ -449,8 +472,9 @@ async def receive_file(
         await message.answer("❗ " + attachment.render(_locale()))
         return
     try:
-        added = await intake.add_attachment(user_id=user_id, attachment=attachment,
-                                            draft_id=draft.id)
+        added = await intake.add_attachment(
+            user_id=user_id, attachment=attachment, draft_id=draft.id
+        )
     except ValidationError as error:
         await message.answer("❗ " + error.render(_locale()))
         return
@@ -517,9 +541,7 @@ async def button(
     try:
         draft = await intake.get_draft(callback_data.draft_id, user_id=user_id)
     except DraftNotFound:
-        await query.answer(
-            _("This form is not open any more (or is not yours)."), show_alert=True
-        )
+        await query.answer(_("This form is not open any more (or is not yours)."), show_alert=True)
         return
     if message is None:
         await query.answer()
@@ -539,14 +561,16 @@ async def button(
         return
     if action == "edit":
         await query.answer()
-        await message.answer(_("Which answer do you want to change?"),
-                             reply_markup=edit_keyboard(draft))
+        await message.answer(
+            _("Which answer do you want to change?"), reply_markup=edit_keyboard(draft)
+        )
         return
     if action == "field":
         await query.answer()
         try:
-            reopened = await intake.reopen_field(draft.id, user_id=user_id,
-                                                 key=callback_data.field)
+            reopened = await intake.reopen_field(
+                draft.id, user_id=user_id, key=callback_data.field
+            )
         except KeyError:
             await ask(message, draft, intake)
             return
@@ -565,8 +589,9 @@ async def button(
     if action == "skip" and field.optional:
         await _store(message, draft, field, None, state, intake, user_id)
     elif action == "done" and field.kind is Kind.evidence:
-        await _store(message, draft, field, await intake.attachment_count(draft.id), state,
-                     intake, user_id)
+        await _store(
+            message, draft, field, await intake.attachment_count(draft.id), state, intake, user_id
+        )
     elif action == "pick":
         if field.kind is Kind.yes_no:
             options = ["yes", "no"]
@@ -575,8 +600,7 @@ async def button(
         if not 0 <= callback_data.value < len(options):
             await ask(message, draft, intake)
             return
-        await _store(message, draft, field, options[callback_data.value], state, intake,
-                     user_id)
+        await _store(message, draft, field, options[callback_data.value], state, intake, user_id)
     else:
         await ask(message, draft, intake)
 
@@ -587,9 +611,7 @@ async def _submit(
     try:
         result = await intake.submit(callback_data.draft_id, user_id=query.from_user.id)
     except DraftNotFound:
-        await query.answer(
-            _("This form is not open any more (or is not yours)."), show_alert=True
-        )
+        await query.answer(_("This form is not open any more (or is not yours)."), show_alert=True)
         return
     await query.answer()
     await state.clear()
@@ -605,9 +627,7 @@ def build_router() -> Router:
     )
     router.callback_query.register(button, FormButton.filter())
     router.message.register(answer_contact, IntakeForm.answering, F.contact)
-    router.message.register(
-        receive_file, IntakeForm.answering, F.photo | F.document | F.voice
-    )
+    router.message.register(receive_file, IntakeForm.answering, F.photo | F.document | F.voice)
     router.message.register(answer_text, IntakeForm.answering, F.text, ~F.text.startswith("/"))
     router.message.register(other_message, IntakeForm.answering, ~F.text)
     return router

@@ -316,10 +316,6 @@ def build_router() -> Router:
     router.message.register(command_mycases, Command("mycases"))
     router.callback_query.register(menu_mycases, MenuAction.filter(F.action == "mycases"))
     router.callback_query.register(case_button, CaseAction.filter())
-    router.message.register(
-        material_text, AddingMaterial.waiting, F.text, ~F.text.startswith("/")
-    )
-    router.message.register(
-        material_file, AddingMaterial.waiting, F.photo | F.document | F.voice
-    )
+    router.message.register(material_text, AddingMaterial.waiting, F.text, ~F.text.startswith("/"))
+    router.message.register(material_file, AddingMaterial.waiting, F.photo | F.document | F.voice)
     return router

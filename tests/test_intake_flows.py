@@ -265,9 +265,7 @@ async def test_petition_in_english_with_group_representatives(
     assert [r[0] for r in reps] == ["Alice Wang", "Bob Li"]
 
 
-async def test_report_of_misconduct_is_marked_sensitive(
-    client: BotClient, db: Database
-) -> None:
+async def test_report_of_misconduct_is_marked_sensitive(client: BotClient, db: Database) -> None:
     await client.send("/petition")
     await client.press("没有")
     await client.press("检举")
@@ -326,9 +324,7 @@ async def test_mediation_refused_by_the_other_side_is_explained(client: BotClien
     assert "《人民调解法》第十七条" in client.last_text()
 
 
-async def test_second_filing_on_the_same_matter_is_linked(
-    client: BotClient, db: Database
-) -> None:
+async def test_second_filing_on_the_same_matter_is_linked(client: BotClient, db: Database) -> None:
     await fill_mediation(client)
     await client.press("提交")
     await fill_mediation(client)
@@ -337,14 +333,13 @@ async def test_second_filing_on_the_same_matter_is_linked(
     assert "TJ-2026-000002" in receipt
     assert "TJ-2026-000001" in receipt
     assert "《信访工作条例》第十九条" in receipt
-    linked = await db.fetch_value("SELECT linked_case_id FROM cases WHERE number = ?",
-                                  ("TJ-2026-000002",))
+    linked = await db.fetch_value(
+        "SELECT linked_case_id FROM cases WHERE number = ?", ("TJ-2026-000002",)
+    )
     assert linked == await db.fetch_value("SELECT id FROM cases WHERE number = 'TJ-2026-000001'")
 
 
-async def test_edit_from_the_summary_changes_one_answer(
-    client: BotClient, db: Database
-) -> None:
+async def test_edit_from_the_summary_changes_one_answer(client: BotClient, db: Database) -> None:
     await fill_mediation(client)
     await client.press("修改")
     await client.press("对方联系方式")
