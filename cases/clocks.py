@@ -629,9 +629,16 @@ async def cancel_case_deadlines(
     )
     for row in rows:
         await _close_row(
-            conn, row, "cancelled", "deadline_cancelled", actor_id, role, today, clock,
+            conn,
+            row,
+            "cancelled",
+            "deadline_cancelled",
+            actor_id,
+            role,
+            today,
+            clock,
             {"reason": reason},
-        )  # fmt: skip
+        )
     return [row["id"] for row in rows]
 
 

@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
 Params = Sequence[Any] | dict[str, Any]
+Statement = tuple[str, Params]
+BeginHook = Callable[[], list[Statement]]
+"""Statements to run first in every unit of work (computed in the event loop)."""
+T = TypeVar("T")
 
 _PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -35,6 +39,14 @@ class Database:
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
+        self._begin_hooks: list[BeginHook] = []
+
+    def add_begin_hook(self, hook: BeginHook) -> None:
+        """Run the statements ``hook()`` returns right after every BEGIN, inside the unit."""
+        self._begin_hooks.append(hook)
+
+    def _hook_statements(self) -> list[Statement]:
+        return [statement for hook in self._begin_hooks for statement in hook()]
 
     async def open(self) -> None:
         if self.path.parent and str(self.path) != ":memory:":
@@ -78,6 +90,8 @@ class Database:
             conn = self.writer
             await conn.execute("BEGIN IMMEDIATE")
             try:
+                for sql, params in self._hook_statements():
+                    await conn.execute(sql, params)
                 yield conn
             except BaseException:
                 await conn.execute("ROLLBACK")
@@ -85,11 +99,37 @@ class Database:
             else:
                 await conn.execute("COMMIT")
 
+    async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """A unit of work as ONE call into the database thread: BEGIN IMMEDIATE, the hook
+        statements, ``work(connection)``, COMMIT (ROLLBACK if it raises).
+
+        ``transaction()`` pays a thread round trip per statement (~0.1 ms each); the hot paths
+        (a form answer, an update record) use this instead. It relies on aiosqlite's
+        ``Connection._execute``, the queue every aiosqlite call goes through; the version is
+        pinned in requirements.txt and tests/test_store.py checks the behaviour.
+        """
+        async with self._lock:
+            hooks = self._hook_statements()
+            conn = self.writer
+
+            def unit() -> T:
+                raw: sqlite3.Connection = conn._conn  # private aiosqlite API: see docstring
+                raw.execute("BEGIN IMMEDIATE")
+                try:
+                    for sql, params in hooks:
+                        raw.execute(sql, params)
+                    result = work(raw)
+                except BaseException:
+                    raw.execute("ROLLBACK")
+                    raise
+                raw.execute("COMMIT")
+                return result
+
+            return await conn._execute(unit)  # private aiosqlite API: see docstring
+
     async def execute(self, sql: str, params: Params = ()) -> int:
         """A single write in its own transaction; returns the number of rows changed."""
-        async with self.transaction() as conn:
-            cursor = await conn.execute(sql, params)
-            return cursor.rowcount
+        return await self.run(lambda raw: raw.execute(sql, params).rowcount)
 
     async def fetch_one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         if self._reader is None:

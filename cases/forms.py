@@ -732,7 +732,13 @@ FORMS: dict[Procedure, FormSpec] = {
 
 
 def parse_answer(
-    spec_field: Field, text: str, answers: Answers, *, today: date, org: Organisation
+    spec_field: Field,
+    text: str,
+    answers: Answers,
+    *,
+    today: date,
+    org: Organisation,
+    translate: Callable[[str], str] = str,
 ) -> Any:
     """Turn what the citizen typed into the stored value, or raise ValidationError."""
     kind = spec_field.kind
@@ -760,7 +766,7 @@ def parse_answer(
     if kind is Kind.names:
         return parse_names(text, maximum=spec_field.maximum, max_len=spec_field.max_len)
     if kind in (Kind.choice, Kind.township, Kind.category, Kind.agency):
-        match = match_choice(spec_field, text, org)
+        match = match_choice(spec_field, text, org, translate)
         if match is not None:
             return match
         if kind is Kind.agency:
@@ -799,12 +805,15 @@ def choices_for(spec_field: Field, org: Organisation, locale: str) -> list[tuple
     return [(c.value, c.label) for c in spec_field.choices]
 
 
-def match_choice(spec_field: Field, text: str, org: Organisation) -> str | None:
-    """A typed answer that names one of the choices counts as pressing its button."""
+def match_choice(
+    spec_field: Field, text: str, org: Organisation, translate: Callable[[str], str] = str
+) -> str | None:
+    """A typed answer that names one of the choices (as shown, in either language) counts as
+    pressing its button."""
     typed = text.strip().lower()
     for locale in ("zh", "en"):
         for value, label in choices_for(spec_field, org, locale):
-            if typed in (value.lower(), label.lower()):
+            if typed in (value.lower(), label.lower(), translate(label).lower()):
                 return value
     return None
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -62,6 +63,8 @@ class Draft(BaseModel):
     def current_field(self) -> Field | None:
         return self.spec.field(self.step) if self.step else None
 
+
+DRAFT_CACHE_SIZE = 10_000
 
 # --- evidence limits --------------------------------------------------------------------
 
@@ -195,6 +198,19 @@ class IntakeService:
         self._clock = clock
         self.org = org
         self.tz = LEGAL_TZ
+        # Open drafts, write-through: one process owns the database, so this never goes stale
+        # and a form step reads its draft without a round trip.
+        self._drafts: OrderedDict[int, Draft] = OrderedDict()
+
+    def _cache(self, draft: Draft) -> Draft:
+        if draft.status == "open":
+            self._drafts[draft.id] = draft
+            self._drafts.move_to_end(draft.id)
+            while len(self._drafts) > DRAFT_CACHE_SIZE:
+                self._drafts.popitem(last=False)
+        else:
+            self._drafts.pop(draft.id, None)
+        return draft
 
     def today(self) -> date:
         return legal_today(self._clock)
@@ -212,7 +228,7 @@ class IntakeService:
                 (user_id, procedure.value),
             )
             if row is not None:
-                return _draft(row), True
+                return self._cache(_draft(row)), True
             first = spec.next_field({})
             cursor = await conn.execute(
                 "INSERT INTO drafts(user_id, procedure, answers, step, created_at, updated_at)"
@@ -224,13 +240,18 @@ class IntakeService:
         return draft, False
 
     async def get_draft(self, draft_id: int, *, user_id: int) -> Draft:
+        cached = self._drafts.get(draft_id)
+        if cached is not None:
+            if cached.user_id != user_id:
+                raise DraftNotFound(draft_id)
+            return cached
         row = await self._db.fetch_one(
             "SELECT * FROM drafts WHERE id = ? AND user_id = ? AND status = 'open'",
             (draft_id, user_id),
         )
         if row is None:
             raise DraftNotFound(draft_id)
-        return _draft(row)
+        return self._cache(_draft(row))
 
     async def open_drafts(self, user_id: int) -> list[Draft]:
         rows = await self._db.fetch_all(
@@ -247,37 +268,44 @@ class IntakeService:
         A gate (the matter belongs elsewhere) ends the draft: nothing is filed in the wrong
         channel, and the citizen is told where to go.
         """
-        async with self._db.transaction() as conn:
-            row = await _one(
-                conn,
-                "SELECT * FROM drafts WHERE id = ? AND user_id = ? AND status = 'open'",
-                (draft_id, user_id),
+        draft = await self.get_draft(draft_id, user_id=user_id)
+        spec = draft.spec
+        field = spec.field(key)
+        answers = dict(draft.answers)
+        answers[key] = value
+        if draft.procedure is Procedure.reconsideration:
+            answers["_late"] = timeliness(answers, self.today()).late
+        gate = field.gate(answers, self.org) if field.gate else None
+        following = spec.next_field(answers)
+        status = "discarded" if gate else "open"
+        params = (
+            json.dumps(answers, ensure_ascii=False),
+            following.key if following else None,
+            status,
+            to_db(self._clock.now()),
+            draft_id,
+            user_id,
+        )
+        changed = await self._db.run(
+            lambda conn: (
+                conn.execute(
+                    "UPDATE drafts SET answers = ?, step = ?, status = ?, updated_at = ?"
+                    " WHERE id = ? AND user_id = ? AND status = 'open'",
+                    params,
+                ).rowcount
             )
-            if row is None:
-                raise DraftNotFound(draft_id)
-            draft = _draft(row)
-            spec = draft.spec
-            field = spec.field(key)
-            answers = dict(draft.answers)
-            answers[key] = value
-            if draft.procedure is Procedure.reconsideration:
-                answers["_late"] = timeliness(answers, self.today()).late
-            gate = field.gate(answers, self.org) if field.gate else None
-            following = spec.next_field(answers)
-            status = "discarded" if gate else "open"
-            await conn.execute(
-                "UPDATE drafts SET answers = ?, step = ?, status = ?, updated_at = ? WHERE id = ?",
-                (
-                    json.dumps(answers, ensure_ascii=False),
-                    following.key if following else None,
-                    status,
-                    to_db(self._clock.now()),
-                    draft_id,
-                ),
-            )
-        return draft.model_copy(
-            update={"answers": answers, "step": following.key if following else None}
-        ), gate
+        )
+        if changed != 1:
+            self._drafts.pop(draft_id, None)
+            raise DraftNotFound(draft_id)
+        updated = draft.model_copy(
+            update={
+                "answers": answers,
+                "step": following.key if following else None,
+                "status": status,
+            }
+        )
+        return self._cache(updated), gate
 
     async def reopen_field(self, draft_id: int, *, user_id: int, key: str) -> Draft:
         """'Edit' from the summary: ask this question again; other answers stay."""
@@ -289,9 +317,10 @@ class IntakeService:
             "UPDATE drafts SET step = ?, updated_at = ? WHERE id = ? AND user_id = ?",
             (key, to_db(self._clock.now()), draft_id, user_id),
         )
-        return draft.model_copy(update={"step": key})
+        return self._cache(draft.model_copy(update={"step": key}))
 
     async def discard_draft(self, draft_id: int, *, user_id: int) -> bool:
+        self._drafts.pop(draft_id, None)
         changed = await self._db.execute(
             "UPDATE drafts SET status = 'discarded', updated_at = ?"
             " WHERE id = ? AND user_id = ? AND status = 'open'",
@@ -406,6 +435,7 @@ class IntakeService:
                 if draft.spec.next_field(draft.answers) is not None:
                     raise DraftNotFound(draft_id)  # not complete: the handler asks on
                 created = True
+                self._drafts.pop(draft_id, None)
                 answers = submitted_answers(draft)
                 case_id, first_deadline = await self._create_case(
                     conn, draft, answers, received_on, now

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from enum import StrEnum
 
 from pydantic import BaseModel
@@ -49,15 +50,22 @@ class UserRepository:
         if user is not None:
             return user
         now = to_db(self._clock.now())
-        async with self._db.transaction() as conn:
-            await conn.execute(
+        params = (telegram_id, role.value, now, now)
+
+        def insert_and_read(conn: sqlite3.Connection) -> User:
+            conn.execute(
                 "INSERT INTO users(telegram_id, role, first_seen, last_seen) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT(telegram_id) DO NOTHING",
-                (telegram_id, role.value, now, now),
+                params,
             )
-        self._cache.pop(telegram_id, None)
-        user = await self.get(telegram_id)
-        assert user is not None
+            row = conn.execute(
+                "SELECT telegram_id, locale, role FROM users WHERE telegram_id = ?",
+                (telegram_id,),
+            ).fetchone()
+            return User(telegram_id=row[0], locale=row[1], role=Role(row[2]))
+
+        user = await self._db.run(insert_and_read)
+        self._cache[telegram_id] = user
         return user
 
     async def set_locale(self, telegram_id: int, locale: str) -> None:

@@ -15,6 +15,7 @@ from aiogram.utils.i18n import gettext as _
 
 from cases.intake import IntakeService
 from handlers.callbacks import CancelChoice, MenuAction
+from handlers.filters import When
 from handlers.keyboards import cancel_confirmation, main_menu
 
 log = logging.getLogger(__name__)
@@ -111,8 +112,8 @@ def build_fallback_router() -> Router:
     router.message.register(booking_not_available, Command("book"))
     router.callback_query.register(booking_not_available, MenuAction.filter(F.action == "book"))
     router.edited_message.register(edited_message)
-    router.message.register(unknown_command, F.text.startswith("/"))
-    router.message.register(unknown_text, F.text)
+    router.message.register(unknown_command, When(F.text.startswith("/")))
+    router.message.register(unknown_text, When(F.text))
     router.message.register(unsupported_message)
     router.callback_query.register(stale_button)
     return router

@@ -21,6 +21,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import (
     CallbackQuery,
+    InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
     Message,
@@ -29,7 +30,6 @@ from aiogram.types import (
 )
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from cases.forms import (
     PROCEDURE_NAMES,
@@ -54,7 +54,8 @@ from cases.intake import (
 from cases.texts import N_, format_date
 from cases.validation import ValidationError, parse_phone
 from handlers.callbacks import MenuAction
-from handlers.keyboards import main_menu
+from handlers.filters import When
+from handlers.keyboards import button, grid, main_menu
 
 log = logging.getLogger(__name__)
 
@@ -123,29 +124,32 @@ def question_keyboard(
             resize_keyboard=True,
             one_time_keyboard=True,
         )
-    builder = InlineKeyboardBuilder()
+    buttons: list[InlineKeyboardButton] = []
     if field.kind is Kind.yes_no:
-        builder.button(text=_("Yes"), callback_data=_pick(draft, field, 0))
-        builder.button(text=_("No"), callback_data=_pick(draft, field, 1))
+        buttons += [
+            button(_("Yes"), _pick(draft, field, 0)),
+            button(_("No"), _pick(draft, field, 1)),
+        ]
     elif field.kind in (Kind.choice, Kind.agency, Kind.township, Kind.category):
         options = choices_for(field, service.org, _locale())
         for index, (_value, label) in enumerate(options):
             text = _(label) if field.kind is Kind.choice else label
-            builder.button(text=text, callback_data=_pick(draft, field, index))
+            buttons.append(button(text, _pick(draft, field, index)))
     elif field.kind is Kind.evidence:
-        builder.button(
-            text=_("✅ Done ({count} file(s))").format(count=files),
-            callback_data=FormButton(draft_id=draft.id, action="done", field=field.key),
+        buttons.append(
+            button(
+                _("✅ Done ({count} file(s))").format(count=files),
+                FormButton(draft_id=draft.id, action="done", field=field.key),
+            )
         )
     if field.optional:
-        builder.button(
-            text=_("Skip"),
-            callback_data=FormButton(draft_id=draft.id, action="skip", field=field.key),
+        buttons.append(
+            button(_("Skip"), FormButton(draft_id=draft.id, action="skip", field=field.key))
         )
+    if not buttons:
+        return None
     long_list = field.kind in (Kind.agency, Kind.township, Kind.category)
-    builder.adjust(2 if long_list else 1)
-    markup = builder.as_markup()
-    return markup if markup.inline_keyboard else None
+    return grid(buttons, 2 if long_list else 1)
 
 
 def _pick(draft: Draft, field: Field, index: int) -> FormButton:
@@ -185,31 +189,25 @@ def summary_text(draft: Draft, service: IntakeService, files: int) -> str:
 
 
 def summary_keyboard(draft: Draft) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(
-        text=_("✅ Submit"), callback_data=FormButton(draft_id=draft.id, action="submit")
+    return grid(
+        [
+            button(_("✅ Submit"), FormButton(draft_id=draft.id, action="submit")),
+            button(_("✏️ Change an answer"), FormButton(draft_id=draft.id, action="edit")),
+            button(_("🗑 Discard"), FormButton(draft_id=draft.id, action="discard")),
+        ]
     )
-    builder.button(
-        text=_("✏️ Change an answer"), callback_data=FormButton(draft_id=draft.id, action="edit")
-    )
-    builder.button(
-        text=_("🗑 Discard"), callback_data=FormButton(draft_id=draft.id, action="discard")
-    )
-    builder.adjust(1)
-    return builder.as_markup()
 
 
 def edit_keyboard(draft: Draft) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    for field in draft.spec.asked_fields(draft.answers):
-        if field.gate is not None:
-            continue  # changing a gating answer means starting again (/cancel)
-        builder.button(
-            text=_(field.label),
-            callback_data=FormButton(draft_id=draft.id, action="field", field=field.key),
-        )
-    builder.adjust(2)
-    return builder.as_markup()
+    # A gating answer is not offered: changing it means starting again (/cancel).
+    return grid(
+        [
+            button(_(field.label), FormButton(draft_id=draft.id, action="field", field=field.key))
+            for field in draft.spec.asked_fields(draft.answers)
+            if field.gate is None
+        ],
+        2,
+    )
 
 
 NEXT_STEPS: dict[Procedure, str] = {
@@ -396,7 +394,12 @@ async def answer_text(message: Message, state: FSMContext, intake: IntakeService
         return
     try:
         value = parse_answer(
-            field, message.text, draft.answers, today=intake.today(), org=intake.org
+            field,
+            message.text,
+            draft.answers,
+            today=intake.today(),
+            org=intake.org,
+            translate=_,
         )
     except ValidationError as error:
         await message.answer(
@@ -527,7 +530,7 @@ async def other_message(message: Message, state: FSMContext, intake: IntakeServi
     await ask(message, draft, intake, prefix=_("I cannot read this kind of message here."))
 
 
-async def button(
+async def form_button(
     query: CallbackQuery,
     callback_data: FormButton,
     state: FSMContext,
@@ -625,9 +628,13 @@ def build_router() -> Router:
     router.callback_query.register(
         menu_entry, MenuAction.filter(F.action.in_(set(ENTRY_COMMANDS)))
     )
-    router.callback_query.register(button, FormButton.filter())
-    router.message.register(answer_contact, IntakeForm.answering, F.contact)
-    router.message.register(receive_file, IntakeForm.answering, F.photo | F.document | F.voice)
-    router.message.register(answer_text, IntakeForm.answering, F.text, ~F.text.startswith("/"))
-    router.message.register(other_message, IntakeForm.answering, ~F.text)
+    router.callback_query.register(form_button, FormButton.filter())
+    router.message.register(answer_contact, IntakeForm.answering, When(F.contact))
+    router.message.register(
+        receive_file, IntakeForm.answering, When(F.photo | F.document | F.voice)
+    )
+    router.message.register(
+        answer_text, IntakeForm.answering, When(F.text & ~F.text.startswith("/"))
+    )
+    router.message.register(other_message, IntakeForm.answering, When(~F.text))
     return router

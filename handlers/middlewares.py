@@ -29,10 +29,17 @@ class UpdateDedupMiddleware(BaseMiddleware):
         self._processed = processed
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        if isinstance(event, Update) and not await self._processed.claim(event.update_id):
-            log.info("update %s re-delivered; already handled", event.update_id)
+        if not isinstance(event, Update):
+            return await handler(event, data)
+        update_id = event.update_id
+        if await self._processed.seen(update_id):
+            log.info("update %s re-delivered; already handled", update_id)
             return None
-        return await handler(event, data)
+        with self._processed.handling(update_id):
+            try:
+                return await handler(event, data)
+            finally:
+                await self._processed.finish(update_id)
 
 
 class UserMiddleware(BaseMiddleware):

@@ -33,6 +33,7 @@ from cases.texts import N_, format_date
 from cases.users import Role, User
 from cases.validation import TextLimits, ValidationError, clean_text
 from handlers.callbacks import CaseAction, MenuAction
+from handlers.filters import When
 from handlers.intake import _locale, _t, download_attachment
 from handlers.keyboards import main_menu
 
@@ -316,6 +317,10 @@ def build_router() -> Router:
     router.message.register(command_mycases, Command("mycases"))
     router.callback_query.register(menu_mycases, MenuAction.filter(F.action == "mycases"))
     router.callback_query.register(case_button, CaseAction.filter())
-    router.message.register(material_text, AddingMaterial.waiting, F.text, ~F.text.startswith("/"))
-    router.message.register(material_file, AddingMaterial.waiting, F.photo | F.document | F.voice)
+    router.message.register(
+        material_text, AddingMaterial.waiting, When(F.text & ~F.text.startswith("/"))
+    )
+    router.message.register(
+        material_file, AddingMaterial.waiting, When(F.photo | F.document | F.voice)
+    )
     return router

@@ -459,3 +459,15 @@ async def test_triage_leads_to_the_right_form(client: BotClient) -> None:
     await client.press("是")  # disagrees with an agency's decision
     assert "行政复议" in " ".join(client.buttons())
     assert re.search(r"《行政复议法》第", client.last_text())
+
+
+async def test_typing_a_button_label_counts_as_pressing_it(
+    client: BotClient, db: Database
+) -> None:
+    """Regression: typed Chinese labels were compared with the English msgids only."""
+    await client.send("/mediation")
+    await client.send("没有，其他地方都没有受理")
+    await client.send("是的，对方同意")
+    assert "是哪一类纠纷" in client.last_text()
+    draft = json.loads((await db.fetch_one("SELECT answers FROM drafts"))[0])
+    assert draft == {"elsewhere": "none", "other_side_agrees": "yes"}
