@@ -23,7 +23,8 @@ from aiogram.utils.i18n import I18n
 from pydantic import ValidationError
 
 from cases.calendar import LegalCalendar
-from cases.clock import Clock, SystemClock
+from cases.clock import Clock, SystemClock, legal_today
+from cases.clocks import recompute_provisional
 from cases.db import Database
 from cases.deadlines import configure as configure_deadlines
 from cases.fsm import FsmRecords
@@ -36,6 +37,7 @@ from cases.updates import ProcessedUpdates
 from cases.users import Role, UserRepository
 from handlers import get_routers, setup_middlewares
 from handlers.storage import SqliteStorage
+from scheduling.runner import Scheduling
 from settings import Settings
 
 log = logging.getLogger("bot")
@@ -173,20 +175,34 @@ async def run(settings: Settings) -> int:
     if applied:
         log.info("applied migrations: %s", ", ".join(applied))
 
-    if settings.calendar_overrides_path:
-        configure_deadlines(calendar=LegalCalendar(settings.calendar_overrides_path))
+    calendar = LegalCalendar(settings.calendar_overrides_path)
+    configure_deadlines(calendar=calendar)
+    missing = calendar.missing_years(legal_today(clock))
+    if missing:
+        # Domain §1.2: never guess silently. Deadlines in these years are marked provisional
+        # (Monday-Friday only) and staff see them as such until the data is extended.
+        log.warning(
+            "holiday calendar does not cover %s: deadlines there are provisional; add the "
+            "State Council schedule to the calendar overrides file",
+            ", ".join(map(str, missing)),
+        )
+    changed = await recompute_provisional(db, calendar, clock)
+    if changed:
+        log.info("recomputed %d provisional deadlines after a calendar update", len(changed))
     users = UserRepository(db, clock)
     for admin_id in settings.admin_ids:
         await users.set_role(admin_id, Role.admin)
 
     bot = build_bot(settings)
     dp = create_dispatcher(settings, db, clock)
+    scheduling = Scheduling(bot=bot, db=db, clock=clock, settings=settings)
 
     @dp.startup()
     async def on_startup(bot: Bot) -> None:
         # Never drop pending updates: they are citizens' input sent while we were down.
         await bot.delete_webhook(drop_pending_updates=False)
         await set_commands(bot, settings.default_locale)
+        await scheduling.start()
         log.info("bot ready")
 
     @dp.shutdown()
@@ -195,6 +211,7 @@ async def run(settings: Settings) -> int:
         running = list(dp._handle_update_tasks)
         if running:
             await asyncio.wait(running, timeout=20)
+        await scheduling.stop()
         log.info("bot stopped")
 
     try:

@@ -18,7 +18,7 @@ import aiosqlite
 from pydantic import BaseModel
 
 from cases.clock import LEGAL_TZ, Clock, from_db, legal_today, to_db
-from cases.clocks import CaseDeadline, next_deadline, open_deadline
+from cases.clocks import CaseDeadline, cancel_case_deadlines, next_deadline, open_deadline
 from cases.db import Database
 from cases.deadlines import Deadline, compute
 from cases.forms import (
@@ -146,6 +146,10 @@ EVENT_TEXTS: dict[str, str] = {
     "deemed_accepted": N_("The application is deemed accepted (《行政复议法》第三十条)."),
     "case_paused": N_("Handling was paused."),
     "case_resumed": N_("Handling resumed."),
+    "deadline_cancelled": N_("A time limit stopped running."),
+    "deadline_recomputed": N_(
+        "A time limit was recalculated with the newly published holiday calendar."
+    ),
 }
 
 FIRST_RULE: dict[Procedure, str | None] = {
@@ -677,11 +681,8 @@ class IntakeService:
                 (now, case_id),
             )
             # The clocks stop with the case; the planner cancels their pending reminders.
-            await conn.execute(
-                "UPDATE case_deadlines SET status = 'cancelled', closed_on = ?,"
-                " paused_since = NULL, updated_at = ?"
-                " WHERE case_id = ? AND status IN ('open', 'paused')",
-                (self.today().isoformat(), now, case_id),
+            await cancel_case_deadlines(
+                conn, case_id, reason="withdrawn", actor_id=user_id, clock=self._clock
             )
             await _event(conn, case_id, now, user_id, "withdrawn", {"reason": reason or ""})
         return True

@@ -12,12 +12,23 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import timedelta
 
 from cases.clock import Clock, to_db
-from cases.db import Database, Statement
+from cases.db import Database, OnCommit, Statement
 
-_pending: ContextVar[int | None] = ContextVar("pending_update_id", default=None)
+
+@dataclass
+class _Handling:
+    update_id: int
+    recorded: bool = False
+
+    def mark_recorded(self) -> None:
+        self.recorded = True
+
+
+_handling: ContextVar[_Handling | None] = ContextVar("handling_update", default=None)
 
 _INSERT = (
     "INSERT INTO processed_updates(update_id, processed_at) VALUES (?, ?)"
@@ -56,30 +67,29 @@ class ProcessedUpdates:
 
     @contextmanager
     def handling(self, update_id: int) -> Iterator[None]:
-        """Within this block, the first unit of work also records the update."""
-        token = _pending.set(update_id)
+        """Within this block, units of work also record the update until one has committed."""
+        token = _handling.set(_Handling(update_id))
         try:
             yield
         finally:
-            _pending.reset(token)
+            _handling.reset(token)
 
     async def finish(self, update_id: int) -> None:
-        """After the handler: record the update if no unit of work did."""
-        if _pending.get() == update_id:
+        """After the handler: record the update if no committed unit of work did."""
+        current = _handling.get()
+        if current is not None and current.update_id == update_id and not current.recorded:
             await self._db.execute(_INSERT, (update_id, to_db(self._clock.now())))
-            _pending.set(None)
         self._recent[update_id] = None
         if self._highest is not None and update_id > self._highest:
             self._highest = update_id
         while len(self._recent) > self.RECENT:
             self._recent.popitem(last=False)
 
-    def _record_pending(self) -> list[Statement]:
-        update_id = _pending.get()
-        if update_id is None:
-            return []
-        _pending.set(None)
-        return [(_INSERT, (update_id, to_db(self._clock.now())))]
+    def _record_pending(self) -> tuple[list[Statement], OnCommit] | None:
+        current = _handling.get()
+        if current is None or current.recorded:
+            return None
+        return [(_INSERT, (current.update_id, to_db(self._clock.now())))], current.mark_recorded
 
     async def purge(self, older_than: timedelta) -> int:
         cutoff = to_db(self._clock.now() - older_than)

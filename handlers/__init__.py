@@ -6,6 +6,7 @@ the first matching handler wins.
 1. ``cancel``    – /cancel must work inside every form, so it sees messages first.
 2. ``start``     – /start, /help, /lang, the main menu: commands that leave any form.
 3. ``mycases``   – /mycases, case pages; its "add material" state takes text before intake.
+   ``reminders`` – the "received / 已收到" button on reminders (callback data only).
 4. ``triage``    – "help me choose" questions.
 5. ``intake``    – the three forms; its state handlers take any text while a form is open.
 6. ``errors``    – error handlers only; position does not matter for messages.
@@ -19,7 +20,7 @@ from aiogram.utils.i18n import I18n
 
 from cases.updates import ProcessedUpdates
 from cases.users import UserRepository
-from handlers import common, errors, intake, mycases, start, triage
+from handlers import common, errors, intake, mycases, reminders, start, triage
 from handlers.middlewares import LocaleMiddleware, UpdateDedupMiddleware, UserMiddleware
 
 
@@ -29,6 +30,7 @@ def get_routers() -> list[Router]:
         common.build_cancel_router(),
         start.build_router(),
         mycases.build_router(),
+        reminders.build_router(),
         triage.build_router(),
         intake.build_router(),
         errors.build_router(),

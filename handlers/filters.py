@@ -1,9 +1,10 @@
 """Filters that stay on the event loop.
 
-aiogram 3.31 runs a plain magic filter (``F.text``) as a synchronous callable through
-``asyncio.to_thread`` (``CallableObject.call``), a thread hop per filter per update: it made a
-form step four times slower in benchmarks/dispatch.py. ``When(F...)`` is a ``Filter`` (awaited
-directly) that resolves the same magic filter in place.
+aiogram 3.31 runs every filter that is not a ``Filter`` subclass (a plain magic filter such as
+``F.text``, or a bare ``State``) as a synchronous callable through ``asyncio.to_thread``
+(``CallableObject.call``): a thread hop per filter per update, which made a form step several
+times slower in benchmarks/dispatch.py. So handlers register ``When(F...)`` (below) and
+``StateFilter(...)`` instead, both awaited directly on the loop.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command
+from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -629,12 +629,12 @@ def build_router() -> Router:
         menu_entry, MenuAction.filter(F.action.in_(set(ENTRY_COMMANDS)))
     )
     router.callback_query.register(form_button, FormButton.filter())
-    router.message.register(answer_contact, IntakeForm.answering, When(F.contact))
+    router.message.register(answer_contact, StateFilter(IntakeForm.answering), When(F.contact))
     router.message.register(
-        receive_file, IntakeForm.answering, When(F.photo | F.document | F.voice)
+        receive_file, StateFilter(IntakeForm.answering), When(F.photo | F.document | F.voice)
     )
     router.message.register(
-        answer_text, IntakeForm.answering, When(F.text & ~F.text.startswith("/"))
+        answer_text, StateFilter(IntakeForm.answering), When(F.text & ~F.text.startswith("/"))
     )
-    router.message.register(other_message, IntakeForm.answering, When(~F.text))
+    router.message.register(other_message, StateFilter(IntakeForm.answering), When(~F.text))
     return router

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command
+from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -318,9 +318,9 @@ def build_router() -> Router:
     router.callback_query.register(menu_mycases, MenuAction.filter(F.action == "mycases"))
     router.callback_query.register(case_button, CaseAction.filter())
     router.message.register(
-        material_text, AddingMaterial.waiting, When(F.text & ~F.text.startswith("/"))
+        material_text, StateFilter(AddingMaterial.waiting), When(F.text & ~F.text.startswith("/"))
     )
     router.message.register(
-        material_file, AddingMaterial.waiting, When(F.photo | F.document | F.voice)
+        material_file, StateFilter(AddingMaterial.waiting), When(F.photo | F.document | F.voice)
     )
     return router

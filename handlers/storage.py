@@ -41,6 +41,8 @@ class SqliteStorage(BaseStorage):
 
     async def _save(self, key: StorageKey, state: str | None, data: dict[str, Any]) -> None:
         row_key = _row_key(key)
+        if self._cache.get(row_key) == (state, data):
+            return  # unchanged: no write (handlers re-assert their state on every button)
         await self._records.save(row_key, state, data)
         self._cache[row_key] = (state, data)
 

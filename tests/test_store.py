@@ -100,3 +100,81 @@ async def test_case_history_is_append_only(db: Database) -> None:
                 "INSERT INTO case_events(case_id, at, actor_role, kind) VALUES (1, 'a', 'x', 'k')"
             )
             await conn.execute("UPDATE case_events SET kind = 'changed'")
+
+
+async def test_units_run_together_commit_alone_or_fail_alone(db: Database) -> None:
+    """Group commit: concurrent units share one COMMIT, but a failing unit is rolled back
+    by itself and its error reaches only its own caller."""
+
+    def insert(i: int):
+        def work(conn: sqlite3.Connection) -> int:
+            conn.execute(
+                "INSERT INTO users(telegram_id, first_seen, last_seen) VALUES (?, 'a', 'a')", (i,)
+            )
+            if i == 13:
+                raise ValueError("unit 13 fails after its insert")
+            return i
+
+        return db.run(work)
+
+    results = await asyncio.gather(*(insert(i) for i in range(30)), return_exceptions=True)
+    failures = [r for r in results if isinstance(r, Exception)]
+    assert len(failures) == 1 and isinstance(failures[0], ValueError)
+    assert results[0] == 0 and results[29] == 29
+    ids = {r[0] for r in await db.fetch_all("SELECT telegram_id FROM users")}
+    assert ids == set(range(30)) - {13}
+
+
+async def test_a_unit_sees_its_own_writes_and_commits_before_returning(db: Database) -> None:
+    def work(conn: sqlite3.Connection) -> int:
+        conn.execute("INSERT INTO users(telegram_id, first_seen, last_seen) VALUES (5, 'a', 'a')")
+        return conn.execute("SELECT count(*) FROM users").fetchone()[0]
+
+    assert await db.run(work) == 1
+    # Committed: the separate reader connection sees it at once.
+    assert await db.fetch_value("SELECT count(*) FROM users") == 1
+
+
+async def test_update_is_recorded_with_its_first_write(db: Database, clock) -> None:
+    """The update id commits in the same unit as the handler's effect, or not at all."""
+    from cases.updates import ProcessedUpdates
+
+    processed = ProcessedUpdates(db, clock)
+    with processed.handling(41), pytest.raises(ValueError):
+
+        def failing(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO users(telegram_id, first_seen, last_seen) VALUES (1, 'a', 'a')"
+            )
+            raise ValueError
+
+        await db.run(failing)
+    assert await db.fetch_value("SELECT count(*) FROM processed_updates") == 0
+    with processed.handling(42):
+        await db.execute(
+            "INSERT INTO users(telegram_id, first_seen, last_seen) VALUES (2, 'a', 'a')"
+        )
+        await processed.finish(42)
+    rows = await db.fetch_all("SELECT update_id FROM processed_updates")
+    assert [r[0] for r in rows] == [42]
+    assert await processed.seen(42)
+    assert not await processed.seen(43)
+
+
+async def test_update_is_still_recorded_when_its_first_unit_failed(db: Database, clock) -> None:
+    from cases.updates import ProcessedUpdates
+
+    processed = ProcessedUpdates(db, clock)
+
+    def failing(conn: sqlite3.Connection) -> None:
+        raise ValueError
+
+    with processed.handling(44):
+        with pytest.raises(ValueError):
+            await db.run(failing)
+        await db.execute(
+            "INSERT INTO users(telegram_id, first_seen, last_seen) VALUES (3, 'a', 'a')"
+        )
+        await processed.finish(44)
+    rows = await db.fetch_all("SELECT update_id FROM processed_updates")
+    assert [r[0] for r in rows] == [44]

@@ -1,0 +1,457 @@
+"""The durable outbox: due reminders are claimed, sent once, and their fate recorded.
+
+At most once, with a one-request ambiguity window (engineering.md §3): a row is claimed
+(``pending → sending``, committed) before Telegram is called, so two dispatchers never both
+send it. ``sendMessage`` has no idempotency key, so a row whose request may have reached
+Telegram is never resent blindly: it becomes ``unknown`` and staff are told.
+
+This module does not import aiogram; :mod:`scheduling.sender` implements :class:`Transport`
+and translates Telegram's errors into the exceptions below.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from cases.clock import LEGAL_TZ, Clock, from_db, to_db
+from cases.db import Database
+from scheduling.planner import after_quiet_hours, in_quiet_hours
+from scheduling.policy import STAFF_ROLES, Kind, Quiet, Role
+from scheduling.recipients import RecipientDirectory
+
+log = logging.getLogger(__name__)
+
+MAX_NOT_SENT_ATTEMPTS = 8
+"""Connection failures that certainly sent nothing are retried this often, then reported."""
+
+
+class RetryLater(Exception):
+    """Telegram said 429: the message was not sent; try again after ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
+class Undeliverable(Exception):
+    """Telegram refused for good (403 blocked, 400 chat not found): someone must call."""
+
+
+class NotSent(Exception):
+    """The request never left (connection refused): safe to retry later."""
+
+
+class DeliveryUnknown(Exception):
+    """The request may have reached Telegram (timeout, dropped connection, 5xx)."""
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """One outbox row as the sender needs it."""
+
+    id: int
+    kind: Kind
+    rule_id: str | None
+    case_id: int | None
+    chat_id: int
+    locale: str
+    audience: Role
+    critical: bool
+    step: str
+    payload: dict[str, Any]
+    due_at: datetime
+    expires_at: datetime | None
+    attempts: int
+
+    @property
+    def wants_acknowledgement(self) -> bool:
+        """Staff and agencies confirm receipt (送达); citizens and digests do not."""
+        return self.audience in STAFF_ROLES and self.kind in (
+            Kind.REMINDER,
+            Kind.CHASE,
+            Kind.OVERDUE,
+            Kind.ESCALATION,
+        )
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> OutboxRow:
+        return cls(
+            id=row["id"],
+            kind=Kind(row["kind"]),
+            rule_id=row["rule_id"],
+            case_id=row["case_id"],
+            chat_id=row["chat_id"],
+            locale=row["locale"],
+            audience=Role(row["audience"]),
+            critical=bool(row["critical"]),
+            step=row["step"],
+            payload=json.loads(row["payload"]),
+            due_at=from_db(row["due_at"]),
+            expires_at=from_db(row["expires_at"]) if row["expires_at"] else None,
+            attempts=row["attempts"],
+        )
+
+
+class Transport(Protocol):
+    async def wait_turn(self, chat_id: int) -> None:
+        """Block until the rate limits allow one more message to ``chat_id``."""
+        ...
+
+    async def deliver(self, row: OutboxRow) -> int:
+        """Send the row; return Telegram's message id or raise one of the errors above."""
+        ...
+
+
+@dataclass
+class DispatchReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    unknown: int = 0
+    expired: int = 0
+    deferred: int = 0
+    not_claimed: int = 0
+    sent_ids: list[int] = field(default_factory=list)
+
+
+class AckOutcome(StrEnum):
+    RECORDED = "recorded"
+    ALREADY = "already"
+    NOT_YOURS = "not_yours"
+    NOT_FOUND = "not_found"
+
+
+_DUE_SQL = (
+    "SELECT * FROM reminders WHERE status = 'pending' AND due_at <= ?"
+    " AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
+    " ORDER BY critical DESC, due_at, id LIMIT ?"
+)
+
+
+class Outbox:
+    def __init__(
+        self,
+        db: Database,
+        transport: Transport,
+        clock: Clock,
+        *,
+        admin_ids: list[int],
+        tz: ZoneInfo = LEGAL_TZ,
+        batch_size: int = 200,
+        concurrency: int = 8,
+    ) -> None:
+        self.db = db
+        self.transport = transport
+        self.clock = clock
+        self.admin_ids = admin_ids
+        self.tz = tz
+        self.batch_size = batch_size
+        self.concurrency = concurrency
+        self.stopping = False
+        """Set at shutdown: rows not yet claimed stay pending for the next start."""
+        self._dispatching = asyncio.Lock()
+
+    # --- start-up ---
+
+    async def recover_interrupted(self) -> int:
+        """Rows left in ``sending`` by a crash may or may not have arrived: ``unknown``."""
+        stamp = to_db(self.clock.now())
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE reminders SET status = 'unknown', updated_at = ?,"
+                " last_error = 'interrupted while sending (restart)'"
+                " WHERE status = 'sending' RETURNING *",
+                (stamp,),
+            )
+            rows = [OutboxRow.from_row(r) for r in await cursor.fetchall()]
+        for row in rows:
+            await self._notify_staff(row, "unknown")
+        if rows:
+            log.warning("%d reminders were being sent at the crash; marked unknown", len(rows))
+        return len(rows)
+
+    # --- the tick ---
+
+    async def dispatch_due(self, now: datetime | None = None) -> DispatchReport:
+        """Send every due reminder once; expire the late, defer the night-time ones.
+
+        One dispatch at a time per process: a tick that finds one running (a long catch-up)
+        returns at once instead of queueing for the same rows and wasting send slots. Other
+        processes are kept out by the claim.
+        """
+        if self._dispatching.locked():
+            return DispatchReport()
+        async with self._dispatching:
+            return await self._dispatch_due(now)
+
+    async def _dispatch_due(self, now: datetime | None) -> DispatchReport:
+        now = now or self.clock.now()
+        report = DispatchReport()
+        report.expired += await self._expire(now)
+        report.deferred += await self._defer_quiet_hours(now)
+        attempted: set[int] = set()
+        while not self.stopping:
+            rows = await self.db.fetch_all(
+                _DUE_SQL, (to_db(now), to_db(now), self.batch_size + len(attempted))
+            )
+            batch = [OutboxRow.from_row(r) for r in rows if r["id"] not in attempted]
+            if not batch:
+                break
+            attempted.update(row.id for row in batch)
+            queue: asyncio.Queue[OutboxRow] = asyncio.Queue()
+            for row in batch:
+                queue.put_nowait(row)
+            workers = [
+                asyncio.create_task(self._worker(queue, report))
+                for _ in range(min(self.concurrency, len(batch)))
+            ]
+            try:
+                await asyncio.gather(*workers)
+            finally:
+                for task in workers:
+                    task.cancel()
+        return report
+
+    async def _worker(self, queue: asyncio.Queue[OutboxRow], report: DispatchReport) -> None:
+        while not queue.empty() and not self.stopping:
+            row = queue.get_nowait()
+            await self._send_one(row, report)
+
+    async def _expire(self, now: datetime) -> int:
+        """A reminder whose moment has passed (the hearing started) is not sent late."""
+        return await self.db.execute(
+            "UPDATE reminders SET status = 'expired', updated_at = ?"
+            " WHERE status = 'pending' AND expires_at IS NOT NULL AND expires_at <= ?",
+            (to_db(self.clock.now()), to_db(now)),
+        )
+
+    async def _defer_quiet_hours(self, now: datetime) -> int:
+        """21:00–08:00: citizens wait for the morning; staff only when nothing is due today."""
+        if not in_quiet_hours(now, self.tz):
+            return 0
+        morning = after_quiet_hours(now, self.tz)
+        today = now.astimezone(self.tz).date().isoformat()
+        return await self.db.execute(
+            "UPDATE reminders SET next_attempt_at = ?, updated_at = ?"
+            " WHERE status = 'pending' AND due_at <= ?"
+            " AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
+            " AND (quiet = ? OR (quiet = ? AND (deadline_on IS NULL OR deadline_on <> ?)))",
+            (
+                to_db(morning),
+                to_db(self.clock.now()),
+                to_db(now),
+                to_db(now),
+                Quiet.DEFER.value,
+                Quiet.DEFER_UNLESS_DUE_TODAY.value,
+                today,
+            ),
+        )
+
+    async def _claim(self, row: OutboxRow) -> str:
+        """``pending → sending`` before Telegram is called; only one claimant wins."""
+        stamp = to_db(self.clock.now())
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE reminders SET status = 'sending', claimed_at = ?, updated_at = ?,"
+                " attempts = attempts + 1 WHERE id = ? AND status = 'pending'"
+                " AND (expires_at IS NULL OR expires_at > ?)",
+                (stamp, stamp, row.id, stamp),
+            )
+            if cursor.rowcount == 1:
+                return "claimed"
+            # Expired while waiting for its turn (the limiter), or taken by someone else.
+            cursor = await conn.execute(
+                "UPDATE reminders SET status = 'expired', updated_at = ?"
+                " WHERE id = ? AND status = 'pending'",
+                (stamp, row.id),
+            )
+            return "expired" if cursor.rowcount == 1 else "taken"
+
+    async def _send_one(self, row: OutboxRow, report: DispatchReport) -> None:
+        await self.transport.wait_turn(row.chat_id)
+        if self.stopping:
+            return
+        outcome = await self._claim(row)
+        if outcome == "expired":
+            report.expired += 1
+            return
+        if outcome == "taken":
+            report.not_claimed += 1
+            return
+        try:
+            message_id = await self.transport.deliver(row)
+        except RetryLater as exc:
+            await self._release(row, max(exc.retry_after, 1.0), f"429: {exc}")
+            report.retried += 1
+        except NotSent as exc:
+            if row.attempts + 1 >= MAX_NOT_SENT_ATTEMPTS:
+                await self._finish(row, "failed", str(exc))
+                await self._notify_staff(row, "failed")
+                report.failed += 1
+            else:
+                await self._release(row, min(30.0 * 2**row.attempts, 900.0), str(exc))
+                report.retried += 1
+        except Undeliverable as exc:
+            await self._finish(row, "failed", str(exc))
+            await self._notify_staff(row, "blocked")
+            report.failed += 1
+        except DeliveryUnknown as exc:
+            await self._finish(row, "unknown", str(exc))
+            await self._notify_staff(row, "unknown")
+            report.unknown += 1
+        except Exception as exc:
+            # A bug in rendering or an unexpected library error after the claim: the request
+            # may have gone out, so the honest status is unknown.
+            log.exception("reminder %s: unexpected error while sending", row.id)
+            await self._finish(row, "unknown", f"{type(exc).__name__}: {exc}")
+            await self._notify_staff(row, "unknown")
+            report.unknown += 1
+        else:
+            await self._mark_sent(row, message_id)
+            report.sent += 1
+            report.sent_ids.append(row.id)
+
+    async def _release(self, row: OutboxRow, delay_s: float, error: str) -> None:
+        now = self.clock.now()
+        await self.db.execute(
+            "UPDATE reminders SET status = 'pending', next_attempt_at = ?, last_error = ?,"
+            " updated_at = ? WHERE id = ? AND status = 'sending'",
+            (to_db(now + timedelta(seconds=delay_s)), error[:500], to_db(now), row.id),
+        )
+
+    async def _finish(self, row: OutboxRow, status: str, error: str) -> None:
+        await self.db.execute(
+            "UPDATE reminders SET status = ?, last_error = ?, updated_at = ?"
+            " WHERE id = ? AND status = 'sending'",
+            (status, error[:500], to_db(self.clock.now()), row.id),
+        )
+
+    async def _mark_sent(self, row: OutboxRow, message_id: int) -> None:
+        now = self.clock.now()
+        hours = row.payload.get("escalate_hours") if row.critical else None
+        escalate_after = to_db(now + timedelta(hours=float(hours))) if hours else None
+        await self.db.execute(
+            "UPDATE reminders SET status = 'sent', sent_at = ?, delivered_at = ?,"
+            " tg_message_id = ?, escalate_after = ?, last_error = NULL, updated_at = ?"
+            " WHERE id = ? AND status = 'sending'",
+            (to_db(now), to_db(now), message_id, escalate_after, to_db(now), row.id),
+        )
+
+    async def _notify_staff(self, row: OutboxRow, problem: str) -> None:
+        """403 / unknown: the person must be reached another way (phone, post, in person).
+
+        The notice is itself an outbox row, so it is rate-limited and survives a crash.
+        Problems with notices and digests are not reported again (no loops).
+        """
+        if row.kind in (Kind.NOTICE, Kind.DIGEST):
+            return
+        role = _responsible_role(row)
+        directory = RecipientDirectory(self.db, admin_ids=self.admin_ids)
+        people = [
+            p for p in await directory.resolve(role, row.case_id) if p.chat_id != row.chat_id
+        ]
+        if not people and role is not Role.ADMIN:
+            people = [
+                p
+                for p in await directory.resolve(Role.ADMIN, row.case_id)
+                if p.chat_id != row.chat_id
+            ]
+        now = self.clock.now()
+        stamp = to_db(now)
+        payload = {
+            "problem": problem,
+            "reminder_id": row.id,
+            "recipient_role": row.audience.value,
+            "case_number": row.payload.get("case_number"),
+            "court_case_number": row.payload.get("court_case_number"),
+            "title": row.payload.get("title"),
+            "due_on": row.payload.get("due_on"),
+        }
+        async with self.db.transaction() as conn:
+            for person in people:
+                await conn.execute(
+                    "INSERT INTO reminders(dedup_key, kind, rule_id, source_kind, source_id,"
+                    " case_id, step, audience, chat_id, locale, critical, quiet, deadline_on,"
+                    " payload, due_at, created_at, updated_at)"
+                    " VALUES (?, 'notice', ?, 'notice', ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT(dedup_key) DO NOTHING",
+                    (
+                        f"notice:{problem}:{row.id}:{person.chat_id}",
+                        row.rule_id,
+                        row.id,
+                        row.case_id,
+                        problem,
+                        role.value,
+                        person.chat_id,
+                        person.locale,
+                        Quiet.DEFER_UNLESS_DUE_TODAY.value,
+                        row.payload.get("due_on"),
+                        json.dumps(payload, ensure_ascii=False),
+                        stamp,
+                        stamp,
+                        stamp,
+                    ),
+                )
+
+
+def _responsible_role(row: OutboxRow) -> Role:
+    """Who follows up when a reminder did not arrive: the case's staff, else the admins."""
+    if row.audience is Role.CITIZEN:
+        return Role.MEDIATOR if row.payload.get("procedure") == "mediation" else Role.OFFICE_STAFF
+    return Role.ADMIN
+
+
+async def acknowledge(
+    db: Database, reminder_id: int, *, user_id: int, chat_id: int, now: datetime
+) -> AckOutcome:
+    """The "received / 已收到" button: proof of service (送达), recorded once, by its recipient.
+
+    The acknowledgement is also written to the case's append-only history.
+    """
+    async with db.transaction() as conn:
+        cursor = await conn.execute(
+            "SELECT chat_id, audience, kind, rule_id, step, case_id, acknowledged_at"
+            " FROM reminders WHERE id = ?",
+            (reminder_id,),
+        )
+        row = await cursor.fetchone()
+        if row is None or Role(row["audience"]) not in STAFF_ROLES:
+            return AckOutcome.NOT_FOUND
+        # Pressed in the chat it was sent to; in a private chat only by its owner.
+        if chat_id != row["chat_id"] or (chat_id > 0 and user_id != chat_id):
+            return AckOutcome.NOT_YOURS
+        if row["acknowledged_at"] is not None:
+            return AckOutcome.ALREADY
+        stamp = to_db(now)
+        await conn.execute(
+            "UPDATE reminders SET acknowledged_at = ?, acknowledged_by = ?, updated_at = ?"
+            " WHERE id = ?",
+            (stamp, user_id, stamp, reminder_id),
+        )
+        if row["case_id"] is not None:
+            await conn.execute(
+                "INSERT INTO case_events(case_id, at, actor_id, actor_role, kind, detail)"
+                " VALUES (?, ?, ?, ?, 'reminder_acknowledged', ?)",
+                (
+                    row["case_id"],
+                    stamp,
+                    user_id,
+                    row["audience"],
+                    json.dumps(
+                        {
+                            "reminder_id": reminder_id,
+                            "rule_id": row["rule_id"],
+                            "step": row["step"],
+                        }
+                    ),
+                ),
+            )
+    return AckOutcome.RECORDED

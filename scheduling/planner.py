@@ -1,0 +1,630 @@
+"""Turns open deadlines, hearings, defence periods and mediation agreements into outbox rows.
+
+Idempotent: each row has a ``dedup_key`` (rule, source, due date, step, chat) and is inserted
+with ``ON CONFLICT DO NOTHING``, so running the planner twice changes nothing and the same
+reminder is never planned twice. A moved due date gives new keys; the old pending rows are
+cancelled. A source whose facts, recipients and policy are unchanged since its last planning is
+skipped after one signature comparison (``reminder_plans``), so a pass over 20,000 open cases is
+cheap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from cases.calendar import LegalCalendar
+from cases.clock import LEGAL_TZ, Clock, from_db, to_db
+from cases.db import Database
+from scheduling.policy import (
+    CLOSED_CASE_STATUSES,
+    ESCALATION_NEXT,
+    POLICIES,
+    POLICY_VERSION,
+    QUIET_END,
+    QUIET_START,
+    Kind,
+    Offset,
+    Quiet,
+    ReminderPolicy,
+    Role,
+    RuleTexts,
+    Unit,
+    quiet_for,
+)
+from scheduling.recipients import Recipient, RecipientDirectory
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+PLANNED_KINDS = (Kind.REMINDER.value, Kind.CHASE.value, Kind.OVERDUE.value)
+_CHUNK = 400  # sources per write transaction: keeps the writer lock short for the handlers
+
+
+# --- the legal calendar -------------------------------------------------------------------
+
+
+def default_calendar() -> LegalCalendar:
+    """The deadline engine's calendar, so reminders count working days exactly as deadlines do
+    (C4/C5, with the administrators' override file)."""
+    from cases.deadlines import default_engine
+
+    return default_engine().calendar
+
+
+def shift_working_days(calendar: LegalCalendar, day: date, amount: int) -> date:
+    """``amount`` working days after (>0) or before (<0) ``day``; 0 is the day itself."""
+    step = 1 if amount > 0 else -1
+    remaining = abs(amount)
+    while remaining:
+        day += timedelta(days=step)
+        if calendar.is_workday(day):
+            remaining -= 1
+    return day
+
+
+def shift(calendar: LegalCalendar, day: date, offset: Offset) -> date:
+    if offset.unit is Unit.WORKING_DAYS:
+        return shift_working_days(calendar, day, offset.amount)
+    if offset.unit is Unit.CALENDAR_DAYS:
+        return day + timedelta(days=offset.amount)
+    raise ValueError(f"a day cannot be shifted by {offset.unit}")
+
+
+def end_of_day(day: date, tz: ZoneInfo) -> datetime:
+    """C10: a period ends at 24:00 of its last day, Asia/Shanghai."""
+    return datetime.combine(day + timedelta(days=1), time(0), tz).astimezone(UTC)
+
+
+def in_quiet_hours(moment: datetime, tz: ZoneInfo) -> bool:
+    local = moment.astimezone(tz).time()
+    return local >= QUIET_START or local < QUIET_END
+
+
+def after_quiet_hours(moment: datetime, tz: ZoneInfo) -> datetime:
+    """The first moment a citizen may be written to: ``moment`` itself or the next 08:00."""
+    if not in_quiet_hours(moment, tz):
+        return moment
+    local = moment.astimezone(tz)
+    day = local.date() if local.time() < QUIET_END else local.date() + timedelta(days=1)
+    return datetime.combine(day, QUIET_END, tz).astimezone(UTC)
+
+
+# --- sources ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Source:
+    """Something a reminder can be about: one row of a facts table."""
+
+    kind: str  # deadline | hearing | defence
+    id: int
+    rule_id: str
+    case_id: int | None
+    due_on: date
+    starts_at: datetime | None = None  # hearings only
+    status: str = "open"
+    provisional: bool = False
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        prefix = {"deadline": "", "hearing": "h", "defence": "l"}[self.kind]
+        moment = (
+            self.starts_at.strftime("%Y%m%dT%H%MZ") if self.starts_at else self.due_on.isoformat()
+        )
+        return f"{self.rule_id}:{prefix}{self.id}@{moment}"
+
+
+@dataclass(frozen=True)
+class PlannedRow:
+    dedup_key: str
+    kind: Kind
+    rule_id: str
+    source: Source
+    step: str
+    audience: Role
+    recipient: Recipient
+    critical: bool
+    quiet: Quiet
+    due_at: datetime
+    expires_at: datetime | None
+    payload: dict[str, Any]
+
+
+@dataclass
+class PlanReport:
+    sources_seen: int = 0
+    sources_planned: int = 0
+    inserted: int = 0
+    """New rows, plus pending rows refreshed with a new language or facts."""
+    cancelled: int = 0
+    escalated: int = 0
+
+
+def rule_texts(rule_id: str) -> RuleTexts | None:
+    """Title, effect-when-missed and basis: the deadline engine's, else the policy's (L7)."""
+    from cases.deadlines import RULES
+
+    rule = RULES.get(rule_id)
+    if rule is not None:
+        return RuleTexts(rule.title, rule.effect_when_missed, rule.basis, rule.basis_en)
+    policy = POLICIES.get(rule_id)
+    return policy.texts if policy is not None else None
+
+
+class Planner:
+    """One pass: cancel what no longer applies, plan what is missing, escalate the silent."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        *,
+        admin_ids: list[int],
+        escalation_hours: float = 24,
+        tz: ZoneInfo = LEGAL_TZ,
+        calendar: LegalCalendar | None = None,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.admin_ids = admin_ids
+        self.escalation_hours = escalation_hours
+        self.tz = tz
+        self.calendar = calendar if calendar is not None else default_calendar()
+        self._has_deadlines: bool | None = None
+
+    # --- loading ---
+
+    async def _deadlines_table_exists(self) -> bool:
+        if not self._has_deadlines:
+            self._has_deadlines = bool(
+                await self.db.fetch_value(
+                    "SELECT 1 FROM sqlite_master WHERE type='table' AND name='case_deadlines'"
+                )
+            )
+        return self._has_deadlines
+
+    async def load_sources(self) -> list[Source]:
+        closed = sorted(CLOSED_CASE_STATUSES)
+        marks = ",".join("?" for _ in closed)
+        rules = sorted(POLICIES)
+        rule_marks = ",".join("?" for _ in rules)
+        sources: list[Source] = []
+        if await self._deadlines_table_exists():
+            rows = await self.db.fetch_all(
+                "SELECT d.id, d.case_id, d.rule_id, d.due_on, d.provisional, d.status, d.basis,"
+                " c.number, c.procedure FROM case_deadlines d JOIN cases c ON c.id = d.case_id"
+                f" WHERE d.status IN ('open', 'missed') AND d.rule_id IN ({rule_marks})"
+                f" AND c.status NOT IN ({marks})",
+                [*rules, *closed],
+            )
+            sources += [
+                Source(
+                    "deadline",
+                    r["id"],
+                    r["rule_id"],
+                    r["case_id"],
+                    date.fromisoformat(r["due_on"]),
+                    status=r["status"],
+                    provisional=bool(r["provisional"]),
+                    details={
+                        "case_number": r["number"],
+                        "procedure": r["procedure"],
+                        "basis_zh": r["basis"],
+                    },
+                )
+                for r in rows
+            ]
+        rows = await self.db.fetch_all(
+            "SELECT h.*, c.number FROM hearings h LEFT JOIN cases c ON c.id = h.case_id"
+            f" WHERE h.status = 'scheduled' AND (c.id IS NULL OR c.status NOT IN ({marks}))",
+            closed,
+        )
+        for r in rows:
+            starts_at = from_db(r["starts_at"])
+            sources.append(
+                Source(
+                    "hearing",
+                    r["id"],
+                    "L7",
+                    r["case_id"],
+                    starts_at.astimezone(self.tz).date(),
+                    starts_at=starts_at,
+                    details={
+                        "case_number": r["number"],
+                        "agency": r["agency"],
+                        "court": r["court"],
+                        "court_case_number": r["court_case_number"],
+                        "major": bool(r["major"]),
+                        "head_required": bool(r["head_required"]),
+                    },
+                )
+            )
+        rows = await self.db.fetch_all(
+            "SELECT l.*, c.number FROM litigation_defences l LEFT JOIN cases c ON c.id = l.case_id"
+            f" WHERE l.status = 'open' AND (c.id IS NULL OR c.status NOT IN ({marks}))",
+            closed,
+        )
+        sources += [
+            Source(
+                "defence",
+                r["id"],
+                "L3",
+                r["case_id"],
+                date.fromisoformat(r["due_on"]),
+                details={
+                    "case_number": r["number"],
+                    "agency": r["agency"],
+                    "court": r["court"],
+                    "court_case_number": r["court_case_number"],
+                },
+            )
+            for r in rows
+        ]
+        return sources
+
+    # --- pure planning ---
+
+    def rows_for(
+        self,
+        source: Source,
+        policy: ReminderPolicy,
+        recipients: dict[Role, list[Recipient]],
+        now: datetime,
+    ) -> list[PlannedRow]:
+        """Every reminder the policy wants for this source, minus the pointless ones.
+
+        Steps whose moment has already passed when the source is first planned (a deadline
+        entered late) are superseded by the latest past step for the same audience, so a
+        person gets one catch-up reminder, not five; expired steps are not planned at all.
+        """
+        texts = rule_texts(source.rule_id)
+        candidates: list[PlannedRow] = []
+        for step in policy.steps:
+            if source.starts_at is not None and step.offset.unit is Unit.HOURS:
+                due_at = source.starts_at + timedelta(hours=step.offset.amount)
+            else:
+                day = shift(self.calendar, source.due_on, step.offset)
+                due_at = datetime.combine(day, step.offset.at, self.tz).astimezone(UTC)
+            expires_at = self._expiry(source, policy, step.kind)
+            for role in step.audiences:
+                quiet = quiet_for(role)
+                moment = due_at
+                if quiet is Quiet.DEFER or (
+                    quiet is Quiet.DEFER_UNLESS_DUE_TODAY
+                    and due_at.astimezone(self.tz).date() != source.due_on
+                ):
+                    moment = after_quiet_hours(due_at, self.tz)
+                if expires_at is not None and moment >= expires_at:
+                    continue
+                for recipient in recipients.get(role, []):
+                    payload: dict[str, Any] = {}
+                    if texts is not None:
+                        payload.update(
+                            title=texts.title,
+                            effect=texts.effect_when_missed,
+                            basis_zh=texts.basis_zh,
+                            basis_en=texts.basis_en,
+                        )
+                    payload.update(
+                        due_on=source.due_on.isoformat(),
+                        provisional=source.provisional,
+                        **{k: v for k, v in source.details.items() if v is not None},
+                    )
+                    if source.starts_at is not None:
+                        payload["starts_at"] = to_db(source.starts_at)
+                    if step.critical and role in ESCALATION_NEXT:
+                        payload["escalate_hours"] = (
+                            step.escalate_after_hours or self.escalation_hours
+                        )
+                    candidates.append(
+                        PlannedRow(
+                            dedup_key=f"{source.key}:{step.offset.label}:{recipient.chat_id}",
+                            kind=step.kind,
+                            rule_id=source.rule_id,
+                            source=source,
+                            step=step.offset.label,
+                            audience=role,
+                            recipient=recipient,
+                            critical=step.critical,
+                            quiet=quiet,
+                            due_at=moment,
+                            expires_at=expires_at,
+                            payload=payload,
+                        )
+                    )
+        candidates = [r for r in candidates if r.expires_at is None or r.expires_at > now]
+        latest_past: dict[tuple[Role, int], datetime] = {}
+        for row in candidates:
+            if row.kind is Kind.REMINDER and row.due_at <= now:
+                k = (row.audience, row.recipient.chat_id)
+                latest_past[k] = max(latest_past.get(k, row.due_at), row.due_at)
+        return [
+            row
+            for row in candidates
+            if not (
+                row.kind is Kind.REMINDER
+                and row.due_at < latest_past.get((row.audience, row.recipient.chat_id), row.due_at)
+            )
+        ]
+
+    def _expiry(self, source: Source, policy: ReminderPolicy, kind: Kind) -> datetime | None:
+        if source.starts_at is not None:
+            return source.starts_at  # once the hearing has started, a reminder is pointless
+        if kind is Kind.REMINDER:
+            return end_of_day(source.due_on, self.tz)
+        if policy.expire_after_due is None:
+            return None
+        return end_of_day(shift(self.calendar, source.due_on, policy.expire_after_due), self.tz)
+
+    # --- the pass ---
+
+    async def plan(self) -> PlanReport:
+        now = self.clock.now()
+        report = PlanReport()
+        report.cancelled += await self.cancel_obsolete(now)
+        sources = await self.load_sources()
+        report.sources_seen = len(sources)
+        directory = RecipientDirectory(self.db, admin_ids=self.admin_ids)
+        signatures = {
+            (r["source_kind"], r["source_id"]): r["signature"]
+            for r in await self.db.fetch_all(
+                "SELECT source_kind, source_id, signature FROM reminder_plans"
+            )
+        }
+        changed: list[tuple[Source, str, list[PlannedRow]]] = []
+        for source in sources:
+            policy = POLICIES[source.rule_id]
+            roles = {role for step in policy.steps for role in step.audiences}
+            recipients = {role: await directory.resolve(role, source.case_id) for role in roles}
+            signature = self._signature(source, recipients)
+            if signatures.get((source.kind, source.id)) == signature:
+                continue
+            changed.append((source, signature, self.rows_for(source, policy, recipients, now)))
+        for chunk in _chunks(changed, _CHUNK):
+            inserted, cancelled = await self._write(chunk, now)
+            report.inserted += inserted
+            report.cancelled += cancelled
+        report.sources_planned = len(changed)
+        report.escalated = await self.escalate(directory)
+        if report.inserted or report.cancelled or report.escalated:
+            log.info(
+                "planner: %d sources, %d replanned, %d reminders added, %d cancelled, "
+                "%d escalated",
+                report.sources_seen,
+                report.sources_planned,
+                report.inserted,
+                report.cancelled,
+                report.escalated,
+            )
+        return report
+
+    def _signature(self, source: Source, recipients: dict[Role, list[Recipient]]) -> str:
+        data = [
+            POLICY_VERSION,
+            source.key,
+            source.status,
+            source.provisional,
+            sorted(source.details.items(), key=lambda kv: kv[0]),
+            sorted(
+                (role.value, [(r.chat_id, r.locale) for r in people])
+                for role, people in recipients.items()
+            ),
+            self.escalation_hours,
+        ]
+        raw = json.dumps(data, default=str, ensure_ascii=False, sort_keys=True)
+        return hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
+
+    async def _write(
+        self, chunk: Sequence[tuple[Source, str, list[PlannedRow]]], now: datetime
+    ) -> tuple[int, int]:
+        """One transaction per chunk, one statement per table: a cold pass over 20,000 cases
+        is bound by SQLite, not by round trips to aiosqlite's thread."""
+        stamp = to_db(now)
+        params = [
+            (
+                row.dedup_key,
+                row.kind.value,
+                row.rule_id,
+                source.kind,
+                source.id,
+                source.case_id,
+                row.step,
+                row.audience.value,
+                row.recipient.chat_id,
+                row.recipient.locale,
+                int(row.critical),
+                row.quiet.value,
+                source.due_on.isoformat(),
+                json.dumps(row.payload, ensure_ascii=False),
+                to_db(row.due_at),
+                to_db(row.expires_at) if row.expires_at else None,
+                stamp,
+                stamp,
+            )
+            for source, _, rows in chunk
+            for row in rows
+        ]
+        by_kind: dict[str, tuple[list[int], list[str]]] = {}
+        for source, _, rows in chunk:
+            ids, keys = by_kind.setdefault(source.kind, ([], []))
+            ids.append(source.id)
+            keys.extend(row.dedup_key for row in rows)
+        inserted = cancelled = 0
+        async with self.db.transaction() as conn:
+            if params:
+                cursor = await conn.executemany(
+                    "INSERT INTO reminders(dedup_key, kind, rule_id, source_kind, source_id,"
+                    " case_id, step, audience, chat_id, locale, critical, quiet, deadline_on,"
+                    " payload, due_at, expires_at, created_at, updated_at)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                    # Same reminder, new language or facts (the citizen chose English, the
+                    # date stopped being provisional): a pending row is refreshed, a sent
+                    # one is history.
+                    " ON CONFLICT(dedup_key) DO UPDATE SET locale = excluded.locale,"
+                    " payload = excluded.payload, updated_at = excluded.updated_at"
+                    " WHERE reminders.status = 'pending' AND (reminders.locale <> excluded.locale"
+                    " OR reminders.payload <> excluded.payload)",
+                    params,
+                )
+                inserted = max(cursor.rowcount, 0)
+            # A moved date or a changed recipient: what was pending and is no longer wanted
+            # is cancelled, never sent. (Keys embed their source, so one statement per kind
+            # serves the whole chunk.)
+            for kind, (ids, keys) in by_kind.items():
+                cursor = await conn.execute(
+                    "UPDATE reminders SET status = 'cancelled', updated_at = ?"
+                    " WHERE source_kind = ? AND status = 'pending' AND kind IN (?, ?, ?)"
+                    " AND source_id IN (SELECT value FROM json_each(?))"
+                    " AND dedup_key NOT IN (SELECT value FROM json_each(?))",
+                    (stamp, kind, *PLANNED_KINDS, json.dumps(ids), json.dumps(keys)),
+                )
+                cancelled += cursor.rowcount
+            await conn.executemany(
+                "INSERT INTO reminder_plans(source_kind, source_id, signature, planned_at)"
+                " VALUES (?,?,?,?) ON CONFLICT(source_kind, source_id)"
+                " DO UPDATE SET signature = excluded.signature,"
+                " planned_at = excluded.planned_at",
+                [(source.kind, source.id, signature, stamp) for source, signature, _ in chunk],
+            )
+        return inserted, cancelled
+
+    async def cancel_obsolete(self, now: datetime) -> int:
+        """A deadline met, paused or cancelled, a hearing off the list, a case closed: their
+        pending reminders (and escalations) are cancelled, and the source forgets its plan so
+        that reopening it plans afresh."""
+        stamp = to_db(now)
+        closed = sorted(CLOSED_CASE_STATUSES)
+        marks = ",".join("?" for _ in closed)
+        open_sql = {
+            "hearing": "SELECT id FROM hearings WHERE status = 'scheduled'",
+            "defence": "SELECT id FROM litigation_defences WHERE status = 'open'",
+        }
+        if await self._deadlines_table_exists():
+            open_sql["deadline"] = (
+                "SELECT id FROM case_deadlines WHERE status IN ('open', 'missed')"
+            )
+        cancelled = 0
+        async with self.db.transaction() as conn:
+            for kind, sql in open_sql.items():
+                cursor = await conn.execute(
+                    "UPDATE reminders SET status = 'cancelled', updated_at = ?"
+                    " WHERE status = 'pending' AND source_kind = ?"
+                    f" AND source_id NOT IN ({sql})",
+                    (stamp, kind),
+                )
+                cancelled += cursor.rowcount
+                await conn.execute(
+                    "DELETE FROM reminder_plans WHERE source_kind = ?"
+                    f" AND source_id NOT IN ({sql})",
+                    (kind,),
+                )
+            cursor = await conn.execute(
+                "UPDATE reminders SET status = 'cancelled', updated_at = ?"
+                " WHERE status = 'pending' AND kind NOT IN ('notice', 'digest')"
+                f" AND case_id IN (SELECT id FROM cases WHERE status IN ({marks}))",
+                (stamp, *closed),
+            )
+            cancelled += cursor.rowcount
+        return cancelled
+
+    async def _source_open(self, kind: str, source_id: int | None) -> bool:
+        """The deadline still runs (not met, cancelled or paused; the case not closed)."""
+        sql = {
+            "deadline": "SELECT 1 FROM case_deadlines d JOIN cases c ON c.id = d.case_id"
+            " WHERE d.id = ? AND d.status IN ('open', 'missed') AND c.status NOT IN ({})",
+            "hearing": "SELECT 1 FROM hearings h LEFT JOIN cases c ON c.id = h.case_id"
+            " WHERE h.id = ? AND h.status = 'scheduled'"
+            " AND (c.id IS NULL OR c.status NOT IN ({}))",
+            "defence": "SELECT 1 FROM litigation_defences l LEFT JOIN cases c ON c.id = l.case_id"
+            " WHERE l.id = ? AND l.status = 'open' AND (c.id IS NULL OR c.status NOT IN ({}))",
+        }.get(kind)
+        if sql is None or source_id is None:
+            return True
+        if kind == "deadline" and not await self._deadlines_table_exists():
+            return False
+        closed = sorted(CLOSED_CASE_STATUSES)
+        sql = sql.format(",".join("?" for _ in closed))
+        return bool(await self.db.fetch_value(sql, (source_id, *closed)))
+
+    async def escalate(self, directory: RecipientDirectory | None = None) -> int:
+        """An unacknowledged critical reminder goes to the next person up (ESCALATION_NEXT).
+
+        The original row keeps its proof of service; the escalation is a new row pointing to
+        it (``escalated_from``), itself escalated further if it is ignored too.
+        """
+        now = self.clock.now()
+        stamp = to_db(now)
+        directory = directory or RecipientDirectory(self.db, admin_ids=self.admin_ids)
+        rows = await self.db.fetch_all(
+            "SELECT * FROM reminders WHERE status = 'sent' AND acknowledged_at IS NULL"
+            " AND escalated_at IS NULL AND escalate_after IS NOT NULL AND escalate_after <= ?"
+            " AND (expires_at IS NULL OR expires_at > ?)",
+            (stamp, stamp),
+        )
+        added = 0
+        for row in rows:
+            if not await self._source_open(row["source_kind"], row["source_id"]):
+                continue
+            audience = Role(row["audience"])
+            next_role = ESCALATION_NEXT.get(audience)
+            people = await directory.resolve(next_role, row["case_id"]) if next_role else []
+            people = [p for p in people if p.chat_id != row["chat_id"]]
+            payload = json.loads(row["payload"])
+            payload["escalated_from_chat"] = row["chat_id"]
+            payload["escalated_from_role"] = audience.value
+            payload["original_sent_at"] = row["sent_at"]
+            if next_role is not None and next_role in ESCALATION_NEXT:
+                payload["escalate_hours"] = payload.get("escalate_hours", self.escalation_hours)
+            else:
+                payload.pop("escalate_hours", None)
+            async with self.db.transaction() as conn:
+                claimed = await conn.execute(
+                    "UPDATE reminders SET escalated_at = ?, updated_at = ?"
+                    " WHERE id = ? AND escalated_at IS NULL AND acknowledged_at IS NULL",
+                    (stamp, stamp, row["id"]),
+                )
+                if claimed.rowcount != 1 or next_role is None:
+                    continue
+                for person in people:
+                    cursor = await conn.execute(
+                        "INSERT INTO reminders(dedup_key, kind, rule_id, source_kind, source_id,"
+                        " case_id, step, audience, chat_id, locale, critical, quiet,"
+                        " deadline_on, payload, due_at, expires_at, escalated_from,"
+                        " created_at, updated_at)"
+                        " VALUES (?,?,?,?,?,?,?,?,?,?,1,'none',?,?,?,?,?,?,?)"
+                        " ON CONFLICT(dedup_key) DO NOTHING",
+                        (
+                            f"esc:{row['id']}:{person.chat_id}",
+                            Kind.ESCALATION.value,
+                            row["rule_id"],
+                            row["source_kind"],
+                            row["source_id"],
+                            row["case_id"],
+                            row["step"],
+                            next_role.value,
+                            person.chat_id,
+                            person.locale,
+                            row["deadline_on"],
+                            json.dumps(payload, ensure_ascii=False),
+                            stamp,
+                            row["expires_at"],
+                            row["id"],
+                            stamp,
+                            stamp,
+                        ),
+                    )
+                    added += cursor.rowcount
+        return added
+
+
+def _chunks(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,108 @@
+"""Who a role means for a case: the one place where staff roles plug in.
+
+Until staff are invited into roles (and linked to their agency or room), every staff role falls
+back to the administrators of ``ADMIN_IDS``, so no reminder is planned for nobody. When a user
+has the role, every user with it is reminded; filtering by agency or mediation room belongs
+here once ``users`` records that link.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cases.db import Database
+from cases.texts import DEFAULT_LOCALE, LOCALES
+from scheduling.policy import Role
+
+
+@dataclass(frozen=True)
+class Recipient:
+    chat_id: int
+    locale: str
+    role: Role
+
+
+def _locale(value: str | None) -> str:
+    return value if value in LOCALES else DEFAULT_LOCALE
+
+
+class RecipientDirectory:
+    """Resolves roles to chats, caching role-wide lookups for one planner pass."""
+
+    def __init__(self, db: Database, *, admin_ids: list[int]) -> None:
+        self._db = db
+        self._admin_ids = list(dict.fromkeys(admin_ids))
+        self._by_role: dict[Role, list[Recipient]] = {}
+        self._citizens: dict[int, Recipient | None] | None = None
+
+    async def resolve(self, role: Role, case_id: int | None) -> list[Recipient]:
+        if role is Role.CITIZEN:
+            citizen = await self._citizen(case_id) if case_id is not None else None
+            return [citizen] if citizen is not None else []
+        if role not in self._by_role:
+            self._by_role[role] = (
+                await self._admins_with_role() if role is Role.ADMIN else await self._staff(role)
+            )
+        return self._by_role[role]
+
+    async def _citizen(self, case_id: int) -> Recipient | None:
+        if self._citizens is None:
+            # One query for every case instead of one per case: a planner pass over 20,000
+            # open cases would otherwise spend its time here.
+            rows = await self._db.fetch_all(
+                "SELECT c.id, c.citizen_id, u.locale FROM cases c"
+                " JOIN users u ON u.telegram_id = c.citizen_id"
+            )
+            self._citizens = {
+                row["id"]: Recipient(row["citizen_id"], _locale(row["locale"]), Role.CITIZEN)
+                for row in rows
+            }
+        if case_id not in self._citizens:
+            row = await self._db.fetch_one(
+                "SELECT c.citizen_id, u.locale FROM cases c"
+                " JOIN users u ON u.telegram_id = c.citizen_id WHERE c.id = ?",
+                (case_id,),
+            )
+            self._citizens[case_id] = (
+                None
+                if row is None
+                else Recipient(row["citizen_id"], _locale(row["locale"]), Role.CITIZEN)
+            )
+        return self._citizens[case_id]
+
+    async def _staff_rows(self, role: Role) -> list[Recipient]:
+        rows = await self._db.fetch_all(
+            "SELECT telegram_id, locale FROM users WHERE role = ? ORDER BY telegram_id",
+            (role.value,),
+        )
+        return [Recipient(row["telegram_id"], _locale(row["locale"]), role) for row in rows]
+
+    async def _staff(self, role: Role) -> list[Recipient]:
+        found = await self._staff_rows(role)
+        return found if found else await self._admins(role)
+
+    async def _admins_with_role(self) -> list[Recipient]:
+        """ADMIN_IDS plus anyone an administrator made an admin in the bot."""
+        configured = await self._admins(Role.ADMIN)
+        seen = {r.chat_id for r in configured}
+        extra = [r for r in await self._staff_rows(Role.ADMIN) if r.chat_id not in seen]
+        return configured + extra
+
+    async def _admins(self, role: Role) -> list[Recipient]:
+        """The configured administrators, in the language they chose if they used the bot."""
+        if not self._admin_ids:
+            return []
+        marks = ",".join("?" for _ in self._admin_ids)
+        rows = await self._db.fetch_all(
+            f"SELECT telegram_id, locale FROM users WHERE telegram_id IN ({marks})",
+            self._admin_ids,
+        )
+        locales = {row["telegram_id"]: row["locale"] for row in rows}
+        return [Recipient(chat, _locale(locales.get(chat)), role) for chat in self._admin_ids]
+
+
+async def resolve_recipients(
+    db: Database, role: Role | str, case_id: int | None, *, admin_ids: list[int]
+) -> list[Recipient]:
+    """The chats that stand for ``role`` in ``case_id`` (staff roles fall back to admins)."""
+    return await RecipientDirectory(db, admin_ids=admin_ids).resolve(Role(role), case_id)

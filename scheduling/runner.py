@@ -1,0 +1,260 @@
+"""APScheduler as a clock, nothing more (engineering.md §3).
+
+The database is the source of truth: jobs hold no state and take no arguments, the job store is
+the in-memory default (nothing pickled, nothing to lose), and every job is safe to run late or
+twice. ``coalesce=True``, ``max_instances=1`` and ``misfire_grace_time=None`` are passed as job
+defaults: APScheduler's own default grace of one second silently skips a late run (§3, E3).
+
+Downtime is caught up at start-up: rows left in ``sending`` become ``unknown`` before anything
+is sent, then one catch-up run plans, sends what fell due while the bot was down (expiring what
+is no longer useful), queues today's digest if it is daytime and none went out, takes a backup
+if the newest is older than a day, and purges old processed-update records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from aiogram import Bot
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from cases.clock import Clock, to_db
+from cases.db import Database
+from scheduling.digest import queue_digests
+from scheduling.outbox import DispatchReport, Outbox, Transport
+from scheduling.planner import Planner, in_quiet_hours
+from scheduling.policy import DIGEST_AT
+from scheduling.sender import RateLimiter, TelegramSender
+
+log = logging.getLogger(__name__)
+
+BACKUP_PREFIX = "bot-"
+BACKUP_STAMP = "%Y%m%d-%H%M%S"
+
+
+class _SettingsLike(Protocol):
+    admin_ids: list[int]
+    timezone: str
+    reminder_tick_seconds: int
+    backup_dir: Path
+    backup_keep: int
+    escalation_hours: int
+
+
+@dataclass(frozen=True)
+class SchedulingConfig:
+    admin_ids: tuple[int, ...] = ()
+    timezone: str = "Asia/Shanghai"
+    tick_seconds: float = 30
+    backup_dir: Path = Path("data/backups")
+    backup_keep: int = 7
+    escalation_hours: float = 24
+    processed_updates_keep_hours: float = 48
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @classmethod
+    def from_settings(cls, settings: _SettingsLike) -> SchedulingConfig:
+        return cls(
+            admin_ids=tuple(settings.admin_ids),
+            timezone=settings.timezone,
+            tick_seconds=settings.reminder_tick_seconds,
+            backup_dir=Path(settings.backup_dir),
+            backup_keep=settings.backup_keep,
+            escalation_hours=settings.escalation_hours,
+            processed_updates_keep_hours=getattr(settings, "processed_updates_keep_hours", 48),
+        )
+
+
+def build_scheduler(
+    config: SchedulingConfig, jobs: dict[str, Callable[[], Awaitable[Any]]]
+) -> AsyncIOScheduler:
+    """An AsyncIOScheduler with the memory job store only and the job defaults of §3."""
+    scheduler = AsyncIOScheduler(
+        jobstores={"default": MemoryJobStore()},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        timezone=config.tz,
+    )
+    scheduler.add_job(
+        jobs["tick"], IntervalTrigger(seconds=config.tick_seconds), id="tick", name="reminders"
+    )
+    scheduler.add_job(
+        jobs["digest"],
+        CronTrigger(hour=DIGEST_AT.hour, minute=DIGEST_AT.minute, timezone=config.tz),
+        id="digest",
+        name="morning digest",
+    )
+    scheduler.add_job(
+        jobs["backup"],
+        CronTrigger(hour=3, minute=30, timezone=config.tz),
+        id="backup",
+        name="online backup",
+    )
+    scheduler.add_job(
+        jobs["purge"],
+        CronTrigger(hour=4, minute=0, timezone=config.tz),
+        id="purge",
+        name="purge processed updates",
+    )
+    return scheduler
+
+
+class Scheduling:
+    """What bot.py starts: planner, outbox, sender and the clock that ticks them."""
+
+    def __init__(
+        self,
+        *,
+        bot: Bot | None = None,
+        db: Database,
+        clock: Clock,
+        settings: _SettingsLike | None = None,
+        config: SchedulingConfig | None = None,
+        transport: Transport | None = None,
+    ) -> None:
+        if config is None:
+            config = SchedulingConfig.from_settings(settings) if settings else SchedulingConfig()
+        if transport is None:
+            if bot is None:
+                raise ValueError("Scheduling needs a bot or a transport")
+            transport = TelegramSender(bot, RateLimiter())
+        self.config = config
+        self.db = db
+        self.clock = clock
+        self.transport = transport
+        admin_ids = list(config.admin_ids)
+        self.planner = Planner(
+            db, clock, admin_ids=admin_ids, escalation_hours=config.escalation_hours, tz=config.tz
+        )
+        self.outbox = Outbox(db, transport, clock, admin_ids=admin_ids, tz=config.tz)
+        self.scheduler = build_scheduler(
+            config,
+            {
+                "tick": self._job(self.tick),
+                "digest": self._job(self.digest),
+                "backup": self._job(self.backup),
+                "purge": self._job(self.purge),
+            },
+        )
+        self._running: set[asyncio.Task[Any]] = set()
+        self._stopping = False
+
+    # --- lifecycle ---
+
+    async def start(self) -> None:
+        """Recover, then run the catch-up in the background so polling is not held up."""
+        await self.outbox.recover_interrupted()
+        self.scheduler.start()
+        self.scheduler.add_job(
+            self._job(self.catch_up),
+            id="catch_up",
+            name="catch-up after start",
+            next_run_time=(datetime.now(UTC)),
+        )
+        log.info("scheduling started: tick every %s s", self.config.tick_seconds)
+
+    async def stop(self, grace_seconds: float = 15.0) -> None:
+        """Stop claiming new rows, let the sends in flight finish, then stop the clock."""
+        self._stopping = True
+        self.outbox.stopping = True
+        if self.scheduler.running:
+            self.scheduler.pause()
+        running = [t for t in self._running if not t.done()]
+        if running:
+            await asyncio.wait(running, timeout=grace_seconds)
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+            await asyncio.sleep(0)  # AsyncIOScheduler shuts down via call_soon_threadsafe
+        log.info("scheduling stopped")
+
+    def _job(self, func: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[Any]]:
+        async def run() -> Any:
+            if self._stopping:
+                return None
+            task = asyncio.current_task()
+            if task is not None:
+                self._running.add(task)
+            try:
+                return await func()
+            except Exception:
+                log.exception("scheduled job %s failed", func.__name__)
+                return None
+            finally:
+                if task is not None:
+                    self._running.discard(task)
+
+        run.__name__ = func.__name__
+        return run
+
+    # --- jobs ---
+
+    async def tick(self) -> DispatchReport:
+        await self.planner.plan()
+        return await self.outbox.dispatch_due()
+
+    async def digest(self) -> int:
+        queued = await queue_digests(
+            self.db, self.clock, admin_ids=list(self.config.admin_ids), tz=self.config.tz
+        )
+        if queued:
+            await self.outbox.dispatch_due()
+        return queued
+
+    async def backup(self) -> Path:
+        """An online copy (SQLite backup API under the writer lock); the newest N are kept."""
+        folder = self.config.backup_dir
+        target = folder / f"{BACKUP_PREFIX}{self.clock.now().strftime(BACKUP_STAMP)}.sqlite3"
+        await self.db.backup_to(target)
+        for old in self.backups()[: -self.config.backup_keep]:
+            old.unlink(missing_ok=True)
+        log.info("backup written: %s", target.name)
+        return target
+
+    def backups(self) -> list[Path]:
+        """Oldest first (the timestamp in the name sorts)."""
+        folder = self.config.backup_dir
+        if not folder.is_dir():
+            return []
+        return sorted(folder.glob(f"{BACKUP_PREFIX}*.sqlite3"))
+
+    def _newest_backup_at(self) -> datetime | None:
+        for path in reversed(self.backups()):
+            stamp = path.stem.removeprefix(BACKUP_PREFIX)
+            try:
+                return datetime.strptime(stamp, BACKUP_STAMP).replace(tzinfo=UTC)
+            except ValueError:
+                continue
+        return None
+
+    async def purge(self) -> int:
+        cutoff = self.clock.now() - timedelta(hours=self.config.processed_updates_keep_hours)
+        return await self.db.execute(
+            "DELETE FROM processed_updates WHERE processed_at < ?", (to_db(cutoff),)
+        )
+
+    async def catch_up(self) -> DispatchReport:
+        """Whatever fell due while the bot was down, once."""
+        now = self.clock.now()
+        await self.planner.plan()
+        local = now.astimezone(self.config.tz)
+        if local.time() >= DIGEST_AT and not in_quiet_hours(now, self.config.tz):
+            await queue_digests(
+                self.db, self.clock, admin_ids=list(self.config.admin_ids), tz=self.config.tz
+            )
+        newest = self._newest_backup_at()
+        if newest is None or now - newest >= timedelta(hours=24):
+            await self.backup()
+        await self.purge()
+        return await self.outbox.dispatch_due()
