@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo
 from cases.clock import LEGAL_TZ, Clock, from_db, to_db
 from cases.db import Database
 from cases.texts import N_, format_date, translate
+from cases.users import Role
 from scheduling.planner import end_of_day, rule_texts
-from scheduling.policy import CLOSED_CASE_STATUSES, STAFF_ROLES, Role
+from scheduling.policy import CLOSED_CASE_STATUSES, STAFF_ROLES
 from scheduling.recipients import Recipient, RecipientDirectory
 
 MAX_ITEMS = 40
@@ -25,13 +26,13 @@ MAX_ITEMS = 40
 DIGEST_SCOPE: dict[Role, frozenset[str] | None] = {
     # Which deadlines each role sees (None = all). Agencies and mediators are not yet linked
     # to their own cases, so they see the kinds of deadline that concern them.
-    Role.ADMIN: None,
-    Role.OFFICE_STAFF: None,
-    Role.MEDIATOR: frozenset({"M1", "MA"}),
-    Role.AGENCY_LIAISON: frozenset({"F10", "L3", "L7"}),
-    Role.AGENCY_HEAD: frozenset({"F10", "L3", "L7"}),
+    Role.admin: None,
+    Role.office_staff: None,
+    Role.mediator: frozenset({"M1", "MA"}),
+    Role.agency_liaison: frozenset({"F10", "L3", "L7"}),
+    Role.agency_head: frozenset({"F10", "L3", "L7"}),
 }
-SEES_DELIVERY_PROBLEMS = frozenset({Role.ADMIN, Role.OFFICE_STAFF})
+SEES_DELIVERY_PROBLEMS = frozenset({Role.admin, Role.office_staff})
 
 
 @dataclass(frozen=True)
@@ -173,7 +174,7 @@ async def staff_members(db: Database, admin_ids: list[int]) -> list[Recipient]:
     """Everyone with a staff role, plus the configured administrators (once each)."""
     directory = RecipientDirectory(db, admin_ids=admin_ids)
     people: dict[int, Recipient] = {}
-    for person in await directory.resolve(Role.ADMIN, None):
+    for person in await directory.resolve(Role.admin, None):
         people.setdefault(person.chat_id, person)
     rows = await db.fetch_all(
         "SELECT telegram_id, locale, role FROM users WHERE role IN ({})".format(

@@ -23,8 +23,9 @@ from zoneinfo import ZoneInfo
 
 from cases.clock import LEGAL_TZ, Clock, from_db, to_db
 from cases.db import Database
+from cases.users import Role
 from scheduling.planner import after_quiet_hours, in_quiet_hours
-from scheduling.policy import STAFF_ROLES, Kind, Quiet, Role
+from scheduling.policy import STAFF_ROLES, Kind, Quiet
 from scheduling.recipients import RecipientDirectory
 
 log = logging.getLogger(__name__)
@@ -358,10 +359,10 @@ class Outbox:
         people = [
             p for p in await directory.resolve(role, row.case_id) if p.chat_id != row.chat_id
         ]
-        if not people and role is not Role.ADMIN:
+        if not people and role is not Role.admin:
             people = [
                 p
-                for p in await directory.resolve(Role.ADMIN, row.case_id)
+                for p in await directory.resolve(Role.admin, row.case_id)
                 if p.chat_id != row.chat_id
             ]
         now = self.clock.now()
@@ -404,9 +405,9 @@ class Outbox:
 
 def _responsible_role(row: OutboxRow) -> Role:
     """Who follows up when a reminder did not arrive: the case's staff, else the admins."""
-    if row.audience is Role.CITIZEN:
-        return Role.MEDIATOR if row.payload.get("procedure") == "mediation" else Role.OFFICE_STAFF
-    return Role.ADMIN
+    if row.audience is Role.citizen:
+        return Role.mediator if row.payload.get("procedure") == "mediation" else Role.office_staff
+    return Role.admin
 
 
 async def acknowledge(

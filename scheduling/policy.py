@@ -13,20 +13,9 @@ from datetime import time
 from enum import StrEnum
 
 from cases.texts import N_
+from cases.users import Role  # staff roles fall back to the administrators for now
 
-
-class Role(StrEnum):
-    """The roles of ``users.role``; staff roles fall back to the administrators for now."""
-
-    CITIZEN = "citizen"
-    MEDIATOR = "mediator"
-    OFFICE_STAFF = "office_staff"
-    AGENCY_LIAISON = "agency_liaison"
-    AGENCY_HEAD = "agency_head"
-    ADMIN = "admin"
-
-
-STAFF_ROLES: frozenset[Role] = frozenset(Role) - {Role.CITIZEN}
+STAFF_ROLES: frozenset[Role] = frozenset(Role) - {Role.citizen}
 
 
 class Unit(StrEnum):
@@ -61,16 +50,16 @@ MORNING = time(8, 30)
 DIGEST_AT = time(8, 0)
 
 QUIET_BY_AUDIENCE: dict[Role, Quiet] = {
-    Role.CITIZEN: Quiet.DEFER,
+    Role.citizen: Quiet.DEFER,
     **{role: Quiet.DEFER_UNLESS_DUE_TODAY for role in STAFF_ROLES},
 }
 
 ESCALATION_NEXT: dict[Role, Role] = {
     # The next person up when a critical reminder is not acknowledged in time.
-    Role.AGENCY_LIAISON: Role.AGENCY_HEAD,
-    Role.AGENCY_HEAD: Role.ADMIN,
-    Role.OFFICE_STAFF: Role.ADMIN,
-    Role.MEDIATOR: Role.ADMIN,
+    Role.agency_liaison: Role.agency_head,
+    Role.agency_head: Role.admin,
+    Role.office_staff: Role.admin,
+    Role.mediator: Role.admin,
 }
 
 CLOSED_CASE_STATUSES: frozenset[str] = frozenset(
@@ -138,10 +127,10 @@ def _cd(n: int, at: time = MORNING) -> Offset:
     return Offset(n, Unit.CALENDAR_DAYS, at)
 
 
-_OFFICE = (Role.OFFICE_STAFF,)
-_AGENCY = (Role.AGENCY_LIAISON,)
-_AGENCY_BOTH = (Role.AGENCY_LIAISON, Role.AGENCY_HEAD)
-_MEDIATOR = (Role.MEDIATOR,)
+_OFFICE = (Role.office_staff,)
+_AGENCY = (Role.agency_liaison,)
+_AGENCY_BOTH = (Role.agency_liaison, Role.agency_head)
+_MEDIATOR = (Role.mediator,)
 _SAME_DAY = 4.0
 """A reminder on the last day escalates within the day: the next morning is too late."""
 
@@ -163,10 +152,10 @@ POLICIES: dict[str, ReminderPolicy] = {
         ReminderPolicy(
             "F7",
             (
-                Step(_wd(-5), (Role.CITIZEN,)),
-                Step(_wd(-2), (Role.CITIZEN,)),
-                Step(_wd(-1), (Role.CITIZEN,)),
-                Step(_wd(0), (Role.CITIZEN,)),
+                Step(_wd(-5), (Role.citizen,)),
+                Step(_wd(-2), (Role.citizen,)),
+                Step(_wd(-1), (Role.citizen,)),
+                Step(_wd(0), (Role.citizen,)),
             ),
         ),
         # F9 (FY 48, 54): send the application copy to the respondent.
@@ -181,7 +170,7 @@ POLICIES: dict[str, ReminderPolicy] = {
                 Step(_wd(-1), _AGENCY),
                 Step(_wd(0), _AGENCY, critical=True, escalate_after_hours=_SAME_DAY),
                 Step(_wd(1), _AGENCY_BOTH, kind=Kind.CHASE, critical=True),
-                Step(_wd(6), (Role.ADMIN,), kind=Kind.OVERDUE),
+                Step(_wd(6), (Role.admin,), kind=Kind.OVERDUE),
             ),
             expire_after_due=_wd(10),
         ),
@@ -239,9 +228,9 @@ POLICIES: dict[str, ReminderPolicy] = {
         ReminderPolicy(
             "M1",
             (
-                Step(_cd(-10), (Role.CITIZEN,)),
-                Step(_cd(-3), (Role.CITIZEN, Role.MEDIATOR)),
-                Step(_cd(-1), (Role.CITIZEN,)),
+                Step(_cd(-10), (Role.citizen,)),
+                Step(_cd(-3), (Role.citizen, Role.mediator)),
+                Step(_cd(-1), (Role.citizen,)),
             ),
         ),
         # MA: a local period for 行政调解, when configured.

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from cases.db import Database
 from cases.texts import DEFAULT_LOCALE, LOCALES
-from scheduling.policy import Role
+from cases.users import Role
 
 
 @dataclass(frozen=True)
@@ -36,12 +36,12 @@ class RecipientDirectory:
         self._citizens: dict[int, Recipient | None] | None = None
 
     async def resolve(self, role: Role, case_id: int | None) -> list[Recipient]:
-        if role is Role.CITIZEN:
+        if role is Role.citizen:
             citizen = await self._citizen(case_id) if case_id is not None else None
             return [citizen] if citizen is not None else []
         if role not in self._by_role:
             self._by_role[role] = (
-                await self._admins_with_role() if role is Role.ADMIN else await self._staff(role)
+                await self._admins_with_role() if role is Role.admin else await self._staff(role)
             )
         return self._by_role[role]
 
@@ -54,7 +54,7 @@ class RecipientDirectory:
                 " JOIN users u ON u.telegram_id = c.citizen_id"
             )
             self._citizens = {
-                row["id"]: Recipient(row["citizen_id"], _locale(row["locale"]), Role.CITIZEN)
+                row["id"]: Recipient(row["citizen_id"], _locale(row["locale"]), Role.citizen)
                 for row in rows
             }
         if case_id not in self._citizens:
@@ -66,7 +66,7 @@ class RecipientDirectory:
             self._citizens[case_id] = (
                 None
                 if row is None
-                else Recipient(row["citizen_id"], _locale(row["locale"]), Role.CITIZEN)
+                else Recipient(row["citizen_id"], _locale(row["locale"]), Role.citizen)
             )
         return self._citizens[case_id]
 
@@ -83,9 +83,9 @@ class RecipientDirectory:
 
     async def _admins_with_role(self) -> list[Recipient]:
         """ADMIN_IDS plus anyone an administrator made an admin in the bot."""
-        configured = await self._admins(Role.ADMIN)
+        configured = await self._admins(Role.admin)
         seen = {r.chat_id for r in configured}
-        extra = [r for r in await self._staff_rows(Role.ADMIN) if r.chat_id not in seen]
+        extra = [r for r in await self._staff_rows(Role.admin) if r.chat_id not in seen]
         return configured + extra
 
     async def _admins(self, role: Role) -> list[Recipient]:

@@ -40,6 +40,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from cases.clock import LEGAL_TZ, from_db
 from cases.texts import N_, format_date, translate
+from cases.users import Role
 from scheduling.outbox import (
     DeliveryUnknown,
     NotSent,
@@ -47,7 +48,7 @@ from scheduling.outbox import (
     RetryLater,
     Undeliverable,
 )
-from scheduling.policy import Kind, Role
+from scheduling.policy import Kind
 
 log = logging.getLogger(__name__)
 
@@ -147,12 +148,12 @@ class RateLimiter:
 # --- texts --------------------------------------------------------------------------------
 
 _ROLE_NAMES = {
-    Role.CITIZEN: N_("applicant"),
-    Role.MEDIATOR: N_("mediator"),
-    Role.OFFICE_STAFF: N_("office staff"),
-    Role.AGENCY_LIAISON: N_("agency liaison"),
-    Role.AGENCY_HEAD: N_("agency head"),
-    Role.ADMIN: N_("administrator"),
+    Role.citizen: N_("applicant"),
+    Role.mediator: N_("mediator"),
+    Role.office_staff: N_("office staff"),
+    Role.agency_liaison: N_("agency liaison"),
+    Role.agency_head: N_("agency head"),
+    Role.admin: N_("administrator"),
 }
 
 _HEADINGS = {

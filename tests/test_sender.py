@@ -17,9 +17,10 @@ from aiogram.utils.i18n import ConstI18nMiddleware, I18n
 from cases import texts
 from cases.clock import FakeClock, to_db
 from cases.db import Database
+from cases.users import Role
 from handlers.reminders import build_router
 from scheduling.outbox import OutboxRow, RetryLater, Undeliverable
-from scheduling.policy import Kind, Role
+from scheduling.policy import Kind
 from scheduling.sender import (
     RateLimiter,
     ReminderAck,
@@ -134,7 +135,7 @@ def row(**overrides: Any) -> OutboxRow:
         "case_id": 5,
         "chat_id": LIAISON,
         "locale": "zh",
-        "audience": Role.AGENCY_LIAISON,
+        "audience": Role.agency_liaison,
         "critical": True,
         "step": "0wd",
         "payload": {
@@ -198,7 +199,7 @@ def test_staff_get_open_case_and_received_buttons_citizens_only_open_case(zh: Pa
         ("查看案件", "case:view:5"),
         ("已收到", "ack:77"),
     ]
-    citizen = render_markup(row(audience=Role.CITIZEN, chat_id=1001))
+    citizen = render_markup(row(audience=Role.citizen, chat_id=1001))
     assert citizen is not None
     assert [b.callback_data for b in citizen.inline_keyboard[0]] == ["case:view:5"]
 
@@ -206,7 +207,7 @@ def test_staff_get_open_case_and_received_buttons_citizens_only_open_case(zh: Pa
 def test_blocked_notice_asks_staff_to_call(zh: Path) -> None:
     notice = row(
         kind=Kind.NOTICE,
-        audience=Role.ADMIN,
+        audience=Role.admin,
         payload={
             "problem": "blocked",
             "recipient_role": "citizen",
