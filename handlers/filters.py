@@ -15,6 +15,8 @@ from aiogram.filters import Filter
 from aiogram.types import TelegramObject
 from magic_filter import MagicFilter
 
+from cases.users import Role, User
+
 
 class When(Filter):
     def __init__(self, magic: MagicFilter) -> None:
@@ -25,3 +27,17 @@ class When(Filter):
 
     def __str__(self) -> str:
         return f"When({self.magic!r})"
+
+
+class HasRole(Filter):
+    """Staff commands and buttons: only for people whose stored role is one of ``roles``.
+
+    Needs the ``user`` that UserMiddleware injects; a citizen pressing a forwarded staff button
+    simply does not match (and falls through to the polite stale-button answer).
+    """
+
+    def __init__(self, *roles: Role) -> None:
+        self.roles = frozenset(roles)
+
+    async def __call__(self, event: TelegramObject, user: User | None = None) -> bool:
+        return user is not None and user.role in self.roles

@@ -18,6 +18,18 @@ VALID_ID = "420625198503120018"
 OTHER_VALID_ID = "420625199001010024"
 
 
+async def begin_reconsideration(client: BotClient) -> None:
+    """The applicant part of the form, up to the question about the respondent."""
+    await client.send("/reconsider")
+    await client.press("没有")
+    await client.press("为本人申请")
+    await client.send("张三")
+    await client.press("居民身份证")
+    await client.send(VALID_ID)
+    await client.send("13800001234")
+    await client.send("城关镇")
+
+
 async def fill_reconsideration(client: BotClient, *, known: str = "11月3日") -> None:
     await client.send("/reconsider")
     await client.press("没有")  # not before a court or another body
@@ -104,14 +116,7 @@ async def test_invalid_id_is_explained_and_nothing_is_lost(
 
 
 async def test_future_and_inconsistent_dates_are_refused(client: BotClient) -> None:
-    await client.send("/reconsider")
-    await client.press("没有")
-    await client.press("为本人申请")
-    await client.send("张三")
-    await client.press("居民身份证")
-    await client.send(VALID_ID)
-    await client.send("13800001234")
-    await client.send("城关镇")
+    await begin_reconsideration(client)
     await client.press("谷城县公安局")
     await client.send("谷公决字〔2026〕1号")
     await client.send("2026-12-20")  # after today (2026-11-25)
@@ -136,14 +141,7 @@ async def test_oversize_text_is_refused_with_the_limit(client: BotClient) -> Non
 async def test_late_application_asks_for_the_reason_with_the_basis(
     client: BotClient, db: Database
 ) -> None:
-    await client.send("/reconsider")
-    await client.press("没有")
-    await client.press("为本人申请")
-    await client.send("张三")
-    await client.press("居民身份证")
-    await client.send(VALID_ID)
-    await client.send("13800001234")
-    await client.send("城关镇")
+    await begin_reconsideration(client)
     await client.press("谷城县公安局")
     await client.send("谷公决字〔2026〕1号")
     await client.send("2026-08-01")
@@ -217,14 +215,7 @@ async def test_matter_already_in_court_is_redirected_not_filed(
 async def test_respondent_outside_the_county_is_sent_to_the_right_body(
     client: BotClient,
 ) -> None:
-    await client.send("/reconsider")
-    await client.press("没有")
-    await client.press("为本人申请")
-    await client.send("张三")
-    await client.press("居民身份证")
-    await client.send(VALID_ID)
-    await client.send("13800001234")
-    await client.send("城关镇")
+    await begin_reconsideration(client)
     await client.press("税务局")
     text = client.last_text()
     assert "国家税务总局襄阳市税务局" in text
