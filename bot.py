@@ -131,7 +131,9 @@ def create_dispatcher(
         org=org,
         intake=IntakeService(db, clock, org),
     )
-    setup_middlewares(dp, processed=processed, users=users, i18n=i18n)
+    setup_middlewares(
+        dp, processed=processed, users=users, i18n=i18n, flood_limit=settings.flood_limit
+    )
     dp.include_routers(*get_routers())
     return dp
 

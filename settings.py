@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     backup_keep: int = Field(default=7, ge=1, le=365)
     escalation_hours: int = Field(default=24, ge=1, le=24 * 14)
     processed_updates_keep_hours: int = Field(default=48, ge=24)
+    flood_limit: int = Field(default=20, ge=5, le=10_000)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("bot_token")

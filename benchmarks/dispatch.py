@@ -91,7 +91,9 @@ async def scenarios(n: int, *, concurrent: bool) -> tuple[float, float, float]:
         db = Database(Path(tmp) / "bench.sqlite3")
         await db.open()
         await migrate(db, clock=clock)
-        settings = Settings(bot_token=TOKEN, database_path=db.path, _env_file=None)
+        settings = Settings(
+            bot_token=TOKEN, database_path=db.path, flood_limit=10_000, _env_file=None
+        )
         dp = create_dispatcher(settings, db, clock)
         intake: IntakeService = dp["intake"]
         users: UserRepository = dp["users"]

@@ -83,7 +83,9 @@ async def main(applications: int, concurrency: int) -> None:
         db = Database(Path(tmp) / "bench.sqlite3")
         await db.open()
         await migrate(db, clock=clock)
-        settings = Settings(bot_token=TOKEN, database_path=db.path, _env_file=None)
+        settings = Settings(
+            bot_token=TOKEN, database_path=db.path, flood_limit=10_000, _env_file=None
+        )
         dp = create_dispatcher(settings, db, clock)
         latencies: list[float] = []
 

@@ -21,7 +21,12 @@ from aiogram.utils.i18n import I18n
 from cases.updates import ProcessedUpdates
 from cases.users import UserRepository
 from handlers import common, errors, intake, mycases, reminders, start, triage
-from handlers.middlewares import LocaleMiddleware, UpdateDedupMiddleware, UserMiddleware
+from handlers.middlewares import (
+    FloodMiddleware,
+    LocaleMiddleware,
+    UpdateDedupMiddleware,
+    UserMiddleware,
+)
 
 
 def get_routers() -> list[Router]:
@@ -39,9 +44,15 @@ def get_routers() -> list[Router]:
 
 
 def setup_middlewares(
-    dp: Dispatcher, *, processed: ProcessedUpdates, users: UserRepository, i18n: I18n
+    dp: Dispatcher,
+    *,
+    processed: ProcessedUpdates,
+    users: UserRepository,
+    i18n: I18n,
+    flood_limit: int = 20,
 ) -> None:
     """Outer middlewares on ``update`` run after aiogram's own (user context, errors)."""
     dp.update.outer_middleware(UpdateDedupMiddleware(processed))
     dp.update.outer_middleware(UserMiddleware(users))
     dp.update.outer_middleware(LocaleMiddleware(i18n))
+    dp.update.outer_middleware(FloodMiddleware(limit=flood_limit))

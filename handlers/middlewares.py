@@ -3,11 +3,14 @@
 1. ``UpdateDedupMiddleware``: a re-delivered update_id is dropped (engineering.md §4).
 2. ``UserMiddleware``: registers the person and injects ``user`` (language, role).
 3. ``LocaleMiddleware``: the stored language, else Telegram's, else the default.
+4. ``FloodMiddleware``: one person sending far faster than anyone types is slowed down.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -15,6 +18,7 @@ from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update
 from aiogram.types import User as TelegramUser
 from aiogram.utils.i18n import I18n, I18nMiddleware
+from aiogram.utils.i18n import gettext as _
 
 from cases.updates import ProcessedUpdates
 from cases.users import UserRepository
@@ -75,3 +79,56 @@ class LocaleMiddleware(I18nMiddleware):
         return locale_from_telegram(
             tg_user.language_code if tg_user else None, self.i18n.default_locale
         )
+
+
+class FloodMiddleware(BaseMiddleware):
+    """At most ``limit`` messages and button presses per person in ``window``.
+
+    Beyond that the person is told once to slow down and the extra updates are dropped (they
+    are still recorded as handled, so nothing is replayed later). Everything already entered
+    stays saved. A form answer takes a person seconds; 20 in 10 seconds is a script or a stuck
+    key, and it would otherwise crowd out everyone else's answers.
+    """
+
+    def __init__(
+        self, *, limit: int = 20, window: float = 10.0, now: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.now = now  # real elapsed time, not the legal clock: typing speed is physics
+        self.limit = limit
+        self._window = window
+        self._recent: dict[int, deque[float]] = {}
+        self._warned: dict[int, float] = {}
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        tg_user: TelegramUser | None = data.get("event_from_user")
+        if tg_user is None or not isinstance(event, Update):
+            return await handler(event, data)
+        if not (event.message or event.callback_query):
+            return await handler(event, data)
+        now = self.now()
+        times = self._recent.setdefault(tg_user.id, deque())
+        while times and now - times[0] > self._window:
+            times.popleft()
+        if len(times) < self.limit:
+            times.append(now)
+            if len(self._recent) > 10_000:
+                self._forget_idle(now)
+            return await handler(event, data)
+        warned = self._warned.get(tg_user.id)
+        if warned is None or now - warned > self._window:
+            self._warned[tg_user.id] = now
+            log.info("flood control: dropping updates from one user for a moment")
+            text = _(
+                "You are sending messages very quickly. Please wait a few seconds, then send "
+                "your answer again. Nothing you entered before was lost."
+            )
+            if event.callback_query:
+                await event.callback_query.answer(text, show_alert=True)
+            elif event.message:
+                await event.message.answer(text)
+        return None
+
+    def _forget_idle(self, now: float) -> None:
+        for user_id in [u for u, t in self._recent.items() if not t or now - t[-1] > self._window]:
+            self._recent.pop(user_id, None)
+            self._warned.pop(user_id, None)

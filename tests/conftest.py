@@ -56,6 +56,7 @@ def settings(tmp_path: Path) -> Settings:
         database_path=tmp_path / "test.sqlite3",
         admin_ids=[ADMIN_ID],
         backup_dir=tmp_path / "backups",
+        flood_limit=10_000,  # tests answer whole forms in milliseconds
         _env_file=None,
     )
 

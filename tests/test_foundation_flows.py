@@ -97,3 +97,29 @@ async def test_a_failing_handler_tells_the_user_nothing_was_lost(
     assert "420625198503120018" not in caplog.text
     assert "13800001234" not in caplog.text
     assert "ValueError" in caplog.text
+
+
+async def test_a_flood_of_messages_is_slowed_down_once_and_loses_nothing(
+    client: BotClient, dispatcher: Dispatcher
+) -> None:
+    import time
+
+    from aiogram.methods import SendMessage
+
+    from handlers.middlewares import FloodMiddleware
+
+    flood = next(m for m in dispatcher.update.outer_middleware if isinstance(m, FloodMiddleware))
+    flood.limit = 20
+    await client.send("/petition")
+    await client.press("没有")
+    client.clear()
+    for _ in range(30):
+        await client.send("你好")
+    replies = [r.text for r in client.session.requests if isinstance(r, SendMessage)]
+    warnings = [t for t in replies if "发送得太快" in t]
+    assert len(warnings) == 1
+    assert len(replies) <= 20
+    # After a pause the same person is answered normally, and the form is where it was.
+    flood.now = lambda: time.monotonic() + 11
+    await client.send("/petition")
+    assert "接着填写" in client.last_text()
