@@ -31,6 +31,7 @@ from aiogram.types import (
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from cases.citations import plain_basis
 from cases.forms import (
     PROCEDURE_NAMES,
     PROVISIONAL_NOTE,
@@ -96,6 +97,11 @@ def _t(message: str, **params: Any) -> str:
             **{k: format_date(v, locale) if isinstance(v, date) else v for k, v in params.items()}
         )
     return text
+
+
+def colon() -> str:
+    """The label separator as each language writes it."""
+    return "：" if _locale() == "zh" else ": "
 
 
 def _locale() -> str:
@@ -166,7 +172,7 @@ def summary_text(draft: Draft, service: IntakeService, files: int) -> str:
             value = display_value(field, draft.answers.get(field.key), service.org, _, locale)
         if len(value) > SUMMARY_VALUE_LIMIT:
             value = value[: SUMMARY_VALUE_LIMIT - 1] + "…"
-        lines.append(f"<b>{html.escape(_(field.label))}</b>: {html.escape(value)}")
+        lines.append(f"<b>{html.escape(_(field.label))}</b>{colon()}{html.escape(value)}")
     if draft.procedure is Procedure.reconsideration:
         window = timeliness(draft.answers, service.today())
         if window.window_end is not None and not window.late:
@@ -178,6 +184,8 @@ def summary_text(draft: Draft, service: IntakeService, files: int) -> str:
                     basis=window.basis,
                 ),
             ]
+            if window.provisional:
+                lines.append(_(PROVISIONAL_NOTE))
     lines += [
         "",
         _(
@@ -346,18 +354,17 @@ async def _store(
     if gate is not None:
         await _close_with_gate(message, gate, state)
         return
-    prefix = None
     if field.kind is Kind.phone:
         # Take the share-contact keyboard away again.
         await message.answer(_("Thank you, saved."), reply_markup=ReplyKeyboardRemove())
-    await ask(message, updated, intake, prefix=prefix)
+    await ask(message, updated, intake)
 
 
 async def _close_with_gate(message: Message, gate: Gate, state: FSMContext) -> None:
     await state.clear()
     text = _t(gate.message, **gate.params)
     if gate.basis:
-        text += "\n\n" + _t("Legal basis: {basis}", basis=gate.basis)
+        text += "\n\n" + _t("Legal basis: {basis}", basis=plain_basis(gate.basis, _locale()))
     text += "\n\n" + _("Nothing was filed. What would you like to do?")
     await message.answer(text, reply_markup=main_menu())
 

@@ -34,7 +34,7 @@ from cases.users import Role, User
 from cases.validation import TextLimits, ValidationError, clean_text
 from handlers.callbacks import CaseAction, MenuAction
 from handlers.filters import When
-from handlers.intake import _locale, _t, download_attachment
+from handlers.intake import _locale, _t, colon, download_attachment
 from handlers.keyboards import main_menu
 
 WITHDRAW_WARNING: dict[Procedure, str] = {
@@ -100,7 +100,7 @@ def case_page(case: CaseDetail, intake: IntakeService) -> str:
         field = spec.field(key)
         if key in case.answers:
             value = display_value(field, case.answers[key], intake.org, _, locale)
-            lines.append(f"{html.escape(_(field.label))}: {html.escape(value)}")
+            lines.append(f"{html.escape(_(field.label))}{colon()}{html.escape(value)}")
     lines += ["", "<b>" + _("History") + "</b>"]
     for event in case.events:
         text = _(EVENT_TEXTS.get(event.kind, event.kind))
