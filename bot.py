@@ -178,7 +178,7 @@ async def run(settings: Settings) -> int:
         log.info("applied migrations: %s", ", ".join(applied))
 
     calendar = LegalCalendar(settings.calendar_overrides_path)
-    configure_deadlines(calendar=calendar)
+    configure_deadlines(calendar=calendar, local_periods=settings.local_periods)
     missing = calendar.missing_years(legal_today(clock))
     if missing:
         # Domain §1.2: never guess silently. Deadlines in these years are marked provisional

@@ -10,13 +10,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from cases.deadlines import LocalPeriods
+
 ROOT = Path(__file__).resolve().parent
 _TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]+")
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_file=ROOT / ".env", env_file_encoding="utf-8", extra="ignore"
+        env_file=ROOT / ".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        env_nested_delimiter="__",
     )
 
     bot_token: SecretStr
@@ -34,6 +39,8 @@ class Settings(BaseSettings):
     escalation_hours: int = Field(default=24, ge=1, le=24 * 14)
     processed_updates_keep_hours: int = Field(default=48, ge=24)
     flood_limit: int = Field(default=20, ge=5, le=10_000)
+    local_periods: LocalPeriods = LocalPeriods()
+    """信访 figures and the 行政调解 period: local rules, national defaults (domain §2, §5)."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("bot_token")

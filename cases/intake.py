@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from cases.clock import LEGAL_TZ, Clock, from_db, legal_today, to_db
 from cases.clocks import CaseDeadline, cancel_case_deadlines, next_deadline, open_deadline
 from cases.db import Database
-from cases.deadlines import Deadline, compute
+from cases.deadlines import Deadline, NoPeriodConfigured, compute
 from cases.forms import (
     CASE_NUMBER_PREFIX,
     FORMS,
@@ -158,7 +158,7 @@ FIRST_RULE: dict[Procedure, str | None] = {
     # X1 (XF 22): the petition office forwards or assigns within 15 days.
     Procedure.petition: "X1",
     # 行政调解 has no national period (domain §5); MA applies only where configured.
-    Procedure.mediation: None,
+    Procedure.mediation: "MA",
 }
 
 
@@ -519,10 +519,12 @@ class IntakeService:
                 conn, case_id, now, None, "linked", {"number": linked_number, "why": link_reason}
             )
         rule_id = FIRST_RULE[procedure]
-        deadline = None
-        if rule_id is not None:
-            await open_deadline(conn, case_id, rule_id, received_on, clock=self._clock)
-            deadline = compute(rule_id, received_on)
+        try:
+            deadline = compute(rule_id, received_on) if rule_id else None
+        except NoPeriodConfigured:
+            deadline = None  # 行政调解 where the county set no period
+        if deadline is not None:
+            await open_deadline(conn, case_id, deadline.rule_id, received_on, clock=self._clock)
         return case_id, deadline
 
     def _route(self, procedure: Procedure, answers: dict[str, Any]) -> tuple[str, str]:

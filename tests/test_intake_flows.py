@@ -462,3 +462,34 @@ async def test_typing_a_button_label_counts_as_pressing_it(
     assert "是哪一类纠纷" in client.last_text()
     draft = json.loads((await db.fetch_one("SELECT answers FROM drafts"))[0])
     assert draft == {"elsewhere": "none", "other_side_agrees": "yes"}
+
+
+async def test_a_configured_local_mediation_period_appears_on_the_receipt(
+    client: BotClient, db: Database
+) -> None:
+    from cases.deadlines import AdminMediationPeriod, LocalPeriods, configure
+
+    configure(
+        local_periods=LocalPeriods(
+            admin_mediation=AdminMediationPeriod(count=10, basis="《谷城县行政调解办法》第十条")
+        )
+    )
+    try:
+        await fill_mediation(client)
+        await client.press("提交")
+    finally:
+        configure(local_periods=LocalPeriods())
+    receipt = client.last_text()
+    # 10 working days after Wed 2026-11-25 → Wed 2026-12-09.
+    assert "2026年12月9日（星期三）" in receipt
+    assert "《谷城县行政调解办法》第十条" in receipt
+    assert await db.fetch_value("SELECT rule_id FROM case_deadlines") == "MA"
+
+
+async def test_without_a_local_mediation_period_no_deadline_is_invented(
+    client: BotClient, db: Database
+) -> None:
+    await fill_mediation(client)
+    await client.press("提交")
+    assert "TJ-2026-000001" in client.last_text()
+    assert await db.fetch_value("SELECT count(*) FROM case_deadlines") == 0
