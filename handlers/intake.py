@@ -11,7 +11,7 @@ import hashlib
 import html
 import io
 import logging
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from aiogram import Bot, F, Router
@@ -141,6 +141,15 @@ def question_keyboard(
         for index, (_value, label) in enumerate(options):
             text = _(label) if field.kind is Kind.choice else label
             buttons.append(button(text, _pick(draft, field, index)))
+    elif field.kind is Kind.date:
+        # The commonest answers as buttons; any other date is typed.
+        buttons += [
+            button(_("Today"), FormButton(draft_id=draft.id, action="date", field=field.key)),
+            button(
+                _("Yesterday"),
+                FormButton(draft_id=draft.id, action="date", field=field.key, value=1),
+            ),
+        ]
     elif field.kind is Kind.evidence:
         buttons.append(
             button(
@@ -154,7 +163,7 @@ def question_keyboard(
         )
     if not buttons:
         return None
-    long_list = field.kind in (Kind.agency, Kind.township, Kind.category)
+    long_list = field.kind in (Kind.agency, Kind.township, Kind.category, Kind.date)
     return grid(buttons, 2 if long_list else 1)
 
 
@@ -602,6 +611,19 @@ async def form_button(
         await _store(
             message, draft, field, await intake.attachment_count(draft.id), state, intake, user_id
         )
+    elif action == "date" and field.kind is Kind.date and callback_data.value in (0, 1):
+        day = intake.today() - timedelta(days=callback_data.value)
+        try:
+            value = parse_answer(
+                field, day.isoformat(), draft.answers, today=intake.today(), org=intake.org
+            )
+        except ValidationError as error:
+            await message.answer(
+                "❗ " + error.render(_locale()),
+                reply_markup=question_keyboard(draft, field, intake),
+            )
+            return
+        await _store(message, draft, field, value, state, intake, user_id)
     elif action == "pick":
         if field.kind is Kind.yes_no:
             options = ["yes", "no"]

@@ -493,3 +493,13 @@ async def test_without_a_local_mediation_period_no_deadline_is_invented(
     await client.press("提交")
     assert "TJ-2026-000001" in client.last_text()
     assert await db.fetch_value("SELECT count(*) FROM case_deadlines") == 0
+
+
+async def test_dates_can_be_picked_with_buttons(client: BotClient, db: Database) -> None:
+    await begin_reconsideration(client)
+    await client.press("谷城县公安局")
+    await client.send("谷公决字〔2026〕1号")
+    await client.press("昨天")  # the decision: 2026-11-24
+    await client.press("今天")  # learned of it: 2026-11-25
+    answers = json.loads((await db.fetch_one("SELECT answers FROM drafts"))[0])
+    assert (answers["act_date"], answers["known_date"]) == ("2026-11-24", "2026-11-25")
