@@ -503,3 +503,60 @@ async def test_dates_can_be_picked_with_buttons(client: BotClient, db: Database)
     await client.press("今天")  # learned of it: 2026-11-25
     answers = json.loads((await db.fetch_one("SELECT answers FROM drafts"))[0])
     assert (answers["act_date"], answers["known_date"]) == ("2026-11-24", "2026-11-25")
+
+
+async def test_reconsideration_end_to_end_in_english(
+    english_client: BotClient, db: Database
+) -> None:
+    c = english_client
+    await c.send("/reconsider")
+    await c.press("No, nowhere else")
+    await c.press("For myself")
+    await c.send("Alice Wang")
+    await c.press("Passport")
+    await c.send("E12345678")
+    await c.send("13800001234")
+    await c.send("Chengguan, Gucheng")
+    await c.press("Public Security")
+    await c.send("Fine notice 2026-123")
+    await c.send("2026-11-01")
+    await c.send("2026-11-03")
+    await c.press("By post")
+    await c.press("No")  # not told of the right: F2, one year
+    await c.send("Revoke the fine")
+    await c.send("I was not there.")
+    await c.press("No")
+    await c.press("Skip")
+    await c.press("Skip")
+    await c.press("Done")
+    await c.press("Yes")
+    summary = c.last_text()
+    assert "E1*****78" in summary or "E12345678" not in summary
+    await c.press("Submit")
+    receipt = c.last_text()
+    assert "<code>FY-2026-000001</code>" in receipt
+    assert "Wed 2 Dec 2026" in receipt
+    assert "Administrative Reconsideration Law, Art. 30" in receipt
+
+
+async def test_mediation_end_to_end_in_english(english_client: BotClient, db: Database) -> None:
+    c = english_client
+    await c.send("/mediation")
+    await c.press("No, nowhere else")
+    await c.press("Yes, they agree")
+    await c.press("neighbours")
+    await c.press("Shihua")
+    await c.send("Alice Wang")
+    await c.press("Resident identity card")
+    await c.send(OTHER_VALID_ID)
+    await c.send("13800001234")
+    await c.send("Shihua Town")
+    await c.send("Bob Li")
+    await c.press("Skip")
+    await c.send("His tree fell on my roof.")
+    await c.send("Repair costs of 2,000 yuan")
+    await c.press("Skip")
+    await c.press("Done")
+    await c.press("Submit")
+    assert "<code>TJ-2026-000001</code>" in c.last_text()
+    assert await db.fetch_value("SELECT count(*) FROM parties WHERE role = 'other_party'") == 1
