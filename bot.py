@@ -18,7 +18,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.memory import SimpleEventIsolation
-from aiogram.types import BotCommand, BotCommandScopeDefault
+from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 from aiogram.utils.i18n import I18n
 from pydantic import ValidationError
 
@@ -29,12 +29,13 @@ from cases.db import Database
 from cases.deadlines import configure as configure_deadlines
 from cases.fsm import FsmRecords
 from cases.intake import IntakeService
+from cases.litigation import LitigationService
 from cases.migrate import MigrationError, migrate
 from cases.organisation import load_organisation
 from cases.privacy import redact
 from cases.texts import LOCALES_DIR
 from cases.updates import ProcessedUpdates
-from cases.users import Role, UserRepository
+from cases.users import Role, User, UserRepository
 from handlers import get_routers, setup_middlewares
 from handlers.storage import SqliteStorage
 from scheduling.runner import Scheduling
@@ -66,6 +67,23 @@ COMMANDS: dict[str, list[tuple[str, str]]] = {
         ("lang", "Language / 切换语言"),
     ],
 }
+
+
+STAFF_ROLES = (Role.admin, Role.office_staff)
+
+STAFF_COMMANDS: dict[str, list[tuple[str, str]]] = {
+    "zh": [
+        ("lawsuit", "登记行政应诉案件"),
+        ("lawsuits", "未结应诉案件"),
+        ("appearance", "出庭应诉统计"),
+    ],
+    "en": [
+        ("lawsuit", "Register a court case against an agency"),
+        ("lawsuits", "Open court cases"),
+        ("appearance", "Court appearance statistics"),
+    ],
+}
+"""Shown only in the chats of staff (BotCommandScopeChat), after the citizens' commands."""
 
 
 class JsonFormatter(logging.Formatter):
@@ -130,6 +148,7 @@ def create_dispatcher(
         users=users,
         org=org,
         intake=IntakeService(db, clock, org),
+        litigation=LitigationService(db, clock, org),
     )
     setup_middlewares(
         dp, processed=processed, users=users, i18n=i18n, flood_limit=settings.flood_limit
@@ -138,7 +157,15 @@ def create_dispatcher(
     return dp
 
 
-async def set_commands(bot: Bot, default_locale: str) -> None:
+async def set_commands(bot: Bot, default_locale: str, staff: list[User] | None = None) -> None:
+    """The command menu per language; staff see their own commands in their chats only."""
+    for member in staff or []:
+        locale = member.locale or default_locale
+        commands = COMMANDS[locale] + STAFF_COMMANDS[locale]
+        await bot.set_my_commands(
+            [BotCommand(command=c, description=d) for c, d in commands],
+            scope=BotCommandScopeChat(chat_id=member.telegram_id),
+        )
     for language, commands in COMMANDS.items():
         await bot.set_my_commands(
             [BotCommand(command=c, description=d) for c, d in commands],
@@ -189,8 +216,15 @@ async def run(settings: Settings) -> int:
             ", ".join(map(str, missing)),
         )
     changed = await recompute_provisional(db, calendar, clock)
-    if changed:
-        log.info("recomputed %d provisional deadlines after a calendar update", len(changed))
+    defences = await LitigationService(
+        db, clock, load_organisation(settings.organisation_path)
+    ).recompute_provisional()
+    if changed or defences:
+        log.info(
+            "recomputed %d provisional deadlines and %d defence dates after a calendar update",
+            len(changed),
+            defences,
+        )
     users = UserRepository(db, clock)
     for admin_id in settings.admin_ids:
         await users.set_role(admin_id, Role.admin)
@@ -203,7 +237,8 @@ async def run(settings: Settings) -> int:
     async def on_startup(bot: Bot) -> None:
         # Never drop pending updates: they are citizens' input sent while we were down.
         await bot.delete_webhook(drop_pending_updates=False)
-        await set_commands(bot, settings.default_locale)
+        staff = [u for role in STAFF_ROLES for u in await users.with_role(role)]
+        await set_commands(bot, settings.default_locale, staff)
         await scheduling.start()
         log.info("bot ready")
 

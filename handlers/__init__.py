@@ -9,6 +9,7 @@ the first matching handler wins.
    ``reminders`` – the "received / 已收到" button on reminders (callback data only).
 4. ``triage``    – "help me choose" questions.
 5. ``intake``    – the three forms; its state handlers take any text while a form is open.
+   ``litigation`` – staff: court cases against agencies (行政应诉), L3/L7 data entry.
 6. ``errors``    – error handlers only; position does not matter for messages.
 7. ``fallback``  – last: unknown text, stickers, edits, stale buttons.
 """
@@ -20,7 +21,16 @@ from aiogram.utils.i18n import I18n
 
 from cases.updates import ProcessedUpdates
 from cases.users import UserRepository
-from handlers import common, errors, intake, mycases, reminders, start, triage
+from handlers import (
+    common,
+    errors,
+    intake,
+    litigation,
+    mycases,
+    reminders,
+    start,
+    triage,
+)
 from handlers.middlewares import (
     FloodMiddleware,
     LocaleMiddleware,
@@ -38,6 +48,7 @@ def get_routers() -> list[Router]:
         reminders.build_router(),
         triage.build_router(),
         intake.build_router(),
+        litigation.build_router(),
         errors.build_router(),
         common.build_fallback_router(),
     ]

@@ -259,6 +259,7 @@ class Planner:
                 "L3",
                 r["case_id"],
                 date.fromisoformat(r["due_on"]),
+                provisional=bool(r["provisional"]),
                 details={
                     "case_number": r["number"],
                     "agency": r["agency"],

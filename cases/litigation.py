@@ -1,0 +1,826 @@
+"""行政应诉: court cases against county agencies, their defence period (L3) and hearings (L7).
+
+Staff register a suit when the agency receives the complaint copy. That one unit of work writes
+the ``lawsuits`` record (domain §6.5), the ``litigation_defences`` row whose due date is L3
+(XS 67(1): 15 CD to file the evidence, the normative documents relied on and the 答辩状; late
+evidence counts as none, XS 34(2)), and a ``hearings`` row when the hearing date is known. The
+reminder planner (scheduling/planner.py) reads those two tables; nothing here sends anything.
+
+After each hearing staff record who appeared for the agency. XS 3(3) requires the head or, if
+the head cannot, 相应的工作人员; XSJS 128 forbids sending only a lawyer. The 2013 county plan's
+"100 % 出庭率" is the share of hearings attended by the head or by such staff; the head-in-person
+rate and the lawyer-only incidents are tracked separately (domain §4).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import unicodedata
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+from cases.clock import LEGAL_TZ, Clock, from_db, legal_today, to_db
+from cases.db import Database
+from cases.deadlines import RULES, compute
+from cases.organisation import Agency, Organisation, UnknownId
+from cases.texts import N_
+from cases.validation import (
+    FutureDateError,
+    ValidationError,
+    _replace_chinese_numerals,
+)
+
+Attendance = Literal["head", "staff", "lawyer_only", "absent"]
+
+# Longest answers accepted, in characters (a court case number such as （2026）鄂0625行初12号
+# is short; the act challenged may name a decision and its document number).
+LIMITS: dict[str, int] = {
+    "court": 100,
+    "court_case_number": 100,
+    "plaintiff": 100,
+    "act_challenged": 300,
+    "appeared_by": 100,
+    "excuse": 500,
+}
+MAX_HEARING_AHEAD = timedelta(days=2 * 366)
+"""A hearing further ahead than this is almost certainly a mistyped year."""
+
+# --- messages ---------------------------------------------------------------------------------
+
+HEARING_FORMAT = N_(
+    "Please type the date and time of the hearing, for example {example} or {example_zh}."
+)
+HEARING_NOT_REAL = N_(
+    "There is no such day or time. Please check it and type it again, for example {example}."
+)
+HEARING_NO_TIME = N_("Please add the time of the hearing, for example {example}.")
+HEARING_AMBIGUOUS = N_(
+    "Is that in the morning or in the afternoon? Please add 上午 or 下午, or use the 24-hour "
+    "clock, for example {example}."
+)
+HEARING_PAST = N_(
+    "This time has already passed. Please type the date and time of a hearing still to come "
+    "(today is {today})."
+)
+HEARING_TOO_FAR = N_(
+    "Please check the year: the hearing would be on {date}, more than two years from now."
+)
+HEARING_BEFORE_COMPLAINT = N_(
+    "The hearing cannot be before the complaint copy was received ({date}). Please check the date."
+)
+UNKNOWN_AGENCY = N_(
+    "This agency is not in the list. Please press one of the buttons, or type its full name."
+)
+HEARING_NOT_HELD_YET = N_(
+    "The hearing on {date} has not taken place yet. Please record the appearance on or after "
+    "that day."
+)
+
+ATTENDANCE_NAMES: dict[str, str] = {
+    "head": N_("the agency head in person"),
+    "staff": N_("staff member instead of the head"),
+    "lawyer_only": N_("only a lawyer (not permitted)"),
+    "absent": N_("nobody appeared for the agency"),
+}
+
+
+class LawsuitNotFound(LookupError):
+    """No open court case with this id (stale or forged button, or closed meanwhile)."""
+
+
+class DefenceNotFound(LookupError):
+    """No defence period with this id."""
+
+
+class HearingNotFound(LookupError):
+    """No hearing with this id that is still awaiting its record."""
+
+
+# --- parsing ----------------------------------------------------------------------------------
+
+_WEEKDAY_NOTE = re.compile(r"[（(]?\s*(?:星期|周|礼拜)[一二三四五六日天]\s*[）)]?")
+_HEARING_RE = re.compile(
+    r"(?:(?P<year>\d{4})\s*[-/.年]\s*)?(?P<month>\d{1,2})\s*[-/.月]\s*(?P<day>\d{1,2})\s*[日号]?"
+    r"\s*[,，]?\s*(?P<period>上午|早上|早晨|中午|下午|晚上|傍晚|am|pm)?\s*"
+    r"(?P<hour>\d{1,2})\s*"
+    r"(?:[:：]\s*(?P<minute>\d{2})|[点时]\s*(?:(?P<minute_cn>\d{1,2})\s*分?|(?P<half>半))?)"
+    r"\s*(?P<suffix>am|pm)?"
+)
+_DATE_ONLY_RE = re.compile(r"(?:\d{4}\s*[-/.年]\s*)?\d{1,2}\s*[-/.月]\s*\d{1,2}\s*[日号]?")
+_AFTERNOON = {"下午", "晚上", "傍晚", "pm"}
+_EARLIEST_UNMARKED_HOUR = 7
+"""Courts do not sit before 07:00: "2:30" without 上午/下午 is taken to be ambiguous."""
+
+
+def _examples(today: date) -> dict[str, str]:
+    sample = today + timedelta(days=14)
+    return {
+        "example": f"{sample.isoformat()} 09:30",
+        "example_zh": f"{sample.month}月{sample.day}日 上午9点30",
+    }
+
+
+def parse_hearing_time(text: str, *, now: datetime, tz: ZoneInfo = LEGAL_TZ) -> datetime:
+    """A hearing date and time as staff type it, as an aware UTC datetime (L7).
+
+    Accepts ``2026-12-10 09:30``, ``2026/12/10 9:30``, ``2026年12月10日 14:30``,
+    ``12月10日 上午9点30``, ``12月10日9:30``, ``十二月十日下午两点半``, ``12-10 2:30pm``, with or
+    without a weekday such as （星期四）. A date without a year is the next such day from today.
+    The time is local (Asia/Shanghai) and must be in the future.
+    """
+    today = now.astimezone(tz).date()
+    examples = _examples(today)
+    cleaned = unicodedata.normalize("NFKC", text).strip().lower()
+    cleaned = _WEEKDAY_NOTE.sub(" ", cleaned).rstrip("。.,，!！")
+    numeric = _replace_chinese_numerals(cleaned)
+    match = _HEARING_RE.fullmatch(numeric.strip()) if numeric is not None else None
+    if match is None:
+        if numeric is not None and _DATE_ONLY_RE.fullmatch(numeric.strip()):
+            raise ValidationError(HEARING_NO_TIME, examples, code="no_time")
+        raise ValidationError(HEARING_FORMAT, examples, code="format")
+    month, day, hour = int(match["month"]), int(match["day"]), int(match["hour"])
+    if match["minute"] is not None:
+        minute = int(match["minute"])
+    elif match["minute_cn"] is not None:
+        minute = int(match["minute_cn"])
+    else:
+        minute = 30 if match["half"] else 0
+    period = match["period"] or match["suffix"]
+    if (period in _AFTERNOON and hour < 12) or (period == "中午" and hour < 6):
+        hour += 12
+    elif period is None and hour < _EARLIEST_UNMARKED_HOUR:
+        raise ValidationError(HEARING_AMBIGUOUS, {"example": "14:30"}, code="ambiguous")
+    if not (0 <= hour <= 23 and 0 <= minute <= 59):
+        raise ValidationError(HEARING_NOT_REAL, examples, code="not_real")
+    try:
+        day_on = _hearing_day(match["year"], month, day, today)
+    except ValueError:
+        raise ValidationError(HEARING_NOT_REAL, examples, code="not_real") from None
+    moment = datetime.combine(day_on, time(hour, minute), tz).astimezone(UTC)
+    if moment <= now:
+        raise ValidationError(HEARING_PAST, {"today": today}, code="past")
+    if moment - now > MAX_HEARING_AHEAD:
+        raise ValidationError(HEARING_TOO_FAR, {"date": day_on}, code="too_far")
+    return moment
+
+
+def _hearing_day(year: str | None, month: int, day: int, today: date) -> date:
+    """The typed day; without a year, the first such day from today on (a hearing is ahead)."""
+    if year is not None:
+        return date(int(year), month, day)
+    for candidate_year in range(today.year, today.year + 5):  # 5 years always hold a 29 Feb
+        try:
+            candidate = date(candidate_year, month, day)
+        except ValueError:
+            continue
+        if candidate >= today:
+            return candidate
+    raise ValueError("no such month and day")
+
+
+def find_agency(org: Organisation, text: str) -> Agency | None:
+    """A typed agency name: exact (Chinese or English name, id), else a unique partial match."""
+    typed = unicodedata.normalize("NFKC", text).strip()
+    folded = typed.lower()
+    for agency in org.agencies:
+        if typed == agency.name or folded in (agency.name_en.lower(), agency.id):
+            return agency
+    partial = [
+        agency
+        for agency in org.agencies
+        if typed and (typed in agency.name or folded in agency.name_en.lower())
+    ]
+    return partial[0] if len(partial) == 1 else None
+
+
+# --- models -----------------------------------------------------------------------------------
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+class RegisterLawsuit(BaseModel):
+    """What staff enter when the agency receives the complaint copy (domain §6.5)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    agency_id: str
+    court: Annotated[Text, StringConstraints(max_length=LIMITS["court"])]
+    court_case_number: Annotated[Text, StringConstraints(max_length=LIMITS["court_case_number"])]
+    plaintiff: Annotated[Text, StringConstraints(max_length=LIMITS["plaintiff"])]
+    act_challenged: Annotated[Text, StringConstraints(max_length=LIMITS["act_challenged"])]
+    complaint_received_on: date
+    hearing_at: datetime | None = None
+    major: bool = False
+    court_requested_head: bool = False
+    registered_by: int
+
+
+class Defence(BaseModel):
+    """The L3 period: evidence, normative documents and 答辩状 within 15 CD (XS 67(1))."""
+
+    id: int
+    due_on: date
+    provisional: bool
+    status: str  # open | filed | cancelled
+    filed_on: date | None = None
+    basis: str = RULES["L3"].basis
+    basis_en: str = RULES["L3"].basis_en
+
+
+class Appearance(BaseModel):
+    attendance: Attendance
+    appeared_by: str | None
+    excuse: str | None
+    recorded_at: datetime
+
+
+class Hearing(BaseModel):
+    id: int
+    starts_at: datetime  # UTC
+    head_required: bool
+    status: str  # scheduled | held | adjourned | cancelled
+    appearance: Appearance | None = None
+
+
+class Lawsuit(BaseModel):
+    id: int
+    agency_id: str
+    agency: str
+    court: str
+    court_case_number: str
+    plaintiff: str
+    act_challenged: str
+    complaint_received_on: date
+    major: bool
+    court_requested_head: bool
+    status: str
+    defence: Defence | None
+    hearings: list[Hearing]
+    created: bool = True
+    """False when this court case was already registered for this agency (a second press)."""
+
+    @property
+    def head_required(self) -> bool:
+        """XSJS 129(1): the head must appear in major cases and when the court asked in
+        writing."""
+        return self.major or self.court_requested_head
+
+    def next_hearing(self, now: datetime) -> Hearing | None:
+        return next(
+            (h for h in self.hearings if h.status == "scheduled" and h.starts_at > now), None
+        )
+
+    def hearings_to_record(self, now: datetime) -> list[Hearing]:
+        """Hearings that have started but whose appearance is not recorded yet."""
+        return [h for h in self.hearings if h.status == "scheduled" and h.starts_at <= now]
+
+
+class AgencyAppearances(BaseModel):
+    agency: str
+    held: int
+    head: int
+    staff: int
+    lawyer_only: int
+    absent: int
+
+
+class AppearanceStats(BaseModel):
+    """One year's hearings held (by the local date of the hearing) and who appeared."""
+
+    year: int
+    held: int
+    head: int
+    staff: int
+    lawyer_only: int
+    absent: int
+    head_required_held: int
+    """Hearings of cases where the head had to appear (XSJS 129(1))."""
+    head_required_head: int
+    unrecorded: int
+    """Hearings of the year that have taken place but have no appearance record yet."""
+    by_agency: list[AgencyAppearances]
+
+    @property
+    def attended(self) -> int:
+        """Head in person or 相应的工作人员: what the 2013 plan's 出庭率 counts (XS 3(3))."""
+        return self.head + self.staff
+
+    @staticmethod
+    def _rate(part: int, whole: int) -> float | None:
+        return part / whole if whole else None
+
+    @property
+    def attendance_rate(self) -> float | None:
+        return self._rate(self.attended, self.held)
+
+    @property
+    def head_rate(self) -> float | None:
+        return self._rate(self.head, self.held)
+
+    @property
+    def head_required_rate(self) -> float | None:
+        return self._rate(self.head_required_head, self.head_required_held)
+
+
+# --- the service ------------------------------------------------------------------------------
+
+
+class LitigationService:
+    """Every write is one unit of work (``db.run``); reads see committed data only."""
+
+    def __init__(self, db: Database, clock: Clock, org: Organisation) -> None:
+        self._db = db
+        self._clock = clock
+        self.org = org
+        self.tz = LEGAL_TZ
+
+    def today(self) -> date:
+        return legal_today(self._clock, self.tz)
+
+    def now(self) -> datetime:
+        return self._clock.now()
+
+    # registration -----------------------------------------------------------------------
+
+    async def register_lawsuit(self, data: RegisterLawsuit) -> Lawsuit:
+        """The suit, its L3 defence period and (if known) its first hearing, together.
+
+        Registering the same court case for the same agency again returns the first record
+        with ``created=False``: a double press or a re-delivered update registers once.
+        """
+        try:
+            agency = self.org.agency(data.agency_id)
+        except UnknownId:
+            raise ValidationError(UNKNOWN_AGENCY, code="agency") from None
+        today = self.today()
+        if data.complaint_received_on > today:
+            raise FutureDateError(
+                N_("This date is after today. Please type a date up to today ({today})."),
+                {"today": today},
+            )
+        if data.hearing_at is not None:
+            self.check_hearing_time(data.hearing_at, data.complaint_received_on)
+        # L3 (XS 67(1)): 15 CD from receipt of the complaint copy; C1, C4 on the legal calendar.
+        deadline = compute("L3", data.complaint_received_on)
+        stamp = to_db(self.now())
+        head_required = data.major or data.court_requested_head
+
+        def work(conn: sqlite3.Connection) -> tuple[int, bool]:
+            existing = conn.execute(
+                "SELECT id FROM lawsuits WHERE court_case_number = ? AND agency_id = ?",
+                (data.court_case_number, agency.id),
+            ).fetchone()
+            if existing is not None:
+                return int(existing[0]), False
+            lawsuit_id = conn.execute(
+                "INSERT INTO lawsuits(agency_id, agency, court, court_case_number, plaintiff,"
+                " act_challenged, complaint_received_on, major, court_requested_head,"
+                " registered_by, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    agency.id,
+                    agency.name,
+                    data.court,
+                    data.court_case_number,
+                    data.plaintiff,
+                    data.act_challenged,
+                    data.complaint_received_on.isoformat(),
+                    int(data.major),
+                    int(data.court_requested_head),
+                    data.registered_by,
+                    stamp,
+                    stamp,
+                ),
+            ).lastrowid
+            # The planner reads ``agency`` as a display name: the Chinese name, as in cases.
+            conn.execute(
+                "INSERT INTO litigation_defences(lawsuit_id, agency, court, court_case_number,"
+                " complaint_received_on, due_on, provisional, created_at, updated_at)"
+                " VALUES (?,?,?,?,?,?,?,?,?)",
+                (
+                    lawsuit_id,
+                    agency.name,
+                    data.court,
+                    data.court_case_number,
+                    data.complaint_received_on.isoformat(),
+                    deadline.due.isoformat(),
+                    int(deadline.provisional),
+                    stamp,
+                    stamp,
+                ),
+            )
+            if data.hearing_at is not None:
+                _insert_hearing(
+                    conn,
+                    int(lawsuit_id or 0),
+                    agency.name,
+                    data.court,
+                    data.court_case_number,
+                    data.hearing_at,
+                    major=data.major,
+                    head_required=head_required,
+                    stamp=stamp,
+                )
+            return int(lawsuit_id or 0), True
+
+        lawsuit_id, created = await self._db.run(work)
+        lawsuit = await self.get(lawsuit_id, include_closed=True)
+        return lawsuit.model_copy(update={"created": created})
+
+    def check_hearing_time(self, starts_at: datetime, received_on: date | None) -> None:
+        if starts_at.tzinfo is None:
+            raise ValueError("hearing times must be aware datetimes")
+        now = self.now()
+        if starts_at <= now:
+            raise ValidationError(HEARING_PAST, {"today": self.today()}, code="past")
+        if received_on is not None and starts_at.astimezone(self.tz).date() < received_on:
+            raise ValidationError(HEARING_BEFORE_COMPLAINT, {"date": received_on}, code="early")
+
+    async def add_hearing(self, lawsuit: int | str, hearing_at: datetime, *, by: int) -> Hearing:
+        """Another hearing (the first one once the court sets it, or a continued hearing).
+
+        ``lawsuit`` is the record id or the court case number (unique unless co-defendants
+        registered it; then every co-defendant's record gets the hearing). ``head_required``
+        follows the case's flags (XSJS 129(1)).
+        """
+        if isinstance(lawsuit, str):
+            rows = await self._db.fetch_all(
+                "SELECT * FROM lawsuits WHERE court_case_number = ? AND status = 'open'",
+                (lawsuit.strip(),),
+            )
+        else:
+            rows = await self._db.fetch_all(
+                "SELECT * FROM lawsuits WHERE id = ? AND status = 'open'", (lawsuit,)
+            )
+        if not rows:
+            raise LawsuitNotFound(lawsuit)
+        for row in rows:
+            self.check_hearing_time(hearing_at, date.fromisoformat(row["complaint_received_on"]))
+        stamp = to_db(self.now())
+
+        def work(conn: sqlite3.Connection) -> list[int]:
+            ids: list[int] = []
+            for row in rows:
+                still_open = conn.execute(
+                    "SELECT 1 FROM lawsuits WHERE id = ? AND status = 'open'", (row["id"],)
+                ).fetchone()
+                if still_open is None:
+                    continue
+                ids.append(
+                    _insert_hearing(
+                        conn,
+                        row["id"],
+                        row["agency"],
+                        row["court"],
+                        row["court_case_number"],
+                        hearing_at,
+                        major=bool(row["major"]),
+                        head_required=bool(row["major"] or row["court_requested_head"]),
+                        stamp=stamp,
+                    )
+                )
+            return ids
+
+        ids = await self._db.run(work)
+        if not ids:
+            raise LawsuitNotFound(lawsuit)
+        hearing = await self._hearing(ids[0])
+        assert hearing is not None
+        return hearing
+
+    # progress ---------------------------------------------------------------------------
+
+    async def mark_defence_filed(self, defence_id: int, by: int) -> bool:
+        """The evidence and 答辩状 were filed with the court: L3 reminders stop (the planner
+        cancels pending ones). False if it was already marked (or cancelled)."""
+        params = (self.today().isoformat(), by, to_db(self.now()), defence_id)
+
+        def work(conn: sqlite3.Connection) -> bool:
+            row = conn.execute(
+                "SELECT status FROM litigation_defences WHERE id = ?", (defence_id,)
+            ).fetchone()
+            if row is None:
+                raise DefenceNotFound(defence_id)
+            changed = conn.execute(
+                "UPDATE litigation_defences SET status = 'filed', filed_on = ?, filed_by = ?,"
+                " updated_at = ? WHERE id = ? AND status = 'open'",
+                params,
+            ).rowcount
+            return changed == 1
+
+        return await self._db.run(work)
+
+    async def record_appearance(
+        self,
+        hearing_id: int,
+        *,
+        head_appeared: bool,
+        appeared_by: str | None = None,
+        lawyer_only: bool = False,
+        excuse: str | None = None,
+        by: int,
+    ) -> Hearing:
+        """Who appeared for the agency (XS 3(3); XSJS 128); the hearing becomes 'held'.
+
+        head → the head in person; otherwise a named person → 相应的工作人员; ``lawyer_only``
+        → the forbidden case of XSJS 128; nobody → absent. Recorded once per hearing.
+        """
+        if head_appeared and lawyer_only:
+            raise ValueError("the head appeared, so it was not lawyer-only")
+        if head_appeared:
+            attendance: Attendance = "head"
+        elif lawyer_only:
+            attendance = "lawyer_only"
+        elif appeared_by:
+            attendance = "staff"
+        else:
+            attendance = "absent"
+        hearing = await self._hearing(hearing_id)
+        if hearing is None or hearing.status != "scheduled":
+            raise HearingNotFound(hearing_id)
+        held_on = hearing.starts_at.astimezone(self.tz).date()
+        if held_on > self.today():
+            raise ValidationError(HEARING_NOT_HELD_YET, {"date": held_on}, code="not_yet")
+        stamp = to_db(self.now())
+        params = (
+            hearing_id,
+            attendance,
+            (appeared_by or "").strip() or None,
+            None if head_appeared else ((excuse or "").strip() or None),
+            by,
+            stamp,
+        )
+
+        def work(conn: sqlite3.Connection) -> None:
+            changed = conn.execute(
+                "UPDATE hearings SET status = 'held', updated_at = ?"
+                " WHERE id = ? AND status = 'scheduled'",
+                (stamp, hearing_id),
+            ).rowcount
+            if changed != 1:
+                raise HearingNotFound(hearing_id)  # recorded meanwhile (a second press)
+            conn.execute(
+                "INSERT INTO hearing_appearances(hearing_id, attendance, appeared_by, excuse,"
+                " recorded_by, recorded_at) VALUES (?,?,?,?,?,?)",
+                params,
+            )
+
+        await self._db.run(work)
+        recorded = await self._hearing(hearing_id)
+        assert recorded is not None
+        return recorded
+
+    async def close_lawsuit(self, lawsuit_id: int, by: int) -> bool:
+        """The suit ended (judgment, withdrawal): an open defence period and hearings still
+        scheduled are cancelled, so their reminders stop. False if it was already closed."""
+        stamp = to_db(self.now())
+
+        def work(conn: sqlite3.Connection) -> bool:
+            changed = conn.execute(
+                "UPDATE lawsuits SET status = 'closed', closed_by = ?, updated_at = ?"
+                " WHERE id = ? AND status = 'open'",
+                (by, stamp, lawsuit_id),
+            ).rowcount
+            if changed != 1:
+                return False
+            conn.execute(
+                "UPDATE litigation_defences SET status = 'cancelled', updated_at = ?"
+                " WHERE lawsuit_id = ? AND status = 'open'",
+                (stamp, lawsuit_id),
+            )
+            conn.execute(
+                "UPDATE hearings SET status = 'cancelled', updated_at = ?"
+                " WHERE lawsuit_id = ? AND status = 'scheduled'",
+                (stamp, lawsuit_id),
+            )
+            return True
+
+        return await self._db.run(work)
+
+    # reading ----------------------------------------------------------------------------
+
+    async def recompute_provisional(self) -> int:
+        """After the holiday calendar was extended: recount open provisional defence dates
+        (L3) on the current engine; returns how many changed. The planner then replaces
+        their reminders (a moved date has a new dedup key)."""
+        rows = await self._db.fetch_all(
+            "SELECT id, complaint_received_on, due_on FROM litigation_defences"
+            " WHERE status = 'open' AND provisional = 1"
+        )
+        updates = []
+        for row in rows:
+            deadline = compute("L3", date.fromisoformat(row["complaint_received_on"]))
+            if deadline.provisional and deadline.due.isoformat() == row["due_on"]:
+                continue
+            stamp = to_db(self._clock.now())
+            updates.append((deadline.due.isoformat(), int(deadline.provisional), stamp, row["id"]))
+        if updates:
+            await self._db.run(
+                lambda conn: conn.executemany(
+                    "UPDATE litigation_defences SET due_on = ?, provisional = ?, updated_at = ?"
+                    " WHERE id = ?",
+                    updates,
+                )
+            )
+        return len(updates)
+
+    async def get(self, lawsuit_id: int, *, include_closed: bool = False) -> Lawsuit:
+        row = await self._db.fetch_one("SELECT * FROM lawsuits WHERE id = ?", (lawsuit_id,))
+        if row is None or (row["status"] != "open" and not include_closed):
+            raise LawsuitNotFound(lawsuit_id)
+        return (await self._assemble([row]))[0]
+
+    async def list_open(self, agency_id: str | None = None) -> list[Lawsuit]:
+        """Open court cases, the most urgent first (next due date or hearing)."""
+        if agency_id is None:
+            rows = await self._db.fetch_all(
+                "SELECT * FROM lawsuits WHERE status = 'open' ORDER BY id"
+            )
+        else:
+            rows = await self._db.fetch_all(
+                "SELECT * FROM lawsuits WHERE status = 'open' AND agency_id = ? ORDER BY id",
+                (agency_id,),
+            )
+        lawsuits = await self._assemble(rows)
+        now = self.now()
+
+        def urgency(lawsuit: Lawsuit) -> datetime:
+            moments = [h.starts_at for h in lawsuit.hearings if h.status == "scheduled"]
+            if lawsuit.defence is not None and lawsuit.defence.status == "open":
+                moments.append(datetime.combine(lawsuit.defence.due_on, time(0), self.tz))
+            return min(moments, default=now + timedelta(days=3650))
+
+        return sorted(lawsuits, key=urgency)
+
+    async def _assemble(self, rows: Sequence[sqlite3.Row]) -> list[Lawsuit]:
+        if not rows:
+            return []
+        ids = [row["id"] for row in rows]
+        marks = ",".join("?" for _ in ids)
+        defences = {
+            r["lawsuit_id"]: r
+            for r in await self._db.fetch_all(
+                f"SELECT * FROM litigation_defences WHERE lawsuit_id IN ({marks}) ORDER BY id",
+                ids,
+            )
+        }
+        hearing_rows = await self._db.fetch_all(
+            "SELECT h.*, a.attendance, a.appeared_by, a.excuse, a.recorded_at"
+            " FROM hearings h LEFT JOIN hearing_appearances a ON a.hearing_id = h.id"
+            f" WHERE h.lawsuit_id IN ({marks}) ORDER BY h.starts_at, h.id",
+            ids,
+        )
+        hearings: dict[int, list[Hearing]] = {}
+        for r in hearing_rows:
+            hearings.setdefault(r["lawsuit_id"], []).append(_hearing_model(r))
+        return [
+            Lawsuit(
+                id=row["id"],
+                agency_id=row["agency_id"],
+                agency=row["agency"],
+                court=row["court"],
+                court_case_number=row["court_case_number"],
+                plaintiff=row["plaintiff"],
+                act_challenged=row["act_challenged"],
+                complaint_received_on=date.fromisoformat(row["complaint_received_on"]),
+                major=bool(row["major"]),
+                court_requested_head=bool(row["court_requested_head"]),
+                status=row["status"],
+                defence=_defence_model(defences[row["id"]]) if row["id"] in defences else None,
+                hearings=hearings.get(row["id"], []),
+            )
+            for row in rows
+        ]
+
+    async def _hearing(self, hearing_id: int) -> Hearing | None:
+        row = await self._db.fetch_one(
+            "SELECT h.*, a.attendance, a.appeared_by, a.excuse, a.recorded_at"
+            " FROM hearings h LEFT JOIN hearing_appearances a ON a.hearing_id = h.id"
+            " WHERE h.id = ?",
+            (hearing_id,),
+        )
+        return _hearing_model(row) if row is not None else None
+
+    async def hearing_lawsuit(self, hearing_id: int) -> tuple[Hearing, Lawsuit]:
+        """A hearing awaiting its record and its open court case (for the appearance form)."""
+        row = await self._db.fetch_one(
+            "SELECT h.lawsuit_id FROM hearings h JOIN lawsuits l ON l.id = h.lawsuit_id"
+            " WHERE h.id = ? AND h.status = 'scheduled' AND l.status = 'open'",
+            (hearing_id,),
+        )
+        if row is None:
+            raise HearingNotFound(hearing_id)
+        lawsuit = await self.get(row[0])
+        hearing = next(h for h in lawsuit.hearings if h.id == hearing_id)
+        return hearing, lawsuit
+
+    async def appearance_stats(self, year: int) -> AppearanceStats:
+        """The year's 出庭 figures: held, by whom; lawyer-only incidents; unrecorded."""
+        start = to_db(datetime(year, 1, 1, tzinfo=self.tz))
+        end = to_db(datetime(year + 1, 1, 1, tzinfo=self.tz))
+        rows = await self._db.fetch_all(
+            "SELECT h.agency, a.attendance, h.head_required, count(*) AS n"
+            " FROM hearings h JOIN hearing_appearances a ON a.hearing_id = h.id"
+            " WHERE h.status = 'held' AND h.starts_at >= ? AND h.starts_at < ?"
+            " GROUP BY h.agency, a.attendance, h.head_required",
+            (start, end),
+        )
+        unrecorded = await self._db.fetch_value(
+            "SELECT count(*) FROM hearings WHERE status = 'scheduled'"
+            " AND starts_at >= ? AND starts_at < ? AND starts_at <= ?",
+            (start, end, to_db(self.now())),
+        )
+        totals = dict.fromkeys(("head", "staff", "lawyer_only", "absent"), 0)
+        agencies: dict[str, dict[str, int]] = {}
+        required_held = required_head = 0
+        for r in rows:
+            n = int(r["n"])
+            totals[r["attendance"]] += n
+            per = agencies.setdefault(r["agency"], dict.fromkeys(totals, 0))
+            per[r["attendance"]] += n
+            if r["head_required"]:
+                required_held += n
+                if r["attendance"] == "head":
+                    required_head += n
+        return AppearanceStats(
+            year=year,
+            held=sum(totals.values()),
+            head=totals["head"],
+            staff=totals["staff"],
+            lawyer_only=totals["lawyer_only"],
+            absent=totals["absent"],
+            head_required_held=required_held,
+            head_required_head=required_head,
+            unrecorded=int(unrecorded or 0),
+            by_agency=[
+                AgencyAppearances(agency=name, held=sum(per.values()), **per)
+                for name, per in sorted(agencies.items())
+            ],
+        )
+
+
+# --- rows -------------------------------------------------------------------------------------
+
+
+def _insert_hearing(
+    conn: sqlite3.Connection,
+    lawsuit_id: int,
+    agency: str,
+    court: str,
+    court_case_number: str,
+    starts_at: datetime,
+    *,
+    major: bool,
+    head_required: bool,
+    stamp: str,
+) -> int:
+    cursor = conn.execute(
+        "INSERT INTO hearings(lawsuit_id, agency, court, court_case_number, starts_at, major,"
+        " head_required, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?)",
+        (
+            lawsuit_id,
+            agency,
+            court,
+            court_case_number,
+            to_db(starts_at),
+            int(major),
+            int(head_required),
+            stamp,
+            stamp,
+        ),
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def _defence_model(row: sqlite3.Row) -> Defence:
+    return Defence(
+        id=row["id"],
+        due_on=date.fromisoformat(row["due_on"]),
+        provisional=bool(row["provisional"]),
+        status=row["status"],
+        filed_on=date.fromisoformat(row["filed_on"]) if row["filed_on"] else None,
+    )
+
+
+def _hearing_model(row: sqlite3.Row) -> Hearing:
+    appearance = (
+        Appearance(
+            attendance=row["attendance"],
+            appeared_by=row["appeared_by"],
+            excuse=row["excuse"],
+            recorded_at=from_db(row["recorded_at"]),
+        )
+        if row["attendance"] is not None
+        else None
+    )
+    return Hearing(
+        id=row["id"],
+        starts_at=from_db(row["starts_at"]),
+        head_required=bool(row["head_required"]),
+        status=row["status"],
+        appearance=appearance,
+    )

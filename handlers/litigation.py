@@ -1,0 +1,983 @@
+"""行政应诉 for staff: register a court case (/lawsuit), follow open cases (/lawsuits), record
+who appeared at each hearing, and the year's 出庭 figures (/appearance).
+
+Registering writes the L3 defence period and the L7 hearing that the reminder planner reads.
+Only administrators and office staff reach these handlers (``HasRole``); anyone else falls
+through to the fallback router ("I do not know this command"). Buttons carry ids only; every
+press loads the court case again and checks that the item still belongs to it and is open.
+
+The form keeps its answers in FSM data (a small JSON dict: the form is short and staff-only).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from aiogram import BaseMiddleware, F, Router
+from aiogram.filters import Command, CommandObject, StateFilter
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, TelegramObject
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from cases.clock import LEGAL_TZ, from_db, to_db
+from cases.deadlines import RULES
+from cases.forms import PROVISIONAL_NOTE
+from cases.litigation import (
+    ATTENDANCE_NAMES,
+    LIMITS,
+    UNKNOWN_AGENCY,
+    Hearing,
+    HearingNotFound,
+    Lawsuit,
+    LawsuitNotFound,
+    LitigationService,
+    RegisterLawsuit,
+    find_agency,
+    parse_hearing_time,
+)
+from cases.texts import N_, format_date
+from cases.users import Role, UserRepository
+from cases.validation import ValidationError, clean_text, parse_date, parse_yes_no
+from handlers.filters import HasRole, When
+from handlers.keyboards import button, grid
+from scheduling.planner import default_calendar, shift
+from scheduling.policy import POLICIES
+
+STAFF = HasRole(Role.admin, Role.office_staff)
+LIST_LIMIT = 20
+"""Open court cases shown by /lawsuits, the most urgent first."""
+
+
+class LitigationForm(StatesGroup):
+    registering = State()
+    appearance = State()
+    hearing = State()
+
+
+class FormButton(CallbackData, prefix="lsf"):
+    """A button of the registration form: ``step`` is the question it answers."""
+
+    step: str
+    action: str  # pick | yes | no | skip | register | cancel
+    value: int = 0
+
+
+class CaseButton(CallbackData, prefix="lsc"):
+    """A button under a court case: filed (item: defence id), appear (item: hearing id),
+    hearing (add one), close, close_yes."""
+
+    action: str
+    lawsuit_id: int
+    item_id: int = 0
+
+
+class AppearanceButton(CallbackData, prefix="lsa"):
+    hearing_id: int
+    step: str  # head | who | excuse
+    action: str  # yes | no | lawyer | nobody | skip
+
+
+# --- the registration form as data ------------------------------------------------------------
+
+STEPS: tuple[str, ...] = (
+    "agency",
+    "court",
+    "court_case_number",
+    "plaintiff",
+    "act_challenged",
+    "complaint_received_on",
+    "hearing_at",
+    "major",
+    "court_requested_head",
+)
+YES_NO_STEPS = frozenset({"major", "court_requested_head"})
+TEXT_STEPS = frozenset({"court", "court_case_number", "plaintiff", "act_challenged"})
+
+PROMPTS: dict[str, str] = {
+    "agency": N_("Which agency is the defendant? Press its button, or type its name."),
+    "court": N_("Which court is hearing the case? For example: 谷城县人民法院."),
+    "court_case_number": N_(
+        "What is the court's case number, as written on the complaint copy? For example: "
+        "（2026）鄂0625行初12号."
+    ),
+    "plaintiff": N_(
+        "Who is the plaintiff? The name of the person or organisation; for several, for "
+        "example: 张三等3人."
+    ),
+    "act_challenged": N_(
+        "Which administrative act is challenged? For example the decision and its document number."
+    ),
+    "complaint_received_on": N_(
+        "On which date did the agency receive the copy of the complaint? The 15 days for "
+        "filing the evidence and the defence run from that date (《行政诉讼法》第六十七条)."
+    ),
+    "hearing_at": N_(
+        "When is the hearing? Type the date and time, for example {example}. If the court "
+        "has not set it yet, press “Not set yet”."
+    ),
+    "major": N_(
+        "Is this a major case: one touching a major public interest, of high public concern, "
+        "or liable to cause a mass incident (群体性事件)? In such cases the agency head must "
+        "appear in court in person (最高人民法院关于适用《行政诉讼法》的解释 第一百二十九条)."
+    ),
+    "court_requested_head": N_(
+        "Has the court suggested in writing that the agency head appear in court?"
+    ),
+}
+LABELS: dict[str, str] = {
+    "agency": N_("Defendant agency"),
+    "court": N_("Court"),
+    "court_case_number": N_("Court case number"),
+    "plaintiff": N_("Plaintiff"),
+    "act_challenged": N_("Act challenged"),
+    "complaint_received_on": N_("Complaint copy received on"),
+    "hearing_at": N_("Court hearing"),
+    "major": N_("Major case"),
+    "court_requested_head": N_("Court asked for the head in writing"),
+}
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _locale() -> str:
+    i18n = I18n.get_current(no_error=True)
+    return i18n.current_locale if i18n else "zh"
+
+
+def _t(message: str, **params: Any) -> str:
+    """Translate, then fill placeholders; dates are written with their weekday."""
+    text = _(message)
+    if params:
+        locale = _locale()
+        text = text.format(
+            **{k: format_date(v, locale) if isinstance(v, date) else v for k, v in params.items()}
+        )
+    return text
+
+
+def _when(moment: datetime) -> str:
+    """2026年12月10日（星期四）09:30, in Gucheng time."""
+    local = moment.astimezone(LEGAL_TZ)
+    return f"{format_date(local.date(), _locale())} {local:%H:%M}"
+
+
+def _example(service: LitigationService) -> str:
+    """A hearing time two weeks ahead, as an example that is never in the past."""
+    return f"{(service.today() + timedelta(days=14)).isoformat()} 09:30"
+
+
+def _yes_no(value: bool) -> str:
+    return _("Yes") if value else _("No")
+
+
+def _error(error: ValidationError) -> str:
+    return "❗ " + error.render(_locale())
+
+
+class ServiceMiddleware(BaseMiddleware):
+    """Injects ``litigation`` (built from the dispatcher's db, clock and org) unless the
+    dispatcher already provides one."""
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        if "litigation" not in data:
+            data["litigation"] = LitigationService(data["db"], data["clock"], data["org"])
+        return await handler(event, data)
+
+
+# --- registration -----------------------------------------------------------------------------
+
+
+def _next_step(answers: dict[str, Any]) -> str | None:
+    return next((step for step in STEPS if step not in answers), None)
+
+
+def _question(step: str, service: LitigationService) -> tuple[str, InlineKeyboardMarkup | None]:
+    if step == "agency":
+        locale = _locale()
+        buttons = [
+            button(agency.display_name(locale), FormButton(step=step, action="pick", value=i))
+            for i, agency in enumerate(service.org.agencies)
+        ]
+        return _(PROMPTS[step]), grid(buttons, 2)
+    if step == "hearing_at":
+        example = _example(service)
+        keyboard = grid([button(_("Not set yet"), FormButton(step=step, action="skip"))])
+        return _t(PROMPTS[step], example=example), keyboard
+    if step in YES_NO_STEPS:
+        keyboard = grid(
+            [
+                button(_("Yes"), FormButton(step=step, action="yes")),
+                button(_("No"), FormButton(step=step, action="no")),
+            ],
+            2,
+        )
+        return _(PROMPTS[step]), keyboard
+    return _(PROMPTS[step]), None
+
+
+def _display(step: str, value: Any, service: LitigationService) -> str:
+    if step == "agency":
+        return service.org.agency(value).display_name(_locale())
+    if step == "complaint_received_on":
+        return format_date(date.fromisoformat(value), _locale())
+    if step == "hearing_at":
+        return _when(from_db(value)) if value else _("Not set yet")
+    if step in YES_NO_STEPS:
+        return _yes_no(bool(value))
+    return str(value)
+
+
+def _summary(answers: dict[str, Any], service: LitigationService) -> str:
+    lines = [f"<b>{html.escape(_('New court case (行政应诉)'))}</b>", _("Please check:"), ""]
+    lines += [
+        f"<b>{html.escape(_(LABELS[step]))}</b>: "
+        f"{html.escape(_display(step, answers.get(step), service))}"
+        for step in STEPS
+    ]
+    return "\n".join(lines)
+
+
+def _summary_keyboard() -> InlineKeyboardMarkup:
+    return grid(
+        [
+            button(_("✅ Register"), FormButton(step="summary", action="register")),
+            button(_("✖️ Cancel"), FormButton(step="summary", action="cancel")),
+        ],
+        2,
+    )
+
+
+async def _ask_next(
+    message: Message,
+    state: FSMContext,
+    answers: dict[str, Any],
+    service: LitigationService,
+    prefix: str | None = None,
+) -> None:
+    step = _next_step(answers)
+    await state.set_state(LitigationForm.registering)
+    await state.set_data({"step": step or "summary", "answers": answers})
+    if step is None:
+        text, keyboard = _summary(answers, service), _summary_keyboard()
+    else:
+        text, keyboard = _question(step, service)
+    if prefix:
+        text = prefix + "\n\n" + text
+    await message.answer(text, reply_markup=keyboard)
+
+
+async def start_lawsuit(
+    message: Message, state: FSMContext, litigation: LitigationService
+) -> None:
+    await _ask_next(
+        message,
+        state,
+        {},
+        litigation,
+        prefix=_(
+            "Register a court case against an agency. One question at a time; /cancel stops."
+        ),
+    )
+
+
+def _parse(step: str, text: str, answers: dict[str, Any], service: LitigationService) -> Any:
+    """The answer to ``step`` as stored in the form data (JSON), or ValidationError."""
+    if step == "agency":
+        agency = find_agency(service.org, text)
+        if agency is None:
+            raise ValidationError(UNKNOWN_AGENCY)
+        return agency.id
+    if step in TEXT_STEPS:
+        return clean_text(text, max_len=LIMITS[step])
+    if step == "complaint_received_on":
+        return parse_date(text, today=service.today()).isoformat()
+    if step == "hearing_at":
+        moment = parse_hearing_time(text, now=service.now())
+        service.check_hearing_time(moment, date.fromisoformat(answers["complaint_received_on"]))
+        return to_db(moment)
+    return parse_yes_no(text)
+
+
+async def form_text(message: Message, state: FSMContext, litigation: LitigationService) -> None:
+    assert message.text is not None
+    data = await state.get_data()
+    answers = dict(data.get("answers") or {})
+    step = data.get("step")
+    if step == "summary" or step not in STEPS:
+        await message.answer(
+            _("Please press “Register” or “Cancel”."), reply_markup=_summary_keyboard()
+        )
+        return
+    try:
+        answers[step] = _parse(step, message.text, answers, litigation)
+    except ValidationError as error:
+        _text, keyboard = _question(step, litigation)
+        await message.answer(_error(error), reply_markup=keyboard)
+        return
+    await _ask_next(message, state, answers, litigation)
+
+
+async def form_button(
+    query: CallbackQuery,
+    callback_data: FormButton,
+    state: FSMContext,
+    litigation: LitigationService,
+    users: UserRepository,
+) -> None:
+    message = query.message if isinstance(query.message, Message) else None
+    data = await state.get_data()
+    current = await state.get_state()
+    if (
+        message is None
+        or current != LitigationForm.registering.state
+        or data.get("step") != callback_data.step
+    ):
+        await query.answer(_("This question is no longer open."), show_alert=True)
+        return
+    await query.answer()
+    answers = dict(data.get("answers") or {})
+    step, action = callback_data.step, callback_data.action
+    if step == "summary":
+        if action == "cancel":
+            await state.clear()
+            await message.answer(_("Cancelled. Nothing was registered."))
+        elif action == "register":
+            await _register(message, query.from_user.id, state, answers, litigation, users)
+        return
+    if step == "agency" and action == "pick":
+        agencies = litigation.org.agencies
+        if not 0 <= callback_data.value < len(agencies):
+            await _ask_next(message, state, answers, litigation)
+            return
+        answers[step] = agencies[callback_data.value].id
+    elif step in YES_NO_STEPS and action in ("yes", "no"):
+        answers[step] = action == "yes"
+    elif step == "hearing_at" and action == "skip":
+        answers[step] = None
+    else:
+        await _ask_next(message, state, answers, litigation)
+        return
+    await _ask_next(message, state, answers, litigation)
+
+
+async def _register(
+    message: Message,
+    user_id: int,
+    state: FSMContext,
+    answers: dict[str, Any],
+    service: LitigationService,
+    users: UserRepository,
+) -> None:
+    try:
+        lawsuit = await service.register_lawsuit(
+            RegisterLawsuit(
+                agency_id=answers["agency"],
+                court=answers["court"],
+                court_case_number=answers["court_case_number"],
+                plaintiff=answers["plaintiff"],
+                act_challenged=answers["act_challenged"],
+                complaint_received_on=date.fromisoformat(answers["complaint_received_on"]),
+                hearing_at=from_db(answers["hearing_at"]) if answers.get("hearing_at") else None,
+                major=bool(answers["major"]),
+                court_requested_head=bool(answers["court_requested_head"]),
+                registered_by=user_id,
+            )
+        )
+    except ValidationError as error:
+        # e.g. the hearing time passed while the summary waited: ask that question again.
+        if error.code == "past":
+            answers.pop("hearing_at", None)
+        await _ask_next(message, state, answers, service, prefix=_error(error))
+        return
+    await state.clear()
+    await message.answer(await _receipt(lawsuit, service, users))
+
+
+# --- receipts and cards -----------------------------------------------------------------------
+
+_ROLE_NAMES = {
+    Role.agency_liaison: N_("agency liaison"),
+    Role.agency_head: N_("agency head"),
+}
+
+
+def _schedule(rule_id: str, day: date, service: LitigationService) -> list[str]:
+    """The reminder steps of scheduling/policy.py still ahead, as the planner will time them
+    (the planner defers nothing for staff on the due day and sends one catch-up for the past)."""
+    calendar = default_calendar()
+    now = service.now()
+    sep = ", " if _locale() == "en" else "、"
+    lines = []
+    for step in POLICIES[rule_id].steps:
+        on = shift(calendar, day, step.offset)
+        moment = datetime.combine(on, step.offset.at, LEGAL_TZ)
+        if moment <= now:
+            continue
+        who = sep.join(_(_ROLE_NAMES.get(role, role.value)) for role in step.audiences)
+        lines.append(f"• {_when(moment)} — {html.escape(who)}")
+    return lines
+
+
+async def _receipt(lawsuit: Lawsuit, service: LitigationService, users: UserRepository) -> str:
+    number = f"<code>{html.escape(lawsuit.court_case_number)}</code>"
+    lines = [
+        _t("✅ Court case {number} registered.", number=number)
+        if lawsuit.created
+        else _t("Court case {number} was already registered for this agency.", number=number),
+        _t(
+            "Defendant: {agency}; court: {court}.",
+            agency=html.escape(lawsuit.agency),
+            court=html.escape(lawsuit.court),
+        ),
+        "",
+    ]
+    defence = lawsuit.defence
+    if defence is not None:
+        basis = defence.basis if _locale() != "en" else defence.basis_en
+        lines.append(
+            _t(
+                "File the evidence, the normative documents relied on and the defence by "
+                "{date} (依据{basis}).",
+                date=defence.due_on,
+                basis=basis,
+            )
+        )
+        lines.append(_t("If missed: {effect}", effect=_(RULES["L3"].effect_when_missed)))
+        if defence.provisional:
+            lines.append(_(PROVISIONAL_NOTE))
+        if defence.due_on < service.today():
+            lines.append("⚠️ " + _("This time limit has already passed."))
+    now = service.now()
+    hearing = lawsuit.next_hearing(now)
+    lines.append("")
+    if hearing is not None:
+        lines.append(
+            _t(
+                "Hearing: {when}, {court}.",
+                when=_when(hearing.starts_at),
+                court=html.escape(lawsuit.court),
+            )
+        )
+        lines.append(_head_rule(lawsuit.head_required))
+    else:
+        lines.append(_("Hearing: not set yet. Add it with /lawsuits when the court sets it."))
+    lines += ["", _("Reminders:")]
+    if defence is not None and defence.status == "open":
+        lines.append(_("Defence and evidence (《行政诉讼法》第六十七条):"))
+        lines += _schedule("L3", defence.due_on, service) or [_("• one reminder right away")]
+    if hearing is not None:
+        lines.append(_("Hearing (《行政诉讼法》第三条第三款):"))
+        day = hearing.starts_at.astimezone(LEGAL_TZ).date()
+        lines += _schedule("L7", day, service) or [_("• one reminder right away")]
+    if not await users.with_role(Role.agency_liaison) and not await users.with_role(
+        Role.agency_head
+    ):
+        lines.append(
+            _(
+                "No agency liaison or agency head is registered in the bot yet, so the "
+                "administrators receive these reminders for now."
+            )
+        )
+    return "\n".join(lines)
+
+
+def _head_rule(head_required: bool) -> str:
+    if head_required:
+        return _(
+            "The agency head must appear in person (最高人民法院关于适用《行政诉讼法》的解释 "
+            "第一百二十九条)."
+        )
+    return _(
+        "The agency head should appear; if the head cannot, a competent staff member must "
+        "appear. Sending only a lawyer is not permitted."
+    )
+
+
+def _card(lawsuit: Lawsuit, service: LitigationService) -> tuple[str, InlineKeyboardMarkup]:
+    now = service.now()
+    lines = [
+        f"<b>{html.escape(lawsuit.court_case_number)}</b> · {html.escape(lawsuit.agency)}",
+        _t(
+            "{court} · plaintiff: {plaintiff}",
+            court=html.escape(lawsuit.court),
+            plaintiff=html.escape(lawsuit.plaintiff),
+        ),
+    ]
+    buttons = []
+    defence = lawsuit.defence
+    if defence is not None:
+        if defence.status == "open":
+            lines.append(_t("Defence due: {date}", date=defence.due_on))
+            buttons.append(
+                button(
+                    _("Defence filed"),
+                    CaseButton(action="filed", lawsuit_id=lawsuit.id, item_id=defence.id),
+                )
+            )
+        elif defence.status == "filed":
+            lines.append(_t("Defence filed on {date}", date=defence.filed_on or defence.due_on))
+    to_record = lawsuit.hearings_to_record(now)
+    for hearing in to_record:
+        lines.append(
+            _t("Appearance not recorded yet: hearing of {when}", when=_when(hearing.starts_at))
+        )
+    upcoming = lawsuit.next_hearing(now)
+    if upcoming is not None:
+        lines.append(_t("Next hearing: {when}", when=_when(upcoming.starts_at)))
+    if lawsuit.head_required:
+        lines.append(_("The agency head must appear in person."))
+    target: Hearing | None = to_record[0] if to_record else upcoming
+    if target is not None:
+        buttons.append(
+            button(
+                _("Record appearance"),
+                CaseButton(action="appear", lawsuit_id=lawsuit.id, item_id=target.id),
+            )
+        )
+    buttons.append(button(_("Add a hearing"), CaseButton(action="hearing", lawsuit_id=lawsuit.id)))
+    buttons.append(button(_("Close the case"), CaseButton(action="close", lawsuit_id=lawsuit.id)))
+    return "\n".join(lines), grid(buttons, 2)
+
+
+async def list_lawsuits(message: Message, litigation: LitigationService) -> None:
+    lawsuits = await litigation.list_open()
+    if not lawsuits:
+        await message.answer(_("There are no open court cases. Register one with /lawsuit."))
+        return
+    shown = lawsuits[:LIST_LIMIT]
+    heading = _t("Open court cases: {count}", count=len(lawsuits))
+    if len(lawsuits) > len(shown):
+        heading += "\n" + _t("The {count} most urgent are shown.", count=len(shown))
+    await message.answer(heading)
+    for lawsuit in shown:
+        text, keyboard = _card(lawsuit, litigation)
+        await message.answer(text, reply_markup=keyboard)
+
+
+# --- buttons under a court case ---------------------------------------------------------------
+
+
+async def case_button(
+    query: CallbackQuery,
+    callback_data: CaseButton,
+    state: FSMContext,
+    litigation: LitigationService,
+) -> None:
+    message = query.message if isinstance(query.message, Message) else None
+    try:
+        lawsuit = await litigation.get(callback_data.lawsuit_id)
+    except LawsuitNotFound:
+        await query.answer(_("This court case is not open any more."), show_alert=True)
+        return
+    if message is None:
+        await query.answer()
+        return
+    action, item = callback_data.action, callback_data.item_id
+    if action == "filed":
+        if lawsuit.defence is None or lawsuit.defence.id != item:
+            await query.answer(_("This button is no longer valid."), show_alert=True)
+            return
+        changed = await litigation.mark_defence_filed(item, by=query.from_user.id)
+        await query.answer(
+            _("Recorded: the defence was filed. Its reminders stop.")
+            if changed
+            else _("This was already recorded.")
+        )
+        text, keyboard = _card(await litigation.get(lawsuit.id), litigation)
+        await message.edit_text(text, reply_markup=keyboard)
+    elif action == "appear":
+        hearing = next((h for h in lawsuit.hearings if h.id == item), None)
+        if hearing is None or hearing.status != "scheduled":
+            await query.answer(_("This hearing was already recorded."), show_alert=True)
+            return
+        held_on = hearing.starts_at.astimezone(LEGAL_TZ).date()
+        if held_on > litigation.today():
+            await query.answer(
+                _t(
+                    "The hearing on {date} has not taken place yet. Please record the "
+                    "appearance on or after that day.",
+                    date=held_on,
+                ),
+                show_alert=True,
+            )
+            return
+        await query.answer()
+        await state.set_state(LitigationForm.appearance)
+        await state.set_data({"hearing_id": hearing.id, "step": "head"})
+        await _ask_appearance(message, hearing, "head", lawsuit)
+    elif action == "hearing":
+        await query.answer()
+        await state.set_state(LitigationForm.hearing)
+        await state.set_data({"lawsuit_id": lawsuit.id})
+        example = _example(litigation)
+        await message.answer(
+            _t(
+                "Court case {number}: when is the hearing? Type the date and time, for example "
+                "{example}.",
+                number=f"<code>{html.escape(lawsuit.court_case_number)}</code>",
+                example=example,
+            )
+        )
+    elif action == "close":
+        await query.answer()
+        await message.answer(
+            _(
+                "Close this court case? An open defence period and scheduled hearings are "
+                "cancelled, and their reminders stop."
+            ),
+            reply_markup=grid(
+                [
+                    button(
+                        _("Yes, close it"),
+                        CaseButton(action="close_yes", lawsuit_id=lawsuit.id),
+                    )
+                ]
+            ),
+        )
+    elif action == "close_yes":
+        await litigation.close_lawsuit(lawsuit.id, by=query.from_user.id)
+        await query.answer()
+        await message.edit_text(
+            _t(
+                "Court case {number} is closed.",
+                number=f"<code>{html.escape(lawsuit.court_case_number)}</code>",
+            )
+        )
+    else:
+        await query.answer(_("This button is no longer valid."), show_alert=True)
+
+
+async def hearing_text(
+    message: Message, state: FSMContext, litigation: LitigationService, users: UserRepository
+) -> None:
+    assert message.text is not None and message.from_user is not None
+    lawsuit_id = (await state.get_data()).get("lawsuit_id")
+    if not isinstance(lawsuit_id, int):
+        await state.clear()
+        await message.answer(_("This form is no longer open. Use /lawsuits."))
+        return
+    try:
+        moment = parse_hearing_time(message.text, now=litigation.now())
+        await litigation.add_hearing(lawsuit_id, moment, by=message.from_user.id)
+    except ValidationError as error:
+        await message.answer(_error(error))
+        return
+    except LawsuitNotFound:
+        await state.clear()
+        await message.answer(_("This court case is not open any more."))
+        return
+    await state.clear()
+    lawsuit = await litigation.get(lawsuit_id)
+    day = moment.astimezone(LEGAL_TZ).date()
+    lines = [
+        _t(
+            "Hearing added: {when}, {court}.", when=_when(moment), court=html.escape(lawsuit.court)
+        ),
+        _head_rule(lawsuit.head_required),
+        "",
+        _("Reminders:"),
+        *(_schedule("L7", day, litigation) or [_("• one reminder right away")]),
+    ]
+    await message.answer("\n".join(lines))
+
+
+# --- recording an appearance ------------------------------------------------------------------
+
+
+async def _ask_appearance(message: Message, hearing: Hearing, step: str, lawsuit: Lawsuit) -> None:
+    def press(action: str, label: str) -> Any:
+        return button(label, AppearanceButton(hearing_id=hearing.id, step=step, action=action))
+
+    if step == "head":
+        text = _t(
+            "Court case {number}, hearing of {when}: did the agency head appear in person?",
+            number=f"<code>{html.escape(lawsuit.court_case_number)}</code>",
+            when=_when(hearing.starts_at),
+        )
+        keyboard = grid([press("yes", _("Yes")), press("no", _("No"))], 2)
+    elif step == "head_name":
+        text = _("Name and post of the head who appeared (for example: 王某 副局长).")
+        keyboard = None
+    elif step == "who":
+        text = _(
+            "Who appeared for the agency instead? Type the name and post of the staff member "
+            "(for example: 李某 法制股股长), or press a button."
+        )
+        keyboard = grid(
+            [press("lawyer", _("Only a lawyer")), press("nobody", _("Nobody appeared"))], 1
+        )
+    else:
+        text = _(
+            "Why could the head not appear? The excuse must be proved with a document sealed "
+            "or signed by the principal head (最高人民法院关于适用《行政诉讼法》的解释 "
+            "第一百二十九条)."
+        )
+        keyboard = grid([press("skip", _("No reason given"))])
+    await message.answer(text, reply_markup=keyboard)
+
+
+async def _appearance_context(
+    state: FSMContext, litigation: LitigationService
+) -> tuple[dict[str, Any], Hearing, Lawsuit] | None:
+    data = await state.get_data()
+    hearing_id = data.get("hearing_id")
+    if not isinstance(hearing_id, int):
+        return None
+    try:
+        hearing, lawsuit = await litigation.hearing_lawsuit(hearing_id)
+    except HearingNotFound:
+        return None
+    return data, hearing, lawsuit
+
+
+async def _advance_appearance(
+    message: Message,
+    user_id: int,
+    state: FSMContext,
+    data: dict[str, Any],
+    hearing: Hearing,
+    lawsuit: Lawsuit,
+    litigation: LitigationService,
+) -> None:
+    """Ask the next question, or record once the answers are complete."""
+    answers = data.get("answers") or {}
+    if answers.get("head") is True:
+        step = None if "appeared_by" in answers else "head_name"
+    elif "who" not in answers:
+        step = "who"
+    elif "excuse" not in answers:
+        step = "excuse"
+    else:
+        step = None
+    if step is not None:
+        await state.set_data({**data, "answers": answers, "step": step})
+        await _ask_appearance(message, hearing, step, lawsuit)
+        return
+    await state.clear()
+    try:
+        recorded = await litigation.record_appearance(
+            hearing.id,
+            head_appeared=answers.get("head") is True,
+            appeared_by=answers.get("appeared_by"),
+            lawyer_only=answers.get("who") == "lawyer",
+            excuse=answers.get("excuse"),
+            by=user_id,
+        )
+    except HearingNotFound:
+        await message.answer(_("This hearing was already recorded."))
+        return
+    except ValidationError as error:
+        await message.answer(_error(error))
+        return
+    assert recorded.appearance is not None
+    attendance = recorded.appearance.attendance
+    lines = [
+        _t(
+            "Recorded for court case {number}, hearing of {when}: {who}.",
+            number=f"<code>{html.escape(lawsuit.court_case_number)}</code>",
+            when=_when(hearing.starts_at),
+            who=_(ATTENDANCE_NAMES[attendance]),
+        )
+    ]
+    if attendance == "lawyer_only":
+        lines.append(
+            "⚠️ "
+            + _(
+                "Sending only a lawyer is not permitted (最高人民法院关于适用《行政诉讼法》的解释 "
+                "第一百二十八条). The court may send a judicial suggestion to the supervisory "
+                "body."
+            )
+        )
+    elif attendance == "absent":
+        lines.append(
+            "⚠️ "
+            + _(
+                "Nobody appeared for the agency: the court may give judgment by default "
+                "(《行政诉讼法》第五十八条) and announce the absence (《行政诉讼法》第六十六条)."
+            )
+        )
+    elif attendance == "staff" and hearing.head_required:
+        lines.append("⚠️ " + _("In this case the head was required to appear in person."))
+    lines.append(_("The year's figures: /appearance"))
+    await message.answer("\n".join(lines))
+
+
+async def appearance_button(
+    query: CallbackQuery,
+    callback_data: AppearanceButton,
+    state: FSMContext,
+    litigation: LitigationService,
+) -> None:
+    message = query.message if isinstance(query.message, Message) else None
+    context = await _appearance_context(state, litigation)
+    if (
+        message is None
+        or context is None
+        or await state.get_state() != LitigationForm.appearance.state
+        or context[1].id != callback_data.hearing_id
+        or context[0].get("step") != callback_data.step
+    ):
+        await query.answer(_("This question is no longer open."), show_alert=True)
+        return
+    await query.answer()
+    data, hearing, lawsuit = context
+    answers = dict(data.get("answers") or {})
+    step, action = callback_data.step, callback_data.action
+    if step == "head" and action in ("yes", "no"):
+        answers["head"] = action == "yes"
+    elif step == "who" and action in ("lawyer", "nobody"):
+        answers["who"] = action
+    elif step == "excuse" and action == "skip":
+        answers["excuse"] = None
+    await _advance_appearance(
+        message,
+        query.from_user.id,
+        state,
+        {**data, "answers": answers},
+        hearing,
+        lawsuit,
+        litigation,
+    )
+
+
+async def appearance_text(
+    message: Message, state: FSMContext, litigation: LitigationService
+) -> None:
+    assert message.text is not None and message.from_user is not None
+    context = await _appearance_context(state, litigation)
+    if context is None:
+        await state.clear()
+        await message.answer(_("This hearing was already recorded."))
+        return
+    data, hearing, lawsuit = context
+    answers = dict(data.get("answers") or {})
+    step = data.get("step")
+    try:
+        if step == "head":
+            answers["head"] = parse_yes_no(message.text)
+        elif step == "head_name":
+            answers["appeared_by"] = clean_text(message.text, max_len=LIMITS["appeared_by"])
+        elif step == "who":
+            answers["appeared_by"] = clean_text(message.text, max_len=LIMITS["appeared_by"])
+            answers["who"] = "staff"
+        else:
+            answers["excuse"] = clean_text(message.text, max_len=LIMITS["excuse"])
+    except ValidationError as error:
+        await message.answer(_error(error))
+        await _ask_appearance(message, hearing, str(step), lawsuit)
+        return
+    await _advance_appearance(
+        message,
+        message.from_user.id,
+        state,
+        {**data, "answers": answers},
+        hearing,
+        lawsuit,
+        litigation,
+    )
+
+
+# --- statistics -------------------------------------------------------------------------------
+
+
+def _percent(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate:.0%}"
+
+
+async def appearance_stats(
+    message: Message, command: CommandObject, litigation: LitigationService
+) -> None:
+    year = litigation.today().year
+    if command.args:
+        arg = command.args.strip()
+        if not (arg.isdigit() and len(arg) == 4):
+            await message.answer(
+                _("Please give the year as four digits, for example /appearance 2026.")
+            )
+            return
+        year = int(arg)
+    stats = await litigation.appearance_stats(year)
+    lines = [f"<b>{html.escape(_t('Court appearances in {year}', year=year))}</b>", ""]
+    if stats.held == 0:
+        lines.append(_("No hearing has been recorded for this year."))
+    else:
+        lines += [
+            _t("Hearings held: {count}", count=stats.held),
+            _t(
+                "Appearance rate (the head or a competent staff member): {rate} ({part}/{whole})",
+                rate=_percent(stats.attendance_rate),
+                part=stats.attended,
+                whole=stats.held,
+            ),
+            _t(
+                "Head in person: {count} ({rate})",
+                count=stats.head,
+                rate=_percent(stats.head_rate),
+            ),
+            _t("Staff member instead of the head: {count}", count=stats.staff),
+            _t("Only a lawyer (not permitted): {count}", count=stats.lawyer_only),
+            _t("Nobody appeared: {count}", count=stats.absent),
+        ]
+        if stats.head_required_held:
+            lines.append(
+                _t(
+                    "Cases where the head had to appear: head in person {part}/{whole}",
+                    part=stats.head_required_head,
+                    whole=stats.head_required_held,
+                )
+            )
+    if stats.unrecorded:
+        lines.append(
+            "⚠️ " + _t("Hearings not recorded yet: {count} (see /lawsuits)", count=stats.unrecorded)
+        )
+    if stats.by_agency:
+        lines += ["", _("By agency:")]
+        lines += [
+            "• "
+            + _t(
+                "{agency}: {held} held, head {head}, staff {staff}, lawyer only {lawyer_only}, "
+                "nobody {absent}",
+                agency=html.escape(row.agency),
+                held=row.held,
+                head=row.head,
+                staff=row.staff,
+                lawyer_only=row.lawyer_only,
+                absent=row.absent,
+            )
+            for row in stats.by_agency
+        ]
+    await message.answer("\n".join(lines))
+
+
+# --- the router -------------------------------------------------------------------------------
+
+
+def build_router() -> Router:
+    """A new Router per call: a router belongs to one Dispatcher, and tests build many."""
+    router = Router(name="litigation")
+    middleware = ServiceMiddleware()
+    router.message.middleware(middleware)
+    router.callback_query.middleware(middleware)
+    router.message.register(start_lawsuit, Command("lawsuit"), STAFF)
+    router.message.register(list_lawsuits, Command("lawsuits"), STAFF)
+    router.message.register(appearance_stats, Command("appearance"), STAFF)
+    router.callback_query.register(form_button, FormButton.filter(), STAFF)
+    router.callback_query.register(case_button, CaseButton.filter(), STAFF)
+    router.callback_query.register(appearance_button, AppearanceButton.filter(), STAFF)
+    text = When(F.text & ~F.text.startswith("/"))
+    router.message.register(form_text, StateFilter(LitigationForm.registering), text, STAFF)
+    router.message.register(appearance_text, StateFilter(LitigationForm.appearance), text, STAFF)
+    router.message.register(hearing_text, StateFilter(LitigationForm.hearing), text, STAFF)
+    return router
