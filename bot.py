@@ -31,7 +31,7 @@ from cases.fsm import FsmRecords
 from cases.intake import IntakeService
 from cases.litigation import LitigationService
 from cases.migrate import MigrationError, migrate
-from cases.organisation import load_organisation
+from cases.organisation import Organisation, load_organisation
 from cases.privacy import redact
 from cases.texts import LOCALES_DIR
 from cases.updates import ProcessedUpdates
@@ -132,11 +132,16 @@ def build_i18n(settings: Settings) -> I18n:
 
 
 def create_dispatcher(
-    settings: Settings, db: Database, clock: Clock, *, i18n: I18n | None = None
+    settings: Settings,
+    db: Database,
+    clock: Clock,
+    *,
+    i18n: I18n | None = None,
+    org: Organisation | None = None,
 ) -> Dispatcher:
     """Everything a handler needs arrives as workflow data, by parameter name."""
     i18n = i18n or build_i18n(settings)
-    org = load_organisation(settings.organisation_path)
+    org = org or load_organisation(settings.organisation_path)
     users = UserRepository(db, clock)
     processed = ProcessedUpdates(db, clock)
     dp = Dispatcher(
@@ -216,9 +221,8 @@ async def run(settings: Settings) -> int:
             ", ".join(map(str, missing)),
         )
     changed = await recompute_provisional(db, calendar, clock)
-    defences = await LitigationService(
-        db, clock, load_organisation(settings.organisation_path)
-    ).recompute_provisional()
+    org = load_organisation(settings.organisation_path)
+    defences = await LitigationService(db, clock, org).recompute_provisional()
     if changed or defences:
         log.info(
             "recomputed %d provisional deadlines and %d defence dates after a calendar update",
@@ -230,7 +234,7 @@ async def run(settings: Settings) -> int:
         await users.set_role(admin_id, Role.admin)
 
     bot = build_bot(settings)
-    dp = create_dispatcher(settings, db, clock)
+    dp = create_dispatcher(settings, db, clock, org=org)
     scheduling = Scheduling(bot=bot, db=db, clock=clock, settings=settings)
 
     @dp.startup()
