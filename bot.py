@@ -38,6 +38,7 @@ from cases.updates import ProcessedUpdates
 from cases.users import Role, User, UserRepository
 from handlers import get_routers, setup_middlewares
 from handlers.storage import SqliteStorage
+from scheduling.notices import notify_recomputed
 from scheduling.runner import Scheduling
 from settings import Settings
 
@@ -73,11 +74,13 @@ STAFF_ROLES = (Role.admin, Role.office_staff)
 
 STAFF_COMMANDS: dict[str, list[tuple[str, str]]] = {
     "zh": [
+        ("cases", "待办案件"),
         ("lawsuit", "登记行政应诉案件"),
         ("lawsuits", "未结应诉案件"),
         ("appearance", "出庭应诉统计"),
     ],
     "en": [
+        ("cases", "Open cases to handle"),
         ("lawsuit", "Register a court case against an agency"),
         ("lawsuits", "Open court cases"),
         ("appearance", "Court appearance statistics"),
@@ -221,6 +224,9 @@ async def run(settings: Settings) -> int:
             ", ".join(map(str, missing)),
         )
     changed = await recompute_provisional(db, calendar, clock)
+    if changed:
+        # The citizen and whoever must act are told the new date (once; re-runs queue nothing).
+        await notify_recomputed(db, changed, clock, admin_ids=settings.admin_ids)
     org = load_organisation(settings.organisation_path)
     defences = await LitigationService(db, clock, org).recompute_provisional()
     if changed or defences:

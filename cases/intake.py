@@ -131,8 +131,10 @@ CASE_STATUSES: dict[str, str] = {
     "decided": N_("Decided"),
     "closed": N_("Closed"),
     "withdrawn": N_("Withdrawn by you"),
+    "suspended": N_("Handling suspended"),
+    "settled": N_("Mediation agreement reached"),
 }
-OPEN_STATUSES = ("submitted", "accepted", "correction_requested")
+OPEN_STATUSES = ("submitted", "accepted", "correction_requested", "suspended")
 
 EVENT_TEXTS: dict[str, str] = {
     "submitted": N_("You submitted the application."),
@@ -150,6 +152,19 @@ EVENT_TEXTS: dict[str, str] = {
     "deadline_recomputed": N_(
         "A time limit was recalculated with the newly published holiday calendar."
     ),
+    # Staff actions (cases.staff.CaseActions) and deemed acceptance.
+    "accepted": N_("The application was accepted."),
+    "refused": N_("The application was not accepted."),
+    "correction_requested": N_("You were asked to supply more material."),
+    "correction_received": N_(
+        "The material you supplied was received; the acceptance review starts again."
+    ),
+    "suspended": N_("Handling was suspended."),
+    "resumed": N_("Handling resumed."),
+    "decided": N_("A reconsideration decision was made."),
+    "concluded": N_("A written handling opinion was issued."),
+    "mediation_agreed": N_("The mediation ended with an agreement."),
+    "mediation_failed": N_("The mediation ended without an agreement."),
 }
 
 FIRST_RULE: dict[Procedure, str | None] = {

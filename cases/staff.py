@@ -1,22 +1,61 @@
-"""What staff may see of a case they open from a reminder or a digest.
+"""What staff may see of a case, and what they may do with it.
 
 Access is a table, not a scatter of checks: who may open which procedure, and which personal
 numbers each role sees in full because its work needs them (the reconsideration office must
 identify the applicant; a mediator must be able to call the parties). Everyone else sees them
 masked. 检举控告 (sensitive) cases stay with the offices: XF 30(3) forbids disclosing them to the
 person accused, so agencies and mediators never see them.
+
+Staff actions (:class:`CaseActions`) are tables too: which action a procedure offers in which
+status (:data:`ACTIONS`), which role may act on which procedure (:data:`ROLE_MAY_ACT`). Every
+action is re-authorised against the stored case on every call, and every status change is
+guarded by ``WHERE status = <expected>``, so a second press of the same button (or a button
+from before the case moved on) changes nothing and reports :attr:`Outcome.already`.
+
+Units of work. The clock operations that take a connection (``open_deadline``,
+``cancel_case_deadlines``) run inside the action's own transaction together with the status, the
+event and the citizen's notice. Those that open their own transaction (``mark_met``,
+``pause_case``, ``resume_case``, ``extend_deadline``, ``cancel_deadline``) run first, as a
+separate unit, and a failure because the clock is *already* in the wanted state is tolerated:
+an action interrupted between the two units is completed by pressing the button again.
+
+This module never sends anything: notices are outbox rows written through the injected
+:data:`NoticeSink` (``scheduling.notices.queue_case_notice``), so ``cases/`` stays free of the
+scheduler.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-from datetime import date
+import sqlite3
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
 
+import aiosqlite
 from pydantic import BaseModel
 
-from cases.clocks import CaseDeadline, open_deadlines
+from cases.clock import Clock, from_db, legal_today, to_db
+from cases.clocks import (
+    CaseDeadline,
+    ClockError,
+    cancel_case_deadlines,
+    cancel_deadline,
+    expire_acceptance_reviews,
+    extend_deadline,
+    mark_met,
+    open_deadline,
+    open_deadlines,
+    pause_case,
+    resume_case,
+)
 from cases.db import Database
+from cases.deadlines import DeadlineEngine, citation, default_engine
 from cases.forms import Procedure
+from cases.texts import N_
 from cases.users import Role, User
 from cases.validation import mask_id_number, mask_phone
 
@@ -31,6 +70,81 @@ ROLE_SEES_IN_FULL: dict[Role, frozenset[str]] = {
 }
 SENSITIVE_ROLES = frozenset({Role.admin, Role.office_staff})
 
+ROLE_MAY_ACT: dict[Role, frozenset[Procedure]] = {
+    Role.admin: frozenset(Procedure),
+    Role.office_staff: frozenset(Procedure),
+    Role.mediator: frozenset({Procedure.mediation}),
+}
+"""Who may change a case. Mediators record mediation outcomes only."""
+
+STAFF_OPEN_STATUSES = ("submitted", "accepted", "correction_requested", "suspended")
+"""Cases still waiting for the office (the ``/cases`` list)."""
+
+
+class Action(StrEnum):
+    accept = "accept"  # 受理 (F5 met, F9 + F12/F13 open) / petition 受理·转送 (X1 met, X4 open)
+    refuse = "refuse"  # 不予受理 (FY 30(2))
+    correct = "correct"  # 要求补正 (FY 31: pause F5, open F7)
+    corrected = "corrected"  # 补正材料已收到 (FY 31(3): a new F5 review)
+    extend = "extend"  # 延长 (F12: FY 62(1); X4: XF 34)
+    suspend = "suspend"  # 中止 (FY 39, F17)
+    resume = "resume"  # 恢复审理 (FY 39(2))
+    decide = "decide"  # 作出复议决定 (F12/F13 met; F15 for the citizen)
+    conclude = "conclude"  # 出具信访处理意见 (X4 met; X5 for the citizen)
+    agreed = "agreed"  # 调解成功 (M1 opens, TJ 33)
+    failed = "failed"  # 调解不成 (TJ 26)
+
+
+ACTIONS: dict[tuple[Procedure, str], tuple[Action, ...]] = {
+    (Procedure.reconsideration, "submitted"): (Action.accept, Action.correct, Action.refuse),
+    (Procedure.reconsideration, "correction_requested"): (Action.corrected,),
+    (Procedure.reconsideration, "accepted"): (Action.extend, Action.suspend, Action.decide),
+    (Procedure.reconsideration, "suspended"): (Action.resume,),
+    (Procedure.petition, "submitted"): (Action.accept,),
+    (Procedure.petition, "accepted"): (Action.extend, Action.conclude),
+    (Procedure.mediation, "submitted"): (Action.agreed, Action.failed),
+}
+
+ORDINARY = N_("ordinary procedure")
+SIMPLIFIED = N_("simplified procedure")  # FY 53-54: F9 3 WD, F10 5 WD, decision in 30 days
+
+EXTENDABLE_RULES = ("F12", "X4")
+"""F12 +30 CD (FY 62(1)); X4 +30 CD (XF 34). F13 (simplified) has no extension (FY 62(2))."""
+
+
+class Notice(StrEnum):
+    """Kinds of citizen notice; their texts are in ``scheduling.notices``."""
+
+    deemed_accepted = "deemed_accepted"
+    accepted = "accepted"
+    petition_accepted = "petition_accepted"
+    refused = "refused"
+    correction_requested = "correction_requested"
+    correction_received = "correction_received"
+    extended = "extended"
+    suspended = "suspended"
+    resumed = "resumed"
+    decided = "decided"
+    concluded = "concluded"
+    mediation_agreed = "mediation_agreed"
+    mediation_failed = "mediation_failed"
+    recomputed = "recomputed"
+
+
+NoticeSink = Callable[[aiosqlite.Connection, int, str, dict[str, Any], str], Awaitable[bool]]
+"""``(conn, case_id, kind, params, dedup_key) -> queued``: writes one outbox row inside the
+caller's transaction (``scheduling.notices.queue_case_notice`` bound to a clock)."""
+
+
+# -- the staff view -----------------------------------------------------------------------------
+
+
+class StaffEvent(BaseModel):
+    at: datetime
+    kind: str
+    actor_role: str
+    detail: dict[str, Any]
+
 
 class StaffCaseView(BaseModel):
     id: int
@@ -41,17 +155,14 @@ class StaffCaseView(BaseModel):
     received_on: date
     parties: list[str]
     deadlines: list[CaseDeadline]
+    events: list[StaffEvent] = []
+    correction_requested_before: bool = False
 
 
 async def staff_case_view(db: Database, case_id: int, user: User) -> StaffCaseView | None:
     """None when this role may not open this case."""
     row = await db.fetch_one("SELECT * FROM cases WHERE id = ?", (case_id,))
-    if row is None:
-        return None
-    procedure = Procedure(row["procedure"])
-    if procedure not in ROLE_MAY_OPEN.get(user.role, frozenset()):
-        return None
-    if row["sensitive"] and user.role not in SENSITIVE_ROLES:
+    if row is None or not _may_open(row, user):
         return None
     full = ROLE_SEES_IN_FULL.get(user.role, frozenset())
     parties = []
@@ -68,15 +179,653 @@ async def staff_case_view(db: Database, case_id: int, user: User) -> StaffCaseVi
             bits.append(phone if "phone" in full else mask_phone(phone))
         contact = json.loads(party["details"]).get("contact")
         if contact:
-            bits.append(str(contact))
+            bits.append(str(contact) if "phone" in full else mask_phone(str(contact)))
         parties.append(" · ".join(bits))
+    events = [
+        StaffEvent(
+            at=from_db(e["at"]),
+            kind=e["kind"],
+            actor_role=e["actor_role"],
+            detail=json.loads(e["detail"]),
+        )
+        for e in await db.fetch_all(
+            "SELECT at, kind, actor_role, detail FROM case_events WHERE case_id = ? ORDER BY id",
+            (case_id,),
+        )
+    ]
     return StaffCaseView(
         id=row["id"],
         number=row["number"],
-        procedure=procedure,
+        procedure=Procedure(row["procedure"]),
         status=row["status"],
         subject=row["subject"],
         received_on=date.fromisoformat(row["received_on"]),
         parties=parties,
         deadlines=await open_deadlines(db, case_id),
+        events=events,
+        correction_requested_before=any(e.kind == "correction_requested" for e in events),
     )
+
+
+def _may_open(row: sqlite3.Row | Mapping[str, Any], user: User) -> bool:
+    procedure = Procedure(row["procedure"])
+    if procedure not in ROLE_MAY_OPEN.get(user.role, frozenset()):
+        return False
+    return not (row["sensitive"] and user.role not in SENSITIVE_ROLES)
+
+
+def extendable_deadline(view: StaffCaseView) -> CaseDeadline | None:
+    """The running deadline an extension would move (F12 or X4), if it is open."""
+    for deadline in view.deadlines:
+        if deadline.rule_id in EXTENDABLE_RULES and deadline.status == "open":
+            return deadline
+    return None
+
+
+def extension_left(deadline: CaseDeadline, engine: DeadlineEngine | None = None) -> int | None:
+    """Days still grantable (None: no cap in law)."""
+    rule = (engine or default_engine()).rule(deadline.rule_id)
+    if rule.extension is None:
+        return 0
+    if rule.extension.max_count is None:
+        return None
+    return max(0, rule.extension.max_count - deadline.extension_days)
+
+
+def may_approve_extension(
+    deadline: CaseDeadline, user: User, engine: DeadlineEngine | None = None
+) -> bool:
+    """X4 needs the head of the body (XF 34): an agency head or an administrator."""
+    rule = (engine or default_engine()).rule(deadline.rule_id)
+    return rule.extension is not None and user.role.value in rule.extension.approver_roles
+
+
+def available_actions(
+    view: StaffCaseView, user: User, engine: DeadlineEngine | None = None
+) -> tuple[Action, ...]:
+    """The buttons this person gets on this case now."""
+    if view.procedure not in ROLE_MAY_ACT.get(user.role, frozenset()):
+        return ()
+    out: list[Action] = []
+    for action in ACTIONS.get((view.procedure, view.status), ()):
+        if action is Action.correct and view.correction_requested_before:
+            continue  # FY 31(1): one written notice listing everything ("一次性")
+        if action is Action.extend:
+            deadline = extendable_deadline(view)
+            if (
+                deadline is None
+                or not may_approve_extension(deadline, user, engine)
+                or extension_left(deadline, engine) == 0
+            ):
+                continue
+        out.append(action)
+    return tuple(out)
+
+
+# -- the /cases list ----------------------------------------------------------------------------
+
+
+class StaffCaseLine(BaseModel):
+    id: int
+    number: str
+    procedure: Procedure
+    status: str
+    subject: str
+    next_rule_id: str | None
+    next_due_on: date | None
+    provisional: bool
+
+
+async def open_cases_for(db: Database, user: User, *, limit: int = 30) -> list[StaffCaseLine]:
+    """Open cases this role may open, soonest next deadline first (cases without one last)."""
+    procedures = sorted(p.value for p in ROLE_MAY_OPEN.get(user.role, frozenset()))
+    if not procedures:
+        return []
+    statuses = STAFF_OPEN_STATUSES
+    rows = await db.fetch_all(
+        "SELECT c.id, c.number, c.procedure, c.status, c.subject, c.sensitive,"
+        " d.rule_id, d.due_on, d.provisional FROM cases c"
+        " LEFT JOIN case_deadlines d ON d.id = ("
+        "   SELECT id FROM case_deadlines WHERE case_id = c.id AND status = 'open'"
+        "   ORDER BY due_on, id LIMIT 1)"
+        f" WHERE c.procedure IN ({','.join('?' for _ in procedures)})"
+        f" AND c.status IN ({','.join('?' for _ in statuses)})"
+        " ORDER BY d.due_on IS NULL, d.due_on, c.received_on, c.id",
+        (*procedures, *statuses),
+    )
+    lines = [
+        StaffCaseLine(
+            id=r["id"],
+            number=r["number"],
+            procedure=Procedure(r["procedure"]),
+            status=r["status"],
+            subject=r["subject"],
+            next_rule_id=r["rule_id"],
+            next_due_on=date.fromisoformat(r["due_on"]) if r["due_on"] else None,
+            provisional=bool(r["provisional"]),
+        )
+        for r in rows
+        if _may_open(r, user)
+    ]
+    return lines[:limit]
+
+
+# -- actions ------------------------------------------------------------------------------------
+
+
+class Outcome(StrEnum):
+    done = "done"
+    already = "already"  # a double press, or the case moved on
+    not_allowed = "not_allowed"  # this person may not act on this case
+    refused = "refused"  # the law or the clock does not allow it (see ``error``)
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    outcome: Outcome
+    status: str | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
+    """Dates and figures the handler shows staff (ISO dates)."""
+    error: str | None = None
+
+
+_ALREADY = ActionResult(Outcome.already)
+_NOT_ALLOWED = ActionResult(Outcome.not_allowed)
+
+DECISION_RULES = ("F12", "F13")
+
+
+async def _row(conn: aiosqlite.Connection, sql: str, params: Any = ()) -> sqlite3.Row | None:
+    async with conn.execute(sql, params) as cursor:
+        return await cursor.fetchone()
+
+
+async def _transition(
+    conn: aiosqlite.Connection, case_id: int, from_status: str, to_status: str, now: str
+) -> bool:
+    """The guard that makes every action happen once."""
+    cursor = await conn.execute(
+        "UPDATE cases SET status = ?, updated_at = ? WHERE id = ? AND status = ?",
+        (to_status, now, case_id, from_status),
+    )
+    return cursor.rowcount == 1
+
+
+async def staff_event(
+    conn: aiosqlite.Connection,
+    case_id: int,
+    now: str,
+    actor: User | None,
+    kind: str,
+    detail: dict[str, Any],
+) -> None:
+    """An audit row with the actor's id and role (``system`` when the scheduler acts)."""
+    await conn.execute(
+        "INSERT INTO case_events(case_id, at, actor_id, actor_role, kind, detail)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            case_id,
+            now,
+            actor.telegram_id if actor else None,
+            actor.role.value if actor else "system",
+            kind,
+            json.dumps(detail, ensure_ascii=False, sort_keys=True),
+        ),
+    )
+
+
+async def _due(conn: aiosqlite.Connection, deadline_id: int) -> str:
+    row = await _row(conn, "SELECT due_on FROM case_deadlines WHERE id = ?", (deadline_id,))
+    assert row is not None
+    return str(row[0])
+
+
+async def _running_due(conn: aiosqlite.Connection, case_id: int, rules: tuple[str, ...]) -> str:
+    row = await _row(
+        conn,
+        "SELECT due_on FROM case_deadlines WHERE case_id = ? AND status IN ('open', 'paused')"
+        f" AND rule_id IN ({','.join('?' for _ in rules)}) ORDER BY due_on LIMIT 1",
+        (case_id, *rules),
+    )
+    return str(row[0]) if row else ""
+
+
+def _basis(law: str, article: str, suffix_zh: str = "", suffix_en: str = "") -> dict[str, str]:
+    zh, en = citation(law, article)
+    return {"basis_zh": zh + suffix_zh, "basis_en": en + suffix_en}
+
+
+class CaseActions:
+    """What office staff, administrators and mediators do to a case (DESIGN.md roles)."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        notify: NoticeSink,
+        *,
+        engine: DeadlineEngine | None = None,
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._notify = notify
+        self._engine = engine
+
+    @property
+    def engine(self) -> DeadlineEngine:
+        return self._engine or default_engine()
+
+    def _now(self) -> str:
+        return to_db(self._clock.now())
+
+    def _today(self) -> date:
+        return legal_today(self._clock)
+
+    async def _authorise(
+        self, case_id: int, user: User, action: Action
+    ) -> tuple[StaffCaseView | None, ActionResult | None]:
+        """Re-read the case and the person's rights; (view, None) when the action may run."""
+        view = await staff_case_view(self._db, case_id, user)
+        if view is None or view.procedure not in ROLE_MAY_ACT.get(user.role, frozenset()):
+            return None, _NOT_ALLOWED
+        if action not in available_actions(view, user, self._engine):
+            return view, _ALREADY
+        return view, None
+
+    async def _close_met(self, case_id: int, rules: tuple[str, ...], user: User) -> None:
+        """Record a clock as met today; already closed (an earlier press) is fine."""
+        for deadline in await open_deadlines(self._db, case_id):
+            if deadline.rule_id in rules:
+                with contextlib.suppress(ClockError):
+                    await mark_met(
+                        self._db, deadline.id, user.telegram_id, self._today(), self._clock
+                    )
+
+    # reconsideration and petition ----------------------------------------------------------
+
+    async def accept(self, case_id: int, user: User, *, simplified: bool = False) -> ActionResult:
+        """受理. Reconsideration: F5 met; F9 and F12 (F13 simplified, FY 53-54) run from today.
+        Petition: X1 met; X4 (60 days, XF 34) runs from today."""
+        view, stop = await self._authorise(case_id, user, Action.accept)
+        if stop or view is None:
+            return stop or _NOT_ALLOWED
+        petition = view.procedure is Procedure.petition
+        await self._close_met(case_id, ("X1",) if petition else ("F5",), user)
+        today, now = self._today(), self._now()
+        async with self._db.transaction() as conn:
+            if not await _transition(conn, case_id, "submitted", "accepted", now):
+                return _ALREADY
+            opened = ("X4",) if petition else ("F9", "F13" if simplified else "F12")
+            dues: dict[str, str] = {}
+            for rule_id in opened:
+                deadline_id = await open_deadline(
+                    conn,
+                    case_id,
+                    rule_id,
+                    today,
+                    simplified=simplified and not petition,
+                    clock=self._clock,
+                    actor_id=user.telegram_id,
+                    engine=self._engine,
+                )
+                dues[rule_id] = await _due(conn, deadline_id)
+            await staff_event(
+                conn,
+                case_id,
+                now,
+                user,
+                "accepted",
+                {"accepted_on": today.isoformat(), "simplified": simplified and not petition},
+            )
+            if petition:
+                facts = {"accepted_on": today.isoformat(), "conclude_due": dues["X4"]}
+                await self._notify(
+                    conn,
+                    case_id,
+                    Notice.petition_accepted,
+                    {**facts, **_basis("XF", "34")},
+                    f"notice:accepted:{case_id}",
+                )
+            else:
+                decision_due = dues["F13" if simplified else "F12"]
+                facts = {"accepted_on": today.isoformat(), "decision_due": decision_due}
+                await self._notify(
+                    conn,
+                    case_id,
+                    Notice.accepted,
+                    {
+                        **facts,
+                        "track_msgid": SIMPLIFIED if simplified else ORDINARY,
+                        **(
+                            _basis("FY", "62", "第二款", "(2)")
+                            if simplified
+                            else _basis("FY", "62", "第一款", "(1)")
+                        ),
+                    },
+                    f"notice:accepted:{case_id}",
+                )
+        return ActionResult(Outcome.done, "accepted", facts)
+
+    async def refuse(self, case_id: int, user: User, reason: str) -> ActionResult:
+        """不予受理 with reasons (FY 30(2)): every clock stops."""
+        view, stop = await self._authorise(case_id, user, Action.refuse)
+        if stop or view is None:
+            return stop or _NOT_ALLOWED
+        today, now = self._today(), self._now()
+        async with self._db.transaction() as conn:
+            if not await _transition(conn, case_id, "submitted", "refused", now):
+                return _ALREADY
+            await cancel_case_deadlines(
+                conn, case_id, reason="refused", actor_id=user.telegram_id, clock=self._clock
+            )
+            await staff_event(conn, case_id, now, user, "refused", {"reason": reason})
+            await self._notify(
+                conn,
+                case_id,
+                Notice.refused,
+                {
+                    "refused_on": today.isoformat(),
+                    "reason": reason,
+                    **_basis("FY", "30", "第二款", "(2)"),
+                },
+                f"notice:refused:{case_id}",
+            )
+        return ActionResult(Outcome.done, "refused", {"refused_on": today.isoformat()})
+
+    async def request_correction(self, case_id: int, user: User, missing: str) -> ActionResult:
+        """要求补正 (FY 31(1)): F5 stands still; the applicant's F7 (10 WD) runs from today."""
+        view, stop = await self._authorise(case_id, user, Action.correct)
+        if stop or view is None:
+            return stop or _NOT_ALLOWED
+        today = self._today()
+        with contextlib.suppress(ClockError):  # already paused by an earlier press
+            await pause_case(self._db, case_id, "correction", today, user.telegram_id, self._clock)
+        now = self._now()
+        async with self._db.transaction() as conn:
+            if not await _transition(conn, case_id, "submitted", "correction_requested", now):
+                return _ALREADY
+            deadline_id = await open_deadline(
+                conn,
+                case_id,
+                "F7",
+                today,
+                clock=self._clock,
+                actor_id=user.telegram_id,
+                engine=self._engine,
+            )
+            due = await _due(conn, deadline_id)
+            await staff_event(
+                conn, case_id, now, user, "correction_requested", {"missing": missing, "due": due}
+            )
+            await self._notify(
+                conn,
+                case_id,
+                Notice.correction_requested,
+                {"missing": missing, "supply_due": due, **_basis("FY", "31")},
+                f"notice:correction_requested:{case_id}",
+            )
+        return ActionResult(Outcome.done, "correction_requested", {"supply_due": due})
+
+    async def correction_received(self, case_id: int, user: User) -> ActionResult:
+        """补正材料已收到: F7 met; F5 restarts in full from today (FY 31(3), restart_on_resume)."""
+        view, stop = await self._authorise(case_id, user, Action.corrected)
+        if stop or view is None:
+            return stop or _NOT_ALLOWED
+        today = self._today()
+        with contextlib.suppress(ClockError):  # resumed by an earlier press
+            await resume_case(self._db, case_id, today, user.telegram_id, self._clock)
+        await self._close_met(case_id, ("F7",), user)
+        now = self._now()
+        async with self._db.transaction() as conn:
+            if not await _transition(conn, case_id, "correction_requested", "submitted", now):
+                return _ALREADY
+            due = await _running_due(conn, case_id, ("F5",))
+            await staff_event(conn, case_id, now, user, "correction_received", {"review_due": due})
+            await self._notify(
+                conn,
+                case_id,
+                Notice.correction_received,
+                {"received_on": today.isoformat(), "review_due": due, **_basis("FY", "31")},
+                f"notice:correction_received:{case_id}",
+            )
+        return ActionResult(Outcome.done, "submitted", {"review_due": due})
+
+    async def extend(
+        self, case_id: int, user: User, *, days: int, reason: str, expected_total: int
+    ) -> ActionResult:
+        """延长 F12 (FY 62(1)) or X4 (XF 34): the acting person is the approver; the citizen is
+        told the new date and the reason. ``expected_total`` is the extension the button was
+        shown with: a second press finds a different total and does nothing."""
+        view, stop = await self._authorise(case_id, user, Action.extend)
+        if stop or view is None:
+            return stop or _NOT_ALLOWED
+        deadline = extendable_deadline(view)
+        if deadline is None or deadline.extension_days != expected_total:
+            return _ALREADY
+        try:
+            new_due = await extend_deadline(
+                self._db,
+                deadline.id,
+                user.telegram_id,
+                days,
+                reason,
+                self._clock,
+                engine=self._engine,
+            )
+        except ClockError as error:
+            return ActionResult(Outcome.refused, error=str(error))
+        total = deadline.extension_days + days
+        rule = self.engine.rule(deadline.rule_id)
+        law = ("FY", "62", "第一款", "(1)") if deadline.rule_id == "F12" else ("XF", "34", "", "")
+        async with self._db.transaction() as conn:
+            await self._notify(
+                conn,
+                case_id,
+                Notice.extended,
+                {
+                    "what_msgid": rule.title,
+                    "old_due": deadline.due_on.isoformat(),
+                    "new_due": new_due.isoformat(),
+                    "days": days,
+                    "reason": reason,
+                    **_basis(*law),
+                },
+                f"notice:extended:{deadline.id}:{total}",
+            )
+        return ActionResult(Outcome.done, view.status, {"new_due": new_due.isoformat()})
+
+    async def suspend(
+        self, case_id: int, user: User, *, reason: str, terminating_ground: bool
+    ) -> ActionResult:
+        """中止 (FY 39): the case clocks stand still. On the grounds of FY 39(1) items 1, 2 and
+        4 (death, incapacity, end of an organisation) F17 starts: 60 days, then 终止 (FY 41)."""
+        view, stop = await self._authorise(case_id, user, Action.suspend)
+        if stop or view is None:
+            return stop or _NOT_ALLOWED
+        today = self._today()
+        try:
+            await pause_case(self._db, case_id, "suspension", today, user.telegram_id, self._clock)
+        except ClockError:
+            if not any(d.status == "paused" for d in view.deadlines):
+                return ActionResult(Outcome.refused, error="no running clock to suspend")
+        now = self._now()
+        async with self._db.transaction() as conn:
+            if not await _transition(conn, case_id, "accepted", "suspended", now):
+                return _ALREADY
+            if terminating_ground:
+                await open_deadline(
+                    conn,
+                    case_id,
+                    "F17",
+                    today,
+                    clock=self._clock,
+                    actor_id=user.telegram_id,
+                    engine=self._engine,
+                )
+            await staff_event(
+                conn,
+                case_id,
+                now,
+                user,
+                "suspended",
+                {"reason": reason, "terminating_ground": terminating_ground},
+            )
+            await self._notify(
+                conn,
+                case_id,
+                Notice.suspended,
+                {"suspended_on": today.isoformat(), "reason": reason, **_basis("FY", "39")},
+                f"notice:suspended:{case_id}:{today.isoformat()}",
+            )
+        return ActionResult(Outcome.done, "suspended", {"suspended_on": today.isoformat()})
+
+    async def resume(self, case_id: int, user: User) -> ActionResult:
+        """恢复审理 (FY 39(2)): the paused clocks run on from today; F17 stops."""
+        view, stop = await self._authorise(case_id, user, Action.resume)
+        if stop or view is None:
+            return stop or _NOT_ALLOWED
+        today = self._today()
+        with contextlib.suppress(ClockError):
+            await resume_case(self._db, case_id, today, user.telegram_id, self._clock)
+        for deadline in await open_deadlines(self._db, case_id):
+            if deadline.rule_id == "F17":
+                with contextlib.suppress(ClockError):
+                    await cancel_deadline(
+                        self._db, deadline.id, user.telegram_id, "resumed", self._clock
+                    )
+        now = self._now()
+        async with self._db.transaction() as conn:
+            if not await _transition(conn, case_id, "suspended", "accepted", now):
+                return _ALREADY
+            due = await _running_due(conn, case_id, DECISION_RULES)
+            await staff_event(conn, case_id, now, user, "resumed", {"decision_due": due})
+            await self._notify(
+                conn,
+                case_id,
+                Notice.resumed,
+                {"resumed_on": today.isoformat(), "decision_due": due, **_basis("FY", "39")},
+                f"notice:resumed:{case_id}:{today.isoformat()}",
+            )
+        return ActionResult(Outcome.done, "accepted", {"decision_due": due})
+
+    async def decide(self, case_id: int, user: User) -> ActionResult:
+        """作出复议决定 (F12/F13 met) or 出具处理意见 (X4 met); the citizen learns the next
+        step: suing within 15 days (F15, XS 45) or asking for 复查 within 30 days (X5, XF 35)."""
+        view = await staff_case_view(self._db, case_id, user)
+        action = (
+            Action.conclude if view and view.procedure is Procedure.petition else Action.decide
+        )
+        view, stop = await self._authorise(case_id, user, action)
+        if stop or view is None:
+            return stop or _NOT_ALLOWED
+        petition = view.procedure is Procedure.petition
+        await self._close_met(case_id, ("X4",) if petition else DECISION_RULES, user)
+        today, now = self._today(), self._now()
+        next_rule = "X5" if petition else "F15"
+        next_due = self.engine.compute(next_rule, today).due.isoformat()
+        async with self._db.transaction() as conn:
+            if not await _transition(conn, case_id, "accepted", "decided", now):
+                return _ALREADY
+            await cancel_case_deadlines(
+                conn, case_id, reason="decided", actor_id=user.telegram_id, clock=self._clock
+            )
+            kind = "concluded" if petition else "decided"
+            await staff_event(conn, case_id, now, user, kind, {"on": today.isoformat()})
+            facts = {"decided_on": today.isoformat(), "next_due": next_due}
+            await self._notify(
+                conn,
+                case_id,
+                Notice.concluded if petition else Notice.decided,
+                {**facts, **(_basis("XF", "35") if petition else _basis("XS", "45"))},
+                f"notice:{kind}:{case_id}",
+            )
+        return ActionResult(Outcome.done, "decided", facts)
+
+    # mediation ----------------------------------------------------------------------------
+
+    async def mediation_outcome(self, case_id: int, user: User, *, agreed: bool) -> ActionResult:
+        """调解成功: the case is settled and M1 (司法确认 within 30 days, TJ 33) starts, so the
+        citizen is reminded. 调解不成: the case closes and the citizen is told the other routes
+        (arbitration, administrative, judicial; TJ 26)."""
+        action = Action.agreed if agreed else Action.failed
+        view, stop = await self._authorise(case_id, user, action)
+        if stop or view is None:
+            return stop or _NOT_ALLOWED
+        today, now = self._today(), self._now()
+        status = "settled" if agreed else "closed"
+        facts: dict[str, Any] = {"ended_on": today.isoformat()}
+        async with self._db.transaction() as conn:
+            if not await _transition(conn, case_id, view.status, status, now):
+                return _ALREADY
+            await cancel_case_deadlines(
+                conn, case_id, reason=status, actor_id=user.telegram_id, clock=self._clock
+            )
+            if agreed:
+                deadline_id = await open_deadline(
+                    conn,
+                    case_id,
+                    "M1",
+                    today,
+                    clock=self._clock,
+                    actor_id=user.telegram_id,
+                    engine=self._engine,
+                )
+                facts["confirm_due"] = await _due(conn, deadline_id)
+            kind = "mediation_agreed" if agreed else "mediation_failed"
+            await staff_event(conn, case_id, now, user, kind, facts)
+            await self._notify(
+                conn,
+                case_id,
+                Notice.mediation_agreed if agreed else Notice.mediation_failed,
+                {**facts, **(_basis("TJ", "33") if agreed else _basis("TJ", "26"))},
+                f"notice:{kind}:{case_id}",
+            )
+        return ActionResult(Outcome.done, status, facts)
+
+
+# -- deemed acceptance (FY 30(3)) ---------------------------------------------------------------
+
+
+async def settle_deemed_acceptances(
+    db: Database, clock: Clock, notify: NoticeSink, *, engine: DeadlineEngine | None = None
+) -> list[int]:
+    """F5 ended without a decision: the case is accepted as of the F5 last day (FY 30(3)).
+
+    ``expire_acceptance_reviews`` closes F5 and opens F9 + F12/F13 (one unit); then, per case,
+    one unit sets the status, writes the event and queues the citizen's notice. The second
+    step finds its cases from the stored facts (F5 missed, status still 'submitted'), not from
+    the first step's return value, so a crash between the two is repaired on the next tick.
+    """
+    await expire_acceptance_reviews(db, legal_today(clock), clock, engine=engine)
+    rows = await db.fetch_all(
+        "SELECT c.id, d.due_on FROM cases c JOIN case_deadlines d"
+        " ON d.case_id = c.id AND d.rule_id = 'F5' AND d.status = 'missed'"
+        " WHERE c.status = 'submitted' AND c.procedure = 'reconsideration'"
+        " AND NOT EXISTS (SELECT 1 FROM case_deadlines r WHERE r.case_id = c.id"
+        "   AND r.rule_id = 'F5' AND r.status IN ('open', 'paused'))"
+        " ORDER BY c.id"
+    )
+    accepted: list[int] = []
+    for row in rows:
+        case_id, accepted_on = int(row["id"]), str(row["due_on"])
+        now = to_db(clock.now())
+        async with db.transaction() as conn:
+            if not await _transition(conn, case_id, "submitted", "accepted", now):
+                continue
+            await staff_event(
+                conn, case_id, now, None, "accepted", {"accepted_on": accepted_on, "deemed": True}
+            )
+            decision_due = await _running_due(conn, case_id, DECISION_RULES)
+            await notify(
+                conn,
+                case_id,
+                Notice.deemed_accepted,
+                {
+                    "accepted_on": accepted_on,
+                    "decision_due": decision_due,
+                    **_basis("FY", "30", "第三款", "(3)"),
+                },
+                f"notice:deemed_accepted:{case_id}",
+            )
+        accepted.append(case_id)
+    return accepted

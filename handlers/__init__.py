@@ -7,6 +7,7 @@ the first matching handler wins.
 2. ``start``     – /start, /help, /lang, the main menu: commands that leave any form.
 3. ``mycases``   – /mycases, case pages; its "add material" state takes text before intake.
    ``reminders`` – the "received / 已收到" button on reminders (callback data only).
+   ``staff``     – /cases, staff case pages and actions (HasRole); its reason-text state.
 4. ``triage``    – "help me choose" questions.
 5. ``intake``    – the three forms; its state handlers take any text while a form is open.
    ``litigation`` – staff: court cases against agencies (行政应诉), L3/L7 data entry.
@@ -28,6 +29,7 @@ from handlers import (
     litigation,
     mycases,
     reminders,
+    staff,
     start,
     triage,
 )
@@ -46,6 +48,7 @@ def get_routers() -> list[Router]:
         start.build_router(),
         mycases.build_router(),
         reminders.build_router(),
+        staff.build_router(),
         triage.build_router(),
         intake.build_router(),
         litigation.build_router(),

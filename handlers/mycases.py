@@ -18,7 +18,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from cases.deadlines import RULES
-from cases.forms import FORMS, PROCEDURE_NAMES, PROVISIONAL_NOTE, Procedure, display_value
+from cases.forms import FORMS, PROCEDURE_NAMES, Procedure, display_value
 from cases.intake import (
     CASE_STATUSES,
     EVENT_TEXTS,
@@ -28,7 +28,6 @@ from cases.intake import (
     CaseSummary,
     IntakeService,
 )
-from cases.staff import StaffCaseView
 from cases.texts import N_, format_date
 from cases.users import Role, User
 from cases.validation import TextLimits, ValidationError, clean_text
@@ -156,29 +155,6 @@ async def menu_mycases(query: CallbackQuery, intake: IntakeService) -> None:
         await show_my_cases(query.message, query.from_user.id, intake)
 
 
-def staff_page(view: StaffCaseView) -> str:
-    lines = [
-        f"<b>{html.escape(_(PROCEDURE_NAMES[view.procedure]))}</b> <code>{view.number}</code>",
-        _t("Status: {status}", status=_(CASE_STATUSES.get(view.status, view.status))),
-        _t("Received on: {date}", date=view.received_on),
-        _t("Matter: {subject}", subject=html.escape(view.subject)),
-    ]
-    for party in view.parties:
-        lines.append(f"• {html.escape(party)}")
-    for deadline in view.deadlines:
-        rule = RULES[deadline.rule_id]
-        line = _t(
-            "{what}: by {date} ({basis}).",
-            what=_(rule.title),
-            date=deadline.due_on,
-            basis=deadline.basis if _locale() == "zh" else rule.basis_en,
-        )
-        if deadline.provisional:
-            line += " " + _(PROVISIONAL_NOTE)
-        lines.append(line)
-    return "\n".join(lines)
-
-
 async def case_button(
     query: CallbackQuery,
     callback_data: CaseAction,
@@ -195,16 +171,13 @@ async def case_button(
     try:
         case = await intake.case_for_citizen(callback_data.case_id, user_id=query.from_user.id)
     except CaseNotFound:
-        view = (
-            await intake.staff_view(callback_data.case_id, user)
-            if user.role is not Role.citizen and callback_data.action == "view"
-            else None
-        )
-        if view is None or message is None:
+        # Staff opening a case from a reminder or notice: the staff page with its actions.
+        from handlers.staff import open_staff_case
+
+        if user.role is Role.citizen or not await open_staff_case(
+            query, callback_data.case_id, user, intake, callback_data.action
+        ):
             await query.answer(_("This case is not available to you."), show_alert=True)
-            return
-        await query.answer()
-        await message.answer(staff_page(view))
         return
     await query.answer()
     if message is None:

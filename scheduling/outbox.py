@@ -349,10 +349,13 @@ class Outbox:
     async def _notify_staff(self, row: OutboxRow, problem: str) -> None:
         """403 / unknown: the person must be reached another way (phone, post, in person).
 
-        The notice is itself an outbox row, so it is rate-limited and survives a crash.
-        Problems with notices and digests are not reported again (no loops).
+        The notice is itself an outbox row, so it is rate-limited and survives a crash. A
+        notice to a citizen that cannot be delivered (a refusal, a 补正 request) is reported;
+        problems with staff notices and digests are not reported again (no loops).
         """
-        if row.kind in (Kind.NOTICE, Kind.DIGEST):
+        if row.kind is Kind.DIGEST or (
+            row.kind is Kind.NOTICE and row.audience is not Role.citizen
+        ):
             return
         role = _responsible_role(row)
         directory = RecipientDirectory(self.db, admin_ids=self.admin_ids)

@@ -6,9 +6,10 @@ twice. ``coalesce=True``, ``max_instances=1`` and ``misfire_grace_time=None`` ar
 defaults: APScheduler's own default grace of one second silently skips a late run (§3, E3).
 
 Downtime is caught up at start-up: rows left in ``sending`` become ``unknown`` before anything
-is sent, then one catch-up run plans, sends what fell due while the bot was down (expiring what
-is no longer useful), queues today's digest if it is daytime and none went out, takes a backup
-if the newest is older than a day, and purges old processed-update records.
+is sent, then one catch-up run settles the acceptance reviews that ended undecided (FY 30(3):
+deemed accepted, the citizen told), plans, sends what fell due while the bot was down
+(expiring what is no longer useful), queues today's digest if it is daytime and none went out,
+takes a backup if the newest is older than a day, and purges old processed-update records.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from cases.clock import Clock, to_db
 from cases.db import Database
 from scheduling.digest import queue_digests
+from scheduling.notices import deem_accepted
 from scheduling.outbox import DispatchReport, Outbox, Transport
 from scheduling.planner import Planner, in_quiet_hours
 from scheduling.policy import DIGEST_AT
@@ -201,8 +203,19 @@ class Scheduling:
     # --- jobs ---
 
     async def tick(self) -> DispatchReport:
+        await self.accept_expired_reviews()
         await self.planner.plan()
         return await self.outbox.dispatch_due()
+
+    async def accept_expired_reviews(self) -> list[int]:
+        """FY 30(3): an F5 review that ended undecided makes the case accepted (F9 and F12
+        open) and queues the citizen's notice. A failure here is logged and does not hold up
+        the reminders."""
+        try:
+            return await deem_accepted(self.db, self.clock)
+        except Exception:
+            log.exception("deemed acceptance step failed")
+            return []
 
     async def digest(self) -> int:
         queued = await queue_digests(
@@ -247,6 +260,7 @@ class Scheduling:
     async def catch_up(self) -> DispatchReport:
         """Whatever fell due while the bot was down, once."""
         now = self.clock.now()
+        await self.accept_expired_reviews()
         await self.planner.plan()
         local = now.astimezone(self.config.tz)
         if local.time() >= DIGEST_AT and not in_quiet_hours(now, self.config.tz):

@@ -41,6 +41,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from cases.clock import LEGAL_TZ, from_db
 from cases.texts import N_, format_date, translate
 from cases.users import Role
+from scheduling.notices import render_case_notice
 from scheduling.outbox import (
     DeliveryUnknown,
     NotSent,
@@ -209,6 +210,9 @@ def render_text(row: OutboxRow) -> str:
     p = row.payload
     if row.kind is Kind.DIGEST:
         return str(p.get("text", ""))
+    if row.kind is Kind.NOTICE and p.get("notice"):
+        # A notice about a case event (scheduling.notices), rendered now in today's language.
+        return render_case_notice(loc, p, citizen=row.audience is Role.citizen)
     if row.kind is Kind.NOTICE:
         template = _NOTICES.get(str(p.get("problem")), _NOTICES["unknown"])
         text = _t(loc, template).format(

@@ -1,0 +1,534 @@
+"""Staff work on cases: the staff case page with its actions, and /cases.
+
+Only administrators, office staff and mediators reach this router (``HasRole`` on the router);
+a citizen's forged ``staff:`` button falls through to the polite stale-button answer. Every
+press is authorised again by ``cases.staff`` (role, case visibility, the action the case's
+status offers now), so a button from before the case moved on answers "already done".
+
+Buttons carry ids only. Text typed by staff (a reason, what is missing) waits in the FSM state
+:class:`StaffInput` until the final button; the extension button also carries the extension
+total it was offered with, so a double press extends once.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import date
+
+from aiogram import F, Router
+from aiogram.filters import Command, StateFilter
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+
+from cases.clock import LEGAL_TZ, Clock
+from cases.db import Database
+from cases.deadlines import RULES
+from cases.forms import PROCEDURE_NAMES, PROVISIONAL_NOTE, Procedure
+from cases.intake import CASE_STATUSES, EVENT_TEXTS, IntakeService
+from cases.staff import (
+    Action,
+    ActionResult,
+    CaseActions,
+    Outcome,
+    StaffCaseView,
+    available_actions,
+    extendable_deadline,
+    extension_left,
+    open_cases_for,
+    staff_case_view,
+)
+from cases.texts import N_, format_date
+from cases.users import Role, User
+from cases.validation import TextLimits, ValidationError, clean_text
+from handlers.filters import HasRole, When
+from handlers.intake import _locale, _t
+from handlers.keyboards import button, grid
+from scheduling.notices import notice_sink
+
+STAFF_ROLES = (Role.admin, Role.office_staff, Role.mediator)
+HISTORY_SHOWN = 8
+LIST_LIMIT = 20  # keeps /cases inside Telegram's 4096 characters
+EXTENSION_CHOICES = (5, 10, 15, 30)
+
+
+class StaffAction(CallbackData, prefix="staff"):
+    """``staff:<action>:<case_id>:<arg>:<v>``; ``v`` = the extension total the button saw."""
+
+    action: str
+    case_id: int
+    arg: str = ""
+    v: int = 0
+
+
+class StaffInput(StatesGroup):
+    text = State()
+
+
+ACTION_LABELS: dict[Action, str] = {
+    Action.accept: N_("✅ Accept (受理)"),
+    Action.refuse: N_("⛔ Do not accept (不予受理)"),
+    Action.correct: N_("📝 Ask for more material (补正)"),
+    Action.corrected: N_("📥 Material received (补正材料已收到)"),
+    Action.extend: N_("⏳ Extend the time limit (延长)"),
+    Action.suspend: N_("⏸ Suspend (中止)"),
+    Action.resume: N_("▶️ Resume (恢复审理)"),
+    Action.decide: N_("⚖️ Decision made (作出决定)"),
+    Action.conclude: N_("📄 Handling opinion issued (出具处理意见)"),
+    Action.agreed: N_("🤝 Agreement reached (调解成功)"),
+    Action.failed: N_("✖️ No agreement (调解不成)"),
+}
+PETITION_ACCEPT = N_("✅ Accept / forward (受理·转送)")
+
+CONFIRM_TEXTS: dict[Action, str] = {
+    Action.decide: N_("Confirm: the reconsideration decision in case {number} was made today?"),
+    Action.conclude: N_(
+        "Confirm: the written handling opinion in case {number} was issued today?"
+    ),
+    Action.agreed: N_("Confirm: the mediation in case {number} ended with an agreement today?"),
+    Action.failed: N_("Confirm: the mediation in case {number} ended without an agreement?"),
+}
+ASK_TEXTS: dict[Action, str] = {
+    Action.refuse: N_(
+        "Case {number}: type the reason for not accepting the application. The applicant "
+        "receives it (Administrative Reconsideration Law, Art. 30(2))."
+    ),
+    Action.correct: N_(
+        "Case {number}: list in one message everything the applicant must supply or correct; "
+        "only one such notice may be sent (Administrative Reconsideration Law, Art. 31(1)). "
+        "The applicant gets 10 working days."
+    ),
+    Action.extend: N_(
+        "Case {number}: type the reason for the extension. The applicant is told it, and you "
+        "are recorded as the approver."
+    ),
+    Action.suspend: N_("Case {number}: type the reason for suspending. The applicant is told it."),
+}
+DONE_TEXTS: dict[Action, str] = {
+    Action.accept: N_("Done: the case is accepted. The applicant is told."),
+    Action.refuse: N_("Done: the application is not accepted. The applicant is told."),
+    Action.correct: N_(
+        "Done: the applicant is asked for the material, by {supply_due}. The acceptance review "
+        "is paused."
+    ),
+    Action.corrected: N_("Done: a new acceptance review runs until {review_due}."),
+    Action.extend: N_("Done: the time limit now ends on {new_due}. The applicant is told."),
+    Action.suspend: N_("Done: the case is suspended. The applicant is told."),
+    Action.resume: N_("Done: handling resumed; the decision is due by {decision_due}."),
+    Action.decide: N_(
+        "Done: the decision is recorded. The applicant is told that they may sue within 15 days."
+    ),
+    Action.conclude: N_(
+        "Done: the handling opinion is recorded. The petitioner is told that they may ask for "
+        "a review within 30 days."
+    ),
+    Action.agreed: N_(
+        "Done: the agreement is recorded; judicial confirmation is due by {confirm_due}."
+    ),
+    Action.failed: N_("Done: the mediation is closed. The applicant is told the other routes."),
+}
+PARTY_ROLES: dict[str, str] = {
+    "applicant": N_("applicant"),
+    "respondent": N_("respondent"),
+    "third_party": N_("third party"),
+    "agent": N_("agent"),
+    "other_party": N_("other party"),
+    "representative": N_("representative"),
+}
+ACTOR_NAMES: dict[str, str] = {
+    # The same msgids as the reminder texts (scheduling.sender), so one translation serves both.
+    "citizen": N_("applicant"),
+    "mediator": N_("mediator"),
+    "office_staff": N_("office staff"),
+    "agency_liaison": N_("agency liaison"),
+    "agency_head": N_("agency head"),
+    "admin": N_("administrator"),
+    "system": N_("system"),
+}
+ALREADY_TEXT = N_("This was already done, or the case has moved on. Here is its current state.")
+NOT_AVAILABLE = N_("This case is not available to you.")
+
+
+# -- rendering ----------------------------------------------------------------------------------
+
+
+def staff_case_text(view: StaffCaseView) -> str:
+    """The case as staff see it: personal numbers masked per ``cases.staff`` tables."""
+    locale = _locale()
+    lines = [
+        f"<b>{html.escape(_(PROCEDURE_NAMES[view.procedure]))}</b> <code>{view.number}</code>",
+        _t("Status: {status}", status=_(CASE_STATUSES.get(view.status, view.status))),
+        _t("Received on: {date}", date=view.received_on),
+        _t("Matter: {subject}", subject=html.escape(view.subject)),
+    ]
+    for party in view.parties:
+        role, _sep, rest = party.partition(": ")
+        label = PARTY_ROLES.get(role)
+        colon = "：" if locale == "zh" else ": "
+        lines.append(f"• {html.escape(_(label) + colon + rest if label else party)}")
+    if view.deadlines:
+        lines += ["", "<b>" + _("Time limits") + "</b>"]
+    for deadline in view.deadlines:
+        rule = RULES.get(deadline.rule_id)
+        basis = deadline.basis if locale == "zh" or rule is None else rule.basis_en
+        line = "• " + _t(
+            "{what}: by {date} ({basis}).",
+            what=_(deadline.title),
+            date=deadline.due_on,
+            basis=basis,
+        )
+        if deadline.paused_since is not None:
+            line += " " + _t("Paused since {date}.", date=deadline.paused_since)
+        if deadline.extension_days:
+            line += " " + _t("Extended by {days} days.", days=deadline.extension_days)
+        if deadline.provisional:
+            line += " " + _(PROVISIONAL_NOTE)
+        lines.append(line)
+    if view.events:
+        lines += ["", "<b>" + _("History") + "</b>"]
+    for event in view.events[-HISTORY_SHOWN:]:
+        text = _(EVENT_TEXTS.get(event.kind, event.kind))
+        if "{number}" in text:
+            text = text.format(number=event.detail.get("number", ""))
+        when = format_date(event.at.astimezone(LEGAL_TZ).date(), locale)
+        actor = _(ACTOR_NAMES.get(event.actor_role, event.actor_role))
+        lines.append(f"• {when} — {html.escape(text)} ({html.escape(actor)})")
+    return "\n".join(lines)
+
+
+def staff_case_keyboard(view: StaffCaseView, user: User) -> InlineKeyboardMarkup:
+    buttons = []
+    for action in available_actions(view, user):
+        label = (
+            PETITION_ACCEPT
+            if action is Action.accept and view.procedure is Procedure.petition
+            else ACTION_LABELS[action]
+        )
+        buttons.append(button(_(label), StaffAction(action=action.value, case_id=view.id)))
+    buttons.append(button(_("🔄 Refresh"), StaffAction(action="view", case_id=view.id)))
+    buttons.append(button(_("📋 Open cases"), StaffAction(action="list", case_id=0)))
+    return grid(buttons)
+
+
+async def _show(
+    message: Message, view: StaffCaseView, user: User, note: str | None = None
+) -> None:
+    text = staff_case_text(view)
+    if note:
+        text = f"{note}\n\n{text}"
+    await message.answer(text, reply_markup=staff_case_keyboard(view, user))
+
+
+async def open_staff_case(
+    query: CallbackQuery, case_id: int, user: User, intake: IntakeService, action: str = "view"
+) -> bool:
+    """The "open case" button of a reminder or notice pressed by staff (from /mycases'
+    ``case:view:<id>``). False when this person may not see the case: the caller answers."""
+    message = query.message if isinstance(query.message, Message) else None
+    if user.role is Role.citizen or action != "view" or message is None:
+        return False
+    view = await intake.staff_view(case_id, user)
+    if view is None:
+        return False
+    await query.answer()
+    await _show(message, view, user)
+    return True
+
+
+# -- /cases -------------------------------------------------------------------------------------
+
+
+async def _list(message: Message, user: User, db: Database) -> None:
+    cases = await open_cases_for(db, user, limit=LIST_LIMIT)
+    if not cases:
+        await message.answer(_("There are no open cases for you."))
+        return
+    lines = [_t("Open cases, soonest time limit first ({count}):", count=len(cases)), ""]
+    buttons = []
+    for case in cases:
+        status = _(CASE_STATUSES.get(case.status, case.status))
+        line = f"<code>{case.number}</code> · {status} · {html.escape(case.subject)}"
+        label = case.number
+        if case.next_rule_id and case.next_due_on:
+            rule = RULES.get(case.next_rule_id)
+            what = _(rule.title) if rule else case.next_rule_id
+            line += "\n   " + _t("Next: {what}, by {date}", what=what, date=case.next_due_on)
+            if case.provisional:
+                line += " " + _("(provisional)")
+            label += " · " + format_date(case.next_due_on, _locale())
+        lines.append(line)
+        buttons.append(button(label, StaffAction(action="view", case_id=case.id)))
+    await message.answer("\n".join(lines), reply_markup=grid(buttons))
+
+
+async def command_cases(message: Message, user: User, db: Database) -> None:
+    await _list(message, user, db)
+
+
+# -- buttons ------------------------------------------------------------------------------------
+
+
+def _confirm_keyboard(case_id: int, action: Action) -> InlineKeyboardMarkup:
+    return grid(
+        [
+            button(_("Yes, confirm"), StaffAction(action=action.value, case_id=case_id, arg="y")),
+            button(_("Cancel"), StaffAction(action="view", case_id=case_id)),
+        ],
+        width=2,
+    )
+
+
+def _days_keyboard(case_id: int, left: int | None, total: int) -> InlineKeyboardMarkup:
+    limit = left if left is not None else max(EXTENSION_CHOICES)
+    choices = sorted({d for d in EXTENSION_CHOICES if d <= limit} | {limit})
+    return grid(
+        [
+            button(
+                _t("{days} days", days=d),
+                StaffAction(action=Action.extend.value, case_id=case_id, arg=str(d), v=total),
+            )
+            for d in choices
+            if d > 0
+        ]
+        + [button(_("Cancel"), StaffAction(action="view", case_id=case_id))],
+        width=2,
+    )
+
+
+async def _report(
+    message: Message,
+    result: ActionResult,
+    action: Action,
+    case_id: int,
+    user: User,
+    db: Database,
+) -> None:
+    """After an action: what happened, then the case as it is now."""
+    if result.outcome is Outcome.already:
+        note = _(ALREADY_TEXT)
+    elif result.outcome is Outcome.refused:
+        note = "❗ " + _(
+            "This is not possible now: the time limit may have ended, or nothing is left to "
+            "extend or suspend."
+        )
+    elif result.outcome is Outcome.not_allowed:
+        note = _(NOT_AVAILABLE)
+    else:
+        dates = {
+            key: date.fromisoformat(value)
+            if isinstance(value, str) and len(value) == 10
+            else value
+            for key, value in result.facts.items()
+        }
+        note = _t(DONE_TEXTS[action], **dates)
+    view = await staff_case_view(db, case_id, user)
+    if view is None:
+        await message.answer(note)
+        return
+    await _show(message, view, user, note)
+
+
+async def staff_button(
+    query: CallbackQuery,
+    callback_data: StaffAction,
+    state: FSMContext,
+    user: User,
+    db: Database,
+    clock: Clock,
+) -> None:
+    message = query.message if isinstance(query.message, Message) else None
+    if callback_data.action == "list":
+        await query.answer()
+        if message:
+            await _list(message, user, db)
+        return
+    view = await staff_case_view(db, callback_data.case_id, user)
+    if view is None or message is None:
+        await query.answer(_(NOT_AVAILABLE), show_alert=True)
+        return
+    await query.answer()
+    if callback_data.action == "view":
+        await state.clear()
+        await _show(message, view, user)
+        return
+    try:
+        action = Action(callback_data.action)
+    except ValueError:
+        await _show(message, view, user)
+        return
+    if action not in available_actions(view, user):
+        await _show(message, view, user, _(ALREADY_TEXT))
+        return
+    actions = CaseActions(db, clock, notice_sink(clock))
+    arg = callback_data.arg
+    number = f"<code>{view.number}</code>"
+    result: ActionResult | None = None
+    if action in ASK_TEXTS and not (action in (Action.extend, Action.suspend) and arg):
+        await state.set_state(StaffInput.text)
+        await state.set_data({"case_id": view.id, "action": action.value})
+        await message.answer(_t(ASK_TEXTS[action], number=number))
+        return
+    if action is Action.accept:
+        if view.procedure is Procedure.reconsideration and arg not in ("o", "s"):
+            await message.answer(
+                _t(
+                    "Case {number}: accept under which procedure? The simplified procedure "
+                    "suits clear facts and small disputes, or when the parties agree "
+                    "(Administrative Reconsideration Law, Art. 53).",
+                    number=number,
+                ),
+                reply_markup=grid(
+                    [
+                        button(
+                            _("Ordinary procedure (60 days)"),
+                            StaffAction(action="accept", case_id=view.id, arg="o"),
+                        ),
+                        button(
+                            _("Simplified procedure (30 days)"),
+                            StaffAction(action="accept", case_id=view.id, arg="s"),
+                        ),
+                        button(_("Cancel"), StaffAction(action="view", case_id=view.id)),
+                    ]
+                ),
+            )
+            return
+        result = await actions.accept(view.id, user, simplified=arg == "s")
+    elif action in CONFIRM_TEXTS:
+        if arg != "y":
+            await message.answer(
+                _t(CONFIRM_TEXTS[action], number=number),
+                reply_markup=_confirm_keyboard(view.id, action),
+            )
+            return
+        if action in (Action.decide, Action.conclude):
+            result = await actions.decide(view.id, user)
+        else:
+            result = await actions.mediation_outcome(view.id, user, agreed=action is Action.agreed)
+    elif action is Action.corrected:
+        result = await actions.correction_received(view.id, user)
+    elif action is Action.resume:
+        result = await actions.resume(view.id, user)
+    elif action is Action.extend:
+        data = await state.get_data()
+        reason = data.get("reason")
+        if data.get("case_id") != view.id or data.get("action") != "extend" or not reason:
+            await _show(message, view, user, _(ALREADY_TEXT))
+            return
+        await state.clear()
+        result = await actions.extend(
+            view.id,
+            user,
+            days=int(arg) if arg.isdigit() else 0,
+            reason=str(reason),
+            expected_total=callback_data.v,
+        )
+    elif action is Action.suspend:
+        data = await state.get_data()
+        reason = data.get("reason")
+        if data.get("case_id") != view.id or data.get("action") != "suspend" or not reason:
+            await _show(message, view, user, _(ALREADY_TEXT))
+            return
+        await state.clear()
+        result = await actions.suspend(
+            view.id, user, reason=str(reason), terminating_ground=arg == "t"
+        )
+    if result is not None:
+        await _report(message, result, action, view.id, user, db)
+
+
+# -- typed reasons ------------------------------------------------------------------------------
+
+
+async def staff_text(
+    message: Message, state: FSMContext, user: User, db: Database, clock: Clock
+) -> None:
+    assert message.text is not None
+    data = await state.get_data()
+    case_id = data.get("case_id")
+    try:
+        action = Action(str(data.get("action")))
+    except ValueError:
+        await state.clear()
+        return
+    view = await staff_case_view(db, case_id, user) if isinstance(case_id, int) else None
+    if view is None:
+        await state.clear()
+        await message.answer(_(NOT_AVAILABLE))
+        return
+    try:
+        text = clean_text(message.text, max_len=TextLimits.REQUEST)
+    except ValidationError as error:
+        await message.answer("❗ " + error.render(_locale()))
+        return
+    actions = CaseActions(db, clock, notice_sink(clock))
+    number = f"<code>{view.number}</code>"
+    if action is Action.extend:
+        deadline = extendable_deadline(view)
+        if deadline is None or action not in available_actions(view, user):
+            await state.clear()
+            await _show(message, view, user, _(ALREADY_TEXT))
+            return
+        await state.update_data(reason=text)
+        left = extension_left(deadline)
+        await message.answer(
+            _t(
+                "Case {number}: extend “{what}” (now by {date}) by how many days? As the "
+                "approver you may grant up to {left} more days.",
+                number=number,
+                what=_(deadline.title),
+                date=deadline.due_on,
+                left=left if left is not None else "—",
+            ),
+            reply_markup=_days_keyboard(view.id, left, deadline.extension_days),
+        )
+        return
+    if action is Action.suspend:
+        await state.update_data(reason=text)
+        await message.answer(
+            _t(
+                "Case {number}: on which ground? For death, incapacity or the end of an "
+                "organisation (Art. 39(1) items 1, 2, 4) the case ends after 60 days if the "
+                "cause persists (Art. 41).",
+                number=number,
+            ),
+            reply_markup=grid(
+                [
+                    button(
+                        _("Death, incapacity or end of an organisation"),
+                        StaffAction(action="suspend", case_id=view.id, arg="t"),
+                    ),
+                    button(
+                        _("Another ground (mediation, awaiting another case …)"),
+                        StaffAction(action="suspend", case_id=view.id, arg="o"),
+                    ),
+                    button(_("Cancel"), StaffAction(action="view", case_id=view.id)),
+                ]
+            ),
+        )
+        return
+    await state.clear()
+    if action is Action.refuse:
+        result = await actions.refuse(view.id, user, text)
+    elif action is Action.correct:
+        result = await actions.request_correction(view.id, user, text)
+    else:
+        return
+    await _report(message, result, action, view.id, user, db)
+
+
+def build_router() -> Router:
+    """A new Router per call (a router belongs to one Dispatcher; tests build many)."""
+    router = Router(name="staff")
+    router.message.filter(HasRole(*STAFF_ROLES))
+    router.callback_query.filter(HasRole(*STAFF_ROLES))
+    router.message.register(command_cases, Command("cases"))
+    router.callback_query.register(staff_button, StaffAction.filter())
+    router.message.register(
+        staff_text, StateFilter(StaffInput.text), When(F.text & ~F.text.startswith("/"))
+    )
+    return router
+
+
+__all__ = ["StaffAction", "build_router", "open_staff_case"]
