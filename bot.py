@@ -38,7 +38,7 @@ from cases.updates import ProcessedUpdates
 from cases.users import Role, User, UserRepository
 from handlers import get_routers, setup_middlewares
 from handlers.storage import SqliteStorage
-from scheduling.notices import notify_recomputed
+from scheduling.notices import alert_calendar_gap, notify_recomputed
 from scheduling.runner import Scheduling
 from settings import Settings
 
@@ -223,6 +223,7 @@ async def run(settings: Settings) -> int:
             "State Council schedule to the calendar overrides file",
             ", ".join(map(str, missing)),
         )
+        await alert_calendar_gap(db, missing, clock, admin_ids=settings.admin_ids)
     changed = await recompute_provisional(db, calendar, clock)
     if changed:
         # The citizen and whoever must act are told the new date (once; re-runs queue nothing).

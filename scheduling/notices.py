@@ -294,6 +294,47 @@ async def notify_recomputed(
     return queued
 
 
+async def alert_calendar_gap(
+    db: Database,
+    years: Sequence[int],
+    clock: Clock,
+    *,
+    admin_ids: Sequence[int],
+    tz: ZoneInfo = LEGAL_TZ,
+) -> int:
+    """Domain §1.2: the holiday data does not cover ``years``, so deadlines there are counted
+    on Monday-Friday and marked provisional. The administrators are told, once a day at most
+    (the key carries the date), until the overrides file covers those years."""
+    if not years:
+        return 0
+    label = ", ".join(str(year) for year in years)
+    today = clock.now().astimezone(tz).date().isoformat()
+    directory = RecipientDirectory(db, admin_ids=list(admin_ids))
+    now = to_db(clock.now())
+    queued = 0
+    async with db.transaction() as conn:
+        for person in await directory.resolve(Role.admin, None):
+            payload = {"problem": "calendar_missing", "years": label, "recipient_role": "admin"}
+            cursor = await conn.execute(
+                "INSERT INTO reminders(dedup_key, kind, source_kind, step, audience, chat_id,"
+                " locale, critical, quiet, payload, due_at, created_at, updated_at)"
+                " VALUES (?, 'notice', 'notice', 'calendar_missing', 'admin', ?, ?, 1, ?, ?, ?,"
+                " ?, ?) ON CONFLICT(dedup_key) DO NOTHING",
+                (
+                    f"notice:calendar_missing:{label}:{today}:{person.chat_id}",
+                    person.chat_id,
+                    person.locale,
+                    Quiet.DEFER_UNLESS_DUE_TODAY.value,
+                    json.dumps(payload, ensure_ascii=False),
+                    now,
+                    now,
+                    now,
+                ),
+            )
+            queued += cursor.rowcount
+    return queued
+
+
 # -- rendering (called by scheduling.sender at send time) -------------------------------------
 
 

@@ -182,6 +182,14 @@ _NOTICES = {
 }
 
 
+CALENDAR_MISSING = N_(
+    "The official holiday calendar for {years} is not in the system yet. Deadlines falling in "
+    "that year are counted on Monday to Friday only and are marked provisional. Please add the "
+    "State Council's holiday schedule to the calendar overrides file and restart the bot; the "
+    "open deadlines are then recalculated and the people concerned are told."
+)
+
+
 def _t(locale: str, msgid: str) -> str:
     return translate(locale, msgid)
 
@@ -213,6 +221,8 @@ def render_text(row: OutboxRow) -> str:
     if row.kind is Kind.NOTICE and p.get("notice"):
         # A notice about a case event (scheduling.notices), rendered now in today's language.
         return render_case_notice(loc, p, citizen=row.audience is Role.citizen)
+    if row.kind is Kind.NOTICE and p.get("problem") == "calendar_missing":
+        return _t(loc, CALENDAR_MISSING).format(years=html.escape(str(p.get("years", ""))))
     if row.kind is Kind.NOTICE:
         template = _NOTICES.get(str(p.get("problem")), _NOTICES["unknown"])
         text = _t(loc, template).format(

@@ -183,3 +183,20 @@ async def test_an_undeliverable_citizen_notice_is_reported_to_staff(
     staff_rows = [row for row in transport.delivered if row.chat_id == ADMIN]
     assert staff_rows, "someone must be told to reach the citizen another way"
     assert "FY-2026-000009" in render_text(staff_rows[0])
+
+
+async def test_admins_are_told_once_a_day_when_the_holiday_calendar_is_missing(
+    db: Database, clock: FakeClock
+) -> None:
+    from scheduling.notices import alert_calendar_gap
+
+    await add_user(db, ADMIN, locale="zh")
+    assert await alert_calendar_gap(db, [2027], clock, admin_ids=[ADMIN]) == 1
+    assert await alert_calendar_gap(db, [2027], clock, admin_ids=[ADMIN]) == 0  # a restart
+    transport = await dispatch(db, clock)
+    [row] = transport.delivered
+    assert row.chat_id == ADMIN
+    text = render_text(row)
+    assert "2027" in text and "暂定" in text
+    clock.advance(timedelta(days=1))
+    assert await alert_calendar_gap(db, [2027], clock, admin_ids=[ADMIN]) == 1
