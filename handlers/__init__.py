@@ -3,16 +3,18 @@
 Router order matters: aiogram offers an update to routers in the order they are included and
 the first matching handler wins.
 
-1. ``cancel``    – /cancel must work inside every form, so it sees messages first.
-2. ``start``     – /start, /help, /lang, the main menu: commands that leave any form.
-3. ``mycases``   – /mycases, case pages; its "add material" state takes text before intake.
-   ``reminders`` – the "received / 已收到" button on reminders (callback data only).
-   ``staff``     – /cases, staff case pages and actions (HasRole); its reason-text state.
-4. ``triage``    – "help me choose" questions.
-5. ``intake``    – the three forms; its state handlers take any text while a form is open.
-   ``litigation`` – staff: court cases against agencies (行政应诉), L3/L7 data entry.
-6. ``errors``    – error handlers only; position does not matter for messages.
-7. ``fallback``  – last: unknown text, stickers, edits, stale buttons.
+1. ``cancel``     – /cancel must work inside every form, so it sees messages first.
+2. ``start``      – /start, /help, /lang, the main menu: commands that leave any form.
+3. ``intake``     – the three forms. Early because a form answer is the commonest update and
+                    every router before it costs a filter pass; its text handlers ignore
+                    commands and only match while a form is open, so nothing below is shadowed.
+4. ``mycases``    – /mycases, case pages, "add material" (its own state).
+5. ``reminders``  – the "received / 已收到" button on reminders (callback data only).
+6. ``staff``      – /cases, staff case pages and actions; router-level HasRole filter.
+7. ``triage``     – "help me choose" questions (callback data only).
+8. ``litigation`` – staff: court cases against agencies (行政应诉), L3/L7 data entry.
+9. ``errors``     – error handlers only; position does not matter for messages.
+10. ``fallback``  – last: unknown text, stickers, edits, stale buttons.
 """
 
 from __future__ import annotations
@@ -46,11 +48,11 @@ def get_routers() -> list[Router]:
     return [
         common.build_cancel_router(),
         start.build_router(),
+        intake.build_router(),
         mycases.build_router(),
         reminders.build_router(),
         staff.build_router(),
         triage.build_router(),
-        intake.build_router(),
         litigation.build_router(),
         errors.build_router(),
         common.build_fallback_router(),
