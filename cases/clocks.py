@@ -30,7 +30,6 @@ allowance, and the period must still be running (an extension is decided before 
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -54,6 +53,7 @@ from cases.deadlines import (
     count_period,
     default_engine,
 )
+from cases.history import append_event
 
 PAUSE_REASONS: frozenset[str] = frozenset(get_args(PauseReason))
 RUNNING = ("open", "paused")
@@ -183,17 +183,14 @@ async def _event(
     detail: dict[str, Any],
     clock: Clock,
 ) -> None:
-    await conn.execute(
-        "INSERT INTO case_events(case_id, at, actor_id, actor_role, kind, detail)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (
-            case_id,
-            to_db(clock.now()),
-            actor_id,
-            actor_role,
-            kind,
-            json.dumps(detail, ensure_ascii=False, sort_keys=True),
-        ),
+    await append_event(
+        conn,
+        case_id,
+        at=to_db(clock.now()),
+        actor_id=actor_id,
+        actor_role=actor_role,
+        kind=kind,
+        detail=detail,
     )
 
 

@@ -31,6 +31,7 @@ from cases.forms import (
     Procedure,
     timeliness,
 )
+from cases.history import append_event
 from cases.organisation import Organisation
 from cases.routing import mediation_room_for, reconsideration_body_for
 from cases.staff import StaffCaseView, staff_case_view
@@ -792,17 +793,14 @@ async def _event(
     kind: str,
     detail: dict[str, Any],
 ) -> None:
-    await conn.execute(
-        "INSERT INTO case_events(case_id, at, actor_id, actor_role, kind, detail)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (
-            case_id,
-            at,
-            actor_id,
-            "citizen" if actor_id is not None else "system",
-            kind,
-            json.dumps(detail, ensure_ascii=False),
-        ),
+    await append_event(
+        conn,
+        case_id,
+        at=at,
+        actor_id=actor_id,
+        actor_role="citizen" if actor_id is not None else "system",
+        kind=kind,
+        detail=detail,
     )
 
 

@@ -55,6 +55,7 @@ from cases.clocks import (
 from cases.db import Database
 from cases.deadlines import DeadlineEngine, citation, default_engine
 from cases.forms import Procedure
+from cases.history import append_event
 from cases.texts import N_
 from cases.users import Role, User
 from cases.validation import mask_id_number, mask_phone
@@ -360,17 +361,14 @@ async def staff_event(
     detail: dict[str, Any],
 ) -> None:
     """An audit row with the actor's id and role (``system`` when the scheduler acts)."""
-    await conn.execute(
-        "INSERT INTO case_events(case_id, at, actor_id, actor_role, kind, detail)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (
-            case_id,
-            now,
-            actor.telegram_id if actor else None,
-            actor.role.value if actor else "system",
-            kind,
-            json.dumps(detail, ensure_ascii=False, sort_keys=True),
-        ),
+    await append_event(
+        conn,
+        case_id,
+        at=now,
+        actor_id=actor.telegram_id if actor else None,
+        actor_role=actor.role.value if actor else "system",
+        kind=kind,
+        detail=detail,
     )
 
 

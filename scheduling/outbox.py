@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from cases.clock import LEGAL_TZ, Clock, from_db, to_db
 from cases.db import Database
+from cases.history import append_event
 from cases.users import Role
 from scheduling.planner import after_quiet_hours, in_quiet_hours
 from scheduling.policy import STAFF_ROLES, Kind, Quiet
@@ -441,21 +442,17 @@ async def acknowledge(
             (stamp, user_id, stamp, reminder_id),
         )
         if row["case_id"] is not None:
-            await conn.execute(
-                "INSERT INTO case_events(case_id, at, actor_id, actor_role, kind, detail)"
-                " VALUES (?, ?, ?, ?, 'reminder_acknowledged', ?)",
-                (
-                    row["case_id"],
-                    stamp,
-                    user_id,
-                    row["audience"],
-                    json.dumps(
-                        {
-                            "reminder_id": reminder_id,
-                            "rule_id": row["rule_id"],
-                            "step": row["step"],
-                        }
-                    ),
-                ),
+            await append_event(
+                conn,
+                row["case_id"],
+                at=stamp,
+                actor_id=user_id,
+                actor_role=row["audience"],
+                kind="reminder_acknowledged",
+                detail={
+                    "reminder_id": reminder_id,
+                    "rule_id": row["rule_id"],
+                    "step": row["step"],
+                },
             )
     return AckOutcome.RECORDED
