@@ -57,6 +57,7 @@ async def apply(client: TimedClient) -> None:
     await client.send_contact("+86 138 0000 1234")
     await client.send("湖北省谷城县城关镇东街1号")
     await client.press("谷城县公安局")
+    await client.press("作出的决定")
     await client.send("谷公(治)决字〔2026〕123号")
     await client.send("2026年11月1日")
     await client.send("11月3日")

@@ -85,6 +85,8 @@ class Field:
     """After the answer: a reason this channel cannot take the matter (then the form ends)."""
     intro: Callable[[Answers, date], Note | None] | None = None
     """Before the question: something the citizen must know first (e.g. they are late)."""
+    clears: tuple[str, ...] = ()
+    """Answers checked against this one; a changed answer asks them again."""
 
     def asked(self, answers: Answers) -> bool:
         return self.when is None or self.when(answers)
@@ -114,11 +116,17 @@ class FormSpec:
     title: str
     fields: tuple[Field, ...]
 
-    def field(self, key: str) -> Field:
-        for item in self.fields:
-            if item.key == key:
-                return item
-        raise KeyError(key)
+    def field(self, key: str, answers: Answers | None = None) -> Field:
+        """The field stored under ``key``; where branches ask it differently (a decision or
+        an inaction), the variant asked for these answers."""
+        variants = [item for item in self.fields if item.key == key]
+        if not variants:
+            raise KeyError(key)
+        if answers is not None:
+            for item in variants:
+                if item.asked(answers):
+                    return item
+        return variants[0]
 
     def asked_fields(self, answers: Answers) -> list[Field]:
         return [f for f in self.fields if f.asked(answers)]
@@ -135,6 +143,8 @@ class FormSpec:
 
 YES = "yes"
 NO = "no"
+DECISION = "decision"
+INACTION = "inaction"
 
 ID_TYPES = tuple(Choice(t.value, t.label) for t in v.IdType)
 
@@ -208,7 +218,7 @@ def applicant_fields(*, id_optional: Callable[[Answers], bool] | None = None) ->
             N_("Identity document"),
             choices=ID_TYPES,
             why=ID_WHY,
-            optional=False,
+            clears=("id_number",),
         ),
         Field(
             "id_number",
@@ -267,11 +277,12 @@ def _respondent_gate(answers: Answers, org: Organisation) -> Gate | None:
     """FY 24/27/28: an application the county's office cannot decide is not filed here."""
     from cases.routing import RECONSIDERATION_ELSEWHERE, reconsideration_body_for
 
-    agency_id = answers.get("respondent_id")
-    if not agency_id:
-        return None
-    body = reconsideration_body_for(org, str(agency_id))
-    if body.is_local:
+    agency_id = str(answers.get("respondent_id") or "")
+    if not agency_id or agency_id.startswith("text:"):
+        return None  # a typed name: the office checks who decides during its review (F5)
+    body = reconsideration_body_for(org, agency_id)
+    if body.is_local or any(alternative.local for alternative in body.alternatives):
+        # FY 24 last para.: a city department's branch may also be reviewed by the county.
         return None
     return Gate(
         RECONSIDERATION_ELSEWHERE,
@@ -291,16 +302,24 @@ PROVISIONAL_NOTE = N_(
 )
 
 
+LONG_STOP_NOTE = N_(
+    "By the dates you gave, the decision was made more than five years ago: the time limit "
+    "ended on {date} ({basis}), and this limit cannot be extended. You can still submit the "
+    "application; the office will decide whether it can accept it."
+)
+
+
 def late_note(answers: Answers, today: date) -> Note | None:
     window = timeliness(answers, today)
     if not window.late or window.window_end is None:
         return None
-    return Note(LATE_NOTE, {"date": window.window_end, "basis": window.basis})
+    message = LATE_NOTE if window.extendable else LONG_STOP_NOTE
+    return Note(message, {"date": window.window_end, "basis": window.basis})
 
 
 @dataclass(frozen=True)
 class Timeliness:
-    """F1/F2/F3 at intake: the window, and whether the application is already outside it."""
+    """F1/F2/F3/F4 at intake: the window, and whether the application is already outside it."""
 
     window_end: date | None
     rule_id: str | None
@@ -308,25 +327,51 @@ class Timeliness:
     late: bool
     provisional: bool = False
 
+    @property
+    def extendable(self) -> bool:
+        """FY 20(2) resumes the F1/F2 period after an obstacle; the FY 21 long stop is final."""
+        return self.rule_id != "F3"
+
 
 def timeliness(answers: Answers, today: date) -> Timeliness:
+    if answers.get("act_kind") == INACTION:
+        return _inaction_window(answers, today)
     known = answers.get("known_date")
-    made = answers.get("act_date")
     if not known:
         return Timeliness(None, None, "", False)
-    known_on = date.fromisoformat(str(known))
-    # F2 (FY 20(3)): not told of the right, body and period → 1 year from knowing the act.
+    # F1 (FY 20(1)): 60 days from knowing. F2 (FY 20(3)): not told of the right, the body and
+    # the period → at most one year from knowing the act (⚠ the 60 days then run from learning
+    # of the right, which the form does not ask; the cap is what the bot can check).
     rule_id = "F1" if answers.get("rights_notified") == YES else "F2"
-    window = compute(rule_id, known_on)
-    late = today > window.due
-    basis = window.basis
-    provisional = window.provisional
+    window = compute(rule_id, date.fromisoformat(str(known)))
+    result = Timeliness(window.due, rule_id, window.basis, today > window.due, window.provisional)
+    made = answers.get("act_date")
     if made:
-        # F3 (FY 21): the long stop from the day the act was made.
+        # F3 (FY 21): the long stop from the day the act was made caps every other window.
         long_stop = compute("F3", date.fromisoformat(str(made)))
-        if today > long_stop.due:
-            return Timeliness(long_stop.due, "F3", long_stop.basis, True, long_stop.provisional)
-    return Timeliness(window.due, rule_id, basis, late, provisional)
+        if long_stop.due < window.due:
+            result = Timeliness(
+                long_stop.due, "F3", long_stop.basis, today > long_stop.due, long_stop.provisional
+            )
+    return result
+
+
+def _inaction_window(answers: Answers, today: date) -> Timeliness:
+    """F4 (FYSS 16): without a statutory performance period the agency has 60 days from the
+    request; the F1 window of 60 days runs from the end of that period."""
+    requested = answers.get("act_date")
+    if not requested:
+        return Timeliness(None, None, "", False)
+    performance = compute("F4", date.fromisoformat(str(requested)))
+    window = compute("F1", performance.due)
+    basis = f"{performance.basis}、{window.basis}"
+    return Timeliness(
+        window.due,
+        "F4",
+        basis,
+        today > window.due,
+        performance.provisional or window.provisional,
+    )
 
 
 RECONSIDERATION = FormSpec(
@@ -345,7 +390,10 @@ RECONSIDERATION = FormSpec(
             gate=_elsewhere_gate(
                 {
                     "court": (ELSEWHERE_COURT, "《行政复议法》第二十九条"),
-                    "reconsideration": (ELSEWHERE_RECONSIDERATION, "《行政复议法》第二十九条"),
+                    "reconsideration": (
+                        ELSEWHERE_RECONSIDERATION,
+                        "《行政复议法》第三十条第一款第（七）项",
+                    ),
                 }
             ),
         ),
@@ -385,20 +433,47 @@ RECONSIDERATION = FormSpec(
             gate=_respondent_gate,
         ),
         Field(
+            "act_kind",
+            Kind.choice,
+            N_("Is it about a decision the agency made, or about the agency not acting?"),
+            N_("Kind of act"),
+            choices=(
+                Choice(DECISION, N_("A decision (for example a fine or a refusal)")),
+                Choice(INACTION, N_("The agency did not act on my request")),
+            ),
+            clears=("act_title", "act_date", "known_date"),
+        ),
+        Field(
             "act_title",
             Kind.text,
             N_(
                 "What is the decision? Type its title or document number, for example "
-                "“谷公(治)决字〔2026〕123号”. If the agency failed to act, describe what you "
-                "asked it to do."
+                "“谷公(治)决字〔2026〕123号”."
             ),
             N_("Decision"),
+            when=_not("act_kind", INACTION),
+        ),
+        Field(
+            "act_title",
+            Kind.text,
+            N_("What did you ask the agency to do?"),
+            N_("Your request to the agency"),
+            when=_is("act_kind", INACTION),
         ),
         Field(
             "act_date",
             Kind.date,
             N_("On what date was the decision made? (for example 2026-11-20 or 11月20日)"),
             N_("Date of the decision"),
+            when=_not("act_kind", INACTION),
+            clears=("known_date",),
+        ),
+        Field(
+            "act_date",
+            Kind.date,
+            N_("On what date did the agency receive your request?"),
+            N_("Date of your request"),
+            when=_is("act_kind", INACTION),
         ),
         Field(
             "known_date",
@@ -407,6 +482,7 @@ RECONSIDERATION = FormSpec(
             N_("Date you learned of it"),
             not_before="act_date",
             not_before_message=v.DATE_KNOWN_BEFORE_DECISION,
+            when=_not("act_kind", INACTION),
         ),
         Field(
             "how_received",
@@ -414,6 +490,7 @@ RECONSIDERATION = FormSpec(
             N_("How did you receive the decision?"),
             N_("How received"),
             choices=HOW_RECEIVED,
+            when=_not("act_kind", INACTION),
         ),
         Field(
             "rights_notified",
@@ -423,6 +500,7 @@ RECONSIDERATION = FormSpec(
                 "and within what time?"
             ),
             N_("Told of the right to apply"),
+            when=_not("act_kind", INACTION),
         ),
         Field(
             "late_reason",

@@ -33,6 +33,7 @@ from cases.forms import (
 )
 from cases.history import append_event
 from cases.organisation import Organisation
+from cases.privacy import mask_numbers
 from cases.routing import mediation_room_for, reconsideration_body_for
 from cases.staff import StaffCaseView, staff_case_view
 from cases.texts import N_
@@ -62,7 +63,7 @@ class Draft(BaseModel):
 
     @property
     def current_field(self) -> Field | None:
-        return self.spec.field(self.step) if self.step else None
+        return self.spec.field(self.step, self.answers) if self.step else None
 
 
 DRAFT_CACHE_SIZE = 10_000
@@ -290,8 +291,11 @@ class IntakeService:
         """
         draft = await self.get_draft(draft_id, user_id=user_id)
         spec = draft.spec
-        field = spec.field(key)
+        field = spec.field(key, draft.answers)
         answers = dict(draft.answers)
+        if key in answers and answers[key] != value:
+            for dependent in field.clears:  # checked against the old answer: ask again
+                answers.pop(dependent, None)
         answers[key] = value
         if draft.procedure is Procedure.reconsideration:
             answers["_late"] = timeliness(answers, self.today()).late
@@ -330,7 +334,7 @@ class IntakeService:
     async def reopen_field(self, draft_id: int, *, user_id: int, key: str) -> Draft:
         """'Edit' from the summary: ask this question again; other answers stay."""
         draft = await self.get_draft(draft_id, user_id=user_id)
-        field = draft.spec.field(key)
+        field = draft.spec.field(key, draft.answers)
         if not field.asked(draft.answers):
             raise KeyError(key)
         await self._db.execute(
@@ -374,8 +378,9 @@ class IntakeService:
             else:
                 owner = await _one(
                     conn,
-                    "SELECT 1 FROM cases WHERE id = ? AND citizen_id = ?",
-                    (case_id, user_id),
+                    "SELECT 1 FROM cases WHERE id = ? AND citizen_id = ?"
+                    f" AND status IN ({','.join('?' for _ in OPEN_STATUSES)})",
+                    (case_id, user_id, *OPEN_STATUSES),
                 )
                 if owner is None:
                     raise CaseNotFound(case_id)
@@ -710,10 +715,13 @@ class IntakeService:
         now = to_db(self._clock.now())
         async with self._db.transaction() as conn:
             row = await _one(
-                conn, "SELECT 1 FROM cases WHERE id = ? AND citizen_id = ?", (case_id, user_id)
+                conn,
+                "SELECT 1 FROM cases WHERE id = ? AND citizen_id = ?"
+                f" AND status IN ({','.join('?' for _ in OPEN_STATUSES)})",
+                (case_id, user_id, *OPEN_STATUSES),
             )
             if row is None:
-                raise CaseNotFound(case_id)
+                raise CaseNotFound(case_id)  # not theirs, or no longer open
             await _event(conn, case_id, now, user_id, "material_added", {"text": text})
 
     async def staff_view(self, case_id: int, user: User) -> StaffCaseView | None:
@@ -756,7 +764,7 @@ def subject_of(procedure: Procedure, answers: dict[str, Any], org: Organisation)
     else:
         category = org.category(str(answers["category_id"])).name
         text = f"{category}：{answers.get('other_party_name', '')}"
-    text = re.sub(r"\s+", " ", text).strip()
+    text = mask_numbers(re.sub(r"\s+", " ", text).strip())
     return text if len(text) <= 40 else text[:39] + "…"
 
 

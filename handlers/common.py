@@ -27,7 +27,7 @@ async def command_cancel(message: Message, state: FSMContext) -> None:
         return
     await message.answer(
         _("Do you want to stop and discard what you have entered in this form?"),
-        reply_markup=cancel_confirmation(),
+        reply_markup=cancel_confirmation(_draft_id(await state.get_data())),
     )
 
 
@@ -40,13 +40,23 @@ async def confirm_cancel(
     if not callback_data.confirm:
         await query.message.edit_text(_("Good, let us continue. Please answer the last question."))
         return
-    data = await state.get_data()
-    draft_id = data.get("draft_id")
-    if isinstance(draft_id, int):
+    draft_id = _draft_id(await state.get_data())
+    if await state.get_state() is None or draft_id != callback_data.draft_id:
+        # An old button: the form it asked about is gone, or another one is open now.
+        await query.message.edit_text(
+            _("This button is no longer valid. Please use the menu below.")
+        )
+        return
+    if draft_id:
         await intake.discard_draft(draft_id, user_id=query.from_user.id)
     await state.clear()
     await query.message.edit_text(_("Discarded. Nothing was submitted."))
     await query.message.answer(_("What would you like to do?"), reply_markup=main_menu())
+
+
+def _draft_id(data: dict[str, object]) -> int:
+    value = data.get("draft_id")
+    return value if isinstance(value, int) else 0
 
 
 async def booking_not_available(event: Message | CallbackQuery) -> None:

@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -30,6 +31,7 @@ from aiogram.types import (
 )
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
+from pydantic import Field as PydanticField
 
 from cases.citations import plain_basis
 from cases.forms import (
@@ -45,6 +47,7 @@ from cases.forms import (
     timeliness,
 )
 from cases.intake import (
+    ATTACHMENT_TOO_LARGE,
     AttachmentIn,
     Draft,
     DraftNotFound,
@@ -56,7 +59,7 @@ from cases.texts import N_, format_date
 from cases.validation import ValidationError, parse_phone
 from handlers.callbacks import MenuAction
 from handlers.filters import When
-from handlers.keyboards import button, grid, main_menu
+from handlers.keyboards import button, cancel_confirmation, grid, main_menu
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +75,10 @@ class FormButton(CallbackData, prefix="f"):
     """``action``: pick (a choice, by index), skip, done (evidence), submit, edit, field
     (re-ask one question), discard."""
 
-    draft_id: int
+    draft_id: int = PydanticField(ge=0, lt=2**63)  # a forged huge id must not reach SQLite
     action: str
     field: str = ""
-    value: int = 0
+    value: int = PydanticField(default=0, ge=0, lt=1000)
 
 
 ENTRY_COMMANDS = {
@@ -319,8 +322,9 @@ async def start_form(
 
 
 async def command_entry(message: Message, state: FSMContext, intake: IntakeService) -> None:
-    assert message.text and message.from_user
-    command = message.text.split()[0].lstrip("/").split("@")[0]
+    assert message.from_user
+    text = message.text or message.caption or ""  # aiogram's Command also reads captions
+    command = text.split()[0].lstrip("/").split("@")[0]
     await start_form(message, message.from_user.id, ENTRY_COMMANDS[command], state, intake)
 
 
@@ -520,7 +524,11 @@ async def download_attachment(message: Message, bot: Bot) -> AttachmentIn | Vali
     except ValidationError as error:
         return error
     buffer = io.BytesIO()
-    await bot.download(file_id, destination=buffer)
+    try:
+        await bot.download(file_id, destination=buffer)
+    except TelegramBadRequest:
+        # Telegram gives bots files up to 20 MB; a file sent without its size lands here.
+        return ValidationError(ATTACHMENT_TOO_LARGE)
     content = buffer.getvalue()
     try:
         check_attachment(kind, len(content), mime)
@@ -569,13 +577,11 @@ async def form_button(
     field = draft.current_field
     if action == "discard":
         await query.answer()
-        from handlers.keyboards import cancel_confirmation
-
         await state.set_state(IntakeForm.answering)
         await state.set_data({"draft_id": draft.id})
         await message.answer(
             _("Do you want to stop and discard what you have entered in this form?"),
-            reply_markup=cancel_confirmation(),
+            reply_markup=cancel_confirmation(draft.id),
         )
         return
     if action == "edit":

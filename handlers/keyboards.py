@@ -52,8 +52,11 @@ def language_menu() -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-def cancel_confirmation() -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("Yes, discard it"), callback_data=CancelChoice(confirm=True))
-    builder.button(text=_("No, keep going"), callback_data=CancelChoice(confirm=False))
-    return builder.as_markup()
+def cancel_confirmation(draft_id: int = 0) -> InlineKeyboardMarkup:
+    return grid(
+        [
+            button(_("Yes, discard it"), CancelChoice(confirm=True, draft_id=draft_id)),
+            button(_("No, keep going"), CancelChoice(confirm=False, draft_id=draft_id)),
+        ],
+        2,
+    )

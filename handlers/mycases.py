@@ -47,6 +47,11 @@ WITHDRAW_WARNING: dict[Procedure, str] = {
 }
 
 
+HISTORY_SHOWN = 25
+LIST_LIMIT = 30
+MESSAGE_BUDGET = 3800  # of Telegram's 4096 characters, with room for the closing lines
+
+
 class AddingMaterial(StatesGroup):
     waiting = State()
 
@@ -101,8 +106,14 @@ def case_page(case: CaseDetail, intake: IntakeService) -> str:
             value = display_value(field, case.answers[key], intake.org, _, locale)
             lines.append(f"{html.escape(_(field.label))}{colon()}{html.escape(value)}")
     lines += ["", "<b>" + _("History") + "</b>"]
-    for event in case.events:
-        text = _(EVENT_TEXTS.get(event.kind, event.kind))
+    # Only what a citizen has words for (internal kinds such as acknowledgements of staff
+    # reminders stay on the staff side), and the latest entries: the page must fit one message.
+    shown = [event for event in case.events if event.kind in EVENT_TEXTS]
+    if len(shown) > HISTORY_SHOWN:
+        lines.append(_t("… {count} earlier entries", count=len(shown) - HISTORY_SHOWN))
+        shown = shown[-HISTORY_SHOWN:]
+    for event in shown:
+        text = _(EVENT_TEXTS[event.kind])
         if "{number}" in text:
             text = text.format(number=event.detail.get("number", ""))
         when = format_date(event.at.astimezone(intake.tz).date(), locale)
@@ -132,14 +143,23 @@ async def show_my_cases(target: Message, user_id: int, intake: IntakeService) ->
         )
         return
     lines = [_("Your cases:"), ""]
-    for case in cases[:30]:
-        lines.append(
+    listed = 0
+    size = sum(len(line) for line in lines) + 200
+    for case in cases[:LIST_LIMIT]:
+        entry = [
             f"<code>{case.number}</code> · {_(CASE_STATUSES.get(case.status, case.status))}"
             f" · {html.escape(case.subject)}"
-        )
+        ]
         deadline = _deadline_line(case)
         if deadline:
-            lines.append("   " + deadline)
+            entry.append("   " + deadline)
+        size += sum(len(line) + 1 for line in entry)
+        if size > MESSAGE_BUDGET:
+            break  # Telegram refuses messages over 4096 characters
+        lines += entry
+        listed += 1
+    if listed < len(cases):
+        lines.append(_t("… and {count} more cases", count=len(cases) - listed))
     lines += ["", _("Choose a case to see its details:")]
     await target.answer("\n".join(lines), reply_markup=case_list_keyboard(cases))
 
@@ -202,6 +222,8 @@ async def case_button(
         )
     elif action == "withdraw_yes":
         done = await intake.withdraw(case.id, user_id=query.from_user.id)
+        if (await state.get_data()).get("case_id") == case.id:
+            await state.clear()  # no more "add material" to a withdrawn case
         text = (
             _t("Case {number} is withdrawn.", number=f"<code>{case.number}</code>")
             if done
