@@ -132,7 +132,7 @@ CASE_STATUSES: dict[str, str] = {
     "refused": N_("Not accepted"),
     "decided": N_("Decided"),
     "closed": N_("Closed"),
-    "withdrawn": N_("Withdrawn by you"),
+    "withdrawn": N_("Withdrawn"),
     "suspended": N_("Handling suspended"),
     "settled": N_("Mediation agreement reached"),
 }
@@ -151,6 +151,10 @@ EVENT_TEXTS: dict[str, str] = {
     "case_paused": N_("Handling was paused."),
     "case_resumed": N_("Handling resumed."),
     "deadline_cancelled": N_("A time limit stopped running."),
+    "copy_sent": N_("The application copy reached the respondent; the reply period started."),
+    "deemed_withdrawn": N_(
+        "The material was not supplied in time: the application is deemed abandoned."
+    ),
     "deadline_recomputed": N_(
         "A time limit was recalculated with the newly published holiday calendar."
     ),

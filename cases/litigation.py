@@ -283,27 +283,42 @@ class Lawsuit(BaseModel):
 class AgencyAppearances(BaseModel):
     agency: str
     held: int
+    """Hearings with an appearance record."""
     head: int
     staff: int
     lawyer_only: int
     absent: int
+    unrecorded: int = 0
+    """Hearings that took place but have no record yet."""
 
 
 class AppearanceStats(BaseModel):
-    """One year's hearings held (by the local date of the hearing) and who appeared."""
+    """One year's hearings that took place (by the local date of the hearing) and who appeared.
+
+    The rates count every hearing that has taken place, recorded or not: a hearing nobody
+    recorded is not (yet) an attended one. Leaving it out would inflate the 出庭率 exactly
+    where the follow-up is weakest.
+    """
 
     year: int
     held: int
+    """Hearings with an appearance record."""
     head: int
     staff: int
     lawyer_only: int
     absent: int
     head_required_held: int
-    """Hearings of cases where the head had to appear (XSJS 129(1))."""
+    """Recorded hearings of cases where the head had to appear (XSJS 129(1))."""
     head_required_head: int
     unrecorded: int
     """Hearings of the year that have taken place but have no appearance record yet."""
+    head_required_unrecorded: int = 0
     by_agency: list[AgencyAppearances]
+
+    @property
+    def taken_place(self) -> int:
+        """Every hearing of the year that has started: the denominator of the rates."""
+        return self.held + self.unrecorded
 
     @property
     def attended(self) -> int:
@@ -316,15 +331,19 @@ class AppearanceStats(BaseModel):
 
     @property
     def attendance_rate(self) -> float | None:
-        return self._rate(self.attended, self.held)
+        return self._rate(self.attended, self.taken_place)
 
     @property
     def head_rate(self) -> float | None:
-        return self._rate(self.head, self.held)
+        return self._rate(self.head, self.taken_place)
+
+    @property
+    def head_required_taken_place(self) -> int:
+        return self.head_required_held + self.head_required_unrecorded
 
     @property
     def head_required_rate(self) -> float | None:
-        return self._rate(self.head_required_head, self.head_required_held)
+        return self._rate(self.head_required_head, self.head_required_taken_place)
 
 
 # --- the service ------------------------------------------------------------------------------
@@ -729,14 +748,17 @@ class LitigationService:
             " GROUP BY h.agency, a.attendance, h.head_required",
             (start, end),
         )
-        unrecorded = await self._db.fetch_value(
-            "SELECT count(*) FROM hearings WHERE status = 'scheduled'"
-            " AND starts_at >= ? AND starts_at < ? AND starts_at <= ?",
+        # Taken place (started by now) but not recorded: counted as not attended (yet).
+        unrecorded_rows = await self._db.fetch_all(
+            "SELECT agency, head_required, count(*) AS n FROM hearings"
+            " WHERE status = 'scheduled' AND starts_at >= ? AND starts_at < ? AND starts_at <= ?"
+            " GROUP BY agency, head_required",
             (start, end, to_db(self.now())),
         )
         totals = dict.fromkeys(("head", "staff", "lawyer_only", "absent"), 0)
         agencies: dict[str, dict[str, int]] = {}
-        required_held = required_head = 0
+        unrecorded_by_agency: dict[str, int] = {}
+        required_held = required_head = required_unrecorded = 0
         for r in rows:
             n = int(r["n"])
             totals[r["attendance"]] += n
@@ -746,6 +768,12 @@ class LitigationService:
                 required_held += n
                 if r["attendance"] == "head":
                     required_head += n
+        for r in unrecorded_rows:
+            n = int(r["n"])
+            unrecorded_by_agency[r["agency"]] = unrecorded_by_agency.get(r["agency"], 0) + n
+            agencies.setdefault(r["agency"], dict.fromkeys(totals, 0))
+            if r["head_required"]:
+                required_unrecorded += n
         return AppearanceStats(
             year=year,
             held=sum(totals.values()),
@@ -755,9 +783,15 @@ class LitigationService:
             absent=totals["absent"],
             head_required_held=required_held,
             head_required_head=required_head,
-            unrecorded=int(unrecorded or 0),
+            unrecorded=sum(unrecorded_by_agency.values()),
+            head_required_unrecorded=required_unrecorded,
             by_agency=[
-                AgencyAppearances(agency=name, held=sum(per.values()), **per)
+                AgencyAppearances(
+                    agency=name,
+                    held=sum(per.values()),
+                    unrecorded=unrecorded_by_agency.get(name, 0),
+                    **per,
+                )
                 for name, per in sorted(agencies.items())
             ],
         )

@@ -46,6 +46,7 @@ from cases.clocks import (
     cancel_deadline,
     expire_acceptance_reviews,
     extend_deadline,
+    get_deadline,
     mark_met,
     open_deadline,
     open_deadlines,
@@ -94,12 +95,26 @@ class Action(StrEnum):
     conclude = "conclude"  # 出具信访处理意见 (X4 met; X5 for the citizen)
     agreed = "agreed"  # 调解成功 (M1 opens, TJ 33)
     failed = "failed"  # 调解不成 (TJ 26)
+    copy_sent = (
+        "copy_sent"  # 申请书副本已发送 (F9 met; F10 from the respondent's receipt, FY 48/54)
+    )
+    extend_supply = "extend_supply"  # 延长补正期限 (FY 31(2) "合理的补正期限": F7 extended)
+    deem_withdrawn = "deem_withdrawn"  # 视为放弃 (FY 31(2): F7 passed without the material)
 
 
 ACTIONS: dict[tuple[Procedure, str], tuple[Action, ...]] = {
     (Procedure.reconsideration, "submitted"): (Action.accept, Action.correct, Action.refuse),
-    (Procedure.reconsideration, "correction_requested"): (Action.corrected,),
-    (Procedure.reconsideration, "accepted"): (Action.extend, Action.suspend, Action.decide),
+    (Procedure.reconsideration, "correction_requested"): (
+        Action.corrected,
+        Action.extend_supply,
+        Action.deem_withdrawn,
+    ),
+    (Procedure.reconsideration, "accepted"): (
+        Action.copy_sent,
+        Action.extend,
+        Action.suspend,
+        Action.decide,
+    ),
     (Procedure.reconsideration, "suspended"): (Action.resume,),
     (Procedure.petition, "submitted"): (Action.accept,),
     (Procedure.petition, "accepted"): (Action.extend, Action.conclude),
@@ -111,6 +126,32 @@ SIMPLIFIED = N_("simplified procedure")  # FY 53-54: F9 3 WD, F10 5 WD, decision
 
 EXTENDABLE_RULES = ("F12", "X4")
 """F12 +30 CD (FY 62(1)); X4 +30 CD (XF 34). F13 (simplified) has no extension (FY 62(2))."""
+SUPPLY_RULES = ("F7",)
+"""F7: "有正当理由不能按期补正的，行政复议机关可以延长合理的补正期限" (FY 31(2)); no cap."""
+EXTENSION_RULES: dict[Action, tuple[str, ...]] = {
+    Action.extend: EXTENDABLE_RULES,
+    Action.extend_supply: SUPPLY_RULES,
+}
+
+PETITION_COMPLAINT = "complaint"
+"""XF 31: only 申诉求决 matters get the 60-day 处理意见书 clock (X4, XF 34)."""
+PETITION_FORWARDED_TO: dict[str, str] = {
+    # XF 29: 建议意见 go to the bodies concerned for study; XF 30: 检举控告 go to 纪检监察.
+    "suggestion": "competent_body",
+    "report": "discipline_body",
+}
+
+# Refusals the handler explains (English msgids; ``ActionResult.facts`` fills them).
+REVIEW_PERIOD_ENDED = N_(
+    "The acceptance review period ended on {review_due}: the application is deemed accepted "
+    "as of that day (Administrative Reconsideration Law, Art. 30(3)). A notice to correct or "
+    "a refusal is no longer possible; record the acceptance instead."
+)
+RECEIPT_IN_FUTURE = N_("The date the respondent received the copy cannot be in the future.")
+RECEIPT_BEFORE_ACCEPTANCE = N_(
+    "The respondent cannot have received the copy before the case was accepted on "
+    "{accepted_on}. Please check the date."
+)
 
 
 class Notice(StrEnum):
@@ -118,10 +159,15 @@ class Notice(StrEnum):
 
     deemed_accepted = "deemed_accepted"
     accepted = "accepted"
+    accepted_after_review = "accepted_after_review"
     petition_accepted = "petition_accepted"
+    petition_forwarded = "petition_forwarded"
+    report_forwarded = "report_forwarded"
     refused = "refused"
     correction_requested = "correction_requested"
     correction_received = "correction_received"
+    supply_extended = "supply_extended"
+    deemed_withdrawn = "deemed_withdrawn"
     extended = "extended"
     suspended = "suspended"
     resumed = "resumed"
@@ -158,6 +204,28 @@ class StaffCaseView(BaseModel):
     deadlines: list[CaseDeadline]
     events: list[StaffEvent] = []
     correction_requested_before: bool = False
+    copy_sent_before: bool = False
+    """F10 was opened once (FY 48): the copy-sent action is offered only before that."""
+    accepted_on: date | None = None
+    """The legal acceptance date (FY 30(3): the F5 last day when acceptance came later)."""
+    petition_kind: str | None = None
+    """XF 29-31: complaint (申诉求决), suggestion (建议意见) or report (检举控告)."""
+
+    def running(self, rule_id: str) -> CaseDeadline | None:
+        """The open or paused deadline of this rule, if any."""
+        return next((d for d in self.deadlines if d.rule_id == rule_id), None)
+
+    @property
+    def simplified(self) -> bool:
+        """Accepted under the simplified procedure (FY 53-54): F13 runs, F9 was opened
+        simplified, or the acceptance recorded it."""
+        if self.running("F13") is not None:
+            return True
+        f9 = self.running("F9")
+        if f9 is not None:
+            return f9.simplified
+        accepted = [e for e in self.events if e.kind == "accepted"]
+        return bool(accepted and accepted[-1].detail.get("simplified"))
 
 
 async def staff_case_view(db: Database, case_id: int, user: User) -> StaffCaseView | None:
@@ -194,6 +262,14 @@ async def staff_case_view(db: Database, case_id: int, user: User) -> StaffCaseVi
             (case_id,),
         )
     ]
+    deadlines = await open_deadlines(db, case_id)
+    accepted = [e for e in events if e.kind == "accepted" and e.detail.get("accepted_on")]
+    accepted_on = (
+        date.fromisoformat(str(accepted[-1].detail["accepted_on"]))
+        if accepted
+        else next((d.trigger_on for d in deadlines if d.rule_id == "F9"), None)
+    )
+    answers = json.loads(row["answers"] or "{}")
     return StaffCaseView(
         id=row["id"],
         number=row["number"],
@@ -202,9 +278,13 @@ async def staff_case_view(db: Database, case_id: int, user: User) -> StaffCaseVi
         subject=row["subject"],
         received_on=date.fromisoformat(row["received_on"]),
         parties=parties,
-        deadlines=await open_deadlines(db, case_id),
+        deadlines=deadlines,
         events=events,
         correction_requested_before=any(e.kind == "correction_requested" for e in events),
+        copy_sent_before=any(e.kind == "copy_sent" for e in events)
+        or any(d.rule_id == "F10" for d in deadlines),
+        accepted_on=accepted_on,
+        petition_kind=answers.get("petition_kind") if isinstance(answers, dict) else None,
     )
 
 
@@ -215,11 +295,31 @@ def _may_open(row: sqlite3.Row | Mapping[str, Any], user: User) -> bool:
     return not (row["sensitive"] and user.role not in SENSITIVE_ROLES)
 
 
-def extendable_deadline(view: StaffCaseView) -> CaseDeadline | None:
-    """The running deadline an extension would move (F12 or X4), if it is open."""
+def extendable_deadline(
+    view: StaffCaseView, rules: tuple[str, ...] = EXTENDABLE_RULES
+) -> CaseDeadline | None:
+    """The running deadline an extension would move (F12 or X4; F7 for the 补正 period), if
+    it is open."""
     for deadline in view.deadlines:
-        if deadline.rule_id in EXTENDABLE_RULES and deadline.status == "open":
+        if deadline.rule_id in rules and deadline.status == "open":
             return deadline
+    return None
+
+
+def review_period_ended(view: StaffCaseView, today: date) -> date | None:
+    """The F5 last day when it has passed with F5 still open (FY 30(3)): the application is
+    already deemed accepted, even if the scheduler has not recorded it yet."""
+    f5 = view.running("F5")
+    if f5 is not None and f5.status == "open" and f5.due_on < today:
+        return f5.due_on
+    return None
+
+
+def supply_period_ended(view: StaffCaseView, today: date) -> date | None:
+    """The F7 last day when it has passed without the material (FY 31(2))."""
+    f7 = view.running("F7")
+    if f7 is not None and f7.status == "open" and f7.due_on < today:
+        return f7.due_on
     return None
 
 
@@ -242,23 +342,44 @@ def may_approve_extension(
 
 
 def available_actions(
-    view: StaffCaseView, user: User, engine: DeadlineEngine | None = None
+    view: StaffCaseView,
+    user: User,
+    engine: DeadlineEngine | None = None,
+    *,
+    today: date | None = None,
 ) -> tuple[Action, ...]:
-    """The buttons this person gets on this case now."""
+    """The buttons this person gets on this case now.
+
+    ``today`` (the legal date) enables the date-bound choices: 补正 and 不予受理 end with the
+    F5 review (FY 30(3)); "deemed withdrawn" only after F7 has passed, and an F7 extension only
+    while it runs (FY 31(2)). Without it, "deemed withdrawn" is not offered."""
     if view.procedure not in ROLE_MAY_ACT.get(user.role, frozenset()):
         return ()
     out: list[Action] = []
     for action in ACTIONS.get((view.procedure, view.status), ()):
         if action is Action.correct and view.correction_requested_before:
             continue  # FY 31(1): one written notice listing everything ("一次性")
-        if action is Action.extend:
-            deadline = extendable_deadline(view)
+        if (
+            action in (Action.correct, Action.refuse)
+            and today is not None
+            and review_period_ended(view, today)
+        ):
+            continue  # FY 30(2)-(3): only "within the review period"; now deemed accepted
+        if action in EXTENSION_RULES:
+            deadline = extendable_deadline(view, EXTENSION_RULES[action])
             if (
                 deadline is None
                 or not may_approve_extension(deadline, user, engine)
                 or extension_left(deadline, engine) == 0
+                or (today is not None and deadline.due_on < today)
             ):
                 continue
+        if action is Action.deem_withdrawn and (
+            today is None or supply_period_ended(view, today) is None
+        ):
+            continue
+        if action is Action.copy_sent and view.copy_sent_before:
+            continue  # F10 runs once from the respondent's receipt (FY 48)
         out.append(action)
     return tuple(out)
 
@@ -372,20 +493,27 @@ async def staff_event(
     )
 
 
-async def _due(conn: aiosqlite.Connection, deadline_id: int) -> str:
-    row = await _row(conn, "SELECT due_on FROM case_deadlines WHERE id = ?", (deadline_id,))
+async def _due(conn: aiosqlite.Connection, deadline_id: int) -> tuple[str, bool]:
+    """(last day, provisional) of a stored deadline: a notice shows the date with the
+    provisional note when the holiday calendar does not cover it yet (domain §1.2)."""
+    row = await _row(
+        conn, "SELECT due_on, provisional FROM case_deadlines WHERE id = ?", (deadline_id,)
+    )
     assert row is not None
-    return str(row[0])
+    return str(row[0]), bool(row[1])
 
 
-async def _running_due(conn: aiosqlite.Connection, case_id: int, rules: tuple[str, ...]) -> str:
+async def _running_due(
+    conn: aiosqlite.Connection, case_id: int, rules: tuple[str, ...]
+) -> tuple[str, bool]:
     row = await _row(
         conn,
-        "SELECT due_on FROM case_deadlines WHERE case_id = ? AND status IN ('open', 'paused')"
+        "SELECT due_on, provisional FROM case_deadlines WHERE case_id = ?"
+        " AND status IN ('open', 'paused')"
         f" AND rule_id IN ({','.join('?' for _ in rules)}) ORDER BY due_on LIMIT 1",
         (case_id, *rules),
     )
-    return str(row[0]) if row else ""
+    return (str(row[0]), bool(row[1])) if row else ("", False)
 
 
 def _basis(law: str, article: str, suffix_zh: str = "", suffix_en: str = "") -> dict[str, str]:
@@ -426,86 +554,208 @@ class CaseActions:
         view = await staff_case_view(self._db, case_id, user)
         if view is None or view.procedure not in ROLE_MAY_ACT.get(user.role, frozenset()):
             return None, _NOT_ALLOWED
-        if action not in available_actions(view, user, self._engine):
+        if action not in available_actions(view, user, self._engine, today=self._today()):
             return view, _ALREADY
         return view, None
 
-    async def _close_met(self, case_id: int, rules: tuple[str, ...], user: User) -> None:
-        """Record a clock as met today; already closed (an earlier press) is fine."""
+    async def _close_met(
+        self, case_id: int, rules: tuple[str, ...], user: User, on: date | None = None
+    ) -> None:
+        """Record a clock as met (today unless ``on``); already closed (an earlier press) is
+        fine."""
         for deadline in await open_deadlines(self._db, case_id):
             if deadline.rule_id in rules:
                 with contextlib.suppress(ClockError):
                     await mark_met(
-                        self._db, deadline.id, user.telegram_id, self._today(), self._clock
+                        self._db, deadline.id, user.telegram_id, on or self._today(), self._clock
                     )
+
+    async def _open_or_running(
+        self,
+        conn: aiosqlite.Connection,
+        case_id: int,
+        rule_id: str,
+        trigger: date,
+        user: User,
+        *,
+        simplified: bool = False,
+    ) -> tuple[str, bool]:
+        """Open a clock, or take the one already running: the scheduler's deemed acceptance
+        (FY 30(3)) may have opened F9 and F12 a moment before staff pressed "accept"."""
+        running = await _row(
+            conn,
+            "SELECT id FROM case_deadlines WHERE case_id = ? AND rule_id = ?"
+            " AND status IN ('open', 'paused')",
+            (case_id, rule_id),
+        )
+        if running is not None:
+            return await _due(conn, int(running[0]))
+        deadline_id = await open_deadline(
+            conn,
+            case_id,
+            rule_id,
+            trigger,
+            simplified=simplified,
+            clock=self._clock,
+            actor_id=user.telegram_id,
+            engine=self._engine,
+        )
+        return await _due(conn, deadline_id)
+
+    async def _deemed_on(self, case_id: int) -> date | None:
+        """The F5 last day when the scheduler already marked F5 missed (FY 30(3)) but has not
+        yet recorded the acceptance: staff pressing "accept" in that moment keep its date."""
+        row = await self._db.fetch_one(
+            "SELECT due_on, status FROM case_deadlines WHERE case_id = ? AND rule_id = 'F5'"
+            " ORDER BY id DESC LIMIT 1",
+            (case_id,),
+        )
+        if row is None or row["status"] != "missed":
+            return None
+        return date.fromisoformat(row["due_on"])
+
+    async def _review_ended(self, case_id: int, user: User) -> ActionResult | None:
+        """FY 30(2)-(3): 补正 and 不予受理 belong to the review period; once F5 has passed the
+        application is deemed accepted (even before the scheduler records it)."""
+        view = await staff_case_view(self._db, case_id, user)
+        if view is None or view.status != "submitted":
+            return None
+        ended = review_period_ended(view, self._today())
+        if ended is None:
+            return None
+        return ActionResult(
+            Outcome.refused,
+            view.status,
+            {"review_due": ended.isoformat()},
+            error=REVIEW_PERIOD_ENDED,
+        )
 
     # reconsideration and petition ----------------------------------------------------------
 
     async def accept(self, case_id: int, user: User, *, simplified: bool = False) -> ActionResult:
-        """受理. Reconsideration: F5 met; F9 and F12 (F13 simplified, FY 53-54) run from today.
-        Petition: X1 met; X4 (60 days, XF 34) runs from today."""
+        """受理. Reconsideration: F5 met; F9 and F12 (F13 simplified, FY 53-54) run from the
+        acceptance date: today, or the F5 last day when the review period has already ended
+        (FY 30(3): "审查期限届满之日起视为受理"). Petition (XF 29-31): a 申诉求决 matter is
+        accepted and X4 (60 days, XF 34) runs from today; a suggestion (XF 29) or a report
+        (XF 30, to 纪检监察) is forwarded, which closes this office's case (X1 met, no X4)."""
         view, stop = await self._authorise(case_id, user, Action.accept)
         if stop or view is None:
             return stop or _NOT_ALLOWED
-        petition = view.procedure is Procedure.petition
-        await self._close_met(case_id, ("X1",) if petition else ("F5",), user)
-        today, now = self._today(), self._now()
+        if view.procedure is Procedure.petition:
+            return await self._accept_petition(view, user)
+        today = self._today()
+        ended = review_period_ended(view, today) or await self._deemed_on(case_id)
+        accepted_on = ended or today
+        await self._close_met(case_id, ("F5",), user)  # "late" is recorded when it ended
+        now = self._now()
         async with self._db.transaction() as conn:
             if not await _transition(conn, case_id, "submitted", "accepted", now):
                 return _ALREADY
-            opened = ("X4",) if petition else ("F9", "F13" if simplified else "F12")
-            dues: dict[str, str] = {}
-            for rule_id in opened:
-                deadline_id = await open_deadline(
-                    conn,
-                    case_id,
-                    rule_id,
-                    today,
-                    simplified=simplified and not petition,
-                    clock=self._clock,
-                    actor_id=user.telegram_id,
-                    engine=self._engine,
-                )
-                dues[rule_id] = await _due(conn, deadline_id)
+            await self._open_or_running(
+                conn, case_id, "F9", accepted_on, user, simplified=simplified
+            )
+            decision_due, provisional = await self._open_or_running(
+                conn,
+                case_id,
+                "F13" if simplified else "F12",
+                accepted_on,
+                user,
+                simplified=simplified,
+            )
             await staff_event(
                 conn,
                 case_id,
                 now,
                 user,
                 "accepted",
-                {"accepted_on": today.isoformat(), "simplified": simplified and not petition},
+                {
+                    "accepted_on": accepted_on.isoformat(),
+                    "simplified": simplified,
+                    "after_review_period": ended is not None,
+                },
             )
-            if petition:
-                facts = {"accepted_on": today.isoformat(), "conclude_due": dues["X4"]}
+            facts: dict[str, Any] = {
+                "accepted_on": accepted_on.isoformat(),
+                "decision_due": decision_due,
+                "provisional": provisional,
+            }
+            await self._notify(
+                conn,
+                case_id,
+                Notice.accepted_after_review if ended else Notice.accepted,
+                {
+                    **facts,
+                    "track_msgid": SIMPLIFIED if simplified else ORDINARY,
+                    **(
+                        _basis("FY", "62", "第二款", "(2)")
+                        if simplified
+                        else _basis("FY", "62", "第一款", "(1)")
+                    ),
+                },
+                f"notice:accepted:{case_id}",
+            )
+        return ActionResult(Outcome.done, "accepted", facts)
+
+    async def _accept_petition(self, view: StaffCaseView, user: User) -> ActionResult:
+        case_id = view.id
+        kind = view.petition_kind or PETITION_COMPLAINT
+        forwarded_to = PETITION_FORWARDED_TO.get(kind)
+        await self._close_met(case_id, ("X1",), user)
+        today, now = self._today(), self._now()
+        facts: dict[str, Any] = {"accepted_on": today.isoformat()}
+        async with self._db.transaction() as conn:
+            if forwarded_to is not None:
+                # XF 29/30: no 处理意见书 clock here; this office's part ends with forwarding.
+                if not await _transition(conn, case_id, "submitted", "closed", now):
+                    return _ALREADY
+                await cancel_case_deadlines(
+                    conn, case_id, reason="forwarded", actor_id=user.telegram_id, clock=self._clock
+                )
+                facts["forwarded_to"] = forwarded_to
+                await staff_event(
+                    conn,
+                    case_id,
+                    now,
+                    user,
+                    "accepted",
+                    {"accepted_on": today.isoformat(), "forwarded_to": forwarded_to},
+                )
+                report = kind == "report"
+                # XF 30(3): the report's notice names nobody and nothing of the matter.
                 await self._notify(
                     conn,
                     case_id,
-                    Notice.petition_accepted,
-                    {**facts, **_basis("XF", "34")},
+                    Notice.report_forwarded if report else Notice.petition_forwarded,
+                    {"accepted_on": today.isoformat(), **_basis("XF", "30" if report else "29")},
                     f"notice:accepted:{case_id}",
                 )
-            else:
-                decision_due = dues["F13" if simplified else "F12"]
-                facts = {"accepted_on": today.isoformat(), "decision_due": decision_due}
-                await self._notify(
-                    conn,
-                    case_id,
-                    Notice.accepted,
-                    {
-                        **facts,
-                        "track_msgid": SIMPLIFIED if simplified else ORDINARY,
-                        **(
-                            _basis("FY", "62", "第二款", "(2)")
-                            if simplified
-                            else _basis("FY", "62", "第一款", "(1)")
-                        ),
-                    },
-                    f"notice:accepted:{case_id}",
-                )
+                return ActionResult(Outcome.done, "closed", facts)
+            if not await _transition(conn, case_id, "submitted", "accepted", now):
+                return _ALREADY
+            due, provisional = await self._open_or_running(conn, case_id, "X4", today, user)
+            await staff_event(
+                conn,
+                case_id,
+                now,
+                user,
+                "accepted",
+                {"accepted_on": today.isoformat(), "simplified": False},
+            )
+            facts.update(conclude_due=due, provisional=provisional)
+            await self._notify(
+                conn,
+                case_id,
+                Notice.petition_accepted,
+                {**facts, **_basis("XF", "34")},
+                f"notice:accepted:{case_id}",
+            )
         return ActionResult(Outcome.done, "accepted", facts)
 
     async def refuse(self, case_id: int, user: User, reason: str) -> ActionResult:
-        """不予受理 with reasons (FY 30(2)): every clock stops."""
+        """不予受理 with reasons (FY 30(2)), within the review period only: every clock stops."""
+        ended = await self._review_ended(case_id, user)
+        if ended is not None:
+            return ended
         view, stop = await self._authorise(case_id, user, Action.refuse)
         if stop or view is None:
             return stop or _NOT_ALLOWED
@@ -531,7 +781,11 @@ class CaseActions:
         return ActionResult(Outcome.done, "refused", {"refused_on": today.isoformat()})
 
     async def request_correction(self, case_id: int, user: User, missing: str) -> ActionResult:
-        """要求补正 (FY 31(1)): F5 stands still; the applicant's F7 (10 WD) runs from today."""
+        """要求补正 (FY 31(1)): F5 stands still; the applicant's F7 (10 WD) runs from today.
+        Refused once F5 has passed: the application is deemed accepted (FY 30(3))."""
+        ended = await self._review_ended(case_id, user)
+        if ended is not None:
+            return ended
         view, stop = await self._authorise(case_id, user, Action.correct)
         if stop or view is None:
             return stop or _NOT_ALLOWED
@@ -551,7 +805,7 @@ class CaseActions:
                 actor_id=user.telegram_id,
                 engine=self._engine,
             )
-            due = await _due(conn, deadline_id)
+            due, provisional = await _due(conn, deadline_id)
             await staff_event(
                 conn, case_id, now, user, "correction_requested", {"missing": missing, "due": due}
             )
@@ -559,13 +813,22 @@ class CaseActions:
                 conn,
                 case_id,
                 Notice.correction_requested,
-                {"missing": missing, "supply_due": due, **_basis("FY", "31")},
+                {
+                    "missing": missing,
+                    "supply_due": due,
+                    "provisional": provisional,
+                    **_basis("FY", "31"),
+                },
                 f"notice:correction_requested:{case_id}",
             )
-        return ActionResult(Outcome.done, "correction_requested", {"supply_due": due})
+        return ActionResult(
+            Outcome.done, "correction_requested", {"supply_due": due, "provisional": provisional}
+        )
 
     async def correction_received(self, case_id: int, user: User) -> ActionResult:
-        """补正材料已收到: F7 met; F5 restarts in full from today (FY 31(3), restart_on_resume)."""
+        """补正材料已收到: F7 met; F5 restarts in full from today (FY 31(3), restart_on_resume).
+        Also after F7 passed, when the applicant had a good reason for the delay (FY 31(2)
+        deems the application abandoned only "无正当理由")."""
         view, stop = await self._authorise(case_id, user, Action.corrected)
         if stop or view is None:
             return stop or _NOT_ALLOWED
@@ -577,27 +840,130 @@ class CaseActions:
         async with self._db.transaction() as conn:
             if not await _transition(conn, case_id, "correction_requested", "submitted", now):
                 return _ALREADY
-            due = await _running_due(conn, case_id, ("F5",))
+            due, provisional = await _running_due(conn, case_id, ("F5",))
             await staff_event(conn, case_id, now, user, "correction_received", {"review_due": due})
             await self._notify(
                 conn,
                 case_id,
                 Notice.correction_received,
-                {"received_on": today.isoformat(), "review_due": due, **_basis("FY", "31")},
+                {
+                    "received_on": today.isoformat(),
+                    "review_due": due,
+                    "provisional": provisional,
+                    **_basis("FY", "31"),
+                },
                 f"notice:correction_received:{case_id}",
             )
-        return ActionResult(Outcome.done, "submitted", {"review_due": due})
+        return ActionResult(
+            Outcome.done, "submitted", {"review_due": due, "provisional": provisional}
+        )
 
-    async def extend(
-        self, case_id: int, user: User, *, days: int, reason: str, expected_total: int
-    ) -> ActionResult:
-        """延长 F12 (FY 62(1)) or X4 (XF 34): the acting person is the approver; the citizen is
-        told the new date and the reason. ``expected_total`` is the extension the button was
-        shown with: a second press finds a different total and does nothing."""
-        view, stop = await self._authorise(case_id, user, Action.extend)
+    async def deem_withdrawn(self, case_id: int, user: User) -> ActionResult:
+        """视为放弃 (FY 31(2)): F7 passed without the material and without a good reason, so
+        the application is deemed abandoned and recorded; every clock stops."""
+        view, stop = await self._authorise(case_id, user, Action.deem_withdrawn)
         if stop or view is None:
             return stop or _NOT_ALLOWED
-        deadline = extendable_deadline(view)
+        supply_due = supply_period_ended(view, self._today())
+        assert supply_due is not None  # available_actions offers it only then
+        now = self._now()
+        facts = {"supply_due": supply_due.isoformat()}
+        async with self._db.transaction() as conn:
+            if not await _transition(conn, case_id, "correction_requested", "withdrawn", now):
+                return _ALREADY
+            await cancel_case_deadlines(
+                conn,
+                case_id,
+                reason="deemed_withdrawn",
+                actor_id=user.telegram_id,
+                clock=self._clock,
+            )
+            await staff_event(conn, case_id, now, user, "deemed_withdrawn", facts)
+            await self._notify(
+                conn,
+                case_id,
+                Notice.deemed_withdrawn,
+                {**facts, **_basis("FY", "31", "第二款", "(2)")},
+                f"notice:deemed_withdrawn:{case_id}",
+            )
+        return ActionResult(Outcome.done, "withdrawn", facts)
+
+    async def copy_sent(self, case_id: int, user: User, *, received_on: date) -> ActionResult:
+        """申请书副本已发送 (FY 48, 54): F9 is met and the respondent's F10 (10 WD; 5 WD in the
+        simplified procedure) runs from the day the respondent received the copy. Once only.
+
+        F9 is recorded as met on the receipt day, the latest the copy can have been sent (the
+        bot does not ask the posting date separately; see the event for a late flag)."""
+        view, stop = await self._authorise(case_id, user, Action.copy_sent)
+        if stop or view is None:
+            return stop or _NOT_ALLOWED
+        today = self._today()
+        if received_on > today:
+            return ActionResult(Outcome.refused, view.status, error=RECEIPT_IN_FUTURE)
+        if view.accepted_on is not None and received_on < view.accepted_on:
+            return ActionResult(
+                Outcome.refused,
+                view.status,
+                {"accepted_on": view.accepted_on.isoformat()},
+                error=RECEIPT_BEFORE_ACCEPTANCE,
+            )
+        simplified = view.simplified
+        await self._close_met(case_id, ("F9",), user, on=received_on)
+        now = self._now()
+        async with self._db.transaction() as conn:
+            # The guards: still accepted, and no copy recorded before (F10 runs once).
+            if not await _transition(conn, case_id, "accepted", "accepted", now):
+                return _ALREADY
+            if await _row(
+                conn,
+                "SELECT 1 FROM case_events WHERE case_id = ? AND kind = 'copy_sent'",
+                (case_id,),
+            ) or await _row(
+                conn,
+                "SELECT 1 FROM case_deadlines WHERE case_id = ? AND rule_id = 'F10'",
+                (case_id,),
+            ):
+                return _ALREADY
+            deadline_id = await open_deadline(
+                conn,
+                case_id,
+                "F10",
+                received_on,
+                simplified=simplified,
+                clock=self._clock,
+                actor_id=user.telegram_id,
+                engine=self._engine,
+            )
+            due, provisional = await _due(conn, deadline_id)
+            facts: dict[str, Any] = {
+                "received_on": received_on.isoformat(),
+                "reply_due": due,
+                "provisional": provisional,
+            }
+            await staff_event(
+                conn, case_id, now, user, "copy_sent", {**facts, "simplified": simplified}
+            )
+        return ActionResult(Outcome.done, view.status, facts)
+
+    async def extend(
+        self,
+        case_id: int,
+        user: User,
+        *,
+        days: int,
+        reason: str,
+        expected_total: int,
+        action: Action = Action.extend,
+    ) -> ActionResult:
+        """延长 F12 (FY 62(1)) or X4 (XF 34); with ``Action.extend_supply`` the applicant's 补正
+        period F7 ("合理的补正期限", FY 31(2), in working days). The acting person is the
+        approver; the citizen is told the new date and the reason. ``expected_total`` is the
+        extension the button was shown with: a second press finds a different total and does
+        nothing."""
+        view, stop = await self._authorise(case_id, user, action)
+        if stop or view is None:
+            return stop or _NOT_ALLOWED
+        deadline = extendable_deadline(view, EXTENSION_RULES[action])
         if deadline is None or deadline.extension_days != expected_total:
             return _ALREADY
         try:
@@ -612,25 +978,31 @@ class CaseActions:
             )
         except ClockError as error:
             return ActionResult(Outcome.refused, error=str(error))
+        stored = await get_deadline(self._db, deadline.id)
+        provisional = bool(stored and stored.provisional)
         total = deadline.extension_days + days
         rule = self.engine.rule(deadline.rule_id)
-        law = ("FY", "62", "第一款", "(1)") if deadline.rule_id == "F12" else ("XF", "34", "", "")
+        params: dict[str, Any] = {
+            "old_due": deadline.due_on.isoformat(),
+            "new_due": new_due.isoformat(),
+            "days": days,
+            "reason": reason,
+            "provisional": provisional,
+        }
+        if action is Action.extend_supply:
+            kind = Notice.supply_extended
+            params.update(_basis("FY", "31", "第二款", "(2)"))
+        else:
+            kind = Notice.extended
+            law = ("FY", "62", "第一款", "(1)") if deadline.rule_id == "F12" else ("XF", "34")
+            params.update(what_msgid=rule.title, **_basis(*law))
         async with self._db.transaction() as conn:
             await self._notify(
-                conn,
-                case_id,
-                Notice.extended,
-                {
-                    "what_msgid": rule.title,
-                    "old_due": deadline.due_on.isoformat(),
-                    "new_due": new_due.isoformat(),
-                    "days": days,
-                    "reason": reason,
-                    **_basis(*law),
-                },
-                f"notice:extended:{deadline.id}:{total}",
+                conn, case_id, kind, params, f"notice:extended:{deadline.id}:{total}"
             )
-        return ActionResult(Outcome.done, view.status, {"new_due": new_due.isoformat()})
+        return ActionResult(
+            Outcome.done, view.status, {"new_due": new_due.isoformat(), "provisional": provisional}
+        )
 
     async def suspend(
         self, case_id: int, user: User, *, reason: str, terminating_ground: bool
@@ -695,16 +1067,23 @@ class CaseActions:
         async with self._db.transaction() as conn:
             if not await _transition(conn, case_id, "suspended", "accepted", now):
                 return _ALREADY
-            due = await _running_due(conn, case_id, DECISION_RULES)
+            due, provisional = await _running_due(conn, case_id, DECISION_RULES)
             await staff_event(conn, case_id, now, user, "resumed", {"decision_due": due})
             await self._notify(
                 conn,
                 case_id,
                 Notice.resumed,
-                {"resumed_on": today.isoformat(), "decision_due": due, **_basis("FY", "39")},
+                {
+                    "resumed_on": today.isoformat(),
+                    "decision_due": due,
+                    "provisional": provisional,
+                    **_basis("FY", "39"),
+                },
                 f"notice:resumed:{case_id}:{today.isoformat()}",
             )
-        return ActionResult(Outcome.done, "accepted", {"decision_due": due})
+        return ActionResult(
+            Outcome.done, "accepted", {"decision_due": due, "provisional": provisional}
+        )
 
     async def decide(self, case_id: int, user: User) -> ActionResult:
         """作出复议决定 (F12/F13 met) or 出具处理意见 (X4 met); the citizen learns the next
@@ -720,7 +1099,8 @@ class CaseActions:
         await self._close_met(case_id, ("X4",) if petition else DECISION_RULES, user)
         today, now = self._today(), self._now()
         next_rule = "X5" if petition else "F15"
-        next_due = self.engine.compute(next_rule, today).due.isoformat()
+        next_deadline = self.engine.compute(next_rule, today)
+        next_due = next_deadline.due.isoformat()
         async with self._db.transaction() as conn:
             if not await _transition(conn, case_id, "accepted", "decided", now):
                 return _ALREADY
@@ -729,7 +1109,11 @@ class CaseActions:
             )
             kind = "concluded" if petition else "decided"
             await staff_event(conn, case_id, now, user, kind, {"on": today.isoformat()})
-            facts = {"decided_on": today.isoformat(), "next_due": next_due}
+            facts = {
+                "decided_on": today.isoformat(),
+                "next_due": next_due,
+                "provisional": next_deadline.provisional,
+            }
             await self._notify(
                 conn,
                 case_id,
@@ -768,7 +1152,7 @@ class CaseActions:
                     actor_id=user.telegram_id,
                     engine=self._engine,
                 )
-                facts["confirm_due"] = await _due(conn, deadline_id)
+                facts["confirm_due"], facts["provisional"] = await _due(conn, deadline_id)
             kind = "mediation_agreed" if agreed else "mediation_failed"
             await staff_event(conn, case_id, now, user, kind, facts)
             await self._notify(
@@ -813,7 +1197,7 @@ async def settle_deemed_acceptances(
             await staff_event(
                 conn, case_id, now, None, "accepted", {"accepted_on": accepted_on, "deemed": True}
             )
-            decision_due = await _running_due(conn, case_id, DECISION_RULES)
+            decision_due, provisional = await _running_due(conn, case_id, DECISION_RULES)
             await notify(
                 conn,
                 case_id,
@@ -821,6 +1205,7 @@ async def settle_deemed_acceptances(
                 {
                     "accepted_on": accepted_on,
                     "decision_due": decision_due,
+                    "provisional": provisional,
                     **_basis("FY", "30", "第三款", "(3)"),
                 },
                 f"notice:deemed_accepted:{case_id}",

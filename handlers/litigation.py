@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 from aiogram import BaseMiddleware, F, Router
 from aiogram.filters import Command, CommandObject, StateFilter
@@ -24,6 +24,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, TelegramObject
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
+from pydantic import Field
 
 from cases.clock import LEGAL_TZ, from_db, to_db
 from cases.deadlines import RULES
@@ -46,12 +47,21 @@ from cases.users import Role, UserRepository
 from cases.validation import ValidationError, clean_text, parse_date, parse_yes_no
 from handlers.filters import HasRole, When
 from handlers.keyboards import button, grid
+from scheduling.digest import telegram_length
 from scheduling.planner import default_calendar, shift
 from scheduling.policy import POLICIES
 
 STAFF = HasRole(Role.admin, Role.office_staff)
 LIST_LIMIT = 20
-"""Open court cases shown by /lawsuits, the most urgent first."""
+"""Open court cases listed by /lawsuits (one line and one button each), the most urgent first."""
+LIST_MAX_CHARS = 3800
+"""/lawsuits is one message: Telegram refuses more than 4,096 characters, and one message per
+court case would run into its limit of about one message a second to a chat (429)."""
+BUTTON_LABEL_MAX = 32
+
+RowId = Annotated[int, Field(ge=0, lt=2**63)]
+"""An id SQLite can hold: a forged button with a larger number fails the filter (the polite
+stale-button answer) instead of making SQLite raise OverflowError."""
 
 
 class LitigationForm(StatesGroup):
@@ -65,20 +75,20 @@ class FormButton(CallbackData, prefix="lsf"):
 
     step: str
     action: str  # pick | yes | no | skip | register | cancel
-    value: int = 0
+    value: RowId = 0
 
 
 class CaseButton(CallbackData, prefix="lsc"):
-    """A button under a court case: filed (item: defence id), appear (item: hearing id),
-    hearing (add one), close, close_yes."""
+    """A button of a court case: open (its card, from /lawsuits), filed (item: defence id),
+    appear (item: hearing id), hearing (add one), close, close_yes."""
 
     action: str
-    lawsuit_id: int
-    item_id: int = 0
+    lawsuit_id: RowId
+    item_id: RowId = 0
 
 
 class AppearanceButton(CallbackData, prefix="lsa"):
-    hearing_id: int
+    hearing_id: RowId
     step: str  # head | who | excuse
     action: str  # yes | no | lawyer | nobody | skip
 
@@ -551,19 +561,65 @@ def _card(lawsuit: Lawsuit, service: LitigationService) -> tuple[str, InlineKeyb
     return "\n".join(lines), grid(buttons, 2)
 
 
+def _list_line(index: int, lawsuit: Lawsuit, service: LitigationService) -> str:
+    """One court case of /lawsuits on one line: what needs doing first."""
+    now = service.now()
+    parts = []
+    to_record = lawsuit.hearings_to_record(now)
+    if to_record:
+        parts.append(
+            "⚠️ "
+            + _t(
+                "Appearance not recorded yet: hearing of {when}",
+                when=_when(to_record[0].starts_at),
+            )
+        )
+    defence = lawsuit.defence
+    if defence is not None and defence.status == "open":
+        parts.append(_t("Defence due: {date}", date=defence.due_on))
+    upcoming = lawsuit.next_hearing(now)
+    if upcoming is not None:
+        parts.append(_t("Next hearing: {when}", when=_when(upcoming.starts_at)))
+    head = (
+        f"{index}. <code>{html.escape(lawsuit.court_case_number)}</code>"
+        f" · {html.escape(lawsuit.agency)}"
+    )
+    separator = "; " if _locale() == "en" else "；"
+    return head + (" — " + separator.join(parts) if parts else "")
+
+
+def _label(index: int, lawsuit: Lawsuit) -> str:
+    text = f"{index}. {lawsuit.court_case_number}"
+    return text if len(text) <= BUTTON_LABEL_MAX else text[: BUTTON_LABEL_MAX - 1] + "…"
+
+
 async def list_lawsuits(message: Message, litigation: LitigationService) -> None:
+    """One message: a line per open court case, the most urgent first, and a button per case
+    that opens its card with the action buttons."""
     lawsuits = await litigation.list_open()
     if not lawsuits:
         await message.answer(_("There are no open court cases. Register one with /lawsuit."))
         return
-    shown = lawsuits[:LIST_LIMIT]
-    heading = _t("Open court cases: {count}", count=len(lawsuits))
-    if len(lawsuits) > len(shown):
-        heading += "\n" + _t("The {count} most urgent are shown.", count=len(shown))
-    await message.answer(heading)
-    for lawsuit in shown:
-        text, keyboard = _card(lawsuit, litigation)
-        await message.answer(text, reply_markup=keyboard)
+    lines = [
+        f"<b>{html.escape(_t('Open court cases: {count}', count=len(lawsuits)))}</b>",
+        _("Press a court case to open it."),
+        "",
+    ]
+    used = sum(telegram_length(line) + 1 for line in lines)
+    tail = telegram_length(_t("… and {count} more", count=len(lawsuits))) + 1
+    buttons = []
+    for index, lawsuit in enumerate(lawsuits[:LIST_LIMIT], start=1):
+        line = _list_line(index, lawsuit, litigation)
+        if used + telegram_length(line) + 1 + tail > LIST_MAX_CHARS:
+            break
+        lines.append(line)
+        used += telegram_length(line) + 1
+        buttons.append(
+            button(_label(index, lawsuit), CaseButton(action="open", lawsuit_id=lawsuit.id))
+        )
+    if len(buttons) < len(lawsuits):
+        lines.append(_t("… and {count} more", count=len(lawsuits) - len(buttons)))
+    await message.answer("\n".join(lines), reply_markup=grid(buttons, 2))
 
 
 # --- buttons under a court case ---------------------------------------------------------------
@@ -585,7 +641,11 @@ async def case_button(
         await query.answer()
         return
     action, item = callback_data.action, callback_data.item_id
-    if action == "filed":
+    if action == "open":
+        await query.answer()
+        text, keyboard = _card(lawsuit, litigation)
+        await message.answer(text, reply_markup=keyboard)
+    elif action == "filed":
         if lawsuit.defence is None or lawsuit.defence.id != item:
             await query.answer(_("This button is no longer valid."), show_alert=True)
             return
@@ -910,16 +970,24 @@ async def appearance_stats(
         year = int(arg)
     stats = await litigation.appearance_stats(year)
     lines = [f"<b>{html.escape(_t('Court appearances in {year}', year=year))}</b>", ""]
-    if stats.held == 0:
+    if stats.taken_place == 0:
         lines.append(_("No hearing has been recorded for this year."))
     else:
+        lines.append(_t("Hearings held: {count}", count=stats.taken_place))
+        if stats.unrecorded:
+            # Said before the rates, and the rates count them: an unrecorded hearing is not
+            # an attended one until someone records that it was.
+            lines += [
+                "⚠️ "
+                + _t("Hearings not recorded yet: {count} (see /lawsuits)", count=stats.unrecorded),
+                _("Until they are recorded, they count as not attended in the rates below."),
+            ]
         lines += [
-            _t("Hearings held: {count}", count=stats.held),
             _t(
                 "Appearance rate (the head or a competent staff member): {rate} ({part}/{whole})",
                 rate=_percent(stats.attendance_rate),
                 part=stats.attended,
-                whole=stats.held,
+                whole=stats.taken_place,
             ),
             _t(
                 "Head in person: {count} ({rate})",
@@ -930,34 +998,30 @@ async def appearance_stats(
             _t("Only a lawyer (not permitted): {count}", count=stats.lawyer_only),
             _t("Nobody appeared: {count}", count=stats.absent),
         ]
-        if stats.head_required_held:
+        if stats.head_required_taken_place:
             lines.append(
                 _t(
                     "Cases where the head had to appear: head in person {part}/{whole}",
                     part=stats.head_required_head,
-                    whole=stats.head_required_held,
+                    whole=stats.head_required_taken_place,
                 )
             )
-    if stats.unrecorded:
-        lines.append(
-            "⚠️ " + _t("Hearings not recorded yet: {count} (see /lawsuits)", count=stats.unrecorded)
-        )
     if stats.by_agency:
         lines += ["", _("By agency:")]
-        lines += [
-            "• "
-            + _t(
+        for row in stats.by_agency:
+            line = "• " + _t(
                 "{agency}: {held} held, head {head}, staff {staff}, lawyer only {lawyer_only}, "
                 "nobody {absent}",
                 agency=html.escape(row.agency),
-                held=row.held,
+                held=row.held + row.unrecorded,
                 head=row.head,
                 staff=row.staff,
                 lawyer_only=row.lawyer_only,
                 absent=row.absent,
             )
-            for row in stats.by_agency
-        ]
+            if row.unrecorded:
+                line += _t(", not recorded yet {count}", count=row.unrecorded)
+            lines.append(line)
     await message.answer("\n".join(lines))
 
 

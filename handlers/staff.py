@@ -7,13 +7,15 @@ status offers now), so a button from before the case moved on answers "already d
 
 Buttons carry ids only. Text typed by staff (a reason, what is missing) waits in the FSM state
 :class:`StaffInput` until the final button; the extension button also carries the extension
-total it was offered with, so a double press extends once.
+total it was offered with, so a double press extends once. The "copy sent" buttons carry the
+receipt date they were shown with (today / yesterday); a typed date is read with
+``cases.validation.parse_date``.
 """
 
 from __future__ import annotations
 
 import html
-from datetime import date
+from datetime import date, timedelta
 
 from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
@@ -23,12 +25,17 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from cases.clock import LEGAL_TZ, Clock
+from cases.clock import LEGAL_TZ, Clock, legal_today
 from cases.db import Database
-from cases.deadlines import RULES
+from cases.deadlines import RULES, citation
 from cases.forms import PROCEDURE_NAMES, PROVISIONAL_NOTE, Procedure
 from cases.intake import CASE_STATUSES, EVENT_TEXTS, IntakeService
 from cases.staff import (
+    EXTENSION_RULES,
+    PETITION_COMPLAINT,
+    RECEIPT_BEFORE_ACCEPTANCE,
+    RECEIPT_IN_FUTURE,
+    REVIEW_PERIOD_ENDED,
     Action,
     ActionResult,
     CaseActions,
@@ -38,11 +45,12 @@ from cases.staff import (
     extendable_deadline,
     extension_left,
     open_cases_for,
+    review_period_ended,
     staff_case_view,
 )
 from cases.texts import N_, format_date
 from cases.users import Role, User
-from cases.validation import TextLimits, ValidationError, clean_text
+from cases.validation import TextLimits, ValidationError, clean_text, parse_date
 from handlers.filters import HasRole, When
 from handlers.intake import _locale, _t
 from handlers.keyboards import button, grid
@@ -52,6 +60,8 @@ STAFF_ROLES = (Role.admin, Role.office_staff, Role.mediator)
 HISTORY_SHOWN = 8
 LIST_LIMIT = 20  # keeps /cases inside Telegram's 4096 characters
 EXTENSION_CHOICES = (5, 10, 15, 30)
+SUPPLY_EXTENSION_CHOICES = (3, 5, 10)
+"""Working days added to the 补正 period (F7 is counted in working days, FY 31(2), 88(2))."""
 
 
 class StaffAction(CallbackData, prefix="staff"):
@@ -79,9 +89,28 @@ ACTION_LABELS: dict[Action, str] = {
     Action.conclude: N_("📄 Handling opinion issued (出具处理意见)"),
     Action.agreed: N_("🤝 Agreement reached (调解成功)"),
     Action.failed: N_("✖️ No agreement (调解不成)"),
+    Action.copy_sent: N_("📤 Copy sent to the respondent (申请书副本已发送)"),
+    Action.extend_supply: N_("⏳ More time to supply material (延长补正期限)"),
+    Action.deem_withdrawn: N_("🗂 Deemed withdrawn (视为放弃)"),
 }
 PETITION_ACCEPT = N_("✅ Accept / forward (受理·转送)")
-
+PETITION_ACCEPT_BY_KIND: dict[str, str] = {
+    # XF 29: suggestions go to the bodies concerned; XF 30: reports go to 纪检监察.
+    "suggestion": N_("📨 Forward to the body concerned (转送有关机关)"),
+    "report": N_("📨 Forward to the discipline inspection body (转纪检监察机关)"),
+}
+FORWARDED_DONE: dict[str, str] = {
+    "competent_body": N_(
+        "Done: the suggestion is forwarded to the body concerned; no handling-opinion time "
+        "limit applies (Regulations on Letters and Visits Work, Art. 29). The petitioner is "
+        "told."
+    ),
+    "discipline_body": N_(
+        "Done: the report is forwarded to the discipline inspection and supervision body "
+        "(Regulations on Letters and Visits Work, Art. 30). The petitioner is told, with "
+        "nothing about the persons or the matter reported."
+    ),
+}
 CONFIRM_TEXTS: dict[Action, str] = {
     Action.decide: N_("Confirm: the reconsideration decision in case {number} was made today?"),
     Action.conclude: N_(
@@ -89,6 +118,12 @@ CONFIRM_TEXTS: dict[Action, str] = {
     ),
     Action.agreed: N_("Confirm: the mediation in case {number} ended with an agreement today?"),
     Action.failed: N_("Confirm: the mediation in case {number} ended without an agreement?"),
+    Action.deem_withdrawn: N_(
+        "Confirm: the applicant in case {number} did not supply the material by {supply_due} "
+        "and gave no good reason? The application is then deemed abandoned and the case "
+        "closes (Administrative Reconsideration Law, Art. 31(2)). If there was a good reason, "
+        "record the material as received instead."
+    ),
 }
 ASK_TEXTS: dict[Action, str] = {
     Action.refuse: N_(
@@ -105,7 +140,18 @@ ASK_TEXTS: dict[Action, str] = {
         "are recorded as the approver."
     ),
     Action.suspend: N_("Case {number}: type the reason for suspending. The applicant is told it."),
+    Action.extend_supply: N_(
+        "Case {number}: type the good reason why the applicant cannot supply the material in "
+        "time. The applicant is told it, and you are recorded as the approver "
+        "(Administrative Reconsideration Law, Art. 31(2))."
+    ),
 }
+COPY_SENT_ASK = N_(
+    "Case {number}: on which day did the respondent receive the application copy? The "
+    "respondent's reply period runs from that day ({days} working days, {basis}). Choose "
+    "below or type the date."
+)
+ERROR_TEXTS = frozenset({REVIEW_PERIOD_ENDED, RECEIPT_IN_FUTURE, RECEIPT_BEFORE_ACCEPTANCE})
 DONE_TEXTS: dict[Action, str] = {
     Action.accept: N_("Done: the case is accepted. The applicant is told."),
     Action.refuse: N_("Done: the application is not accepted. The applicant is told."),
@@ -128,6 +174,14 @@ DONE_TEXTS: dict[Action, str] = {
         "Done: the agreement is recorded; judicial confirmation is due by {confirm_due}."
     ),
     Action.failed: N_("Done: the mediation is closed. The applicant is told the other routes."),
+    Action.copy_sent: N_(
+        "Done: the respondent received the copy on {received_on}; its written reply is due "
+        "by {reply_due}. The respondent's liaison is reminded."
+    ),
+    Action.extend_supply: N_("Done: the material is now due by {new_due}. The applicant is told."),
+    Action.deem_withdrawn: N_(
+        "Done: the application is deemed abandoned and recorded. The applicant is told."
+    ),
 }
 PARTY_ROLES: dict[str, str] = {
     "applicant": N_("applicant"),
@@ -198,11 +252,16 @@ def staff_case_text(view: StaffCaseView) -> str:
     return "\n".join(lines)
 
 
-def staff_case_keyboard(view: StaffCaseView, user: User) -> InlineKeyboardMarkup:
+def _accept_label(view: StaffCaseView) -> str:
+    kind = view.petition_kind or PETITION_COMPLAINT
+    return PETITION_ACCEPT_BY_KIND.get(kind, PETITION_ACCEPT)
+
+
+def staff_case_keyboard(view: StaffCaseView, user: User, today: date) -> InlineKeyboardMarkup:
     buttons = []
-    for action in available_actions(view, user):
+    for action in available_actions(view, user, today=today):
         label = (
-            PETITION_ACCEPT
+            _accept_label(view)
             if action is Action.accept and view.procedure is Procedure.petition
             else ACTION_LABELS[action]
         )
@@ -213,12 +272,12 @@ def staff_case_keyboard(view: StaffCaseView, user: User) -> InlineKeyboardMarkup
 
 
 async def _show(
-    message: Message, view: StaffCaseView, user: User, note: str | None = None
+    message: Message, view: StaffCaseView, user: User, today: date, note: str | None = None
 ) -> None:
     text = staff_case_text(view)
     if note:
         text = f"{note}\n\n{text}"
-    await message.answer(text, reply_markup=staff_case_keyboard(view, user))
+    await message.answer(text, reply_markup=staff_case_keyboard(view, user, today))
 
 
 async def open_staff_case(
@@ -233,7 +292,7 @@ async def open_staff_case(
     if view is None:
         return False
     await query.answer()
-    await _show(message, view, user)
+    await _show(message, view, user, intake.today())
     return True
 
 
@@ -280,14 +339,19 @@ def _confirm_keyboard(case_id: int, action: Action) -> InlineKeyboardMarkup:
     )
 
 
-def _days_keyboard(case_id: int, left: int | None, total: int) -> InlineKeyboardMarkup:
-    limit = left if left is not None else max(EXTENSION_CHOICES)
-    choices = sorted({d for d in EXTENSION_CHOICES if d <= limit} | {limit})
+def _days_keyboard(
+    case_id: int, left: int | None, total: int, action: Action = Action.extend
+) -> InlineKeyboardMarkup:
+    supply = action is Action.extend_supply
+    offered = SUPPLY_EXTENSION_CHOICES if supply else EXTENSION_CHOICES
+    limit = left if left is not None else max(offered)
+    choices = sorted({d for d in offered if d <= limit} | {limit})
+    label = N_("{days} working days") if supply else N_("{days} days")
     return grid(
         [
             button(
-                _t("{days} days", days=d),
-                StaffAction(action=Action.extend.value, case_id=case_id, arg=str(d), v=total),
+                _t(label, days=d),
+                StaffAction(action=action.value, case_id=case_id, arg=str(d), v=total),
             )
             for d in choices
             if d > 0
@@ -297,6 +361,14 @@ def _days_keyboard(case_id: int, left: int | None, total: int) -> InlineKeyboard
     )
 
 
+def _facts(result: ActionResult) -> dict[str, object]:
+    """ISO dates in an action's facts become dates (written with the weekday)."""
+    return {
+        key: date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else value
+        for key, value in result.facts.items()
+    }
+
+
 async def _report(
     message: Message,
     result: ActionResult,
@@ -304,10 +376,13 @@ async def _report(
     case_id: int,
     user: User,
     db: Database,
+    today: date,
 ) -> None:
     """After an action: what happened, then the case as it is now."""
     if result.outcome is Outcome.already:
         note = _(ALREADY_TEXT)
+    elif result.outcome is Outcome.refused and result.error in ERROR_TEXTS:
+        note = "❗ " + _t(result.error, **_facts(result))
     elif result.outcome is Outcome.refused:
         note = "❗ " + _(
             "This is not possible now: the time limit may have ended, or nothing is left to "
@@ -316,18 +391,47 @@ async def _report(
     elif result.outcome is Outcome.not_allowed:
         note = _(NOT_AVAILABLE)
     else:
-        dates = {
-            key: date.fromisoformat(value)
-            if isinstance(value, str) and len(value) == 10
-            else value
-            for key, value in result.facts.items()
-        }
-        note = _t(DONE_TEXTS[action], **dates)
+        forwarded = result.facts.get("forwarded_to")
+        done = FORWARDED_DONE[str(forwarded)] if forwarded else DONE_TEXTS[action]
+        note = _t(done, **_facts(result))
+        if result.facts.get("provisional") is True:
+            note += " " + _(PROVISIONAL_NOTE)
     view = await staff_case_view(db, case_id, user)
     if view is None:
         await message.answer(note)
         return
-    await _show(message, view, user, note)
+    await _show(message, view, user, today, note)
+
+
+def _copy_sent_keyboard(view: StaffCaseView, today: date) -> InlineKeyboardMarkup:
+    """今天 / 昨天 carry the date they stand for when shown (a press after midnight keeps it)."""
+    choices = [(N_("Today"), today), (N_("Yesterday"), today - timedelta(days=1))]
+    return grid(
+        [
+            button(_(label), StaffAction(action="copy_sent", case_id=view.id, arg=day.isoformat()))
+            for label, day in choices
+            if view.accepted_on is None or day >= view.accepted_on
+        ]
+        + [button(_("Cancel"), StaffAction(action="view", case_id=view.id))],
+        width=2,
+    )
+
+
+async def _ask_copy_sent(
+    message: Message, view: StaffCaseView, state: FSMContext, today: date
+) -> None:
+    simplified = view.simplified
+    await state.set_state(StaffInput.text)
+    await state.set_data({"case_id": view.id, "action": Action.copy_sent.value})
+    await message.answer(
+        _t(
+            COPY_SENT_ASK,
+            number=f"<code>{view.number}</code>",
+            days=5 if simplified else 10,
+            basis=citation("FY", "54" if simplified else "48")[0 if _locale() == "zh" else 1],
+        ),
+        reply_markup=_copy_sent_keyboard(view, today),
+    )
 
 
 async def staff_button(
@@ -349,23 +453,32 @@ async def staff_button(
         await query.answer(_(NOT_AVAILABLE), show_alert=True)
         return
     await query.answer()
+    today = legal_today(clock)
     if callback_data.action == "view":
         await state.clear()
-        await _show(message, view, user)
+        await _show(message, view, user, today)
         return
     try:
         action = Action(callback_data.action)
     except ValueError:
-        await _show(message, view, user)
+        await _show(message, view, user, today)
         return
-    if action not in available_actions(view, user):
-        await _show(message, view, user, _(ALREADY_TEXT))
+    ended = review_period_ended(view, today) if view.status == "submitted" else None
+    if action in (Action.correct, Action.refuse) and ended is not None:
+        # FY 30(3): a button from before the review period ended.
+        await state.clear()
+        note = "❗ " + _t(REVIEW_PERIOD_ENDED, review_due=ended)
+        await _show(message, view, user, today, note)
+        return
+    if action not in available_actions(view, user, today=today):
+        await _show(message, view, user, today, _(ALREADY_TEXT))
         return
     actions = CaseActions(db, clock, notice_sink(clock))
     arg = callback_data.arg
     number = f"<code>{view.number}</code>"
     result: ActionResult | None = None
-    if action in ASK_TEXTS and not (action in (Action.extend, Action.suspend) and arg):
+    extending = action in EXTENSION_RULES
+    if action in ASK_TEXTS and not ((extending or action is Action.suspend) and arg):
         await state.set_state(StaffInput.text)
         await state.set_data({"case_id": view.id, "action": action.value})
         await message.answer(_t(ASK_TEXTS[action], number=number))
@@ -395,26 +508,37 @@ async def staff_button(
             )
             return
         result = await actions.accept(view.id, user, simplified=arg == "s")
+    elif action is Action.copy_sent:
+        try:
+            received_on = date.fromisoformat(arg)
+        except ValueError:
+            await _ask_copy_sent(message, view, state, today)
+            return
+        await state.clear()
+        result = await actions.copy_sent(view.id, user, received_on=received_on)
     elif action in CONFIRM_TEXTS:
         if arg != "y":
+            f7 = view.running("F7")
             await message.answer(
-                _t(CONFIRM_TEXTS[action], number=number),
+                _t(CONFIRM_TEXTS[action], number=number, supply_due=f7.due_on if f7 else "—"),
                 reply_markup=_confirm_keyboard(view.id, action),
             )
             return
         if action in (Action.decide, Action.conclude):
             result = await actions.decide(view.id, user)
+        elif action is Action.deem_withdrawn:
+            result = await actions.deem_withdrawn(view.id, user)
         else:
             result = await actions.mediation_outcome(view.id, user, agreed=action is Action.agreed)
     elif action is Action.corrected:
         result = await actions.correction_received(view.id, user)
     elif action is Action.resume:
         result = await actions.resume(view.id, user)
-    elif action is Action.extend:
+    elif extending:
         data = await state.get_data()
         reason = data.get("reason")
-        if data.get("case_id") != view.id or data.get("action") != "extend" or not reason:
-            await _show(message, view, user, _(ALREADY_TEXT))
+        if data.get("case_id") != view.id or data.get("action") != action.value or not reason:
+            await _show(message, view, user, today, _(ALREADY_TEXT))
             return
         await state.clear()
         result = await actions.extend(
@@ -423,19 +547,20 @@ async def staff_button(
             days=int(arg) if arg.isdigit() else 0,
             reason=str(reason),
             expected_total=callback_data.v,
+            action=action,
         )
     elif action is Action.suspend:
         data = await state.get_data()
         reason = data.get("reason")
         if data.get("case_id") != view.id or data.get("action") != "suspend" or not reason:
-            await _show(message, view, user, _(ALREADY_TEXT))
+            await _show(message, view, user, today, _(ALREADY_TEXT))
             return
         await state.clear()
         result = await actions.suspend(
             view.id, user, reason=str(reason), terminating_ground=arg == "t"
         )
     if result is not None:
-        await _report(message, result, action, view.id, user, db)
+        await _report(message, result, action, view.id, user, db, today)
 
 
 # -- typed reasons ------------------------------------------------------------------------------
@@ -462,26 +587,53 @@ async def staff_text(
     except ValidationError as error:
         await message.answer("❗ " + error.render(_locale()))
         return
+    today = legal_today(clock)
     actions = CaseActions(db, clock, notice_sink(clock))
     number = f"<code>{view.number}</code>"
-    if action is Action.extend:
-        deadline = extendable_deadline(view)
-        if deadline is None or action not in available_actions(view, user):
+    if action is Action.copy_sent:
+        if action not in available_actions(view, user, today=today):
             await state.clear()
-            await _show(message, view, user, _(ALREADY_TEXT))
+            await _show(message, view, user, today, _(ALREADY_TEXT))
+            return
+        try:
+            received_on = parse_date(text, today=today, not_before=view.accepted_on)
+        except ValidationError as error:
+            await message.answer(
+                "❗ " + error.render(_locale()), reply_markup=_copy_sent_keyboard(view, today)
+            )
+            return
+        await state.clear()
+        result = await actions.copy_sent(view.id, user, received_on=received_on)
+        await _report(message, result, action, view.id, user, db, today)
+        return
+    if action in EXTENSION_RULES:
+        deadline = extendable_deadline(view, EXTENSION_RULES[action])
+        if deadline is None or action not in available_actions(view, user, today=today):
+            await state.clear()
+            await _show(message, view, user, today, _(ALREADY_TEXT))
             return
         await state.update_data(reason=text)
         left = extension_left(deadline)
+        prompt = (
+            N_(
+                "Case {number}: the material is now due by {date}. Add how many working days? "
+                "Grant a reasonable time for the reason given."
+            )
+            if action is Action.extend_supply
+            else N_(
+                "Case {number}: extend “{what}” (now by {date}) by how many days? As the "
+                "approver you may grant up to {left} more days."
+            )
+        )
         await message.answer(
             _t(
-                "Case {number}: extend “{what}” (now by {date}) by how many days? As the "
-                "approver you may grant up to {left} more days.",
+                prompt,
                 number=number,
                 what=_(deadline.title),
                 date=deadline.due_on,
                 left=left if left is not None else "—",
             ),
-            reply_markup=_days_keyboard(view.id, left, deadline.extension_days),
+            reply_markup=_days_keyboard(view.id, left, deadline.extension_days, action),
         )
         return
     if action is Action.suspend:
@@ -515,7 +667,7 @@ async def staff_text(
         result = await actions.request_correction(view.id, user, text)
     else:
         return
-    await _report(message, result, action, view.id, user, db)
+    await _report(message, result, action, view.id, user, db, today)
 
 
 def build_router() -> Router:

@@ -21,7 +21,38 @@ from scheduling.policy import CLOSED_CASE_STATUSES, STAFF_ROLES
 from scheduling.recipients import Recipient, RecipientDirectory
 
 MAX_ITEMS = 40
-"""Per section; a Telegram message holds 4,096 characters."""
+"""Per section, for readability; the length budget below is what keeps the message sendable."""
+MAX_CHARS = 3800
+"""Telegram rejects a message over 4,096 characters (UTF-16 code units, after the HTML tags are
+parsed) and the whole digest would be lost; stop adding lines well before that."""
+
+STILL_MATTERS_IN: dict[str, frozenset[str]] = {
+    # An overdue deadline is worth a line only while its case is in the stage it belongs to;
+    # once the case moved on (accepted, corrected, settled...) the missed day is history.
+    # Rules not listed here are always shown.
+    "F5": frozenset({"submitted"}),  # acceptance review (FY 30)
+    "F6": frozenset({"submitted"}),  # the one 补正 notice (FY 31(1))
+    "F7": frozenset({"correction_requested"}),  # the applicant's 补正 (FY 31(2))
+    "F9": frozenset({"accepted", "suspended"}),  # copy to the respondent (FY 48, 54)
+    "F10": frozenset({"accepted", "suspended"}),  # the respondent's reply (FY 48, 54)
+    "F11": frozenset({"accepted", "suspended"}),  # hearing notice (FY 51)
+    "F12": frozenset({"accepted", "suspended"}),  # the decision (FY 62)
+    "F13": frozenset({"accepted", "suspended"}),
+    "F17": frozenset({"suspended"}),  # 中止 (FY 39, 41(5))
+    "X1": frozenset({"submitted"}),  # forward or assign (XF 22)
+    "X2": frozenset({"submitted"}),  # tell the petitioner (XF 23)
+    "X4": frozenset({"accepted"}),  # conclude (XF 34)
+    "MA": frozenset({"submitted"}),  # 行政调解, local period
+    "M1": frozenset({"settled"}),  # 司法确认 (TJ 33)
+}
+
+SUPERSEDED_BY: dict[str, frozenset[str]] = {
+    # A missed deadline whose case already runs the next clock: the missed F5 of a case
+    # accepted or deemed accepted (FY 30(3): F9 and F12/F13 run from the F5 last day).
+    "F5": frozenset({"F9", "F12", "F13"}),
+    "X1": frozenset({"X4"}),
+    "X2": frozenset({"X4"}),
+}
 
 DIGEST_SCOPE: dict[Role, frozenset[str] | None] = {
     # Which deadlines each role sees (None = all). Agencies and mediators are not yet linked
@@ -66,16 +97,23 @@ async def collect(db: Database, today: date, tz: ZoneInfo = LEGAL_TZ) -> DigestD
         "SELECT 1 FROM sqlite_master WHERE type='table' AND name='case_deadlines'"
     ):
         rows = await db.fetch_all(
-            "SELECT d.rule_id, d.due_on, c.number FROM case_deadlines d"
-            " JOIN cases c ON c.id = d.case_id"
+            "SELECT d.case_id, d.rule_id, d.due_on, d.status, c.number, c.status AS case_status"
+            " FROM case_deadlines d JOIN cases c ON c.id = d.case_id"
             " WHERE d.status IN ('open', 'missed') AND d.due_on <= ?"
             f" AND c.status NOT IN ({marks})"
             " ORDER BY d.due_on, c.number",
             (today.isoformat(), *closed),
         )
-        items += [
-            DueItem(r["rule_id"], r["number"], date.fromisoformat(r["due_on"])) for r in rows
-        ]
+        later_rules = await _rules_by_case(
+            db, {r["case_id"] for r in rows if r["status"] == "missed"}
+        )
+        for r in rows:
+            due_on = date.fromisoformat(r["due_on"])
+            if due_on < today and not still_matters(
+                r["rule_id"], r["status"], r["case_status"], later_rules.get(r["case_id"], set())
+            ):
+                continue
+            items.append(DueItem(r["rule_id"], r["number"], due_on))
     rows = await db.fetch_all(
         "SELECT due_on, court_case_number, court FROM litigation_defences"
         " WHERE status = 'open' AND due_on <= ? ORDER BY due_on",
@@ -114,6 +152,39 @@ async def collect(db: Database, today: date, tz: ZoneInfo = LEGAL_TZ) -> DigestD
     )
 
 
+def still_matters(
+    rule_id: str, status: str, case_status: str, case_rules: set[str] | frozenset[str]
+) -> bool:
+    """An overdue deadline belongs in the digest while someone can still act on it: not a
+    missed one the case has left behind (SUPERSEDED_BY), not one of a stage the case has
+    moved past (STILL_MATTERS_IN). Without this, every deemed-accepted case would list its
+    missed F5 every morning for ever."""
+    if status == "missed" and SUPERSEDED_BY.get(rule_id, frozenset()) & case_rules:
+        return False
+    stages = STILL_MATTERS_IN.get(rule_id)
+    return stages is None or case_status in stages
+
+
+async def _rules_by_case(db: Database, case_ids: set[int]) -> dict[int, set[str]]:
+    """Every rule a case has run (any status), for the cases in ``case_ids``."""
+    if not case_ids:
+        return {}
+    rows = await db.fetch_all(
+        "SELECT case_id, rule_id FROM case_deadlines"
+        " WHERE case_id IN (SELECT value FROM json_each(?))",
+        (json.dumps(sorted(case_ids)),),
+    )
+    found: dict[int, set[str]] = {}
+    for r in rows:
+        found.setdefault(r["case_id"], set()).add(r["rule_id"])
+    return found
+
+
+def telegram_length(text: str) -> int:
+    """Telegram counts UTF-16 code units: an emoji outside the BMP counts twice."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 def render(data: DigestData, role: Role, locale: str, today: date) -> str | None:
     """The digest for one person, or None when there is nothing to tell them."""
     scope = DIGEST_SCOPE.get(role)
@@ -139,35 +210,68 @@ def render(data: DigestData, role: Role, locale: str, today: date) -> str | None
         )
         return f"• <code>{html.escape(item.label)}</code> {html.escape(what)} ({when})"
 
-    def section(title: str, lines: list[str]) -> list[str]:
-        if not lines:
-            return []
-        shown = lines[:MAX_ITEMS]
-        more = len(lines) - len(shown)
-        tail = [t(N_("… and {count} more")).format(count=more)] if more else []
-        return ["", f"<b>{html.escape(title)}</b>", *shown, *tail]
+    def more(count: int) -> str:
+        return t(N_("… and {count} more")).format(count=count)
+
+    status_names = {"failed": t(N_("not delivered")), "unknown": t(N_("delivery uncertain"))}
+    sections = [
+        (
+            t(N_("Due today ({count})")).format(count=len(today_items)),
+            [line(i) for i in today_items],
+        ),
+        (t(N_("Overdue ({count})")).format(count=len(overdue)), [line(i) for i in overdue]),
+        (
+            t(N_("Reminders that need a phone call ({count})")).format(count=len(problems)),
+            [
+                f"• <code>{html.escape(p.label)}</code> "
+                f"{html.escape(status_names.get(p.status, p.status))}"
+                for p in problems
+            ],
+        ),
+    ]
+    sections = [(title, lines) for title, lines in sections if lines]
+
+    def heading(title: str) -> str:
+        return f"<b>{html.escape(title)}</b>"
 
     out = [
         "<b>"
         + html.escape(t(N_("Daily summary for {date}")).format(date=format_date(today, locale)))
         + "</b>"
     ]
-    out += section(
-        t(N_("Due today ({count})")).format(count=len(today_items)),
-        [line(i) for i in today_items],
+    # Every section keeps its heading and room for its "… and N more"; the characters left
+    # are shared fairly, so a long overdue list never hides the reminders that need a call.
+    fixed = telegram_length(out[0]) + sum(
+        telegram_length(f"\n\n{heading(title)}\n{more(len(lines))}") for title, lines in sections
     )
-    out += section(
-        t(N_("Overdue ({count})")).format(count=len(overdue)), [line(i) for i in overdue]
-    )
-    status_names = {"failed": t(N_("not delivered")), "unknown": t(N_("delivery uncertain"))}
-    out += section(
-        t(N_("Reminders that need a phone call ({count})")).format(count=len(problems)),
-        [
-            f"• <code>{html.escape(p.label)}</code> {status_names.get(p.status, p.status)}"
-            for p in problems
-        ],
-    )
+    costs = [[telegram_length("\n" + text) for text in lines[:MAX_ITEMS]] for _, lines in sections]
+    shares = fair_shares([sum(c) for c in costs], MAX_CHARS - fixed)
+    for (title, lines), line_costs, share in zip(sections, costs, shares, strict=True):
+        out += ["", heading(title)]
+        shown = spent = 0
+        for cost in line_costs:
+            if spent + cost > share:
+                break
+            spent += cost
+            shown += 1
+        out += lines[:shown]
+        if shown < len(lines):
+            out.append(more(len(lines) - shown))
     return "\n".join(out)
+
+
+def fair_shares(wanted: list[int], budget: int) -> list[int]:
+    """Max-min fair split of ``budget``: who wants less than an equal share gets it all, the
+    rest is split evenly among the others."""
+    shares = [0] * len(wanted)
+    left = max(budget, 0)
+    pending = sorted(range(len(wanted)), key=lambda i: wanted[i])
+    while pending:
+        equal = left // len(pending)
+        index = pending.pop(0)
+        shares[index] = min(wanted[index], equal)
+        left -= shares[index]
+    return shares
 
 
 async def staff_members(db: Database, admin_ids: list[int]) -> list[Recipient]:

@@ -11,8 +11,9 @@ the new one.
 
 Parameter conventions in a notice's ``params``: keys ending in ``_on`` or ``_due`` are ISO dates
 (written with the weekday), keys ending in ``_msgid`` are English msgids (translated),
-``basis_zh``/``basis_en`` become ``{basis}`` in the reader's language; anything else is text
-typed by staff (escaped).
+``basis_zh``/``basis_en`` become ``{basis}`` in the reader's language; ``provisional`` (true when
+a date shown lies in a year the holiday calendar does not cover yet, domain §1.2) adds the
+provisional note; anything else is text typed by staff (escaped).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from cases.clock import LEGAL_TZ, Clock, to_db
 from cases.clocks import ChangedDeadline
 from cases.db import Database
 from cases.deadlines import RULES
+from cases.forms import PROVISIONAL_NOTE
 from cases.staff import Notice, NoticeSink, settle_deemed_acceptances
 from cases.texts import DEFAULT_LOCALE, LOCALES, N_, format_date, translate
 from cases.users import Role
@@ -52,9 +54,25 @@ NOTICE_TEXTS: dict[str, str] = {
         "handled under the {track_msgid}; the decision is due by {decision_due} at the latest "
         "({basis})."
     ),
+    Notice.accepted_after_review: N_(
+        "Your reconsideration application {number} is accepted as of {accepted_on}, the day "
+        "the acceptance review period ended (Administrative Reconsideration Law, Art. 30(3)). "
+        "It is handled under the {track_msgid}; the decision is due by {decision_due} at the "
+        "latest ({basis})."
+    ),
     Notice.petition_accepted: N_(
         "Your petition {number} was accepted on {accepted_on}. The handling body concludes it "
         "and issues a written handling opinion by {conclude_due} at the latest ({basis})."
+    ),
+    Notice.petition_forwarded: N_(
+        "Your suggestion {number} was forwarded on {accepted_on} to the body concerned, which "
+        "studies it ({basis}). Thank you for your suggestion."
+    ),
+    # XF 30(3): nothing about the persons or the matter reported, only that it went on.
+    Notice.report_forwarded: N_(
+        "Your report {number} was forwarded on {accepted_on} to the discipline inspection and "
+        "supervision body, which handles it under its own rules ({basis}). Report materials "
+        "are not disclosed to the persons reported."
     ),
     Notice.refused: N_(
         "Your reconsideration application {number} was not accepted ({basis}).\nReason: "
@@ -71,6 +89,16 @@ NOTICE_TEXTS: dict[str, str] = {
     Notice.correction_received: N_(
         "The material you supplied for {number} was received on {received_on}. The acceptance "
         "review starts again and ends by {review_due} ({basis})."
+    ),
+    Notice.supply_extended: N_(
+        "The time to supply the material for your application {number} was extended by "
+        "{days} working days, from {old_due} to {new_due} ({basis}).\nReason: {reason}"
+    ),
+    Notice.deemed_withdrawn: N_(
+        "The material requested for your reconsideration application {number} was not "
+        "supplied by {supply_due}. Under {basis}, an application not completed in time without "
+        "a good reason is deemed abandoned; this has been recorded and the case is closed. If "
+        "you had a good reason for the delay, please contact the reconsideration office."
     ),
     Notice.extended: N_(
         "The time limit in case {number} to “{what_msgid}” was extended by {days} days, with "
@@ -267,6 +295,7 @@ async def notify_recomputed(
             "what_msgid": rule.title if rule else change.rule_id,
             "old_due": change.old_due.isoformat(),
             "new_due": change.new_due.isoformat(),
+            "provisional": change.provisional,
         }
         key = f"notice:recomputed:{change.deadline_id}:{change.new_due.isoformat()}"
         async with db.transaction() as conn:
@@ -359,13 +388,15 @@ def render_case_notice(locale: str, payload: Mapping[str, Any], *, citizen: bool
     values = {
         key: _value(key, value, locale)
         for key, value in params.items()
-        if key not in ("basis_zh", "basis_en")
+        if key not in ("basis_zh", "basis_en", "provisional")
     }
     basis = params.get("basis_en" if locale == "en" else "basis_zh", "")
     values["basis"] = html.escape(str(basis))
     values["number"] = f"<code>{html.escape(str(payload.get('case_number', '')))}</code>"
     heading = translate(locale, HEADING if citizen else STAFF_HEADING)
     body = translate(locale, template).format_map(_Missing(values))
+    if params.get("provisional") is True:
+        body += "\n<i>" + html.escape(translate(locale, PROVISIONAL_NOTE)) + "</i>"
     return f"<b>{html.escape(heading)}</b>\n{body}"
 
 

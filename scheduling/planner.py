@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -586,6 +587,7 @@ class Planner:
                 payload["escalate_hours"] = payload.get("escalate_hours", self.escalation_hours)
             else:
                 payload.pop("escalate_hours", None)
+            quiet, due_at = self._escalation_timing(next_role, row, now)
             async with self.db.transaction() as conn:
                 claimed = await conn.execute(
                     "UPDATE reminders SET escalated_at = ?, updated_at = ?"
@@ -600,7 +602,7 @@ class Planner:
                         " case_id, step, audience, chat_id, locale, critical, quiet,"
                         " deadline_on, payload, due_at, expires_at, escalated_from,"
                         " created_at, updated_at)"
-                        " VALUES (?,?,?,?,?,?,?,?,?,?,1,'none',?,?,?,?,?,?,?)"
+                        " VALUES (?,?,?,?,?,?,?,?,?,?,1,?,?,?,?,?,?,?,?)"
                         " ON CONFLICT(dedup_key) DO NOTHING",
                         (
                             f"esc:{row['id']}:{person.chat_id}",
@@ -613,9 +615,10 @@ class Planner:
                             next_role.value,
                             person.chat_id,
                             person.locale,
+                            quiet.value,
                             row["deadline_on"],
                             json.dumps(payload, ensure_ascii=False),
-                            stamp,
+                            to_db(due_at),
                             row["expires_at"],
                             row["id"],
                             stamp,
@@ -624,6 +627,23 @@ class Planner:
                     )
                     added += cursor.rowcount
         return added
+
+    def _escalation_timing(
+        self, role: Role | None, row: sqlite3.Row, now: datetime
+    ) -> tuple[Quiet, datetime]:
+        """Quiet hours for an escalation, as for any reminder to its new audience: staff are
+        written to at night only about a deadline that ends today (DEFER_UNLESS_DUE_TODAY);
+        anything else waits for 08:00. Still sent at once when waiting would outlive the
+        reminder (a hearing that starts before 08:00)."""
+        quiet = quiet_for(role) if role is not None else Quiet.NONE
+        due_today = row["deadline_on"] == now.astimezone(self.tz).date().isoformat()
+        if quiet is Quiet.NONE or (quiet is Quiet.DEFER_UNLESS_DUE_TODAY and due_today):
+            return quiet, now
+        morning = after_quiet_hours(now, self.tz)
+        expires_at = from_db(row["expires_at"]) if row["expires_at"] else None
+        if expires_at is not None and morning >= expires_at:
+            return Quiet.NONE, now  # the outbox would defer it past its use: urgent
+        return quiet, morning
 
 
 def _chunks(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:

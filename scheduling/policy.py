@@ -235,6 +235,18 @@ POLICIES: dict[str, ReminderPolicy] = {
         ),
         # MA: a local period for 行政调解, when configured.
         ReminderPolicy("MA", (Step(_wd(-2), _MEDIATOR), Step(_wd(0), _MEDIATOR))),
+        # X1 (XF 22): the petition office forwards or assigns the matter within 15 days;
+        # missed → the superior orders correction (XF 43).
+        ReminderPolicy(
+            "X1",
+            (
+                Step(_wd(-3), _OFFICE),
+                Step(_wd(0), _OFFICE, critical=True, escalate_after_hours=_SAME_DAY),
+            ),
+        ),
+        # F17 (FY 41(5)): a 中止 on FY 39(1) items 1, 2, 4 that lasts 60 days ends the case
+        # (终止); the office checks in time whether the cause persists.
+        ReminderPolicy("F17", (Step(_wd(-5), _OFFICE),)),
         # X2 (XF 23): tell the petitioner within 15 days whether the matter is accepted.
         ReminderPolicy(
             "X2",
@@ -272,5 +284,5 @@ def quiet_for(role: Role) -> Quiet:
     return QUIET_BY_AUDIENCE[role]
 
 
-POLICY_VERSION = "2026-11-1"
+POLICY_VERSION = "2026-11-2"
 """Part of each source's plan signature: bump it when the table changes so sources replan."""

@@ -85,16 +85,18 @@ async def fill_form(staff: BotClient, *, hearing: str = "12月10日 上午9点30
     await staff.press("否")  # no written suggestion from the court
 
 
+async def open_card(client: BotClient, case_number: str) -> str:
+    """/lawsuits, then the button of this court case: its card (one message, with buttons)."""
+    await client.send("/lawsuits")
+    await client.press(case_number)
+    return client.last_text()
+
+
 async def press_on_card(client: BotClient, case_number: str, label: str) -> None:
-    """Press a button under the latest /lawsuits card of this court case."""
-    for sent in reversed(client.session.seen(client.user_id)):
-        if case_number in sent.text and sent.markup is not None:
-            for row in sent.markup.inline_keyboard:
-                for button in row:
-                    if button.text == label and button.callback_data is not None:
-                        await client.click(button.callback_data, message_id=sent.message_id)
-                        return
-    raise AssertionError(f"no {label!r} under {case_number}")
+    """Open this court case from /lawsuits and press a button under its card."""
+    card = await open_card(client, case_number)
+    assert case_number in card
+    await client.press(label)
 
 
 # --- registering ------------------------------------------------------------------------------
@@ -175,8 +177,7 @@ async def test_defence_filed_stops_the_l3_reminders(
     await staff.press("登记")
     planner = Planner(db, clock, admin_ids=[ADMIN_ID])
     await planner.plan()
-    await staff.send("/lawsuits")
-    card = staff.last_text()
+    card = await open_card(staff, CASE_NUMBER)
     assert CASE_NUMBER in card
     assert "答辩期限：2026年12月7日（星期一）" in card
     assert "下次开庭：2026年12月10日（星期四） 09:30" in card
@@ -208,8 +209,7 @@ async def test_a_registration_without_hearing_date_then_a_hearing_added(
     assert "尚未确定" in staff.last_text()
     assert await db.fetch_value("SELECT count(*) FROM hearings") == 0
     assert await db.fetch_value("SELECT due_on FROM litigation_defences") == "2026-12-09"
-    await staff.send("/lawsuits")
-    await staff.press("添加开庭")
+    await press_on_card(staff, CASE_NUMBER, "添加开庭")
     await staff.send("12月18日下午2点半")
     assert "2026年12月18日（星期五） 14:30" in staff.last_text()
     hearing = await db.fetch_one("SELECT * FROM hearings")
@@ -327,6 +327,56 @@ async def test_forged_and_stale_buttons_are_refused(
     assert "审理" in staff.last_text()  # still the court question
 
 
+@pytest.mark.parametrize(
+    "data",
+    [
+        "lsc:filed:99999999999999999999:0",
+        "lsc:open:1:9223372036854775808",
+        "lsa:99999999999999999999:head:yes",
+        "lsf:agency:pick:99999999999999999999",
+    ],
+)
+async def test_litigation_button_with_out_of_range_id_gets_the_stale_button_answer(
+    staff: BotClient, data: str
+) -> None:
+    """An id SQLite cannot hold (it would raise OverflowError): the filter does not match and
+    the fallback answers politely, not with the generic error."""
+    await staff.click(data)
+    assert staff.session.alerts()[-1] == "这个按钮已经失效，请使用下面的菜单。"
+
+
+async def test_lawsuits_with_many_court_cases_is_one_message_with_a_button_each(
+    staff: BotClient, service: LitigationService
+) -> None:
+    """Not one message per court case: a chat gets about one message a second, and a 429
+    would cut the list halfway."""
+    numbers = [f"（2026）鄂0625行初{n}号" + "补" * 70 for n in range(1, 31)]
+    for n, number in enumerate(numbers):
+        await service.register_lawsuit(
+            lawsuit_input(court_case_number=number, hearing_at=local(2026, 12, 1 + n % 28, 9, 30))
+        )
+    before = len(staff.session.seen(staff.user_id))
+    await staff.send("/lawsuits")
+    sent = staff.session.seen(staff.user_id)[before:]
+    assert len(sent) == 1
+    listing = sent[0]
+    assert len(listing.text) <= 4096
+    assert "未结应诉案件：30件" in listing.text
+    assert listing.markup is not None
+    buttons = [b for row in listing.markup.inline_keyboard for b in row]
+    shown = listing.text.count("<code>（2026）鄂0625行初")
+    assert 0 < shown == len(buttons) <= 20
+    assert f"……另有 {30 - shown} 项" in listing.text
+    assert all(len(b.text) <= 32 for b in buttons)
+    # A button opens that court case's card, with its action buttons.
+    assert buttons[1].callback_data is not None
+    await staff.click(buttons[1].callback_data, message_id=listing.message_id)
+    card = staff.last_text()
+    label = buttons[1].text.split(". ", 1)[1].rstrip("…")  # "2. （2026）鄂0625行初…"
+    assert card.startswith(f"<b>{label}") and card.count("<b>") == 1
+    assert "答辩已提交" in staff.buttons() and "结案" in staff.buttons()
+
+
 async def test_cancel_from_the_summary_registers_nothing(staff: BotClient, db: Database) -> None:
     await fill_form(staff)
     await staff.press("取消")
@@ -379,8 +429,7 @@ async def test_recording_appearances_updates_the_statistics(
             major=True,
         )
     )
-    await staff.send("/lawsuits")
-    await staff.press("记录出庭")  # the hearing is tomorrow
+    await press_on_card(staff, CASE_NUMBER, "记录出庭")  # the hearing is tomorrow
     assert "尚未进行" in staff.session.alerts()[-1]
 
     clock.set(local(2026, 11, 27, 16, 0))  # both hearings are over
@@ -388,7 +437,7 @@ async def test_recording_appearances_updates_the_statistics(
     assert "已开庭但尚未记录：2次" in staff.last_text()
 
     await staff.send("/lawsuits")
-    assert all("尚未记录出庭情况" in t for t in staff.texts()[-2:])
+    assert staff.last_text().count("尚未记录出庭情况") == 2  # one message, a line per case
     # The first case: the head did not appear; a staff member did, with an excuse.
     await press_on_card(staff, CASE_NUMBER, "记录出庭")
     assert "是否亲自出庭" in staff.last_text()
@@ -397,7 +446,6 @@ async def test_recording_appearances_updates_the_statistics(
     await staff.send("参加省政府紧急会议，已提交加盖印章的说明")
     assert "由相应的工作人员代为出庭" in staff.last_text()
     # The second (major) case: only a lawyer went.
-    await staff.send("/lawsuits")
     await press_on_card(staff, "（2026）鄂0625行初20号", "记录出庭")
     await staff.press("否")
     await staff.press("仅律师出庭")
@@ -437,8 +485,7 @@ async def test_the_head_appearing_in_person_is_recorded_in_the_chat(
 ) -> None:
     await service.register_lawsuit(lawsuit_input(hearing_at=local(2026, 11, 25, 14, 30)))
     clock.set(local(2026, 11, 25, 17, 0))
-    await staff.send("/lawsuits")
-    await staff.press("记录出庭")
+    await press_on_card(staff, CASE_NUMBER, "记录出庭")
     await staff.press("是")
     await staff.send("王某 副局长")
     assert "机关负责人亲自出庭" in staff.last_text()
@@ -471,12 +518,56 @@ async def test_head_in_person_counts_for_both_rates(
         await service.record_appearance(hearing.id, head_appeared=False, by=ADMIN_ID)
 
 
+async def test_unrecorded_hearings_do_not_inflate_the_appearance_rate(
+    staff: BotClient, service: LitigationService, clock: FakeClock
+) -> None:
+    """Two hearings took place, the head's appearance was recorded for one: the 出庭率 is 1/2,
+    not 1/1, and the unrecorded one is named before the rates."""
+    recorded = await service.register_lawsuit(
+        lawsuit_input(hearing_at=local(2026, 11, 26, 9, 30), major=True)
+    )
+    await service.register_lawsuit(
+        lawsuit_input(
+            court_case_number="（2026）鄂0625行初20号",
+            hearing_at=local(2026, 11, 26, 14, 30),
+            major=True,
+        )
+    )
+    clock.set(local(2026, 11, 27, 9, 0))
+    await service.record_appearance(
+        recorded.hearings[0].id, head_appeared=True, appeared_by="王某 局长", by=ADMIN_ID
+    )
+    stats = await service.appearance_stats(2026)
+    assert (stats.held, stats.unrecorded, stats.taken_place) == (1, 1, 2)
+    assert (stats.attendance_rate, stats.head_rate, stats.head_required_rate) == (0.5, 0.5, 0.5)
+
+    await staff.send("/appearance")
+    text = staff.last_text()
+    assert "已开庭：2次" in text
+    assert "出庭率（负责人或相应的工作人员出庭）：50%（1/2）" in text
+    assert "负责人亲自出庭：1次（50%）" in text
+    assert "应当由负责人出庭的案件：负责人亲自出庭 1/2" in text
+    warning = text.index("已开庭但尚未记录：1次")
+    assert warning < text.index("出庭率") and "按未出庭计算" in text
+    assert "谷城县公安局：开庭2次，负责人出庭1次" in text and "尚未记录1次" in text
+
+
+async def test_only_unrecorded_hearings_show_a_zero_rate_not_no_hearings(
+    staff: BotClient, service: LitigationService, clock: FakeClock
+) -> None:
+    await service.register_lawsuit(lawsuit_input(hearing_at=local(2026, 11, 26, 9, 30)))
+    clock.set(local(2026, 11, 27, 9, 0))
+    await staff.send("/appearance")
+    text = staff.last_text()
+    assert "尚无已记录的庭审" not in text
+    assert "出庭率（负责人或相应的工作人员出庭）：0%（0/1）" in text
+
+
 async def test_closing_a_case_cancels_what_is_still_running(
     staff: BotClient, service: LitigationService, db: Database
 ) -> None:
     await service.register_lawsuit(lawsuit_input(hearing_at=local(2026, 12, 10, 9, 30)))
-    await staff.send("/lawsuits")
-    await staff.press("结案")
+    await press_on_card(staff, CASE_NUMBER, "结案")
     await staff.press("确定结案")
     assert "已结案" in staff.last_text()
     assert await db.fetch_value("SELECT status FROM litigation_defences") == "cancelled"

@@ -200,3 +200,52 @@ async def test_admins_are_told_once_a_day_when_the_holiday_calendar_is_missing(
     assert "2027" in text and "暂定" in text
     clock.advance(timedelta(days=1))
     assert await alert_calendar_gap(db, [2027], clock, admin_ids=[ADMIN]) == 1
+
+
+async def test_provisional_dates_in_notices_carry_the_provisional_note(
+    db: Database, clock: FakeClock
+) -> None:
+    """LOW: a date in a year the holiday calendar does not cover was shown as final."""
+    await add_user(db, CITIZEN, locale="en")
+    await add_user(db, CITIZEN + 1, locale="zh")
+    english = await add_case(db, CITIZEN, number="FY-2026-000011", status="accepted")
+    chinese = await add_case(db, CITIZEN + 1, number="FY-2026-000012", status="accepted")
+    params = {"resumed_on": "2026-11-25", "decision_due": "2027-01-27"}
+    for case_id in (english, chinese):
+        await queue_case_notice(
+            db,
+            case_id,
+            Notice.resumed,
+            {**params, "provisional": True},
+            f"notice:resumed:{case_id}",
+            clock=clock,
+        )
+    await queue_case_notice(
+        db, english, Notice.resumed, {**params, "provisional": False}, "final", clock=clock
+    )
+    texts = {
+        (row.chat_id, row.payload["params"]["provisional"]): render_text(row)
+        for row in (await dispatch(db, clock)).delivered
+    }
+    assert "This date is provisional" in texts[(CITIZEN, True)]
+    assert "True" not in texts[(CITIZEN, True)]
+    assert "这个日期是暂定的" in texts[(CITIZEN + 1, True)]
+    assert "provisional" not in texts[(CITIZEN, False)]
+
+
+async def test_recomputed_dates_still_provisional_say_so(db: Database, clock: FakeClock) -> None:
+    await add_user(db, CITIZEN)
+    case_id = await add_case(db, CITIZEN, number="FY-2026-000013")
+    deadline_id = await add_deadline(db, case_id, "F12", date(2028, 1, 25), provisional=True)
+    change = ChangedDeadline(
+        deadline_id=deadline_id,
+        case_id=case_id,
+        rule_id="F12",
+        old_due=date(2028, 1, 25),
+        new_due=date(2028, 1, 26),
+        provisional=True,
+    )
+    assert await notify_recomputed(db, [change], clock, admin_ids=[ADMIN]) == 2  # + the office
+    delivered = (await dispatch(db, clock)).delivered
+    assert {row.chat_id for row in delivered} == {CITIZEN, ADMIN}
+    assert all("暂定" in render_text(row) for row in delivered)

@@ -16,6 +16,7 @@ from tests.scheduling_helpers import (
     add_case,
     add_deadline,
     add_hearing,
+    add_reminder,
     add_user,
     local,
     reminders,
@@ -289,6 +290,122 @@ async def test_acknowledged_or_met_reminders_do_not_escalate(
     await set_deadline(db, second["source_id"], status="met")
     clock.advance(timedelta(hours=5))
     assert await p.escalate() == 0
+
+
+async def sent_unacknowledged(
+    db: Database,
+    deadline_id: int,
+    case_id: int,
+    *,
+    chat_id: int,
+    kind: str,
+    sent: datetime,
+    expires_at: datetime | None = None,
+) -> int:
+    """A critical reminder about the F10 deadline, sent and not acknowledged."""
+    rid = await add_reminder(
+        db,
+        chat_id=chat_id,
+        due_at=sent,
+        kind=kind,
+        case_id=case_id,
+        rule_id="F10",
+        quiet="defer_unless_due_today",
+        deadline_on=DUE,
+        critical=True,
+        status="sent",
+        expires_at=expires_at,
+        key=f"test:{kind}:{chat_id}",
+    )
+    await db.execute(
+        "UPDATE reminders SET source_id = ?, sent_at = ?, escalate_after = ? WHERE id = ?",
+        (deadline_id, to_db(sent), to_db(sent + timedelta(hours=1)), rid),
+    )
+    return rid
+
+
+async def test_escalation_about_a_past_deadline_waits_for_the_morning(
+    db: Database, clock: FakeClock
+) -> None:
+    """The chase of a missed F10 escalated at 22:30: the agency head is not woken up for it;
+    it arrives at 08:00 like any staff reminder that is not due today."""
+    liaison = await add_user(db, 3001, role="agency_liaison")
+    head = await add_user(db, 3002, role="agency_head")
+    case_id, deadline_id = await f10_case(db)
+    await sent_unacknowledged(
+        db, deadline_id, case_id, chat_id=liaison, kind="chase", sent=local(2026, 12, 10, 21, 0)
+    )
+    clock.set(local(2026, 12, 10, 22, 30))
+    assert await planner(db, clock).escalate() == 1
+    escalation = (await reminders(db, "kind = 'escalation'"))[0]
+    assert escalation["chat_id"] == head
+    assert escalation["quiet"] == "defer_unless_due_today"
+    assert from_db(escalation["due_at"]) == local(2026, 12, 11, 8, 0)
+
+    transport = FakeTransport()
+    outbox = Outbox(db, transport, clock, admin_ids=[ADMIN])
+    await outbox.dispatch_due()
+    assert head not in transport.chats()  # not at night
+    clock.set(local(2026, 12, 11, 8, 0))
+    await outbox.dispatch_due()
+    assert transport.chats() == [head]
+
+
+async def test_escalation_about_a_deadline_ending_today_goes_out_at_night(
+    db: Database, clock: FakeClock
+) -> None:
+    """The last day of F10 (FY 48): a late escalation is still sent at once."""
+    liaison = await add_user(db, 3001, role="agency_liaison")
+    head = await add_user(db, 3002, role="agency_head")
+    case_id, deadline_id = await f10_case(db)
+    await sent_unacknowledged(
+        db,
+        deadline_id,
+        case_id,
+        chat_id=liaison,
+        kind="reminder",
+        sent=local(2026, 12, 9, 20, 30),
+        expires_at=local(2026, 12, 10, 0, 0),
+    )
+    clock.set(local(2026, 12, 9, 21, 45))
+    assert await planner(db, clock).escalate() == 1
+    escalation = (await reminders(db, "kind = 'escalation'"))[0]
+    assert from_db(escalation["due_at"]) == clock.now()
+    transport = FakeTransport()
+    await Outbox(db, transport, clock, admin_ids=[ADMIN]).dispatch_due()
+    assert transport.chats() == [head]
+
+
+async def test_escalation_about_an_early_hearing_is_not_deferred_past_it(
+    db: Database, clock: FakeClock
+) -> None:
+    """L7: a hearing at 07:30 tomorrow; waiting for 08:00 would make the escalation useless."""
+    liaison = await add_user(db, 3001, role="agency_liaison")
+    head = await add_user(db, 3002, role="agency_head")
+    starts = local(2026, 12, 11, 7, 30)
+    hearing = await add_hearing(db, starts)
+    rid = await add_reminder(
+        db,
+        chat_id=liaison,
+        due_at=local(2026, 12, 10, 20, 0),
+        rule_id="L7",
+        quiet="defer_unless_due_today",
+        deadline_on=date(2026, 12, 11),
+        critical=True,
+        status="sent",
+        expires_at=starts,
+        payload={"court_case_number": "(2026)鄂0625行初12号", "due_on": "2026-12-11"},
+    )
+    await db.execute(
+        "UPDATE reminders SET source_kind = 'hearing', source_id = ?, sent_at = ?,"
+        " escalate_after = ? WHERE id = ?",
+        (hearing, to_db(local(2026, 12, 10, 20, 0)), to_db(local(2026, 12, 10, 22, 0)), rid),
+    )
+    clock.set(local(2026, 12, 10, 22, 0))
+    assert await planner(db, clock).escalate() == 1
+    transport = FakeTransport()
+    await Outbox(db, transport, clock, admin_ids=[ADMIN]).dispatch_due()
+    assert transport.chats() == [head]
 
 
 def test_quiet_hours_move_to_eight_in_the_morning() -> None:

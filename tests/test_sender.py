@@ -28,7 +28,7 @@ from scheduling.sender import (
     render_markup,
     render_text,
 )
-from tests.fakes.telegram import TOKEN, RecordingSession
+from tests.fakes.telegram import TOKEN, BotClient, RecordingSession
 from tests.scheduling_helpers import (
     FakeMonotonic,
     add_case,
@@ -300,3 +300,20 @@ async def test_received_button_records_once_and_refuses_others(
     assert [b.text for b in edits[0].reply_markup.inline_keyboard[0]] == ["查看案件", "✅ 已收到"]
     stored = await db.fetch_one("SELECT acknowledged_by FROM reminders WHERE id = ?", (rid,))
     assert stored is not None and stored["acknowledged_by"] == LIAISON
+
+
+@pytest.mark.parametrize("data", ["ack:99999999999999999999", "ack:9223372036854775808", "ack:-1"])
+async def test_received_button_with_out_of_range_id_gets_the_stale_button_answer(
+    client: BotClient, data: str
+) -> None:
+    """A forged id SQLite cannot hold (OverflowError) or a negative one: the filter does not
+    match and the fallback answers politely, instead of the generic error."""
+    await client.click(data)
+    assert client.session.alerts()[-1] == "这个按钮已经失效，请使用下面的菜单。"
+
+
+def test_reminder_ack_still_packs_real_ids() -> None:
+    biggest = 2**63 - 1  # SQLite's largest rowid
+    assert ReminderAck.unpack(ReminderAck(reminder_id=biggest).pack()).reminder_id == biggest
+    with pytest.raises(ValueError):
+        ReminderAck.unpack("ack:99999999999999999999")

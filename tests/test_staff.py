@@ -14,10 +14,13 @@ import pytest
 from aiogram import Bot, Dispatcher
 
 from cases.clock import FakeClock
+from cases.clocks import expire_acceptance_reviews
 from cases.db import Database
 from cases.deadlines import compute
-from cases.users import Role
+from cases.staff import ActionResult, CaseActions, Outcome
+from cases.users import Role, User
 from handlers import staff as staff_handlers
+from scheduling.notices import deem_accepted, notice_sink
 from scheduling.outbox import Outbox
 from scheduling.planner import Planner
 from scheduling.runner import Scheduling, SchedulingConfig
@@ -79,11 +82,17 @@ async def file_reconsideration(citizen: PacedClient, db: Database) -> int:
     return int(await db.fetch_value("SELECT max(id) FROM cases"))
 
 
-async def file_petition(citizen: PacedClient, db: Database) -> int:
-    """A 申诉求决 petition (the X4 clock applies to these, XF 31(6), 34)."""
+async def file_petition(
+    citizen: PacedClient,
+    db: Database,
+    kind: str = "申诉、求决",
+    request: str = "修复村道路面",
+    facts: str = "村道损坏已有一年。",
+) -> int:
+    """A petition; by default 申诉求决 (the X4 clock applies to these, XF 31(6), 34)."""
     await citizen.send("/petition")
     await citizen.press("没有")
-    await citizen.press("申诉、求决")
+    await citizen.press(kind)
     await citizen.send("张三")
     await citizen.press("居民身份证")
     await citizen.send(VALID_ID)
@@ -91,8 +100,8 @@ async def file_petition(citizen: PacedClient, db: Database) -> int:
     await citizen.send("城关镇东街1号")
     await citizen.press("城关镇")
     await citizen.press("跳过")  # no particular agency concerned
-    await citizen.send("修复村道路面")
-    await citizen.send("村道损坏已有一年。")
+    await citizen.send(request)
+    await citizen.send(facts)
     await citizen.send("孩子们每天走这条路上学。")
     await citizen.press("否")  # not raised before
     await citizen.send("1")  # speaks for one person
@@ -526,3 +535,314 @@ async def test_cases_lists_open_cases_soonest_deadline_first(
     ]
     text = admin.last_text()
     assert text.index("FY-2026") < text.index("XF-2026") < text.index("TJ-2026")
+
+
+# -- legal review fixes -------------------------------------------------------------------------
+
+LIAISON = 7003
+
+
+def shanghai(year: int, month: int, day: int, hour: int = 9) -> datetime:
+    return datetime(year, month, day, hour - 8, 0, tzinfo=UTC)
+
+
+async def dp_user(db: Database, telegram_id: int) -> User:
+    row = await db.fetch_one(
+        "SELECT telegram_id, locale, role FROM users WHERE telegram_id = ?", (telegram_id,)
+    )
+    assert row is not None
+    return User(telegram_id=row[0], locale=row[1], role=Role(row[2]))
+
+
+async def pending_steps(db: Database, rule_id: str, chat_id: int) -> set[str]:
+    rows = await db.fetch_all(
+        "SELECT step FROM reminders WHERE rule_id = ? AND chat_id = ? AND status = 'pending'"
+        " AND kind IN ('reminder', 'chase', 'overdue')",
+        (rule_id, chat_id),
+    )
+    return {r["step"] for r in rows}
+
+
+async def test_f10_copy_sent_opens_the_respondents_reply_period_and_stops_f9(
+    dp: Dispatcher,
+    bot: Bot,
+    citizen: PacedClient,
+    admin: PacedClient,
+    db: Database,
+    clock: FakeClock,
+) -> None:
+    """HIGH: F10 was never opened, so the respondent was never reminded, and F9 reminders ran
+    on after the copy was sent."""
+    await dp["users"].set_role(LIAISON, Role.agency_liaison)
+    case_id = await file_reconsideration(citizen, db)
+    await admin.click(f"staff:accept:{case_id}:o:0")
+    planner = Planner(db, clock, admin_ids=[ADMIN_ID])
+    await planner.plan()
+    assert await pending_steps(db, "F9", ADMIN_ID)  # the office is reminded to send the copy
+
+    clock.set(shanghai(2026, 11, 27, 10))  # Friday
+    await admin.click(f"staff:view:{case_id}::0")
+    await admin.press("申请书副本已发送")
+    assert "10个工作日" in admin.last_text() and "《行政复议法》第四十八条" in admin.last_text()
+    assert {"今天", "昨天"} <= set(admin.buttons())
+    copy_yesterday = button_data(admin, "昨天")
+    await admin.click(copy_yesterday)  # received on Thu 2026-11-26
+
+    state = await clocks(db, case_id)
+    assert state["F9"][0] == "met"
+    # FY 48: 10 working days after Thu 2026-11-26 → Thu 2026-12-10.
+    assert state["F10"] == ("open", "2026-12-10")
+    assert compute("F10", date(2026, 11, 26)).due == date(2026, 12, 10)
+    assert "2026年12月10日（星期四）" in admin.last_text()
+    f9_closed = await db.fetch_value(
+        "SELECT closed_on FROM case_deadlines WHERE case_id = ? AND rule_id = 'F9'", (case_id,)
+    )
+    assert f9_closed == "2026-11-26"
+    [copy] = await events(db, case_id, "copy_sent")
+    assert (copy["received_on"], copy["actor_role"]) == ("2026-11-26", "admin")
+    assert "申请书副本已发送" not in " ".join(admin.buttons())  # offered once
+
+    # The old button again: nothing new.
+    await admin.click(copy_yesterday)
+    assert "已经办理过" in admin.last_text()
+    assert len(await events(db, case_id, "copy_sent")) == 1
+    assert (
+        await db.fetch_value(
+            "SELECT count(*) FROM case_deadlines WHERE case_id = ? AND rule_id = 'F10'", (case_id,)
+        )
+        == 1
+    )
+
+    await planner.plan()
+    assert await pending_steps(db, "F9", ADMIN_ID) == set()  # F9 reminders stop
+    assert {"-5wd", "-2wd", "-1wd", "0wd", "+1wd"} <= await pending_steps(db, "F10", LIAISON)
+
+
+async def test_f10_copy_sent_simplified_gives_five_working_days_and_checks_the_typed_date(
+    citizen: PacedClient, admin: PacedClient, db: Database, clock: FakeClock
+) -> None:
+    case_id = await file_reconsideration(citizen, db)
+    await admin.click(f"staff:accept:{case_id}:s:0")
+    await admin.press("申请书副本已发送")
+    assert "5个工作日" in admin.last_text() and "《行政复议法》第五十四条" in admin.last_text()
+    assert "昨天" not in admin.buttons()  # accepted today: yesterday is impossible
+    await admin.send("2026-11-24")  # before the acceptance
+    assert admin.last_text().startswith("❗")
+    await admin.send("2026-11-30")  # in the future
+    assert admin.last_text().startswith("❗")
+    assert "F10" not in await clocks(db, case_id)
+    await admin.send("2026年11月25日")
+    row = await db.fetch_one(
+        "SELECT due_on, simplified FROM case_deadlines WHERE case_id = ? AND rule_id = 'F10'",
+        (case_id,),
+    )
+    # FY 54: 5 working days after Wed 2026-11-25 → Wed 2026-12-02.
+    assert (row["due_on"], row["simplified"]) == ("2026-12-02", 1)
+
+
+async def test_x4_only_for_complaints_a_suggestion_is_forwarded_without_a_handling_opinion(
+    citizen: PacedClient, admin: PacedClient, db: Database, clock: FakeClock
+) -> None:
+    """MEDIUM: every petition kind got X4 and the promise of a written handling opinion."""
+    case_id = await file_petition(citizen, db, kind="提出建议、意见", request="增设公交站点")
+    await admin.click(f"staff:view:{case_id}::0")
+    await admin.press("转送有关机关")
+    assert "第二十九条" in admin.last_text()
+    state = await clocks(db, case_id)
+    assert state["X1"][0] == "met" and "X4" not in state
+    assert await status(db, case_id) == "closed"
+    [text] = await deliver(db, clock)
+    assert "转送有关机关研究" in text and "《信访工作条例》第二十九条" in text
+    assert "处理意见书" not in text
+
+
+async def test_x4_not_for_reports_they_go_to_discipline_inspection_and_reveal_nobody(
+    citizen: PacedClient, admin: PacedClient, db: Database, clock: FakeClock
+) -> None:
+    case_id = await file_petition(
+        citizen,
+        db,
+        kind="检举、控告",
+        request="查处县某局李四收受好处",
+        facts="李四在办理审批时收受好处。",
+    )
+    await admin.click(f"staff:view:{case_id}::0")
+    assert "📨 转纪检监察机关" in admin.buttons()
+    await admin.press("转纪检监察机关")
+    assert "已转纪检监察机关处理" in admin.last_text()
+    assert "X4" not in await clocks(db, case_id)
+    assert await status(db, case_id) == "closed"
+    [row] = await notices(db, case_id)
+    assert "李四" not in row["payload"]
+    [text] = await deliver(db, clock)
+    assert "纪检监察机关" in text and "《信访工作条例》第三十条" in text
+    assert "李四" not in text and "收受" not in text and "处理意见书" not in text
+
+
+async def test_f5_passed_acceptance_dates_from_the_f5_last_day(
+    citizen: PacedClient, admin: PacedClient, db: Database, clock: FakeClock
+) -> None:
+    """MEDIUM: an acceptance after F5 ended (before the scheduler's deemed-acceptance step)
+    dated F9 and F12 from today instead of the F5 last day (FY 30(3))."""
+    case_id = await file_reconsideration(citizen, db)  # F5 runs until Wed 2026-12-02
+    clock.set(shanghai(2026, 12, 4))
+    await admin.click(f"staff:view:{case_id}::0")
+    buttons = " ".join(admin.buttons())
+    assert "通知补正" not in buttons and "不予受理" not in buttons
+    await admin.click(f"staff:accept:{case_id}:o:0")
+    assert await status(db, case_id) == "accepted"
+    rows = await db.fetch_all(
+        "SELECT rule_id, trigger_on, due_on FROM case_deadlines WHERE case_id = ?"
+        " AND rule_id IN ('F9', 'F12')",
+        (case_id,),
+    )
+    assert {r["rule_id"]: r["trigger_on"] for r in rows} == {
+        "F9": "2026-12-02",
+        "F12": "2026-12-02",
+    }
+    assert (await clocks(db, case_id))["F12"][1] == compute(
+        "F12", date(2026, 12, 2)
+    ).due.isoformat()
+    [accepted] = await events(db, case_id, "accepted")
+    assert accepted["accepted_on"] == "2026-12-02" and accepted["after_review_period"] is True
+    [text] = await deliver(db, clock)
+    assert "2026年12月2日（星期三）届满" in text and "第三十条第三款" in text
+
+
+async def test_f5_passed_correction_request_is_refused(
+    citizen: PacedClient, admin: PacedClient, db: Database, clock: FakeClock
+) -> None:
+    case_id = await file_reconsideration(citizen, db)
+    clock.set(shanghai(2026, 12, 2))  # the last day of F5: 补正 still possible
+    await admin.click(f"staff:view:{case_id}::0")
+    old_refuse = button_data(admin, "不予受理")
+    await admin.press("通知补正")
+    clock.set(shanghai(2026, 12, 3))  # the review period ended overnight
+    await admin.send("请提交处罚决定书复印件。")
+    assert "受理审查期限已于2026年12月2日（星期三）届满" in admin.last_text()
+    assert "视为受理" in admin.last_text()
+    await admin.click(old_refuse)
+    assert "受理审查期限已于2026年12月2日（星期三）届满" in admin.last_text()
+    assert await status(db, case_id) == "submitted"
+    assert "F7" not in await clocks(db, case_id)
+    assert await notices(db, case_id) == []
+
+
+async def test_f7_passed_deemed_withdrawn_only_after_the_supply_period(
+    citizen: PacedClient, admin: PacedClient, db: Database, clock: FakeClock
+) -> None:
+    """MEDIUM: nothing happened when F7 passed without the material (FY 31(2))."""
+    case_id = await file_reconsideration(citizen, db)
+    await admin.click(f"staff:view:{case_id}::0")
+    await admin.press("通知补正")
+    await admin.send("请提交处罚决定书复印件。")  # F7: by Wed 2026-12-09
+    await deliver(db, clock)
+    clock.set(shanghai(2026, 12, 9))
+    await admin.click(f"staff:view:{case_id}::0")
+    assert "视为放弃" not in " ".join(admin.buttons())  # the last day still runs
+    assert await CaseActions(db, clock, notice_sink(clock)).deem_withdrawn(
+        case_id, await dp_user(db, ADMIN_ID)
+    ) == ActionResult(Outcome.already)
+
+    clock.set(shanghai(2026, 12, 10))
+    await admin.click(f"staff:view:{case_id}::0")
+    buttons = " ".join(admin.buttons())
+    assert "视为放弃" in buttons and "补正材料已收到" in buttons  # a good reason may excuse
+    assert "延长补正期限" not in buttons  # an ended period cannot be extended
+    await admin.press("视为放弃")
+    assert "2026年12月9日（星期三）" in admin.last_text()
+    confirm = button_data(admin, "确认")
+    await admin.click(confirm)
+    await admin.click(confirm)
+    assert await status(db, case_id) == "withdrawn"
+    state = await clocks(db, case_id)
+    assert state["F5"][0] == "cancelled" and state["F7"][0] == "cancelled"
+    [withdrawn] = await events(db, case_id, "deemed_withdrawn")
+    assert withdrawn["supply_due"] == "2026-12-09"
+    [text] = await deliver(db, clock)
+    assert "视为放弃行政复议申请" in text and "《行政复议法》第三十一条第二款" in text
+
+
+async def test_f7_more_time_for_a_good_reason_extends_the_supply_period(
+    citizen: PacedClient, admin: PacedClient, db: Database, clock: FakeClock
+) -> None:
+    case_id = await file_reconsideration(citizen, db)
+    await admin.click(f"staff:view:{case_id}::0")
+    await admin.press("通知补正")
+    await admin.send("请提交处罚决定书复印件。")
+    await deliver(db, clock)
+    await admin.press("延长补正期限")
+    await admin.send("申请人住院治疗，无法按期补正。")
+    five = button_data(admin, "5个工作日")
+    await admin.click(five)
+    await admin.click(five)
+    row = await db.fetch_one(
+        "SELECT due_on, extension_days, extended_by FROM case_deadlines"
+        " WHERE case_id = ? AND rule_id = 'F7'",
+        (case_id,),
+    )
+    # 10 + 5 working days after Wed 2026-11-25 → Wed 2026-12-16.
+    assert tuple(row) == ("2026-12-16", 5, ADMIN_ID)
+    [text] = await deliver(db, clock)
+    assert "延长5个工作日" in text and "住院" in text
+    assert "2026年12月16日（星期三）" in text and "第三十一条第二款" in text
+
+
+async def test_provisional_dates_in_citizen_notices_say_so(
+    citizen: PacedClient, admin: PacedClient, db: Database, clock: FakeClock
+) -> None:
+    """LOW: a decision date in 2027 (not yet in the holiday calendar) was shown as final."""
+    case_id = await file_reconsideration(citizen, db)
+    await admin.click(f"staff:accept:{case_id}:o:0")
+    assert compute("F12", date(2026, 11, 25)).provisional
+    [text] = await deliver(db, clock)
+    assert "2027年1月25日" in text and "暂定" in text
+    await admin.press("已作出复议决定")
+    await admin.press("确认")
+    [decided] = await deliver(db, clock)  # F15 ends in 2026: a final date
+    assert "2026年12月10日" in decided and "暂定" not in decided
+
+
+async def test_x1_and_f17_reminder_policies_reach_the_office(
+    dp: Dispatcher,
+    bot: Bot,
+    citizen: PacedClient,
+    admin: PacedClient,
+    db: Database,
+    clock: FakeClock,
+) -> None:
+    """LOW: X1 (XF 22) and F17 (FY 41(5)) had no reminder policy."""
+    await staff_client(dp, bot, clock, STAFF, Role.office_staff)
+    await file_petition(citizen, db)  # X1: 15 days → Thu 2026-12-10
+    case_id = await file_reconsideration(citizen, db)
+    await admin.click(f"staff:accept:{case_id}:o:0")
+    await admin.press("中止审理")
+    await admin.send("申请人死亡，需等待近亲属表明是否参加。")
+    await admin.press("申请人死亡")  # F17: 60 days → Mon 2027-01-25
+    await Planner(db, clock, admin_ids=[ADMIN_ID]).plan()
+    assert await pending_steps(db, "X1", STAFF) == {"-3wd", "0wd"}
+    assert await pending_steps(db, "F17", STAFF) == {"-5wd"}
+
+
+async def test_f5_passed_acceptance_between_the_schedulers_two_units_keeps_the_f5_date(
+    citizen: PacedClient, admin: PacedClient, db: Database, clock: FakeClock
+) -> None:
+    case_id = await file_reconsideration(citizen, db)
+    clock.set(shanghai(2026, 12, 3))
+    # The scheduler's first unit ran (F5 missed, F9 and F12 opened), the second not yet.
+    await expire_acceptance_reviews(db, date(2026, 12, 3), clock)
+    await admin.click(f"staff:accept:{case_id}:o:0")
+    assert await status(db, case_id) == "accepted"
+    rows = await db.fetch_all(
+        "SELECT rule_id, trigger_on FROM case_deadlines WHERE case_id = ?"
+        " AND rule_id IN ('F9', 'F12')",
+        (case_id,),
+    )
+    assert sorted((r["rule_id"], r["trigger_on"]) for r in rows) == [
+        ("F12", "2026-12-02"),
+        ("F9", "2026-12-02"),
+    ]
+    [accepted] = await events(db, case_id, "accepted")
+    assert accepted["accepted_on"] == "2026-12-02"
+    assert await deem_accepted(db, clock) == []
+    assert len(await notices(db, case_id)) == 1
