@@ -58,6 +58,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 DEFAULT_OVERRIDES_PATH = Path(__file__).resolve().parent / "data" / "calendar_overrides.json"
 _ONE_DAY = timedelta(days=1)
+
+FIXED_SOLAR_HOLIDAYS = frozenset({(1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3)})
+"""FJ Art 2 (2024 revision): 元旦 1 Jan, 劳动节 1-2 May, 国庆节 1-3 Oct. For a year without
+data these are the holidays known without the State Council's notice; the lunar ones (春节,
+清明, 端午, 中秋) and the 调休 swaps are not, so such dates stay provisional."""
 _SAFETY_STEPS = 3660
 """No run of rest days is anywhere near ten years long: a loop that gets this far is a bug."""
 
@@ -176,9 +181,12 @@ class LegalCalendar:
     # -- days -------------------------------------------------------------------------------
 
     def is_workday(self, day: date) -> bool:
-        """C5: make-up days are working days. Outside coverage: Monday–Friday (provisional)."""
+        """C5: make-up days are working days. Outside coverage: Monday–Friday less the
+        holidays on fixed solar dates (provisional: lunar holidays and 调休 are unknown)."""
         if day in self._work:
             return True
+        if day.year not in self._years and (day.month, day.day) in FIXED_SOLAR_HOLIDAYS:
+            return False
         return day.weekday() < 5 and day not in self._rest
 
     def is_rest_day(self, day: date) -> bool:

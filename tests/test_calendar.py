@@ -124,8 +124,9 @@ def test_package_coverage_ends_2026(cal: LegalCalendar) -> None:
 
 
 def test_uncovered_days_count_monday_to_friday_and_are_provisional(cal: LegalCalendar) -> None:
-    # 12-29, 12-30, 12-31, then Fri 2027-01-01 (no holiday data) and Mon 01-04.
-    assert cal.add_workdays(date(2026, 12, 28), 5) == (date(2027, 1, 4), True)
+    # 12-29, 12-30, 12-31, then (Fri 2027-01-01 is 元旦, a fixed-date holiday, FJ Art 2)
+    # Mon 01-04 and Tue 01-05.
+    assert cal.add_workdays(date(2026, 12, 28), 5) == (date(2027, 1, 5), True)
     assert cal.add_calendar_days(date(2026, 12, 20), 60) == (date(2027, 2, 18), True)
     assert cal.add_workdays(date(2026, 12, 1), 5) == (date(2026, 12, 8), False)
 
@@ -186,3 +187,12 @@ def test_shipped_override_file_is_valid_and_adds_nothing() -> None:
     cal = LegalCalendar(DEFAULT_OVERRIDES_PATH)
     assert cal.covered_years() == cal.package_years
     assert cal.overrides.years == {}
+
+
+def test_uncovered_years_keep_the_fixed_date_holidays(cal: LegalCalendar) -> None:
+    """Without the State Council's notice the solar-date holidays are still known: 元旦,
+    劳动节 1-2 May, 国庆节 1-3 Oct (FJ Art 2); a deadline never lands on them."""
+    for day in (date(2027, 1, 1), date(2027, 10, 1)):  # both Fridays
+        assert not cal.is_workday(day)
+    assert cal.is_workday(date(2027, 10, 4))  # a Monday after National Day (no data yet)
+    assert cal.roll_forward(date(2027, 10, 1)) == (date(2027, 10, 4), True)

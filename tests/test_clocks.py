@@ -359,17 +359,18 @@ async def test_recompute_after_overrides_cover_the_year(
 ) -> None:
     moved = await start(db, clock, case_id, "F12", date(2026, 11, 20))  # 2027-01-19, provisional
     other_case = await add_case(db, clock)
-    recounted = await start(db, clock, other_case, "F5", date(2026, 12, 28))  # 2027-01-04
+    # 2027-01-05: Monday-Friday less the fixed 1 January holiday (FJ Art 2), provisional.
+    recounted = await start(db, clock, other_case, "F5", date(2026, 12, 28))
     third_case = await add_case(db, clock)
     unchanged = await start(db, clock, third_case, "F12", date(2026, 12, 20))  # 2027-02-18
 
-    calendar = calendar_with_2027(tmp_path, ["2027-01-01", "2027-01-19"])
+    calendar = calendar_with_2027(tmp_path, ["2027-01-01", "2027-01-05", "2027-01-19"])
     changes = await recompute_provisional(db, calendar, clock)
 
-    # 12-29, 12-30, 12-31, (01-01 is now a holiday) 01-04, 01-05.
+    # 12-29, 12-30, 12-31, (01-01 holiday) 01-04, (01-05 now a holiday too) 01-06.
     assert [(c.deadline_id, c.case_id, c.old_due, c.new_due) for c in changes] == [
         (moved, case_id, date(2027, 1, 19), date(2027, 1, 20)),
-        (recounted, other_case, date(2027, 1, 4), date(2027, 1, 5)),
+        (recounted, other_case, date(2027, 1, 5), date(2027, 1, 6)),
     ]
     for deadline_id in (moved, recounted, unchanged):
         assert (await row(db, deadline_id))["provisional"] == 0
