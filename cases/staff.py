@@ -57,6 +57,7 @@ from cases.db import Database
 from cases.deadlines import DeadlineEngine, citation, default_engine
 from cases.forms import Procedure
 from cases.history import append_event
+from cases.privacy import mask_numbers
 from cases.texts import N_
 from cases.users import Role, User
 from cases.validation import mask_id_number, mask_phone
@@ -239,7 +240,9 @@ async def staff_case_view(db: Database, case_id: int, user: User) -> StaffCaseVi
         "SELECT role, name, id_number, phone, details FROM parties WHERE case_id = ? ORDER BY id",
         (case_id,),
     ):
-        bits = [f"{party['role']}: {party['name']}"]
+        # Free text ("李四 13912345678" for an agent) hides numbers the same way.
+        name = party["name"] if "phone" in full else mask_numbers(party["name"])
+        bits = [f"{party['role']}: {name}"]
         if party["id_number"]:
             number = party["id_number"]
             bits.append(number if "id_number" in full else mask_id_number(number))
@@ -248,7 +251,7 @@ async def staff_case_view(db: Database, case_id: int, user: User) -> StaffCaseVi
             bits.append(phone if "phone" in full else mask_phone(phone))
         contact = json.loads(party["details"]).get("contact")
         if contact:
-            bits.append(str(contact) if "phone" in full else mask_phone(str(contact)))
+            bits.append(str(contact) if "phone" in full else mask_numbers(str(contact)))
         parties.append(" · ".join(bits))
     events = [
         StaffEvent(

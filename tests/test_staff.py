@@ -846,3 +846,31 @@ async def test_f5_passed_acceptance_between_the_schedulers_two_units_keeps_the_f
     assert accepted["accepted_on"] == "2026-12-02"
     assert await deem_accepted(db, clock) == []
     assert len(await notices(db, case_id)) == 1
+
+
+async def test_numbers_typed_into_free_text_are_masked_for_staff_without_full_view(
+    db: Database, clock: FakeClock
+) -> None:
+    """Regression: an agent typed as "李四 13912345678" was shown in full to an admin."""
+    from cases.staff import staff_case_view
+    from cases.users import User
+
+    await db.execute(
+        "INSERT INTO users(telegram_id, first_seen, last_seen) VALUES (1001, 'a', 'a')"
+    )
+    await db.execute(
+        "INSERT INTO cases(id, number, procedure, status, citizen_id, subject, received_on,"
+        " created_at, updated_at) VALUES (1, 'FY-2026-000001', 'reconsideration', 'submitted',"
+        " 1001, 's', '2026-11-25', 'a', 'a')"
+    )
+    await db.execute(
+        "INSERT INTO parties(case_id, role, name) VALUES (1, 'agent', '李四 13912345678')"
+    )
+    admin = User(telegram_id=9001, locale="zh", role=Role.admin)
+    office = User(telegram_id=7001, locale="zh", role=Role.office_staff)
+    admin_view = await staff_case_view(db, 1, admin)
+    office_view = await staff_case_view(db, 1, office)
+    assert admin_view is not None and office_view is not None
+    assert "139****5678" in " ".join(admin_view.parties)
+    assert "13912345678" not in " ".join(admin_view.parties)
+    assert "13912345678" in " ".join(office_view.parties)  # the office needs to call
