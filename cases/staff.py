@@ -295,7 +295,13 @@ def _may_open(row: sqlite3.Row | Mapping[str, Any], user: User) -> bool:
     procedure = Procedure(row["procedure"])
     if procedure not in ROLE_MAY_OPEN.get(user.role, frozenset()):
         return False
-    return not (row["sensitive"] and user.role not in SENSITIVE_ROLES)
+    if row["sensitive"] and user.role not in SENSITIVE_ROLES:
+        return False
+    if user.role is Role.mediator:
+        # A mediator belongs to one room (DESIGN.md): the cases routed to it, nothing else.
+        # One without a room (not yet assigned with /grant) sees none.
+        return user.unit is not None and row["routed_to"] == f"room:{user.unit}"
+    return True
 
 
 def extendable_deadline(
@@ -408,7 +414,7 @@ async def open_cases_for(db: Database, user: User, *, limit: int = 30) -> list[S
         return []
     statuses = STAFF_OPEN_STATUSES
     rows = await db.fetch_all(
-        "SELECT c.id, c.number, c.procedure, c.status, c.subject, c.sensitive,"
+        "SELECT c.id, c.number, c.procedure, c.status, c.subject, c.sensitive, c.routed_to,"
         " d.rule_id, d.due_on, d.provisional FROM cases c"
         " LEFT JOIN case_deadlines d ON d.id = ("
         "   SELECT id FROM case_deadlines WHERE case_id = c.id AND status = 'open'"

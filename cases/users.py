@@ -24,6 +24,8 @@ class User(BaseModel):
     telegram_id: int
     locale: str | None
     role: Role
+    unit: str | None = None
+    """Mediators: their mediation room; agency liaisons and heads: their agency (org ids)."""
 
 
 class UserRepository:
@@ -36,11 +38,12 @@ class UserRepository:
         if telegram_id in self._cache:
             return self._cache[telegram_id]
         row = await self._db.fetch_one(
-            "SELECT telegram_id, locale, role FROM users WHERE telegram_id = ?", (telegram_id,)
+            "SELECT telegram_id, locale, role, unit FROM users WHERE telegram_id = ?",
+            (telegram_id,),
         )
         if row is None:
             return None
-        user = User(telegram_id=row[0], locale=row[1], role=Role(row[2]))
+        user = User(telegram_id=row[0], locale=row[1], role=Role(row[2]), unit=row[3])
         self._cache[telegram_id] = user
         return user
 
@@ -59,10 +62,10 @@ class UserRepository:
                 params,
             )
             row = conn.execute(
-                "SELECT telegram_id, locale, role FROM users WHERE telegram_id = ?",
+                "SELECT telegram_id, locale, role, unit FROM users WHERE telegram_id = ?",
                 (telegram_id,),
             ).fetchone()
-            return User(telegram_id=row[0], locale=row[1], role=Role(row[2]))
+            return User(telegram_id=row[0], locale=row[1], role=Role(row[2]), unit=row[3])
 
         user = await self._db.run(insert_and_read)
         self._cache[telegram_id] = user
@@ -76,16 +79,18 @@ class UserRepository:
         )
         self._cache.pop(telegram_id, None)
 
-    async def set_role(self, telegram_id: int, role: Role) -> None:
+    async def set_role(self, telegram_id: int, role: Role, unit: str | None = None) -> None:
         await self.ensure(telegram_id)
         await self._db.execute(
-            "UPDATE users SET role = ? WHERE telegram_id = ?", (role.value, telegram_id)
+            "UPDATE users SET role = ?, unit = ? WHERE telegram_id = ?",
+            (role.value, unit, telegram_id),
         )
         self._cache.pop(telegram_id, None)
 
     async def with_role(self, role: Role) -> list[User]:
         rows = await self._db.fetch_all(
-            "SELECT telegram_id, locale, role FROM users WHERE role = ? ORDER BY telegram_id",
+            "SELECT telegram_id, locale, role, unit FROM users WHERE role = ?"
+            " ORDER BY telegram_id",
             (role.value,),
         )
-        return [User(telegram_id=r[0], locale=r[1], role=Role(r[2])) for r in rows]
+        return [User(telegram_id=r[0], locale=r[1], role=Role(r[2]), unit=r[3]) for r in rows]

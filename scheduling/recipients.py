@@ -1,9 +1,9 @@
 """Who a role means for a case: the one place where staff roles plug in.
 
-Until staff are invited into roles (and linked to their agency or room), every staff role falls
-back to the administrators of ``ADMIN_IDS``, so no reminder is planned for nobody. When a user
-has the role, every user with it is reminded; filtering by agency or mediation room belongs
-here once ``users`` records that link.
+Until staff are given roles (an administrator's /grant), every staff role falls back to the
+administrators of ``ADMIN_IDS``, so no reminder is planned for nobody. Mediators and agency
+liaisons/heads with a unit (``users.unit``: their room or agency) hear only of their unit's
+cases; a case whose unit has nobody registered goes to the administrators.
 """
 
 from __future__ import annotations
@@ -14,12 +14,15 @@ from cases.db import Database
 from cases.texts import DEFAULT_LOCALE, LOCALES
 from cases.users import Role
 
+UNIT_SCOPED = frozenset({Role.mediator, Role.agency_liaison, Role.agency_head})
+
 
 @dataclass(frozen=True)
 class Recipient:
     chat_id: int
     locale: str
     role: Role
+    unit: str | None = None
 
 
 def _locale(value: str | None) -> str:
@@ -34,6 +37,7 @@ class RecipientDirectory:
         self._admin_ids = list(dict.fromkeys(admin_ids))
         self._by_role: dict[Role, list[Recipient]] = {}
         self._citizens: dict[int, Recipient | None] | None = None
+        self._units: dict[int, tuple[str | None, str | None]] = {}
 
     async def resolve(self, role: Role, case_id: int | None) -> list[Recipient]:
         if role is Role.citizen:
@@ -43,7 +47,30 @@ class RecipientDirectory:
             self._by_role[role] = (
                 await self._admins_with_role() if role is Role.admin else await self._staff(role)
             )
-        return self._by_role[role]
+        people = self._by_role[role]
+        if role in UNIT_SCOPED and case_id is not None and any(p.unit for p in people):
+            # Staff with a unit hear only of their own unit's cases (a mediator of their room,
+            # an agency's liaison and head of applications against that agency). Nobody of
+            # the case's unit registered yet → the administrators, as for an unstaffed role.
+            unit = await self._case_unit(role, case_id)
+            scoped = [p for p in people if p.unit is None or p.unit == unit]
+            return scoped or await self._admins(role)
+        return people
+
+    async def _case_unit(self, role: Role, case_id: int) -> str | None:
+        if case_id not in self._units:
+            row = await self._db.fetch_one(
+                "SELECT routed_to, json_extract(answers, '$.respondent_id') AS respondent"
+                " FROM cases WHERE id = ?",
+                (case_id,),
+            )
+            room = row["routed_to"] if row else None
+            self._units[case_id] = (
+                room[len("room:") :] if room and room.startswith("room:") else None,
+                row["respondent"] if row else None,
+            )
+        room, agency = self._units[case_id]
+        return room if role is Role.mediator else agency
 
     async def _citizen(self, case_id: int) -> Recipient | None:
         if self._citizens is None:
@@ -72,10 +99,13 @@ class RecipientDirectory:
 
     async def _staff_rows(self, role: Role) -> list[Recipient]:
         rows = await self._db.fetch_all(
-            "SELECT telegram_id, locale FROM users WHERE role = ? ORDER BY telegram_id",
+            "SELECT telegram_id, locale, unit FROM users WHERE role = ? ORDER BY telegram_id",
             (role.value,),
         )
-        return [Recipient(row["telegram_id"], _locale(row["locale"]), role) for row in rows]
+        return [
+            Recipient(row["telegram_id"], _locale(row["locale"]), role, row["unit"])
+            for row in rows
+        ]
 
     async def _staff(self, role: Role) -> list[Recipient]:
         found = await self._staff_rows(role)

@@ -415,3 +415,44 @@ def test_quiet_hours_move_to_eight_in_the_morning() -> None:
     noon = local(2026, 11, 26, 12, 0)
     assert after_quiet_hours(noon, LEGAL_TZ) == noon
     assert isinstance(noon, datetime)
+
+
+async def test_unit_staff_hear_only_of_their_own_units_cases(
+    db: Database, clock: FakeClock
+) -> None:
+    """A mediator is reminded of their room's cases; an agency liaison of applications
+    against their agency; a case whose unit has nobody goes to the administrators."""
+    import json
+
+    from cases.users import Role, UserRepository
+    from scheduling.recipients import RecipientDirectory
+
+    users = UserRepository(db, clock)
+    await users.set_role(501, Role.mediator, "room_chengguan")
+    await users.set_role(502, Role.mediator, "room_shihua")
+    await users.set_role(601, Role.agency_liaison, "county_psb")
+    await add_user(db, 1001)
+    ids = []
+    for number, room, respondent in (
+        ("TJ-2026-000001", "room:room_chengguan", None),
+        ("TJ-2026-000002", "room:room_zijin", None),
+        ("FY-2026-000001", "office:reconsideration_office", "county_psb"),
+        ("FY-2026-000002", "office:reconsideration_office", "county_tax"),
+    ):
+        case_id = await add_case(db, 1001, number=number, status="submitted")
+        await db.execute(
+            "UPDATE cases SET routed_to = ?, answers = ? WHERE id = ?",
+            (room, json.dumps({"respondent_id": respondent}), case_id),
+        )
+        ids.append(case_id)
+    directory = RecipientDirectory(db, admin_ids=[ADMIN])
+    chats = [
+        [r.chat_id for r in await directory.resolve(role, case_id)]
+        for role, case_id in (
+            (Role.mediator, ids[0]),
+            (Role.mediator, ids[1]),
+            (Role.agency_liaison, ids[2]),
+            (Role.agency_liaison, ids[3]),
+        )
+    ]
+    assert chats == [[501], [ADMIN], [601], [ADMIN]]

@@ -63,9 +63,14 @@ def citizen(dp: Dispatcher, bot: Bot, clock: FakeClock) -> PacedClient:
 
 
 async def staff_client(
-    dp: Dispatcher, bot: Bot, clock: FakeClock, user_id: int, role: Role
+    dp: Dispatcher,
+    bot: Bot,
+    clock: FakeClock,
+    user_id: int,
+    role: Role,
+    unit: str | None = None,
 ) -> PacedClient:
-    await dp["users"].set_role(user_id, role)
+    await dp["users"].set_role(user_id, role, unit)
     return PacedClient(
         dp, bot, user_id=user_id, language_code="zh-hans", first_name="王科长", clock=clock
     )
@@ -467,7 +472,11 @@ async def test_mediation_agreement_opens_m1_and_the_citizen_is_reminded(
     await fill_mediation(citizen)
     await citizen.press("提交")
     case_id = int(await db.fetch_value("SELECT max(id) FROM cases"))
-    mediator = await staff_client(dp, bot, clock, MEDIATOR, Role.mediator)
+    room = str(await db.fetch_value("SELECT routed_to FROM cases")).removeprefix("room:")
+    other_room = await staff_client(dp, bot, clock, MEDIATOR + 1, Role.mediator, "room_shihua")
+    await other_room.send("/cases")
+    assert "TJ-2026-000001" not in other_room.last_text()  # another room's case
+    mediator = await staff_client(dp, bot, clock, MEDIATOR, Role.mediator, room)
     await mediator.send("/cases")
     assert "TJ-2026-000001" in mediator.last_text()
     await mediator.press("TJ-2026-000001")
