@@ -18,7 +18,6 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.memory import SimpleEventIsolation
-from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 from aiogram.utils.i18n import I18n
 from pydantic import ValidationError
 
@@ -35,58 +34,15 @@ from cases.organisation import Organisation, load_organisation
 from cases.privacy import redact
 from cases.texts import LOCALES_DIR
 from cases.updates import ProcessedUpdates
-from cases.users import Role, User, UserRepository
+from cases.users import Role, UserRepository
 from handlers import get_routers, setup_middlewares
+from handlers.commands import STAFF_ROLES, set_commands
 from handlers.storage import SqliteStorage
 from scheduling.notices import alert_calendar_gap, notify_recomputed
 from scheduling.runner import Scheduling
 from settings import Settings
 
 log = logging.getLogger("bot")
-
-COMMANDS: dict[str, list[tuple[str, str]]] = {
-    "zh": [
-        ("start", "开始 / 主菜单"),
-        ("reconsider", "申请行政复议"),
-        ("mediation", "申请行政调解"),
-        ("petition", "信访：投诉、求决、建议、检举"),
-        ("book", "预约局长接待日"),
-        ("mycases", "我的案件"),
-        ("cancel", "取消正在填写的表单"),
-        ("help", "使用说明"),
-        ("lang", "切换语言 / Language"),
-    ],
-    "en": [
-        ("start", "Start / main menu"),
-        ("reconsider", "Apply for administrative reconsideration"),
-        ("mediation", "Ask for administrative mediation"),
-        ("petition", "Petition: complaint, request, suggestion, report"),
-        ("book", "Book a bureau chief reception day"),
-        ("mycases", "My cases"),
-        ("cancel", "Cancel the form you are filling in"),
-        ("help", "How to use this service"),
-        ("lang", "Language / 切换语言"),
-    ],
-}
-
-
-STAFF_ROLES = (Role.admin, Role.office_staff)
-
-STAFF_COMMANDS: dict[str, list[tuple[str, str]]] = {
-    "zh": [
-        ("cases", "待办案件"),
-        ("lawsuit", "登记行政应诉案件"),
-        ("lawsuits", "未结应诉案件"),
-        ("appearance", "出庭应诉统计"),
-    ],
-    "en": [
-        ("cases", "Open cases to handle"),
-        ("lawsuit", "Register a court case against an agency"),
-        ("lawsuits", "Open court cases"),
-        ("appearance", "Court appearance statistics"),
-    ],
-}
-"""Shown only in the chats of staff (BotCommandScopeChat), after the citizens' commands."""
 
 
 class JsonFormatter(logging.Formatter):
@@ -163,27 +119,6 @@ def create_dispatcher(
     )
     dp.include_routers(*get_routers())
     return dp
-
-
-async def set_commands(bot: Bot, default_locale: str, staff: list[User] | None = None) -> None:
-    """The command menu per language; staff see their own commands in their chats only."""
-    for member in staff or []:
-        locale = member.locale or default_locale
-        commands = COMMANDS[locale] + STAFF_COMMANDS[locale]
-        await bot.set_my_commands(
-            [BotCommand(command=c, description=d) for c, d in commands],
-            scope=BotCommandScopeChat(chat_id=member.telegram_id),
-        )
-    for language, commands in COMMANDS.items():
-        await bot.set_my_commands(
-            [BotCommand(command=c, description=d) for c, d in commands],
-            scope=BotCommandScopeDefault(),
-            language_code=language,
-        )
-    await bot.set_my_commands(
-        [BotCommand(command=c, description=d) for c, d in COMMANDS[default_locale]],
-        scope=BotCommandScopeDefault(),
-    )
 
 
 def build_bot(settings: Settings) -> Bot:

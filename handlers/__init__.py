@@ -13,6 +13,7 @@ the first matching handler wins.
 6. ``staff``      – /cases, staff case pages and actions; router-level HasRole filter.
 7. ``triage``     – "help me choose" questions (callback data only).
 8. ``litigation`` – staff: court cases against agencies (行政应诉), L3/L7 data entry.
+   ``admin``      – administrators: /grant roles and units, /staff.
 9. ``errors``     – error handlers only; position does not matter for messages.
 10. ``fallback``  – last: unknown text, stickers, edits, stale buttons.
 """
@@ -25,6 +26,7 @@ from aiogram.utils.i18n import I18n
 from cases.updates import ProcessedUpdates
 from cases.users import UserRepository
 from handlers import (
+    admin,
     common,
     errors,
     intake,
@@ -54,6 +56,7 @@ def get_routers() -> list[Router]:
         staff.build_router(),
         triage.build_router(),
         litigation.build_router(),
+        admin.build_router(),
         errors.build_router(),
         common.build_fallback_router(),
     ]

@@ -1,0 +1,99 @@
+"""The command menus: citizens' per language, and staff commands in staff chats only."""
+
+from __future__ import annotations
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
+
+from cases.users import Role, User
+
+STAFF_ROLES = (Role.admin, Role.office_staff, Role.mediator, Role.agency_liaison, Role.agency_head)
+
+COMMANDS: dict[str, list[tuple[str, str]]] = {
+    "zh": [
+        ("start", "开始 / 主菜单"),
+        ("reconsider", "申请行政复议"),
+        ("mediation", "申请行政调解"),
+        ("petition", "信访：投诉、求决、建议、检举"),
+        ("book", "预约局长接待日"),
+        ("mycases", "我的案件"),
+        ("cancel", "取消正在填写的表单"),
+        ("help", "使用说明"),
+        ("lang", "切换语言 / Language"),
+    ],
+    "en": [
+        ("start", "Start / main menu"),
+        ("reconsider", "Apply for administrative reconsideration"),
+        ("mediation", "Ask for administrative mediation"),
+        ("petition", "Petition: complaint, request, suggestion, report"),
+        ("book", "Book a bureau chief reception day"),
+        ("mycases", "My cases"),
+        ("cancel", "Cancel the form you are filling in"),
+        ("help", "How to use this service"),
+        ("lang", "Language / 切换语言"),
+    ],
+}
+
+
+STAFF_COMMANDS: dict[str, list[tuple[str, str]]] = {
+    "zh": [
+        ("cases", "待办案件"),
+        ("lawsuit", "登记行政应诉案件"),
+        ("lawsuits", "未结应诉案件"),
+        ("appearance", "出庭应诉统计"),
+    ],
+    "en": [
+        ("cases", "Open cases to handle"),
+        ("lawsuit", "Register a court case against an agency"),
+        ("lawsuits", "Open court cases"),
+        ("appearance", "Court appearance statistics"),
+    ],
+}
+"""Shown only in the chats of staff (BotCommandScopeChat), after the citizens' commands."""
+
+ADMIN_COMMANDS: dict[str, list[tuple[str, str]]] = {
+    "zh": [("grant", "设置工作人员角色"), ("staff", "工作人员名单")],
+    "en": [("grant", "Give a person a staff role"), ("staff", "List of staff")],
+}
+
+
+def menu_for(role: Role, locale: str) -> list[BotCommand]:
+    commands = list(COMMANDS[locale])
+    if role in (Role.admin, Role.office_staff):
+        commands += STAFF_COMMANDS[locale]
+    elif role is Role.mediator:
+        commands += STAFF_COMMANDS[locale][:1]  # /cases: their room's cases
+    if role is Role.admin:
+        commands += ADMIN_COMMANDS[locale]
+    return [BotCommand(command=c, description=d) for c, d in commands]
+
+
+async def set_person_menu(bot: Bot, user: User, default_locale: str) -> None:
+    """One person's menu after a role change; a citizen gets the default menu back."""
+    scope = BotCommandScopeChat(chat_id=user.telegram_id)
+    try:
+        if user.role is Role.citizen:
+            await bot.delete_my_commands(scope=scope)
+        else:
+            await bot.set_my_commands(
+                menu_for(user.role, user.locale or default_locale), scope=scope
+            )
+    except TelegramAPIError:
+        pass  # a person who never opened the bot has no chat yet; the menu follows on /start
+
+
+async def set_commands(bot: Bot, default_locale: str, staff: list[User] | None = None) -> None:
+    """The command menu per language; staff see their own commands in their chats only."""
+    for member in staff or []:
+        await set_person_menu(bot, member, default_locale)
+    for language, commands in COMMANDS.items():
+        await bot.set_my_commands(
+            [BotCommand(command=c, description=d) for c, d in commands],
+            scope=BotCommandScopeDefault(),
+            language_code=language,
+        )
+    await bot.set_my_commands(
+        [BotCommand(command=c, description=d) for c, d in COMMANDS[default_locale]],
+        scope=BotCommandScopeDefault(),
+    )
