@@ -36,7 +36,7 @@ from cases.texts import LOCALES_DIR
 from cases.updates import ProcessedUpdates
 from cases.users import Role, UserRepository
 from handlers import get_routers, setup_middlewares
-from handlers.commands import STAFF_ROLES, set_commands
+from handlers.commands import MENU_ROLES, set_commands
 from handlers.storage import SqliteStorage
 from scheduling.notices import alert_calendar_gap, notify_recomputed
 from scheduling.runner import Scheduling
@@ -183,7 +183,7 @@ async def run(settings: Settings) -> int:
     async def on_startup(bot: Bot) -> None:
         # Never drop pending updates: they are citizens' input sent while we were down.
         await bot.delete_webhook(drop_pending_updates=False)
-        staff = [u for role in STAFF_ROLES for u in await users.with_role(role)]
+        staff = [u for role in MENU_ROLES for u in await users.with_role(role)]
         await set_commands(bot, settings.default_locale, staff)
         await scheduling.start()
         log.info("bot ready")

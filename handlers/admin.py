@@ -16,7 +16,7 @@ from aiogram.utils.i18n import gettext as _
 from cases.organisation import Organisation
 from cases.texts import N_
 from cases.users import Role, UserRepository
-from handlers.commands import STAFF_ROLES, set_person_menu
+from handlers.commands import MENU_ROLES, set_person_menu
 from handlers.filters import HasRole
 from handlers.intake import _t
 from settings import Settings
@@ -105,7 +105,7 @@ async def command_grant(
 
 async def command_staff(message: Message, users: UserRepository, org: Organisation) -> None:
     lines = [_("Staff:")]
-    for role in STAFF_ROLES:
+    for role in MENU_ROLES:
         for person in await users.with_role(role):
             line = f"<code>{person.telegram_id}</code> · {_(ROLE_NAMES[role])}"
             name = _unit_name(org, role, person.unit)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 
 from cases.users import Role, User
 
-STAFF_ROLES = (Role.admin, Role.office_staff, Role.mediator, Role.agency_liaison, Role.agency_head)
+log = logging.getLogger(__name__)
+
+MENU_ROLES = (Role.admin, Role.office_staff, Role.mediator, Role.agency_liaison, Role.agency_head)
 
 COMMANDS: dict[str, list[tuple[str, str]]] = {
     "zh": [
@@ -79,8 +83,9 @@ async def set_person_menu(bot: Bot, user: User, default_locale: str) -> None:
             await bot.set_my_commands(
                 menu_for(user.role, user.locale or default_locale), scope=scope
             )
-    except TelegramAPIError:
-        pass  # a person who never opened the bot has no chat yet; the menu follows on /start
+    except (TelegramBadRequest, TelegramForbiddenError):
+        # A person who never opened the bot has no chat yet: /start sets the menu later.
+        log.info("command menu for a staff member deferred until they open the bot")
 
 
 async def set_commands(bot: Bot, default_locale: str, staff: list[User] | None = None) -> None:

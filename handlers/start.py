@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandStart
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from cases.users import User, UserRepository
+from cases.users import Role, User, UserRepository
 from handlers.callbacks import LanguageChoice, MenuAction
+from handlers.commands import set_person_menu
 from handlers.keyboards import language_menu, main_menu
+from settings import Settings
 
 
 def welcome_text() -> str:
@@ -39,8 +41,13 @@ def help_text() -> str:
     )
 
 
-async def command_start(message: Message) -> None:
+async def command_start(
+    message: Message, bot: Bot, user: User | None = None, settings: Settings | None = None
+) -> None:
     await message.answer(welcome_text(), reply_markup=main_menu())
+    if user is not None and user.role is not Role.citizen and settings is not None:
+        # Staff given a role before they ever opened the bot get their menu now.
+        await set_person_menu(bot, user, settings.default_locale)
 
 
 async def command_help(message: Message) -> None:

@@ -112,6 +112,7 @@ class Source:
     starts_at: datetime | None = None  # hearings only
     status: str = "open"
     provisional: bool = False
+    unit: str | None = None  # court cases: the defendant agency (org id), for unit staff
     details: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -224,7 +225,8 @@ class Planner:
                 for r in rows
             ]
         rows = await self.db.fetch_all(
-            "SELECT h.*, c.number FROM hearings h LEFT JOIN cases c ON c.id = h.case_id"
+            "SELECT h.*, c.number, s.agency_id FROM hearings h"
+            " LEFT JOIN cases c ON c.id = h.case_id LEFT JOIN lawsuits s ON s.id = h.lawsuit_id"
             f" WHERE h.status = 'scheduled' AND (c.id IS NULL OR c.status NOT IN ({marks}))",
             closed,
         )
@@ -238,6 +240,7 @@ class Planner:
                     r["case_id"],
                     starts_at.astimezone(self.tz).date(),
                     starts_at=starts_at,
+                    unit=r["agency_id"],
                     details={
                         "case_number": r["number"],
                         "agency": r["agency"],
@@ -249,7 +252,8 @@ class Planner:
                 )
             )
         rows = await self.db.fetch_all(
-            "SELECT l.*, c.number FROM litigation_defences l LEFT JOIN cases c ON c.id = l.case_id"
+            "SELECT l.*, c.number, s.agency_id FROM litigation_defences l"
+            " LEFT JOIN cases c ON c.id = l.case_id LEFT JOIN lawsuits s ON s.id = l.lawsuit_id"
             f" WHERE l.status = 'open' AND (c.id IS NULL OR c.status NOT IN ({marks}))",
             closed,
         )
@@ -261,6 +265,7 @@ class Planner:
                 r["case_id"],
                 date.fromisoformat(r["due_on"]),
                 provisional=bool(r["provisional"]),
+                unit=r["agency_id"],
                 details={
                     "case_number": r["number"],
                     "agency": r["agency"],
@@ -385,7 +390,10 @@ class Planner:
         for source in sources:
             policy = POLICIES[source.rule_id]
             roles = {role for step in policy.steps for role in step.audiences}
-            recipients = {role: await directory.resolve(role, source.case_id) for role in roles}
+            recipients = {
+                role: await directory.resolve(role, source.case_id, unit=source.unit)
+                for role in roles
+            }
             signature = self._signature(source, recipients)
             if signatures.get((source.kind, source.id)) == signature:
                 continue

@@ -20,23 +20,27 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
-from aiogram import Bot
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from cases.clock import Clock, to_db
+from cases.clock import Clock
 from cases.db import Database
+from cases.deadlines import default_engine
+from cases.updates import ProcessedUpdates
 from scheduling.digest import queue_digests
-from scheduling.notices import deem_accepted
+from scheduling.notices import alert_calendar_gap, deem_accepted
 from scheduling.outbox import DispatchReport, Outbox, Transport
 from scheduling.planner import Planner, in_quiet_hours
 from scheduling.policy import DIGEST_AT
 from scheduling.sender import RateLimiter, TelegramSender
+
+if TYPE_CHECKING:  # only scheduling/sender.py talks to Telegram; this is a type
+    from aiogram import Bot
 
 log = logging.getLogger(__name__)
 
@@ -218,6 +222,12 @@ class Scheduling:
             return []
 
     async def digest(self) -> int:
+        # A bot running across New Year must warn too, not only at start-up (domain §1.2).
+        today = self.clock.now().astimezone(self.config.tz).date()
+        missing = default_engine().calendar.missing_years(today)
+        await alert_calendar_gap(
+            self.db, missing, self.clock, admin_ids=list(self.config.admin_ids), tz=self.config.tz
+        )
         queued = await queue_digests(
             self.db, self.clock, admin_ids=list(self.config.admin_ids), tz=self.config.tz
         )
@@ -252,10 +262,8 @@ class Scheduling:
         return None
 
     async def purge(self) -> int:
-        cutoff = self.clock.now() - timedelta(hours=self.config.processed_updates_keep_hours)
-        return await self.db.execute(
-            "DELETE FROM processed_updates WHERE processed_at < ?", (to_db(cutoff),)
-        )
+        keep = timedelta(hours=self.config.processed_updates_keep_hours)
+        return await ProcessedUpdates(self.db, self.clock).purge(keep)
 
     async def catch_up(self) -> DispatchReport:
         """Whatever fell due while the bot was down, once."""

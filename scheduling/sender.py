@@ -310,7 +310,13 @@ def _when(moment: datetime, locale: str) -> str:
 
 def render_markup(row: OutboxRow, *, acknowledged: bool = False) -> InlineKeyboardMarkup | None:
     buttons: list[InlineKeyboardButton] = []
-    if row.case_id is not None and row.kind is not Kind.DIGEST:
+    # Agency staff cannot open case pages (they answer through their agency's channels), so
+    # their reminders carry no button that would only say "not available".
+    if (
+        row.case_id is not None
+        and row.kind is not Kind.DIGEST
+        and row.audience not in (Role.agency_liaison, Role.agency_head)
+    ):
         buttons.append(
             InlineKeyboardButton(
                 text=_t(row.locale, N_("Open case")), callback_data=open_case_data(row.case_id)

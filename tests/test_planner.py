@@ -456,3 +456,40 @@ async def test_unit_staff_hear_only_of_their_own_units_cases(
         )
     ]
     assert chats == [[501], [ADMIN], [601], [ADMIN]]
+
+
+async def test_court_reminders_reach_only_the_defendant_agencys_staff(
+    db: Database, clock: FakeClock
+) -> None:
+    """Regression: a court case has no citizen case, so unit scoping was skipped and every
+    agency's liaison got every court's reminders."""
+    from cases.litigation import LitigationService, RegisterLawsuit
+    from cases.organisation import load_organisation
+    from cases.users import Role, UserRepository
+
+    users = UserRepository(db, clock)
+    await users.set_role(501, Role.agency_liaison, "county_psb")
+    await users.set_role(502, Role.agency_liaison, "county_housing")
+    service = LitigationService(db, clock, load_organisation())
+    await service.register_lawsuit(
+        RegisterLawsuit(
+            agency_id="county_psb",
+            court="谷城县人民法院",
+            court_case_number="(2026)鄂0625行初12号",
+            plaintiff="张三",
+            act_challenged="谷公(治)决字〔2026〕123号",
+            complaint_received_on=date(2026, 11, 20),
+            major=False,
+            court_requested_head=False,
+            registered_by=ADMIN,
+        )
+    )
+    planner = Planner(db, clock, admin_ids=[ADMIN], tz=LEGAL_TZ)
+    await planner.plan()
+    chats = {
+        r[0]
+        for r in await db.fetch_all(
+            "SELECT chat_id FROM reminders WHERE rule_id = 'L3' AND audience = 'agency_liaison'"
+        )
+    }
+    assert chats == {501}

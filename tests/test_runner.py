@@ -13,6 +13,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from cases.clock import FakeClock, to_db
 from cases.db import Database
+from scheduling.policy import Kind
 from scheduling.runner import Scheduling, SchedulingConfig
 from tests.scheduling_helpers import (
     ADMIN,
@@ -114,8 +115,12 @@ async def test_morning_digest_lists_due_today_and_overdue_once_a_day(
     s = scheduling(db, clock, tmp_path, transport)
 
     assert await s.digest() == 1  # the mediator has nothing in scope today
-    assert transport.chats() == [ADMIN]
-    text = transport.delivered[0].payload["text"]
+    digests = [r for r in transport.delivered if r.kind is Kind.DIGEST]
+    assert [r.chat_id for r in digests] == [ADMIN]
+    # The same morning job also warns that 2027's holiday calendar is missing (domain §1.2).
+    notices = [r for r in transport.delivered if r.kind is Kind.NOTICE]
+    assert [r.payload.get("problem") for r in notices] == ["calendar_missing"]
+    text = digests[0].payload["text"]
     assert "Due today (1)" in text and "谷复〔2026〕1号" in text
     assert "Overdue (1)" in text and "谷复〔2026〕2号" in text
     assert "谷复〔2026〕3号" not in text

@@ -192,13 +192,17 @@ def test_hearing_reminder_gives_time_and_court(zh: Path) -> None:
 
 
 def test_staff_get_open_case_and_received_buttons_citizens_only_open_case(zh: Path) -> None:
-    markup = render_markup(row())
+    markup = render_markup(row(audience=Role.office_staff))
     assert markup is not None
     buttons = markup.inline_keyboard[0]
     assert [(b.text, b.callback_data) for b in buttons] == [
         ("查看案件", "case:view:5"),
         ("已收到", "ack:77"),
     ]
+    # Agency staff cannot open case pages: only the receipt button, no dead "open case".
+    agency = render_markup(row(audience=Role.agency_liaison))
+    assert agency is not None
+    assert [b.callback_data for b in agency.inline_keyboard[0]] == ["ack:77"]
     citizen = render_markup(row(audience=Role.citizen, chat_id=1001))
     assert citizen is not None
     assert [b.callback_data for b in citizen.inline_keyboard[0]] == ["case:view:5"]
