@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -207,7 +207,3 @@ class Database:
                 await self.writer.backup(dest)
             finally:
                 await dest.close()
-
-
-def placeholders(values: Iterable[object]) -> str:
-    return ",".join("?" for _ in values)

@@ -91,9 +91,6 @@ class Field:
     def asked(self, answers: Answers) -> bool:
         return self.when is None or self.when(answers)
 
-    def choice_label(self, value: object) -> str | None:
-        return next((c.label for c in self.choices if c.value == value), None)
-
 
 @dataclass(frozen=True)
 class Note:
@@ -894,10 +891,6 @@ def match_choice(
             if typed in (value.lower(), label.lower(), translate(label).lower()):
                 return value
     return None
-
-
-def valid_choice(spec_field: Field, value: str, org: Organisation) -> bool:
-    return any(value == option for option, _ in choices_for(spec_field, org, "zh"))
 
 
 def display_value(

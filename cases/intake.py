@@ -278,13 +278,6 @@ class IntakeService:
             raise DraftNotFound(draft_id)
         return self._cache(_draft(row))
 
-    async def open_drafts(self, user_id: int) -> list[Draft]:
-        rows = await self._db.fetch_all(
-            "SELECT * FROM drafts WHERE user_id = ? AND status = 'open' ORDER BY updated_at DESC",
-            (user_id,),
-        )
-        return [_draft(r) for r in rows]
-
     async def save_answer(
         self, draft_id: int, *, user_id: int, key: str, value: Any
     ) -> tuple[Draft, Gate | None]:

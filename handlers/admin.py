@@ -18,7 +18,7 @@ from cases.texts import N_
 from cases.users import Role, UserRepository
 from handlers.commands import MENU_ROLES, set_person_menu
 from handlers.filters import HasRole
-from handlers.intake import _t
+from handlers.texts import t
 from settings import Settings
 
 ROLE_NAMES: dict[Role, str] = {
@@ -81,7 +81,7 @@ async def command_grant(
         name = _unit_name(org, role, unit)
         if name is None:
             await message.answer(
-                _t("There is no such unit for this role: {unit}.", unit=html.escape(unit or "—"))
+                t("There is no such unit for this role: {unit}.", unit=html.escape(unit or "—"))
                 + "\n\n"
                 + html.escape(_(USAGE))
             )
@@ -95,11 +95,11 @@ async def command_grant(
     user = await users.get(telegram_id)
     assert user is not None
     await set_person_menu(bot, user, settings.default_locale)
-    text = _t(
+    text = t(
         "Done: {id} is now {role}.", id=f"<code>{telegram_id}</code>", role=_(ROLE_NAMES[role])
     )
     if name:
-        text += " " + _t("Unit: {unit}.", unit=html.escape(name))
+        text += " " + t("Unit: {unit}.", unit=html.escape(name))
     await message.answer(text)
 
 

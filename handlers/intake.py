@@ -11,7 +11,7 @@ import hashlib
 import html
 import io
 import logging
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from aiogram import Bot, F, Router
@@ -29,7 +29,6 @@ from aiogram.types import (
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
-from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from pydantic import Field as PydanticField
 
@@ -55,11 +54,12 @@ from cases.intake import (
     SubmitResult,
     check_attachment,
 )
-from cases.texts import N_, format_date
+from cases.texts import N_
 from cases.validation import ValidationError, parse_phone
 from handlers.callbacks import MenuAction
 from handlers.filters import When
 from handlers.keyboards import button, cancel_confirmation, grid, main_menu
+from handlers.texts import colon, current_locale, t
 
 log = logging.getLogger(__name__)
 
@@ -91,33 +91,12 @@ ENTRY_COMMANDS = {
 # --- rendering ---------------------------------------------------------------------------
 
 
-def _t(message: str, **params: Any) -> str:
-    """Translate, then fill placeholders; dates are written with their weekday."""
-    text = _(message)
-    if params:
-        locale = _locale()
-        text = text.format(
-            **{k: format_date(v, locale) if isinstance(v, date) else v for k, v in params.items()}
-        )
-    return text
-
-
-def colon() -> str:
-    """The label separator as each language writes it."""
-    return "：" if _locale() == "zh" else ": "
-
-
-def _locale() -> str:
-    i18n = I18n.get_current(no_error=True)
-    return i18n.current_locale if i18n else "zh"
-
-
 def question_text(draft: Draft, field: Field, today: Any) -> str:
     parts: list[str] = []
     if field.intro is not None:
         note = field.intro(draft.answers, today)
         if note is not None:
-            parts.append("⚠️ " + _t(note.message, **note.params))
+            parts.append("⚠️ " + t(note.message, **note.params))
     parts.append(_(field.prompt))
     if field.why:
         parts.append(f"<i>{html.escape(_(field.why))}</i>")
@@ -140,7 +119,7 @@ def question_keyboard(
             button(_("No"), _pick(draft, field, 1)),
         ]
     elif field.kind in (Kind.choice, Kind.agency, Kind.township, Kind.category):
-        options = choices_for(field, service.org, _locale())
+        options = choices_for(field, service.org, current_locale())
         for index, (_value, label) in enumerate(options):
             text = _(label) if field.kind is Kind.choice else label
             buttons.append(button(text, _pick(draft, field, index)))
@@ -175,7 +154,7 @@ def _pick(draft: Draft, field: Field, index: int) -> FormButton:
 
 
 def summary_text(draft: Draft, service: IntakeService, files: int) -> str:
-    locale = _locale()
+    locale = current_locale()
     lines = [f"<b>{html.escape(_(draft.spec.title))}</b>", _("Please check your answers:"), ""]
     for field in draft.spec.asked_fields(draft.answers):
         if field.kind is Kind.evidence:
@@ -190,7 +169,7 @@ def summary_text(draft: Draft, service: IntakeService, files: int) -> str:
         if window.window_end is not None and not window.late:
             lines += [
                 "",
-                _t(
+                t(
                     "Time limit for applying: until {date} ({basis}).",
                     date=window.window_end,
                     basis=window.basis,
@@ -248,26 +227,26 @@ NEXT_STEPS: dict[Procedure, str] = {
 def receipt_text(result: SubmitResult) -> str:
     case = result.case
     lines = [
-        _t("✅ Your {procedure} has been received.", procedure=_(PROCEDURE_NAMES[case.procedure]))
+        t("✅ Your {procedure} has been received.", procedure=_(PROCEDURE_NAMES[case.procedure]))
         if result.created
         else _("This application was already submitted; here is its receipt again."),
         "",
-        _t("Case number: {number}", number=f"<code>{case.number}</code>"),
+        t("Case number: {number}", number=f"<code>{case.number}</code>"),
     ]
     if case.routed_to_name:
-        lines.append(_t("Handled by: {unit}", unit=html.escape(case.routed_to_name)))
-    lines.append(_t("Received on: {date}", date=case.received_on))
+        lines.append(t("Handled by: {unit}", unit=html.escape(case.routed_to_name)))
+    lines.append(t("Received on: {date}", date=case.received_on))
     lines += ["", _(NEXT_STEPS[case.procedure])]
     deadline = result.first_deadline
     if deadline is not None:
         from cases.deadlines import RULES
 
         lines.append(
-            _t(
+            t(
                 "{what}: by {date} ({basis}).",
                 what=_(RULES[deadline.rule_id].title),
                 date=deadline.due,
-                basis="依据" + deadline.basis if _locale() == "zh" else deadline.basis_en,
+                basis="依据" + deadline.basis if current_locale() == "zh" else deadline.basis_en,
             )
         )
         if deadline.provisional:
@@ -275,7 +254,7 @@ def receipt_text(result: SubmitResult) -> str:
     if case.linked_number:
         lines += [
             "",
-            _t(
+            t(
                 "You already have an open case on the same matter ({number}). The two are "
                 "linked and will be handled together (《信访工作条例》第十九条).",
                 number=f"<code>{case.linked_number}</code>",
@@ -375,9 +354,9 @@ async def _store(
 
 async def _close_with_gate(message: Message, gate: Gate, state: FSMContext) -> None:
     await state.clear()
-    text = _t(gate.message, **gate.params)
+    text = t(gate.message, **gate.params)
     if gate.basis:
-        text += "\n\n" + _t("Legal basis: {basis}", basis=plain_basis(gate.basis, _locale()))
+        text += "\n\n" + t("Legal basis: {basis}", basis=plain_basis(gate.basis, current_locale()))
     text += "\n\n" + _("Nothing was filed. What would you like to do?")
     await message.answer(text, reply_markup=main_menu())
 
@@ -423,7 +402,7 @@ async def answer_text(message: Message, state: FSMContext, intake: IntakeService
         )
     except ValidationError as error:
         await message.answer(
-            "❗ " + error.render(_locale()),
+            "❗ " + error.render(current_locale()),
             reply_markup=question_keyboard(draft, field, intake),
         )
         return
@@ -449,7 +428,7 @@ async def answer_contact(message: Message, state: FSMContext, intake: IntakeServ
     try:
         phone = parse_phone(message.contact.phone_number)
     except ValidationError as error:
-        await message.answer("❗ " + error.render(_locale()))
+        await message.answer("❗ " + error.render(current_locale()))
         return
     await _store(message, draft, field, phone, state, intake, user_id)
 
@@ -492,14 +471,14 @@ async def receive_file(
         return
     attachment = await download_attachment(message, bot)
     if isinstance(attachment, ValidationError):
-        await message.answer("❗ " + attachment.render(_locale()))
+        await message.answer("❗ " + attachment.render(current_locale()))
         return
     try:
         added = await intake.add_attachment(
             user_id=user_id, attachment=attachment, draft_id=draft.id
         )
     except ValidationError as error:
-        await message.answer("❗ " + error.render(_locale()))
+        await message.answer("❗ " + error.render(current_locale()))
         return
     files = await intake.attachment_count(draft.id)
     text = (
@@ -625,7 +604,7 @@ async def form_button(
             )
         except ValidationError as error:
             await message.answer(
-                "❗ " + error.render(_locale()),
+                "❗ " + error.render(current_locale()),
                 reply_markup=question_keyboard(draft, field, intake),
             )
             return

@@ -22,7 +22,6 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, TelegramObject
-from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from pydantic import Field
 
@@ -47,6 +46,7 @@ from cases.users import Role, UserRepository
 from cases.validation import ValidationError, clean_text, parse_date, parse_yes_no
 from handlers.filters import HasRole, When
 from handlers.keyboards import button, grid
+from handlers.texts import current_locale, t
 from scheduling.digest import telegram_length
 from scheduling.planner import default_calendar, shift
 from scheduling.policy import POLICIES
@@ -156,26 +156,10 @@ LABELS: dict[str, str] = {
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def _locale() -> str:
-    i18n = I18n.get_current(no_error=True)
-    return i18n.current_locale if i18n else "zh"
-
-
-def _t(message: str, **params: Any) -> str:
-    """Translate, then fill placeholders; dates are written with their weekday."""
-    text = _(message)
-    if params:
-        locale = _locale()
-        text = text.format(
-            **{k: format_date(v, locale) if isinstance(v, date) else v for k, v in params.items()}
-        )
-    return text
-
-
 def _when(moment: datetime) -> str:
     """2026年12月10日（星期四）09:30, in Gucheng time."""
     local = moment.astimezone(LEGAL_TZ)
-    return f"{format_date(local.date(), _locale())} {local:%H:%M}"
+    return f"{format_date(local.date(), current_locale())} {local:%H:%M}"
 
 
 def _example(service: LitigationService) -> str:
@@ -188,7 +172,7 @@ def _yes_no(value: bool) -> str:
 
 
 def _error(error: ValidationError) -> str:
-    return "❗ " + error.render(_locale())
+    return "❗ " + error.render(current_locale())
 
 
 class ServiceMiddleware(BaseMiddleware):
@@ -215,7 +199,7 @@ def _next_step(answers: dict[str, Any]) -> str | None:
 
 def _question(step: str, service: LitigationService) -> tuple[str, InlineKeyboardMarkup | None]:
     if step == "agency":
-        locale = _locale()
+        locale = current_locale()
         buttons = [
             button(agency.display_name(locale), FormButton(step=step, action="pick", value=i))
             for i, agency in enumerate(service.org.agencies)
@@ -224,7 +208,7 @@ def _question(step: str, service: LitigationService) -> tuple[str, InlineKeyboar
     if step == "hearing_at":
         example = _example(service)
         keyboard = grid([button(_("Not set yet"), FormButton(step=step, action="skip"))])
-        return _t(PROMPTS[step], example=example), keyboard
+        return t(PROMPTS[step], example=example), keyboard
     if step in YES_NO_STEPS:
         keyboard = grid(
             [
@@ -239,9 +223,9 @@ def _question(step: str, service: LitigationService) -> tuple[str, InlineKeyboar
 
 def _display(step: str, value: Any, service: LitigationService) -> str:
     if step == "agency":
-        return service.org.agency(value).display_name(_locale())
+        return service.org.agency(value).display_name(current_locale())
     if step == "complaint_received_on":
-        return format_date(date.fromisoformat(value), _locale())
+        return format_date(date.fromisoformat(value), current_locale())
     if step == "hearing_at":
         return _when(from_db(value)) if value else _("Not set yet")
     if step in YES_NO_STEPS:
@@ -428,7 +412,7 @@ def _schedule(rule_id: str, day: date, service: LitigationService) -> list[str]:
     (the planner defers nothing for staff on the due day and sends one catch-up for the past)."""
     calendar = default_calendar()
     now = service.now()
-    sep = ", " if _locale() == "en" else "、"
+    sep = ", " if current_locale() == "en" else "、"
     lines = []
     for step in POLICIES[rule_id].steps:
         on = shift(calendar, day, step.offset)
@@ -443,10 +427,10 @@ def _schedule(rule_id: str, day: date, service: LitigationService) -> list[str]:
 async def _receipt(lawsuit: Lawsuit, service: LitigationService, users: UserRepository) -> str:
     number = f"<code>{html.escape(lawsuit.court_case_number)}</code>"
     lines = [
-        _t("✅ Court case {number} registered.", number=number)
+        t("✅ Court case {number} registered.", number=number)
         if lawsuit.created
-        else _t("Court case {number} was already registered for this agency.", number=number),
-        _t(
+        else t("Court case {number} was already registered for this agency.", number=number),
+        t(
             "Defendant: {agency}; court: {court}.",
             agency=html.escape(lawsuit.agency),
             court=html.escape(lawsuit.court),
@@ -455,16 +439,16 @@ async def _receipt(lawsuit: Lawsuit, service: LitigationService, users: UserRepo
     ]
     defence = lawsuit.defence
     if defence is not None:
-        basis = defence.basis if _locale() != "en" else defence.basis_en
+        basis = defence.basis if current_locale() != "en" else defence.basis_en
         lines.append(
-            _t(
+            t(
                 "File the evidence, the normative documents relied on and the defence by "
                 "{date} (依据{basis}).",
                 date=defence.due_on,
                 basis=basis,
             )
         )
-        lines.append(_t("If missed: {effect}", effect=_(RULES["L3"].effect_when_missed)))
+        lines.append(t("If missed: {effect}", effect=_(RULES["L3"].effect_when_missed)))
         if defence.provisional:
             lines.append(_(PROVISIONAL_NOTE))
         if defence.due_on < service.today():
@@ -474,7 +458,7 @@ async def _receipt(lawsuit: Lawsuit, service: LitigationService, users: UserRepo
     lines.append("")
     if hearing is not None:
         lines.append(
-            _t(
+            t(
                 "Hearing: {when}, {court}.",
                 when=_when(hearing.starts_at),
                 court=html.escape(lawsuit.court),
@@ -519,7 +503,7 @@ def _card(lawsuit: Lawsuit, service: LitigationService) -> tuple[str, InlineKeyb
     now = service.now()
     lines = [
         f"<b>{html.escape(lawsuit.court_case_number)}</b> · {html.escape(lawsuit.agency)}",
-        _t(
+        t(
             "{court} · plaintiff: {plaintiff}",
             court=html.escape(lawsuit.court),
             plaintiff=html.escape(lawsuit.plaintiff),
@@ -529,7 +513,7 @@ def _card(lawsuit: Lawsuit, service: LitigationService) -> tuple[str, InlineKeyb
     defence = lawsuit.defence
     if defence is not None:
         if defence.status == "open":
-            lines.append(_t("Defence due: {date}", date=defence.due_on))
+            lines.append(t("Defence due: {date}", date=defence.due_on))
             buttons.append(
                 button(
                     _("Defence filed"),
@@ -537,15 +521,15 @@ def _card(lawsuit: Lawsuit, service: LitigationService) -> tuple[str, InlineKeyb
                 )
             )
         elif defence.status == "filed":
-            lines.append(_t("Defence filed on {date}", date=defence.filed_on or defence.due_on))
+            lines.append(t("Defence filed on {date}", date=defence.filed_on or defence.due_on))
     to_record = lawsuit.hearings_to_record(now)
     for hearing in to_record:
         lines.append(
-            _t("Appearance not recorded yet: hearing of {when}", when=_when(hearing.starts_at))
+            t("Appearance not recorded yet: hearing of {when}", when=_when(hearing.starts_at))
         )
     upcoming = lawsuit.next_hearing(now)
     if upcoming is not None:
-        lines.append(_t("Next hearing: {when}", when=_when(upcoming.starts_at)))
+        lines.append(t("Next hearing: {when}", when=_when(upcoming.starts_at)))
     if lawsuit.head_required:
         lines.append(_("The agency head must appear in person."))
     target: Hearing | None = to_record[0] if to_record else upcoming
@@ -569,22 +553,22 @@ def _list_line(index: int, lawsuit: Lawsuit, service: LitigationService) -> str:
     if to_record:
         parts.append(
             "⚠️ "
-            + _t(
+            + t(
                 "Appearance not recorded yet: hearing of {when}",
                 when=_when(to_record[0].starts_at),
             )
         )
     defence = lawsuit.defence
     if defence is not None and defence.status == "open":
-        parts.append(_t("Defence due: {date}", date=defence.due_on))
+        parts.append(t("Defence due: {date}", date=defence.due_on))
     upcoming = lawsuit.next_hearing(now)
     if upcoming is not None:
-        parts.append(_t("Next hearing: {when}", when=_when(upcoming.starts_at)))
+        parts.append(t("Next hearing: {when}", when=_when(upcoming.starts_at)))
     head = (
         f"{index}. <code>{html.escape(lawsuit.court_case_number)}</code>"
         f" · {html.escape(lawsuit.agency)}"
     )
-    separator = "; " if _locale() == "en" else "；"
+    separator = "; " if current_locale() == "en" else "；"
     return head + (" — " + separator.join(parts) if parts else "")
 
 
@@ -601,12 +585,12 @@ async def list_lawsuits(message: Message, litigation: LitigationService) -> None
         await message.answer(_("There are no open court cases. Register one with /lawsuit."))
         return
     lines = [
-        f"<b>{html.escape(_t('Open court cases: {count}', count=len(lawsuits)))}</b>",
+        f"<b>{html.escape(t('Open court cases: {count}', count=len(lawsuits)))}</b>",
         _("Press a court case to open it."),
         "",
     ]
     used = sum(telegram_length(line) + 1 for line in lines)
-    tail = telegram_length(_t("… and {count} more", count=len(lawsuits))) + 1
+    tail = telegram_length(t("… and {count} more", count=len(lawsuits))) + 1
     buttons = []
     for index, lawsuit in enumerate(lawsuits[:LIST_LIMIT], start=1):
         line = _list_line(index, lawsuit, litigation)
@@ -618,7 +602,7 @@ async def list_lawsuits(message: Message, litigation: LitigationService) -> None
             button(_label(index, lawsuit), CaseButton(action="open", lawsuit_id=lawsuit.id))
         )
     if len(buttons) < len(lawsuits):
-        lines.append(_t("… and {count} more", count=len(lawsuits) - len(buttons)))
+        lines.append(t("… and {count} more", count=len(lawsuits) - len(buttons)))
     await message.answer("\n".join(lines), reply_markup=grid(buttons, 2))
 
 
@@ -665,7 +649,7 @@ async def case_button(
         held_on = hearing.starts_at.astimezone(LEGAL_TZ).date()
         if held_on > litigation.today():
             await query.answer(
-                _t(
+                t(
                     "The hearing on {date} has not taken place yet. Please record the "
                     "appearance on or after that day.",
                     date=held_on,
@@ -683,7 +667,7 @@ async def case_button(
         await state.set_data({"lawsuit_id": lawsuit.id})
         example = _example(litigation)
         await message.answer(
-            _t(
+            t(
                 "Court case {number}: when is the hearing? Type the date and time, for example "
                 "{example}.",
                 number=f"<code>{html.escape(lawsuit.court_case_number)}</code>",
@@ -710,7 +694,7 @@ async def case_button(
         await litigation.close_lawsuit(lawsuit.id, by=query.from_user.id)
         await query.answer()
         await message.edit_text(
-            _t(
+            t(
                 "Court case {number} is closed.",
                 number=f"<code>{html.escape(lawsuit.court_case_number)}</code>",
             )
@@ -742,9 +726,7 @@ async def hearing_text(
     lawsuit = await litigation.get(lawsuit_id)
     day = moment.astimezone(LEGAL_TZ).date()
     lines = [
-        _t(
-            "Hearing added: {when}, {court}.", when=_when(moment), court=html.escape(lawsuit.court)
-        ),
+        t("Hearing added: {when}, {court}.", when=_when(moment), court=html.escape(lawsuit.court)),
         _head_rule(lawsuit.head_required),
         "",
         _("Reminders:"),
@@ -761,7 +743,7 @@ async def _ask_appearance(message: Message, hearing: Hearing, step: str, lawsuit
         return button(label, AppearanceButton(hearing_id=hearing.id, step=step, action=action))
 
     if step == "head":
-        text = _t(
+        text = t(
             "Court case {number}, hearing of {when}: did the agency head appear in person?",
             number=f"<code>{html.escape(lawsuit.court_case_number)}</code>",
             when=_when(hearing.starts_at),
@@ -844,7 +826,7 @@ async def _advance_appearance(
     assert recorded.appearance is not None
     attendance = recorded.appearance.attendance
     lines = [
-        _t(
+        t(
             "Recorded for court case {number}, hearing of {when}: {who}.",
             number=f"<code>{html.escape(lawsuit.court_case_number)}</code>",
             when=_when(hearing.starts_at),
@@ -969,38 +951,38 @@ async def appearance_stats(
             return
         year = int(arg)
     stats = await litigation.appearance_stats(year)
-    lines = [f"<b>{html.escape(_t('Court appearances in {year}', year=year))}</b>", ""]
+    lines = [f"<b>{html.escape(t('Court appearances in {year}', year=year))}</b>", ""]
     if stats.taken_place == 0:
         lines.append(_("No hearing has been recorded for this year."))
     else:
-        lines.append(_t("Hearings held: {count}", count=stats.taken_place))
+        lines.append(t("Hearings held: {count}", count=stats.taken_place))
         if stats.unrecorded:
             # Said before the rates, and the rates count them: an unrecorded hearing is not
             # an attended one until someone records that it was.
             lines += [
                 "⚠️ "
-                + _t("Hearings not recorded yet: {count} (see /lawsuits)", count=stats.unrecorded),
+                + t("Hearings not recorded yet: {count} (see /lawsuits)", count=stats.unrecorded),
                 _("Until they are recorded, they count as not attended in the rates below."),
             ]
         lines += [
-            _t(
+            t(
                 "Appearance rate (the head or a competent staff member): {rate} ({part}/{whole})",
                 rate=_percent(stats.attendance_rate),
                 part=stats.attended,
                 whole=stats.taken_place,
             ),
-            _t(
+            t(
                 "Head in person: {count} ({rate})",
                 count=stats.head,
                 rate=_percent(stats.head_rate),
             ),
-            _t("Staff member instead of the head: {count}", count=stats.staff),
-            _t("Only a lawyer (not permitted): {count}", count=stats.lawyer_only),
-            _t("Nobody appeared: {count}", count=stats.absent),
+            t("Staff member instead of the head: {count}", count=stats.staff),
+            t("Only a lawyer (not permitted): {count}", count=stats.lawyer_only),
+            t("Nobody appeared: {count}", count=stats.absent),
         ]
         if stats.head_required_taken_place:
             lines.append(
-                _t(
+                t(
                     "Cases where the head had to appear: head in person {part}/{whole}",
                     part=stats.head_required_head,
                     whole=stats.head_required_taken_place,
@@ -1009,7 +991,7 @@ async def appearance_stats(
     if stats.by_agency:
         lines += ["", _("By agency:")]
         for row in stats.by_agency:
-            line = "• " + _t(
+            line = "• " + t(
                 "{agency}: {held} held, head {head}, staff {staff}, lawyer only {lawyer_only}, "
                 "nobody {absent}",
                 agency=html.escape(row.agency),
@@ -1020,7 +1002,7 @@ async def appearance_stats(
                 absent=row.absent,
             )
             if row.unrecorded:
-                line += _t(", not recorded yet {count}", count=row.unrecorded)
+                line += t(", not recorded yet {count}", count=row.unrecorded)
             lines.append(line)
     await message.answer("\n".join(lines))
 

@@ -33,8 +33,9 @@ from cases.users import Role, User
 from cases.validation import TextLimits, ValidationError, clean_text
 from handlers.callbacks import CaseAction, MenuAction
 from handlers.filters import When
-from handlers.intake import _locale, _t, colon, download_attachment
+from handlers.intake import download_attachment
 from handlers.keyboards import main_menu
+from handlers.texts import colon, current_locale, t
 
 WITHDRAW_WARNING: dict[Procedure, str] = {
     Procedure.reconsideration: N_(
@@ -61,11 +62,11 @@ def _deadline_line(case: CaseSummary) -> str | None:
     if deadline is None:
         return None
     rule = RULES[deadline.rule_id]
-    line = _t(
+    line = t(
         "Next time limit: {what}, by {date} ({basis}).",
         what=_(rule.title),
         date=deadline.due_on,
-        basis=deadline.basis if _locale() == "zh" else rule.basis_en,
+        basis=deadline.basis if current_locale() == "zh" else rule.basis_en,
     )
     if deadline.provisional:
         line += " " + _("(provisional)")
@@ -84,21 +85,21 @@ def case_list_keyboard(cases: list[CaseSummary]) -> InlineKeyboardMarkup:
 
 
 def case_page(case: CaseDetail, intake: IntakeService) -> str:
-    locale = _locale()
+    locale = current_locale()
     lines = [
         f"<b>{html.escape(_(PROCEDURE_NAMES[case.procedure]))}</b> <code>{case.number}</code>",
-        _t("Status: {status}", status=_(CASE_STATUSES.get(case.status, case.status))),
-        _t("Received on: {date}", date=case.received_on),
-        _t("Matter: {subject}", subject=html.escape(case.subject)),
+        t("Status: {status}", status=_(CASE_STATUSES.get(case.status, case.status))),
+        t("Received on: {date}", date=case.received_on),
+        t("Matter: {subject}", subject=html.escape(case.subject)),
     ]
     if case.routed_to_name:
-        lines.append(_t("Handled by: {unit}", unit=html.escape(case.routed_to_name)))
+        lines.append(t("Handled by: {unit}", unit=html.escape(case.routed_to_name)))
     deadline = _deadline_line(case)
     if deadline:
         lines.append(deadline)
     if case.linked_number:
-        lines.append(_t("Linked with: {number}", number=f"<code>{case.linked_number}</code>"))
-    lines.append(_t("Files: {count}", count=case.attachments))
+        lines.append(t("Linked with: {number}", number=f"<code>{case.linked_number}</code>"))
+    lines.append(t("Files: {count}", count=case.attachments))
     spec = FORMS[case.procedure]
     for key in ("applicant_name", "id_number", "phone"):
         field = spec.field(key)
@@ -110,7 +111,7 @@ def case_page(case: CaseDetail, intake: IntakeService) -> str:
     # reminders stay on the staff side), and the latest entries: the page must fit one message.
     shown = [event for event in case.events if event.kind in EVENT_TEXTS]
     if len(shown) > HISTORY_SHOWN:
-        lines.append(_t("… {count} earlier entries", count=len(shown) - HISTORY_SHOWN))
+        lines.append(t("… {count} earlier entries", count=len(shown) - HISTORY_SHOWN))
         shown = shown[-HISTORY_SHOWN:]
     for event in shown:
         text = _(EVENT_TEXTS[event.kind])
@@ -159,7 +160,7 @@ async def show_my_cases(target: Message, user_id: int, intake: IntakeService) ->
         lines += entry
         listed += 1
     if listed < len(cases):
-        lines.append(_t("… and {count} more cases", count=len(cases) - listed))
+        lines.append(t("… and {count} more cases", count=len(cases) - listed))
     lines += ["", _("Choose a case to see its details:")]
     await target.answer("\n".join(lines), reply_markup=case_list_keyboard(cases))
 
@@ -215,7 +216,7 @@ async def case_button(
             text=_("No, keep it"), callback_data=CaseAction(action="view", case_id=case.id)
         )
         await message.answer(
-            _t("Do you want to withdraw case {number}?", number=f"<code>{case.number}</code>")
+            t("Do you want to withdraw case {number}?", number=f"<code>{case.number}</code>")
             + "\n\n"
             + _(WITHDRAW_WARNING[case.procedure]),
             reply_markup=builder.as_markup(),
@@ -225,7 +226,7 @@ async def case_button(
         if (await state.get_data()).get("case_id") == case.id:
             await state.clear()  # no more "add material" to a withdrawn case
         text = (
-            _t("Case {number} is withdrawn.", number=f"<code>{case.number}</code>")
+            t("Case {number} is withdrawn.", number=f"<code>{case.number}</code>")
             if done
             else _("This case can no longer be withdrawn.")
         )
@@ -238,7 +239,7 @@ async def case_button(
             text=_("✅ Done"), callback_data=CaseAction(action="add_done", case_id=case.id)
         )
         await message.answer(
-            _t(
+            t(
                 "Send the additional material for case {number}: files, photos, voice messages "
                 "or text. Press “Done” when you have finished.",
                 number=f"<code>{case.number}</code>",
@@ -268,7 +269,7 @@ async def material_text(message: Message, state: FSMContext, intake: IntakeServi
             raise CaseNotFound(0)
         await intake.add_note(case_id, user_id=message.from_user.id, text=text)
     except ValidationError as error:
-        await message.answer("❗ " + error.render(_locale()))
+        await message.answer("❗ " + error.render(current_locale()))
         return
     except CaseNotFound:
         await state.clear()
@@ -287,14 +288,14 @@ async def material_file(
         return
     attachment = await download_attachment(message, bot)
     if isinstance(attachment, ValidationError):
-        await message.answer("❗ " + attachment.render(_locale()))
+        await message.answer("❗ " + attachment.render(current_locale()))
         return
     try:
         added = await intake.add_attachment(
             user_id=message.from_user.id, attachment=attachment, case_id=case_id
         )
     except ValidationError as error:
-        await message.answer("❗ " + error.render(_locale()))
+        await message.answer("❗ " + error.render(current_locale()))
         return
     except CaseNotFound:
         await state.clear()

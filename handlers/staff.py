@@ -52,8 +52,8 @@ from cases.texts import N_, format_date
 from cases.users import Role, User
 from cases.validation import TextLimits, ValidationError, clean_text, parse_date
 from handlers.filters import HasRole, When
-from handlers.intake import _locale, _t
 from handlers.keyboards import button, grid
+from handlers.texts import current_locale, t
 from scheduling.notices import notice_sink
 
 STAFF_ROLES = (Role.admin, Role.office_staff, Role.mediator)
@@ -210,12 +210,12 @@ NOT_AVAILABLE = N_("This case is not available to you.")
 
 def staff_case_text(view: StaffCaseView) -> str:
     """The case as staff see it: personal numbers masked per ``cases.staff`` tables."""
-    locale = _locale()
+    locale = current_locale()
     lines = [
         f"<b>{html.escape(_(PROCEDURE_NAMES[view.procedure]))}</b> <code>{view.number}</code>",
-        _t("Status: {status}", status=_(CASE_STATUSES.get(view.status, view.status))),
-        _t("Received on: {date}", date=view.received_on),
-        _t("Matter: {subject}", subject=html.escape(view.subject)),
+        t("Status: {status}", status=_(CASE_STATUSES.get(view.status, view.status))),
+        t("Received on: {date}", date=view.received_on),
+        t("Matter: {subject}", subject=html.escape(view.subject)),
     ]
     for party in view.parties:
         role, _sep, rest = party.partition(": ")
@@ -227,16 +227,16 @@ def staff_case_text(view: StaffCaseView) -> str:
     for deadline in view.deadlines:
         rule = RULES.get(deadline.rule_id)
         basis = deadline.basis if locale == "zh" or rule is None else rule.basis_en
-        line = "• " + _t(
+        line = "• " + t(
             "{what}: by {date} ({basis}).",
             what=_(deadline.title),
             date=deadline.due_on,
             basis=basis,
         )
         if deadline.paused_since is not None:
-            line += " " + _t("Paused since {date}.", date=deadline.paused_since)
+            line += " " + t("Paused since {date}.", date=deadline.paused_since)
         if deadline.extension_days:
-            line += " " + _t("Extended by {days} days.", days=deadline.extension_days)
+            line += " " + t("Extended by {days} days.", days=deadline.extension_days)
         if deadline.provisional:
             line += " " + _(PROVISIONAL_NOTE)
         lines.append(line)
@@ -304,7 +304,7 @@ async def _list(message: Message, user: User, db: Database) -> None:
     if not cases:
         await message.answer(_("There are no open cases for you."))
         return
-    lines = [_t("Open cases, soonest time limit first ({count}):", count=len(cases)), ""]
+    lines = [t("Open cases, soonest time limit first ({count}):", count=len(cases)), ""]
     buttons = []
     for case in cases:
         status = _(CASE_STATUSES.get(case.status, case.status))
@@ -313,10 +313,10 @@ async def _list(message: Message, user: User, db: Database) -> None:
         if case.next_rule_id and case.next_due_on:
             rule = RULES.get(case.next_rule_id)
             what = _(rule.title) if rule else case.next_rule_id
-            line += "\n   " + _t("Next: {what}, by {date}", what=what, date=case.next_due_on)
+            line += "\n   " + t("Next: {what}, by {date}", what=what, date=case.next_due_on)
             if case.provisional:
                 line += " " + _("(provisional)")
-            label += " · " + format_date(case.next_due_on, _locale())
+            label += " · " + format_date(case.next_due_on, current_locale())
         lines.append(line)
         buttons.append(button(label, StaffAction(action="view", case_id=case.id)))
     await message.answer("\n".join(lines), reply_markup=grid(buttons))
@@ -350,7 +350,7 @@ def _days_keyboard(
     return grid(
         [
             button(
-                _t(label, days=d),
+                t(label, days=d),
                 StaffAction(action=action.value, case_id=case_id, arg=str(d), v=total),
             )
             for d in choices
@@ -382,7 +382,7 @@ async def _report(
     if result.outcome is Outcome.already:
         note = _(ALREADY_TEXT)
     elif result.outcome is Outcome.refused and result.error in ERROR_TEXTS:
-        note = "❗ " + _t(result.error, **_facts(result))
+        note = "❗ " + t(result.error, **_facts(result))
     elif result.outcome is Outcome.refused:
         note = "❗ " + _(
             "This is not possible now: the time limit may have ended, or nothing is left to "
@@ -393,7 +393,7 @@ async def _report(
     else:
         forwarded = result.facts.get("forwarded_to")
         done = FORWARDED_DONE[str(forwarded)] if forwarded else DONE_TEXTS[action]
-        note = _t(done, **_facts(result))
+        note = t(done, **_facts(result))
         if result.facts.get("provisional") is True:
             note += " " + _(PROVISIONAL_NOTE)
     view = await staff_case_view(db, case_id, user)
@@ -424,11 +424,13 @@ async def _ask_copy_sent(
     await state.set_state(StaffInput.text)
     await state.set_data({"case_id": view.id, "action": Action.copy_sent.value})
     await message.answer(
-        _t(
+        t(
             COPY_SENT_ASK,
             number=f"<code>{view.number}</code>",
             days=5 if simplified else 10,
-            basis=citation("FY", "54" if simplified else "48")[0 if _locale() == "zh" else 1],
+            basis=citation("FY", "54" if simplified else "48")[
+                0 if current_locale() == "zh" else 1
+            ],
         ),
         reply_markup=_copy_sent_keyboard(view, today),
     )
@@ -467,7 +469,7 @@ async def staff_button(
     if action in (Action.correct, Action.refuse) and ended is not None:
         # FY 30(3): a button from before the review period ended.
         await state.clear()
-        note = "❗ " + _t(REVIEW_PERIOD_ENDED, review_due=ended)
+        note = "❗ " + t(REVIEW_PERIOD_ENDED, review_due=ended)
         await _show(message, view, user, today, note)
         return
     if action not in available_actions(view, user, today=today):
@@ -481,12 +483,12 @@ async def staff_button(
     if action in ASK_TEXTS and not ((extending or action is Action.suspend) and arg):
         await state.set_state(StaffInput.text)
         await state.set_data({"case_id": view.id, "action": action.value})
-        await message.answer(_t(ASK_TEXTS[action], number=number))
+        await message.answer(t(ASK_TEXTS[action], number=number))
         return
     if action is Action.accept:
         if view.procedure is Procedure.reconsideration and arg not in ("o", "s"):
             await message.answer(
-                _t(
+                t(
                     "Case {number}: accept under which procedure? The simplified procedure "
                     "suits clear facts and small disputes, or when the parties agree "
                     "(Administrative Reconsideration Law, Art. 53).",
@@ -520,7 +522,7 @@ async def staff_button(
         if arg != "y":
             f7 = view.running("F7")
             await message.answer(
-                _t(CONFIRM_TEXTS[action], number=number, supply_due=f7.due_on if f7 else "—"),
+                t(CONFIRM_TEXTS[action], number=number, supply_due=f7.due_on if f7 else "—"),
                 reply_markup=_confirm_keyboard(view.id, action),
             )
             return
@@ -585,7 +587,7 @@ async def staff_text(
     try:
         text = clean_text(message.text, max_len=TextLimits.REQUEST)
     except ValidationError as error:
-        await message.answer("❗ " + error.render(_locale()))
+        await message.answer("❗ " + error.render(current_locale()))
         return
     today = legal_today(clock)
     actions = CaseActions(db, clock, notice_sink(clock))
@@ -599,7 +601,8 @@ async def staff_text(
             received_on = parse_date(text, today=today, not_before=view.accepted_on)
         except ValidationError as error:
             await message.answer(
-                "❗ " + error.render(_locale()), reply_markup=_copy_sent_keyboard(view, today)
+                "❗ " + error.render(current_locale()),
+                reply_markup=_copy_sent_keyboard(view, today),
             )
             return
         await state.clear()
@@ -626,7 +629,7 @@ async def staff_text(
             )
         )
         await message.answer(
-            _t(
+            t(
                 prompt,
                 number=number,
                 what=_(deadline.title),
@@ -639,7 +642,7 @@ async def staff_text(
     if action is Action.suspend:
         await state.update_data(reason=text)
         await message.answer(
-            _t(
+            t(
                 "Case {number}: on which ground? For death, incapacity or the end of an "
                 "organisation (Art. 39(1) items 1, 2, 4) the case ends after 60 days if the "
                 "cause persists (Art. 41).",

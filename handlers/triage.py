@@ -17,8 +17,8 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from cases.citations import plain_basis
 from cases.routing import TriageAnswers, next_triage_question, triage
 from handlers.callbacks import MenuAction
-from handlers.intake import _locale
 from handlers.keyboards import main_menu
+from handlers.texts import current_locale
 
 FORM_COMMAND = {"reconsideration": "reconsider", "mediation": "mediation", "petition": "petition"}
 FORM_BUTTON = {
@@ -84,7 +84,7 @@ async def answer(query: CallbackQuery, callback_data: TriageAnswer, state: FSMCo
         return
     await state.clear()
     outcome = triage(answers)
-    locale = _locale()
+    locale = current_locale()
     lines: list[str] = []
     builder = InlineKeyboardBuilder()
     if outcome.redirect is not None:

@@ -180,18 +180,8 @@ class Planner:
         self.escalation_hours = escalation_hours
         self.tz = tz
         self.calendar = calendar if calendar is not None else default_calendar()
-        self._has_deadlines: bool | None = None
 
     # --- loading ---
-
-    async def _deadlines_table_exists(self) -> bool:
-        if not self._has_deadlines:
-            self._has_deadlines = bool(
-                await self.db.fetch_value(
-                    "SELECT 1 FROM sqlite_master WHERE type='table' AND name='case_deadlines'"
-                )
-            )
-        return self._has_deadlines
 
     async def load_sources(self) -> list[Source]:
         closed = sorted(CLOSED_CASE_STATUSES)
@@ -199,31 +189,30 @@ class Planner:
         rules = sorted(POLICIES)
         rule_marks = ",".join("?" for _ in rules)
         sources: list[Source] = []
-        if await self._deadlines_table_exists():
-            rows = await self.db.fetch_all(
-                "SELECT d.id, d.case_id, d.rule_id, d.due_on, d.provisional, d.status, d.basis,"
-                " c.number, c.procedure FROM case_deadlines d JOIN cases c ON c.id = d.case_id"
-                f" WHERE d.status IN ('open', 'missed') AND d.rule_id IN ({rule_marks})"
-                f" AND c.status NOT IN ({marks})",
-                [*rules, *closed],
+        rows = await self.db.fetch_all(
+            "SELECT d.id, d.case_id, d.rule_id, d.due_on, d.provisional, d.status, d.basis,"
+            " c.number, c.procedure FROM case_deadlines d JOIN cases c ON c.id = d.case_id"
+            f" WHERE d.status IN ('open', 'missed') AND d.rule_id IN ({rule_marks})"
+            f" AND c.status NOT IN ({marks})",
+            [*rules, *closed],
+        )
+        sources += [
+            Source(
+                "deadline",
+                r["id"],
+                r["rule_id"],
+                r["case_id"],
+                date.fromisoformat(r["due_on"]),
+                status=r["status"],
+                provisional=bool(r["provisional"]),
+                details={
+                    "case_number": r["number"],
+                    "procedure": r["procedure"],
+                    "basis_zh": r["basis"],
+                },
             )
-            sources += [
-                Source(
-                    "deadline",
-                    r["id"],
-                    r["rule_id"],
-                    r["case_id"],
-                    date.fromisoformat(r["due_on"]),
-                    status=r["status"],
-                    provisional=bool(r["provisional"]),
-                    details={
-                        "case_number": r["number"],
-                        "procedure": r["procedure"],
-                        "basis_zh": r["basis"],
-                    },
-                )
-                for r in rows
-            ]
+            for r in rows
+        ]
         rows = await self.db.fetch_all(
             "SELECT h.*, c.number, s.agency_id FROM hearings h"
             " LEFT JOIN cases c ON c.id = h.case_id LEFT JOIN lawsuits s ON s.id = h.lawsuit_id"
@@ -516,11 +505,8 @@ class Planner:
         open_sql = {
             "hearing": "SELECT id FROM hearings WHERE status = 'scheduled'",
             "defence": "SELECT id FROM litigation_defences WHERE status = 'open'",
+            "deadline": "SELECT id FROM case_deadlines WHERE status IN ('open', 'missed')",
         }
-        if await self._deadlines_table_exists():
-            open_sql["deadline"] = (
-                "SELECT id FROM case_deadlines WHERE status IN ('open', 'missed')"
-            )
         cancelled = 0
         async with self.db.transaction() as conn:
             for kind, sql in open_sql.items():
@@ -558,8 +544,6 @@ class Planner:
         }.get(kind)
         if sql is None or source_id is None:
             return True
-        if kind == "deadline" and not await self._deadlines_table_exists():
-            return False
         closed = sorted(CLOSED_CASE_STATUSES)
         sql = sql.format(",".join("?" for _ in closed))
         return bool(await self.db.fetch_value(sql, (source_id, *closed)))

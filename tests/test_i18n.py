@@ -11,7 +11,7 @@ from scripts.compile_locales import compile_all, merge_fragments
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ("bot.py", "handlers", "cases", "scheduling")
-MARKERS = {"_", "_t", "N_", "__", "gettext", "lazy_gettext"}
+MARKERS = {"_", "_t", "t", "N_", "__", "gettext", "lazy_gettext"}
 
 
 def _msgids() -> dict[str, str]:

@@ -1,0 +1,36 @@
+"""Translation helpers for handlers: the current user's language, and texts with dates.
+
+aiogram's ``gettext`` translates; these add what every flow needs on top: placeholders filled
+after translation, dates written with their weekday (DESIGN.md), the label separator.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from cases.texts import format_date
+
+
+def current_locale() -> str:
+    i18n = I18n.get_current(no_error=True)
+    return i18n.current_locale if i18n else "zh"
+
+
+def t(message: str, **params: Any) -> str:
+    """Translate, then fill placeholders; dates are written with their weekday."""
+    text = _(message)
+    if params:
+        locale = current_locale()
+        text = text.format(
+            **{k: format_date(v, locale) if isinstance(v, date) else v for k, v in params.items()}
+        )
+    return text
+
+
+def colon() -> str:
+    """The label separator as each language writes it."""
+    return "：" if current_locale() == "zh" else ": "
