@@ -9,7 +9,7 @@ import asyncio
 import json
 import logging
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from cases.calendar import LegalCalendar
 from cases.clock import Clock, SystemClock, legal_today
-from cases.clocks import recompute_provisional
+from cases.clocks import recent_recomputations, recompute_provisional
 from cases.db import Database
 from cases.deadlines import configure as configure_deadlines
 from cases.fsm import FsmRecords
@@ -160,9 +160,11 @@ async def run(settings: Settings) -> int:
         )
         await alert_calendar_gap(db, missing, clock, admin_ids=settings.admin_ids)
     changed = await recompute_provisional(db, calendar, clock)
-    if changed:
-        # The citizen and whoever must act are told the new date (once; re-runs queue nothing).
-        await notify_recomputed(db, changed, clock, admin_ids=settings.admin_ids)
+    # The citizen and whoever must act are told each new date, once (deduplicated). Re-reading
+    # the last week's moves also covers a crash between the move and the telling.
+    moved = await recent_recomputations(db, clock.now() - timedelta(days=7))
+    if moved:
+        await notify_recomputed(db, moved, clock, admin_ids=settings.admin_ids)
     org = load_organisation(settings.organisation_path)
     defences = await LitigationService(db, clock, org).recompute_provisional()
     if changed or defences:

@@ -33,7 +33,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, get_args
 
 import aiosqlite
@@ -758,6 +758,22 @@ async def recompute_provisional(
             if new_due != old_due:
                 changed.append(change)
     return changed
+
+
+async def recent_recomputations(db: Database, since: datetime) -> list[ChangedDeadline]:
+    """Moved deadlines recorded since ``since`` (the ``deadline_recomputed`` events written in
+    the same unit as the move). Telling people is a separate unit, so start-up re-reads these:
+    a crash between the two must not leave anyone untold (the notices are deduplicated)."""
+    changes = []
+    for row in await db.fetch_all(
+        "SELECT detail FROM case_events WHERE kind = 'deadline_recomputed' AND at >= ?"
+        " ORDER BY id",
+        (to_db(since),),
+    ):
+        change = ChangedDeadline.model_validate_json(row["detail"])
+        if change.old_due != change.new_due:
+            changes.append(change)
+    return changes
 
 
 # -- reads --------------------------------------------------------------------------------------

@@ -249,3 +249,30 @@ async def test_recomputed_dates_still_provisional_say_so(db: Database, clock: Fa
     delivered = (await dispatch(db, clock)).delivered
     assert {row.chat_id for row in delivered} == {CITIZEN, ADMIN}
     assert all("暂定" in render_text(row) for row in delivered)
+
+
+async def test_moved_deadlines_are_told_even_after_a_crash_before_telling(
+    db: Database, clock: FakeClock, tmp_path
+) -> None:
+    """The move and the telling are separate units: a restart re-reads the recorded moves, and
+    the notices are queued once however often it runs."""
+    import json as _json
+
+    from cases.calendar import LegalCalendar
+    from cases.clocks import recent_recomputations, recompute_provisional
+
+    await add_user(db, CITIZEN, locale="zh")
+    case_id = await add_case(db, CITIZEN, number="FY-2026-000011", status="accepted")
+    from cases.clocks import open_deadline
+
+    async with db.transaction() as conn:  # F12 from 2026-11-20: 2027-01-19, provisional
+        await open_deadline(conn, case_id, "F12", date(2026, 11, 20), clock=clock)
+    overrides = tmp_path / "o.json"
+    overrides.write_text(_json.dumps({"years": {"2027": {"holidays": ["2027-01-19"]}}}))
+    moved = await recompute_provisional(db, LegalCalendar(overrides), clock)
+    assert len(moved) == 1
+    # ... the process dies here, before notify_recomputed ran ...
+    again = await recent_recomputations(db, clock.now() - timedelta(days=7))
+    assert again == moved
+    assert await notify_recomputed(db, again, clock, admin_ids=[ADMIN]) >= 1
+    assert await notify_recomputed(db, again, clock, admin_ids=[ADMIN]) == 0
