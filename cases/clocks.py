@@ -42,7 +42,7 @@ from pydantic import BaseModel, ConfigDict
 
 from cases.calendar import Counted, LegalCalendar
 from cases.clock import Clock, legal_today, to_db
-from cases.db import Database
+from cases.db import Database, row_in, rows_in
 from cases.deadlines import (
     DeadlineEngine,
     Direction,
@@ -155,20 +155,10 @@ def clock_due(
 # -- helpers ------------------------------------------------------------------------------------
 
 
-async def _fetch_all(conn: aiosqlite.Connection, sql: str, params: Any = ()) -> list[sqlite3.Row]:
-    async with conn.execute(sql, params) as cursor:
-        return list(await cursor.fetchall())
-
-
-async def _fetch_one(conn: aiosqlite.Connection, sql: str, params: Any = ()) -> sqlite3.Row | None:
-    async with conn.execute(sql, params) as cursor:
-        return await cursor.fetchone()
-
-
 async def _actor_role(conn: aiosqlite.Connection, actor_id: int | None) -> str:
     if actor_id is None:
         return "system"
-    row = await _fetch_one(conn, "SELECT role FROM users WHERE telegram_id = ?", (actor_id,))
+    row = await row_in(conn, "SELECT role FROM users WHERE telegram_id = ?", (actor_id,))
     if row is None:
         raise ClockError(f"unknown user {actor_id}")
     return str(row["role"])
@@ -195,7 +185,7 @@ async def _event(
 
 
 async def _closed_pauses(conn: aiosqlite.Connection, deadline_id: int) -> list[PauseInterval]:
-    rows = await _fetch_all(
+    rows = await rows_in(
         conn,
         "SELECT started_on, ended_on, reason FROM deadline_pauses"
         " WHERE deadline_id = ? AND ended_on IS NOT NULL ORDER BY started_on, id",
@@ -232,7 +222,7 @@ async def _recount(
 
 
 async def _deadline_row(conn: aiosqlite.Connection, deadline_id: int) -> sqlite3.Row:
-    row = await _fetch_one(conn, "SELECT * FROM case_deadlines WHERE id = ?", (deadline_id,))
+    row = await row_in(conn, "SELECT * FROM case_deadlines WHERE id = ?", (deadline_id,))
     if row is None:
         raise ClockError(f"no deadline {deadline_id}")
     return row
@@ -260,7 +250,7 @@ async def open_deadline(
     """Start a rule's clock inside the caller's transaction (e.g. F5 on case submission)."""
     engine = engine or default_engine()
     deadline = engine.compute(rule_id, trigger, simplified=simplified)
-    running = await _fetch_one(
+    running = await row_in(
         conn,
         "SELECT id FROM case_deadlines WHERE case_id = ? AND rule_id = ?"
         " AND status IN ('open', 'paused')",
@@ -329,7 +319,7 @@ async def pause_case(
     day = on.isoformat()
     async with db.transaction() as conn:
         role = await _actor_role(conn, actor_id)
-        rows = await _fetch_all(
+        rows = await rows_in(
             conn,
             "SELECT * FROM case_deadlines WHERE case_id = ? AND status = 'open'"
             " AND trigger_on <= ? AND due_on >= ? ORDER BY due_on, id",
@@ -389,7 +379,7 @@ async def resume_case(
     changes: list[ChangedDeadline] = []
     async with db.transaction() as conn:
         role = await _actor_role(conn, actor_id)
-        rows = await _fetch_all(
+        rows = await rows_in(
             conn,
             "SELECT * FROM case_deadlines WHERE case_id = ? AND status = 'paused' ORDER BY id",
             (case_id,),
@@ -618,7 +608,7 @@ async def cancel_case_deadlines(
     diversion to another procedure, 终止); open pauses are closed too. Returns the ids."""
     role = await _actor_role(conn, actor_id)
     today = legal_today(clock)
-    rows = await _fetch_all(
+    rows = await rows_in(
         conn,
         "SELECT * FROM case_deadlines WHERE case_id = ? AND status IN ('open', 'paused')"
         " ORDER BY id",
@@ -650,7 +640,7 @@ async def expire_acceptance_reviews(
     engine = engine or default_engine()
     accepted: list[int] = []
     async with db.transaction() as conn:
-        rows = await _fetch_all(
+        rows = await rows_in(
             conn,
             "SELECT * FROM case_deadlines WHERE rule_id = 'F5' AND status = 'open'"
             " AND due_on < ? ORDER BY due_on, id",
@@ -685,7 +675,7 @@ async def expire_acceptance_reviews(
             )
             simplified = bool(row["simplified"])
             for rule_id in ("F9", "F13" if simplified else "F12"):
-                running = await _fetch_one(
+                running = await row_in(
                     conn,
                     "SELECT 1 FROM case_deadlines WHERE case_id = ? AND rule_id = ?"
                     " AND status IN ('open', 'paused')",
@@ -722,7 +712,7 @@ async def recompute_provisional(
     engine = DeadlineEngine(calendar, base.local_periods)
     changed: list[ChangedDeadline] = []
     async with db.transaction() as conn:
-        rows = await _fetch_all(
+        rows = await rows_in(
             conn,
             "SELECT * FROM case_deadlines WHERE provisional = 1"
             " AND status IN ('open', 'paused') ORDER BY id",

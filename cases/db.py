@@ -207,3 +207,15 @@ class Database:
                 await self.writer.backup(dest)
             finally:
                 await dest.close()
+
+
+async def row_in(conn: aiosqlite.Connection, sql: str, params: Params = ()) -> sqlite3.Row | None:
+    """One row read inside a unit of work (sees the unit's own writes)."""
+    async with conn.execute(sql, params) as cursor:
+        return await cursor.fetchone()
+
+
+async def rows_in(conn: aiosqlite.Connection, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+    """All rows read inside a unit of work (sees the unit's own writes)."""
+    async with conn.execute(sql, params) as cursor:
+        return list(await cursor.fetchall())

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from cases.clock import LEGAL_TZ, Clock, from_db, legal_today, to_db
 from cases.clocks import CaseDeadline, cancel_case_deadlines, next_deadline, open_deadline
-from cases.db import Database
+from cases.db import Database, row_in, rows_in
 from cases.deadlines import Deadline, NoPeriodConfigured, compute
 from cases.forms import (
     CASE_NUMBER_PREFIX,
@@ -247,7 +247,7 @@ class IntakeService:
         now = to_db(self._clock.now())
         spec = FORMS[procedure]
         async with self._db.transaction() as conn:
-            row = await _one(
+            row = await row_in(
                 conn,
                 "SELECT * FROM drafts WHERE user_id = ? AND procedure = ? AND status = 'open'",
                 (user_id, procedure.value),
@@ -364,7 +364,7 @@ class IntakeService:
         now = to_db(self._clock.now())
         async with self._db.transaction() as conn:
             if draft_id is not None:
-                owner = await _one(
+                owner = await row_in(
                     conn,
                     "SELECT 1 FROM drafts WHERE id = ? AND user_id = ? AND status = 'open'",
                     (draft_id, user_id),
@@ -373,7 +373,7 @@ class IntakeService:
                     raise DraftNotFound(draft_id)
                 where, target = "draft_id = ?", draft_id
             else:
-                owner = await _one(
+                owner = await row_in(
                     conn,
                     "SELECT 1 FROM cases WHERE id = ? AND citizen_id = ?"
                     f" AND status IN ({','.join('?' for _ in OPEN_STATUSES)})",
@@ -382,14 +382,16 @@ class IntakeService:
                 if owner is None:
                     raise CaseNotFound(case_id)
                 where, target = "case_id = ?", case_id
-            same = await _one(
+            same = await row_in(
                 conn,
                 f"SELECT 1 FROM attachments WHERE {where} AND file_unique_id = ?",
                 (target, attachment.file_unique_id),
             )
             if same is not None:
                 return False
-            count = await _one(conn, f"SELECT count(*) FROM attachments WHERE {where}", (target,))
+            count = await row_in(
+                conn, f"SELECT count(*) FROM attachments WHERE {where}", (target,)
+            )
             if count is not None and count[0] >= MAX_ATTACHMENTS:
                 raise ValidationError(ATTACHMENT_TOO_MANY, {"maximum": MAX_ATTACHMENTS})
             await conn.execute(
@@ -437,7 +439,7 @@ class IntakeService:
         received_on = self.today()
         first_deadline: Deadline | None = None
         async with self._db.transaction() as conn:
-            existing = await _one(
+            existing = await row_in(
                 conn,
                 "SELECT id FROM cases WHERE draft_id = ? AND citizen_id = ?",
                 (draft_id, user_id),
@@ -446,7 +448,7 @@ class IntakeService:
                 created = False
                 case_id = int(existing[0])
             else:
-                row = await _one(
+                row = await row_in(
                     conn,
                     "SELECT * FROM drafts WHERE id = ? AND user_id = ? AND status = 'open'",
                     (draft_id, user_id),
@@ -480,7 +482,7 @@ class IntakeService:
     ) -> tuple[int, Deadline | None]:
         procedure = draft.procedure
         prefix = CASE_NUMBER_PREFIX[procedure]
-        sequence = await _one(
+        sequence = await row_in(
             conn,
             "INSERT INTO case_sequences(prefix, year, last_value) VALUES (?, ?, 1)"
             " ON CONFLICT(prefix, year) DO UPDATE SET last_value = last_value + 1"
@@ -628,7 +630,7 @@ class IntakeService:
         Same matter = the same respondent (reconsideration), the same agency concerned or the
         same request (petition), the same other side (mediation).
         """
-        rows = await _all(
+        rows = await rows_in(
             conn,
             "SELECT id, number, answers FROM cases WHERE citizen_id = ? AND procedure = ?"
             f" AND status IN ({','.join('?' for _ in OPEN_STATUSES)}) ORDER BY id",
@@ -687,7 +689,7 @@ class IntakeService:
         """FY 74: an applicant may withdraw before the decision; False if no longer open."""
         now = to_db(self._clock.now())
         async with self._db.transaction() as conn:
-            row = await _one(
+            row = await row_in(
                 conn,
                 "SELECT status FROM cases WHERE id = ? AND citizen_id = ?",
                 (case_id, user_id),
@@ -711,7 +713,7 @@ class IntakeService:
         """Further written material after submission: an addition, never an edit."""
         now = to_db(self._clock.now())
         async with self._db.transaction() as conn:
-            row = await _one(
+            row = await row_in(
                 conn,
                 "SELECT 1 FROM cases WHERE id = ? AND citizen_id = ?"
                 f" AND status IN ({','.join('?' for _ in OPEN_STATUSES)})",
@@ -778,16 +780,6 @@ def _draft(row: sqlite3.Row) -> Draft:
         step=row["step"],
         status=row["status"],
     )
-
-
-async def _one(conn: aiosqlite.Connection, sql: str, params: Any = ()) -> sqlite3.Row | None:
-    async with conn.execute(sql, params) as cursor:
-        return await cursor.fetchone()
-
-
-async def _all(conn: aiosqlite.Connection, sql: str, params: Any = ()) -> list[sqlite3.Row]:
-    async with conn.execute(sql, params) as cursor:
-        return list(await cursor.fetchall())
 
 
 async def _event(

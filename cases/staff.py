@@ -53,7 +53,7 @@ from cases.clocks import (
     pause_case,
     resume_case,
 )
-from cases.db import Database
+from cases.db import Database, row_in
 from cases.deadlines import DeadlineEngine, citation, default_engine
 from cases.forms import Procedure
 from cases.history import append_event
@@ -466,11 +466,6 @@ _NOT_ALLOWED = ActionResult(Outcome.not_allowed)
 DECISION_RULES = ("F12", "F13")
 
 
-async def _row(conn: aiosqlite.Connection, sql: str, params: Any = ()) -> sqlite3.Row | None:
-    async with conn.execute(sql, params) as cursor:
-        return await cursor.fetchone()
-
-
 async def _transition(
     conn: aiosqlite.Connection, case_id: int, from_status: str, to_status: str, now: str
 ) -> bool:
@@ -505,7 +500,7 @@ async def staff_event(
 async def _due(conn: aiosqlite.Connection, deadline_id: int) -> tuple[str, bool]:
     """(last day, provisional) of a stored deadline: a notice shows the date with the
     provisional note when the holiday calendar does not cover it yet (domain §1.2)."""
-    row = await _row(
+    row = await row_in(
         conn, "SELECT due_on, provisional FROM case_deadlines WHERE id = ?", (deadline_id,)
     )
     assert row is not None
@@ -515,7 +510,7 @@ async def _due(conn: aiosqlite.Connection, deadline_id: int) -> tuple[str, bool]
 async def _running_due(
     conn: aiosqlite.Connection, case_id: int, rules: tuple[str, ...]
 ) -> tuple[str, bool]:
-    row = await _row(
+    row = await row_in(
         conn,
         "SELECT due_on, provisional FROM case_deadlines WHERE case_id = ?"
         " AND status IN ('open', 'paused')"
@@ -591,7 +586,7 @@ class CaseActions:
     ) -> tuple[str, bool]:
         """Open a clock, or take the one already running: the scheduler's deemed acceptance
         (FY 30(3)) may have opened F9 and F12 a moment before staff pressed "accept"."""
-        running = await _row(
+        running = await row_in(
             conn,
             "SELECT id FROM case_deadlines WHERE case_id = ? AND rule_id = ?"
             " AND status IN ('open', 'paused')",
@@ -923,11 +918,11 @@ class CaseActions:
             # The guards: still accepted, and no copy recorded before (F10 runs once).
             if not await _transition(conn, case_id, "accepted", "accepted", now):
                 return _ALREADY
-            if await _row(
+            if await row_in(
                 conn,
                 "SELECT 1 FROM case_events WHERE case_id = ? AND kind = 'copy_sent'",
                 (case_id,),
-            ) or await _row(
+            ) or await row_in(
                 conn,
                 "SELECT 1 FROM case_deadlines WHERE case_id = ? AND rule_id = 'F10'",
                 (case_id,),
