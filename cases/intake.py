@@ -358,8 +358,9 @@ class IntakeService:
         attachment: AttachmentIn,
         draft_id: int | None = None,
         case_id: int | None = None,
-    ) -> bool:
-        """Record a file against a draft or (added material) a case; False if already there."""
+    ) -> tuple[bool, int]:
+        """Record a file against a draft or (added material) a case. Returns whether it was
+        new (a file sent twice is stored once) and how many files the draft or case now has."""
         check_attachment(attachment.kind, attachment.size, attachment.mime_type)
         now = to_db(self._clock.now())
         async with self._db.transaction() as conn:
@@ -382,17 +383,16 @@ class IntakeService:
                 if owner is None:
                     raise CaseNotFound(case_id)
                 where, target = "case_id = ?", case_id
-            same = await row_in(
+            counted = await row_in(
                 conn,
-                f"SELECT 1 FROM attachments WHERE {where} AND file_unique_id = ?",
-                (target, attachment.file_unique_id),
+                f"SELECT count(*), count(CASE WHEN file_unique_id = ? THEN 1 END)"
+                f" FROM attachments WHERE {where}",
+                (attachment.file_unique_id, target),
             )
-            if same is not None:
-                return False
-            count = await row_in(
-                conn, f"SELECT count(*) FROM attachments WHERE {where}", (target,)
-            )
-            if count is not None and count[0] >= MAX_ATTACHMENTS:
+            count, same = (int(counted[0]), int(counted[1])) if counted else (0, 0)
+            if same:
+                return False, count
+            if count >= MAX_ATTACHMENTS:
                 raise ValidationError(ATTACHMENT_TOO_MANY, {"maximum": MAX_ATTACHMENTS})
             await conn.execute(
                 "INSERT INTO attachments(user_id, draft_id, case_id, kind, file_id,"
@@ -421,7 +421,7 @@ class IntakeService:
                     "material_added",
                     {"file": attachment.file_name or attachment.kind},
                 )
-        return True
+        return True, count + 1
 
     async def attachment_count(self, draft_id: int) -> int:
         return int(

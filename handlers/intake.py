@@ -474,13 +474,12 @@ async def receive_file(
         await message.answer("❗ " + attachment.render(current_locale()))
         return
     try:
-        added = await intake.add_attachment(
+        added, files = await intake.add_attachment(
             user_id=user_id, attachment=attachment, draft_id=draft.id
         )
     except ValidationError as error:
         await message.answer("❗ " + error.render(current_locale()))
         return
-    files = await intake.attachment_count(draft.id)
     text = (
         _("File received ({count} so far).").format(count=files)
         if added

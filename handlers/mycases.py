@@ -291,7 +291,7 @@ async def material_file(
         await message.answer("❗ " + attachment.render(current_locale()))
         return
     try:
-        added = await intake.add_attachment(
+        added, _count = await intake.add_attachment(
             user_id=message.from_user.id, attachment=attachment, case_id=case_id
         )
     except ValidationError as error:
