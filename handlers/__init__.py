@@ -1,21 +1,21 @@
 """Routers and middlewares of the bot, assembled in one place.
 
 Router order matters: aiogram offers an update to routers in the order they are included and
-the first matching handler wins.
+the first matching handler wins; every router passed on the way costs a filter pass.
 
-1. ``cancel``     – /cancel must work inside every form, so it sees messages first.
-2. ``start``      – /start, /help, /lang, the main menu: commands that leave any form.
-3. ``intake``     – the three forms. Early because a form answer is the commonest update and
-                    every router before it costs a filter pass; its text handlers ignore
-                    commands and only match while a form is open, so nothing below is shadowed.
-4. ``mycases``    – /mycases, case pages, "add material" (its own state).
-5. ``reminders``  – the "received / 已收到" button on reminders (callback data only).
-6. ``staff``      – /cases, staff case pages and actions; router-level HasRole filter.
-7. ``triage``     – "help me choose" questions (callback data only).
-8. ``litigation`` – staff: court cases against agencies (行政应诉), L3/L7 data entry.
+1. ``form-answers`` – messages while a form is open (the commonest update). Its root filter
+                      lets commands through, so it shadows nothing below.
+2. ``cancel``     – /cancel must work inside every form and every staff input.
+3. ``start``      – /start, /help, /lang, the main menu: commands that leave any form.
+4. ``intake``     – /petition, /mediation, /reconsider, the menu buttons and form buttons.
+5. ``mycases``    – /mycases, case pages, "add material" (its own state).
+6. ``reminders``  – the "received / 已收到" button on reminders (callback data only).
+7. ``staff``      – /cases, staff case pages and actions; router-level HasRole filter.
+8. ``triage``     – "help me choose" questions (callback data only).
+9. ``litigation`` – staff: court cases against agencies (行政应诉), L3/L7 data entry.
    ``admin``      – administrators: /grant roles and units, /staff.
-9. ``errors``     – error handlers only; position does not matter for messages.
-10. ``fallback``  – last: unknown text, stickers, edits, stale buttons.
+10. ``errors``    – error handlers only; position does not matter for messages.
+11. ``fallback``  – last: unknown text, stickers, edits, stale buttons.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ from handlers.middlewares import (
 def get_routers() -> list[Router]:
     """Fresh routers each call: a router belongs to one Dispatcher (tests build many)."""
     return [
+        intake.build_answers_router(),
         common.build_cancel_router(),
         start.build_router(),
         intake.build_router(),

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiogram.filters import Filter
-from aiogram.types import TelegramObject
+from aiogram.types import Message, TelegramObject
 from magic_filter import MagicFilter
 
 from cases.users import Role, User
@@ -27,6 +27,18 @@ class When(Filter):
 
     def __str__(self) -> str:
         return f"When({self.magic!r})"
+
+
+class NotCommand(Filter):
+    """A message whose text or caption is not a command (aiogram's Command reads both).
+
+    A router whose messages are form answers puts this at its root, so /cancel, /start and
+    the rest fall through to the routers that own them.
+    """
+
+    async def __call__(self, message: Message) -> bool:
+        text = message.text if message.text is not None else message.caption
+        return not (text and text.startswith("/"))
 
 
 class HasRole(Filter):

@@ -57,7 +57,7 @@ from cases.intake import (
 from cases.texts import N_
 from cases.validation import ValidationError, parse_phone
 from handlers.callbacks import MenuAction
-from handlers.filters import When
+from handlers.filters import NotCommand, When
 from handlers.keyboards import button, cancel_confirmation, grid, main_menu
 from handlers.texts import colon, current_locale, t
 
@@ -636,18 +636,26 @@ async def _submit(
 
 
 def build_router() -> Router:
+    """Entry commands, menu buttons and the form's own buttons."""
     router = Router(name="intake")
     router.message.register(command_entry, Command(*ENTRY_COMMANDS))
     router.callback_query.register(
         menu_entry, MenuAction.filter(F.action.in_(set(ENTRY_COMMANDS)))
     )
     router.callback_query.register(form_button, FormButton.filter())
-    router.message.register(answer_contact, StateFilter(IntakeForm.answering), When(F.contact))
-    router.message.register(
-        receive_file, StateFilter(IntakeForm.answering), When(F.photo | F.document | F.voice)
-    )
-    router.message.register(
-        answer_text, StateFilter(IntakeForm.answering), When(F.text & ~F.text.startswith("/"))
-    )
-    router.message.register(other_message, StateFilter(IntakeForm.answering), When(~F.text))
+    return router
+
+
+def build_answers_router() -> Router:
+    """Messages while a form is open: the commonest update, so this router is offered first.
+
+    Its root filter lets every command through to the routers that own it (/cancel, /start,
+    /help …), so nothing below is shadowed; within a form, any other message is an answer.
+    """
+    router = Router(name="form-answers")
+    router.message.filter(StateFilter(IntakeForm.answering), NotCommand())
+    router.message.register(answer_text, When(F.text))
+    router.message.register(answer_contact, When(F.contact))
+    router.message.register(receive_file, When(F.photo | F.document | F.voice))
+    router.message.register(other_message)
     return router

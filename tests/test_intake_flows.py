@@ -742,3 +742,32 @@ async def test_long_case_lists_fit_in_one_message(client: BotClient) -> None:
     text = client.last_text()
     assert len(text) <= 4096
     assert "另有" in text
+
+
+async def test_commands_inside_a_form_are_commands_not_answers(
+    client: BotClient, db: Database
+) -> None:
+    """The form-answers router sees every message first; it must let every command through."""
+    await client.send("/mediation")
+    await client.press("没有")
+    await client.press("同意")
+    await client.press("交通事故")
+    await client.press("城关镇")
+    await client.send("/help")
+    assert "/reconsider" in client.last_text()
+    await client.send("/frobnicate")
+    assert client.last_text().startswith("没有这个命令")
+    await client.feed(
+        {
+            "message": client._message(
+                document={"file_id": "d", "file_unique_id": "ud", "file_name": "a.pdf"},
+                caption="/cancel",
+                caption_entities=[{"type": "bot_command", "offset": 0, "length": 7}],
+            )
+        }
+    )
+    assert client.last_text() == "您要停止填写，并删除这份表单里已经填写的内容吗？"
+    answers = await db.fetch_value("SELECT answers FROM drafts")
+    assert "/" not in answers
+    await client.send("张三")  # the form is still open and asks the same question
+    assert await db.fetch_value("SELECT step FROM drafts") == "id_type"
