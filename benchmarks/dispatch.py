@@ -4,7 +4,9 @@
 (b) /start through the bot's Dispatcher (update dedup, user, locale, menu);
 (c) one step of a multi-step form: FSM read, answer validated, draft written, next question.
 
-Every commit is durable (WAL, synchronous=FULL). Telegram is the recording fake session, so
+Every commit is durable (WAL, synchronous=FULL). The process is tuned as the bot tunes itself
+before polling (``bot.tune_runtime``: garbage collector, aiogram's response classes), so the
+echo router gets the same benefit as the bot. Telegram is the recording fake session, so
 network time is not measured. Run: ``python benchmarks/dispatch.py [N]``.
 """
 
@@ -27,7 +29,7 @@ from aiogram.client.default import DefaultBotProperties  # noqa: E402
 from aiogram.enums import ParseMode  # noqa: E402
 from aiogram.types import Message, Update  # noqa: E402
 
-from bot import create_dispatcher  # noqa: E402
+from bot import create_dispatcher, tune_runtime  # noqa: E402
 from cases.clock import FakeClock  # noqa: E402
 from cases.db import Database  # noqa: E402
 from cases.forms import Procedure  # noqa: E402
@@ -102,6 +104,7 @@ async def scenarios(n: int, *, concurrent: bool) -> tuple[float, float, float]:
         # Warm-up, so imports and first-time costs are not measured.
         await run(echo_dispatcher(), bot, [message_update(1, "hi") for _ in range(50)], **mode)
         await run(dp, bot, [message_update(2, "/start") for _ in range(50)], **mode)
+        tune_runtime()  # as bot.run() does once started; it applies to all three scenarios
 
         echo = await run(
             echo_dispatcher(), bot, [message_update(10 + i, f"m{i}") for i in range(n)], **mode

@@ -24,7 +24,7 @@ from aiogram import Bot  # noqa: E402
 from aiogram.client.default import DefaultBotProperties  # noqa: E402
 from aiogram.enums import ParseMode  # noqa: E402
 
-from bot import create_dispatcher  # noqa: E402
+from bot import create_dispatcher, tune_runtime  # noqa: E402
 from cases.clock import FakeClock  # noqa: E402
 from cases.db import Database  # noqa: E402
 from cases.migrate import migrate  # noqa: E402
@@ -96,6 +96,7 @@ async def main(applications: int, concurrency: int) -> None:
             return client
 
         await apply(citizen(1))  # warm-up
+        tune_runtime()  # as bot.run() does once started
         latencies.clear()
         started = time.perf_counter()
         next_id = 1000

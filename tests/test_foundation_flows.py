@@ -123,3 +123,26 @@ async def test_a_flood_of_messages_is_slowed_down_once_and_loses_nothing(
     flood.now = lambda: time.monotonic() + 11
     await client.send("/petition")
     assert "接着填写" in client.last_text()
+
+
+def test_response_classes_are_not_rebuilt_after_a_garbage_collection() -> None:
+    """Regression: pydantic caches ``Response[Message]`` weakly; after each collection aiogram
+    rebuilt it on the next API call, milliseconds of event loop per rebuild under load."""
+    import gc
+    import weakref
+
+    from aiogram.methods.base import Response
+
+    from bot import tune_runtime
+
+    thresholds = gc.get_threshold()
+    try:
+        tune_runtime()
+        gc.unfreeze()  # frozen objects are never collected; the pin must hold without that
+        kept = weakref.ref(Response[Message])
+        kept_union = weakref.ref(Response[Message | bool])
+        gc.collect()
+        assert kept() is not None
+        assert kept_union() is not None
+    finally:
+        gc.set_threshold(*thresholds)
