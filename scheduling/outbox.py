@@ -164,18 +164,17 @@ class Outbox:
     # --- start-up ---
 
     async def recover_interrupted(self) -> int:
-        """Rows left in ``sending`` by a crash may or may not have arrived: ``unknown``."""
-        stamp = to_db(self.clock.now())
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                "UPDATE reminders SET status = 'unknown', updated_at = ?,"
-                " last_error = 'interrupted while sending (restart)'"
-                " WHERE status = 'sending' RETURNING *",
-                (stamp,),
-            )
-            rows = [OutboxRow.from_row(r) for r in await cursor.fetchall()]
+        """Rows left in ``sending`` by a crash may or may not have arrived: ``unknown``.
+
+        Each row's new status and its staff follow-up commit together, so a second crash here
+        can neither lose the follow-up nor send it twice.
+        """
+        rows = [
+            OutboxRow.from_row(r)
+            for r in await self.db.fetch_all("SELECT * FROM reminders WHERE status = 'sending'")
+        ]
         for row in rows:
-            await self._notify_staff(row, "unknown")
+            await self._give_up(row, "unknown", "interrupted while sending (restart)", "unknown")
         if rows:
             log.warning("%d reminders were being sent at the crash; marked unknown", len(rows))
         return len(rows)
@@ -295,26 +294,22 @@ class Outbox:
             report.retried += 1
         except NotSent as exc:
             if row.attempts + 1 >= MAX_NOT_SENT_ATTEMPTS:
-                await self._finish(row, "failed", str(exc))
-                await self._notify_staff(row, "failed")
+                await self._give_up(row, "failed", str(exc), "failed")
                 report.failed += 1
             else:
                 await self._release(row, min(30.0 * 2**row.attempts, 900.0), str(exc))
                 report.retried += 1
         except Undeliverable as exc:
-            await self._finish(row, "failed", str(exc))
-            await self._notify_staff(row, "blocked")
+            await self._give_up(row, "failed", str(exc), "blocked")
             report.failed += 1
         except DeliveryUnknown as exc:
-            await self._finish(row, "unknown", str(exc))
-            await self._notify_staff(row, "unknown")
+            await self._give_up(row, "unknown", str(exc), "unknown")
             report.unknown += 1
         except Exception as exc:
             # A bug in rendering or an unexpected library error after the claim: the request
             # may have gone out, so the honest status is unknown.
             log.exception("reminder %s: unexpected error while sending", row.id)
-            await self._finish(row, "unknown", f"{type(exc).__name__}: {exc}")
-            await self._notify_staff(row, "unknown")
+            await self._give_up(row, "unknown", f"{type(exc).__name__}: {exc}", "unknown")
             report.unknown += 1
         else:
             await self._mark_sent(row, message_id)
@@ -329,12 +324,25 @@ class Outbox:
             (to_db(now + timedelta(seconds=delay_s)), error[:500], to_db(now), row.id),
         )
 
-    async def _finish(self, row: OutboxRow, status: str, error: str) -> None:
-        await self.db.execute(
-            "UPDATE reminders SET status = ?, last_error = ?, updated_at = ?"
-            " WHERE id = ? AND status = 'sending'",
-            (status, error[:500], to_db(self.clock.now()), row.id),
-        )
+    async def _give_up(self, row: OutboxRow, status: str, error: str, problem: str) -> None:
+        """The row ends ``failed`` or ``unknown`` and the people responsible are told, in one
+        unit of work: a crash in between must not leave a failed reminder nobody follows up."""
+        notices = await self._staff_notices(row, problem)
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE reminders SET status = ?, last_error = ?, updated_at = ?"
+                " WHERE id = ? AND status = 'sending'",
+                (status, error[:500], to_db(self.clock.now()), row.id),
+            )
+            if cursor.rowcount == 1 and notices:
+                await conn.executemany(
+                    "INSERT INTO reminders(dedup_key, kind, rule_id, source_kind, source_id,"
+                    " case_id, step, audience, chat_id, locale, critical, quiet, deadline_on,"
+                    " payload, due_at, created_at, updated_at)"
+                    " VALUES (?, 'notice', ?, 'notice', ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT(dedup_key) DO NOTHING",
+                    notices,
+                )
 
     async def _mark_sent(self, row: OutboxRow, message_id: int) -> None:
         now = self.clock.now()
@@ -347,7 +355,7 @@ class Outbox:
             (to_db(now), to_db(now), message_id, escalate_after, to_db(now), row.id),
         )
 
-    async def _notify_staff(self, row: OutboxRow, problem: str) -> None:
+    async def _staff_notices(self, row: OutboxRow, problem: str) -> list[tuple[Any, ...]]:
         """403 / unknown: the person must be reached another way (phone, post, in person).
 
         The notice is itself an outbox row, so it is rate-limited and survives a crash. A
@@ -357,7 +365,7 @@ class Outbox:
         if row.kind is Kind.DIGEST or (
             row.kind is Kind.NOTICE and row.audience is not Role.citizen
         ):
-            return
+            return []
         role = _responsible_role(row)
         directory = RecipientDirectory(self.db, admin_ids=self.admin_ids)
         people = [
@@ -369,42 +377,38 @@ class Outbox:
                 for p in await directory.resolve(Role.admin, row.case_id)
                 if p.chat_id != row.chat_id
             ]
-        now = self.clock.now()
-        stamp = to_db(now)
-        payload = {
-            "problem": problem,
-            "reminder_id": row.id,
-            "recipient_role": row.audience.value,
-            "case_number": row.payload.get("case_number"),
-            "court_case_number": row.payload.get("court_case_number"),
-            "title": row.payload.get("title"),
-            "due_on": row.payload.get("due_on"),
-        }
-        async with self.db.transaction() as conn:
-            for person in people:
-                await conn.execute(
-                    "INSERT INTO reminders(dedup_key, kind, rule_id, source_kind, source_id,"
-                    " case_id, step, audience, chat_id, locale, critical, quiet, deadline_on,"
-                    " payload, due_at, created_at, updated_at)"
-                    " VALUES (?, 'notice', ?, 'notice', ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT(dedup_key) DO NOTHING",
-                    (
-                        f"notice:{problem}:{row.id}:{person.chat_id}",
-                        row.rule_id,
-                        row.id,
-                        row.case_id,
-                        problem,
-                        role.value,
-                        person.chat_id,
-                        person.locale,
-                        Quiet.DEFER_UNLESS_DUE_TODAY.value,
-                        row.payload.get("due_on"),
-                        json.dumps(payload, ensure_ascii=False),
-                        stamp,
-                        stamp,
-                        stamp,
-                    ),
-                )
+        stamp = to_db(self.clock.now())
+        payload = json.dumps(
+            {
+                "problem": problem,
+                "reminder_id": row.id,
+                "recipient_role": row.audience.value,
+                "case_number": row.payload.get("case_number"),
+                "court_case_number": row.payload.get("court_case_number"),
+                "title": row.payload.get("title"),
+                "due_on": row.payload.get("due_on"),
+            },
+            ensure_ascii=False,
+        )
+        return [
+            (
+                f"notice:{problem}:{row.id}:{person.chat_id}",
+                row.rule_id,
+                row.id,
+                row.case_id,
+                problem,
+                role.value,
+                person.chat_id,
+                person.locale,
+                Quiet.DEFER_UNLESS_DUE_TODAY.value,
+                row.payload.get("due_on"),
+                payload,
+                stamp,
+                stamp,
+                stamp,
+            )
+            for person in people
+        ]
 
 
 def _responsible_role(row: OutboxRow) -> Role:

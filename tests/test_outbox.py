@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from datetime import date, timedelta
 from pathlib import Path
+
+import pytest
 
 from cases.clock import FakeClock, from_db
 from cases.db import Database
@@ -141,6 +144,35 @@ async def test_403_fails_and_staff_are_told_to_reach_the_person_another_way(
 
     await box.dispatch_due()
     assert transport.chats() == [ADMIN]  # the blocked citizen is not retried
+
+
+async def test_a_crash_while_recording_a_failed_delivery_still_reaches_the_staff(
+    db: Database, clock: FakeClock
+) -> None:
+    """Regression: the failed status was committed before the staff follow-up was written, so
+    a crash in between left a reminder that had not arrived and nobody told to act."""
+    await add_user(db, CITIZEN)
+    case_id = await add_case(db, CITIZEN, number="谷复〔2026〕32号")
+    transport = FakeTransport()
+    transport.fail(CITIZEN, Undeliverable("TelegramForbiddenError: bot was blocked by the user"))
+    rid = await add_reminder(
+        db, chat_id=CITIZEN, due_at=clock.now(), audience="citizen", case_id=case_id
+    )
+    # The process dies while writing the follow-up (simulated in the writer connection).
+    await db.writer.execute(
+        "CREATE TEMP TRIGGER die BEFORE INSERT ON reminders WHEN NEW.kind = 'notice'"
+        " BEGIN SELECT RAISE(ABORT, 'process killed'); END"
+    )
+    with pytest.raises(sqlite3.IntegrityError):
+        await outbox(db, clock, transport).dispatch_due()
+    await db.writer.execute("DROP TRIGGER die")
+    assert (await reminder(db, rid))["status"] == "sending"  # nothing half-recorded
+
+    restarted = outbox(db, clock, transport)
+    assert await restarted.recover_interrupted() == 1
+    await restarted.dispatch_due()
+    assert (await reminder(db, rid))["status"] == "unknown"
+    assert [(r.chat_id, r.payload["problem"]) for r in transport.delivered] == [(ADMIN, "unknown")]
 
 
 async def test_network_error_mid_send_is_unknown_never_resent(
