@@ -133,6 +133,7 @@ CASE_STATUSES: dict[str, str] = {
     "decided": N_("Decided"),
     "closed": N_("Closed"),
     "withdrawn": N_("Withdrawn"),
+    "abandoned": N_("Deemed abandoned: the requested material did not arrive in time"),
     "suspended": N_("Handling suspended"),
     "settled": N_("Mediation agreement reached"),
 }

@@ -873,7 +873,7 @@ class CaseActions:
         now = self._now()
         facts = {"supply_due": supply_due.isoformat()}
         async with self._db.transaction() as conn:
-            if not await _transition(conn, case_id, "correction_requested", "withdrawn", now):
+            if not await _transition(conn, case_id, "correction_requested", "abandoned", now):
                 return _ALREADY
             await cancel_case_deadlines(
                 conn,
@@ -890,7 +890,7 @@ class CaseActions:
                 {**facts, **_basis("FY", "31", "第二款", "(2)")},
                 f"notice:deemed_withdrawn:{case_id}",
             )
-        return ActionResult(Outcome.done, "withdrawn", facts)
+        return ActionResult(Outcome.done, "abandoned", facts)
 
     async def copy_sent(self, case_id: int, user: User, *, received_on: date) -> ActionResult:
         """申请书副本已发送 (FY 48, 54): F9 is met and the respondent's F10 (10 WD; 5 WD in the

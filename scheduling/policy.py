@@ -63,7 +63,16 @@ ESCALATION_NEXT: dict[Role, Role] = {
 }
 
 CLOSED_CASE_STATUSES: frozenset[str] = frozenset(
-    {"closed", "withdrawn", "decided", "refused", "rejected", "terminated", "concluded"}
+    {
+        "closed",
+        "withdrawn",
+        "abandoned",
+        "decided",
+        "refused",
+        "rejected",
+        "terminated",
+        "concluded",
+    }
 )
 """A case in one of these statuses gets no more reminders (its pending ones are cancelled)."""
 

@@ -763,13 +763,16 @@ async def test_f7_passed_deemed_withdrawn_only_after_the_supply_period(
     confirm = button_data(admin, "确认")
     await admin.click(confirm)
     await admin.click(confirm)
-    assert await status(db, case_id) == "withdrawn"
+    assert await status(db, case_id) == "abandoned"
     state = await clocks(db, case_id)
     assert state["F5"][0] == "cancelled" and state["F7"][0] == "cancelled"
     [withdrawn] = await events(db, case_id, "deemed_withdrawn")
     assert withdrawn["supply_due"] == "2026-12-09"
     [text] = await deliver(db, clock)
     assert "视为放弃行政复议申请" in text and "《行政复议法》第三十一条第二款" in text
+    await citizen.send("/mycases")
+    assert "视为放弃申请" in citizen.last_text()
+    assert "已撤回" not in citizen.last_text()  # the citizen did not withdraw it
 
 
 async def test_f7_more_time_for_a_good_reason_extends_the_supply_period(

@@ -178,3 +178,32 @@ async def test_update_is_still_recorded_when_its_first_unit_failed(db: Database,
         await processed.finish(44)
     rows = await db.fetch_all("SELECT update_id FROM processed_updates")
     assert [r[0] for r in rows] == [44]
+
+
+async def test_applications_deemed_abandoned_before_0007_get_their_own_status(
+    tmp_path: Path,
+) -> None:
+    """Regression: an application deemed abandoned (FY 31(2)) showed "已撤回" to the citizen, as
+    if they had withdrawn it themselves. Migration 0007 moves the existing ones."""
+    from cases.migrate import MIGRATIONS_DIR
+    from tests.scheduling_helpers import add_case, add_user
+
+    before = tmp_path / "before"
+    before.mkdir()
+    for sql in sorted(MIGRATIONS_DIR.glob("*.sql")):
+        if sql.name < "0007":
+            (before / sql.name).write_text(sql.read_text(encoding="utf-8"), encoding="utf-8")
+    async with Database(tmp_path / "m.sqlite3") as database:
+        await migrate(database, before)
+        for citizen in (1001, 1002):
+            await add_user(database, citizen)
+        deemed = await add_case(database, 1001, status="withdrawn")
+        withdrawn = await add_case(database, 1002, status="withdrawn")
+        await database.execute(
+            "INSERT INTO case_events(case_id, at, actor_role, kind) VALUES (?, ?, 'admin', ?)",
+            (deemed, "2026-12-10T01:00:00+00:00", "deemed_withdrawn"),
+        )
+        assert [name[:4] for name in await migrate(database)] == ["0007"]
+        status = "SELECT status FROM cases WHERE id = ?"
+        assert await database.fetch_value(status, (deemed,)) == "abandoned"
+        assert await database.fetch_value(status, (withdrawn,)) == "withdrawn"
