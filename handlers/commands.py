@@ -56,6 +56,12 @@ STAFF_COMMANDS: dict[str, list[tuple[str, str]]] = {
 }
 """Shown only in the chats of staff (BotCommandScopeChat), after the citizens' commands."""
 
+AGENCY_COMMANDS: dict[str, list[tuple[str, str]]] = {
+    "zh": [("lawsuits", "本单位未结应诉案件")],
+    "en": [("lawsuits", "Your agency's open court cases")],
+}
+"""An agency's liaison and head: their own agency's court cases (行政应诉)."""
+
 ADMIN_COMMANDS: dict[str, list[tuple[str, str]]] = {
     "zh": [("grant", "设置工作人员角色"), ("staff", "工作人员名单")],
     "en": [("grant", "Give a person a staff role"), ("staff", "List of staff")],
@@ -68,6 +74,8 @@ def menu_for(role: Role, locale: str) -> list[BotCommand]:
         commands += STAFF_COMMANDS[locale]
     elif role is Role.mediator:
         commands += STAFF_COMMANDS[locale][:1]  # /cases: their room's cases
+    elif role in (Role.agency_liaison, Role.agency_head):
+        commands += AGENCY_COMMANDS[locale]
     if role is Role.admin:
         commands += ADMIN_COMMANDS[locale]
     return [BotCommand(command=c, description=d) for c, d in commands]

@@ -2,8 +2,10 @@
 who appeared at each hearing, and the year's 出庭 figures (/appearance).
 
 Registering writes the L3 defence period and the L7 hearing that the reminder planner reads.
-Only administrators and office staff reach these handlers (``HasRole``); anyone else falls
-through to the fallback router ("I do not know this command"). Buttons carry ids only; every
+Administrators and office staff reach every handler (``HasRole``). An agency's liaison and
+head see their own agency's open court cases (/lawsuits, read-only cards) and may record that
+the defence was filed: they are the ones who file it. Anyone else falls through to the
+fallback router ("I do not know this command"). Buttons carry ids only; every
 press loads the court case again and checks that the item still belongs to it and is open.
 
 The form keeps its answers in FSM data (a small JSON dict: the form is short and staff-only).
@@ -42,7 +44,7 @@ from cases.litigation import (
     parse_hearing_time,
 )
 from cases.texts import N_, format_date
-from cases.users import Role, UserRepository
+from cases.users import Role, User, UserRepository
 from cases.validation import ValidationError, clean_text, parse_date, parse_yes_no
 from handlers.filters import HasRole, When
 from handlers.keyboards import button, grid
@@ -52,6 +54,9 @@ from scheduling.planner import default_calendar, shift
 from scheduling.policy import POLICIES
 
 STAFF = HasRole(Role.admin, Role.office_staff)
+AGENCY = HasRole(Role.agency_liaison, Role.agency_head)
+AGENCY_ACTIONS = frozenset({"open", "filed"})
+"""What an agency's own people may do on its court case card: look, and record the defence."""
 LIST_LIMIT = 20
 """Open court cases listed by /lawsuits (one line and one button each), the most urgent first."""
 LIST_MAX_CHARS = 3800
@@ -499,7 +504,11 @@ def _head_rule(head_required: bool) -> str:
     )
 
 
-def _card(lawsuit: Lawsuit, service: LitigationService) -> tuple[str, InlineKeyboardMarkup]:
+def _card(
+    lawsuit: Lawsuit, service: LitigationService, *, agency_view: bool = False
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The court case; ``agency_view``: the defendant agency's own people, who get only the
+    "defence filed" button (hearings and appearances are the office's record)."""
     now = service.now()
     lines = [
         f"<b>{html.escape(lawsuit.court_case_number)}</b> · {html.escape(lawsuit.agency)}",
@@ -532,6 +541,8 @@ def _card(lawsuit: Lawsuit, service: LitigationService) -> tuple[str, InlineKeyb
         lines.append(t("Next hearing: {when}", when=_when(upcoming.starts_at)))
     if lawsuit.head_required:
         lines.append(_("The agency head must appear in person."))
+    if agency_view:
+        return "\n".join(lines), grid(buttons, 2)
     target: Hearing | None = to_record[0] if to_record else upcoming
     if target is not None:
         buttons.append(
@@ -580,9 +591,39 @@ def _label(index: int, lawsuit: Lawsuit) -> str:
 async def list_lawsuits(message: Message, litigation: LitigationService) -> None:
     """One message: a line per open court case, the most urgent first, and a button per case
     that opens its card with the action buttons."""
-    lawsuits = await litigation.list_open()
+    await _show_list(
+        message,
+        await litigation.list_open(),
+        litigation,
+        empty=_("There are no open court cases. Register one with /lawsuit."),
+    )
+
+
+async def list_agency_lawsuits(
+    message: Message, litigation: LitigationService, user: User
+) -> None:
+    """/lawsuits for an agency's liaison or head: their own agency's open court cases only."""
+    if user.unit is None:
+        await message.answer(
+            _(
+                "Your account is not linked to an agency yet, so no court cases can be shown. "
+                "Please ask the administrator to link it."
+            )
+        )
+        return
+    await _show_list(
+        message,
+        await litigation.list_open(agency_id=user.unit),
+        litigation,
+        empty=_("Your agency has no open court cases."),
+    )
+
+
+async def _show_list(
+    message: Message, lawsuits: list[Lawsuit], litigation: LitigationService, *, empty: str
+) -> None:
     if not lawsuits:
-        await message.answer(_("There are no open court cases. Register one with /lawsuit."))
+        await message.answer(empty)
         return
     lines = [
         f"<b>{html.escape(t('Open court cases: {count}', count=len(lawsuits)))}</b>",
@@ -701,6 +742,45 @@ async def case_button(
         )
     else:
         await query.answer(_("This button is no longer valid."), show_alert=True)
+
+
+async def agency_case_button(
+    query: CallbackQuery, callback_data: CaseButton, litigation: LitigationService, user: User
+) -> None:
+    """The card for the defendant agency's own people: only their agency's court cases, and
+    only "open" and "defence filed"; any other button (forged or forwarded) is refused."""
+    message = query.message if isinstance(query.message, Message) else None
+    try:
+        lawsuit = await litigation.get(callback_data.lawsuit_id)
+    except LawsuitNotFound:
+        lawsuit = None
+    if (
+        lawsuit is None
+        or user.unit is None
+        or lawsuit.agency_id != user.unit
+        or callback_data.action not in AGENCY_ACTIONS
+    ):
+        await query.answer(_("This court case is not available to you."), show_alert=True)
+        return
+    if message is None:
+        await query.answer()
+        return
+    if callback_data.action == "open":
+        await query.answer()
+        text, keyboard = _card(lawsuit, litigation, agency_view=True)
+        await message.answer(text, reply_markup=keyboard)
+        return
+    if lawsuit.defence is None or lawsuit.defence.id != callback_data.item_id:
+        await query.answer(_("This button is no longer valid."), show_alert=True)
+        return
+    changed = await litigation.mark_defence_filed(lawsuit.defence.id, by=query.from_user.id)
+    await query.answer(
+        _("Recorded: the defence was filed. Its reminders stop.")
+        if changed
+        else _("This was already recorded.")
+    )
+    text, keyboard = _card(await litigation.get(lawsuit.id), litigation, agency_view=True)
+    await message.edit_text(text, reply_markup=keyboard)
 
 
 async def hearing_text(
@@ -1021,6 +1101,8 @@ def build_router() -> Router:
     router.message.register(appearance_stats, Command("appearance"), STAFF)
     router.callback_query.register(form_button, FormButton.filter(), STAFF)
     router.callback_query.register(case_button, CaseButton.filter(), STAFF)
+    router.message.register(list_agency_lawsuits, Command("lawsuits"), AGENCY)
+    router.callback_query.register(agency_case_button, CaseButton.filter(), AGENCY)
     router.callback_query.register(appearance_button, AppearanceButton.filter(), STAFF)
     text = When(F.text & ~F.text.startswith("/"))
     router.message.register(form_text, StateFilter(LitigationForm.registering), text, STAFF)

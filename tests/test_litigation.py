@@ -650,3 +650,55 @@ async def test_provisional_defence_dates_are_recounted_when_the_calendar_grows(
     finally:
         configure(calendar=LegalCalendar())
     assert await db.fetch_value("SELECT provisional FROM litigation_defences") == 0
+
+
+# --- the defendant agency's own view -----------------------------------------------------------
+
+
+@pytest.fixture
+async def psb_liaison(routed: Dispatcher, bot: Bot) -> BotClient:
+    await routed["users"].set_role(3101, Role.agency_liaison, unit="county_psb")
+    return BotClient(routed, bot, user_id=3101, language_code="zh-hans")
+
+
+async def test_agency_liaison_sees_only_their_agency_and_records_the_defence(
+    psb_liaison: BotClient, service: LitigationService, routed: Dispatcher, bot: Bot
+) -> None:
+    """The people who must file the defence and appear had reminders but no way to look."""
+    own = await service.register_lawsuit(lawsuit_input())
+    other = await service.register_lawsuit(
+        lawsuit_input(agency_id="county_housing", court_case_number="（2026）鄂0625行初13号")
+    )
+    await psb_liaison.send("/lawsuits")
+    listing = psb_liaison.last_text()
+    assert CASE_NUMBER in listing
+    assert "行初13号" not in listing
+    await psb_liaison.press(CASE_NUMBER)
+    assert "2026年12月7日（星期一）" in psb_liaison.last_text()  # L3: defence due
+    assert psb_liaison.buttons() == ["答辩已提交"]  # no office actions on their card
+    await psb_liaison.press("答辩已提交")
+    assert (await service.get(own.id)).defence.status == "filed"  # type: ignore[union-attr]
+
+    # Another agency's court case, by a forged button: refused, nothing shown or changed.
+    await psb_liaison.click(CaseButton(action="open", lawsuit_id=other.id).pack())
+    assert psb_liaison.session.alerts()[-1] == "您无权查看这个应诉案件。"
+    assert other.defence is not None
+    await psb_liaison.click(
+        CaseButton(action="filed", lawsuit_id=other.id, item_id=other.defence.id).pack()
+    )
+    assert (await service.get(other.id)).defence.status == "open"  # type: ignore[union-attr]
+    # Office actions on their own case: refused too.
+    await psb_liaison.click(CaseButton(action="close_yes", lawsuit_id=own.id).pack())
+    assert psb_liaison.session.alerts()[-1] == "您无权查看这个应诉案件。"
+    assert (await service.get(own.id)).status == "open"
+
+
+async def test_agency_liaison_without_an_agency_is_told_to_ask_the_administrator(
+    routed: Dispatcher, bot: Bot, service: LitigationService
+) -> None:
+    await service.register_lawsuit(lawsuit_input())
+    await routed["users"].set_role(3102, Role.agency_head)
+    head = BotClient(routed, bot, user_id=3102, language_code="zh-hans")
+    await head.send("/lawsuits")
+    assert "尚未关联到具体单位" in head.last_text()
+    assert CASE_NUMBER not in head.last_text()
