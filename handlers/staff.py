@@ -24,6 +24,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
+from pydantic import Field
 
 from cases.clock import LEGAL_TZ, Clock, legal_today
 from cases.db import Database
@@ -68,9 +69,9 @@ class StaffAction(CallbackData, prefix="staff"):
     """``staff:<action>:<case_id>:<arg>:<v>``; ``v`` = the extension total the button saw."""
 
     action: str
-    case_id: int
+    case_id: int = Field(ge=0, lt=2**63)  # a forged huge id must not reach SQLite
     arg: str = ""
-    v: int = 0
+    v: int = Field(default=0, ge=0, lt=2**31)
 
 
 class StaffInput(StatesGroup):
@@ -146,6 +147,18 @@ ASK_TEXTS: dict[Action, str] = {
         "(Administrative Reconsideration Law, Art. 31(2))."
     ),
 }
+REASON_CONFIRM_TEXTS: dict[Action, str] = {
+    Action.refuse: N_(
+        "Case {number}: not accept the application, with this reason? The applicant receives "
+        "it as written, and this cannot be undone.\n\n{reason}"
+    ),
+    Action.correct: N_(
+        "Case {number}: send this request for material? Only one such notice may be sent.\n\n"
+        "{reason}"
+    ),
+}
+"""Irreversible actions on a typed text: the text is shown back and acts only when confirmed,
+so a message typed later for something else (the prompt stays open) cannot refuse a case."""
 COPY_SENT_ASK = N_(
     "Case {number}: on which day did the respondent receive the application copy? The "
     "respondent's reply period runs from that day ({days} working days, {basis}). Choose "
@@ -322,8 +335,15 @@ async def _list(message: Message, user: User, db: Database) -> None:
     await message.answer("\n".join(lines), reply_markup=grid(buttons))
 
 
-async def command_cases(message: Message, user: User, db: Database) -> None:
+async def command_cases(message: Message, state: FSMContext, user: User, db: Database) -> None:
+    await _forget_pending_input(state)
     await _list(message, user, db)
+
+
+async def _forget_pending_input(state: FSMContext) -> None:
+    """Leaving for the list ends a half-done action: its prompt is no longer on screen."""
+    if await state.get_state() == StaffInput.text.state:
+        await state.clear()
 
 
 # -- buttons ------------------------------------------------------------------------------------
@@ -447,6 +467,7 @@ async def staff_button(
     message = query.message if isinstance(query.message, Message) else None
     if callback_data.action == "list":
         await query.answer()
+        await _forget_pending_input(state)
         if message:
             await _list(message, user, db)
         return
@@ -480,7 +501,7 @@ async def staff_button(
     number = f"<code>{view.number}</code>"
     result: ActionResult | None = None
     extending = action in EXTENSION_RULES
-    if action in ASK_TEXTS and not ((extending or action is Action.suspend) and arg):
+    if action in ASK_TEXTS and not arg:
         await state.set_state(StaffInput.text)
         await state.set_data({"case_id": view.id, "action": action.value})
         await message.answer(t(ASK_TEXTS[action], number=number))
@@ -551,6 +572,17 @@ async def staff_button(
             expected_total=callback_data.v,
             action=action,
         )
+    elif action in REASON_CONFIRM_TEXTS:
+        data = await state.get_data()
+        reason = data.get("reason")
+        if data.get("case_id") != view.id or data.get("action") != action.value or not reason:
+            await _show(message, view, user, today, _(ALREADY_TEXT))
+            return
+        await state.clear()
+        if action is Action.refuse:
+            result = await actions.refuse(view.id, user, str(reason))
+        else:
+            result = await actions.request_correction(view.id, user, str(reason))
     elif action is Action.suspend:
         data = await state.get_data()
         reason = data.get("reason")
@@ -663,14 +695,12 @@ async def staff_text(
             ),
         )
         return
-    await state.clear()
-    if action is Action.refuse:
-        result = await actions.refuse(view.id, user, text)
-    elif action is Action.correct:
-        result = await actions.request_correction(view.id, user, text)
-    else:
-        return
-    await _report(message, result, action, view.id, user, db, today)
+    if action in REASON_CONFIRM_TEXTS:
+        await state.update_data(reason=text)
+        await message.answer(
+            t(REASON_CONFIRM_TEXTS[action], number=number, reason=html.escape(text)),
+            reply_markup=_confirm_keyboard(view.id, action),
+        )
 
 
 def build_router() -> Router:

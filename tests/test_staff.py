@@ -233,6 +233,9 @@ async def test_refusal_asks_the_reason_stops_the_clocks_and_tells_the_citizen(
     await admin.press("不予受理")
     assert "第三十条第二款" in admin.last_text()
     await admin.send("申请人与被申请的行政行为没有利害关系。")
+    assert "没有利害关系" in admin.last_text()  # shown back: it acts only when confirmed
+    assert await status(db, case_id) == "submitted"
+    await admin.press("确认")
     assert await status(db, case_id) == "refused"
     assert (await clocks(db, case_id))["F5"][0] == "cancelled"
     [refused] = await events(db, case_id, "refused")
@@ -245,6 +248,28 @@ async def test_refusal_asks_the_reason_stops_the_clocks_and_tells_the_citizen(
     assert len(await events(db, case_id, "refused")) == 1
 
 
+async def test_a_message_typed_later_cannot_refuse_a_case(
+    citizen: PacedClient, admin: PacedClient, db: Database, clock: FakeClock
+) -> None:
+    """Regression (HIGH): after pressing 不予受理 and leaving for /cases, the next text typed
+    for anything else refused the case and was sent to the citizen as the reason."""
+    case_id = await file_reconsideration(citizen, db)
+    await admin.click(f"staff:view:{case_id}::0")
+    await admin.press("不予受理")
+    await admin.send("/cases")
+    await admin.send("你好")
+    assert await status(db, case_id) == "submitted"
+    # Still in the prompt, a stray text is only shown back with a confirmation button.
+    await admin.click(f"staff:view:{case_id}::0")
+    await admin.press("不予受理")
+    await admin.send("你好")
+    assert "你好" in admin.last_text() and "不能撤销" in admin.last_text()
+    await admin.press("取消")
+    assert await status(db, case_id) == "submitted"
+    assert await events(db, case_id, "refused") == []
+    assert await deliver(db, clock) == []
+
+
 async def test_correction_pauses_the_review_and_material_received_restarts_it(
     citizen: PacedClient, admin: PacedClient, db: Database, clock: FakeClock
 ) -> None:
@@ -252,6 +277,7 @@ async def test_correction_pauses_the_review_and_material_received_restarts_it(
     await admin.click(f"staff:view:{case_id}::0")
     await admin.press("通知补正")
     await admin.send("请提交处罚决定书复印件。")
+    await admin.press("确认")
     assert await status(db, case_id) == "correction_requested"
     state = await clocks(db, case_id)
     assert state["F5"][0] == "paused"
@@ -728,6 +754,7 @@ async def test_f5_passed_correction_request_is_refused(
     await admin.press("通知补正")
     clock.set(shanghai(2026, 12, 3))  # the review period ended overnight
     await admin.send("请提交处罚决定书复印件。")
+    await admin.press("确认")
     assert "受理审查期限已于2026年12月2日（星期三）届满" in admin.last_text()
     assert "视为受理" in admin.last_text()
     await admin.click(old_refuse)
@@ -745,6 +772,7 @@ async def test_f7_passed_deemed_withdrawn_only_after_the_supply_period(
     await admin.click(f"staff:view:{case_id}::0")
     await admin.press("通知补正")
     await admin.send("请提交处罚决定书复印件。")  # F7: by Wed 2026-12-09
+    await admin.press("确认")
     await deliver(db, clock)
     clock.set(shanghai(2026, 12, 9))
     await admin.click(f"staff:view:{case_id}::0")
@@ -782,6 +810,7 @@ async def test_f7_more_time_for_a_good_reason_extends_the_supply_period(
     await admin.click(f"staff:view:{case_id}::0")
     await admin.press("通知补正")
     await admin.send("请提交处罚决定书复印件。")
+    await admin.press("确认")
     await deliver(db, clock)
     await admin.press("延长补正期限")
     await admin.send("申请人住院治疗，无法按期补正。")
