@@ -92,7 +92,11 @@ class ProcessedUpdates:
         return [(_INSERT, (current.update_id, to_db(self._clock.now())))], current.mark_recorded
 
     async def purge(self, older_than: timedelta) -> int:
-        cutoff = to_db(self._clock.now() - older_than)
-        return await self._db.execute(
-            "DELETE FROM processed_updates WHERE processed_at < ?", (cutoff,)
-        )
+        return await purge_processed_updates(self._db, self._clock, older_than)
+
+
+async def purge_processed_updates(db: Database, clock: Clock, older_than: timedelta) -> int:
+    """The daily clean-up. A function, not a method: a ProcessedUpdates instance hooks itself
+    into every unit of work, so creating one per purge would add a hook a day for good."""
+    cutoff = to_db(clock.now() - older_than)
+    return await db.execute("DELETE FROM processed_updates WHERE processed_at < ?", (cutoff,))

@@ -20,7 +20,6 @@ async def on_error(
     event: ErrorEvent, bot: Bot, i18n: I18n | None = None, user: User | None = None
 ) -> bool:
     update = event.update
-    # Only the update id and the exception type: the message text may hold ID numbers.
     # The update id, the exception type and where it happened; never the exception's message
     # or the update itself, which may carry ID or phone numbers.
     frames = "".join(traceback.format_tb(event.exception.__traceback__))
@@ -40,16 +39,26 @@ async def on_error(
         language = query.from_user.language_code
         if query.message:
             chat_id = query.message.chat.id
+    if update.callback_query:
+        try:  # else the button keeps its spinner until Telegram gives up
+            await bot.answer_callback_query(update.callback_query.id)
+        except Exception:
+            log.warning("could not answer the button press of the failed update")
     if chat_id is None or i18n is None:
         return True
     locale = (user.locale if user else None) or locale_from_telegram(language, i18n.default_locale)
     with i18n.context(), i18n.use_locale(locale):
         try:
+            # Not "send your answer again": the answer may have been saved before the failure,
+            # and a re-sent answer would then fill the next question. The form's command
+            # shows the question the person is at.
             await bot.send_message(
                 chat_id,
                 _(
-                    "Sorry, something went wrong on our side. Nothing you entered was lost: "
-                    "please send your last answer again, or use /help."
+                    "Sorry, something went wrong on our side. Nothing you entered was lost. "
+                    "To continue a form, send its command again (/petition, /mediation or "
+                    "/reconsider): it shows the question you are at. /help shows everything "
+                    "else."
                 ),
             )
         except Exception:  # a failing apology must not raise again

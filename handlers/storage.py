@@ -8,6 +8,7 @@ never stale, and a form step costs no read round trip.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,6 +30,10 @@ def _row_key(key: StorageKey) -> StateKey:
 
 
 class SqliteStorage(BaseStorage):
+    """The cache holds its own deep copies: a handler that changes a nested value of the data
+    it read (``data["triage"][q] = …``) and saves it must not find the cache already changed,
+    which would skip the write and lose the answer at the next restart."""
+
     def __init__(self, records: FsmRecords) -> None:
         self._records = records
         self._cache: dict[StateKey, tuple[str | None, dict[str, Any]]] = {}
@@ -44,7 +49,7 @@ class SqliteStorage(BaseStorage):
         if self._cache.get(row_key) == (state, data):
             return  # unchanged: no write (handlers re-assert their state on every button)
         await self._records.save(row_key, state, data)
-        self._cache[row_key] = (state, data)
+        self._cache[row_key] = (state, copy.deepcopy(data))
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         _, data = await self._load(key)
@@ -61,7 +66,7 @@ class SqliteStorage(BaseStorage):
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
         _, data = await self._load(key)
-        return dict(data)
+        return copy.deepcopy(data)
 
     async def close(self) -> None:
         self._cache.clear()

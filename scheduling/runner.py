@@ -31,7 +31,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from cases.clock import Clock
 from cases.db import Database
 from cases.deadlines import default_engine
-from cases.updates import ProcessedUpdates
+from cases.updates import purge_processed_updates
 from scheduling.digest import queue_digests
 from scheduling.notices import alert_calendar_gap, deem_accepted
 from scheduling.outbox import DispatchReport, Outbox, Transport
@@ -263,7 +263,7 @@ class Scheduling:
 
     async def purge(self) -> int:
         keep = timedelta(hours=self.config.processed_updates_keep_hours)
-        return await ProcessedUpdates(self.db, self.clock).purge(keep)
+        return await purge_processed_updates(self.db, self.clock, keep)
 
     async def catch_up(self) -> DispatchReport:
         """Whatever fell due while the bot was down, once."""

@@ -99,6 +99,45 @@ async def test_a_failing_handler_tells_the_user_nothing_was_lost(
     assert "ValueError" in caplog.text
 
 
+async def test_a_failing_button_stops_its_spinner_and_tells_the_user(
+    dispatcher: Dispatcher, english_client: BotClient
+) -> None:
+    from aiogram.methods import AnswerCallbackQuery
+    from aiogram.types import CallbackQuery
+
+    broken = Router(name="broken")
+
+    @broken.callback_query()
+    async def boom(query: CallbackQuery) -> None:
+        raise RuntimeError("broken button")
+
+    dispatcher.include_router(broken)
+    dispatcher.sub_routers.insert(0, dispatcher.sub_routers.pop())
+    await english_client.click("anything")
+    requests = english_client.session.requests
+    assert any(isinstance(r, AnswerCallbackQuery) for r in requests)
+    assert english_client.last_text().startswith("Sorry, something went wrong")
+
+
+async def test_after_a_failed_reply_the_form_command_shows_where_the_citizen_is(
+    client: BotClient, db: Database
+) -> None:
+    """Regression: the apology said "send your last answer again"; the answer had been saved,
+    so the re-sent text became the answer to the next question."""
+    await client.send("/mediation")
+    await client.press("没有")
+    await client.press("同意")
+    await client.press("交通事故")
+    await client.press("城关镇")
+    client.session.fail_next(SendMessage, 500, "Internal Server Error")
+    await client.send("张三")  # saved; the next question could not be sent
+    assert "/mediation" in client.last_text() and "再发一次" not in client.last_text()
+    await client.send("/mediation")
+    assert "接着填写" in client.last_text()
+    assert "证件" in client.last_text()  # the question after the name, not the name again
+    assert await db.fetch_value("SELECT step FROM drafts") == "id_type"
+
+
 async def test_a_flood_of_messages_is_slowed_down_once_and_loses_nothing(
     client: BotClient, dispatcher: Dispatcher
 ) -> None:

@@ -115,3 +115,16 @@ async def test_clearing_removes_the_row(
     await storage.set_state(storage_key, None)
     await storage.set_data(storage_key, {})
     assert await db.fetch_value("SELECT count(*) FROM fsm_states") == 0
+
+
+async def test_a_nested_value_changed_in_place_is_saved_for_the_restart(
+    db: Database, clock: FakeClock, storage: SqliteStorage, storage_key: StorageKey
+) -> None:
+    """Regression: triage changed ``data["triage"]`` in place and saved it; the shallow cache
+    already held the change, so nothing was written and the answer was gone after a restart."""
+    await storage.set_data(storage_key, {"triage": {}})
+    data = await storage.get_data(storage_key)
+    data["triage"]["in_court"] = True
+    await storage.set_data(storage_key, data)
+    restarted = SqliteStorage(FsmRecords(db, clock))
+    assert await restarted.get_data(storage_key) == {"triage": {"in_court": True}}

@@ -155,8 +155,12 @@ async def test_purge_forgets_processed_updates_after_48_hours(
             (update_id, to_db(clock.now() - timedelta(hours=age))),
         )
     s = scheduling(db, clock, tmp_path, FakeTransport())
+    hooks = len(db._begin_hooks)
     assert await s.purge() == 1
     assert await db.fetch_value("SELECT group_concat(update_id) FROM processed_updates") == "2"
+    await s.purge()
+    # Regression: each daily purge added a hook that ran in every later unit of work.
+    assert len(db._begin_hooks) == hooks
 
 
 async def test_start_recovers_then_catches_up_in_the_background_and_stop_is_clean(
