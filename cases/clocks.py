@@ -63,6 +63,10 @@ class ClockError(ValueError):
     """A clock operation the law or the case's state does not allow; the message says why."""
 
 
+class ExtensionChanged(ClockError):
+    """Another approver extended this period since the extension was chosen."""
+
+
 @dataclass(frozen=True, slots=True)
 class PauseInterval:
     started_on: date
@@ -434,8 +438,13 @@ async def extend_deadline(
     clock: Clock,
     *,
     engine: DeadlineEngine | None = None,
+    expected_days: int | None = None,
 ) -> date:
     """Grant an extension (X4, F12, F7, M5/M6, MA if configured); returns the new last day.
+
+    ``expected_days``: the extension already granted when the approver chose this one; if
+    another approver extended in the meantime, ExtensionChanged is raised instead of adding
+    both (checked inside the unit of work, so two simultaneous presses cannot both pass).
 
     The 'deadline_extended' event carries the reason and whom to tell (XF 34: the petitioner
     with the reason; FY 62: the parties in writing).
@@ -454,6 +463,8 @@ async def extend_deadline(
             raise ClockError(f"{row['rule_id']} cannot be extended: the law allows no extension")
         if row["status"] != "open":
             raise ClockError(f"deadline {deadline_id} is {row['status']}, not open")
+        if expected_days is not None and row["extension_days"] != expected_days:
+            raise ExtensionChanged(f"deadline {deadline_id} was extended in the meantime")
         old_due = date.fromisoformat(row["due_on"])
         if legal_today(clock) > old_due:
             raise ClockError("the period has already ended; it can no longer be extended")

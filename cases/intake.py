@@ -49,6 +49,10 @@ class CaseNotFound(LookupError):
     """No case with this id belongs to this citizen."""
 
 
+class CaseClosed(CaseNotFound):
+    """The citizen's own case, but closed: material can no longer be added to it."""
+
+
 class Draft(BaseModel):
     id: int
     user_id: int
@@ -375,14 +379,7 @@ class IntakeService:
                     raise DraftNotFound(draft_id)
                 where, target = "draft_id = ?", draft_id
             else:
-                owner = await row_in(
-                    conn,
-                    "SELECT 1 FROM cases WHERE id = ? AND citizen_id = ?"
-                    f" AND status IN ({','.join('?' for _ in OPEN_STATUSES)})",
-                    (case_id, user_id, *OPEN_STATUSES),
-                )
-                if owner is None:
-                    raise CaseNotFound(case_id)
+                await _own_open_case(conn, case_id, user_id)
                 where, target = "case_id = ?", case_id
             counted = await row_in(
                 conn,
@@ -714,14 +711,7 @@ class IntakeService:
         """Further written material after submission: an addition, never an edit."""
         now = to_db(self._clock.now())
         async with self._db.transaction() as conn:
-            row = await row_in(
-                conn,
-                "SELECT 1 FROM cases WHERE id = ? AND citizen_id = ?"
-                f" AND status IN ({','.join('?' for _ in OPEN_STATUSES)})",
-                (case_id, user_id, *OPEN_STATUSES),
-            )
-            if row is None:
-                raise CaseNotFound(case_id)  # not theirs, or no longer open
+            await _own_open_case(conn, case_id, user_id)
             await _event(conn, case_id, now, user_id, "material_added", {"text": text})
 
     async def staff_view(self, case_id: int, user: User) -> StaffCaseView | None:
@@ -814,3 +804,15 @@ __all__ = [
     "SubmitResult",
     "check_attachment",
 ]
+
+
+async def _own_open_case(conn: aiosqlite.Connection, case_id: int | None, user_id: int) -> None:
+    """Material goes only to the citizen's own open case; "not yours" and "closed" differ so
+    the citizen is told which (a closed case of their own is no secret to them)."""
+    row = await row_in(
+        conn, "SELECT status FROM cases WHERE id = ? AND citizen_id = ?", (case_id, user_id)
+    )
+    if row is None:
+        raise CaseNotFound(case_id)
+    if row["status"] not in OPEN_STATUSES:
+        raise CaseClosed(case_id)

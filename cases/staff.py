@@ -42,6 +42,7 @@ from cases.clock import Clock, from_db, legal_today, to_db
 from cases.clocks import (
     CaseDeadline,
     ClockError,
+    ExtensionChanged,
     cancel_case_deadlines,
     cancel_deadline,
     expire_acceptance_reviews,
@@ -979,7 +980,10 @@ class CaseActions:
                 reason,
                 self._clock,
                 engine=self._engine,
+                expected_days=expected_total,
             )
+        except ExtensionChanged:
+            return _ALREADY  # a second approver's simultaneous press: one extension only
         except ClockError as error:
             return ActionResult(Outcome.refused, error=str(error))
         stored = await get_deadline(self._db, deadline.id)

@@ -67,7 +67,12 @@ async def command_grant(
     settings: Settings,
 ) -> None:
     parts = (command.args or "").split()
-    if len(parts) not in (2, 3) or not parts[0].isdigit():
+    # ASCII digits only ("²".isdigit() is true) and a real Telegram id: positive, < 2**52.
+    if (
+        len(parts) not in (2, 3)
+        or not (parts[0].isascii() and parts[0].isdigit())
+        or not 0 < int(parts[0]) < 2**52
+    ):
         await message.answer(html.escape(_(USAGE)))
         return
     telegram_id, role_text = int(parts[0]), parts[1].lower()
@@ -86,8 +91,13 @@ async def command_grant(
                 + html.escape(_(USAGE))
             )
             return
+    elif unit is not None:
+        await message.answer(
+            t("This role has no unit; send the command without “{unit}”.", unit=html.escape(unit))
+        )
+        return
     else:
-        unit, name = None, None
+        name = None
     if message.from_user and telegram_id == message.from_user.id and role is not Role.admin:
         await message.answer(_("You cannot take away your own administrator role."))
         return

@@ -23,6 +23,7 @@ from cases.intake import (
     CASE_STATUSES,
     EVENT_TEXTS,
     OPEN_STATUSES,
+    CaseClosed,
     CaseDetail,
     CaseNotFound,
     CaseSummary,
@@ -225,11 +226,13 @@ async def case_button(
         done = await intake.withdraw(case.id, user_id=query.from_user.id)
         if (await state.get_data()).get("case_id") == case.id:
             await state.clear()  # no more "add material" to a withdrawn case
-        text = (
-            t("Case {number} is withdrawn.", number=f"<code>{case.number}</code>")
-            if done
-            else _("This case can no longer be withdrawn.")
-        )
+        number = f"<code>{case.number}</code>"
+        if done:
+            text = t("Case {number} is withdrawn.", number=number)
+        elif case.status == "withdrawn":  # the button pressed twice
+            text = t("Case {number} is already withdrawn.", number=number)
+        else:
+            text = _("This case can no longer be withdrawn.")
         await message.answer(text, reply_markup=main_menu())
     elif action == "add" and case.status in OPEN_STATUSES:
         await state.set_state(AddingMaterial.waiting)
@@ -260,6 +263,16 @@ async def _material_case(state: FSMContext) -> int | None:
     return case_id if isinstance(case_id, int) else None
 
 
+async def _material_refused(message: Message, state: FSMContext, error: CaseNotFound) -> None:
+    await state.clear()
+    text = (
+        _("This case is closed, so material can no longer be added. /mycases shows its status.")
+        if isinstance(error, CaseClosed)
+        else _("This case is not available to you.")
+    )
+    await message.answer(text, reply_markup=main_menu())
+
+
 async def material_text(message: Message, state: FSMContext, intake: IntakeService) -> None:
     assert message.from_user and message.text is not None
     case_id = await _material_case(state)
@@ -271,9 +284,8 @@ async def material_text(message: Message, state: FSMContext, intake: IntakeServi
     except ValidationError as error:
         await message.answer("❗ " + error.render(current_locale()))
         return
-    except CaseNotFound:
-        await state.clear()
-        await message.answer(_("This case is not available to you."), reply_markup=main_menu())
+    except CaseNotFound as missing:
+        await _material_refused(message, state, missing)
         return
     await message.answer(_("Added to your case. Send more, or press “Done”."))
 
@@ -297,9 +309,8 @@ async def material_file(
     except ValidationError as error:
         await message.answer("❗ " + error.render(current_locale()))
         return
-    except CaseNotFound:
-        await state.clear()
-        await message.answer(_("This case is not available to you."), reply_markup=main_menu())
+    except CaseNotFound as missing:
+        await _material_refused(message, state, missing)
         return
     await message.answer(
         _("Added to your case. Send more, or press “Done”.")

@@ -71,3 +71,17 @@ async def test_an_agency_liaison_gets_their_court_cases_in_the_menu(
     liaison = BotClient(dispatcher, bot, user_id=4343)
     await liaison.send("/lawsuits")
     assert liaison.last_text() == "本单位目前没有未结的应诉案件。"
+
+
+async def test_grant_answers_malformed_ids_with_the_usage_not_an_error(
+    dispatcher: Dispatcher, bot: Bot, db: Database
+) -> None:
+    """Regression: a 23-digit id overflowed SQLite and "²³" passed isdigit(); both gave the
+    generic error. A unit after a role that has none was silently dropped."""
+    admin = await admin_client(dispatcher, bot)
+    for args in ("99999999999999999999999 office_staff", "²³ office_staff", "0 admin"):
+        await admin.send(f"/grant {args}")
+        assert "用法" in admin.last_text(), args
+    await admin.send("/grant 4242 office_staff room_traffic")
+    assert "不属于具体单位" in admin.last_text()
+    assert await db.fetch_value("SELECT count(*) FROM users WHERE telegram_id = 4242") == 0

@@ -427,9 +427,36 @@ async def test_withdrawal_is_confirmed_and_cancels_the_clock(
     await client.press("FY-2026-000001")
     await client.press("撤回")
     assert "《行政复议法》第七十四条" in client.last_text()
+    [confirm] = [
+        button.callback_data
+        for sent in client.session.seen(client.user_id)[-1:]
+        for row in (sent.markup.inline_keyboard if sent.markup else [])
+        for button in row
+        if button.text == "是的，撤回"
+    ]
     await client.press("是的，撤回")
     assert await db.fetch_value("SELECT status FROM cases") == "withdrawn"
     assert await db.fetch_value("SELECT status FROM case_deadlines") == "cancelled"
+    assert confirm is not None
+    await client.click(confirm)  # pressed twice: said plainly, not "can no longer"
+    assert client.last_text() == "案件 <code>FY-2026-000001</code> 已经撤回。"
+
+
+async def test_material_for_a_case_closed_meanwhile_says_closed_not_unavailable(
+    client: BotClient, db: Database
+) -> None:
+    """Regression: the citizen's own case, refused while they were adding material, was
+    answered "您无权查看这个案件", as if it were someone else's."""
+    await fill_mediation(client)
+    await client.press("提交")
+    await client.send("/mycases")
+    await client.press("TJ-2026-000001")
+    await client.press("补充材料")
+    await db.execute("UPDATE cases SET status = 'closed'")
+    await client.send("补充说明：对方已承认责任。")
+    assert client.last_text().startswith("这个案件已经办结，不能再补充材料")
+    added = "SELECT count(*) FROM case_events WHERE kind = 'material_added'"
+    assert await db.fetch_value(added) == 0
 
 
 async def test_material_added_after_submission_is_recorded(

@@ -4,6 +4,7 @@ told through the outbox in their language."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -18,6 +19,7 @@ from cases.clocks import expire_acceptance_reviews
 from cases.db import Database
 from cases.deadlines import compute
 from cases.staff import ActionResult, CaseActions, Outcome
+from cases.texts import format_date
 from cases.users import Role, User
 from handlers import staff as staff_handlers
 from scheduling.notices import deem_accepted, notice_sink
@@ -334,6 +336,33 @@ async def test_extension_needs_a_reason_is_told_and_a_second_press_does_nothing(
     [text] = await deliver(db, clock)
     assert "延长30日" in text and "案情复杂" in text
     assert "《行政复议法》第六十二条第一款" in text
+
+
+async def test_two_approvers_extending_at_the_same_moment_extend_once(
+    dp: Dispatcher, bot: Bot, citizen: PacedClient, db: Database, clock: FakeClock
+) -> None:
+    """Regression: both presses passed the check made outside the unit of work; F12 grew by
+    20 days and the citizen was told a date 10 days short of the real one."""
+    case_id = await file_reconsideration(citizen, db)
+    first = await staff_client(dp, bot, clock, ADMIN_ID, Role.admin)
+    second = await staff_client(dp, bot, clock, 9002, Role.admin)
+    await first.click(f"staff:accept:{case_id}:o:0")
+    await deliver(db, clock)
+    for approver in (first, second):
+        await approver.click(f"staff:view:{case_id}::0")
+        await approver.press("延长期限")
+        await approver.send("案情复杂，需要现场调查。")
+    await asyncio.gather(
+        first.click(button_data(first, "10日")), second.click(button_data(second, "10日"))
+    )
+    row = await db.fetch_one(
+        "SELECT due_on, extension_days FROM case_deadlines WHERE case_id = ? AND rule_id = 'F12'",
+        (case_id,),
+    )
+    assert row["extension_days"] == 10
+    assert len(await events(db, case_id, "deadline_extended")) == 1
+    [text] = await deliver(db, clock)
+    assert format_date(date.fromisoformat(row["due_on"]), "zh") in text
 
 
 async def test_suspension_pauses_and_resumption_moves_the_decision_date(
