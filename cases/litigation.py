@@ -76,10 +76,11 @@ HEARING_BEFORE_COMPLAINT = N_(
 UNKNOWN_AGENCY = N_(
     "This agency is not in the list. Please press one of the buttons, or type its full name."
 )
-HEARING_NOT_HELD_YET = N_(
-    "The hearing on {date} has not taken place yet. Please record the appearance on or after "
-    "that day."
+HEARING_NOT_STARTED = N_(
+    "The hearing of {date} {time} has not started yet. Please record the appearance once it "
+    "has begun."
 )
+"""Said when someone tries to record who appeared before the hearing's start time."""
 
 ATTENDANCE_NAMES: dict[str, str] = {
     "head": N_("the agency head in person"),
@@ -561,9 +562,15 @@ class LitigationService:
         hearing = await self._hearing(hearing_id)
         if hearing is None or hearing.status != "scheduled":
             raise HearingNotFound(hearing_id)
-        held_on = hearing.starts_at.astimezone(self.tz).date()
-        if held_on > self.today():
-            raise ValidationError(HEARING_NOT_HELD_YET, {"date": held_on}, code="not_yet")
+        if hearing.starts_at > self.now():
+            # The moment, not the day: at 09:00 a 15:00 hearing has not been held, and an
+            # "absent" recorded then would stop its L7 reminders and count in the 出庭率.
+            local = hearing.starts_at.astimezone(self.tz)
+            raise ValidationError(
+                HEARING_NOT_STARTED,
+                {"date": local.date(), "time": f"{local:%H:%M}"},
+                code="not_yet",
+            )
         stamp = to_db(self.now())
         params = (
             hearing_id,

@@ -32,6 +32,7 @@ from cases.deadlines import RULES
 from cases.forms import PROVISIONAL_NOTE
 from cases.litigation import (
     ATTENDANCE_NAMES,
+    HEARING_NOT_STARTED,
     LIMITS,
     UNKNOWN_AGENCY,
     Hearing,
@@ -46,7 +47,7 @@ from cases.litigation import (
 from cases.texts import N_, format_date
 from cases.users import Role, User, UserRepository
 from cases.validation import ValidationError, clean_text, parse_date, parse_yes_no
-from handlers.filters import HasRole, When
+from handlers.filters import HasRole, NotCommand, When
 from handlers.keyboards import button, grid
 from handlers.texts import current_locale, t
 from scheduling.digest import telegram_length
@@ -63,6 +64,15 @@ LIST_MAX_CHARS = 3800
 """/lawsuits is one message: Telegram refuses more than 4,096 characters, and one message per
 court case would run into its limit of about one message a second to a chat (429)."""
 BUTTON_LABEL_MAX = 32
+COMPLAINT_MAX_AGE_DAYS = 2 * 365
+"""How far back the complaint copy may have been received (see ``_parse``)."""
+COMPLAINT_TOO_OLD = N_(
+    "Please check the year: a court case can be registered only if its complaint copy was "
+    "received in the last two years, on or after {date}."
+)
+FIRST_STATS_YEAR = 2000
+"""/appearance accepts years from this one to next year: anything else is a typing mistake
+(and year 0 or 9999 cannot even be turned into the year's start and end times)."""
 
 RowId = Annotated[int, Field(ge=0, lt=2**63)]
 """An id SQLite can hold: a forged button with a larger number fails the filter (the polite
@@ -301,7 +311,18 @@ def _parse(step: str, text: str, answers: dict[str, Any], service: LitigationSer
     if step in TEXT_STEPS:
         return clean_text(text, max_len=LIMITS[step])
     if step == "complaint_received_on":
-        return parse_date(text, today=service.today()).isoformat()
+        today = service.today()
+        # Two years back: a court case still open that long after the complaint copy came
+        # (first instance, extensions, an appeal) can still be registered for its hearings,
+        # while a mistyped year (1900, 2006) is refused instead of giving an L3 deadline
+        # decades ago.
+        earliest = today - timedelta(days=COMPLAINT_MAX_AGE_DAYS)
+        return parse_date(
+            text,
+            today=today,
+            not_before=earliest,
+            not_before_message=COMPLAINT_TOO_OLD,
+        ).isoformat()
     if step == "hearing_at":
         moment = parse_hearing_time(text, now=service.now())
         service.check_hearing_time(moment, date.fromisoformat(answers["complaint_received_on"]))
@@ -687,14 +708,13 @@ async def case_button(
         if hearing is None or hearing.status != "scheduled":
             await query.answer(_("This hearing was already recorded."), show_alert=True)
             return
-        held_on = hearing.starts_at.astimezone(LEGAL_TZ).date()
-        if held_on > litigation.today():
+        if hearing.starts_at > litigation.now():
+            # The moment, not the day (the service checks it again when recording): the card
+            # keeps this button for the next hearing, since a card opened before the hearing
+            # stays in the chat and should still work once the hearing has begun.
+            local = hearing.starts_at.astimezone(LEGAL_TZ)
             await query.answer(
-                t(
-                    "The hearing on {date} has not taken place yet. Please record the "
-                    "appearance on or after that day.",
-                    date=held_on,
-                ),
+                t(HEARING_NOT_STARTED, date=local.date(), time=f"{local:%H:%M}"),
                 show_alert=True,
             )
             return
@@ -706,15 +726,7 @@ async def case_button(
         await query.answer()
         await state.set_state(LitigationForm.hearing)
         await state.set_data({"lawsuit_id": lawsuit.id})
-        example = _example(litigation)
-        await message.answer(
-            t(
-                "Court case {number}: when is the hearing? Type the date and time, for example "
-                "{example}.",
-                number=f"<code>{html.escape(lawsuit.court_case_number)}</code>",
-                example=example,
-            )
-        )
+        await message.answer(_hearing_question(lawsuit, litigation))
     elif action == "close":
         await query.answer()
         await message.answer(
@@ -783,6 +795,14 @@ async def agency_case_button(
     await message.edit_text(text, reply_markup=keyboard)
 
 
+def _hearing_question(lawsuit: Lawsuit, service: LitigationService) -> str:
+    return t(
+        "Court case {number}: when is the hearing? Type the date and time, for example {example}.",
+        number=f"<code>{html.escape(lawsuit.court_case_number)}</code>",
+        example=_example(service),
+    )
+
+
 async def hearing_text(
     message: Message, state: FSMContext, litigation: LitigationService, users: UserRepository
 ) -> None:
@@ -818,7 +838,9 @@ async def hearing_text(
 # --- recording an appearance ------------------------------------------------------------------
 
 
-async def _ask_appearance(message: Message, hearing: Hearing, step: str, lawsuit: Lawsuit) -> None:
+async def _ask_appearance(
+    message: Message, hearing: Hearing, step: str, lawsuit: Lawsuit, prefix: str | None = None
+) -> None:
     def press(action: str, label: str) -> Any:
         return button(label, AppearanceButton(hearing_id=hearing.id, step=step, action=action))
 
@@ -847,6 +869,8 @@ async def _ask_appearance(message: Message, hearing: Hearing, step: str, lawsuit
             "第一百二十九条)."
         )
         keyboard = grid([press("skip", _("No reason given"))])
+    if prefix:
+        text = prefix + "\n\n" + text
     await message.answer(text, reply_markup=keyboard)
 
 
@@ -1011,6 +1035,43 @@ async def appearance_text(
     )
 
 
+async def not_text(message: Message, state: FSMContext, litigation: LitigationService) -> None:
+    """A sticker, photo, file or voice message while a litigation question is open: ask for
+    text and repeat the question. The state stays, so the next text answers that question
+    (without this the fallback would answer with the citizens' menu and the question be lost).
+    """
+    notice = _("Please type your answer as a text message.")
+    current = await state.get_state()
+    data = await state.get_data()
+    if current == LitigationForm.registering.state:
+        step = data.get("step")
+        if isinstance(step, str) and step in STEPS:
+            text, keyboard = _question(step, litigation)
+        else:
+            text, keyboard = _("Please press “Register” or “Cancel”."), _summary_keyboard()
+        await message.answer(notice + "\n\n" + text, reply_markup=keyboard)
+        return
+    if current == LitigationForm.appearance.state:
+        context = await _appearance_context(state, litigation)
+        if context is None:
+            await state.clear()
+            await message.answer(_("This hearing was already recorded."))
+            return
+        data, hearing, lawsuit = context
+        await _ask_appearance(message, hearing, str(data.get("step")), lawsuit, prefix=notice)
+        return
+    lawsuit_id = data.get("lawsuit_id")
+    try:
+        open_case = await litigation.get(lawsuit_id) if isinstance(lawsuit_id, int) else None
+    except LawsuitNotFound:
+        open_case = None
+    if open_case is None:
+        await state.clear()
+        await message.answer(_("This court case is not open any more."))
+        return
+    await message.answer(notice + "\n\n" + _hearing_question(open_case, litigation))
+
+
 # --- statistics -------------------------------------------------------------------------------
 
 
@@ -1024,9 +1085,21 @@ async def appearance_stats(
     year = litigation.today().year
     if command.args:
         arg = command.args.strip()
-        if not (arg.isdigit() and len(arg) == 4):
+        # isdecimal, not isdigit: "²" is a digit that int() refuses.
+        if not (arg.isdecimal() and len(arg) == 4):
             await message.answer(
                 _("Please give the year as four digits, for example /appearance 2026.")
+            )
+            return
+        last = litigation.today().year + 1
+        if not FIRST_STATS_YEAR <= int(arg) <= last:
+            await message.answer(
+                t(
+                    "Please give a year from {first} to {last}, for example /appearance {year}.",
+                    first=FIRST_STATS_YEAR,
+                    last=last,
+                    year=year,
+                )
             )
             return
         year = int(arg)
@@ -1108,4 +1181,9 @@ def build_router() -> Router:
     router.message.register(form_text, StateFilter(LitigationForm.registering), text, STAFF)
     router.message.register(appearance_text, StateFilter(LitigationForm.appearance), text, STAFF)
     router.message.register(hearing_text, StateFilter(LitigationForm.hearing), text, STAFF)
+    # Anything but text in those states; a command in a caption (/cancel) is left to its own
+    # router (the cancel router comes before this one anyway).
+    router.message.register(
+        not_text, StateFilter(*LitigationForm.__states__), When(~F.text), NotCommand(), STAFF
+    )
     return router

@@ -702,3 +702,146 @@ async def test_agency_liaison_without_an_agency_is_told_to_ask_the_administrator
     await head.send("/lawsuits")
     assert "尚未关联到具体单位" in head.last_text()
     assert CASE_NUMBER not in head.last_text()
+
+
+# --- regressions --------------------------------------------------------------------------------
+
+
+async def test_appearance_before_a_same_day_hearing_starts_is_refused(
+    staff: BotClient, service: LitigationService, clock: FakeClock, db: Database
+) -> None:
+    """At 09:00, for a hearing at 15:00 the same day, "nobody appeared" could be recorded: the
+    hearing became held, its reminders stopped and the absence counted in /appearance. The
+    moment is compared now, not the day."""
+    await service.register_lawsuit(lawsuit_input(hearing_at=local(2026, 11, 25, 15, 0)))
+    await press_on_card(staff, CASE_NUMBER, "记录出庭")  # 09:00
+    alert = staff.session.alerts()[-1]
+    assert "2026年11月25日（星期三） 15:00" in alert and "尚未进行" in alert
+    assert "是否亲自出庭" not in staff.last_text()  # the form did not start
+    hearing_id = await db.fetch_value("SELECT id FROM hearings")
+    with pytest.raises(ValidationError) as caught:  # nor can the service be asked directly
+        await service.record_appearance(hearing_id, head_appeared=False, by=ADMIN_ID)
+    assert caught.value.code == "not_yet"
+    clock.set(local(2026, 11, 25, 14, 59))
+    with pytest.raises(ValidationError):
+        await service.record_appearance(hearing_id, head_appeared=False, by=ADMIN_ID)
+    assert await db.fetch_value("SELECT status FROM hearings") == "scheduled"
+    assert await db.fetch_value("SELECT count(*) FROM hearing_appearances") == 0
+    await staff.send("/appearance")
+    assert "尚无已记录的庭审" in staff.last_text()
+
+    clock.set(local(2026, 11, 25, 15, 0))  # the hearing has begun: now it can be recorded
+    await press_on_card(staff, CASE_NUMBER, "记录出庭")
+    assert "是否亲自出庭" in staff.last_text()
+    await staff.press("否")
+    await staff.press("无人出庭")
+    await staff.press("未说明理由")
+    assert "2026年11月25日（星期三） 15:00的庭审，机关无人出庭" in staff.last_text()
+    assert "缺席判决" in staff.last_text()
+    assert await db.fetch_value("SELECT status FROM hearings") == "held"
+    assert await db.fetch_value("SELECT attendance FROM hearing_appearances") == "absent"
+
+
+async def test_complaint_copy_received_in_1900_or_a_mistyped_year_is_refused(
+    staff: BotClient, db: Database
+) -> None:
+    """1900-01-01 registered a court case with an L3 defence deadline in 1900. Two years back
+    (2024-11-25 on 2026-11-25) is the earliest accepted date."""
+    await staff.send("/lawsuit")
+    await staff.press("谷城县公安局")
+    for answer in ("谷城县人民法院", CASE_NUMBER, "李四", "罚款决定"):
+        await staff.send(answer)
+    for typed in ("1900-01-01", "2006-11-20", "2024-11-24"):
+        await staff.send(typed)
+        refused = staff.last_text()
+        assert refused.startswith("❗") and "请核对年份" in refused, typed
+        assert "2024年11月25日（星期一）" in refused
+    await staff.send("2024-11-25")  # an older court case, still open: accepted
+    assert "何时开庭" in staff.last_text()
+    await staff.press("尚未确定")
+    await staff.press("否")
+    await staff.press("否")
+    await staff.press("登记")
+    assert "已登记" in staff.last_text()
+    row = await db.fetch_one("SELECT complaint_received_on, due_on FROM litigation_defences")
+    assert row["complaint_received_on"] == "2024-11-25"
+    assert row["due_on"] > "2024-12-01"
+    assert await db.fetch_value("SELECT count(*) FROM lawsuits") == 1
+
+
+@pytest.mark.parametrize("year", ["0000", "9999", "1999", "2028"])
+async def test_appearance_with_year_0000_or_9999_gets_a_clear_message(
+    staff: BotClient, service: LitigationService, clock: FakeClock, db: Database, year: str
+) -> None:
+    """The generic error ("系统出了点问题") came from datetime(0, 1, 1)."""
+    await service.register_lawsuit(lawsuit_input(hearing_at=local(2026, 11, 25, 14, 0)))
+    clock.set(local(2026, 11, 25, 17, 0))
+    await staff.send(f"/appearance {year}")
+    assert staff.last_text() == "请输入2000年至2027年之间的年份，例如 /appearance 2026。"
+    await staff.send("/appearance ²⁰²⁶")  # digits that int() refuses
+    assert staff.last_text() == "请用四位数字输入年份，例如 /appearance 2026。"
+    await staff.send("/appearance 2027")  # next year is accepted
+    assert "2027年行政机关出庭应诉情况" in staff.last_text()
+    await staff.send("/appearance 2026")
+    assert "已开庭但尚未记录：1次" in staff.last_text()
+    assert await db.fetch_value("SELECT status FROM hearings") == "scheduled"
+
+
+async def test_sticker_or_photo_during_a_litigation_question_repeats_it(
+    staff: BotClient, service: LitigationService, clock: FakeClock, db: Database
+) -> None:
+    """A sticker in the /lawsuit form, the hearing-time step or the appearance form got the
+    citizens' fallback and menu, and the question was not repeated. Now: "type it as text",
+    the question again, and the form still open."""
+    menu = "请选择您要办理的事项"
+    await staff.send("/lawsuit")
+    await staff.send_sticker()
+    assert staff.last_text().startswith("请用文字输入您的回答。")
+    assert "被告" in staff.last_text() and "谷城县公安局" in staff.buttons()
+    await staff.press("谷城县公安局")
+    await staff.send_photo(b"a photo of the complaint")
+    assert "由哪个法院审理" in staff.last_text() and menu not in staff.last_text()
+    await staff.send("谷城县人民法院")  # still the court question
+    assert "案号" in staff.last_text()
+    assert await db.fetch_value("SELECT state FROM fsm_states") == "LitigationForm:registering"
+    # A command in a photo's caption still reaches its own router: /cancel asks to confirm.
+    await staff.feed(
+        {
+            "message": staff._message(
+                photo=[{"file_id": "p", "file_unique_id": "up", "width": 1, "height": 1}],
+                caption="/cancel",
+                caption_entities=[{"type": "bot_command", "offset": 0, "length": 7}],
+            )
+        }
+    )
+    await staff.press("是的，删除")
+    assert await db.fetch_value("SELECT count(*) FROM lawsuits") == 0
+
+    # The hearing-time step.
+    lawsuit = await service.register_lawsuit(lawsuit_input())
+    await press_on_card(staff, CASE_NUMBER, "添加开庭")
+    await staff.send_voice(b"voice")
+    assert staff.last_text().startswith("请用文字输入您的回答。")
+    assert "何时开庭" in staff.last_text() and menu not in staff.last_text()
+    await staff.send("2026-11-26 09:30")
+    assert "2026年11月26日（星期四） 09:30" in staff.last_text()
+    assert await db.fetch_value("SELECT starts_at FROM hearings") == to_db(
+        local(2026, 11, 26, 9, 30)
+    )
+
+    # The appearance form, once the hearing is over.
+    clock.set(local(2026, 11, 26, 12, 0))
+    await press_on_card(staff, CASE_NUMBER, "记录出庭")
+    await staff.press("否")
+    await staff.send_sticker()
+    assert staff.last_text().startswith("请用文字输入您的回答。")
+    assert "由谁代为出庭" in staff.last_text() and "仅律师出庭" in staff.buttons()
+    await staff.send("李某 法制股股长")
+    await staff.send_photo(b"the excuse, sealed")
+    assert "理由" in staff.last_text() and "未说明理由" in staff.buttons()
+    await staff.send("参加省政府紧急会议")
+    assert "由相应的工作人员代为出庭" in staff.last_text()
+    row = await db.fetch_one("SELECT * FROM hearing_appearances")
+    assert (row["attendance"], row["appeared_by"]) == ("staff", "李某 法制股股长")
+    assert (await service.get(lawsuit.id)).hearings[0].status == "held"
+    assert all(menu not in text for text in staff.texts())
