@@ -6,7 +6,7 @@ the first matching handler wins; every router passed on the way costs a filter p
 1. ``form-answers`` – messages while a form is open (the commonest update). Its root filter
                       lets commands through, so it shadows nothing below.
 2. ``cancel``     – /cancel must work inside every form and every staff input.
-3. ``start``      – /start, /help, /lang, the main menu: commands that leave any form.
+3. ``start``      – /start and /menu (leave any form; its draft stays saved), /help, /lang.
 4. ``intake``     – /petition, /mediation, /reconsider, the menu buttons and form buttons.
 5. ``mycases``    – /mycases, case pages, "add material" (its own state).
 6. ``reminders``  – the "received / 已收到" button on reminders (callback data only).

@@ -82,10 +82,12 @@ def menu_for(role: Role, locale: str) -> list[BotCommand]:
 
 
 async def set_person_menu(bot: Bot, user: User, default_locale: str) -> None:
-    """One person's menu after a role change; a citizen gets the default menu back."""
+    """One person's menu after a role or language change. A citizen who never chose a
+    language gets the default menu back (per Telegram's app language); one who chose gets
+    the citizens' commands in that language in their own chat."""
     scope = BotCommandScopeChat(chat_id=user.telegram_id)
     try:
-        if user.role is Role.citizen:
+        if user.role is Role.citizen and user.locale is None:
             await bot.delete_my_commands(scope=scope)
         else:
             await bot.set_my_commands(
@@ -93,7 +95,7 @@ async def set_person_menu(bot: Bot, user: User, default_locale: str) -> None:
             )
     except (TelegramBadRequest, TelegramForbiddenError):
         # A person who never opened the bot has no chat yet: /start sets the menu later.
-        log.info("command menu for a staff member deferred until they open the bot")
+        log.info("command menu for a person deferred until they open the bot")
 
 
 async def set_commands(bot: Bot, default_locale: str, staff: list[User] | None = None) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandStart
+from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
@@ -42,8 +43,15 @@ def help_text() -> str:
 
 
 async def command_start(
-    message: Message, bot: Bot, user: User | None = None, settings: Settings | None = None
+    message: Message,
+    bot: Bot,
+    state: FSMContext,
+    user: User | None = None,
+    settings: Settings | None = None,
 ) -> None:
+    # /start leaves whatever was being filled in (a form's draft stays saved: its command
+    # continues it), so the next text is not taken as an answer to a question no longer shown.
+    await state.clear()
     await message.answer(welcome_text(), reply_markup=main_menu())
     if user is not None and user.role is not Role.citizen and settings is not None:
         # Staff given a role before they ever opened the bot get their menu now.
@@ -54,7 +62,8 @@ async def command_help(message: Message) -> None:
     await message.answer(help_text(), reply_markup=main_menu())
 
 
-async def command_menu(message: Message) -> None:
+async def command_menu(message: Message, state: FSMContext) -> None:
+    await state.clear()  # as /start: the menu replaces the open question
     await message.answer(_("What would you like to do?"), reply_markup=main_menu())
 
 
@@ -63,9 +72,17 @@ async def command_lang(message: Message) -> None:
 
 
 async def choose_language(
-    query: CallbackQuery, callback_data: LanguageChoice, users: UserRepository, i18n: I18n
+    query: CallbackQuery,
+    callback_data: LanguageChoice,
+    users: UserRepository,
+    i18n: I18n,
+    bot: Bot,
+    settings: Settings,
 ) -> None:
     await users.set_locale(query.from_user.id, callback_data.code)
+    chosen = await users.get(query.from_user.id)
+    if chosen is not None:
+        await set_person_menu(bot, chosen, settings.default_locale)  # the "/" menu follows
     with i18n.use_locale(callback_data.code):
         await query.answer()
         if isinstance(query.message, Message):

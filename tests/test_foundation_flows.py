@@ -36,6 +36,27 @@ async def test_language_choice_is_stored_and_used_afterwards(
         await db.fetch_value("SELECT locale FROM users WHERE telegram_id = ?", (client.user_id,))
         == "en"
     )
+    # The "/" menu of this chat follows the choice, not the Telegram app's language.
+    from aiogram.methods import SetMyCommands
+
+    [menu] = [r for r in client.session.requests if isinstance(r, SetMyCommands)][-1:]
+    assert menu.scope is not None and menu.scope.chat_id == client.user_id
+    assert "Ask for administrative mediation" in [c.description for c in menu.commands]
+
+
+async def test_start_leaves_the_open_form_and_its_command_continues_it(
+    client: BotClient, db: Database
+) -> None:
+    """Regression: after /start showed the menu, the next text was still validated as the
+    answer to the form question no longer on screen."""
+    await client.send("/mediation")
+    await client.press("没有")
+    await client.send("/start")
+    await client.send("张三")
+    assert client.last_text() == "请选择您要办理的事项："
+    assert await db.fetch_value("SELECT step FROM drafts") == "other_side_agrees"
+    await client.send("/mediation")
+    assert "接着填写" in client.last_text()
 
 
 async def test_help_lists_every_flow(client: BotClient) -> None:
