@@ -178,6 +178,19 @@ EVENT_TEXTS: dict[str, str] = {
     "mediation_failed": N_("The mediation ended without an agreement."),
 }
 
+STAFF_EVENT_TEXTS: dict[str, str] = {
+    **EVENT_TEXTS,
+    "submitted": N_("The applicant submitted the application."),
+    "linked": N_("Linked to the applicant's earlier case {number} on the same matter."),
+    "material_added": N_("The applicant added material."),
+    "withdrawn": N_("The applicant withdrew the case."),
+    "correction_requested": N_("The applicant was asked to supply more material."),
+    "correction_received": N_(
+        "The material the applicant supplied was received; the acceptance review starts again."
+    ),
+}
+"""The same history for staff: the citizen's texts speak to the citizen ("you submitted")."""
+
 FIRST_RULE: dict[Procedure, str | None] = {
     # F5 (FY 30): the reconsideration office reviews acceptance within 5 working days.
     Procedure.reconsideration: "F5",

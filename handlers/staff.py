@@ -30,7 +30,7 @@ from cases.clock import LEGAL_TZ, Clock, legal_today
 from cases.db import Database
 from cases.deadlines import RULES, citation
 from cases.forms import PROCEDURE_NAMES, PROVISIONAL_NOTE, Procedure
-from cases.intake import CASE_STATUSES, EVENT_TEXTS, IntakeService
+from cases.intake import CASE_STATUSES, STAFF_EVENT_TEXTS, IntakeService
 from cases.staff import (
     EXTENSION_RULES,
     PETITION_COMPLAINT,
@@ -52,7 +52,7 @@ from cases.staff import (
 from cases.texts import N_, format_date
 from cases.users import Role, User
 from cases.validation import TextLimits, ValidationError, clean_text, parse_date
-from handlers.filters import HasRole, When
+from handlers.filters import HasRole, NotCommand, When
 from handlers.keyboards import button, grid
 from handlers.texts import current_locale, t
 from scheduling.notices import notice_sink
@@ -256,7 +256,7 @@ def staff_case_text(view: StaffCaseView) -> str:
     if view.events:
         lines += ["", "<b>" + _("History") + "</b>"]
     for event in view.events[-HISTORY_SHOWN:]:
-        text = _(EVENT_TEXTS.get(event.kind, event.kind))
+        text = _(STAFF_EVENT_TEXTS.get(event.kind, event.kind))
         if "{number}" in text:
             text = text.format(number=event.detail.get("number", ""))
         when = format_date(event.at.astimezone(LEGAL_TZ).date(), locale)
@@ -713,7 +713,14 @@ def build_router() -> Router:
     router.message.register(
         staff_text, StateFilter(StaffInput.text), When(F.text & ~F.text.startswith("/"))
     )
+    router.message.register(staff_not_text, StateFilter(StaffInput.text), NotCommand())
     return router
+
+
+async def staff_not_text(message: Message) -> None:
+    """A sticker or photo while a reason is asked: the prompt stays open (not the citizens'
+    fallback with its main menu)."""
+    await message.answer(_("Please type your answer as a text message."))
 
 
 __all__ = ["StaffAction", "build_router", "open_staff_case"]

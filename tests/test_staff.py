@@ -272,6 +272,18 @@ async def test_a_message_typed_later_cannot_refuse_a_case(
     assert await deliver(db, clock) == []
 
 
+async def test_a_sticker_while_a_reason_is_asked_keeps_the_prompt_open(
+    citizen: PacedClient, admin: PacedClient, db: Database
+) -> None:
+    case_id = await file_reconsideration(citizen, db)
+    await admin.click(f"staff:view:{case_id}::0")
+    await admin.press("不予受理")
+    await admin.send_sticker()
+    assert admin.last_text() == "请用文字输入您的回答。"
+    await admin.send("申请人与被申请的行政行为没有利害关系。")
+    assert "没有利害关系" in admin.last_text() and "确认" in admin.buttons()
+
+
 async def test_correction_pauses_the_review_and_material_received_restarts_it(
     citizen: PacedClient, admin: PacedClient, db: Database, clock: FakeClock
 ) -> None:
@@ -300,6 +312,11 @@ async def test_correction_pauses_the_review_and_material_received_restarts_it(
     assert "📝 通知补正" not in admin.buttons()
     await admin.press("补正材料已收到")
     assert await status(db, case_id) == "submitted"
+    # Staff read the history about the applicant, not the citizen's own "you" texts.
+    await admin.click(f"staff:view:{case_id}::0")
+    page = admin.last_text()
+    assert "已收到申请人补正的材料" in page
+    assert "您" not in page.split("办理经过")[-1]
     state = await clocks(db, case_id)
     assert state["F7"][0] == "met"
     # FY 31(3): a new, full F5 review from Fri 2026-11-27 → Fri 2026-12-04.
