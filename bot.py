@@ -1,6 +1,12 @@
 """Start-up only: settings, the store, migrations, Bot + Dispatcher, the scheduler, polling.
 
 Run ``python bot.py`` (see README, Quick start). Tests import :func:`create_dispatcher`.
+
+Exit codes (README, "Exit codes"): 0 stopped by SIGTERM/SIGINT; 1 unexpected error (a bug, the
+log line carries the traceback); 2 a setting is missing or invalid, or Telegram rejected
+BOT_TOKEN; 3 a database migration failed; 4 a data file (organisation, calendar overrides) or the
+database file cannot be used. Every start-up failure is one log line saying what to do, and the
+database is closed on every path (an open aiosqlite thread would keep the process alive).
 """
 
 from __future__ import annotations
@@ -9,15 +15,30 @@ import asyncio
 import gc
 import json
 import logging
+import os
+import signal
+import sqlite3
 import sys
+import threading
+from contextlib import suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from pathlib import Path
+from typing import Any, NoReturn
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.methods import (
     AnswerCallbackQuery,
@@ -33,6 +54,7 @@ from aiogram.methods import (
     TelegramMethod,
 )
 from aiogram.methods.base import Response
+from aiogram.utils.backoff import Backoff, BackoffConfig
 from aiogram.utils.i18n import I18n
 from pydantic import ValidationError
 
@@ -45,7 +67,7 @@ from cases.fsm import FsmRecords
 from cases.intake import IntakeService
 from cases.litigation import LitigationService
 from cases.migrate import MigrationError, migrate
-from cases.organisation import Organisation, load_organisation
+from cases.organisation import Organisation, OrganisationError, load_organisation
 from cases.privacy import redact
 from cases.texts import LOCALES_DIR
 from cases.updates import ProcessedUpdates
@@ -55,7 +77,7 @@ from handlers.commands import MENU_ROLES, set_commands
 from handlers.storage import SqliteStorage
 from scheduling.notices import alert_calendar_gap, notify_recomputed
 from scheduling.runner import Scheduling
-from settings import Settings
+from settings import ENV_FILE_VARIABLE, Settings, env_file
 
 log = logging.getLogger("bot")
 
@@ -81,24 +103,49 @@ def configure_logging(level: str) -> None:
     logging.basicConfig(level=level, handlers=[handler], force=True)
 
 
+EXIT_STOPPED = 0
+EXIT_CRASHED = 1
+EXIT_SETTINGS = 2
+EXIT_MIGRATION = 3
+EXIT_DATA = 4
+
+# Waiting for Telegram at start-up: a county server may boot before its network is up, so keep
+# trying (1 s, growing to one attempt a minute) instead of exiting.
+STARTUP_BACKOFF = BackoffConfig(min_delay=1.0, max_delay=60.0, factor=1.5, jitter=0.1)
+
+
 def load_settings() -> Settings:
     """Settings, or one clear line and exit code 2 (no traceback for a missing token)."""
+    path = env_file()
+    if os.environ.get(ENV_FILE_VARIABLE, "").strip() and not path.is_file():
+        print(f"error: {ENV_FILE_VARIABLE} names {path}, which is not a file.", file=sys.stderr)
+        raise SystemExit(EXIT_SETTINGS)
     try:
-        return Settings()  # type: ignore[call-arg]
+        return Settings(_env_file=path)  # type: ignore[call-arg]
     except ValidationError as exc:
-        fields = sorted({str(err["loc"][0]).upper() for err in exc.errors() if err["loc"]})
-        if "BOT_TOKEN" in fields:
+        errors = exc.errors()
+        fields = sorted({str(err["loc"][0]).upper() for err in errors if err["loc"]})
+        if any(err["type"] == "placeholder_token" for err in errors):
+            print(
+                "error: BOT_TOKEN is still the example value copied from .env.example. Put the "
+                "token from @BotFather in .env (format 123456789:ABC...).",
+                file=sys.stderr,
+            )
+        elif "BOT_TOKEN" in fields:
             print(
                 "error: BOT_TOKEN is missing or malformed. Copy .env.example to .env and put "
                 "the token from @BotFather there (format 123456789:ABC...).",
                 file=sys.stderr,
             )
         else:
+            problems = "; ".join(
+                f"{'.'.join(map(str, err['loc'])).upper()}: {err['msg']}" for err in errors
+            )
             print(
-                f"error: invalid setting(s) {', '.join(fields)}; see .env.example.",
+                f"error: invalid setting(s) {', '.join(fields)} ({problems}); see .env.example.",
                 file=sys.stderr,
             )
-        raise SystemExit(2) from None
+        raise SystemExit(EXIT_SETTINGS) from None
 
 
 def build_i18n(settings: Settings) -> I18n:
@@ -186,20 +233,109 @@ def build_bot(settings: Settings) -> Bot:
     )
 
 
-async def run(settings: Settings) -> int:
-    clock = SystemClock()
-    db = Database(settings.database_path)
-    await db.open()
+class StartupError(Exception):
+    """A start-up step that cannot succeed until the operator changes something.
+
+    The message is the whole story (what failed, what to do), logged as one line, no traceback.
+    """
+
+    def __init__(self, message: str, exit_code: int = EXIT_DATA) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@dataclass(frozen=True)
+class DataFiles:
+    calendar: LegalCalendar
+    org: Organisation
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"{'.'.join(map(str, err['loc'])) or 'file'}: {err['msg']}" for err in exc.errors()
+        )
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    return str(exc) or type(exc).__name__
+
+
+def load_data_files(settings: Settings) -> DataFiles:
+    """Both data files, checked before anything is opened (nothing to clean up if one is bad)."""
+    try:
+        calendar = LegalCalendar(settings.calendar_overrides_path)
+    except (OSError, ValueError) as exc:  # JSON and pydantic errors are ValueErrors
+        raise StartupError(
+            f"calendar overrides file {settings.calendar_overrides_path} cannot be used "
+            f"({_reason(exc)}); fix it, or leave CALENDAR_OVERRIDES_PATH empty for the bundled "
+            "cases/data/calendar_overrides.json"
+        ) from None
+    try:
+        org = load_organisation(settings.organisation_path)
+    except OrganisationError as exc:
+        # The error lists every problem of the file, one per line.
+        raise StartupError(
+            f"{exc}\nFix the file, or leave ORGANISATION_PATH empty for the bundled "
+            "cases/data/gucheng.json."
+        ) from None
+    except OSError as exc:
+        raise StartupError(
+            f"organisation file {settings.organisation_path} cannot be read ({_reason(exc)}); "
+            "fix ORGANISATION_PATH, or leave it empty for the bundled cases/data/gucheng.json"
+        ) from None
+    return DataFiles(calendar=calendar, org=org)
+
+
+def _database_unusable(path: Path, exc: BaseException) -> StartupError:
+    if getattr(exc, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return StartupError(
+            f"database {path} is locked by another process (is another copy of the bot "
+            "running?); stop it and start again"
+        )
+    return StartupError(
+        f"database {path} cannot be used ({_reason(exc)}); DATABASE_PATH must name this bot's "
+        "SQLite file or a new one: restore the file from BACKUP_DIR or move it away"
+    )
+
+
+def check_database_file(path: Path) -> None:
+    """Open an existing file with plain sqlite3 first, in this thread.
+
+    A file that is not SQLite fails in Database.open after aiosqlite has started a connection
+    thread that nothing closes, and that thread kept the process from exiting.
+    """
+    if path.is_dir():
+        raise StartupError(f"DATABASE_PATH {path} is a directory; point it at a file")
+    if not path.exists():
+        return  # created (with its folder) by Database.open
+    try:
+        conn = sqlite3.connect(path)
+        try:
+            conn.execute("PRAGMA schema_version").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise _database_unusable(path, exc) from None
+
+
+async def prepare_store(settings: Settings, db: Database, clock: Clock, files: DataFiles) -> None:
+    """Open and migrate the store, then bring it in line with the calendar and the settings."""
+    try:
+        await db.open()
+    except (sqlite3.Error, OSError) as exc:
+        raise _database_unusable(settings.database_path, exc) from None
     try:
         applied = await migrate(db, clock=clock)
     except MigrationError as exc:
-        log.error("database migration failed, not starting: %s", exc)
-        await db.close()
-        return 3
+        raise StartupError(
+            f"database migration failed: {exc}; that migration was rolled back "
+            "(the database is as before it), fix it and start again",
+            EXIT_MIGRATION,
+        ) from None
     if applied:
         log.info("applied migrations: %s", ", ".join(applied))
 
-    calendar = LegalCalendar(settings.calendar_overrides_path)
+    calendar = files.calendar
     configure_deadlines(calendar=calendar, local_periods=settings.local_periods)
     missing = calendar.missing_years(legal_today(clock))
     if missing:
@@ -217,8 +353,7 @@ async def run(settings: Settings) -> int:
     moved = await recent_recomputations(db, clock.now() - timedelta(days=7))
     if moved:
         await notify_recomputed(db, moved, clock, admin_ids=settings.admin_ids)
-    org = load_organisation(settings.organisation_path)
-    defences = await LitigationService(db, clock, org).recompute_provisional()
+    defences = await LitigationService(db, clock, files.org).recompute_provisional()
     if changed or defences:
         log.info(
             "recomputed %d provisional deadlines and %d defence dates after a calendar update",
@@ -229,16 +364,102 @@ async def run(settings: Settings) -> int:
     for admin_id in settings.admin_ids:
         await users.set_role(admin_id, Role.admin)
 
-    bot = build_bot(settings)
+
+async def connect_telegram(bot: Bot, stop: asyncio.Event) -> bool:
+    """getMe and deleteWebhook, retried with backoff while Telegram cannot be reached.
+
+    False if a stop signal came while waiting. A rejected token raises StartupError (exit 2):
+    retrying cannot fix it.
+    """
+    backoff = Backoff(STARTUP_BACKOFF)
+    while not stop.is_set():
+        try:
+            await bot.me()
+            # Never drop pending updates: they are citizens' input sent while we were down.
+            await bot.delete_webhook(drop_pending_updates=False)
+            return True
+        except (TelegramUnauthorizedError, TelegramNotFound) as exc:
+            raise StartupError(
+                f"Telegram rejected BOT_TOKEN ({exc.message}): it is wrong or was revoked; "
+                "put the current token from @BotFather in .env",
+                EXIT_SETTINGS,
+            ) from None
+        except (TelegramNetworkError, TelegramServerError, TelegramRetryAfter) as exc:
+            delay = exc.retry_after if isinstance(exc, TelegramRetryAfter) else next(backoff)
+            log.warning(
+                "cannot reach Telegram yet (%s: %s); trying again in %.0f s",
+                type(exc).__name__,
+                exc,
+                delay,
+            )
+            with suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+    return False
+
+
+async def _until_stopped(bot: Bot, stop: asyncio.Event) -> bool:
+    """connect_telegram with SIGTERM/SIGINT ending the wait (polling installs its own)."""
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGTERM, signal.SIGINT)
+    for signum in signals:
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        return await connect_telegram(bot, stop)
+    finally:
+        for signum in signals:
+            loop.remove_signal_handler(signum)
+
+
+async def run(settings: Settings) -> int:
+    """Start, poll until a stop signal, stop; the exit code (module docstring)."""
+    clock = SystemClock()
+    try:
+        files = load_data_files(settings)
+        check_database_file(settings.database_path)
+    except StartupError as exc:
+        log.error("not starting: %s", exc)
+        return exc.exit_code
+    db = Database(settings.database_path)
+    bot: Bot | None = None
+    try:
+        try:
+            await prepare_store(settings, db, clock, files)
+        except sqlite3.Error as exc:
+            raise _database_unusable(settings.database_path, exc) from None
+        bot = build_bot(settings)
+        if not await _until_stopped(bot, asyncio.Event()):
+            log.info("stopped while waiting for Telegram")
+            return EXIT_STOPPED
+        await poll(settings, db, clock, bot, files.org)
+        return EXIT_STOPPED
+    except StartupError as exc:
+        log.error("not starting: %s", exc)
+        return exc.exit_code
+    except Exception:
+        log.exception("the bot stopped after an unexpected error")
+        return EXIT_CRASHED
+    finally:
+        if bot is not None:
+            await bot.session.close()  # polling closes it too; a second close does nothing
+        await db.close()
+
+
+async def poll(
+    settings: Settings, db: Database, clock: Clock, bot: Bot, org: Organisation
+) -> None:
+    """Polling until SIGTERM/SIGINT; on_shutdown lets running handlers finish first."""
+    users = UserRepository(db, clock)
     dp = create_dispatcher(settings, db, clock, org=org)
     scheduling = Scheduling(bot=bot, db=db, clock=clock, settings=settings)
 
     @dp.startup()
     async def on_startup(bot: Bot) -> None:
-        # Never drop pending updates: they are citizens' input sent while we were down.
-        await bot.delete_webhook(drop_pending_updates=False)
         staff = [u for role in MENU_ROLES for u in await users.with_role(role)]
-        await set_commands(bot, settings.default_locale, staff)
+        try:
+            await set_commands(bot, settings.default_locale, staff)
+        except TelegramAPIError as exc:
+            # Only the command menus: the bot works without them, the next start sets them.
+            log.warning("could not set the command menus (%s: %s)", type(exc).__name__, exc)
         await scheduling.start()
         tune_runtime()
         log.info("bot ready")
@@ -252,17 +473,37 @@ async def run(settings: Settings) -> int:
         await scheduling.stop()
         log.info("bot stopped")
 
-    try:
-        await dp.start_polling(bot, handle_signals=True, close_bot_session=True)
-    finally:
-        await db.close()
-    return 0
+    await dp.start_polling(bot, handle_signals=True, close_bot_session=True)
+
+
+def exit_process(code: int) -> NoReturn:
+    """sys.exit, unless a stray thread would keep the finished process alive.
+
+    An aiosqlite connection whose set-up fails inside Database.open (a locked or unreadable
+    file) is never closed, and its worker thread (not a daemon) then blocks the exit for ever.
+    Everything of ours is closed by now, so leaving without waiting for it loses nothing.
+    """
+    stray = [
+        thread
+        for thread in threading.enumerate()
+        if thread is not threading.main_thread() and not thread.daemon and thread.is_alive()
+    ]
+    if stray:
+        logging.shutdown()  # flushes the log handlers
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 def main() -> None:
     settings = load_settings()
     configure_logging(settings.log_level)
-    sys.exit(asyncio.run(run(settings)))
+    try:
+        code = asyncio.run(run(settings))
+    except KeyboardInterrupt:  # Ctrl-C before the signal handlers were installed
+        code = EXIT_STOPPED
+    exit_process(code)
 
 
 if __name__ == "__main__":

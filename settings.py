@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from cases.deadlines import LocalPeriods
 
 ROOT = Path(__file__).resolve().parent
 _TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]+")
+
+PLACEHOLDER_TOKEN = "123456789:replace-me-with-the-token-from-botfather"
+"""The ``BOT_TOKEN`` line of .env.example: well-formed, so only this check stops a copied
+example from reaching Telegram (and failing there with a traceback)."""
+
+ENV_FILE_VARIABLE = "BOT_ENV_FILE"
+"""Names the settings file instead of ``.env`` next to bot.py (tests point it at a temporary
+file, so a developer's own .env never leaks into them)."""
+
+
+def env_file() -> Path:
+    """``$BOT_ENV_FILE``, else ``.env`` beside bot.py: found whatever the working directory."""
+    configured = os.environ.get(ENV_FILE_VARIABLE, "").strip()
+    return Path(configured) if configured else ROOT / ".env"
 
 
 class Settings(BaseSettings):
@@ -47,8 +63,31 @@ class Settings(BaseSettings):
     @classmethod
     def _token_shape(cls, value: SecretStr) -> SecretStr:
         # aiogram refuses anything but digits:rest; say so before it does, without echoing it.
-        if not _TOKEN.fullmatch(value.get_secret_value()):
+        token = value.get_secret_value().strip()
+        if token == PLACEHOLDER_TOKEN:
+            raise PydanticCustomError(
+                "placeholder_token", "BOT_TOKEN is still the example value from .env.example"
+            )
+        if not _TOKEN.fullmatch(token):
             raise ValueError("BOT_TOKEN must look like 123456789:ABC-def_ghi")
+        return SecretStr(token)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _empty_is_default(cls, value: object, info: ValidationInfo) -> object:
+        """``KEY=`` (as .env.example leaves the optional lines) means "not set".
+
+        Without this an empty path became ``Path('.')`` (the working directory, which the
+        calendar then tried to read as a file) and an empty zone or number was an error.
+        """
+        if isinstance(value, str) and not value.strip():
+            field = cls.model_fields[info.field_name or ""]
+            if field.is_required():
+                return value  # BOT_TOKEN: reported as missing by its own check
+            return field.get_default(call_default_factory=True)
+        if isinstance(value, dict):
+            # Nested settings (LOCAL_PERIODS__ADMIN_MEDIATION=): drop the empty keys.
+            return {key: item for key, item in value.items() if not _is_blank(item)}
         return value
 
     @field_validator("admin_ids", mode="before")
@@ -60,12 +99,10 @@ class Settings(BaseSettings):
             return [value]
         return value
 
-    @field_validator("telegram_api_base", mode="before")
+    @field_validator("telegram_api_base")
     @classmethod
-    def _empty_is_none(cls, value: object) -> object:
-        if isinstance(value, str) and not value.strip():
-            return None
-        return value.rstrip("/") if isinstance(value, str) else value
+    def _no_trailing_slash(cls, value: str | None) -> str | None:
+        return value.strip().rstrip("/") if value else value
 
     @field_validator("timezone")
     @classmethod
@@ -79,3 +116,7 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+
+def _is_blank(value: Any) -> bool:
+    return isinstance(value, str) and not value.strip()

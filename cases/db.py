@@ -72,9 +72,15 @@ class Database:
     async def _connect(self) -> aiosqlite.Connection:
         # isolation_level=None: we issue BEGIN/COMMIT ourselves.
         conn = await aiosqlite.connect(self.path, isolation_level=None, timeout=5.0)
-        conn.row_factory = sqlite3.Row
-        for pragma in _PRAGMAS:
-            await conn.execute(pragma)
+        try:
+            conn.row_factory = sqlite3.Row
+            for pragma in _PRAGMAS:
+                await conn.execute(pragma)
+        except BaseException:
+            # Not a database, or locked: close the connection, else its (non-daemon) worker
+            # thread keeps the process alive after the error.
+            await conn.close()
+            raise
         return conn
 
     async def close(self) -> None:

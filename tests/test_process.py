@@ -20,6 +20,7 @@ from typing import IO, Any
 import pytest
 
 from scripts.compile_locales import compile_all
+from settings import ENV_FILE_VARIABLE, Settings
 from tests.fakes.bot_api_server import FakeBotAPI
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +29,34 @@ ADMIN_ID = 9001
 CITIZEN = 5001
 START_TIMEOUT = 60.0  # only a bound: importing aiogram takes seconds on a loaded machine
 STOP_TIMEOUT = 10.0
+
+
+def isolated_environment(workdir: Path) -> dict[str, str]:
+    """``os.environ`` minus every setting, with the settings file an empty one in ``workdir``.
+
+    bot.py reads ``.env`` beside itself, not in the working directory; ``BOT_ENV_FILE`` replaces
+    it. Settings names are case-insensitive, nested ones are ``LOCAL_PERIODS__X1_DAYS``.
+    """
+    env_file = workdir / "test.env"
+    env_file.touch()
+    fields = set(Settings.model_fields)
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key.split("__", 1)[0].lower() not in fields
+    }
+    env[ENV_FILE_VARIABLE] = str(env_file)
+    return env
+
+
+async def start_bot(
+    workdir: Path, env: dict[str, str], **streams: Any
+) -> asyncio.subprocess.Process:
+    """``python bot.py`` started from ``workdir``: it must find its own files from anywhere, and
+    relative paths in settings land in the test's folder."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable, str(ROOT / "bot.py"), cwd=workdir, env=env, **streams
+    )
 
 
 class BotProcess:
@@ -42,8 +71,12 @@ class BotProcess:
         self._files: list[IO[bytes]] = []
 
     def env(self, **overrides: str | None) -> dict[str, str]:
-        """The real environment plus every setting, so a developer's ``.env`` cannot leak in."""
-        env = dict(os.environ)
+        """The real environment without any setting, plus the test's settings.
+
+        ``BOT_ENV_FILE`` names an empty file in the test's folder, so a developer's ``.env``
+        (or exported ``BOT_TOKEN``) cannot leak in.
+        """
+        env = isolated_environment(self.workdir)
         env.update(
             {
                 "BOT_TOKEN": TOKEN,
@@ -88,9 +121,7 @@ class BotProcess:
         stderr = self.stderr_path.open("wb")
         self._files = [stdout, stderr]
         started = time.monotonic()
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "bot.py", cwd=ROOT, env=self.env(), stdout=stdout, stderr=stderr
-        )
+        self.process = await start_bot(self.workdir, self.env(), stdout=stdout, stderr=stderr)
         process = self.process
 
         def polling() -> bool:
@@ -206,14 +237,9 @@ async def test_sigterm_stops_cleanly(bot_process: BotProcess, api: FakeBotAPI) -
 
 
 async def test_missing_token_exits_2_with_one_clear_line(api: FakeBotAPI, tmp_path: Path) -> None:
-    # Absent, as on a fresh checkout; a developer's .env would supply one, so there an empty
-    # variable (which wins over .env) stands in for it.
-    token = "" if (ROOT / ".env").exists() else None
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "bot.py",
-        cwd=ROOT,
-        env=BotProcess(api, tmp_path).env(BOT_TOKEN=token),
+    process = await start_bot(
+        tmp_path,
+        BotProcess(api, tmp_path).env(BOT_TOKEN=None),  # absent, as on a fresh checkout
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )

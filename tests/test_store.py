@@ -207,3 +207,25 @@ async def test_applications_deemed_abandoned_before_0007_get_their_own_status(
         status = "SELECT status FROM cases WHERE id = ?"
         assert await database.fetch_value(status, (deemed,)) == "abandoned"
         assert await database.fetch_value(status, (withdrawn,)) == "withdrawn"
+
+
+async def test_a_file_that_is_not_a_database_leaves_no_thread_behind(tmp_path: Path) -> None:
+    """Regression: the failed connection was never closed; its worker thread (not a daemon)
+    kept the bot's process alive after the start-up error."""
+    import threading
+
+    def workers() -> int:
+        return sum(1 for t in threading.enumerate() if not t.daemon and t.is_alive())
+
+    before = workers()
+    path = tmp_path / "notes.sqlite3"
+    path.write_text("这不是数据库 " * 200, encoding="utf-8")
+    database = Database(path)
+    with pytest.raises(sqlite3.DatabaseError):
+        await database.open()
+    await database.close()
+    for _ in range(50):
+        if workers() == before:
+            break
+        await asyncio.sleep(0.02)
+    assert workers() == before
