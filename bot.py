@@ -380,8 +380,9 @@ async def connect_telegram(bot: Bot, stop: asyncio.Event) -> bool:
             return True
         except (TelegramUnauthorizedError, TelegramNotFound) as exc:
             raise StartupError(
-                f"Telegram rejected BOT_TOKEN ({exc.message}): it is wrong or was revoked; "
-                "put the current token from @BotFather in .env",
+                f"Telegram rejected BOT_TOKEN ({exc.message}): it is wrong or was revoked "
+                "(put the current token from @BotFather in .env), or TELEGRAM_API_BASE does "
+                "not point at a Bot API server (leave it empty for Telegram's own)",
                 EXIT_SETTINGS,
             ) from None
         except (TelegramNetworkError, TelegramServerError, TelegramRetryAfter) as exc:

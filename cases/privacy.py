@@ -162,10 +162,14 @@ def _numbers(text: str) -> list[tuple[int, int, str]]:
     return spans
 
 
-def _replace(text: str, replacement: Callable[[str, str], str]) -> str:
+def _replace(
+    text: str, replacement: Callable[[str, str], str], kinds: frozenset[str] | None = None
+) -> str:
     pieces: list[str] = []
     position = 0
     for start, end, kind in _numbers(text):
+        if kinds is not None and kind not in kinds:
+            continue
         pieces.append(text[position:start])
         pieces.append(replacement(text[start:end], kind))
         position = end
@@ -189,10 +193,16 @@ def redact(text: str) -> str:
     return _replace(text, lambda _, kind: _LABELS[kind])
 
 
+MASKED_IN_TEXT = frozenset({"id18", "phone", "document"})
+"""What :func:`mask_numbers` masks. Not the old 15-digit cards (no longer valid, and a 15-digit
+number in a case's subject is far more likely a decision number) nor numbers recognised only by
+a word before them (a date after "联系" would be masked): staff must be able to read those."""
+
+
 def mask_numbers(text: str) -> str:
     """Free text shown to others (a case's subject, a typed agent "李四 13912345678"): ID and
     phone numbers inside it masked the way the dedicated fields are."""
-    return _replace(text, _mask)
+    return _replace(text, _mask, MASKED_IN_TEXT)
 
 
 def _mask(raw: str, kind: str) -> str:

@@ -10,7 +10,7 @@ from aiogram.types import ErrorEvent
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from cases.users import User
+from cases.users import Role, User
 from handlers.middlewares import locale_from_telegram
 
 log = logging.getLogger(__name__)
@@ -52,15 +52,19 @@ async def on_error(
             # Not "send your answer again": the answer may have been saved before the failure,
             # and a re-sent answer would then fill the next question. The form's command
             # shows the question the person is at.
-            await bot.send_message(
-                chat_id,
-                _(
+            if user is not None and user.role is not Role.citizen:
+                text = _(
+                    "Sorry, something went wrong on our side. Open the case again (/cases or "
+                    "/lawsuits) to see whether your last step was recorded before repeating it."
+                )
+            else:
+                text = _(
                     "Sorry, something went wrong on our side. Nothing you entered was lost. "
                     "To continue a form, send its command again (/petition, /mediation or "
                     "/reconsider): it shows the question you are at. /help shows everything "
                     "else."
-                ),
-            )
+                )
+            await bot.send_message(chat_id, text)
         except Exception:  # a failing apology must not raise again
             log.warning("could not tell chat about the failure")
     return True

@@ -9,6 +9,7 @@ times slower in benchmarks/dispatch.py. So handlers register ``When(F...)`` (bel
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aiogram.filters import Filter
@@ -29,6 +30,10 @@ class When(Filter):
         return f"When({self.magic!r})"
 
 
+COMMAND = re.compile(r"/[A-Za-z0-9_]{1,32}(?:@\w+)?(?:\s|$)")
+"""A caption that is a command; a file captioned "/home/scan.pdf" is still evidence."""
+
+
 class NotCommand(Filter):
     """A message whose text or caption is not a command (aiogram's Command reads both).
 
@@ -37,8 +42,9 @@ class NotCommand(Filter):
     """
 
     async def __call__(self, message: Message) -> bool:
-        text = message.text if message.text is not None else message.caption
-        return not (text and text.startswith("/"))
+        if message.text is not None:  # any "/…" text: a command, or a mistyped one
+            return not message.text.startswith("/")
+        return not (message.caption and COMMAND.match(message.caption))
 
 
 class HasRole(Filter):

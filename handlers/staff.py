@@ -14,6 +14,7 @@ receipt date they were shown with (today / yesterday); a typed date is read with
 
 from __future__ import annotations
 
+import hashlib
 import html
 from datetime import date, timedelta
 
@@ -147,6 +148,10 @@ ASK_TEXTS: dict[Action, str] = {
         "(Administrative Reconsideration Law, Art. 31(2))."
     ),
 }
+REASON_NOT_PENDING = N_(
+    "Nothing was done: this button was for a typed reason that has since been replaced or "
+    "set aside. Use the buttons under your latest reason, or choose the action again."
+)
 REASON_CONFIRM_TEXTS: dict[Action, str] = {
     Action.refuse: N_(
         "Case {number}: not accept the application, with this reason? The applicant receives "
@@ -349,18 +354,34 @@ async def _forget_pending_input(state: FSMContext) -> None:
 # -- buttons ------------------------------------------------------------------------------------
 
 
-def _confirm_keyboard(case_id: int, action: Action) -> InlineKeyboardMarkup:
+def _confirm_keyboard(case_id: int, action: Action, arg: str = "y") -> InlineKeyboardMarkup:
     return grid(
         [
-            button(_("Yes, confirm"), StaffAction(action=action.value, case_id=case_id, arg="y")),
+            button(_("Yes, confirm"), StaffAction(action=action.value, case_id=case_id, arg=arg)),
             button(_("Cancel"), StaffAction(action="view", case_id=case_id)),
         ],
         width=2,
     )
 
 
+def _bound(arg: str, reason: str) -> str:
+    """A button shown under a typed reason carries a short fingerprint of that reason: the
+    prompt stays open, a later text replaces the stored reason, and the older button must then
+    not act on the newer text."""
+    return f"{arg}.{hashlib.sha256(reason.encode()).hexdigest()[:8]}"
+
+
+async def _pending_reason(state: FSMContext, case_id: int, action: Action, arg: str) -> str | None:
+    """The typed reason this button was shown for, if it is still the one pending."""
+    data = await state.get_data()
+    reason = data.get("reason")
+    if data.get("case_id") != case_id or data.get("action") != action.value or not reason:
+        return None
+    return str(reason) if _bound(arg.partition(".")[0], str(reason)) == arg else None
+
+
 def _days_keyboard(
-    case_id: int, left: int | None, total: int, action: Action = Action.extend
+    case_id: int, left: int | None, total: int, action: Action, reason: str
 ) -> InlineKeyboardMarkup:
     supply = action is Action.extend_supply
     offered = SUPPLY_EXTENSION_CHOICES if supply else EXTENSION_CHOICES
@@ -371,7 +392,9 @@ def _days_keyboard(
         [
             button(
                 t(label, days=d),
-                StaffAction(action=action.value, case_id=case_id, arg=str(d), v=total),
+                StaffAction(
+                    action=action.value, case_id=case_id, arg=_bound(str(d), reason), v=total
+                ),
             )
             for d in choices
             if d > 0
@@ -497,7 +520,7 @@ async def staff_button(
         await _show(message, view, user, today, _(ALREADY_TEXT))
         return
     actions = CaseActions(db, clock, notice_sink(clock))
-    arg = callback_data.arg
+    arg, bound = callback_data.arg.partition(".")[0], callback_data.arg
     number = f"<code>{view.number}</code>"
     result: ActionResult | None = None
     extending = action in EXTENSION_RULES
@@ -558,10 +581,9 @@ async def staff_button(
     elif action is Action.resume:
         result = await actions.resume(view.id, user)
     elif extending:
-        data = await state.get_data()
-        reason = data.get("reason")
-        if data.get("case_id") != view.id or data.get("action") != action.value or not reason:
-            await _show(message, view, user, today, _(ALREADY_TEXT))
+        reason = await _pending_reason(state, view.id, action, bound)
+        if reason is None:
+            await _show(message, view, user, today, _(REASON_NOT_PENDING))
             return
         await state.clear()
         result = await actions.extend(
@@ -573,10 +595,9 @@ async def staff_button(
             action=action,
         )
     elif action in REASON_CONFIRM_TEXTS:
-        data = await state.get_data()
-        reason = data.get("reason")
-        if data.get("case_id") != view.id or data.get("action") != action.value or not reason:
-            await _show(message, view, user, today, _(ALREADY_TEXT))
+        reason = await _pending_reason(state, view.id, action, bound)
+        if reason is None:
+            await _show(message, view, user, today, _(REASON_NOT_PENDING))
             return
         await state.clear()
         if action is Action.refuse:
@@ -584,10 +605,9 @@ async def staff_button(
         else:
             result = await actions.request_correction(view.id, user, str(reason))
     elif action is Action.suspend:
-        data = await state.get_data()
-        reason = data.get("reason")
-        if data.get("case_id") != view.id or data.get("action") != "suspend" or not reason:
-            await _show(message, view, user, today, _(ALREADY_TEXT))
+        reason = await _pending_reason(state, view.id, action, bound)
+        if reason is None:
+            await _show(message, view, user, today, _(REASON_NOT_PENDING))
             return
         await state.clear()
         result = await actions.suspend(
@@ -668,7 +688,7 @@ async def staff_text(
                 date=deadline.due_on,
                 left=left if left is not None else "—",
             ),
-            reply_markup=_days_keyboard(view.id, left, deadline.extension_days, action),
+            reply_markup=_days_keyboard(view.id, left, deadline.extension_days, action, text),
         )
         return
     if action is Action.suspend:
@@ -684,11 +704,11 @@ async def staff_text(
                 [
                     button(
                         _("Death, incapacity or end of an organisation"),
-                        StaffAction(action="suspend", case_id=view.id, arg="t"),
+                        StaffAction(action="suspend", case_id=view.id, arg=_bound("t", text)),
                     ),
                     button(
                         _("Another ground (mediation, awaiting another case …)"),
-                        StaffAction(action="suspend", case_id=view.id, arg="o"),
+                        StaffAction(action="suspend", case_id=view.id, arg=_bound("o", text)),
                     ),
                     button(_("Cancel"), StaffAction(action="view", case_id=view.id)),
                 ]
@@ -699,7 +719,7 @@ async def staff_text(
         await state.update_data(reason=text)
         await message.answer(
             t(REASON_CONFIRM_TEXTS[action], number=number, reason=html.escape(text)),
-            reply_markup=_confirm_keyboard(view.id, action),
+            reply_markup=_confirm_keyboard(view.id, action, _bound("y", text)),
         )
 
 

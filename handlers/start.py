@@ -12,7 +12,9 @@ from aiogram.utils.i18n import gettext as _
 from cases.users import Role, User, UserRepository
 from handlers.callbacks import LanguageChoice, MenuAction
 from handlers.commands import set_person_menu
+from handlers.intake import IntakeForm
 from handlers.keyboards import language_menu, main_menu
+from handlers.staff import StaffInput
 from settings import Settings
 
 
@@ -49,12 +51,12 @@ async def command_start(
     user: User | None = None,
     settings: Settings | None = None,
 ) -> None:
-    # /start leaves whatever was being filled in (a form's draft stays saved: its command
-    # continues it), so the next text is not taken as an answer to a question no longer shown.
-    await state.clear()
+    await _leave_question(state)
     await message.answer(welcome_text(), reply_markup=main_menu())
-    if user is not None and user.role is not Role.citizen and settings is not None:
-        # Staff given a role before they ever opened the bot get their menu now.
+    own_menu = user is not None and (user.role is not Role.citizen or user.locale is not None)
+    if user is not None and settings is not None and own_menu:
+        # Staff given a role before they ever opened the bot get their menu now; a citizen who
+        # chose a language gets the current commands in it (refreshed after a release).
         await set_person_menu(bot, user, settings.default_locale)
 
 
@@ -63,8 +65,20 @@ async def command_help(message: Message) -> None:
 
 
 async def command_menu(message: Message, state: FSMContext) -> None:
-    await state.clear()  # as /start: the menu replaces the open question
+    await _leave_question(state)
     await message.answer(_("What would you like to do?"), reply_markup=main_menu())
+
+
+LEFT_BY_START = frozenset({IntakeForm.answering.state, StaffInput.text.state})
+"""States /start and /menu end, so the next text is not taken as an answer to a question no
+longer on screen: a citizen form (its draft stays saved; its command continues it) and a staff
+reason prompt (an unconfirmed reason is set aside). The court-case registration keeps its
+answers only in the FSM data, so it stays open; /cancel ends it."""
+
+
+async def _leave_question(state: FSMContext) -> None:
+    if await state.get_state() in LEFT_BY_START:
+        await state.clear()
 
 
 async def command_lang(message: Message) -> None:

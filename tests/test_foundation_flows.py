@@ -206,3 +206,25 @@ def test_response_classes_are_not_rebuilt_after_a_garbage_collection() -> None:
         assert kept_union() is not None
     finally:
         gc.set_threshold(*thresholds)
+
+
+async def test_a_failure_in_a_staff_step_tells_staff_to_check_the_case(
+    dispatcher: Dispatcher, bot
+) -> None:
+    """The citizens' advice ("send /petition … again") is wrong for staff: they must check
+    whether the step was recorded before repeating it."""
+    from cases.users import Role
+    from tests.conftest import ADMIN_ID
+
+    await dispatcher["users"].set_role(ADMIN_ID, Role.admin)
+    broken = Router(name="broken")
+
+    @broken.message(Command("boom"))
+    async def boom(message: Message) -> None:
+        raise ValueError("staff step failed")
+
+    dispatcher.include_router(broken)
+    dispatcher.sub_routers.insert(0, dispatcher.sub_routers.pop())
+    admin = BotClient(dispatcher, bot, user_id=ADMIN_ID)
+    await admin.send("/boom")
+    assert "/cases" in admin.last_text() and "/petition" not in admin.last_text()

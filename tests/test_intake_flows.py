@@ -798,3 +798,16 @@ async def test_commands_inside_a_form_are_commands_not_answers(
     assert "/" not in answers
     await client.send("张三")  # the form is still open and asks the same question
     assert await db.fetch_value("SELECT step FROM drafts") == "id_type"
+
+
+async def test_a_file_captioned_with_a_path_is_kept_as_evidence(
+    client: BotClient, db: Database
+) -> None:
+    """Only a caption that is a command leaves the form; "/home/…" is just a caption."""
+    await fill_mediation(client)  # ends at the summary; go back to the evidence step
+    await client.press("修改")
+    await client.press("证据")
+    await client.send_document(
+        "scan.pdf", "application/pdf", b"%PDF-1.4 scan", caption="/home/zhang/scan.pdf"
+    )
+    assert await db.fetch_value("SELECT count(*) FROM attachments") == 1

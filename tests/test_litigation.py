@@ -845,3 +845,23 @@ async def test_sticker_or_photo_during_a_litigation_question_repeats_it(
     assert (row["attendance"], row["appeared_by"]) == ("staff", "李某 法制股股长")
     assert (await service.get(lawsuit.id)).hearings[0].status == "held"
     assert all(menu not in text for text in staff.texts())
+
+
+async def test_start_in_the_middle_of_a_registration_keeps_its_answers(
+    staff: BotClient, db: Database
+) -> None:
+    """The registration keeps its answers only in the FSM data: /start must not wipe them."""
+    await staff.send("/lawsuit")
+    await staff.press("谷城县公安局")
+    await staff.send("谷城县人民法院")
+    await staff.send("/start")
+    await staff.send(CASE_NUMBER)
+    await staff.send("李四")
+    await staff.send("谷公(治)决字〔2026〕123号行政处罚决定")
+    await staff.send("2026年11月20日")
+    await staff.send("12月10日 上午9点30")
+    await staff.press("是")
+    await staff.press("否")
+    await staff.press("登记")
+    row = await db.fetch_one("SELECT agency_id, court FROM lawsuits")
+    assert tuple(row) == ("county_psb", "谷城县人民法院")

@@ -253,3 +253,14 @@ def test_the_log_formatter_redacts_message_and_exception() -> None:
     assert payload["message"].endswith("landline [phone], case FY-2026-000001")
     assert "bad party: id [id-number], phone [phone]" in payload["error"]
     assert "Traceback" in payload["error"]
+
+
+def test_staff_can_still_read_decision_numbers_and_dates_in_free_text() -> None:
+    """Regression: masking in staff views took a 15-digit decision number for an old ID card
+    and a date after "联系" for a phone number."""
+    subject = (
+        "撤销420625202611250号处罚决定；手机号变更 2026-11-25 处理，联系人张三，"
+        "案件 FY-2026-000123"
+    )
+    assert mask_numbers(subject) == subject
+    assert mask_numbers("联系电话 13912345678") == "联系电话 139****5678"

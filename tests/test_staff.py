@@ -272,6 +272,28 @@ async def test_a_message_typed_later_cannot_refuse_a_case(
     assert await deliver(db, clock) == []
 
 
+async def test_an_older_confirm_button_does_not_act_on_a_newer_text(
+    citizen: PacedClient, admin: PacedClient, db: Database, clock: FakeClock
+) -> None:
+    """Regression (HIGH): the first "确认" refused the case with whatever was typed last
+    ("好的，稍等"), which the citizen then received as the reason."""
+    case_id = await file_reconsideration(citizen, db)
+    await admin.click(f"staff:view:{case_id}::0")
+    await admin.press("不予受理")
+    await admin.send("申请人与被申请的行政行为没有利害关系。")
+    first = button_data(admin, "确认")
+    await admin.send("好的，稍等")
+    await admin.click(first)
+    assert admin.last_text().startswith("未作任何处理")
+    assert await status(db, case_id) == "submitted"
+    # Leaving for /cases sets the reason aside: the button says nothing was done.
+    await admin.send("/cases")
+    await admin.click(first)
+    assert admin.last_text().startswith("未作任何处理")
+    assert await events(db, case_id, "refused") == []
+    assert await deliver(db, clock) == []
+
+
 async def test_a_sticker_while_a_reason_is_asked_keeps_the_prompt_open(
     citizen: PacedClient, admin: PacedClient, db: Database
 ) -> None:

@@ -267,7 +267,13 @@ class BotClient:
         return await self.feed({"message": self._message(contact=contact)})
 
     async def send_document(
-        self, file_name: str, mime_type: str, content: bytes, *, size: int | None = None
+        self,
+        file_name: str,
+        mime_type: str,
+        content: bytes,
+        *,
+        size: int | None = None,
+        caption: str | None = None,
     ) -> Any:
         file_id = "doc-" + hashlib.sha1(content + file_name.encode()).hexdigest()[:12]
         self.session.files[file_id] = content
@@ -278,7 +284,8 @@ class BotClient:
             "mime_type": mime_type,
             "file_size": len(content) if size is None else size,
         }
-        return await self.feed({"message": self._message(document=document)})
+        extra = {} if caption is None else {"caption": caption}
+        return await self.feed({"message": self._message(document=document, **extra)})
 
     async def send_photo(self, content: bytes, *, size: int | None = None) -> Any:
         file_id = "photo-" + hashlib.sha1(content).hexdigest()[:12]
