@@ -122,6 +122,12 @@ _KEYWORD_BEFORE = re.compile(
     r"|document)\b))[^\d\n]{0,12}$"
 )
 _KEYWORD_WINDOW = 30
+# Runs the keyword rule leaves alone: a date (2026-11-25, 2026.11.25, 2026/11/25) or the digits
+# of a case number (FY-2026-000123), matched from up to three characters before the run.
+_DATE_OR_CASE_NUMBER = re.compile(
+    r"(?:.{0,3}?(?<!\d)(?:19|20)\d\d[-./]\d{1,2}[-./]\d{1,2}(?!\d)"
+    r"|.{0,3}?[A-Za-z]{2}-(?:19|20)\d\d-\d+)\s*$"
+)
 
 
 def _numbers(text: str) -> list[tuple[int, int, str]]:
@@ -140,6 +146,10 @@ def _numbers(text: str) -> list[tuple[int, int, str]]:
             match = _SHAPES.match(folded, group.start(), min(end + _BRACKET_SLACK, len(folded)))
             if match:
                 kind = next(kind for kind in _SHAPE_KINDS if match.group(kind) is not None)
+                if kind == "id15" and _KEYWORD_BEFORE.search(
+                    folded, max(0, match.start() - _KEYWORD_WINDOW), match.start()
+                ):
+                    kind = "id15_named"  # "身份证号 4206258…": an ID, not a decision number
                 found.append((match.start(), match.end(), kind))
                 matched_until = match.end()
         if matched_until > start:
@@ -147,6 +157,8 @@ def _numbers(text: str) -> list[tuple[int, int, str]]:
         if not 7 <= sum(ch.isdigit() for ch in run.group()) <= 10:
             continue
         first_digit = start + next(i for i, ch in enumerate(run.group()) if ch.isdigit())
+        if _DATE_OR_CASE_NUMBER.match(folded, max(0, first_digit - 3), end):
+            continue  # "联系 … 2026-11-25", "联系人 … FY-2026-000123": dates and case numbers
         if _KEYWORD_BEFORE.search(folded, max(0, first_digit - _KEYWORD_WINDOW), first_digit):
             found.append((first_digit, end, "context"))
     if not found:
@@ -182,6 +194,7 @@ def _replace(
 _LABELS = {
     "id18": "[id-number]",
     "id15": "[id-number]",
+    "id15_named": "[id-number]",
     "document": "[id-number]",
     "phone": "[phone]",
     "context": "[number]",
@@ -193,10 +206,10 @@ def redact(text: str) -> str:
     return _replace(text, lambda _, kind: _LABELS[kind])
 
 
-MASKED_IN_TEXT = frozenset({"id18", "phone", "document"})
-"""What :func:`mask_numbers` masks. Not the old 15-digit cards (no longer valid, and a 15-digit
-number in a case's subject is far more likely a decision number) nor numbers recognised only by
-a word before them (a date after "联系" would be masked): staff must be able to read those."""
+MASKED_IN_TEXT = frozenset({"id18", "id15_named", "phone", "document", "context"})
+"""What :func:`mask_numbers` masks: not a bare 15-digit number (the old cards are invalid since
+2013, and in a case's subject it is far more likely a decision number staff must read); a
+15-digit number after a word such as 身份证 is still masked (the "context" rule)."""
 
 
 def mask_numbers(text: str) -> str:

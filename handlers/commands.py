@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
 from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 
 from cases.users import Role, User
@@ -96,6 +96,9 @@ async def set_person_menu(bot: Bot, user: User, default_locale: str) -> None:
     except (TelegramBadRequest, TelegramForbiddenError):
         # A person who never opened the bot has no chat yet: /start sets the menu later.
         log.info("command menu for a person deferred until they open the bot")
+    except TelegramAPIError as exc:
+        # Only the "/" menu (429, network): the next /start sets it; never fail the reply.
+        log.warning("could not set a person's command menu (%s)", type(exc).__name__)
 
 
 async def set_commands(bot: Bot, default_locale: str, staff: list[User] | None = None) -> None:

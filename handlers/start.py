@@ -12,9 +12,8 @@ from aiogram.utils.i18n import gettext as _
 from cases.users import Role, User, UserRepository
 from handlers.callbacks import LanguageChoice, MenuAction
 from handlers.commands import set_person_menu
-from handlers.intake import IntakeForm
 from handlers.keyboards import language_menu, main_menu
-from handlers.staff import StaffInput
+from handlers.litigation import LitigationForm
 from settings import Settings
 
 
@@ -69,15 +68,16 @@ async def command_menu(message: Message, state: FSMContext) -> None:
     await message.answer(_("What would you like to do?"), reply_markup=main_menu())
 
 
-LEFT_BY_START = frozenset({IntakeForm.answering.state, StaffInput.text.state})
-"""States /start and /menu end, so the next text is not taken as an answer to a question no
-longer on screen: a citizen form (its draft stays saved; its command continues it) and a staff
-reason prompt (an unconfirmed reason is set aside). The court-case registration keeps its
-answers only in the FSM data, so it stays open; /cancel ends it."""
+KEPT_BY_START = frozenset({LitigationForm.registering.state})
+"""/start and /menu end whatever question is open, so the next text is not taken as an answer
+to a question no longer on screen (a form answer, material for a case, a staff reason, a hearing
+time): a citizen form's draft stays saved and its command continues it. The one exception is
+the court-case registration, which keeps its answers only in the FSM data; /cancel ends it."""
 
 
 async def _leave_question(state: FSMContext) -> None:
-    if await state.get_state() in LEFT_BY_START:
+    current = await state.get_state()
+    if current is not None and current not in KEPT_BY_START:
         await state.clear()
 
 

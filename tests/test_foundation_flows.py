@@ -228,3 +228,16 @@ async def test_a_failure_in_a_staff_step_tells_staff_to_check_the_case(
     admin = BotClient(dispatcher, bot, user_id=ADMIN_ID)
     await admin.send("/boom")
     assert "/cases" in admin.last_text() and "/petition" not in admin.last_text()
+
+
+async def test_start_is_answered_even_when_the_menu_refresh_is_throttled(
+    client: BotClient,
+) -> None:
+    from aiogram.methods import SetMyCommands
+
+    await client.send("/lang")
+    await client.press("中文")
+    client.session.fail_next(SetMyCommands, 429, "Too Many Requests", retry_after=5)
+    await client.send("/start")
+    assert "欢迎使用谷城县" in client.last_text()
+    assert "出了点问题" not in " ".join(client.texts())

@@ -811,3 +811,20 @@ async def test_a_file_captioned_with_a_path_is_kept_as_evidence(
         "scan.pdf", "application/pdf", b"%PDF-1.4 scan", caption="/home/zhang/scan.pdf"
     )
     assert await db.fetch_value("SELECT count(*) FROM attachments") == 1
+
+
+async def test_start_ends_adding_material_so_a_later_text_is_not_filed(
+    client: BotClient, db: Database
+) -> None:
+    """Regression: after /start the "add material" prompt stayed open off screen, and the
+    citizen's next question was filed into the case as material."""
+    await fill_mediation(client)
+    await client.press("提交")
+    await client.send("/mycases")
+    await client.press("TJ-2026-000001")
+    await client.press("补充材料")
+    await client.send("/start")
+    await client.send("你好，我想问一下怎么预约局长接待日")
+    added = "SELECT count(*) FROM case_events WHERE kind = 'material_added'"
+    assert await db.fetch_value(added) == 0
+    assert client.last_text() == "请选择您要办理的事项："

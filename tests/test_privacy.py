@@ -264,3 +264,10 @@ def test_staff_can_still_read_decision_numbers_and_dates_in_free_text() -> None:
     )
     assert mask_numbers(subject) == subject
     assert mask_numbers("联系电话 13912345678") == "联系电话 139****5678"
+
+
+def test_numbers_named_by_a_word_stay_masked_for_staff() -> None:
+    """A local landline without area code, or an old ID after "身份证号", is still personal."""
+    for text in ("代理人李四，电话 7212345", "证件号码 12345678", "身份证号 420625800101001"):
+        masked = mask_numbers(text)
+        assert masked != text and "*" in masked, text
