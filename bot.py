@@ -74,6 +74,7 @@ from cases.updates import ProcessedUpdates
 from cases.users import Role, UserRepository
 from handlers import get_routers, setup_middlewares
 from handlers.commands import MENU_ROLES, set_commands
+from handlers.replies import RetryRateLimitedReplies
 from handlers.storage import SqliteStorage
 from scheduling.notices import alert_calendar_gap, notify_recomputed
 from scheduling.runner import Scheduling
@@ -451,7 +452,11 @@ async def poll(
     """Polling until SIGTERM/SIGINT; on_shutdown lets running handlers finish first."""
     users = UserRepository(db, clock)
     dp = create_dispatcher(settings, db, clock, org=org)
-    scheduling = Scheduling(bot=bot, db=db, clock=clock, settings=settings)
+    # Handlers' replies are retried after a 429; reminders go through their own Bot, whose
+    # sender paces itself and handles 429 on its own (scheduling/sender.py).
+    bot.session.middleware(RetryRateLimitedReplies())
+    reminder_bot = build_bot(settings)
+    scheduling = Scheduling(bot=reminder_bot, db=db, clock=clock, settings=settings)
 
     @dp.startup()
     async def on_startup(bot: Bot) -> None:
@@ -474,7 +479,10 @@ async def poll(
         await scheduling.stop()
         log.info("bot stopped")
 
-    await dp.start_polling(bot, handle_signals=True, close_bot_session=True)
+    try:
+        await dp.start_polling(bot, handle_signals=True, close_bot_session=True)
+    finally:
+        await reminder_bot.session.close()
 
 
 def exit_process(code: int) -> NoReturn:

@@ -241,3 +241,27 @@ async def test_start_is_answered_even_when_the_menu_refresh_is_throttled(
     await client.send("/start")
     assert "欢迎使用谷城县" in client.last_text()
     assert "出了点问题" not in " ".join(client.texts())
+
+
+async def test_a_rate_limited_reply_is_sent_again_after_the_wait(
+    client: BotClient, bot, db: Database
+) -> None:
+    """Regression: a 429 on the answer to a form step lost the next question (the citizen
+    got an apology instead). Waits longer than a few seconds are not held."""
+    from handlers.replies import RetryRateLimitedReplies
+
+    waits: list[float] = []
+
+    async def record(seconds: float) -> None:
+        waits.append(seconds)
+
+    bot.session.middleware(RetryRateLimitedReplies(sleep=record))
+    await client.send("/mediation")
+    client.session.fail_next(SendMessage, 429, "Too Many Requests", retry_after=3)
+    await client.press("没有")
+    assert waits == [3]
+    assert "同意" in " ".join(client.buttons())  # the next question did arrive
+    client.session.fail_next(SendMessage, 429, "Too Many Requests", retry_after=60)
+    await client.press("同意")
+    assert waits == [3]
+    assert "出了点问题" in client.last_text()
