@@ -36,6 +36,7 @@ from cases.forms import Procedure  # noqa: E402
 from cases.intake import IntakeService  # noqa: E402
 from cases.migrate import migrate  # noqa: E402
 from cases.users import UserRepository  # noqa: E402
+from handlers.replies import RetryRateLimitedReplies  # noqa: E402
 from scripts.compile_locales import compile_all  # noqa: E402
 from settings import Settings  # noqa: E402
 from tests.fakes.telegram import TOKEN, RecordingSession  # noqa: E402
@@ -88,6 +89,7 @@ async def scenarios(n: int, *, concurrent: bool) -> tuple[float, float, float]:
     bot = Bot(
         TOKEN, session=RecordingSession(), default=DefaultBotProperties(parse_mode=ParseMode.HTML)
     )
+    bot.session.middleware(RetryRateLimitedReplies())  # as bot.poll() sets up the handlers' Bot
     with tempfile.TemporaryDirectory() as tmp:
         clock = FakeClock(datetime(2026, 11, 25, 1, 0, tzinfo=UTC))
         db = Database(Path(tmp) / "bench.sqlite3")
