@@ -271,3 +271,12 @@ def test_numbers_named_by_a_word_stay_masked_for_staff() -> None:
     for text in ("代理人李四，电话 7212345", "证件号码 12345678", "身份证号 420625800101001"):
         masked = mask_numbers(text)
         assert masked != text and "*" in masked, text
+
+
+def test_a_mobile_split_anywhere_is_redacted_as_validation_accepts_it() -> None:
+    from cases.validation import parse_phone
+
+    typed = "1 39 1234 5678"
+    assert parse_phone(typed) == "13912345678"
+    assert redact(f"phone {typed} saved") == "phone [phone] saved"
+    assert mask_numbers(f"代理人 {typed}") == "代理人 139****5678"
