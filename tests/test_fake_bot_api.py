@@ -488,3 +488,14 @@ async def test_control_api_pushes_updates_for_manual_runs(bot: Bot, api: FakeBot
         update_id = (await resp.json())["update_id"]
 
     assert [u.update_id for u in await bot.get_updates()] == [update_id]
+
+
+async def test_a_push_between_capturing_and_waiting_still_wakes_the_long_poll(
+    api: FakeBotAPI,
+) -> None:
+    """Regression (flaky process test): the pulse was set() then clear(); a long poll that had
+    captured the event but whose wait task had not started yet slept its whole timeout."""
+    captured = api._updates_pushed
+    api.push_message(5001, "/start")
+    assert captured.is_set()
+    await asyncio.wait_for(captured.wait(), 0.1)

@@ -692,10 +692,19 @@ class FakeBotAPI:
 
     # ------------------------------------------------------------------ HTTP
 
-    @staticmethod
-    def _pulse(event: asyncio.Event) -> None:
+    def _pulse(self, event: asyncio.Event) -> None:
+        """Wake every waiter of ``event`` and give later waiters a fresh one.
+
+        Not set() then clear(): ``asyncio.wait_for(event.wait(), …)`` starts the wait in a new
+        task, and a pulse between capturing the event and that task's first step was lost — a
+        long poll then slept its whole timeout with the update already there (a flaky process
+        test). A captured event stays set, so such a waiter returns at once.
+        """
         event.set()
-        event.clear()
+        if event is self._updates_pushed:
+            self._updates_pushed = asyncio.Event()
+        elif event is self._call_recorded:
+            self._call_recorded = asyncio.Event()
 
     async def _read_params(
         self, request: web.Request
