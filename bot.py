@@ -19,12 +19,11 @@ import os
 import signal
 import sqlite3
 import sys
-import threading
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -300,11 +299,8 @@ def _database_unusable(path: Path, exc: BaseException) -> StartupError:
 
 
 def check_database_file(path: Path) -> None:
-    """Open an existing file with plain sqlite3 first, in this thread.
-
-    A file that is not SQLite fails in Database.open after aiosqlite has started a connection
-    thread that nothing closes, and that thread kept the process from exiting.
-    """
+    """Open an existing file with plain sqlite3 first, before anything is opened or written:
+    a file that is not this bot's database is refused untouched (no -wal/-shm beside it)."""
     if path.is_dir():
         raise StartupError(f"DATABASE_PATH {path} is a directory; point it at a file")
     if not path.exists():
@@ -450,8 +446,8 @@ async def poll(
     settings: Settings, db: Database, clock: Clock, bot: Bot, org: Organisation
 ) -> None:
     """Polling until SIGTERM/SIGINT; on_shutdown lets running handlers finish first."""
-    users = UserRepository(db, clock)
     dp = create_dispatcher(settings, db, clock, org=org)
+    users: UserRepository = dp["users"]
     # Handlers' replies are retried after a 429; reminders go through their own Bot, whose
     # sender paces itself and handles 429 on its own (scheduling/sender.py).
     bot.session.middleware(RetryRateLimitedReplies())
@@ -485,26 +481,6 @@ async def poll(
         await reminder_bot.session.close()
 
 
-def exit_process(code: int) -> NoReturn:
-    """sys.exit, unless a stray thread would keep the finished process alive.
-
-    An aiosqlite connection whose set-up fails inside Database.open (a locked or unreadable
-    file) is never closed, and its worker thread (not a daemon) then blocks the exit for ever.
-    Everything of ours is closed by now, so leaving without waiting for it loses nothing.
-    """
-    stray = [
-        thread
-        for thread in threading.enumerate()
-        if thread is not threading.main_thread() and not thread.daemon and thread.is_alive()
-    ]
-    if stray:
-        logging.shutdown()  # flushes the log handlers
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    sys.exit(code)
-
-
 def main() -> None:
     settings = load_settings()
     configure_logging(settings.log_level)
@@ -512,7 +488,7 @@ def main() -> None:
         code = asyncio.run(run(settings))
     except KeyboardInterrupt:  # Ctrl-C before the signal handlers were installed
         code = EXIT_STOPPED
-    exit_process(code)
+    sys.exit(code)
 
 
 if __name__ == "__main__":
