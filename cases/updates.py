@@ -91,9 +91,6 @@ class ProcessedUpdates:
             return None
         return [(_INSERT, (current.update_id, to_db(self._clock.now())))], current.mark_recorded
 
-    async def purge(self, older_than: timedelta) -> int:
-        return await purge_processed_updates(self._db, self._clock, older_than)
-
 
 async def purge_processed_updates(db: Database, clock: Clock, older_than: timedelta) -> int:
     """The daily clean-up. A function, not a method: a ProcessedUpdates instance hooks itself
