@@ -888,6 +888,17 @@ async def _appearance_context(
     return data, hearing, lawsuit
 
 
+async def _open_appearance(
+    message: Message, state: FSMContext, litigation: LitigationService
+) -> tuple[dict[str, Any], Hearing, Lawsuit] | None:
+    """The appearance being recorded, or None after ending the step and saying why."""
+    context = await _appearance_context(state, litigation)
+    if context is None:
+        await state.clear()
+        await message.answer(_("This hearing was already recorded."))
+    return context
+
+
 async def _advance_appearance(
     message: Message,
     user_id: int,
@@ -1002,10 +1013,8 @@ async def appearance_text(
     message: Message, state: FSMContext, litigation: LitigationService
 ) -> None:
     assert message.text is not None and message.from_user is not None
-    context = await _appearance_context(state, litigation)
+    context = await _open_appearance(message, state, litigation)
     if context is None:
-        await state.clear()
-        await message.answer(_("This hearing was already recorded."))
         return
     data, hearing, lawsuit = context
     answers = dict(data.get("answers") or {})
@@ -1052,10 +1061,8 @@ async def not_text(message: Message, state: FSMContext, litigation: LitigationSe
         await message.answer(notice + "\n\n" + text, reply_markup=keyboard)
         return
     if current == LitigationForm.appearance.state:
-        context = await _appearance_context(state, litigation)
+        context = await _open_appearance(message, state, litigation)
         if context is None:
-            await state.clear()
-            await message.answer(_("This hearing was already recorded."))
             return
         data, hearing, lawsuit = context
         await _ask_appearance(message, hearing, str(data.get("step")), lawsuit, prefix=notice)
