@@ -48,7 +48,10 @@ from aiogram.methods import (
     GetFile,
     GetMe,
     GetUpdates,
+    SendDocument,
     SendMessage,
+    SendPhoto,
+    SendVoice,
     SetMyCommands,
     TelegramMethod,
 )
@@ -197,6 +200,9 @@ CALLED_METHODS: tuple[type[TelegramMethod[Any]], ...] = (
     EditMessageReplyMarkup,
     AnswerCallbackQuery,
     GetFile,
+    SendDocument,
+    SendPhoto,
+    SendVoice,
 )
 _response_types: list[type[Any]] = []
 

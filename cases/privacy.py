@@ -219,6 +219,17 @@ def mask_numbers(text: str) -> str:
     return _replace(text, _mask, MASKED_IN_TEXT)
 
 
+ID_KINDS = frozenset({"id18", "id15_named", "document", "context"})
+"""Numbers :func:`mask_id_numbers` masks: every ID shape, and numbers named only by a word
+(which may be an ID)."""
+
+
+def mask_id_numbers(text: str) -> str:
+    """Free text shown to a role that may call the parties (a mediator): ID numbers masked,
+    phone numbers kept."""
+    return _replace(text, _mask, ID_KINDS)
+
+
 def _mask(raw: str, kind: str) -> str:
     """Like cases.validation.mask_id_number / mask_phone, on the characters of ``raw``."""
     chars = "".join(ch for ch in raw.translate(_FOLD) if ch.isascii() and ch.isalnum()).upper()

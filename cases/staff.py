@@ -58,7 +58,7 @@ from cases.db import Database, row_in
 from cases.deadlines import DeadlineEngine, citation, default_engine
 from cases.forms import Procedure
 from cases.history import append_event
-from cases.privacy import mask_numbers
+from cases.privacy import mask_id_numbers, mask_numbers
 from cases.texts import N_
 from cases.users import Role, User
 from cases.validation import mask_id_number, mask_phone
@@ -236,13 +236,14 @@ async def staff_case_view(db: Database, case_id: int, user: User) -> StaffCaseVi
     if row is None or not _may_open(row, user):
         return None
     full = ROLE_SEES_IN_FULL.get(user.role, frozenset())
+    free = free_text_masker(user)
     parties = []
     for party in await db.fetch_all(
         "SELECT role, name, id_number, phone, details FROM parties WHERE case_id = ? ORDER BY id",
         (case_id,),
     ):
         # Free text ("李四 13912345678" for an agent) hides numbers the same way.
-        name = party["name"] if "phone" in full else mask_numbers(party["name"])
+        name = free(party["name"])
         bits = [f"{party['role']}: {name}"]
         if party["id_number"]:
             number = party["id_number"]
@@ -252,7 +253,7 @@ async def staff_case_view(db: Database, case_id: int, user: User) -> StaffCaseVi
             bits.append(phone if "phone" in full else mask_phone(phone))
         contact = json.loads(party["details"]).get("contact")
         if contact:
-            bits.append(str(contact) if "phone" in full else mask_numbers(str(contact)))
+            bits.append(free(str(contact)))
         parties.append(" · ".join(bits))
     events = [
         StaffEvent(
@@ -290,6 +291,21 @@ async def staff_case_view(db: Database, case_id: int, user: User) -> StaffCaseVi
         accepted_on=accepted_on,
         petition_kind=answers.get("petition_kind") if isinstance(answers, dict) else None,
     )
+
+
+def free_text_masker(user: User) -> Callable[[str], str]:
+    """Numbers typed into free text, masked as the dedicated fields are for this role: a
+    mediator calls the parties (phones shown) but sees no ID number, even one typed into
+    the other side's contact."""
+    full = ROLE_SEES_IN_FULL.get(user.role, frozenset())
+    if {"id_number", "phone"} <= full:
+        return str
+    return mask_id_numbers if "phone" in full else mask_numbers
+
+
+def may_open_case(row: sqlite3.Row | Mapping[str, Any], user: User) -> bool:
+    """Whether this person may open this case (a ``cases`` row): the table above."""
+    return _may_open(row, user)
 
 
 def _may_open(row: sqlite3.Row | Mapping[str, Any], user: User) -> bool:

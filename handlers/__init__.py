@@ -11,6 +11,8 @@ the first matching handler wins; every router passed on the way costs a filter p
 5. ``mycases``    – /mycases, case pages, "add material" (its own state).
 6. ``reminders``  – the "received / 已收到" button on reminders (callback data only).
 7. ``staff``      – /cases, staff case pages and actions; router-level HasRole filter.
+   ``case-file``  – the application in full and its evidence files (staff and the respondent
+                    agency; callback data only).
 8. ``triage``     – "help me choose" questions (callback data only).
 9. ``litigation`` – staff: court cases against agencies (行政应诉), L3/L7 data entry.
    ``admin``      – administrators: /grant roles and units, /staff.
@@ -27,6 +29,7 @@ from cases.updates import ProcessedUpdates
 from cases.users import UserRepository
 from handlers import (
     admin,
+    case_file,
     common,
     errors,
     intake,
@@ -55,6 +58,7 @@ def get_routers() -> list[Router]:
         mycases.build_router(),
         reminders.build_router(),
         staff.build_router(),
+        case_file.build_router(),
         triage.build_router(),
         litigation.build_router(),
         admin.build_router(),

@@ -17,6 +17,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from cases.db import Database
 from cases.deadlines import RULES
 from cases.forms import FORMS, PROCEDURE_NAMES, Procedure, display_value
 from cases.intake import (
@@ -183,6 +184,7 @@ async def case_button(
     state: FSMContext,
     intake: IntakeService,
     user: User,
+    db: Database,
 ) -> None:
     message = query.message if isinstance(query.message, Message) else None
     if callback_data.action == "list":
@@ -197,7 +199,7 @@ async def case_button(
         from handlers.staff import open_staff_case
 
         if user.role is Role.citizen or not await open_staff_case(
-            query, callback_data.case_id, user, intake, callback_data.action
+            query, callback_data.case_id, user, intake, db, callback_data.action
         ):
             await query.answer(_("This case is not available to you."), show_alert=True)
         return

@@ -32,6 +32,7 @@ from cases.db import Database
 from cases.deadlines import RULES, citation
 from cases.forms import PROCEDURE_NAMES, PROVISIONAL_NOTE, Procedure
 from cases.intake import CASE_STATUSES, STAFF_EVENT_TEXTS, IntakeService
+from cases.organisation import Organisation
 from cases.staff import (
     EXTENSION_RULES,
     PETITION_COMPLAINT,
@@ -53,6 +54,7 @@ from cases.staff import (
 from cases.texts import N_, format_date
 from cases.users import Role, User
 from cases.validation import TextLimits, ValidationError, clean_text, parse_date
+from handlers.case_file import application_button, send_case_file
 from handlers.filters import HasRole, NotCommand, When
 from handlers.keyboards import button, grid
 from handlers.texts import current_locale, t
@@ -284,6 +286,7 @@ def staff_case_keyboard(view: StaffCaseView, user: User, today: date) -> InlineK
             else ACTION_LABELS[action]
         )
         buttons.append(button(_(label), StaffAction(action=action.value, case_id=view.id)))
+    buttons.append(application_button(view.id))
     buttons.append(button(_("🔄 Refresh"), StaffAction(action="view", case_id=view.id)))
     buttons.append(button(_("📋 Open cases"), StaffAction(action="list", case_id=0)))
     return grid(buttons)
@@ -299,7 +302,12 @@ async def _show(
 
 
 async def open_staff_case(
-    query: CallbackQuery, case_id: int, user: User, intake: IntakeService, action: str = "view"
+    query: CallbackQuery,
+    case_id: int,
+    user: User,
+    intake: IntakeService,
+    db: Database,
+    action: str = "view",
 ) -> bool:
     """The "open case" button of a reminder or notice pressed by staff (from /mycases'
     ``case:view:<id>``). False when this person may not see the case: the caller answers."""
@@ -308,8 +316,13 @@ async def open_staff_case(
         return False
     view = await intake.staff_view(case_id, user)
     if view is None:
-        return False
+        # The respondent agency answering a reconsideration (FY 48) reads the application only.
+        if not await send_case_file(message, case_id, user, db, intake.org):
+            return False
+        await query.answer()
+        return True
     await query.answer()
+    await send_case_file(message, case_id, user, db, intake.org)
     await _show(message, view, user, intake.today())
     return True
 
@@ -336,7 +349,7 @@ async def _list(message: Message, user: User, db: Database) -> None:
                 line += " " + _("(provisional)")
             label += " · " + format_date(case.next_due_on, current_locale())
         lines.append(line)
-        buttons.append(button(label, StaffAction(action="view", case_id=case.id)))
+        buttons.append(button(label, StaffAction(action="open", case_id=case.id)))
     await message.answer("\n".join(lines), reply_markup=grid(buttons))
 
 
@@ -486,6 +499,7 @@ async def staff_button(
     user: User,
     db: Database,
     clock: Clock,
+    org: Organisation,
 ) -> None:
     message = query.message if isinstance(query.message, Message) else None
     if callback_data.action == "list":
@@ -500,8 +514,10 @@ async def staff_button(
         return
     await query.answer()
     today = legal_today(clock)
-    if callback_data.action == "view":
+    if callback_data.action in ("view", "open"):
         await state.clear()
+        if callback_data.action == "open":  # from /cases: what was filed, then the page
+            await send_case_file(message, view.id, user, db, org)
         await _show(message, view, user, today)
         return
     try:

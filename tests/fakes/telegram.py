@@ -27,6 +27,7 @@ from aiogram.methods import (
     SendDocument,
     SendMessage,
     SendPhoto,
+    SendVoice,
     TelegramMethod,
 )
 from aiogram.types import InlineKeyboardMarkup, Update
@@ -118,8 +119,8 @@ class RecordingSession(BaseSession):
             result = self._message(bot, method, text=method.text)
         elif isinstance(method, EditMessageReplyMarkup):
             result = self._message(bot, method, text="")
-        elif isinstance(method, SendDocument | SendPhoto):
-            result = self._message(bot, method)
+        elif isinstance(method, SendDocument | SendPhoto | SendVoice):
+            result = self._message(bot, method, **_media(method))
         elif isinstance(method, GetFile):
             content = self.files.get(method.file_id, b"")
             result = {
@@ -343,6 +344,19 @@ class BotClient:
 
     def clear(self) -> None:
         self.session.requests.clear()
+
+
+def _media(method: SendDocument | SendPhoto | SendVoice) -> dict[str, Any]:
+    """The sent file as Telegram echoes it back, so aiogram can parse the returned Message."""
+    file_id = str(getattr(method, "document", None) or getattr(method, "photo", None) or "")
+    file_id = file_id or str(getattr(method, "voice", ""))
+    caption = {"caption": method.caption} if method.caption else {}
+    meta = {"file_id": file_id, "file_unique_id": "u" + file_id}
+    if isinstance(method, SendPhoto):
+        return {"photo": [{**meta, "width": 800, "height": 600}], **caption}
+    if isinstance(method, SendVoice):
+        return {"voice": {**meta, "duration": 1}, **caption}
+    return {"document": meta, **caption}
 
 
 _update_ids = itertools.count(1)

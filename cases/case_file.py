@@ -1,0 +1,372 @@
+"""The application as the citizen filed it, for the people who must act on it.
+
+The office decides within five working days whether to accept, ask for 补正 or refuse (FY 30,
+31); a mediator prepares a session from the dispute's facts and the other side's details; the
+respondent agency answers the application (FY 48). Each needs what the citizen wrote, in the
+order of the form and with the form's own labels. This module builds that once, as a function
+of the case, for every procedure and role; the chat renders it (handlers/case_file.py) and the
+later PDF dossier will print the same :class:`CaseFile`.
+
+What a role sees is a table (:data:`AUDIENCE_FIELDS`), on top of who may open the case at all
+(``cases.staff``): personal numbers follow the masking rules of the staff page, and an agency
+answering a reconsideration sees only what its reply needs (the act challenged, the request,
+the facts and reasons), never an ID or phone number.
+
+Citizen text is data, never markup: values are returned as written, except that invisible
+characters that could disguise text (bidi overrides and isolates, zero-width characters) are
+made visible (:func:`reveal_invisible`). Escaping for the chat's HTML is the renderer's job.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections.abc import Callable
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel
+
+from cases.clock import LEGAL_TZ, from_db
+from cases.db import Database
+from cases.forms import FORMS, Kind, Procedure, display_value, timeliness
+from cases.organisation import Organisation
+from cases.staff import ROLE_SEES_IN_FULL, free_text_masker, may_open_case
+from cases.texts import N_
+from cases.users import Role, User
+from cases.validation import mask_id_number, mask_phone
+
+
+class Audience(StrEnum):
+    """Who reads the file, which decides what is in it."""
+
+    office = "office"  # reconsideration / petition office, administrators: everything
+    mediator = "mediator"  # the room's mediator: the whole request
+    agency = "agency"  # the respondent agency (FY 48): what its reply needs
+
+
+AGENCY_FIELDS = frozenset(
+    {
+        "applicant_kind",
+        "organisation_name",
+        "applicant_name",
+        "respondent_id",
+        "act_kind",
+        "act_title",
+        "act_date",
+        "request",
+        "facts",
+        "compensation",
+        "compensation_details",
+    }
+)
+"""FY 48: the respondent receives a copy of the application to answer it: who applies, the
+act challenged, the request (a compensation claim is part of it, FY 72) and the facts and
+reasons. No ID number, phone, address, or the applicant's timeliness explanations."""
+
+AUDIENCE_FIELDS: dict[Audience, frozenset[str] | None] = {
+    Audience.office: None,  # every answer
+    Audience.mediator: None,
+    Audience.agency: AGENCY_FIELDS,
+}
+
+AGENCY_ROLES = frozenset({Role.agency_liaison, Role.agency_head})
+ANSWERING_RULE = "F10"
+"""The respondent's reply period (FY 48/54): opened when the office sends the copy. Before
+that the agency has no part in the case and sees nothing of it."""
+
+LINK_REASONS: dict[str, str] = {
+    "respondent_id": N_("same respondent agency"),
+    "body_concerned": N_("same agency concerned"),
+    "request": N_("same request"),
+    "other_party_name": N_("same other side"),
+}
+
+# Format characters that change how text reads without being seen: bidi embeddings,
+# overrides and isolates, zero-width space/non-joiner, word joiner, invisible operators, BOM,
+# Arabic letter mark, Mongolian vowel separator. U+200D (zero-width joiner) builds emoji and is
+# revealed only where it joins no symbols.
+_ZWJ = "\u200d"
+
+
+def reveal_invisible(text: str) -> str:
+    """Invisible and control characters shown as ``⟦U+202E⟧``, so that a right-to-left
+    override or a zero-width character cannot make staff read something else than what was
+    filed. Newlines stay."""
+    out: list[str] = []
+    for index, ch in enumerate(text):
+        if ch == "\n":
+            out.append(ch)
+            continue
+        category = unicodedata.category(ch)
+        if ch == _ZWJ and _joins_symbols(text, index):
+            out.append(ch)
+        elif category in ("Cc", "Cf", "Zl", "Zp", "Co", "Cn") and not _is_emoji_part(ch):
+            out.append(f"⟦U+{ord(ch):04X}⟧")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _is_emoji_part(ch: str) -> bool:
+    """Tag characters (U+E0020–E007F) build flag emoji such as 🏴󠁧󠁢󠁳󠁣󠁴󠁿."""
+    return 0xE0020 <= ord(ch) <= 0xE007F
+
+
+def _joins_symbols(text: str, index: int) -> bool:
+    before = text[index - 1] if index > 0 else ""
+    after = text[index + 1] if index + 1 < len(text) else ""
+    return bool(before and after) and all(
+        unicodedata.category(c) in ("So", "Sk", "Mn") or 0xFE00 <= ord(c) <= 0xFE0F
+        for c in (before, after)
+    )
+
+
+class Entry(BaseModel):
+    """One answer: the form's label (a msgid) and the value as filed."""
+
+    key: str
+    label: str
+    value: str
+    translatable: bool = False
+    """The value is a fixed choice (a msgid): translate it; otherwise show it as written."""
+    free_text: bool = False
+    """The citizen's own words: may be long, shortened on the case page with a marker."""
+
+
+class TimelinessCheck(BaseModel):
+    """FY 20-21 at intake, recomputed from the answers and the day the case was received."""
+
+    rule_id: str
+    window_end: date
+    basis: str
+    late: bool
+    provisional: bool
+
+
+class EvidenceItem(BaseModel):
+    id: int
+    number: int
+    """1-based, in the order received: what staff say ("file 3")."""
+    kind: str
+    file_name: str | None
+    mime_type: str | None
+    size: int
+    received_on: date
+    sha256: str | None
+
+
+class LinkedCase(BaseModel):
+    id: int
+    number: str
+    reason: str | None
+    """A msgid from :data:`LINK_REASONS`, or None."""
+    readable: bool
+    """This person may open it too (a button is offered)."""
+
+
+class CaseFile(BaseModel):
+    case_id: int
+    number: str
+    procedure: Procedure
+    audience: Audience
+    title: str
+    entries: list[Entry]
+    timeliness: TimelinessCheck | None = None
+    late_reason_given: bool = False
+    linked: LinkedCase | None = None
+    evidence: list[EvidenceItem] = []
+
+
+def audience_for(user: User) -> Audience | None:
+    if user.role in (Role.admin, Role.office_staff):
+        return Audience.office
+    if user.role is Role.mediator:
+        return Audience.mediator
+    if user.role in AGENCY_ROLES:
+        return Audience.agency
+    return None
+
+
+async def _agency_may_read(db: Database, row: Any, user: User) -> bool:
+    """The respondent agency's liaison or head, once the copy was sent (F10 opened)."""
+    if Procedure(row["procedure"]) is not Procedure.reconsideration or user.unit is None:
+        return False
+    if row["sensitive"]:
+        return False
+    answers = json.loads(row["answers"] or "{}")
+    if answers.get("respondent_id") != user.unit:
+        return False
+    opened = await db.fetch_value(
+        "SELECT count(*) FROM case_deadlines WHERE case_id = ? AND rule_id = ?",
+        (row["id"], ANSWERING_RULE),
+    )
+    return bool(opened)
+
+
+async def may_read_case_file(db: Database, case_id: int, user: User) -> bool:
+    row = await db.fetch_one("SELECT * FROM cases WHERE id = ?", (case_id,))
+    return row is not None and await _may_read(db, row, user)
+
+
+async def _may_read(db: Database, row: Any, user: User) -> bool:
+    audience = audience_for(user)
+    if audience is None:
+        return False
+    if audience is Audience.agency:
+        return await _agency_may_read(db, row, user)
+    return may_open_case(row, user)
+
+
+def _masker(user: User) -> tuple[Callable[[str], str], Callable[[str], str], Callable[[str], str]]:
+    """(free text, ID number, phone) as this role may see them (cases.staff rules)."""
+    full = ROLE_SEES_IN_FULL.get(user.role, frozenset())
+    free = free_text_masker(user)
+    id_number = str if "id_number" in full else mask_id_number
+    phone = str if "phone" in full else mask_phone
+    return free, id_number, phone
+
+
+async def build_case_file(
+    db: Database, case_id: int, user: User, org: Organisation, locale: str
+) -> CaseFile | None:
+    """The application as this person may read it; None when they may not open the case."""
+    row = await db.fetch_one("SELECT * FROM cases WHERE id = ?", (case_id,))
+    if row is None or not await _may_read(db, row, user):
+        return None
+    audience = audience_for(user)
+    assert audience is not None
+    procedure = Procedure(row["procedure"])
+    spec = FORMS[procedure]
+    answers: dict[str, Any] = json.loads(row["answers"] or "{}")
+    allowed = AUDIENCE_FIELDS[audience]
+    free, id_number, phone = _masker(user)
+
+    entries: list[Entry] = []
+    seen: set[str] = set()
+    for field in spec.asked_fields(answers):
+        if field.key in seen or field.kind is Kind.evidence:
+            continue
+        seen.add(field.key)
+        if allowed is not None and field.key not in allowed:
+            continue
+        if field.key not in answers:
+            continue
+        value = answers[field.key]
+        translatable = False
+        if value is None:
+            text, translatable = N_("(skipped)"), True
+        elif field.kind is Kind.id_number:
+            text = id_number(str(value))
+        elif field.kind is Kind.phone:
+            text = phone(str(value))
+        elif field.kind is Kind.text or str(value).startswith("text:"):
+            text = free(display_value(field, value, org, str, locale))
+        else:
+            text = display_value(field, value, org, str, locale)
+            translatable = field.kind in (Kind.choice, Kind.yes_no)
+        if field.kind is Kind.names:
+            text = free(text)
+        entries.append(
+            Entry(
+                key=field.key,
+                label=field.label,
+                value=reveal_invisible(text),
+                translatable=translatable,
+                free_text=field.kind is Kind.text or field.kind is Kind.names,
+            )
+        )
+
+    check = None
+    if procedure is Procedure.reconsideration and audience is not Audience.agency:
+        window = timeliness(answers, date.fromisoformat(row["received_on"]))
+        if window.rule_id and window.window_end:
+            check = TimelinessCheck(
+                rule_id=window.rule_id,
+                window_end=window.window_end,
+                basis=window.basis,
+                late=window.late,
+                provisional=window.provisional,
+            )
+
+    linked = None
+    if row["linked_case_id"] is not None and audience is not Audience.agency:
+        earlier = await db.fetch_one("SELECT * FROM cases WHERE id = ?", (row["linked_case_id"],))
+        if earlier is not None:
+            linked = LinkedCase(
+                id=earlier["id"],
+                number=earlier["number"],
+                reason=LINK_REASONS.get(row["link_reason"] or ""),
+                readable=await _may_read(db, earlier, user),
+            )
+
+    evidence: list[EvidenceItem] = []
+    if audience is not Audience.agency:
+        files = await db.fetch_all(
+            "SELECT id, kind, file_name, mime_type, size, sha256, created_at FROM attachments"
+            " WHERE case_id = ? ORDER BY id",
+            (case_id,),
+        )
+        evidence = [_evidence_item(f, index) for index, f in enumerate(files, start=1)]
+
+    return CaseFile(
+        case_id=row["id"],
+        number=row["number"],
+        procedure=procedure,
+        audience=audience,
+        title=spec.title,
+        entries=entries,
+        timeliness=check,
+        late_reason_given=bool(answers.get("late_reason")),
+        linked=linked,
+        evidence=evidence,
+    )
+
+
+def _evidence_item(f: Any, number: int) -> EvidenceItem:
+    return EvidenceItem(
+        id=f["id"],
+        number=number,
+        kind=f["kind"],
+        file_name=reveal_invisible(f["file_name"]) if f["file_name"] else None,
+        mime_type=f["mime_type"],
+        size=f["size"],
+        received_on=from_db(f["created_at"]).astimezone(LEGAL_TZ).date(),
+        sha256=f["sha256"],
+    )
+
+
+class StoredFile(BaseModel):
+    """What the chat needs to send a piece of evidence back as it was received."""
+
+    case_id: int
+    number: str
+    item: EvidenceItem
+    file_id: str
+
+
+async def evidence_file(
+    db: Database, case_id: int, attachment_id: int, user: User
+) -> StoredFile | None:
+    """One file of a case this person may read the evidence of; None otherwise (a forged
+    attachment id of another case included)."""
+    row = await db.fetch_one("SELECT * FROM cases WHERE id = ?", (case_id,))
+    if row is None or not await _may_read(db, row, user):
+        return None
+    if audience_for(user) is Audience.agency:
+        return None
+    files = await db.fetch_all(
+        "SELECT id, kind, file_id, file_name, mime_type, size, sha256, created_at"
+        " FROM attachments WHERE case_id = ? ORDER BY id",
+        (case_id,),
+    )
+    for index, f in enumerate(files, start=1):
+        if f["id"] == attachment_id:
+            return StoredFile(
+                case_id=case_id,
+                number=row["number"],
+                file_id=f["file_id"],
+                item=_evidence_item(f, index),
+            )
+    return None

@@ -1,0 +1,476 @@
+"""The office, the mediator and the respondent agency read what the citizen filed: every answer
+with the form's labels, the timeliness check, the linked case and the evidence, each file sent
+back as it was received; hostile text is shown as written and never breaks a message."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import io
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from aiogram import Bot, Dispatcher
+from aiogram.methods import SendDocument, SendMessage, SendPhoto, SendVoice
+
+from cases.case_file import reveal_invisible
+from cases.clock import FakeClock
+from cases.db import Database
+from cases.users import Role
+from handlers.callbacks import CaseAction
+from handlers.case_file import CaseFileAction
+from tests.fakes.bot_api_server import (
+    MAX_TEXT_UTF16,
+    BotAPIError,
+    _TelegramHTMLChecker,
+    _utf16_len,
+    _visible_text,
+)
+from tests.fakes.telegram import BotClient
+
+CITIZEN = 1001
+OFFICE = 7001
+MEDIATOR = 7002
+LIAISON = 7003
+VALID_ID = "420625198503120018"
+NOT_AVAILABLE = "您无权查看这个案件。"
+
+# Text a citizen might type that must reach staff exactly as written: markup-like text,
+# entities, an unclosed tag, a zero-width space and a bidi isolate (U+2066..U+2069 survive the
+# intake's cleaning; the page must still show them).
+HOSTILE = "<b>粗体</b> &amp; <script>alert(1)</script> <i 未闭合 a\u2066b\u2069c x<y>z &lt;"
+PDF = b"%PDF-1.4 contract bytes \x00\x01\x02"
+PHOTO = b"\x89PNG fake photo of the scene"
+VOICE = b"OggS fake voice note"
+
+
+@dataclass
+class Paced(BotClient):
+    """A person who takes a second per message (flood control stays quiet)."""
+
+    clock: FakeClock | None = None
+
+    async def feed(self, update: dict[str, Any], update_id: int | None = None) -> Any:
+        if self.clock is not None:
+            self.clock.advance(timedelta(seconds=1))
+        return await super().feed(update, update_id)
+
+
+async def person(
+    dispatcher: Dispatcher,
+    bot: Bot,
+    clock: FakeClock,
+    user_id: int,
+    role: Role = Role.citizen,
+    unit: str | None = None,
+) -> Paced:
+    if role is not Role.citizen:
+        await dispatcher["users"].set_role(user_id, role, unit)
+    return Paced(dispatcher, bot, user_id=user_id, language_code="zh-hans", clock=clock)
+
+
+def assert_telegram_accepts(bot: Bot) -> None:
+    """Every text and caption the bot sent would be accepted by Telegram (parsable HTML within
+    the length limits), as the fake Bot API server checks them."""
+    for request in bot.session.requests:  # type: ignore[attr-defined]
+        text = getattr(request, "text", None) or getattr(request, "caption", None)
+        if not isinstance(text, str):
+            continue
+        try:
+            visible = _visible_text(text, "HTML")
+        except BotAPIError as error:  # pragma: no cover - the assertion message
+            raise AssertionError(f"Telegram would refuse {text!r}: {error}") from error
+        limit = MAX_TEXT_UTF16 if isinstance(request, SendMessage) else 1024
+        assert _utf16_len(visible) <= limit, f"too long: {len(visible)}"
+
+
+def visible(texts: list[str]) -> str:
+    """What the reader sees: tags applied, entities decoded once (as Telegram does)."""
+    shown = []
+    for text in texts:
+        checker = _TelegramHTMLChecker()
+        checker.feed(text)
+        checker.close()
+        assert checker.error is None and not checker.stack, text
+        shown.append("".join(checker.visible))
+    return "\n".join(shown)
+
+
+async def file_reconsideration(citizen: Paced, db: Database, *, facts: str = HOSTILE) -> int:
+    """A reconsideration with hostile text in every free-text field and one file of each kind."""
+    await citizen.send("/reconsider")
+    await citizen.press("没有")
+    await citizen.press("为单位申请")
+    await citizen.send("谷城<县>某某&公司")  # organisation
+    await citizen.send("李总 <经理>")  # legal representative
+    await citizen.send("张三<b>")
+    await citizen.press("居民身份证")
+    await citizen.send(VALID_ID)
+    await citizen.send_contact("+86 138 0000 1234")
+    await citizen.send("城关镇东街1号 <楼>")
+    await citizen.press("谷城县公安局")
+    await citizen.press("作出的决定")
+    await citizen.send("谷公(治)决字〔2026〕123号 <x>")
+    await citizen.send("2026年11月1日")
+    await citizen.send("11月3日")
+    await citizen.press("当面送达")
+    await citizen.press("是")
+    await citizen.send("撤销 " + HOSTILE)  # request
+    await citizen.send(facts)  # facts and reasons
+    await citizen.press("是")  # compensation
+    await citizen.send("赔偿 <800> 元 & 利息")
+    await citizen.send("王五 <第三人>")  # third parties
+    await citizen.send("赵六 13912345678 & 代理")  # agent with a phone number in free text
+    await citizen.send_document("合同<1>.pdf", "application/pdf", PDF)
+    await citizen.send_photo(PHOTO)
+    await citizen.send_voice(VOICE)
+    await citizen.press("完成")
+    await citizen.press("是")  # electronic service
+    await citizen.press("提交")
+    return int(await db.fetch_value("SELECT max(id) FROM cases"))
+
+
+async def open_from_list(staff: Paced) -> None:
+    await staff.send("/cases")
+    await staff.press("FY-")
+
+
+def file_buttons(client: Paced) -> list[str]:
+    return [b for b in client.buttons() if b.startswith("📎")]
+
+
+async def test_office_reads_the_whole_reconsideration_as_filed(
+    dispatcher: Dispatcher, bot: Bot, clock: FakeClock, db: Database
+) -> None:
+    citizen = await person(dispatcher, bot, clock, CITIZEN)
+    await file_reconsideration(citizen, db)
+    office = await person(dispatcher, bot, clock, OFFICE, Role.office_staff)
+    office.clear()
+    await open_from_list(office)
+    texts = office.texts()
+    shown = visible(texts)
+    # Every answer with its label, in the order of the form.
+    order = [
+        "申请人：为单位申请",
+        "单位名称",
+        "法定代表人",
+        "姓名：张三<b>",
+        "证件号码：" + VALID_ID,  # the office identifies the applicant: in full
+        "联系电话：13800001234",
+        "城关镇东街1号 <楼>",
+        "被申请人：谷城县公安局",
+        "谷公(治)决字〔2026〕123号 <x>",
+        "2026年11月1日",
+        "2026年11月3日",
+        "当面送达",
+        "撤销 " + reveal_invisible(HOSTILE),
+        "赔偿 <800> 元 & 利息",
+        "王五 <第三人>",
+        "赵六 13912345678 & 代理",
+    ]
+    start = shown.index("行政复议申请书")
+    positions = [shown.find(item, start) for item in order]
+    assert -1 not in positions, [item for item, at in zip(order, positions, strict=True) if at < 0]
+    assert positions == sorted(positions)
+    # The zero-width isolate is shown, not applied.
+    assert "⟦U+2066⟧" in shown and "\u2066" not in shown
+    # Escaped, never applied: the raw HTML sent carries entities, not tags.
+    assert "&lt;script&gt;" in "".join(texts)
+    assert "<script>" not in "".join(texts)
+    # The timeliness check and its basis (F1: 60 days from 11-03, FY 20(1)).
+    assert "在申请期限内" in shown and "F1" in shown and "《行政复议法》第二十条" in shown
+    # The evidence list: name or kind, size, date received, SHA-256.
+    for content in (PDF, PHOTO, VOICE):
+        assert hashlib.sha256(content).hexdigest() in shown
+    assert "1. 合同<1>.pdf · 文件 · 27 B · 2026年11月25日" in shown
+    assert "2. 照片 · 28 B" in shown and "3. 语音 · 20 B" in shown
+    assert "2026年11月25日" in shown
+    # The page with its actions follows, and offers the file again.
+    assert "受理" in " ".join(office.buttons())
+    assert any("申请内容" in b for b in office.buttons())
+    assert_telegram_accepts(bot)
+
+
+async def test_each_evidence_file_comes_back_as_it_was_received(
+    dispatcher: Dispatcher, bot: Bot, clock: FakeClock, db: Database
+) -> None:
+    citizen = await person(dispatcher, bot, clock, CITIZEN)
+    case_id = await file_reconsideration(citizen, db)
+    office = await person(dispatcher, bot, clock, OFFICE, Role.office_staff)
+    await open_from_list(office)
+    await office.press("申请内容")  # the page's button sends the file again
+    buttons = file_buttons(office)
+    assert len(buttons) == 3
+    before = len(bot.session.requests)
+    for label in buttons:
+        await office.press(label)
+    sent = [
+        r
+        for r in bot.session.requests[before:]
+        if isinstance(r, SendDocument | SendPhoto | SendVoice)
+    ]
+    assert [type(r) for r in sent] == [SendDocument, SendPhoto, SendVoice]
+    stored = await db.fetch_all(
+        "SELECT kind, sha256 FROM attachments WHERE case_id = ? ORDER BY id", (case_id,)
+    )
+    for request, row in zip(sent, stored, strict=True):
+        assert request.chat_id == OFFICE
+        file_id = getattr(request, {"photo": "photo", "voice": "voice"}.get(row[0], "document"))
+        buffer = io.BytesIO()
+        await bot.download(file_id, destination=buffer)
+        assert hashlib.sha256(buffer.getvalue()).hexdigest() == row[1]
+        assert row[1] in (request.caption or "")
+    assert_telegram_accepts(bot)
+
+
+async def test_a_long_application_is_split_and_nothing_is_cut(
+    dispatcher: Dispatcher, bot: Bot, clock: FakeClock, db: Database
+) -> None:
+    # 3,000 characters (the limit) of facts that grow when escaped (& becomes &amp;).
+    facts = ("事实<&>" * 600)[:3000]
+    citizen = await person(dispatcher, bot, clock, CITIZEN)
+    await file_reconsideration(citizen, db, facts=facts)
+    office = await person(dispatcher, bot, clock, OFFICE, Role.office_staff)
+    office.clear()
+    await open_from_list(office)
+    parts = [t for t in office.texts() if "FY-2026-000001" in t and "(" in t.split("\n")[0]]
+    assert len(parts) >= 2
+    assert "(1/" in parts[0] and f"({len(parts)}/{len(parts)})" in parts[-1]
+    # The facts appear whole once the parts are read in order (headers and continuation
+    # labels aside).
+    bodies = [visible([part]).split("\n", 2)[2] for part in parts]
+    joined = "".join(bodies).replace("\n", "").replace("事实和理由（续）：", "")
+    assert facts in joined
+    assert_telegram_accepts(bot)
+
+
+async def test_mediator_reads_the_request_of_a_case_of_their_own_room_only(
+    dispatcher: Dispatcher, bot: Bot, clock: FakeClock, db: Database
+) -> None:
+    citizen = await person(dispatcher, bot, clock, CITIZEN)
+    await citizen.send("/mediation")
+    await citizen.press("没有")
+    await citizen.press("同意")
+    await citizen.press("交通事故")
+    await citizen.press("城关镇")
+    await citizen.send("张三")
+    await citizen.press("居民身份证")
+    await citizen.send(VALID_ID)
+    await citizen.send("13800001234")
+    await citizen.send("城关镇东街1号")
+    await citizen.send("李四 <对方>")
+    await citizen.send("电话 13900002222，身份证 " + VALID_ID)  # other side's contact
+    await citizen.send("对方驾车撞坏了我的电动车 <b>粗</b>。")
+    await citizen.send("赔偿修车费800元 &amp;")
+    await citizen.press("跳过")
+    await citizen.send_photo(PHOTO)
+    await citizen.press("完成")
+    await citizen.press("提交")
+    case_id = int(await db.fetch_value("SELECT max(id) FROM cases"))
+    room = str(await db.fetch_value("SELECT routed_to FROM cases WHERE id = ?", (case_id,)))
+    mediator = await person(
+        dispatcher, bot, clock, MEDIATOR, Role.mediator, room.removeprefix("room:")
+    )
+    mediator.clear()
+    await mediator.send("/cases")
+    await mediator.press("TJ-")
+    shown = visible(mediator.texts())
+    assert "李四 <对方>" in shown
+    # A mediator calls the parties: phones in full; ID numbers masked, typed ones too.
+    assert "13900002222" in shown and "13800001234" in shown
+    assert VALID_ID not in shown and "420625********0018" in shown
+    assert "对方驾车撞坏了我的电动车 <b>粗</b>。" in shown
+    assert "赔偿修车费800元 &amp;" in shown
+    assert hashlib.sha256(PHOTO).hexdigest() in shown
+    assert_telegram_accepts(bot)
+
+    other = await person(dispatcher, bot, clock, MEDIATOR + 1, Role.mediator, "no-such-room")
+    other.clear()
+    await other.click(CaseFileAction(action="full", case_id=case_id))
+    await other.click(CaseFileAction(action="file", case_id=case_id, file=1))
+    assert bot.session.alerts()[-2:] == [NOT_AVAILABLE] * 2
+    assert not [r for r in bot.session.requests if isinstance(r, SendPhoto)]
+
+
+async def test_respondent_agency_sees_only_what_its_reply_needs_once_the_copy_is_sent(
+    dispatcher: Dispatcher, bot: Bot, clock: FakeClock, db: Database
+) -> None:
+    citizen = await person(dispatcher, bot, clock, CITIZEN)
+    case_id = await file_reconsideration(citizen, db)
+    answers = json.loads(
+        await db.fetch_value("SELECT answers FROM cases WHERE id = ?", (case_id,))
+    )
+    liaison = await person(
+        dispatcher, bot, clock, LIAISON, Role.agency_liaison, answers["respondent_id"]
+    )
+    # Before the office sends the copy (FY 48) the agency has no part in the case.
+    liaison.clear()
+    await liaison.click(CaseAction(action="view", case_id=case_id))
+    assert bot.session.alerts()[-1] == NOT_AVAILABLE
+    assert liaison.texts() == []
+
+    office = await person(dispatcher, bot, clock, OFFICE, Role.office_staff)
+    await open_from_list(office)
+    await office.press("✅ 受理")
+    await office.press("普通程序")
+    await office.press("申请书副本已发送")
+    await office.press("今天")
+
+    liaison.clear()
+    await liaison.click(CaseAction(action="view", case_id=case_id))
+    shown = visible(liaison.texts())
+    assert "谷公(治)决字〔2026〕123号 <x>" in shown  # the act challenged
+    assert "撤销 " + reveal_invisible(HOSTILE) in shown  # the request
+    assert "赔偿 <800> 元 & 利息" in shown
+    assert reveal_invisible(HOSTILE) in shown  # facts and reasons
+    # Nothing else: no ID number, phone, address, agent, evidence or actions.
+    for private in (VALID_ID, "420625", "138", "城关镇东街1号", "赵六", "SHA-256", "申请期限"):
+        assert private not in shown, private
+    assert liaison.buttons() == []
+    await liaison.click(CaseFileAction(action="file", case_id=case_id, file=1))
+    assert bot.session.alerts()[-1] == NOT_AVAILABLE
+    assert_telegram_accepts(bot)
+
+
+async def test_sensitive_report_is_read_by_the_office_only(
+    dispatcher: Dispatcher, bot: Bot, clock: FakeClock, db: Database
+) -> None:
+    citizen = await person(dispatcher, bot, clock, CITIZEN)
+    await citizen.send("/petition")
+    await citizen.press("没有")
+    await citizen.press("检举")
+    await citizen.send("张三")
+    await citizen.press("居民身份证")
+    await citizen.send(VALID_ID)
+    await citizen.send("13800001234")
+    await citizen.send("城关镇东街1号")
+    await citizen.press("城关镇")
+    await citizen.press("谷城县公安局")
+    await citizen.send("查处 <某某> 的违纪行为")
+    await citizen.send("某某收受好处 & 拖延办事")
+    await citizen.send("违反纪律")
+    await citizen.press("否")
+    await citizen.send("1")
+    await citizen.press("完成")
+    await citizen.press("提交")
+    case_id = int(await db.fetch_value("SELECT max(id) FROM cases"))
+    agency = json.loads(await db.fetch_value("SELECT answers FROM cases"))["body_concerned"]
+
+    office = await person(dispatcher, bot, clock, OFFICE, Role.office_staff)
+    office.clear()
+    await office.send("/cases")
+    await office.press("XF-")
+    shown = visible(office.texts())
+    assert "查处 <某某> 的违纪行为" in shown and "某某收受好处 & 拖延办事" in shown
+    assert "检举、控告" in shown
+
+    for user_id, role, unit in (
+        (LIAISON, Role.agency_liaison, agency),
+        (LIAISON + 1, Role.agency_head, agency),
+        (MEDIATOR, Role.mediator, "any"),
+    ):
+        reader = await person(dispatcher, bot, clock, user_id, role, unit)
+        reader.clear()
+        await reader.click(CaseFileAction(action="full", case_id=case_id))
+        await reader.click(CaseAction(action="view", case_id=case_id))
+        assert reader.texts() == [], role
+        assert bot.session.alerts()[-1] == NOT_AVAILABLE
+
+
+async def test_citizen_cannot_use_a_case_file_button(
+    dispatcher: Dispatcher, bot: Bot, clock: FakeClock, db: Database
+) -> None:
+    citizen = await person(dispatcher, bot, clock, CITIZEN)
+    case_id = await file_reconsideration(citizen, db)
+    citizen.clear()
+    await citizen.click(CaseFileAction(action="file", case_id=case_id, file=1))
+    await citizen.click(CaseFileAction(action="full", case_id=case_id))
+    assert not [r for r in bot.session.requests if isinstance(r, SendDocument)]
+    assert all("合同" not in t for t in citizen.texts())
+
+
+async def test_forged_attachment_id_of_another_case_sends_nothing(
+    dispatcher: Dispatcher, bot: Bot, clock: FakeClock, db: Database
+) -> None:
+    first = await person(dispatcher, bot, clock, CITIZEN)
+    await file_reconsideration(first, db)
+    second = await person(dispatcher, bot, clock, CITIZEN + 1)
+    await second.send("/mediation")
+    await second.press("没有")
+    await second.press("同意")
+    await second.press("交通事故")
+    await second.press("城关镇")
+    await second.send("钱七")
+    await second.press("居民身份证")
+    await second.send(VALID_ID)
+    await second.send("13800005678")
+    await second.send("城关镇西街2号")
+    await second.send("孙八")
+    await second.press("跳过")
+    await second.send("纠纷经过")
+    await second.send("赔偿")
+    await second.press("跳过")
+    await second.press("完成")
+    await second.press("提交")
+    mediation_id = int(await db.fetch_value("SELECT max(id) FROM cases"))
+    pdf_id = int(await db.fetch_value("SELECT min(id) FROM attachments"))
+    room = str(await db.fetch_value("SELECT routed_to FROM cases WHERE id = ?", (mediation_id,)))
+    mediator = await person(
+        dispatcher, bot, clock, MEDIATOR, Role.mediator, room.removeprefix("room:")
+    )
+    mediator.clear()
+    # The mediator may read the mediation case, but the file belongs to the reconsideration.
+    await mediator.click(CaseFileAction(action="file", case_id=mediation_id, file=pdf_id))
+    assert bot.session.alerts()[-1] == NOT_AVAILABLE
+    assert not [r for r in bot.session.requests if isinstance(r, SendDocument)]
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("付款\u202e0001\u202c元", "付款⟦U+202E⟧0001⟦U+202C⟧元"),
+        ("a\u200bb\u2060c\ufeffd", "a⟦U+200B⟧b⟦U+2060⟧c⟦U+FEFF⟧d"),
+        ("x\u2066y\u2069", "x⟦U+2066⟧y⟦U+2069⟧"),
+        ("行一\n行二", "行一\n行二"),
+        ("家庭👨\u200d👩\u200d👧", "家庭👨\u200d👩\u200d👧"),  # an emoji keeps its joiners
+        ("名\u200d字", "名⟦U+200D⟧字"),
+    ],
+)
+def test_invisible_characters_are_made_visible(raw: str, shown: str) -> None:
+    assert reveal_invisible(raw) == shown
+    assert html.escape(reveal_invisible(raw)) == html.escape(shown)
+
+
+async def test_mediator_page_masks_an_id_number_typed_into_the_other_sides_contact(
+    db: Database, clock: FakeClock
+) -> None:
+    """The staff page showed the other side's contact unmasked to a mediator because mediators
+    see phone numbers; an ID number typed there was shown in full too."""
+    from cases.clock import to_db
+    from cases.staff import staff_case_view
+    from cases.users import User
+
+    now = to_db(clock.now())
+    await db.execute(
+        "INSERT INTO users(telegram_id, role, first_seen, last_seen) VALUES (1, 'citizen', ?, ?)",
+        (now, now),
+    )
+    await db.execute(
+        "INSERT INTO cases(id, number, procedure, status, citizen_id, subject, received_on,"
+        " routed_to, created_at, updated_at) VALUES (1, 'TJ-2026-000001', 'mediation',"
+        " 'submitted', 1, '纠纷', '2026-11-25', 'room:r1', ?, ?)",
+        (now, now),
+    )
+    await db.execute(
+        "INSERT INTO parties(case_id, role, name, details) VALUES (1, 'other_party', ?, ?)",
+        ("李四 " + VALID_ID, json.dumps({"contact": f"13900002222 身份证{VALID_ID}"})),
+    )
+    mediator = User(telegram_id=2, locale="zh", role=Role.mediator, unit="r1")
+    view = await staff_case_view(db, 1, mediator)
+    assert view is not None
+    page = " ".join(view.parties)
+    assert VALID_ID not in page
+    assert "13900002222" in page and "420625********0018" in page
