@@ -30,6 +30,7 @@ from pydantic import BaseModel
 
 from cases.clock import LEGAL_TZ, from_db
 from cases.db import Database
+from cases.deadlines import RULES
 from cases.forms import FORMS, Kind, Procedure, display_value, timeliness
 from cases.organisation import Organisation
 from cases.staff import ROLE_SEES_IN_FULL, free_text_masker, may_open_case
@@ -70,6 +71,11 @@ AUDIENCE_FIELDS: dict[Audience, frozenset[str] | None] = {
     Audience.mediator: None,
     Audience.agency: AGENCY_FIELDS,
 }
+
+AGENCY_TITLE = N_("Extract of the application, for the respondent's reply")
+"""Not the served copy (the office sends that, FY 48): what the liaison reads here."""
+FILE_NAME_SHOWN = 120
+"""Characters of a file name shown (Telegram allows 255; a caption has 1,024 in all)."""
 
 AGENCY_ROLES = frozenset({Role.agency_liaison, Role.agency_head})
 ANSWERING_RULE = "F10"
@@ -135,14 +141,72 @@ class Entry(BaseModel):
     """The citizen's own words: may be long, shortened on the case page with a marker."""
 
 
+ON_TIME = N_("within the time limit, which ends on {date} ({rule}, {basis}).")
+LATE = N_(
+    "outside the time limit: it ended on {date} ({rule}, {basis}). The period is extended by "
+    "the time an obstacle the applicant could not control lasted (Administrative "
+    "Reconsideration Law, Art. 20(2))."
+)
+LATE_LONG_STOP = N_(
+    "outside the long stop: it ended on {date} ({rule}, {basis}) and cannot be extended. For "
+    "an act concerning real property the long stop is 20 years (F3R): check whether it "
+    "applies."
+)
+F2_CAP = N_(
+    "The applicant says the decision did not tell them of the right to apply: this date is "
+    "the one-year cap (F2); the 60 days run from when they learned of the right, which the "
+    "form does not ask."
+)
+LATE_REASON_GIVEN = N_("The applicant gave a reason for applying late (above).")
+NO_LATE_REASON = N_("No reason for applying late was given.")
+
+
 class TimelinessCheck(BaseModel):
-    """FY 20-21 at intake, recomputed from the answers and the day the case was received."""
+    """FY 20-21 at intake, recomputed from the answers and the day the case was received (not
+    today: what counts is whether the application was in time when it was filed)."""
 
     rule_id: str
     window_end: date
-    basis: str
+    basis_zh: str
+    basis_en: str
     late: bool
     provisional: bool
+    verdict: str
+    """A msgid with {date}, {rule} and {basis}."""
+    notes: list[str] = []
+    """Msgids said after the verdict."""
+
+
+def timeliness_check(answers: dict[str, Any], received_on: date) -> TimelinessCheck | None:
+    window = timeliness(answers, received_on)
+    if not window.rule_id or not window.window_end:
+        return None
+    notes: list[str] = []
+    if window.late:
+        verdict = LATE if window.extendable else LATE_LONG_STOP
+        notes.append(LATE_REASON_GIVEN if answers.get("late_reason") else NO_LATE_REASON)
+    else:
+        verdict = ON_TIME
+    if window.rule_id == "F2":
+        notes.insert(0, F2_CAP)
+    rule = RULES.get(window.rule_id)
+    return TimelinessCheck(
+        rule_id=window.rule_id,
+        window_end=window.window_end,
+        basis_zh=window.basis,
+        basis_en=rule.basis_en if rule else window.basis,
+        late=window.late,
+        provisional=window.provisional,
+        verdict=verdict,
+        notes=notes,
+    )
+
+
+class Addition(BaseModel):
+    """Written material the applicant added after filing (a 补正 answer, FY 31, among them)."""
+
+    received_on: date
+    text: str
 
 
 class EvidenceItem(BaseModel):
@@ -159,11 +223,10 @@ class EvidenceItem(BaseModel):
 
 class LinkedCase(BaseModel):
     id: int
-    number: str
+    number: str | None
+    """None when this person may not open that case (another room's): not even its number."""
     reason: str | None
     """A msgid from :data:`LINK_REASONS`, or None."""
-    readable: bool
-    """This person may open it too (a button is offered)."""
 
 
 class CaseFile(BaseModel):
@@ -174,8 +237,8 @@ class CaseFile(BaseModel):
     title: str
     entries: list[Entry]
     timeliness: TimelinessCheck | None = None
-    late_reason_given: bool = False
     linked: LinkedCase | None = None
+    additions: list[Addition] = []
     evidence: list[EvidenceItem] = []
 
 
@@ -278,37 +341,52 @@ async def build_case_file(
             )
         )
 
+    if audience is Audience.agency:
+        # FY 48: what the reply needs; not the applicant's timeliness, history or evidence.
+        return CaseFile(
+            case_id=row["id"],
+            number=row["number"],
+            procedure=procedure,
+            audience=audience,
+            title=AGENCY_TITLE,
+            entries=entries,
+        )
+
     check = None
-    if procedure is Procedure.reconsideration and audience is not Audience.agency:
-        window = timeliness(answers, date.fromisoformat(row["received_on"]))
-        if window.rule_id and window.window_end:
-            check = TimelinessCheck(
-                rule_id=window.rule_id,
-                window_end=window.window_end,
-                basis=window.basis,
-                late=window.late,
-                provisional=window.provisional,
-            )
+    if procedure is Procedure.reconsideration:
+        check = timeliness_check(answers, date.fromisoformat(row["received_on"]))
 
     linked = None
-    if row["linked_case_id"] is not None and audience is not Audience.agency:
+    if row["linked_case_id"] is not None:
         earlier = await db.fetch_one("SELECT * FROM cases WHERE id = ?", (row["linked_case_id"],))
         if earlier is not None:
+            readable = await _may_read(db, earlier, user)
             linked = LinkedCase(
                 id=earlier["id"],
-                number=earlier["number"],
+                number=earlier["number"] if readable else None,
                 reason=LINK_REASONS.get(row["link_reason"] or ""),
-                readable=await _may_read(db, earlier, user),
             )
 
-    evidence: list[EvidenceItem] = []
-    if audience is not Audience.agency:
-        files = await db.fetch_all(
-            "SELECT id, kind, file_name, mime_type, size, sha256, created_at FROM attachments"
-            " WHERE case_id = ? ORDER BY id",
-            (case_id,),
-        )
-        evidence = [_evidence_item(f, index) for index, f in enumerate(files, start=1)]
+    additions = []
+    for event in await db.fetch_all(
+        "SELECT at, detail FROM case_events WHERE case_id = ? AND kind = 'material_added'"
+        " ORDER BY id",
+        (case_id,),
+    ):
+        detail = json.loads(event["detail"])
+        if "text" in detail:  # a file added later is in the evidence list
+            additions.append(
+                Addition(
+                    received_on=from_db(event["at"]).astimezone(LEGAL_TZ).date(),
+                    text=reveal_invisible(free(str(detail["text"]))),
+                )
+            )
+    files = await db.fetch_all(
+        "SELECT id, kind, file_name, mime_type, size, sha256, created_at FROM attachments"
+        " WHERE case_id = ? ORDER BY id",
+        (case_id,),
+    )
+    evidence = [_evidence_item(f, index, free) for index, f in enumerate(files, start=1)]
 
     return CaseFile(
         case_id=row["id"],
@@ -318,18 +396,23 @@ async def build_case_file(
         title=spec.title,
         entries=entries,
         timeliness=check,
-        late_reason_given=bool(answers.get("late_reason")),
         linked=linked,
+        additions=additions,
         evidence=evidence,
     )
 
 
-def _evidence_item(f: Any, number: int) -> EvidenceItem:
+def _evidence_item(f: Any, number: int, free: Callable[[str], str]) -> EvidenceItem:
+    """A file name is free text too ("身份证420625….jpg"): masked like the rest, and capped
+    so that a caption or a list line stays short."""
+    name = f["file_name"]
+    if name and len(name) > FILE_NAME_SHOWN:
+        name = name[: FILE_NAME_SHOWN - 1] + "…"
     return EvidenceItem(
         id=f["id"],
         number=number,
         kind=f["kind"],
-        file_name=reveal_invisible(f["file_name"]) if f["file_name"] else None,
+        file_name=reveal_invisible(free(name)) if name else None,
         mime_type=f["mime_type"],
         size=f["size"],
         received_on=from_db(f["created_at"]).astimezone(LEGAL_TZ).date(),
@@ -367,6 +450,6 @@ async def evidence_file(
                 case_id=case_id,
                 number=row["number"],
                 file_id=f["file_id"],
-                item=_evidence_item(f, index),
+                item=_evidence_item(f, index, free_text_masker(user)),
             )
     return None

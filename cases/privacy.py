@@ -219,9 +219,10 @@ def mask_numbers(text: str) -> str:
     return _replace(text, _mask, MASKED_IN_TEXT)
 
 
-ID_KINDS = frozenset({"id18", "id15_named", "document", "context"})
-"""Numbers :func:`mask_id_numbers` masks: every ID shape, and numbers named only by a word
-(which may be an ID)."""
+ID_KINDS = frozenset({"id18", "id15_named", "document"})
+"""Numbers :func:`mask_id_numbers` masks: every ID shape. Not the 7-10 digit numbers found
+only by a word before them ("电话 7654321"): ID numbers are longer, so those are phone numbers
+a mediator must be able to call."""
 
 
 def mask_id_numbers(text: str) -> str:

@@ -24,6 +24,7 @@ from aiogram.utils.i18n import gettext as _
 from pydantic import Field
 
 from cases.case_file import (
+    Audience,
     CaseFile,
     EvidenceItem,
     StoredFile,
@@ -35,6 +36,7 @@ from cases.forms import PROVISIONAL_NOTE
 from cases.organisation import Organisation
 from cases.texts import N_
 from cases.users import Role, User
+from handlers.callbacks import CaseAction
 from handlers.filters import HasRole
 from handlers.keyboards import button, grid
 from handlers.texts import colon, current_locale, t
@@ -74,6 +76,11 @@ def application_button(case_id: int) -> InlineKeyboardButton:
 # -- rendering ----------------------------------------------------------------------------------
 
 
+def _escape(text: str) -> str:
+    """Telegram's HTML needs <, > and & escaped; quotes stay quotes (each would cost six)."""
+    return html.escape(text, quote=False)
+
+
 def _utf16(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
@@ -97,50 +104,37 @@ def _blocks(case_file: CaseFile) -> list[tuple[str, str]]:
     blocks: list[tuple[str, str]] = []
     for entry in case_file.entries:
         value = _(entry.value) if entry.translatable else entry.value
-        label = f"<b>{html.escape(_(entry.label))}</b>{sep}"
+        label = f"<b>{_escape(_(entry.label))}</b>{sep}"
         blocks.append((label + ("\n" if entry.free_text and "\n" in value else ""), value))
     check = case_file.timeliness
     if check is not None:
-        basis = check.basis
-        if check.late:
-            text = t(
-                "outside the time limit: it ended on {date} ({rule}, {basis}).",
-                date=check.window_end,
-                rule=check.rule_id,
-                basis=basis,
-            )
-            text += " " + (
-                _("The applicant gave a reason for applying late (above).")
-                if case_file.late_reason_given
-                else _("No reason for applying late was given.")
-            )
-        else:
-            text = t(
-                "within the time limit, which ends on {date} ({rule}, {basis}).",
-                date=check.window_end,
-                rule=check.rule_id,
-                basis=basis,
-            )
+        text = t(
+            check.verdict,
+            date=check.window_end,
+            rule=check.rule_id,
+            basis=check.basis_zh if current_locale() == "zh" else check.basis_en,
+        )
+        text += "".join(" " + _(note) for note in check.notes)
         if check.provisional:
             text += " " + _(PROVISIONAL_NOTE)
-        blocks.append((f"<b>{html.escape(_('Timeliness at filing'))}</b>{sep}", text))
+        blocks.append((f"<b>{_escape(_('Timeliness at filing'))}</b>{sep}", text))
     if case_file.linked is not None:
         linked = case_file.linked
-        reason = f" ({_(linked.reason)})" if linked.reason else ""
-        blocks.append(
-            (
-                f"<b>{html.escape(_('Linked to earlier case'))}</b>{sep}",
-                f"{linked.number}{reason}",
-            )
-        )
+        text = linked.number or _("an earlier case outside your remit")
+        if linked.reason:
+            text = t("{case} ({reason})", case=text, reason=_(linked.reason))
+        blocks.append((f"<b>{_escape(_('Linked to earlier case'))}</b>{sep}", text))
+    for addition in case_file.additions:
+        label = t("Added by the applicant on {date}", date=addition.received_on)
+        blocks.append((f"<b>{_escape(label)}</b>{sep}\n", addition.text))
     return blocks
 
 
 def _evidence_lines(case_file: CaseFile) -> list[str]:
     if not case_file.evidence:
-        return [f"<b>{html.escape(_('Evidence'))}</b>{colon()}{html.escape(_('none'))}"]
+        return [f"<b>{_escape(_('Evidence'))}</b>{colon()}{_escape(_('none'))}"]
     lines = [
-        "<b>" + html.escape(t("Evidence ({count} files)", count=len(case_file.evidence))) + "</b>"
+        "<b>" + _escape(t("Evidence ({count} files)", count=len(case_file.evidence))) + "</b>"
     ]
     for item in case_file.evidence:
         kind = _(KIND_NAMES.get(item.kind, item.kind))
@@ -148,7 +142,7 @@ def _evidence_lines(case_file: CaseFile) -> list[str]:
         line = t(
             "{number}. {name} · {size} · received {date}",
             number=item.number,
-            name=html.escape(name),
+            name=_escape(name),
             size=_size(item.size),
             date=item.received_on,
         )
@@ -163,10 +157,10 @@ def _split_value(value: str, budget: int) -> list[str]:
     possible."""
     pieces: list[str] = []
     rest = value
-    while _utf16(html.escape(rest)) > budget:
+    while _utf16(_escape(rest)) > budget:
         cut = len(rest)
-        while _utf16(html.escape(rest[:cut])) > budget:
-            cut = max(1, cut * budget // max(1, _utf16(html.escape(rest[:cut]))) - 1)
+        while _utf16(_escape(rest[:cut])) > budget:
+            cut = max(1, cut * budget // max(1, _utf16(_escape(rest[:cut]))) - 1)
         newline = rest.rfind("\n", 0, cut)
         if newline > cut // 2:
             cut = newline + 1
@@ -179,7 +173,7 @@ def _split_value(value: str, budget: int) -> list[str]:
 def case_file_messages(case_file: CaseFile) -> list[str]:
     """The whole file as HTML messages, each under Telegram's limit and headed with its part."""
     header = (
-        f"<b>{html.escape(_(case_file.title))}</b> <code>{html.escape(case_file.number)}</code>"
+        f"<b>{_escape(_(case_file.title))}</b> <code>{_escape(case_file.number)}</code>"
     )
     reserve = _utf16(header) + 16  # " (12/12)" and the blank line
     budget = MESSAGE_LIMIT - reserve
@@ -188,8 +182,8 @@ def case_file_messages(case_file: CaseFile) -> list[str]:
         room = budget - _utf16(label) - 16
         for index, piece in enumerate(_split_value(value, max(200, room))):
             prefix = label if index == 0 else label.replace("</b>", _("(continued)") + "</b>")
-            paragraphs.append(prefix + html.escape(piece))
-    if case_file.audience.value != "agency":
+            paragraphs.append(prefix + _escape(piece))
+    if case_file.audience is not Audience.agency:
         paragraphs.append("\n".join(_evidence_lines(case_file)))
     bodies: list[list[str]] = [[]]
     used = 0
@@ -226,10 +220,17 @@ def _split_lines(paragraph: str, budget: int) -> list[str]:
     return out
 
 
-def evidence_keyboard(case_file: CaseFile) -> InlineKeyboardMarkup | None:
-    if not case_file.evidence or case_file.audience.value == "agency":
-        return None
+def case_file_keyboard(case_file: CaseFile) -> InlineKeyboardMarkup | None:
+    """Under the last part: the linked case (when this person may open it), then one button
+    per evidence file (an agency's extract has none)."""
     buttons = []
+    if case_file.linked is not None and case_file.linked.number is not None:
+        buttons.append(
+            button(
+                t("📂 Open {number}", number=case_file.linked.number),
+                CaseAction(action="view", case_id=case_file.linked.id),
+            )
+        )
     for item in case_file.evidence:
         name = _file_name(item)
         if len(name) > FILE_LABEL_CHARS:
@@ -240,7 +241,7 @@ def evidence_keyboard(case_file: CaseFile) -> InlineKeyboardMarkup | None:
                 CaseFileAction(action="file", case_id=case_file.case_id, file=item.id),
             )
         )
-    return grid(buttons, width=2)
+    return grid(buttons, width=2) if buttons else None
 
 
 async def send_case_file(
@@ -252,7 +253,7 @@ async def send_case_file(
         return False
     parts = case_file_messages(case_file)
     for index, part in enumerate(parts, start=1):
-        markup = evidence_keyboard(case_file) if index == len(parts) else None
+        markup = case_file_keyboard(case_file) if index == len(parts) else None
         await message.answer(part, reply_markup=markup)
     return True
 
@@ -293,9 +294,9 @@ async def _send_evidence(bot: Bot, chat_id: int, stored: StoredFile) -> None:
     item = stored.item
     caption = t(
         "Case {number}, evidence {index}: {name}",
-        number=f"<code>{html.escape(stored.number)}</code>",
+        number=f"<code>{_escape(stored.number)}</code>",
         index=item.number,
-        name=html.escape(_file_name(item)),
+        name=_escape(_file_name(item)),
     )
     if item.sha256:
         caption += f"\nSHA-256 <code>{item.sha256}</code>"
@@ -306,7 +307,9 @@ async def _send_evidence(bot: Bot, chat_id: int, stored: StoredFile) -> None:
             await bot.send_voice(chat_id, stored.file_id, caption=caption)
         else:
             await bot.send_document(chat_id, stored.file_id, caption=caption)
-    except TelegramBadRequest:
+    except TelegramBadRequest as error:
+        if "file" not in error.message.lower():
+            raise
         await bot.send_message(chat_id, _(FILE_GONE))
 
 

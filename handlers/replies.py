@@ -23,14 +23,25 @@ from aiogram.methods import (
     AnswerCallbackQuery,
     EditMessageReplyMarkup,
     EditMessageText,
+    SendDocument,
     SendMessage,
+    SendPhoto,
+    SendVoice,
     TelegramMethod,
 )
 from aiogram.methods.base import Response, TelegramType
 
 log = logging.getLogger(__name__)
 
-REPLY_METHODS = (SendMessage, EditMessageText, EditMessageReplyMarkup, AnswerCallbackQuery)
+REPLY_METHODS = (
+    SendMessage,
+    EditMessageText,
+    EditMessageReplyMarkup,
+    AnswerCallbackQuery,
+    SendDocument,  # evidence sent back to staff (handlers/case_file.py)
+    SendPhoto,
+    SendVoice,
+)
 
 
 class RetryRateLimitedReplies(BaseRequestMiddleware):

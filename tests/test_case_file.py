@@ -388,7 +388,9 @@ async def test_citizen_cannot_use_a_case_file_button(
     citizen.clear()
     await citizen.click(CaseFileAction(action="file", case_id=case_id, file=1))
     await citizen.click(CaseFileAction(action="full", case_id=case_id))
-    assert not [r for r in bot.session.requests if isinstance(r, SendDocument)]
+    assert not [
+        r for r in bot.session.requests if isinstance(r, SendDocument | SendPhoto | SendVoice)
+    ]
     assert all("合同" not in t for t in citizen.texts())
 
 
@@ -425,6 +427,11 @@ async def test_forged_attachment_id_of_another_case_sends_nothing(
     # The mediator may read the mediation case, but the file belongs to the reconsideration.
     await mediator.click(CaseFileAction(action="file", case_id=mediation_id, file=pdf_id))
     assert bot.session.alerts()[-1] == NOT_AVAILABLE
+    # Ids no database row can have, or that would overflow SQLite, are refused as stale.
+    answered = len(bot.session.alerts())
+    for forged in (f"cf:file:{mediation_id}:-1", f"cf:file:{mediation_id}:{2**64}", "cf:x:1:0"):
+        await mediator.click(forged)
+    assert len(bot.session.alerts()) == answered + 3  # each press answered, as stale
     assert not [r for r in bot.session.requests if isinstance(r, SendDocument)]
 
 
@@ -474,3 +481,160 @@ async def test_mediator_page_masks_an_id_number_typed_into_the_other_sides_conta
     page = " ".join(view.parties)
     assert VALID_ID not in page
     assert "13900002222" in page and "420625********0018" in page
+
+
+async def test_timeliness_is_judged_on_the_day_of_filing_not_the_day_staff_read_it(
+    dispatcher: Dispatcher, bot: Bot, clock: FakeClock, db: Database
+) -> None:
+    citizen = await person(dispatcher, bot, clock, CITIZEN)
+    await file_reconsideration(citizen, db)
+    clock.advance(timedelta(days=70))  # F1 (60 days from 11-03) has passed by now
+    office = await person(dispatcher, bot, clock, OFFICE, Role.office_staff)
+    office.clear()
+    await office.click(CaseFileAction(action="full", case_id=1))
+    shown = visible(office.texts())
+    assert "在申请期限内，期限至2027年1月4日" in shown
+    assert "已超过" not in shown
+
+
+def test_long_stop_is_shown_as_final_and_names_the_real_property_rule() -> None:
+    from datetime import date
+
+    from cases.case_file import LATE_LONG_STOP, NO_LATE_REASON, timeliness_check
+
+    answers = {
+        "act_kind": "decision",
+        "act_date": "2020-01-02",
+        "known_date": "2026-10-01",
+        "rights_notified": "yes",
+    }
+    check = timeliness_check(answers, date(2026, 11, 25))
+    assert check is not None
+    assert check.rule_id == "F3" and check.late
+    assert check.verdict == LATE_LONG_STOP and "F3R" in check.verdict
+    assert check.notes == [NO_LATE_REASON]
+    assert "第二十一条" in check.basis_zh
+
+
+def test_f2_window_is_said_to_be_only_the_one_year_cap() -> None:
+    from datetime import date
+
+    from cases.case_file import F2_CAP, ON_TIME, timeliness_check
+
+    answers = {
+        "act_kind": "decision",
+        "act_date": "2026-11-01",
+        "known_date": "2026-11-03",
+        "rights_notified": "no",
+    }
+    check = timeliness_check(answers, date(2026, 11, 25))
+    assert check is not None
+    assert (check.rule_id, check.verdict, check.notes) == ("F2", ON_TIME, [F2_CAP])
+
+
+async def test_material_added_after_filing_is_shown_to_the_office(
+    dispatcher: Dispatcher, bot: Bot, clock: FakeClock, db: Database
+) -> None:
+    citizen = await person(dispatcher, bot, clock, CITIZEN)
+    case_id = await file_reconsideration(citizen, db)
+    await dispatcher["intake"].add_note(
+        case_id, user_id=CITIZEN, text="补正：附上缴款凭证 <说明> & 收据"
+    )
+    office = await person(dispatcher, bot, clock, OFFICE, Role.office_staff)
+    office.clear()
+    await office.click(CaseFileAction(action="full", case_id=case_id))
+    shown = visible(office.texts())
+    assert "申请人于2026年11月25日（星期三）补充：" in shown
+    assert "补正：附上缴款凭证 <说明> & 收据" in shown
+
+
+async def test_file_names_are_masked_like_other_free_text(
+    dispatcher: Dispatcher, bot: Bot, clock: FakeClock, db: Database
+) -> None:
+    citizen = await person(dispatcher, bot, clock, CITIZEN)
+    await citizen.send("/mediation")
+    for answer in ("没有", "同意", "交通事故", "城关镇"):
+        await citizen.press(answer)
+    await citizen.send("张三")
+    await citizen.press("居民身份证")
+    for answer in (VALID_ID, "13800001234", "城关镇东街1号", "李四", "电话 7654321"):
+        await citizen.send(answer)
+    await citizen.send("纠纷经过")
+    await citizen.send("赔偿")
+    await citizen.press("跳过")
+    await citizen.send_document(f"身份证{VALID_ID}.pdf", "application/pdf", PDF)
+    await citizen.press("完成")
+    await citizen.press("提交")
+    room = str(await db.fetch_value("SELECT routed_to FROM cases"))
+    mediator = await person(
+        dispatcher, bot, clock, MEDIATOR, Role.mediator, room.removeprefix("room:")
+    )
+    mediator.clear()
+    await mediator.click(CaseFileAction(action="full", case_id=1))
+    await mediator.press("📎 1")
+    shown = visible(mediator.texts())
+    captions = [r.caption for r in bot.session.requests if isinstance(r, SendDocument)]
+    assert VALID_ID not in shown and "身份证420625********0018.pdf" in shown
+    assert captions and VALID_ID not in captions[0]
+    # A landline typed after a word stays callable for the mediator.
+    assert "电话 7654321" in shown
+
+
+async def test_another_agencys_liaison_reads_nothing(
+    dispatcher: Dispatcher, bot: Bot, clock: FakeClock, db: Database
+) -> None:
+    citizen = await person(dispatcher, bot, clock, CITIZEN)
+    case_id = await file_reconsideration(citizen, db)
+    office = await person(dispatcher, bot, clock, OFFICE, Role.office_staff)
+    await open_from_list(office)
+    await office.press("✅ 受理")
+    await office.press("普通程序")
+    await office.press("申请书副本已发送")
+    await office.press("今天")
+    others = [
+        a.id
+        for a in dispatcher["org"].agencies
+        if a.id != json.loads(await db.fetch_value("SELECT answers FROM cases"))["respondent_id"]
+    ]
+    liaison = await person(dispatcher, bot, clock, LIAISON, Role.agency_liaison, others[0])
+    liaison.clear()
+    await liaison.click(CaseAction(action="view", case_id=case_id))
+    await liaison.click(CaseFileAction(action="full", case_id=case_id))
+    assert liaison.texts() == []
+    assert bot.session.alerts()[-2:] == [NOT_AVAILABLE] * 2
+
+
+async def test_a_linked_case_of_another_room_is_not_named_to_the_mediator(
+    dispatcher: Dispatcher, bot: Bot, clock: FakeClock, db: Database
+) -> None:
+    citizen = await person(dispatcher, bot, clock, CITIZEN)
+    for township in ("城关镇", "石花镇"):
+        await citizen.send("/mediation")
+        for answer in ("没有", "同意", "邻里纠纷", township):
+            await citizen.press(answer)
+        await citizen.send("张三")
+        await citizen.press("居民身份证")
+        for answer in (VALID_ID, "13800001234", "城关镇东街1号", "李四"):
+            await citizen.send(answer)
+        await citizen.press("跳过")
+        await citizen.send("纠纷经过")
+        await citizen.send("赔偿")
+        await citizen.press("跳过")
+        await citizen.press("完成")
+        await citizen.press("提交")
+    rows = await db.fetch_all("SELECT id, number, routed_to, linked_case_id FROM cases")
+    assert rows[1]["linked_case_id"] == rows[0]["id"]
+    assert rows[0]["routed_to"] != rows[1]["routed_to"]
+    mediator = await person(
+        dispatcher, bot, clock, MEDIATOR, Role.mediator, rows[1]["routed_to"][5:]
+    )
+    mediator.clear()
+    await mediator.click(CaseFileAction(action="full", case_id=rows[1]["id"]))
+    shown = visible(mediator.texts())
+    assert rows[0]["number"] not in shown
+    assert "一件不在您权限范围内的此前案件（同一对方当事人）" in shown
+    office = await person(dispatcher, bot, clock, OFFICE, Role.office_staff)
+    office.clear()
+    await office.click(CaseFileAction(action="full", case_id=rows[1]["id"]))
+    assert f"{rows[0]['number']}（同一对方当事人）" in visible(office.texts())
+    assert any(rows[0]["number"] in b for b in office.buttons())
