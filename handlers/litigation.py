@@ -45,13 +45,13 @@ from cases.litigation import (
     parse_hearing_time,
 )
 from cases.texts import N_, format_date
-from cases.users import Role, User, UserRepository
+from cases.users import Role, User
 from cases.validation import ValidationError, clean_text, parse_date, parse_yes_no
 from handlers.filters import HasRole, NotCommand, When
 from handlers.keyboards import button, grid
 from handlers.texts import current_locale, t
 from scheduling.digest import telegram_length
-from scheduling.planner import default_calendar, shift
+from scheduling.planner import Planner, default_calendar, shift
 from scheduling.policy import POLICIES
 
 STAFF = HasRole(Role.admin, Role.office_staff)
@@ -354,7 +354,7 @@ async def form_button(
     callback_data: FormButton,
     state: FSMContext,
     litigation: LitigationService,
-    users: UserRepository,
+    planner: Planner,
 ) -> None:
     message = query.message if isinstance(query.message, Message) else None
     data = await state.get_data()
@@ -374,7 +374,7 @@ async def form_button(
             await state.clear()
             await message.answer(_("Cancelled. Nothing was registered."))
         elif action == "register":
-            await _register(message, query.from_user.id, state, answers, litigation, users)
+            await _register(message, query.from_user.id, state, answers, litigation, planner)
         return
     if step == "agency" and action == "pick":
         agencies = litigation.org.agencies
@@ -398,7 +398,7 @@ async def _register(
     state: FSMContext,
     answers: dict[str, Any],
     service: LitigationService,
-    users: UserRepository,
+    planner: Planner,
 ) -> None:
     try:
         lawsuit = await service.register_lawsuit(
@@ -422,7 +422,7 @@ async def _register(
         await _ask_next(message, state, answers, service, prefix=_error(error))
         return
     await state.clear()
-    await message.answer(await _receipt(lawsuit, service, users))
+    await message.answer(await _receipt(lawsuit, service, planner))
 
 
 # --- receipts and cards -----------------------------------------------------------------------
@@ -450,7 +450,7 @@ def _schedule(rule_id: str, day: date, service: LitigationService) -> list[str]:
     return lines
 
 
-async def _receipt(lawsuit: Lawsuit, service: LitigationService, users: UserRepository) -> str:
+async def _receipt(lawsuit: Lawsuit, service: LitigationService, planner: Planner) -> str:
     number = f"<code>{html.escape(lawsuit.court_case_number)}</code>"
     lines = [
         t("✅ Court case {number} registered.", number=number)
@@ -494,20 +494,25 @@ async def _receipt(lawsuit: Lawsuit, service: LitigationService, users: UserRepo
     else:
         lines.append(_("Hearing: not set yet. Add it with /lawsuits when the court sets it."))
     lines += ["", _("Reminders:")]
-    if defence is not None and defence.status == "open":
+    defence_open = defence is not None and defence.status == "open"
+    if defence_open:
         lines.append(_("Defence and evidence (《行政诉讼法》第六十七条):"))
         lines += _schedule("L3", defence.due_on, service) or [_("• one reminder right away")]
     if hearing is not None:
         lines.append(_("Hearing (《行政诉讼法》第三条第三款):"))
         day = hearing.starts_at.astimezone(LEGAL_TZ).date()
         lines += _schedule("L7", day, service) or [_("• one reminder right away")]
-    if not await users.with_role(Role.agency_liaison) and not await users.with_role(
-        Role.agency_head
-    ):
+    rules = [rule for rule, shown in (("L3", defence_open), ("L7", hearing)) if shown]
+    missing = await planner.unstaffed_roles(rules, unit=lawsuit.agency_id)
+    if missing:
+        # Per agency, as the planner addresses them: other agencies' liaisons do not count.
+        separator = " or " if current_locale() == "en" else "或"
         lines.append(
-            _(
-                "No agency liaison or agency head is registered in the bot yet, so the "
-                "administrators receive these reminders for now."
+            t(
+                "Nobody is registered in the bot as {roles} of {agency} yet, so the "
+                "administrators receive these reminders for now.",
+                roles=separator.join(_(_ROLE_NAMES.get(role, role.value)) for role in missing),
+                agency=html.escape(lawsuit.agency),
             )
         )
     return "\n".join(lines)
@@ -803,9 +808,7 @@ def _hearing_question(lawsuit: Lawsuit, service: LitigationService) -> str:
     )
 
 
-async def hearing_text(
-    message: Message, state: FSMContext, litigation: LitigationService, users: UserRepository
-) -> None:
+async def hearing_text(message: Message, state: FSMContext, litigation: LitigationService) -> None:
     assert message.text is not None and message.from_user is not None
     lawsuit_id = (await state.get_data()).get("lawsuit_id")
     if not isinstance(lawsuit_id, int):

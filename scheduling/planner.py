@@ -39,7 +39,7 @@ from scheduling.policy import (
     Unit,
     quiet_for,
 )
-from scheduling.recipients import Recipient, RecipientDirectory
+from scheduling.recipients import UNIT_SCOPED, Recipient, RecipientDirectory
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +179,30 @@ class Planner:
         self.admin_ids = admin_ids
         self.escalation_hours = escalation_hours
         self.tz = tz
-        self.calendar = calendar if calendar is not None else default_calendar()
+        self._calendar = calendar
+
+    @property
+    def calendar(self) -> LegalCalendar:
+        """The given calendar, else the deadline engine's as it is now: a planner made before
+        start-up configured the engine (the dispatcher's, for previews) must not keep the old one.
+        """
+        return self._calendar if self._calendar is not None else default_calendar()
+
+    def directory(self) -> RecipientDirectory:
+        """Who stands for each role: one cache per pass, so a fresh one per call."""
+        return RecipientDirectory(self.db, admin_ids=self.admin_ids)
+
+    async def unstaffed_roles(self, rule_ids: Iterable[str], *, unit: str | None) -> list[Role]:
+        """The unit-scoped roles these rules remind that nobody holds for ``unit``: the
+        administrators receive their reminders (RecipientDirectory.resolve)."""
+        roles = dict.fromkeys(
+            role
+            for rule_id in rule_ids
+            for step in POLICIES[rule_id].steps
+            for role in step.audiences
+            if role in UNIT_SCOPED
+        )
+        return await self.directory().unstaffed(roles, unit=unit)
 
     # --- loading ---
 
@@ -282,12 +305,13 @@ class Planner:
         person gets one catch-up reminder, not five; expired steps are not planned at all.
         """
         texts = rule_texts(source.rule_id)
+        calendar = self.calendar
         candidates: list[PlannedRow] = []
         for step in policy.steps:
             if source.starts_at is not None and step.offset.unit is Unit.HOURS:
                 due_at = source.starts_at + timedelta(hours=step.offset.amount)
             else:
-                day = shift(self.calendar, source.due_on, step.offset)
+                day = shift(calendar, source.due_on, step.offset)
                 due_at = datetime.combine(day, step.offset.at, self.tz).astimezone(UTC)
             expires_at = self._expiry(source, policy, step.kind)
             for role in step.audiences:
@@ -368,7 +392,7 @@ class Planner:
         report.cancelled += await self.cancel_obsolete(now)
         sources = await self.load_sources()
         report.sources_seen = len(sources)
-        directory = RecipientDirectory(self.db, admin_ids=self.admin_ids)
+        directory = self.directory()
         signatures = {
             (r["source_kind"], r["source_id"]): r["signature"]
             for r in await self.db.fetch_all(

@@ -865,3 +865,39 @@ async def test_start_in_the_middle_of_a_registration_keeps_its_answers(
     await staff.press("登记")
     row = await db.fetch_one("SELECT agency_id, court FROM lawsuits")
     assert tuple(row) == ("county_psb", "谷城县人民法院")
+
+
+async def test_registrar_is_told_admins_stand_in_when_only_other_agencies_have_liaisons(
+    staff: BotClient, routed: Dispatcher, db: Database, clock: FakeClock
+) -> None:
+    """The note "the administrators receive these reminders" was shown only when nobody in
+    any agency was a liaison or head. With liaisons of another agency registered, the
+    planner still gave this agency's reminders to the administrators (per unit), and the
+    registrar was not told. The note now comes from the same per-agency resolution."""
+    users = routed["users"]
+    await users.set_role(3201, Role.agency_liaison, unit="county_housing")
+    await users.set_role(3202, Role.agency_head, unit="county_housing")
+    await fill_form(staff)
+    await staff.press("登记")
+    receipt = staff.last_text()
+    assert "系统中尚未登记谷城县公安局的机关联络人或机关负责人，暂由管理员接收" in receipt
+    await Planner(db, clock, admin_ids=[ADMIN_ID]).plan()
+    chats = {r[0] for r in await db.fetch_all("SELECT DISTINCT chat_id FROM reminders")}
+    assert chats == {ADMIN_ID}  # what the note says is what the planner did
+
+    # The agency's own liaison and head registered: no note for its next court case.
+    await users.set_role(3101, Role.agency_liaison, unit="county_psb")
+    await users.set_role(3102, Role.agency_head, unit="county_psb")
+    await fill_form(staff)
+    await staff.press("登记")
+    assert "已登记" in staff.last_text() and "暂由管理员接收" not in staff.last_text()
+
+
+async def test_registrar_is_told_only_the_role_this_agency_lacks(
+    staff: BotClient, routed: Dispatcher
+) -> None:
+    await routed["users"].set_role(3101, Role.agency_liaison, unit="county_psb")
+    await routed["users"].set_role(3202, Role.agency_head, unit="county_housing")
+    await fill_form(staff)
+    await staff.press("登记")
+    assert "系统中尚未登记谷城县公安局的机关负责人，暂由管理员接收" in staff.last_text()
