@@ -49,6 +49,7 @@ from cases.users import Role, User
 from cases.validation import ValidationError, clean_text, parse_date, parse_yes_no
 from handlers.filters import HasRole, NotCommand, When
 from handlers.keyboards import button, grid
+from handlers.replies import edit_text
 from handlers.texts import current_locale, t
 from scheduling.digest import telegram_length
 from scheduling.planner import Planner, default_calendar, shift
@@ -707,7 +708,7 @@ async def case_button(
             else _("This was already recorded.")
         )
         text, keyboard = _card(await litigation.get(lawsuit.id), litigation)
-        await message.edit_text(text, reply_markup=keyboard)
+        await edit_text(message, text, reply_markup=keyboard)
     elif action == "appear":
         hearing = next((h for h in lawsuit.hearings if h.id == item), None)
         if hearing is None or hearing.status != "scheduled":
@@ -751,11 +752,12 @@ async def case_button(
     elif action == "close_yes":
         await litigation.close_lawsuit(lawsuit.id, by=query.from_user.id)
         await query.answer()
-        await message.edit_text(
+        await edit_text(
+            message,
             t(
                 "Court case {number} is closed.",
                 number=f"<code>{html.escape(lawsuit.court_case_number)}</code>",
-            )
+            ),
         )
     else:
         await query.answer(_("This button is no longer valid."), show_alert=True)
@@ -797,7 +799,7 @@ async def agency_case_button(
         else _("This was already recorded.")
     )
     text, keyboard = _card(await litigation.get(lawsuit.id), litigation, agency_view=True)
-    await message.edit_text(text, reply_markup=keyboard)
+    await edit_text(message, text, reply_markup=keyboard)
 
 
 def _hearing_question(lawsuit: Lawsuit, service: LitigationService) -> str:

@@ -901,3 +901,39 @@ async def test_registrar_is_told_only_the_role_this_agency_lacks(
     await fill_form(staff)
     await staff.press("登记")
     assert "系统中尚未登记谷城县公安局的机关负责人，暂由管理员接收" in staff.last_text()
+
+
+APOLOGY = "抱歉，系统出了点问题"
+
+
+async def press_filed_twice(client: BotClient, service: LitigationService) -> None:
+    """Open the card, press "defence filed", then press the same button of the same card
+    again (a double tap: the second press left before the first edit arrived)."""
+    lawsuit = await service.register_lawsuit(lawsuit_input())
+    assert lawsuit.defence is not None
+    await open_card(client, CASE_NUMBER)
+    card = client.session.seen(client.user_id)[-1]
+    await client.press("答辩已提交")
+    assert client.session.alerts()[-1] == "已记录：答辩材料已提交，相关提醒将停止。"
+    filed = CaseButton(action="filed", lawsuit_id=lawsuit.id, item_id=lawsuit.defence.id)
+    await client.click(filed, message_id=card.message_id)
+    assert client.session.alerts()[-1] == "此前已经记录。"
+
+
+async def test_second_defence_filed_press_sends_no_apology(
+    psb_liaison: BotClient, service: LitigationService
+) -> None:
+    """Found with a Bot API emulator: the second press re-edited the card with the same text,
+    Telegram answered 400 "message is not modified", and the liaison got the generic error
+    apology after "此前已经记录"."""
+    await press_filed_twice(psb_liaison, service)
+    assert not any(APOLOGY in text for text in psb_liaison.texts())
+    assert "已于2026年11月25日（星期三）提交答辩" in psb_liaison.last_text()
+
+
+async def test_second_defence_filed_press_by_the_office_sends_no_apology(
+    staff: BotClient, service: LitigationService
+) -> None:
+    await press_filed_twice(staff, service)
+    assert not any(APOLOGY in text for text in staff.texts())
+    assert "已于2026年11月25日（星期三）提交答辩" in staff.last_text()
