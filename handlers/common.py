@@ -14,10 +14,13 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from cases.intake import IntakeService
+from cases.users import Role, User
 from handlers.callbacks import CancelChoice, MenuAction
+from handlers.commands import ROLE_GROUPS, command_roles, role_commands
 from handlers.filters import When
 from handlers.keyboards import cancel_confirmation, main_menu
 from handlers.replies import edit_text
+from handlers.texts import joined, t
 
 log = logging.getLogger(__name__)
 
@@ -84,10 +87,31 @@ async def edited_message(message: Message) -> None:
     )
 
 
-async def unknown_command(message: Message) -> None:
-    await message.answer(
-        _("I do not know this command. Here is what I can do:"), reply_markup=main_menu()
-    )
+async def unknown_command(message: Message, user: User | None = None) -> None:
+    """A command no router took: one the bot does not have, or a staff command used by a role
+    it is not for (the routers' role filters let it through to here). The menus of
+    handlers/commands.py say whose command it is."""
+    assert message.text is not None
+    command = message.text.split()[0].removeprefix("/").split("@")[0]
+    roles = command_roles(command)
+    role = user.role if user is not None else Role.citizen
+    if not roles or role in roles:
+        await message.answer(
+            _("I do not know this command. Here is what I can do:"), reply_markup=main_menu()
+        )
+        return
+    lines = [
+        t(
+            "The command /{command} is for {roles}.",
+            command=command,
+            roles=joined([_(ROLE_GROUPS[r]) for r in roles]),
+        )
+    ]
+    own = [f"/{c}" for c, _desc in role_commands(role)]
+    if own:
+        lines.append(t("Your commands: {commands}", commands=" ".join(own)))
+    lines.append(_("Here is what you can do:"))
+    await message.answer("\n".join(lines), reply_markup=main_menu())
 
 
 async def unknown_text(message: Message) -> None:

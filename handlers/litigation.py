@@ -50,7 +50,7 @@ from cases.validation import ValidationError, clean_text, parse_date, parse_yes_
 from handlers.filters import HasRole, NotCommand, When
 from handlers.keyboards import button, grid
 from handlers.replies import edit_text
-from handlers.texts import current_locale, t
+from handlers.texts import current_locale, joined, t
 from scheduling.digest import telegram_length
 from scheduling.planner import Planner, default_calendar, shift
 from scheduling.policy import POLICIES
@@ -507,12 +507,11 @@ async def _receipt(lawsuit: Lawsuit, service: LitigationService, planner: Planne
     missing = await planner.unstaffed_roles(rules, unit=lawsuit.agency_id)
     if missing:
         # Per agency, as the planner addresses them: other agencies' liaisons do not count.
-        separator = " or " if current_locale() == "en" else "或"
         lines.append(
             t(
                 "Nobody is registered in the bot as {roles} of {agency} yet, so the "
                 "administrators receive these reminders for now.",
-                roles=separator.join(_(_ROLE_NAMES.get(role, role.value)) for role in missing),
+                roles=joined([_(_ROLE_NAMES.get(role, role.value)) for role in missing], "or"),
                 agency=html.escape(lawsuit.agency),
             )
         )
