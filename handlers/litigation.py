@@ -52,8 +52,7 @@ from handlers.keyboards import button, grid
 from handlers.replies import edit_text
 from handlers.texts import current_locale, joined, t
 from scheduling.digest import telegram_length
-from scheduling.planner import Planner, default_calendar, shift
-from scheduling.policy import POLICIES
+from scheduling.planner import PlannedRow, Planner
 
 STAFF = HasRole(Role.admin, Role.office_staff)
 AGENCY = HasRole(Role.agency_liaison, Role.agency_head)
@@ -434,21 +433,21 @@ _ROLE_NAMES = {
 }
 
 
-def _schedule(rule_id: str, day: date, service: LitigationService) -> list[str]:
-    """The reminder steps of scheduling/policy.py still ahead, as the planner will time them
-    (the planner defers nothing for staff on the due day and sends one catch-up for the past)."""
-    calendar = default_calendar()
-    now = service.now()
+def _reminder_lines(rows: list[PlannedRow], now: datetime) -> list[str]:
+    """The planner's own rows for one source (Planner.preview), a line per moment: what will
+    be sent and to which role. A step already past is the one catch-up sent right away."""
+    moments: dict[datetime, list[Role]] = {}
+    for row in sorted(rows, key=lambda r: r.due_at):
+        roles = moments.setdefault(row.due_at, [])
+        if row.audience not in roles:
+            roles.append(row.audience)
     sep = ", " if current_locale() == "en" else "、"
     lines = []
-    for step in POLICIES[rule_id].steps:
-        on = shift(calendar, day, step.offset)
-        moment = datetime.combine(on, step.offset.at, LEGAL_TZ)
-        if moment <= now:
-            continue
-        who = sep.join(_(_ROLE_NAMES.get(role, role.value)) for role in step.audiences)
-        lines.append(f"• {_when(moment)} — {html.escape(who)}")
-    return lines
+    for moment, roles in moments.items():
+        who = html.escape(sep.join(_(_ROLE_NAMES.get(role, role.value)) for role in roles))
+        when = _("• one reminder right away") if moment <= now else f"• {_when(moment)}"
+        lines.append(f"{when} — {who}")
+    return lines or [_("• none")]
 
 
 async def _receipt(lawsuit: Lawsuit, service: LitigationService, planner: Planner) -> str:
@@ -496,13 +495,13 @@ async def _receipt(lawsuit: Lawsuit, service: LitigationService, planner: Planne
         lines.append(_("Hearing: not set yet. Add it with /lawsuits when the court sets it."))
     lines += ["", _("Reminders:")]
     defence_open = defence is not None and defence.status == "open"
+    planned = await planner.preview(await planner.lawsuit_sources(lawsuit.id))
     if defence_open:
         lines.append(_("Defence and evidence (《行政诉讼法》第六十七条):"))
-        lines += _schedule("L3", defence.due_on, service) or [_("• one reminder right away")]
+        lines += _reminder_lines([r for r in planned if r.source.kind == "defence"], now)
     if hearing is not None:
         lines.append(_("Hearing (《行政诉讼法》第三条第三款):"))
-        day = hearing.starts_at.astimezone(LEGAL_TZ).date()
-        lines += _schedule("L7", day, service) or [_("• one reminder right away")]
+        lines += _reminder_lines(_hearing_rows(planned, hearing.id), now)
     rules = [rule for rule, shown in (("L3", defence_open), ("L7", hearing)) if shown]
     missing = await planner.unstaffed_roles(rules, unit=lawsuit.agency_id)
     if missing:
@@ -516,6 +515,10 @@ async def _receipt(lawsuit: Lawsuit, service: LitigationService, planner: Planne
             )
         )
     return "\n".join(lines)
+
+
+def _hearing_rows(planned: list[PlannedRow], hearing_id: int) -> list[PlannedRow]:
+    return [r for r in planned if r.source.kind == "hearing" and r.source.id == hearing_id]
 
 
 def _head_rule(head_required: bool) -> str:
@@ -809,7 +812,9 @@ def _hearing_question(lawsuit: Lawsuit, service: LitigationService) -> str:
     )
 
 
-async def hearing_text(message: Message, state: FSMContext, litigation: LitigationService) -> None:
+async def hearing_text(
+    message: Message, state: FSMContext, litigation: LitigationService, planner: Planner
+) -> None:
     assert message.text is not None and message.from_user is not None
     lawsuit_id = (await state.get_data()).get("lawsuit_id")
     if not isinstance(lawsuit_id, int):
@@ -818,7 +823,7 @@ async def hearing_text(message: Message, state: FSMContext, litigation: Litigati
         return
     try:
         moment = parse_hearing_time(message.text, now=litigation.now())
-        await litigation.add_hearing(lawsuit_id, moment, by=message.from_user.id)
+        hearing = await litigation.add_hearing(lawsuit_id, moment, by=message.from_user.id)
     except ValidationError as error:
         await message.answer(_error(error))
         return
@@ -828,13 +833,13 @@ async def hearing_text(message: Message, state: FSMContext, litigation: Litigati
         return
     await state.clear()
     lawsuit = await litigation.get(lawsuit_id)
-    day = moment.astimezone(LEGAL_TZ).date()
+    planned = await planner.preview(await planner.lawsuit_sources(lawsuit_id))
     lines = [
         t("Hearing added: {when}, {court}.", when=_when(moment), court=html.escape(lawsuit.court)),
         _head_rule(lawsuit.head_required),
         "",
         _("Reminders:"),
-        *(_schedule("L7", day, litigation) or [_("• one reminder right away")]),
+        *_reminder_lines(_hearing_rows(planned, hearing.id), litigation.now()),
     ]
     await message.answer("\n".join(lines))
 

@@ -236,11 +236,27 @@ class Planner:
             )
             for r in rows
         ]
+        sources += await self._hearing_sources()
+        sources += await self._defence_sources()
+        return sources
+
+    async def lawsuit_sources(self, lawsuit_id: int) -> list[Source]:
+        """One court case's open defence period and scheduled hearings, as a pass loads them."""
+        return [
+            *await self._defence_sources(" AND l.lawsuit_id = ?", (lawsuit_id,)),
+            *await self._hearing_sources(" AND h.lawsuit_id = ?", (lawsuit_id,)),
+        ]
+
+    async def _hearing_sources(self, where: str = "", params: Sequence[Any] = ()) -> list[Source]:
+        closed = sorted(CLOSED_CASE_STATUSES)
+        marks = ",".join("?" for _ in closed)
+        sources: list[Source] = []
         rows = await self.db.fetch_all(
             "SELECT h.*, c.number, s.agency_id FROM hearings h"
             " LEFT JOIN cases c ON c.id = h.case_id LEFT JOIN lawsuits s ON s.id = h.lawsuit_id"
-            f" WHERE h.status = 'scheduled' AND (c.id IS NULL OR c.status NOT IN ({marks}))",
-            closed,
+            f" WHERE h.status = 'scheduled' AND (c.id IS NULL OR c.status NOT IN ({marks}))"
+            + where,
+            [*closed, *params],
         )
         for r in rows:
             starts_at = from_db(r["starts_at"])
@@ -263,13 +279,18 @@ class Planner:
                     },
                 )
             )
+        return sources
+
+    async def _defence_sources(self, where: str = "", params: Sequence[Any] = ()) -> list[Source]:
+        closed = sorted(CLOSED_CASE_STATUSES)
+        marks = ",".join("?" for _ in closed)
         rows = await self.db.fetch_all(
             "SELECT l.*, c.number, s.agency_id FROM litigation_defences l"
             " LEFT JOIN cases c ON c.id = l.case_id LEFT JOIN lawsuits s ON s.id = l.lawsuit_id"
-            f" WHERE l.status = 'open' AND (c.id IS NULL OR c.status NOT IN ({marks}))",
-            closed,
+            f" WHERE l.status = 'open' AND (c.id IS NULL OR c.status NOT IN ({marks}))" + where,
+            [*closed, *params],
         )
-        sources += [
+        return [
             Source(
                 "defence",
                 r["id"],
@@ -287,7 +308,6 @@ class Planner:
             )
             for r in rows
         ]
-        return sources
 
     # --- pure planning ---
 
@@ -402,11 +422,7 @@ class Planner:
         changed: list[tuple[Source, str, list[PlannedRow]]] = []
         for source in sources:
             policy = POLICIES[source.rule_id]
-            roles = {role for step in policy.steps for role in step.audiences}
-            recipients = {
-                role: await directory.resolve(role, source.case_id, unit=source.unit)
-                for role in roles
-            }
+            recipients = await self._recipients(directory, source, policy)
             signature = self._signature(source, recipients)
             if signatures.get((source.kind, source.id)) == signature:
                 continue
@@ -428,6 +444,29 @@ class Planner:
                 report.escalated,
             )
         return report
+
+    async def preview(self, sources: Sequence[Source]) -> list[PlannedRow]:
+        """What a pass would put in the outbox for these sources now (same recipients, timing,
+        quiet hours, catch-up and expiry), written nowhere: what a handler tells the person
+        who just entered the facts ("Reminders: …"). Rows sharing a ``dedup_key`` (one person
+        standing in for two roles) are stored once."""
+        now = self.clock.now()
+        directory = self.directory()
+        rows: list[PlannedRow] = []
+        for source in sources:
+            policy = POLICIES[source.rule_id]
+            recipients = await self._recipients(directory, source, policy)
+            rows += self.rows_for(source, policy, recipients, now)
+        return rows
+
+    @staticmethod
+    async def _recipients(
+        directory: RecipientDirectory, source: Source, policy: ReminderPolicy
+    ) -> dict[Role, list[Recipient]]:
+        roles = {role for step in policy.steps for role in step.audiences}
+        return {
+            role: await directory.resolve(role, source.case_id, unit=source.unit) for role in roles
+        }
 
     def _signature(self, source: Source, recipients: dict[Role, list[Recipient]]) -> str:
         data = [

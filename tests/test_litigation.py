@@ -937,3 +937,41 @@ async def test_second_defence_filed_press_by_the_office_sends_no_apology(
     await press_filed_twice(staff, service)
     assert not any(APOLOGY in text for text in staff.texts())
     assert "已于2026年11月25日（星期三）提交答辩" in staff.last_text()
+
+
+async def test_reminder_preview_is_what_the_planner_schedules(
+    staff: BotClient, routed: Dispatcher, db: Database, clock: FakeClock
+) -> None:
+    """The receipt's "Reminders:" came from a copy of the planner's timing in the handler;
+    it now is the planner's own rows (Planner.preview), catch-up for past steps included."""
+    await staff.send("/lawsuit")
+    await staff.press("谷城县公安局")
+    for answer in ("谷城县人民法院", CASE_NUMBER, "李四", "罚款决定", "2026-11-12"):
+        await staff.send(answer)
+    await staff.send("12月10日 上午9点30")
+    await staff.press("否")
+    await staff.press("否")
+    await staff.press("登记")
+    receipt = staff.last_text()
+    # L3 due Fri 11-27; the -5cd and -2cd steps are past at 09:00 on 11-25: one catch-up now.
+    assert "• 立即发送一次提醒 — 机关联络人\n" in receipt
+    assert "• 2026年11月26日（星期四） 08:30 — 机关联络人、机关负责人" in receipt
+    assert "• 2026年11月22日" not in receipt and "• 2026年11月25日" not in receipt
+
+    planner = routed["planner"]
+    lawsuit_id = await db.fetch_value("SELECT id FROM lawsuits")
+    preview = await planner.preview(await planner.lawsuit_sources(lawsuit_id))
+    await Planner(db, clock, admin_ids=[ADMIN_ID]).plan()
+    planned = await db.fetch_all("SELECT dedup_key, due_at, chat_id FROM reminders")
+    # (An administrator standing in for the liaison and the head gets one row per step.)
+    assert {(r.dedup_key, to_db(r.due_at), r.recipient.chat_id) for r in preview} == {
+        (r["dedup_key"], r["due_at"], r["chat_id"]) for r in planned
+    }
+    assert len(planned) == 7  # L3: the catch-up, -1cd, 0cd; L7: four steps
+    now = clock.now()
+    for row in planned:
+        moment = from_db(row["due_at"])
+        if moment > now:  # every future reminder is listed in the receipt, at its time
+            local_time = moment.astimezone(LEGAL_TZ)
+            assert f"{local_time.month}月{local_time.day}日" in receipt
+            assert f" {local_time:%H:%M} — " in receipt
