@@ -5,7 +5,7 @@ Registering writes the L3 defence period and the L7 hearing that the reminder pl
 Administrators and office staff reach every handler (``HasRole``). An agency's liaison and
 head see their own agency's open court cases (/lawsuits, read-only cards) and may record that
 the defence was filed: they are the ones who file it. Anyone else falls through to the
-fallback router ("I do not know this command"). Buttons carry ids only; every
+fallback router, which says whose command it is. Buttons carry ids only; every
 press loads the court case again and checks that the item still belongs to it and is open.
 
 The form keeps its answers in FSM data (a small JSON dict: the form is short and staff-only).
@@ -14,16 +14,15 @@ The form keeps its answers in FSM data (a small JSON dict: the form is short and
 from __future__ import annotations
 
 import html
-from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
-from aiogram import BaseMiddleware, F, Router
+from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, TelegramObject
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from pydantic import Field
 
@@ -188,21 +187,6 @@ def _yes_no(value: bool) -> str:
 
 def _error(error: ValidationError) -> str:
     return "❗ " + error.render(current_locale())
-
-
-class ServiceMiddleware(BaseMiddleware):
-    """Injects ``litigation`` (built from the dispatcher's db, clock and org) unless the
-    dispatcher already provides one."""
-
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
-        if "litigation" not in data:
-            data["litigation"] = LitigationService(data["db"], data["clock"], data["org"])
-        return await handler(event, data)
 
 
 # --- registration -----------------------------------------------------------------------------
@@ -1182,9 +1166,6 @@ async def appearance_stats(
 def build_router() -> Router:
     """A new Router per call: a router belongs to one Dispatcher, and tests build many."""
     router = Router(name="litigation")
-    middleware = ServiceMiddleware()
-    router.message.middleware(middleware)
-    router.callback_query.middleware(middleware)
     router.message.register(start_lawsuit, Command("lawsuit"), STAFF)
     router.message.register(list_lawsuits, Command("lawsuits"), STAFF)
     router.message.register(appearance_stats, Command("appearance"), STAFF)
