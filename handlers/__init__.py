@@ -12,7 +12,9 @@ the first matching handler wins; every router passed on the way costs a filter p
 6. ``reminders``  – the "received / 已收到" button on reminders (callback data only).
 7. ``staff``      – /cases, staff case pages and actions; router-level HasRole filter.
 8. ``triage``     – "help me choose" questions (callback data only).
-9. ``litigation`` – staff: court cases against agencies (行政应诉), L3/L7 data entry.
+9. ``litigation`` – staff: court cases against agencies (行政应诉), L3/L7 data entry; one
+                     sub-router per flow (handlers/litigation/: registration, cards,
+                     appearance, statistics).
    ``admin``      – administrators: /grant roles and units, /staff.
 10. ``errors``    – error handlers only; position does not matter for messages.
 11. ``fallback``  – last: unknown text, stickers, edits, stale buttons.
