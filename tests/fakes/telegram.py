@@ -109,11 +109,10 @@ class RecordingSession(BaseSession):
 
     @staticmethod
     def _content(method: SendMessage | EditMessageText) -> tuple[str, Any]:
+        """Kept as objects, compared only on an edit: benchmarks send through this session."""
         markup = method.reply_markup
         keyboard = (
-            markup.model_dump(mode="json", exclude_none=True)
-            if isinstance(markup, InlineKeyboardMarkup) and markup.inline_keyboard
-            else None
+            markup if isinstance(markup, InlineKeyboardMarkup) and markup.inline_keyboard else None
         )
         return method.text, keyboard
 
