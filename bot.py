@@ -79,6 +79,7 @@ from handlers.commands import MENU_ROLES, set_commands
 from handlers.replies import RetryRateLimitedReplies
 from handlers.storage import SqliteStorage
 from scheduling.notices import alert_calendar_gap, notify_recomputed
+from scheduling.planner import Planner
 from scheduling.runner import Scheduling
 from settings import ENV_FILE_VARIABLE, Settings, env_file
 
@@ -178,6 +179,10 @@ def create_dispatcher(
         org=org,
         intake=IntakeService(db, clock, org),
         litigation=LitigationService(db, clock, org),
+        # Handlers preview reminders with the planner itself (what it will send, to whom).
+        planner=Planner(
+            db, clock, admin_ids=settings.admin_ids, escalation_hours=settings.escalation_hours
+        ),
     )
     setup_middlewares(
         dp, processed=processed, users=users, i18n=i18n, flood_limit=settings.flood_limit

@@ -189,10 +189,6 @@ class LegalCalendar:
             return False
         return day.weekday() < 5 and day not in self._rest
 
-    def is_rest_day(self, day: date) -> bool:
-        """法定休假日 (C4): weekends and public holidays, minus make-up working days."""
-        return not self.is_workday(day)
-
     def workdays_between(self, start: date, end: date) -> int:
         """Working days in (start, end]: start excluded as in C1, end included."""
         count = 0

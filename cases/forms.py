@@ -160,10 +160,6 @@ def _not(key: str, value: object) -> Callable[[Answers], bool]:
     return lambda answers: key in answers and answers.get(key) != value
 
 
-def _all(*conditions: Callable[[Answers], bool]) -> Callable[[Answers], bool]:
-    return lambda answers: all(c(answers) for c in conditions)
-
-
 def _elsewhere_gate(messages: Mapping[str, tuple[str, str]]) -> Callable[..., Gate | None]:
     def gate(answers: Answers, org: Organisation) -> Gate | None:
         found = messages.get(str(answers.get("elsewhere")))

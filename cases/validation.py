@@ -359,11 +359,6 @@ def parse_phone(text: str, *, default_area_code: str | None = None) -> str:
     raise ValidationError(_PHONE)
 
 
-def is_mobile(number: str) -> bool:
-    """Whether a number returned by :func:`parse_phone` can receive SMS."""
-    return bool(_MOBILE_RE.fullmatch(number))
-
-
 # ---------------------------------------------------------------------------------------------
 # Dates
 

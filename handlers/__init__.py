@@ -14,7 +14,9 @@ the first matching handler wins; every router passed on the way costs a filter p
    ``case-file``  – the application in full and its evidence files (staff and the respondent
                     agency; callback data only).
 8. ``triage``     – "help me choose" questions (callback data only).
-9. ``litigation`` – staff: court cases against agencies (行政应诉), L3/L7 data entry.
+9. ``litigation`` – staff: court cases against agencies (行政应诉), L3/L7 data entry; one
+                     sub-router per flow (handlers/litigation/: registration, cards,
+                     appearance, statistics).
    ``admin``      – administrators: /grant roles and units, /staff.
 10. ``errors``    – error handlers only; position does not matter for messages.
 11. ``fallback``  – last: unknown text, stickers, edits, stale buttons.

@@ -1,9 +1,20 @@
-"""Callback data. Buttons carry ids only; every press is authorised again on the server."""
+"""Callback data. Buttons carry ids only; every press is authorised again on the server.
+
+The one definition of each format, imported wherever such a button is built: the reminder
+sender (scheduling/sender.py) builds "open case" and "received" buttons from here too. This
+module imports nothing of the project, so the sender may import it.
+"""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from aiogram.filters.callback_data import CallbackData
 from pydantic import Field
+
+RowId = Annotated[int, Field(ge=0, lt=2**63)]
+"""An SQLite rowid. A forged button with a larger number would pass a plain ``int`` and make
+SQLite raise OverflowError; bounded, it fails the filter and gets the stale-button answer."""
 
 
 class MenuAction(CallbackData, prefix="menu"):
@@ -23,7 +34,13 @@ class CancelChoice(CallbackData, prefix="cancel"):
 
 
 class CaseAction(CallbackData, prefix="case"):
-    """Packs as ``case:<action>:<case_id>``; reminders build ``case:view:<id>`` by hand."""
+    """``case:<action>:<case_id>``; reminders carry ``view`` (scheduling/sender.py)."""
 
     action: str
-    case_id: int = Field(ge=0, lt=2**63)  # a forged huge id must not reach SQLite
+    case_id: RowId
+
+
+class ReminderAck(CallbackData, prefix="ack"):
+    """The "received / 已收到" button under staff and agency reminders: proof of service (送达)."""
+
+    reminder_id: RowId

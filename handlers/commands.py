@@ -8,6 +8,7 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
 from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 
+from cases.texts import N_
 from cases.users import Role, User
 
 log = logging.getLogger(__name__)
@@ -68,8 +69,23 @@ ADMIN_COMMANDS: dict[str, list[tuple[str, str]]] = {
 }
 
 
-def menu_for(role: Role, locale: str) -> list[BotCommand]:
-    commands = list(COMMANDS[locale])
+ROLE_GROUPS: dict[Role, str] = {
+    Role.office_staff: N_("office staff"),
+    Role.mediator: N_("mediators"),
+    Role.agency_liaison: N_("agency liaisons"),
+    Role.agency_head: N_("agency heads"),
+    Role.admin: N_("administrators"),
+}
+"""The staff roles as a command's users are named ("for office staff and administrators")."""
+
+CASE_LIST_COMMANDS = ("cases", "lawsuits")
+"""The commands that show a person the cases they work on (where to check a last step)."""
+
+
+def role_commands(role: Role, locale: str = "en") -> list[tuple[str, str]]:
+    """The commands ``role`` has beyond the citizens' (none for a citizen). The menus are the
+    one list of who may use what: the routers' role filters match them (tests check it)."""
+    commands: list[tuple[str, str]] = []
     if role in (Role.admin, Role.office_staff):
         commands += STAFF_COMMANDS[locale]
     elif role is Role.mediator:
@@ -78,6 +94,17 @@ def menu_for(role: Role, locale: str) -> list[BotCommand]:
         commands += AGENCY_COMMANDS[locale]
     if role is Role.admin:
         commands += ADMIN_COMMANDS[locale]
+    return commands
+
+
+def command_roles(command: str) -> list[Role]:
+    """The staff roles that have ``command`` (in ROLE_GROUPS order); empty for a citizens'
+    command or one the bot does not have."""
+    return [role for role in ROLE_GROUPS if any(c == command for c, _ in role_commands(role))]
+
+
+def menu_for(role: Role, locale: str) -> list[BotCommand]:
+    commands = COMMANDS[locale] + role_commands(role, locale)
     return [BotCommand(command=c, description=d) for c, d in commands]
 
 

@@ -14,9 +14,13 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from cases.intake import IntakeService
+from cases.users import Role, User
 from handlers.callbacks import CancelChoice, MenuAction
+from handlers.commands import ROLE_GROUPS, command_roles, role_commands
 from handlers.filters import When
 from handlers.keyboards import cancel_confirmation, main_menu
+from handlers.replies import edit_text
+from handlers.texts import joined, t
 
 log = logging.getLogger(__name__)
 
@@ -38,19 +42,21 @@ async def confirm_cancel(
     if not isinstance(query.message, Message):
         return
     if not callback_data.confirm:
-        await query.message.edit_text(_("Good, let us continue. Please answer the last question."))
+        await edit_text(
+            query.message, _("Good, let us continue. Please answer the last question.")
+        )
         return
     draft_id = _draft_id(await state.get_data())
     if await state.get_state() is None or draft_id != callback_data.draft_id:
         # An old button: the form it asked about is gone, or another one is open now.
-        await query.message.edit_text(
-            _("This button is no longer valid. Please use the menu below.")
+        await edit_text(
+            query.message, _("This button is no longer valid. Please use the menu below.")
         )
         return
     if draft_id:
         await intake.discard_draft(draft_id, user_id=query.from_user.id)
     await state.clear()
-    await query.message.edit_text(_("Discarded. Nothing was submitted."))
+    await edit_text(query.message, _("Discarded. Nothing was submitted."))
     await query.message.answer(_("What would you like to do?"), reply_markup=main_menu())
 
 
@@ -81,10 +87,31 @@ async def edited_message(message: Message) -> None:
     )
 
 
-async def unknown_command(message: Message) -> None:
-    await message.answer(
-        _("I do not know this command. Here is what I can do:"), reply_markup=main_menu()
-    )
+async def unknown_command(message: Message, user: User | None = None) -> None:
+    """A command no router took: one the bot does not have, or a staff command used by a role
+    it is not for (the routers' role filters let it through to here). The menus of
+    handlers/commands.py say whose command it is."""
+    assert message.text is not None
+    command = message.text.split()[0].removeprefix("/").split("@")[0]
+    roles = command_roles(command)
+    role = user.role if user is not None else Role.citizen
+    if not roles or role in roles:
+        await message.answer(
+            _("I do not know this command. Here is what I can do:"), reply_markup=main_menu()
+        )
+        return
+    lines = [
+        t(
+            "The command /{command} is for {roles}.",
+            command=command,
+            roles=joined([_(ROLE_GROUPS[r]) for r in roles]),
+        )
+    ]
+    own = [f"/{c}" for c, _desc in role_commands(role)]
+    if own:
+        lines.append(t("Your commands: {commands}", commands=" ".join(own)))
+    lines.append(_("Here is what you can do:"))
+    await message.answer("\n".join(lines), reply_markup=main_menu())
 
 
 async def unknown_text(message: Message) -> None:

@@ -11,7 +11,9 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from cases.users import Role, User
+from handlers.commands import CASE_LIST_COMMANDS, role_commands
 from handlers.middlewares import locale_from_telegram
+from handlers.texts import joined, t
 
 log = logging.getLogger(__name__)
 
@@ -49,25 +51,30 @@ async def on_error(
     locale = (user.locale if user else None) or locale_from_telegram(language, i18n.default_locale)
     with i18n.context(), i18n.use_locale(locale):
         try:
-            # Not "send your answer again": the answer may have been saved before the failure,
-            # and a re-sent answer would then fill the next question. The form's command
-            # shows the question the person is at.
-            if user is not None and user.role is not Role.citizen:
-                text = _(
-                    "Sorry, something went wrong on our side. Open the case again (/cases or "
-                    "/lawsuits) to see whether your last step was recorded before repeating it."
-                )
-            else:
-                text = _(
-                    "Sorry, something went wrong on our side. Nothing you entered was lost. "
-                    "To continue a form, send its command again (/petition, /mediation or "
-                    "/reconsider): it shows the question you are at. /help shows everything "
-                    "else."
-                )
+            text = _apology(user.role if user is not None else Role.citizen)
             await bot.send_message(chat_id, text)
         except Exception:  # a failing apology must not raise again
             log.warning("could not tell chat about the failure")
     return True
+
+
+def _apology(role: Role) -> str:
+    """Not "send your answer again": the answer may have been saved before the failure, and a
+    re-sent answer would then fill the next question. Staff are pointed to the commands their
+    own menu has (a liaison has /lawsuits, not /cases); citizens to the form's command, which
+    shows the question they are at."""
+    commands = [f"/{c}" for c, _desc in role_commands(role) if c in CASE_LIST_COMMANDS]
+    if commands:
+        return t(
+            "Sorry, something went wrong on our side. Open the case again ({commands}) to see "
+            "whether your last step was recorded before repeating it.",
+            commands=joined(commands, "or"),
+        )
+    return _(
+        "Sorry, something went wrong on our side. Nothing you entered was lost. To continue a "
+        "form, send its command again (/petition, /mediation or /reconsider): it shows the "
+        "question you are at. /help shows everything else."
+    )
 
 
 def build_router() -> Router:

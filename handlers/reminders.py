@@ -11,8 +11,8 @@ from aiogram.utils.i18n import gettext as _
 
 from cases.clock import Clock
 from cases.db import Database
+from handlers.callbacks import ReminderAck
 from scheduling.outbox import AckOutcome, acknowledge
-from scheduling.sender import ReminderAck
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
-"""Replies that Telegram rate-limits are sent again instead of being lost.
+"""Replies that Telegram rate-limits are sent again instead of being lost; edits that would
+change nothing are not made.
 
 Telegram answers 429 with the seconds to wait when a bot sends more than about 30 messages a
 second in all, or one a second to one chat (engineering.md). The reminder sender has its own
@@ -18,7 +19,7 @@ from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
     NextRequestMiddlewareType,
 )
-from aiogram.exceptions import TelegramRetryAfter
+from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
 from aiogram.methods import (
     AnswerCallbackQuery,
     EditMessageReplyMarkup,
@@ -30,6 +31,7 @@ from aiogram.methods import (
     TelegramMethod,
 )
 from aiogram.methods.base import Response, TelegramType
+from aiogram.types import InlineKeyboardMarkup, Message
 
 log = logging.getLogger(__name__)
 
@@ -79,3 +81,35 @@ class RetryRateLimitedReplies(BaseRequestMiddleware):
                 log.info("reply rate-limited; sending again in %s s", exc.retry_after)
                 await self._sleep(exc.retry_after)
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+NOT_MODIFIED = "message is not modified"
+"""Telegram's 400 for an edit to the content the message already has."""
+
+
+def _keyboard(markup: InlineKeyboardMarkup | None) -> InlineKeyboardMarkup | None:
+    return markup if markup is not None and markup.inline_keyboard else None
+
+
+async def edit_text(
+    message: Message, text: str, reply_markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Edit a message the bot sent, unless it already shows this text and keyboard.
+
+    A second press of a button whose first press already edited the message (a double tap,
+    two people on one case) would otherwise get Telegram's 400 "message is not modified",
+    and the error handler's apology for a step that went well. The comparison goes through
+    Telegram's entities, so it can miss; the 400 is then harmless too.
+    """
+    if (
+        message.text is not None
+        and message.html_text == text
+        and _keyboard(message.reply_markup) == _keyboard(reply_markup)
+    ):
+        return
+    try:
+        await message.edit_text(text, reply_markup=reply_markup)
+    except TelegramBadRequest as exc:
+        if NOT_MODIFIED not in exc.message:
+            raise
+        log.info("edit skipped: the message already shows this")

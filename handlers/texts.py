@@ -6,6 +6,7 @@ after translation, dates written with their weekday (DESIGN.md), the label separ
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -34,3 +35,16 @@ def t(message: str, **params: Any) -> str:
 def colon() -> str:
     """The label separator as each language writes it."""
     return "：" if current_locale() == "zh" else ": "
+
+
+_CONJUNCTIONS = {"and": ("和", " and "), "or": ("或", " or ")}
+
+
+def joined(items: Sequence[str], word: str = "and") -> str:
+    """ "a, b and c" in English, "a、b和c" in Chinese; ``word`` "or" for alternatives."""
+    zh, en = _CONJUNCTIONS[word]
+    if len(items) < 2:
+        return "".join(items)
+    if current_locale() == "en":
+        return ", ".join(items[:-1]) + en + items[-1]
+    return "、".join(items[:-1]) + zh + items[-1]

@@ -39,7 +39,7 @@ from scheduling.policy import (
     Unit,
     quiet_for,
 )
-from scheduling.recipients import Recipient, RecipientDirectory
+from scheduling.recipients import UNIT_SCOPED, Recipient, RecipientDirectory
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +179,30 @@ class Planner:
         self.admin_ids = admin_ids
         self.escalation_hours = escalation_hours
         self.tz = tz
-        self.calendar = calendar if calendar is not None else default_calendar()
+        self._calendar = calendar
+
+    @property
+    def calendar(self) -> LegalCalendar:
+        """The given calendar, else the deadline engine's as it is now: a planner made before
+        start-up configured the engine (the dispatcher's, for previews) must not keep the old one.
+        """
+        return self._calendar if self._calendar is not None else default_calendar()
+
+    def directory(self) -> RecipientDirectory:
+        """Who stands for each role: one cache per pass, so a fresh one per call."""
+        return RecipientDirectory(self.db, admin_ids=self.admin_ids)
+
+    async def unstaffed_roles(self, rule_ids: Iterable[str], *, unit: str | None) -> list[Role]:
+        """The unit-scoped roles these rules remind that nobody holds for ``unit``: the
+        administrators receive their reminders (RecipientDirectory.resolve)."""
+        roles = dict.fromkeys(
+            role
+            for rule_id in rule_ids
+            for step in POLICIES[rule_id].steps
+            for role in step.audiences
+            if role in UNIT_SCOPED
+        )
+        return await self.directory().unstaffed(roles, unit=unit)
 
     # --- loading ---
 
@@ -213,11 +236,27 @@ class Planner:
             )
             for r in rows
         ]
+        sources += await self._hearing_sources()
+        sources += await self._defence_sources()
+        return sources
+
+    async def lawsuit_sources(self, lawsuit_id: int) -> list[Source]:
+        """One court case's open defence period and scheduled hearings, as a pass loads them."""
+        return [
+            *await self._defence_sources(" AND l.lawsuit_id = ?", (lawsuit_id,)),
+            *await self._hearing_sources(" AND h.lawsuit_id = ?", (lawsuit_id,)),
+        ]
+
+    async def _hearing_sources(self, where: str = "", params: Sequence[Any] = ()) -> list[Source]:
+        closed = sorted(CLOSED_CASE_STATUSES)
+        marks = ",".join("?" for _ in closed)
+        sources: list[Source] = []
         rows = await self.db.fetch_all(
             "SELECT h.*, c.number, s.agency_id FROM hearings h"
             " LEFT JOIN cases c ON c.id = h.case_id LEFT JOIN lawsuits s ON s.id = h.lawsuit_id"
-            f" WHERE h.status = 'scheduled' AND (c.id IS NULL OR c.status NOT IN ({marks}))",
-            closed,
+            f" WHERE h.status = 'scheduled' AND (c.id IS NULL OR c.status NOT IN ({marks}))"
+            + where,
+            [*closed, *params],
         )
         for r in rows:
             starts_at = from_db(r["starts_at"])
@@ -240,13 +279,18 @@ class Planner:
                     },
                 )
             )
+        return sources
+
+    async def _defence_sources(self, where: str = "", params: Sequence[Any] = ()) -> list[Source]:
+        closed = sorted(CLOSED_CASE_STATUSES)
+        marks = ",".join("?" for _ in closed)
         rows = await self.db.fetch_all(
             "SELECT l.*, c.number, s.agency_id FROM litigation_defences l"
             " LEFT JOIN cases c ON c.id = l.case_id LEFT JOIN lawsuits s ON s.id = l.lawsuit_id"
-            f" WHERE l.status = 'open' AND (c.id IS NULL OR c.status NOT IN ({marks}))",
-            closed,
+            f" WHERE l.status = 'open' AND (c.id IS NULL OR c.status NOT IN ({marks}))" + where,
+            [*closed, *params],
         )
-        sources += [
+        return [
             Source(
                 "defence",
                 r["id"],
@@ -264,7 +308,6 @@ class Planner:
             )
             for r in rows
         ]
-        return sources
 
     # --- pure planning ---
 
@@ -282,12 +325,13 @@ class Planner:
         person gets one catch-up reminder, not five; expired steps are not planned at all.
         """
         texts = rule_texts(source.rule_id)
+        calendar = self.calendar
         candidates: list[PlannedRow] = []
         for step in policy.steps:
             if source.starts_at is not None and step.offset.unit is Unit.HOURS:
                 due_at = source.starts_at + timedelta(hours=step.offset.amount)
             else:
-                day = shift(self.calendar, source.due_on, step.offset)
+                day = shift(calendar, source.due_on, step.offset)
                 due_at = datetime.combine(day, step.offset.at, self.tz).astimezone(UTC)
             expires_at = self._expiry(source, policy, step.kind)
             for role in step.audiences:
@@ -368,7 +412,7 @@ class Planner:
         report.cancelled += await self.cancel_obsolete(now)
         sources = await self.load_sources()
         report.sources_seen = len(sources)
-        directory = RecipientDirectory(self.db, admin_ids=self.admin_ids)
+        directory = self.directory()
         signatures = {
             (r["source_kind"], r["source_id"]): r["signature"]
             for r in await self.db.fetch_all(
@@ -378,11 +422,7 @@ class Planner:
         changed: list[tuple[Source, str, list[PlannedRow]]] = []
         for source in sources:
             policy = POLICIES[source.rule_id]
-            roles = {role for step in policy.steps for role in step.audiences}
-            recipients = {
-                role: await directory.resolve(role, source.case_id, unit=source.unit)
-                for role in roles
-            }
+            recipients = await self._recipients(directory, source, policy)
             signature = self._signature(source, recipients)
             if signatures.get((source.kind, source.id)) == signature:
                 continue
@@ -404,6 +444,29 @@ class Planner:
                 report.escalated,
             )
         return report
+
+    async def preview(self, sources: Sequence[Source]) -> list[PlannedRow]:
+        """What a pass would put in the outbox for these sources now (same recipients, timing,
+        quiet hours, catch-up and expiry), written nowhere: what a handler tells the person
+        who just entered the facts ("Reminders: …"). Rows sharing a ``dedup_key`` (one person
+        standing in for two roles) are stored once."""
+        now = self.clock.now()
+        directory = self.directory()
+        rows: list[PlannedRow] = []
+        for source in sources:
+            policy = POLICIES[source.rule_id]
+            recipients = await self._recipients(directory, source, policy)
+            rows += self.rows_for(source, policy, recipients, now)
+        return rows
+
+    @staticmethod
+    async def _recipients(
+        directory: RecipientDirectory, source: Source, policy: ReminderPolicy
+    ) -> dict[Role, list[Recipient]]:
+        roles = {role for step in policy.steps for role in step.audiences}
+        return {
+            role: await directory.resolve(role, source.case_id, unit=source.unit) for role in roles
+        }
 
     def _signature(self, source: Source, recipients: dict[Role, list[Recipient]]) -> str:
         data = [

@@ -285,10 +285,6 @@ POLICIES: dict[str, ReminderPolicy] = {
 }
 
 
-def policy_for(rule_id: str) -> ReminderPolicy | None:
-    return POLICIES.get(rule_id)
-
-
 def quiet_for(role: Role) -> Quiet:
     return QUIET_BY_AUDIENCE[role]
 

@@ -8,6 +8,7 @@ cases; a case whose unit has nobody registered goes to the administrators.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from cases.db import Database
@@ -23,6 +24,9 @@ class Recipient:
     locale: str
     role: Role
     unit: str | None = None
+    stand_in: bool = False
+    """An administrator who receives this role's reminders because nobody holds the role (for
+    the case's unit): what a registrar must be told, since the real addressee hears nothing."""
 
 
 def _locale(value: str | None) -> str:
@@ -62,6 +66,16 @@ class RecipientDirectory:
             scoped = [p for p in people if p.unit is None or p.unit == unit]
             return scoped or await self._admins(role)
         return people
+
+    async def unstaffed(self, roles: Iterable[Role], *, unit: str | None) -> list[Role]:
+        """The roles that nobody holds for ``unit`` (an agency, a mediation room), in the order
+        given: the administrators stand in for them, as :meth:`resolve` decides."""
+        missing = []
+        for role in roles:
+            people = await self.resolve(role, None, unit=unit)
+            if all(person.stand_in for person in people):
+                missing.append(role)
+        return missing
 
     async def _case_unit(self, role: Role, case_id: int) -> str | None:
         if not self._units_loaded:
@@ -135,7 +149,10 @@ class RecipientDirectory:
             self._admin_ids,
         )
         locales = {row["telegram_id"]: row["locale"] for row in rows}
-        return [Recipient(chat, _locale(locales.get(chat)), role) for chat in self._admin_ids]
+        return [
+            Recipient(chat, _locale(locales.get(chat)), role, stand_in=role is not Role.admin)
+            for chat in self._admin_ids
+        ]
 
 
 async def resolve_recipients(

@@ -21,7 +21,6 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
-from typing import Annotated
 
 import aiohttp
 from aiogram import Bot
@@ -36,13 +35,12 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from pydantic import Field
 
 from cases.clock import LEGAL_TZ, from_db
 from cases.texts import N_, format_date, translate
 from cases.users import Role
+from handlers.callbacks import CaseAction, ReminderAck
 from scheduling.notices import render_case_notice
 from scheduling.outbox import (
     DeliveryUnknown,
@@ -56,20 +54,9 @@ from scheduling.policy import Kind
 log = logging.getLogger(__name__)
 
 
-RowId = Annotated[int, Field(ge=0, lt=2**63)]
-"""An SQLite rowid. A forged button with a larger number would pass a plain ``int`` and make
-SQLite raise OverflowError; bounded, it fails the filter and gets the stale-button answer."""
-
-
-class ReminderAck(CallbackData, prefix="ack"):
-    """The "received / 已收到" button: proof of service (送达) for staff and agencies."""
-
-    reminder_id: RowId
-
-
 def open_case_data(case_id: int) -> str:
-    """The lead's case handler parses ``case:view:<id>`` (handlers.callbacks.CaseAction)."""
-    return f"case:view:{case_id}"
+    """The "open case" button: the callback format the case handlers read."""
+    return CaseAction(action="view", case_id=case_id).pack()
 
 
 # --- limits -------------------------------------------------------------------------------

@@ -257,7 +257,7 @@ async def test_service_hearing_by_case_number_filing_once_and_listing_by_agency(
 async def test_a_citizen_gets_nothing_special(citizen: BotClient, db: Database) -> None:
     for command in ("/lawsuit", "/lawsuits", "/appearance"):
         await citizen.send(command)
-        assert citizen.last_text() == "没有这个命令。您可以办理以下事项："
+        assert citizen.last_text().startswith(f"{command} 命令仅供承办工作人员")
     await citizen.click(CaseButton(action="filed", lawsuit_id=1, item_id=1))
     assert citizen.session.alerts()[-1] == "这个按钮已经失效，请使用下面的菜单。"
     assert await db.fetch_value("SELECT count(*) FROM lawsuits") == 0
@@ -865,3 +865,113 @@ async def test_start_in_the_middle_of_a_registration_keeps_its_answers(
     await staff.press("登记")
     row = await db.fetch_one("SELECT agency_id, court FROM lawsuits")
     assert tuple(row) == ("county_psb", "谷城县人民法院")
+
+
+async def test_registrar_is_told_admins_stand_in_when_only_other_agencies_have_liaisons(
+    staff: BotClient, routed: Dispatcher, db: Database, clock: FakeClock
+) -> None:
+    """The note "the administrators receive these reminders" was shown only when nobody in
+    any agency was a liaison or head. With liaisons of another agency registered, the
+    planner still gave this agency's reminders to the administrators (per unit), and the
+    registrar was not told. The note now comes from the same per-agency resolution."""
+    users = routed["users"]
+    await users.set_role(3201, Role.agency_liaison, unit="county_housing")
+    await users.set_role(3202, Role.agency_head, unit="county_housing")
+    await fill_form(staff)
+    await staff.press("登记")
+    receipt = staff.last_text()
+    assert "系统中尚未登记谷城县公安局的机关联络人或机关负责人，暂由管理员接收" in receipt
+    await Planner(db, clock, admin_ids=[ADMIN_ID]).plan()
+    chats = {r[0] for r in await db.fetch_all("SELECT DISTINCT chat_id FROM reminders")}
+    assert chats == {ADMIN_ID}  # what the note says is what the planner did
+
+    # The agency's own liaison and head registered: no note for its next court case.
+    await users.set_role(3101, Role.agency_liaison, unit="county_psb")
+    await users.set_role(3102, Role.agency_head, unit="county_psb")
+    await fill_form(staff)
+    await staff.press("登记")
+    assert "已登记" in staff.last_text() and "暂由管理员接收" not in staff.last_text()
+
+
+async def test_registrar_is_told_only_the_role_this_agency_lacks(
+    staff: BotClient, routed: Dispatcher
+) -> None:
+    await routed["users"].set_role(3101, Role.agency_liaison, unit="county_psb")
+    await routed["users"].set_role(3202, Role.agency_head, unit="county_housing")
+    await fill_form(staff)
+    await staff.press("登记")
+    assert "系统中尚未登记谷城县公安局的机关负责人，暂由管理员接收" in staff.last_text()
+
+
+APOLOGY = "抱歉，系统出了点问题"
+
+
+async def press_filed_twice(client: BotClient, service: LitigationService) -> None:
+    """Open the card, press "defence filed", then press the same button of the same card
+    again (a double tap: the second press left before the first edit arrived)."""
+    lawsuit = await service.register_lawsuit(lawsuit_input())
+    assert lawsuit.defence is not None
+    await open_card(client, CASE_NUMBER)
+    card = client.session.seen(client.user_id)[-1]
+    await client.press("答辩已提交")
+    assert client.session.alerts()[-1] == "已记录：答辩材料已提交，相关提醒将停止。"
+    filed = CaseButton(action="filed", lawsuit_id=lawsuit.id, item_id=lawsuit.defence.id)
+    await client.click(filed, message_id=card.message_id)
+    assert client.session.alerts()[-1] == "此前已经记录。"
+
+
+async def test_second_defence_filed_press_sends_no_apology(
+    psb_liaison: BotClient, service: LitigationService
+) -> None:
+    """Found with a Bot API emulator: the second press re-edited the card with the same text,
+    Telegram answered 400 "message is not modified", and the liaison got the generic error
+    apology after "此前已经记录"."""
+    await press_filed_twice(psb_liaison, service)
+    assert not any(APOLOGY in text for text in psb_liaison.texts())
+    assert "已于2026年11月25日（星期三）提交答辩" in psb_liaison.last_text()
+
+
+async def test_second_defence_filed_press_by_the_office_sends_no_apology(
+    staff: BotClient, service: LitigationService
+) -> None:
+    await press_filed_twice(staff, service)
+    assert not any(APOLOGY in text for text in staff.texts())
+    assert "已于2026年11月25日（星期三）提交答辩" in staff.last_text()
+
+
+async def test_reminder_preview_is_what_the_planner_schedules(
+    staff: BotClient, routed: Dispatcher, db: Database, clock: FakeClock
+) -> None:
+    """The receipt's "Reminders:" came from a copy of the planner's timing in the handler;
+    it now is the planner's own rows (Planner.preview), catch-up for past steps included."""
+    await staff.send("/lawsuit")
+    await staff.press("谷城县公安局")
+    for answer in ("谷城县人民法院", CASE_NUMBER, "李四", "罚款决定", "2026-11-12"):
+        await staff.send(answer)
+    await staff.send("12月10日 上午9点30")
+    await staff.press("否")
+    await staff.press("否")
+    await staff.press("登记")
+    receipt = staff.last_text()
+    # L3 due Fri 11-27; the -5cd and -2cd steps are past at 09:00 on 11-25: one catch-up now.
+    assert "• 立即发送一次提醒 — 机关联络人\n" in receipt
+    assert "• 2026年11月26日（星期四） 08:30 — 机关联络人、机关负责人" in receipt
+    assert "• 2026年11月22日" not in receipt and "• 2026年11月25日" not in receipt
+
+    planner = routed["planner"]
+    lawsuit_id = await db.fetch_value("SELECT id FROM lawsuits")
+    preview = await planner.preview(await planner.lawsuit_sources(lawsuit_id))
+    await Planner(db, clock, admin_ids=[ADMIN_ID]).plan()
+    planned = await db.fetch_all("SELECT dedup_key, due_at, chat_id FROM reminders")
+    # (An administrator standing in for the liaison and the head gets one row per step.)
+    assert {(r.dedup_key, to_db(r.due_at), r.recipient.chat_id) for r in preview} == {
+        (r["dedup_key"], r["due_at"], r["chat_id"]) for r in planned
+    }
+    assert len(planned) == 7  # L3: the catch-up, -1cd, 0cd; L7: four steps
+    now = clock.now()
+    for row in planned:
+        moment = from_db(row["due_at"])
+        if moment > now:  # every future reminder is listed in the receipt, at its time
+            local_time = moment.astimezone(LEGAL_TZ)
+            assert f"{local_time.month}月{local_time.day}日" in receipt
+            assert f" {local_time:%H:%M} — " in receipt

@@ -1023,7 +1023,7 @@ class FakeBotAPI:
         self._validate_markup(markup)
         new_markup = markup if isinstance(markup, dict) and markup.get("inline_keyboard") else None
         if message.get("text") == visible and message.get("reply_markup") == new_markup:
-            raise BotAPIError(400, _NOT_MODIFIED)
+            raise BotAPIError(400, NOT_MODIFIED)
         message["text"] = visible
         message["edit_date"] = int(time.time())
         if new_markup is None:
@@ -1042,7 +1042,7 @@ class FakeBotAPI:
         self._validate_markup(markup)
         new_markup = markup if isinstance(markup, dict) and markup.get("inline_keyboard") else None
         if message.get("reply_markup") == new_markup:
-            raise BotAPIError(400, _NOT_MODIFIED)
+            raise BotAPIError(400, NOT_MODIFIED)
         if new_markup is None:
             message.pop("reply_markup", None)
         else:
@@ -1187,7 +1187,7 @@ class FakeBotAPI:
         )
 
 
-_NOT_MODIFIED = (
+NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup"
     " are exactly the same as a current content and reply markup of the message"
 )

@@ -2,7 +2,9 @@
 that feeds the real Dispatcher with Updates the way Telegram would.
 
 The session fabricates plausible results and runs aiogram's own ``check_response``, so error
-codes (429, 403) become the real aiogram exceptions.
+codes (429, 403) become the real aiogram exceptions. Like Telegram (and the fake Bot API
+server), it refuses an edit that would leave a message exactly as it is: 400 "message is not
+modified".
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from aiogram.methods import (
     TelegramMethod,
 )
 from aiogram.types import InlineKeyboardMarkup, Update
+
+from tests.fakes.bot_api_server import NOT_MODIFIED
 
 BOT_ID = 42
 TOKEN = f"{BOT_ID}:TEST-token"
@@ -63,6 +67,10 @@ class RecordingSession(BaseSession):
         self.failures: list[Failure] = []
         self.files: dict[str, bytes] = {}
         self._message_ids = itertools.count(1000)
+        self._shown: dict[tuple[int, int], tuple[str, Any]] = {}
+        """What each message the bot sent shows now: (chat, message id) → (text, keyboard)."""
+        self._message_id_of: dict[int, int] = {}
+        """The message id Telegram gave each send (by request), so a press edits that one."""
 
     def fail_next(
         self,
@@ -100,11 +108,29 @@ class RecordingSession(BaseSession):
             result["reply_markup"] = markup.model_dump(mode="json", exclude_none=True)
         return result
 
+    @staticmethod
+    def _content(method: SendMessage | EditMessageText) -> tuple[str, Any]:
+        """Kept as objects, compared only on an edit: benchmarks send through this session."""
+        markup = method.reply_markup
+        keyboard = (
+            markup if isinstance(markup, InlineKeyboardMarkup) and markup.inline_keyboard else None
+        )
+        return method.text, keyboard
+
+    def _not_modified(self, method: TelegramMethod[Any]) -> Failure | None:
+        if not isinstance(method, EditMessageText) or method.message_id is None:
+            return None
+        shown = self._shown.get((int(method.chat_id or 0), method.message_id))
+        if shown is None or shown != self._content(method):
+            return None
+        return Failure(EditMessageText, 400, NOT_MODIFIED)
+
     async def make_request(
         self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None
     ) -> Any:
         self.requests.append(method)
-        failure = self._failure_for(method)
+        self._message_id_of.pop(id(method), None)  # an id() reused after clear()
+        failure = self._failure_for(method) or self._not_modified(method)
         if failure is not None:
             body: dict[str, Any] = {
                 "ok": False,
@@ -117,6 +143,9 @@ class RecordingSession(BaseSession):
         result: Any = True
         if isinstance(method, SendMessage | EditMessageText):
             result = self._message(bot, method, text=method.text)
+            key = (int(method.chat_id or 0), result["message_id"])
+            self._shown[key] = self._content(method)
+            self._message_id_of[id(method)] = result["message_id"]
         elif isinstance(method, EditMessageReplyMarkup):
             result = self._message(bot, method, text="")
         elif isinstance(method, SendDocument | SendPhoto | SendVoice):
@@ -162,7 +191,7 @@ class RecordingSession(BaseSession):
                         text=request.text,
                         markup=markup if isinstance(markup, InlineKeyboardMarkup) else None,
                         method=type(request).__name__,
-                        message_id=getattr(request, "message_id", 0) or 0,
+                        message_id=self._message_id_of.get(id(request), 0),
                     )
                 )
         return out
