@@ -172,9 +172,7 @@ def _split_value(value: str, budget: int) -> list[str]:
 
 def case_file_messages(case_file: CaseFile) -> list[str]:
     """The whole file as HTML messages, each under Telegram's limit and headed with its part."""
-    header = (
-        f"<b>{_escape(_(case_file.title))}</b> <code>{_escape(case_file.number)}</code>"
-    )
+    header = f"<b>{_escape(_(case_file.title))}</b> <code>{_escape(case_file.number)}</code>"
     reserve = _utf16(header) + 16  # " (12/12)" and the blank line
     budget = MESSAGE_LIMIT - reserve
     paragraphs: list[str] = []
