@@ -34,6 +34,7 @@ from cases.forms import (
 from cases.history import append_event
 from cases.organisation import Organisation
 from cases.privacy import mask_numbers
+from cases.procedures import OPEN_STATUSES, CaseStatus
 from cases.routing import mediation_room_for, reconsideration_body_for
 from cases.staff import StaffCaseView, staff_case_view
 from cases.texts import N_
@@ -128,20 +129,6 @@ def check_attachment(kind: str, size: int, mime_type: str | None) -> None:
 
 
 # --- cases as citizens see them -------------------------------------------------------------
-
-CASE_STATUSES: dict[str, str] = {
-    "submitted": N_("Received, awaiting review"),
-    "accepted": N_("Accepted, being handled"),
-    "correction_requested": N_("More material requested from you"),
-    "refused": N_("Not accepted"),
-    "decided": N_("Decided"),
-    "closed": N_("Closed"),
-    "withdrawn": N_("Withdrawn"),
-    "abandoned": N_("Deemed abandoned: the requested material did not arrive in time"),
-    "suspended": N_("Handling suspended"),
-    "settled": N_("Mediation agreement reached"),
-}
-OPEN_STATUSES = ("submitted", "accepted", "correction_requested", "suspended")
 
 EVENT_TEXTS: dict[str, str] = {
     "submitted": N_("You submitted the application."),
@@ -512,10 +499,11 @@ class IntakeService:
             "INSERT INTO cases(number, procedure, status, citizen_id, draft_id, sensitive,"
             " respondent, subject, answers, linked_case_id, link_reason, received_on,"
             " routed_to, routed_to_name, created_at, updated_at)"
-            " VALUES (?, ?, 'submitted', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 number,
                 procedure.value,
+                CaseStatus.submitted.value,
                 draft.user_id,
                 draft.id,
                 int(sensitive),
@@ -710,8 +698,8 @@ class IntakeService:
             if row[0] not in OPEN_STATUSES:
                 return False
             await conn.execute(
-                "UPDATE cases SET status = 'withdrawn', updated_at = ? WHERE id = ?",
-                (now, case_id),
+                "UPDATE cases SET status = ?, updated_at = ? WHERE id = ?",
+                (CaseStatus.withdrawn.value, now, case_id),
             )
             # The clocks stop with the case; the planner cancels their pending reminders.
             await cancel_case_deadlines(

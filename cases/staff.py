@@ -59,6 +59,7 @@ from cases.deadlines import DeadlineEngine, citation, default_engine
 from cases.forms import Procedure
 from cases.history import append_event
 from cases.privacy import mask_numbers
+from cases.procedures import OPEN_STATUSES, CaseStatus
 from cases.texts import N_
 from cases.users import Role, User
 from cases.validation import mask_id_number, mask_phone
@@ -81,9 +82,6 @@ ROLE_MAY_ACT: dict[Role, frozenset[Procedure]] = {
 }
 """Who may change a case. Mediators record mediation outcomes only."""
 
-STAFF_OPEN_STATUSES = ("submitted", "accepted", "correction_requested", "suspended")
-"""Cases still waiting for the office (the ``/cases`` list)."""
-
 
 class Action(StrEnum):
     accept = "accept"  # 受理 (F5 met, F9 + F12/F13 open) / petition 受理·转送 (X1 met, X4 open)
@@ -104,23 +102,27 @@ class Action(StrEnum):
     deem_withdrawn = "deem_withdrawn"  # 视为放弃 (FY 31(2): F7 passed without the material)
 
 
-ACTIONS: dict[tuple[Procedure, str], tuple[Action, ...]] = {
-    (Procedure.reconsideration, "submitted"): (Action.accept, Action.correct, Action.refuse),
-    (Procedure.reconsideration, "correction_requested"): (
+ACTIONS: dict[tuple[Procedure, CaseStatus], tuple[Action, ...]] = {
+    (Procedure.reconsideration, CaseStatus.submitted): (
+        Action.accept,
+        Action.correct,
+        Action.refuse,
+    ),
+    (Procedure.reconsideration, CaseStatus.correction_requested): (
         Action.corrected,
         Action.extend_supply,
         Action.deem_withdrawn,
     ),
-    (Procedure.reconsideration, "accepted"): (
+    (Procedure.reconsideration, CaseStatus.accepted): (
         Action.copy_sent,
         Action.extend,
         Action.suspend,
         Action.decide,
     ),
-    (Procedure.reconsideration, "suspended"): (Action.resume,),
-    (Procedure.petition, "submitted"): (Action.accept,),
-    (Procedure.petition, "accepted"): (Action.extend, Action.conclude),
-    (Procedure.mediation, "submitted"): (Action.agreed, Action.failed),
+    (Procedure.reconsideration, CaseStatus.suspended): (Action.resume,),
+    (Procedure.petition, CaseStatus.submitted): (Action.accept,),
+    (Procedure.petition, CaseStatus.accepted): (Action.extend, Action.conclude),
+    (Procedure.mediation, CaseStatus.submitted): (Action.agreed, Action.failed),
 }
 
 ORDINARY = N_("ordinary procedure")
@@ -192,6 +194,8 @@ class StaffEvent(BaseModel):
     at: datetime
     kind: str
     actor_role: str
+    actor_name: str | None = None
+    """The acting person's Telegram name (users.display_name), shown beside the role."""
     detail: dict[str, Any]
 
 
@@ -199,7 +203,7 @@ class StaffCaseView(BaseModel):
     id: int
     number: str
     procedure: Procedure
-    status: str
+    status: CaseStatus
     subject: str
     received_on: date
     parties: list[str]
@@ -259,10 +263,13 @@ async def staff_case_view(db: Database, case_id: int, user: User) -> StaffCaseVi
             at=from_db(e["at"]),
             kind=e["kind"],
             actor_role=e["actor_role"],
+            actor_name=e["display_name"],
             detail=json.loads(e["detail"]),
         )
         for e in await db.fetch_all(
-            "SELECT at, kind, actor_role, detail FROM case_events WHERE case_id = ? ORDER BY id",
+            "SELECT e.at, e.kind, e.actor_role, e.detail, u.display_name FROM case_events e"
+            " LEFT JOIN users u ON u.telegram_id = e.actor_id AND e.actor_role != 'citizen'"
+            " WHERE e.case_id = ? ORDER BY e.id",
             (case_id,),
         )
     ]
@@ -302,6 +309,12 @@ def _may_open(row: sqlite3.Row | Mapping[str, Any], user: User) -> bool:
         # A mediator belongs to one room (DESIGN.md): the cases routed to it, nothing else.
         # One without a room (not yet assigned with /grant) sees none.
         return user.unit is not None and row["routed_to"] == f"room:{user.unit}"
+    if user.role is Role.office_staff and user.unit is not None:
+        # An office clerk belongs to the reconsideration office or the petition office and
+        # works on the cases routed to it: that procedure only, never a mediation room's case.
+        # A clerk without an office (granted before offices were units) works as before, on
+        # every procedure, until an administrator gives one with /grant.
+        return row["routed_to"] == f"office:{user.unit}"
     return True
 
 
@@ -401,7 +414,7 @@ class StaffCaseLine(BaseModel):
     id: int
     number: str
     procedure: Procedure
-    status: str
+    status: CaseStatus
     subject: str
     next_rule_id: str | None
     next_due_on: date | None
@@ -413,7 +426,7 @@ async def open_cases_for(db: Database, user: User, *, limit: int = 30) -> list[S
     procedures = sorted(p.value for p in ROLE_MAY_OPEN.get(user.role, frozenset()))
     if not procedures:
         return []
-    statuses = STAFF_OPEN_STATUSES
+    statuses = OPEN_STATUSES
     rows = await db.fetch_all(
         "SELECT c.id, c.number, c.procedure, c.status, c.subject, c.sensitive, c.routed_to,"
         " d.rule_id, d.due_on, d.provisional FROM cases c"
@@ -455,7 +468,7 @@ class Outcome(StrEnum):
 @dataclass(frozen=True)
 class ActionResult:
     outcome: Outcome
-    status: str | None = None
+    status: CaseStatus | None = None
     facts: dict[str, Any] = field(default_factory=dict)
     """Dates and figures the handler shows staff (ISO dates)."""
     error: str | None = None
@@ -468,7 +481,11 @@ DECISION_RULES = ("F12", "F13")
 
 
 async def _transition(
-    conn: aiosqlite.Connection, case_id: int, from_status: str, to_status: str, now: str
+    conn: aiosqlite.Connection,
+    case_id: int,
+    from_status: CaseStatus,
+    to_status: CaseStatus,
+    now: str,
 ) -> bool:
     """The guard that makes every action happen once."""
     cursor = await conn.execute(
@@ -623,7 +640,7 @@ class CaseActions:
         """FY 30(2)-(3): 补正 and 不予受理 belong to the review period; once F5 has passed the
         application is deemed accepted (even before the scheduler records it)."""
         view = await staff_case_view(self._db, case_id, user)
-        if view is None or view.status != "submitted":
+        if view is None or view.status != CaseStatus.submitted:
             return None
         ended = review_period_ended(view, self._today())
         if ended is None:
@@ -654,7 +671,9 @@ class CaseActions:
         await self._close_met(case_id, ("F5",), user)  # "late" is recorded when it ended
         now = self._now()
         async with self._db.transaction() as conn:
-            if not await _transition(conn, case_id, "submitted", "accepted", now):
+            if not await _transition(
+                conn, case_id, CaseStatus.submitted, CaseStatus.accepted, now
+            ):
                 return _ALREADY
             await self._open_or_running(
                 conn, case_id, "F9", accepted_on, user, simplified=simplified
@@ -699,7 +718,7 @@ class CaseActions:
                 },
                 f"notice:accepted:{case_id}",
             )
-        return ActionResult(Outcome.done, "accepted", facts)
+        return ActionResult(Outcome.done, CaseStatus.accepted, facts)
 
     async def _accept_petition(self, view: StaffCaseView, user: User) -> ActionResult:
         case_id = view.id
@@ -711,7 +730,9 @@ class CaseActions:
         async with self._db.transaction() as conn:
             if forwarded_to is not None:
                 # XF 29/30: no 处理意见书 clock here; this office's part ends with forwarding.
-                if not await _transition(conn, case_id, "submitted", "closed", now):
+                if not await _transition(
+                    conn, case_id, CaseStatus.submitted, CaseStatus.closed, now
+                ):
                     return _ALREADY
                 await cancel_case_deadlines(
                     conn, case_id, reason="forwarded", actor_id=user.telegram_id, clock=self._clock
@@ -734,8 +755,10 @@ class CaseActions:
                     {"accepted_on": today.isoformat(), **_basis("XF", "30" if report else "29")},
                     f"notice:accepted:{case_id}",
                 )
-                return ActionResult(Outcome.done, "closed", facts)
-            if not await _transition(conn, case_id, "submitted", "accepted", now):
+                return ActionResult(Outcome.done, CaseStatus.closed, facts)
+            if not await _transition(
+                conn, case_id, CaseStatus.submitted, CaseStatus.accepted, now
+            ):
                 return _ALREADY
             due, provisional = await self._open_or_running(conn, case_id, "X4", today, user)
             await staff_event(
@@ -754,7 +777,7 @@ class CaseActions:
                 {**facts, **_basis("XF", "34")},
                 f"notice:accepted:{case_id}",
             )
-        return ActionResult(Outcome.done, "accepted", facts)
+        return ActionResult(Outcome.done, CaseStatus.accepted, facts)
 
     async def refuse(self, case_id: int, user: User, reason: str) -> ActionResult:
         """不予受理 with reasons (FY 30(2)), within the review period only: every clock stops."""
@@ -766,7 +789,7 @@ class CaseActions:
             return stop or _NOT_ALLOWED
         today, now = self._today(), self._now()
         async with self._db.transaction() as conn:
-            if not await _transition(conn, case_id, "submitted", "refused", now):
+            if not await _transition(conn, case_id, CaseStatus.submitted, CaseStatus.refused, now):
                 return _ALREADY
             await cancel_case_deadlines(
                 conn, case_id, reason="refused", actor_id=user.telegram_id, clock=self._clock
@@ -783,7 +806,7 @@ class CaseActions:
                 },
                 f"notice:refused:{case_id}",
             )
-        return ActionResult(Outcome.done, "refused", {"refused_on": today.isoformat()})
+        return ActionResult(Outcome.done, CaseStatus.refused, {"refused_on": today.isoformat()})
 
     async def request_correction(self, case_id: int, user: User, missing: str) -> ActionResult:
         """要求补正 (FY 31(1)): F5 stands still; the applicant's F7 (10 WD) runs from today.
@@ -799,7 +822,9 @@ class CaseActions:
             await pause_case(self._db, case_id, "correction", today, user.telegram_id, self._clock)
         now = self._now()
         async with self._db.transaction() as conn:
-            if not await _transition(conn, case_id, "submitted", "correction_requested", now):
+            if not await _transition(
+                conn, case_id, CaseStatus.submitted, CaseStatus.correction_requested, now
+            ):
                 return _ALREADY
             deadline_id = await open_deadline(
                 conn,
@@ -827,7 +852,9 @@ class CaseActions:
                 f"notice:correction_requested:{case_id}",
             )
         return ActionResult(
-            Outcome.done, "correction_requested", {"supply_due": due, "provisional": provisional}
+            Outcome.done,
+            CaseStatus.correction_requested,
+            {"supply_due": due, "provisional": provisional},
         )
 
     async def correction_received(self, case_id: int, user: User) -> ActionResult:
@@ -843,7 +870,9 @@ class CaseActions:
         await self._close_met(case_id, ("F7",), user)
         now = self._now()
         async with self._db.transaction() as conn:
-            if not await _transition(conn, case_id, "correction_requested", "submitted", now):
+            if not await _transition(
+                conn, case_id, CaseStatus.correction_requested, CaseStatus.submitted, now
+            ):
                 return _ALREADY
             due, provisional = await _running_due(conn, case_id, ("F5",))
             await staff_event(conn, case_id, now, user, "correction_received", {"review_due": due})
@@ -860,7 +889,7 @@ class CaseActions:
                 f"notice:correction_received:{case_id}",
             )
         return ActionResult(
-            Outcome.done, "submitted", {"review_due": due, "provisional": provisional}
+            Outcome.done, CaseStatus.submitted, {"review_due": due, "provisional": provisional}
         )
 
     async def deem_withdrawn(self, case_id: int, user: User) -> ActionResult:
@@ -874,7 +903,9 @@ class CaseActions:
         now = self._now()
         facts = {"supply_due": supply_due.isoformat()}
         async with self._db.transaction() as conn:
-            if not await _transition(conn, case_id, "correction_requested", "abandoned", now):
+            if not await _transition(
+                conn, case_id, CaseStatus.correction_requested, CaseStatus.abandoned, now
+            ):
                 return _ALREADY
             await cancel_case_deadlines(
                 conn,
@@ -891,7 +922,7 @@ class CaseActions:
                 {**facts, **_basis("FY", "31", "第二款", "(2)")},
                 f"notice:deemed_withdrawn:{case_id}",
             )
-        return ActionResult(Outcome.done, "abandoned", facts)
+        return ActionResult(Outcome.done, CaseStatus.abandoned, facts)
 
     async def copy_sent(self, case_id: int, user: User, *, received_on: date) -> ActionResult:
         """申请书副本已发送 (FY 48, 54): F9 is met and the respondent's F10 (10 WD; 5 WD in the
@@ -917,7 +948,7 @@ class CaseActions:
         now = self._now()
         async with self._db.transaction() as conn:
             # The guards: still accepted, and no copy recorded before (F10 runs once).
-            if not await _transition(conn, case_id, "accepted", "accepted", now):
+            if not await _transition(conn, case_id, CaseStatus.accepted, CaseStatus.accepted, now):
                 return _ALREADY
             if await row_in(
                 conn,
@@ -1028,7 +1059,9 @@ class CaseActions:
                 return ActionResult(Outcome.refused, error="no running clock to suspend")
         now = self._now()
         async with self._db.transaction() as conn:
-            if not await _transition(conn, case_id, "accepted", "suspended", now):
+            if not await _transition(
+                conn, case_id, CaseStatus.accepted, CaseStatus.suspended, now
+            ):
                 return _ALREADY
             if terminating_ground:
                 await open_deadline(
@@ -1055,7 +1088,9 @@ class CaseActions:
                 {"suspended_on": today.isoformat(), "reason": reason, **_basis("FY", "39")},
                 f"notice:suspended:{case_id}:{today.isoformat()}",
             )
-        return ActionResult(Outcome.done, "suspended", {"suspended_on": today.isoformat()})
+        return ActionResult(
+            Outcome.done, CaseStatus.suspended, {"suspended_on": today.isoformat()}
+        )
 
     async def resume(self, case_id: int, user: User) -> ActionResult:
         """恢复审理 (FY 39(2)): the paused clocks run on from today; F17 stops."""
@@ -1073,7 +1108,9 @@ class CaseActions:
                     )
         now = self._now()
         async with self._db.transaction() as conn:
-            if not await _transition(conn, case_id, "suspended", "accepted", now):
+            if not await _transition(
+                conn, case_id, CaseStatus.suspended, CaseStatus.accepted, now
+            ):
                 return _ALREADY
             due, provisional = await _running_due(conn, case_id, DECISION_RULES)
             await staff_event(conn, case_id, now, user, "resumed", {"decision_due": due})
@@ -1090,7 +1127,7 @@ class CaseActions:
                 f"notice:resumed:{case_id}:{today.isoformat()}",
             )
         return ActionResult(
-            Outcome.done, "accepted", {"decision_due": due, "provisional": provisional}
+            Outcome.done, CaseStatus.accepted, {"decision_due": due, "provisional": provisional}
         )
 
     async def decide(self, case_id: int, user: User) -> ActionResult:
@@ -1110,7 +1147,7 @@ class CaseActions:
         next_deadline = self.engine.compute(next_rule, today)
         next_due = next_deadline.due.isoformat()
         async with self._db.transaction() as conn:
-            if not await _transition(conn, case_id, "accepted", "decided", now):
+            if not await _transition(conn, case_id, CaseStatus.accepted, CaseStatus.decided, now):
                 return _ALREADY
             await cancel_case_deadlines(
                 conn, case_id, reason="decided", actor_id=user.telegram_id, clock=self._clock
@@ -1129,7 +1166,7 @@ class CaseActions:
                 {**facts, **(_basis("XF", "35") if petition else _basis("XS", "45"))},
                 f"notice:{kind}:{case_id}",
             )
-        return ActionResult(Outcome.done, "decided", facts)
+        return ActionResult(Outcome.done, CaseStatus.decided, facts)
 
     # mediation ----------------------------------------------------------------------------
 
@@ -1142,7 +1179,7 @@ class CaseActions:
         if stop or view is None:
             return stop or _NOT_ALLOWED
         today, now = self._today(), self._now()
-        status = "settled" if agreed else "closed"
+        status = CaseStatus.settled if agreed else CaseStatus.closed
         facts: dict[str, Any] = {"ended_on": today.isoformat()}
         async with self._db.transaction() as conn:
             if not await _transition(conn, case_id, view.status, status, now):
@@ -1190,17 +1227,20 @@ async def settle_deemed_acceptances(
     rows = await db.fetch_all(
         "SELECT c.id, d.due_on FROM cases c JOIN case_deadlines d"
         " ON d.case_id = c.id AND d.rule_id = 'F5' AND d.status = 'missed'"
-        " WHERE c.status = 'submitted' AND c.procedure = 'reconsideration'"
+        " WHERE c.status = ? AND c.procedure = ?"
         " AND NOT EXISTS (SELECT 1 FROM case_deadlines r WHERE r.case_id = c.id"
         "   AND r.rule_id = 'F5' AND r.status IN ('open', 'paused'))"
-        " ORDER BY c.id"
+        " ORDER BY c.id",
+        (CaseStatus.submitted.value, Procedure.reconsideration.value),
     )
     accepted: list[int] = []
     for row in rows:
         case_id, accepted_on = int(row["id"]), str(row["due_on"])
         now = to_db(clock.now())
         async with db.transaction() as conn:
-            if not await _transition(conn, case_id, "submitted", "accepted", now):
+            if not await _transition(
+                conn, case_id, CaseStatus.submitted, CaseStatus.accepted, now
+            ):
                 continue
             await staff_event(
                 conn, case_id, now, None, "accepted", {"accepted_on": accepted_on, "deemed": True}

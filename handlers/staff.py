@@ -31,7 +31,9 @@ from cases.clock import LEGAL_TZ, Clock, legal_today
 from cases.db import Database
 from cases.deadlines import RULES, citation
 from cases.forms import PROCEDURE_NAMES, PROVISIONAL_NOTE, Procedure
-from cases.intake import CASE_STATUSES, STAFF_EVENT_TEXTS, IntakeService
+from cases.history import STAFF
+from cases.intake import STAFF_EVENT_TEXTS, IntakeService
+from cases.procedures import CaseStatus, staff_status_text
 from cases.staff import (
     EXTENSION_RULES,
     PETITION_COMPLAINT,
@@ -55,7 +57,7 @@ from cases.users import Role, User
 from cases.validation import TextLimits, ValidationError, clean_text, parse_date
 from handlers.filters import HasRole, NotCommand, When
 from handlers.keyboards import button, grid
-from handlers.texts import current_locale, t
+from handlers.texts import current_locale, event_text, t
 from scheduling.notices import notice_sink
 
 STAFF_ROLES = (Role.admin, Role.office_staff, Role.mediator)
@@ -231,7 +233,7 @@ def staff_case_text(view: StaffCaseView) -> str:
     locale = current_locale()
     lines = [
         f"<b>{html.escape(_(PROCEDURE_NAMES[view.procedure]))}</b> <code>{view.number}</code>",
-        t("Status: {status}", status=_(CASE_STATUSES.get(view.status, view.status))),
+        t("Status: {status}", status=_(staff_status_text(view.procedure, view.status))),
         t("Received on: {date}", date=view.received_on),
         t("Matter: {subject}", subject=html.escape(view.subject)),
     ]
@@ -261,11 +263,11 @@ def staff_case_text(view: StaffCaseView) -> str:
     if view.events:
         lines += ["", "<b>" + _("History") + "</b>"]
     for event in view.events[-HISTORY_SHOWN:]:
-        text = _(STAFF_EVENT_TEXTS.get(event.kind, event.kind))
-        if "{number}" in text:
-            text = text.format(number=event.detail.get("number", ""))
+        text = event_text(event.kind, event.detail, STAFF, STAFF_EVENT_TEXTS)
         when = format_date(event.at.astimezone(LEGAL_TZ).date(), locale)
         actor = _(ACTOR_NAMES.get(event.actor_role, event.actor_role))
+        if event.actor_name:
+            actor = f"{event.actor_name} · {actor}"
         lines.append(f"• {when} — {html.escape(text)} ({html.escape(actor)})")
     return "\n".join(lines)
 
@@ -325,7 +327,7 @@ async def _list(message: Message, user: User, db: Database) -> None:
     lines = [t("Open cases, soonest time limit first ({count}):", count=len(cases)), ""]
     buttons = []
     for case in cases:
-        status = _(CASE_STATUSES.get(case.status, case.status))
+        status = _(staff_status_text(case.procedure, case.status))
         line = f"<code>{case.number}</code> · {status} · {html.escape(case.subject)}"
         label = case.number
         if case.next_rule_id and case.next_due_on:
@@ -509,7 +511,7 @@ async def staff_button(
     except ValueError:
         await _show(message, view, user, today)
         return
-    ended = review_period_ended(view, today) if view.status == "submitted" else None
+    ended = review_period_ended(view, today) if view.status is CaseStatus.submitted else None
     if action in (Action.correct, Action.refuse) and ended is not None:
         # FY 30(3): a button from before the review period ended.
         await state.clear()

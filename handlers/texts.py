@@ -34,3 +34,22 @@ def t(message: str, **params: Any) -> str:
 def colon() -> str:
     """The label separator as each language writes it."""
     return "：" if current_locale() == "zh" else ": "
+
+
+def event_text(kind: str, detail: dict[str, Any], audience: str, texts: dict[str, str]) -> str:
+    """One history line's words: clock events name their deadline (``cases.history``), the
+    others come from ``texts`` (the citizen's or the staff's wording)."""
+    from cases.deadlines import RULES
+    from cases.history import describe_clock_event
+
+    def title_of(rule_id: str) -> str:
+        rule = RULES.get(rule_id)
+        return rule.title if rule else rule_id
+
+    line = describe_clock_event(kind, detail, audience, title_of)
+    if line is None:
+        text = _(texts.get(kind, kind))
+        return text.format(number=detail.get("number", "")) if "{number}" in text else text
+    sep = "、" if current_locale() == "zh" else "; "
+    what = sep.join(_(title) for title in line.titles) or "—"
+    return t(line.msgid, what=what, **line.params)

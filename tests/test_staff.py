@@ -983,3 +983,123 @@ async def test_numbers_typed_into_free_text_are_masked_for_staff_without_full_vi
     assert "139****5678" in " ".join(admin_view.parties)
     assert "13912345678" not in " ".join(admin_view.parties)
     assert "13912345678" in " ".join(office_view.parties)  # the office needs to call
+
+
+# -- status and history wording (issue 8) -------------------------------------------------------
+
+
+async def test_correction_request_is_not_written_to_the_history_as_suspension(
+    citizen: PacedClient, admin: PacedClient, db: Database, clock: FakeClock
+) -> None:
+    """Regression: a 补正 request (FY 31) was written to the history as "办理中止", the word
+    of FY 39's suspension; it pauses only the acceptance review."""
+    case_id = await file_reconsideration(citizen, db)
+    await admin.click(f"staff:view:{case_id}::0")
+    await admin.press("通知补正")
+    await admin.send("请提交处罚决定书复印件。")
+    await admin.press("确认")
+    await admin.click(f"staff:view:{case_id}::0")
+    history = admin.last_text().split("办理经过")[-1]
+    assert "中止" not in history
+    assert "申请人补正材料期间，受理审查期限暂停计算：审查行政复议申请并决定是否受理" in history
+    await citizen.send("/mycases")
+    await citizen.press("FY-2026-000001")
+    mine = citizen.last_text()
+    assert "中止" not in mine
+    assert "在您补正材料之前，受理审查期限暂停计算" in mine
+
+
+async def test_staff_pages_use_staff_words_not_the_citizens_or_another_procedures(
+    dp: Dispatcher, bot: Bot, citizen: PacedClient, admin: PacedClient, db: Database
+) -> None:
+    """Regression: staff pages showed the citizen's wording ("需要您补正材料") and
+    reconsideration words on mediation cases ("已收到，等待审查")."""
+    case_id = await file_reconsideration(citizen, db)
+    await admin.click(f"staff:view:{case_id}::0")
+    assert "状态：已收到，受理审查中" in admin.last_text()
+    await admin.press("通知补正")
+    await admin.send("请提交处罚决定书复印件。")
+    await admin.press("确认")
+    page = admin.last_text()
+    assert "需要您补正材料" not in page
+    assert "已通知申请人补正材料" in page
+    await admin.send("/cases")
+    assert "需要您补正材料" not in admin.last_text()
+
+    await fill_mediation(citizen)
+    await citizen.press("提交")
+    mediation_id = int(await db.fetch_value("SELECT max(id) FROM cases"))
+    await admin.click(f"staff:view:{mediation_id}::0")
+    page = admin.last_text()
+    assert "等待审查" not in page and "状态：已收到，等待调解" in page
+    # The citizen keeps their own words.
+    await citizen.send("/mycases")
+    assert "需要您补正材料" in citizen.last_text()
+
+
+async def test_history_names_the_deadline_and_the_actor_by_name_and_role(
+    citizen: PacedClient, admin: PacedClient, db: Database
+) -> None:
+    """Regression: history lines such as "开始计算办理期限" did not say which deadline, and
+    named the actor only by role."""
+    case_id = await file_reconsideration(citizen, db)
+    await admin.click(f"staff:accept:{case_id}:o:0")
+    await admin.click(f"staff:view:{case_id}::0")
+    history = admin.last_text().split("办理经过")[-1]
+    assert "开始计算办理期限" not in history
+    f12_due = format_date(compute("F12", date(2026, 11, 25)).due, "zh")
+    assert f"开始计算期限：作出行政复议决定，至{f12_due}。" in history
+    assert "已在期限内完成：审查行政复议申请并决定是否受理。" in history
+    assert "(王科长 · 管理员)" in history
+    assert (
+        await db.fetch_value("SELECT display_name FROM users WHERE telegram_id = ?", (ADMIN_ID,))
+        == "王科长"
+    )
+    # Citizens' Telegram names are not stored.
+    assert (
+        await db.fetch_value("SELECT display_name FROM users WHERE telegram_id = ?", (CITIZEN,))
+        is None
+    )
+
+
+async def test_reconsideration_clerk_cannot_record_a_mediation_outcome_or_accept_petitions(
+    dp: Dispatcher,
+    bot: Bot,
+    citizen: PacedClient,
+    admin: PacedClient,
+    db: Database,
+    clock: FakeClock,
+) -> None:
+    """Regression: office staff had no unit, so a reconsideration-office clerk could record
+    a mediation outcome in a police mediation room's case and accept petitions. An office
+    clerk now belongs to one office (/grant … office_staff <office id>) and acts on its
+    procedure only; one without an office (granted before) works as before."""
+    await fill_mediation(citizen)
+    await citizen.press("提交")
+    mediation_id = int(await db.fetch_value("SELECT max(id) FROM cases"))
+    petition_id = await file_petition(citizen, db)
+    reconsideration_id = await file_reconsideration(citizen, db)
+
+    await admin.send("/grant 7003 office_staff reconsideration_office")
+    assert "谷城县司法局" in admin.last_text()
+    await admin.send("/grant 7004 office_staff hotline_12345")
+    assert "不属于具体单位" in admin.last_text()
+    assert await db.fetch_value("SELECT role FROM users WHERE telegram_id = 7004") is None
+
+    clerk = PacedClient(dp, bot, user_id=7003, language_code="zh-hans", clock=clock)
+    await clerk.click(f"staff:agreed:{mediation_id}:y:0")
+    await clerk.click(f"staff:accept:{petition_id}::0")
+    assert clerk.session.alerts()[-2:] == ["您无权查看这个案件。"] * 2
+    assert await status(db, mediation_id) == "submitted"
+    assert await status(db, petition_id) == "submitted"
+    await clerk.send("/cases")
+    listed = clerk.last_text()
+    assert "FY-2026-000001" in listed
+    assert "TJ-2026-000001" not in listed and "XF-2026-000001" not in listed
+    await clerk.click(f"staff:accept:{reconsideration_id}:o:0")
+    assert await status(db, reconsideration_id) == "accepted"
+
+    # A clerk from before offices were units keeps working on every procedure.
+    legacy = await staff_client(dp, bot, clock, 7005, Role.office_staff)
+    await legacy.click(f"staff:failed:{mediation_id}:y:0")
+    assert await status(db, mediation_id) == "closed"
