@@ -38,6 +38,7 @@ from cases.procedures import OPEN_STATUSES, CaseStatus
 from cases.routing import mediation_room_for, reconsideration_body_for
 from cases.staff import StaffCaseView, staff_case_view
 from cases.texts import N_
+from cases.transitions import history_texts
 from cases.users import User
 from cases.validation import ValidationError
 
@@ -143,26 +144,11 @@ EVENT_TEXTS: dict[str, str] = {
     "case_paused": N_("Handling was paused."),
     "case_resumed": N_("Handling resumed."),
     "deadline_cancelled": N_("A time limit stopped running."),
-    "copy_sent": N_("The application copy reached the respondent; the reply period started."),
-    "deemed_withdrawn": N_(
-        "The material was not supplied in time: the application is deemed abandoned."
-    ),
     "deadline_recomputed": N_(
         "A time limit was recalculated with the newly published holiday calendar."
     ),
-    # Staff actions (cases.staff.CaseActions) and deemed acceptance.
-    "accepted": N_("The application was accepted."),
-    "refused": N_("The application was not accepted."),
-    "correction_requested": N_("You were asked to supply more material."),
-    "correction_received": N_(
-        "The material you supplied was received; the acceptance review starts again."
-    ),
-    "suspended": N_("Handling was suspended."),
-    "resumed": N_("Handling resumed."),
-    "decided": N_("A reconsideration decision was made."),
-    "concluded": N_("A written handling opinion was issued."),
-    "mediation_agreed": N_("The mediation ended with an agreement."),
-    "mediation_failed": N_("The mediation ended without an agreement."),
+    # Staff actions and deemed acceptance: their rows of the transition table.
+    **history_texts("citizen"),
 }
 
 STAFF_EVENT_TEXTS: dict[str, str] = {
@@ -171,10 +157,7 @@ STAFF_EVENT_TEXTS: dict[str, str] = {
     "linked": N_("Linked to the applicant's earlier case {number} on the same matter."),
     "material_added": N_("The applicant added material."),
     "withdrawn": N_("The applicant withdrew the case."),
-    "correction_requested": N_("The applicant was asked to supply more material."),
-    "correction_received": N_(
-        "The material the applicant supplied was received; the acceptance review starts again."
-    ),
+    **history_texts("staff"),
 }
 """The same history for staff: the citizen's texts speak to the citizen ("you submitted")."""
 

@@ -22,6 +22,7 @@ from enum import StrEnum
 
 from cases.forms import Procedure
 from cases.procedures import CaseStatus
+from cases.texts import N_
 from cases.users import Role
 
 
@@ -109,6 +110,19 @@ class Basis:
 
 
 @dataclass(frozen=True)
+class History:
+    """An event's line in the case history: the citizen's words speak to them ("you"), the
+    staff's speak of the applicant."""
+
+    citizen: str
+    staff: str
+
+    @classmethod
+    def same(cls, text: str) -> History:
+        return cls(text, text)
+
+
+@dataclass(frozen=True)
 class Transition:
     action: Action
     procedure: Procedure
@@ -142,6 +156,8 @@ class Transition:
     """The facts key of the day the action takes effect (``accepted_on`` …)."""
     extend: tuple[str, ...] = ()
     """Extensions: the clocks this action may extend."""
+    history: History | None = None
+    """How the event reads in the case history, for the citizen and for staff."""
 
 
 RECONSIDERATION = Procedure.reconsideration
@@ -149,33 +165,76 @@ PETITION = Procedure.petition
 MEDIATION_PROCEDURE = Procedure.mediation
 S = CaseStatus
 
+# The history lines of the actions (the clocks' own events are worded in cases/history.py).
+H_ACCEPTED = History(
+    N_("The application was accepted."),
+    N_("The application was accepted under the ordinary procedure."),
+)
+H_ACCEPTED_SIMPLIFIED = History(
+    N_("The application was accepted."),
+    N_("The application was accepted under the simplified procedure."),
+)
+H_PETITION_ACCEPTED = History(
+    N_("The application was accepted."), N_("The petition was accepted for handling.")
+)
+H_SUGGESTION_FORWARDED = History(
+    N_("Your suggestion was forwarded to the body concerned."),
+    N_("The suggestion was forwarded to the body concerned."),
+)
+H_REPORT_FORWARDED = History.same(
+    N_("The report was forwarded to the discipline inspection and supervision body.")
+)
+H_CORRECTION = History(
+    N_("You were asked to supply more material."),
+    N_("The applicant was asked to supply more material."),
+)
+H_CORRECTED = History(
+    N_("The material you supplied was received; the acceptance review starts again."),
+    N_("The material the applicant supplied was received; the acceptance review starts again."),
+)
+H_REFUSED = History.same(N_("The application was not accepted."))
+H_ABANDONED = History.same(
+    N_("The material was not supplied in time: the application is deemed abandoned.")
+)
+H_COPY_SENT = History.same(
+    N_("The application copy reached the respondent; the reply period started.")
+)
+H_SUSPENDED = History.same(N_("Handling was suspended."))
+H_RESUMED = History.same(N_("Handling resumed."))
+H_DECIDED = History.same(N_("A reconsideration decision was made."))
+H_CONCLUDED = History.same(N_("A written handling opinion was issued."))
+H_AGREED = History.same(N_("The mediation ended with an agreement."))
+H_FAILED = History.same(N_("The mediation ended without an agreement."))
+
 TRANSITIONS: tuple[Transition, ...] = (
     # ---- 行政复议: acceptance review (FY 30-31)
     Transition(
         Action.accept, RECONSIDERATION, (S.submitted,), S.accepted, "accepted", Notice.accepted,
         Basis("FY", "62", "第一款", "(1)"), variant="ordinary",
-        met=("F5",), start=("F9", "F12"), on_key="accepted_on",
+        met=("F5",), start=("F9", "F12"), on_key="accepted_on", history=H_ACCEPTED,
     ),
     Transition(
         Action.accept, RECONSIDERATION, (S.submitted,), S.accepted, "accepted", Notice.accepted,
         Basis("FY", "62", "第二款", "(2)"), variant="simplified",
         met=("F5",), start=("F9", "F13"), on_key="accepted_on",
+        history=H_ACCEPTED_SIMPLIFIED,
     ),
     Transition(
         Action.correct, RECONSIDERATION, (S.submitted,), S.correction_requested,
         "correction_requested", Notice.correction_requested, Basis("FY", "31"),
         guards=(Guard.review_period, Guard.once_correction),
-        pause="correction", start=("F7",), on_key="requested_on",
+        pause="correction", start=("F7",), on_key="requested_on", history=H_CORRECTION,
     ),
     Transition(
         Action.refuse, RECONSIDERATION, (S.submitted,), S.refused, "refused", Notice.refused,
         Basis("FY", "30", "第二款", "(2)"), guards=(Guard.review_period,),
-        stop_all="refused", on_key="refused_on",
+        stop_all="refused", on_key="refused_on", history=H_REFUSED,
     ),
     Transition(
         Action.corrected, RECONSIDERATION, (S.correction_requested,), S.submitted,
         "correction_received", Notice.correction_received, Basis("FY", "31"),
         resume=True, met=("F7",), report_due=("F5",), on_key="received_on",
+        history=H_CORRECTED,
     ),
     Transition(
         Action.extend_supply, RECONSIDERATION, (S.correction_requested,), None,
@@ -185,13 +244,13 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(
         Action.deem_withdrawn, RECONSIDERATION, (S.correction_requested,), S.abandoned,
         "deemed_withdrawn", Notice.deemed_withdrawn, Basis("FY", "31", "第二款", "(2)"),
-        guards=(Guard.supply_ended,), stop_all="deemed_withdrawn",
+        guards=(Guard.supply_ended,), stop_all="deemed_withdrawn", history=H_ABANDONED,
     ),
     # ---- 行政复议: hearing the case (FY 39, 48, 54, 61-62)
     Transition(
         Action.copy_sent, RECONSIDERATION, (S.accepted,), None, "copy_sent", None,
         Basis("FY", "48"), guards=(Guard.copy_once,), met=("F9",), start=("F10",),
-        on_key="received_on",
+        on_key="received_on", history=H_COPY_SENT,
     ),
     Transition(
         Action.extend, RECONSIDERATION, (S.accepted,), None, None, Notice.extended,
@@ -200,38 +259,38 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(
         Action.suspend, RECONSIDERATION, (S.accepted,), S.suspended, "suspended",
         Notice.suspended, Basis("FY", "39"), variant="terminating",
-        pause="suspension", start=("F17",), on_key="suspended_on",
+        pause="suspension", start=("F17",), on_key="suspended_on", history=H_SUSPENDED,
     ),
     Transition(
         Action.suspend, RECONSIDERATION, (S.accepted,), S.suspended, "suspended",
         Notice.suspended, Basis("FY", "39"), variant="other",
-        pause="suspension", on_key="suspended_on",
+        pause="suspension", on_key="suspended_on", history=H_SUSPENDED,
     ),
     Transition(
         Action.decide, RECONSIDERATION, (S.accepted,), S.decided, "decided", Notice.decided,
         Basis("XS", "45"), met=("F12", "F13"), stop_all="decided", next_rule="F15",
-        on_key="decided_on",
+        on_key="decided_on", history=H_DECIDED,
     ),
     Transition(
         Action.resume, RECONSIDERATION, (S.suspended,), S.accepted, "resumed", Notice.resumed,
         Basis("FY", "39"), resume=True, cancel=("F17",), report_due=("F12", "F13"),
-        on_key="resumed_on",
+        on_key="resumed_on", history=H_RESUMED,
     ),
     # ---- 信访 (XF 29-35)
     Transition(
         Action.accept, PETITION, (S.submitted,), S.accepted, "accepted",
         Notice.petition_accepted, Basis("XF", "34"), variant="complaint",
-        met=("X1",), start=("X4",), on_key="accepted_on",
+        met=("X1",), start=("X4",), on_key="accepted_on", history=H_PETITION_ACCEPTED,
     ),
     Transition(
         Action.accept, PETITION, (S.submitted,), S.closed, "accepted",
         Notice.petition_forwarded, Basis("XF", "29"), variant="suggestion",
-        met=("X1",), stop_all="forwarded", on_key="accepted_on",
+        met=("X1",), stop_all="forwarded", on_key="accepted_on", history=H_SUGGESTION_FORWARDED,
     ),
     Transition(
         Action.accept, PETITION, (S.submitted,), S.closed, "accepted",
         Notice.report_forwarded, Basis("XF", "30"), variant="report",
-        met=("X1",), stop_all="forwarded", on_key="accepted_on",
+        met=("X1",), stop_all="forwarded", on_key="accepted_on", history=H_REPORT_FORWARDED,
     ),
     Transition(
         Action.extend, PETITION, (S.accepted,), None, None, Notice.extended,
@@ -240,18 +299,18 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(
         Action.conclude, PETITION, (S.accepted,), S.decided, "concluded", Notice.concluded,
         Basis("XF", "35"), met=("X4",), stop_all="decided", next_rule="X5",
-        on_key="decided_on",
+        on_key="decided_on", history=H_CONCLUDED,
     ),
     # ---- 行政调解 (TJ 26, 33)
     Transition(
         Action.agreed, MEDIATION_PROCEDURE, (S.submitted, S.accepted), S.settled,
         "mediation_agreed", Notice.mediation_agreed, Basis("TJ", "33"), roles=MEDIATION,
-        stop_all="settled", start=("M1",), on_key="ended_on",
+        stop_all="settled", start=("M1",), on_key="ended_on", history=H_AGREED,
     ),
     Transition(
         Action.failed, MEDIATION_PROCEDURE, (S.submitted, S.accepted), S.closed,
         "mediation_failed", Notice.mediation_failed, Basis("TJ", "26"), roles=MEDIATION,
-        stop_all="closed", on_key="ended_on",
+        stop_all="closed", on_key="ended_on", history=H_FAILED,
     ),
 )  # fmt: skip
 """In the order the buttons are shown."""
@@ -304,3 +363,35 @@ def offered(procedure: Procedure, status: CaseStatus) -> tuple[Transition, ...]:
 def roles_acting_on(procedure: Procedure) -> frozenset[Role]:
     """Who takes any action on this procedure (the case page's role check)."""
     return frozenset(role for r in TRANSITIONS if r.procedure is procedure for role in r.roles)
+
+
+def history_text(kind: str, detail: dict[str, object], audience: str) -> str | None:
+    """The history msgid of an action's event for ``audience`` ("citizen" or "staff"): the
+    row that wrote it, told apart by what the event recorded (the track, the forwarding)."""
+    rows = [r for r in TRANSITIONS if r.event == kind and r.history is not None]
+    if not rows:
+        return None
+    if kind == "accepted":
+        forwarded = detail.get("forwarded_to")
+        variant = (
+            next((k for k, v in PETITION_FORWARDED_TO.items() if v == forwarded), None)
+            if forwarded
+            else "simplified"
+            if detail.get("simplified")
+            else "complaint"
+            if "conclude_due" in detail
+            else "ordinary"
+        )
+        rows = [r for r in rows if r.variant == variant] or rows
+    history = rows[0].history
+    assert history is not None
+    return history.citizen if audience == "citizen" else history.staff
+
+
+def history_texts(audience: str) -> dict[str, str]:
+    """Event kind → the default history msgid for ``audience`` (first row per event)."""
+    out: dict[str, str] = {}
+    for row in TRANSITIONS:
+        if row.event and row.history and row.event not in out:
+            out[row.event] = row.history.citizen if audience == "citizen" else row.history.staff
+    return out

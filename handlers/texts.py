@@ -41,6 +41,7 @@ def event_text(kind: str, detail: dict[str, Any], audience: str, texts: dict[str
     others come from ``texts`` (the citizen's or the staff's wording)."""
     from cases.deadlines import RULES
     from cases.history import describe_clock_event
+    from cases.transitions import history_text
 
     def title_of(rule_id: str) -> str:
         rule = RULES.get(rule_id)
@@ -48,7 +49,7 @@ def event_text(kind: str, detail: dict[str, Any], audience: str, texts: dict[str
 
     line = describe_clock_event(kind, detail, audience, title_of)
     if line is None:
-        text = _(texts.get(kind, kind))
+        text = _(history_text(kind, detail, audience) or texts.get(kind, kind))
         return text.format(number=detail.get("number", "")) if "{number}" in text else text
     sep = "、" if current_locale() == "zh" else "; "
     what = sep.join(_(title) for title in line.titles) or "—"

@@ -136,3 +136,17 @@ def test_migration_lists_the_statuses_of_the_enumeration() -> None:
     assert set(Procedure) == set(PROCEDURE_STATUSES)
     assert all(isinstance(s, CaseStatus) for v in PROCEDURE_STATUSES.values() for s in v)
     assert status_check_sql()
+
+
+def test_transition_table_moves_only_between_the_procedures_statuses() -> None:
+    from cases.transitions import TRANSITIONS, Action
+    from scheduling.notices import NOTICE_TEXTS
+
+    for row in TRANSITIONS:
+        known = PROCEDURE_STATUSES[row.procedure]
+        assert set(row.sources) <= known, row
+        assert row.target is None or row.target in known, row
+        assert (row.event is None) == (row.history is None), row
+        assert row.notice is None or row.notice in NOTICE_TEXTS, row
+        assert row.basis is not None, row
+    assert {row.action for row in TRANSITIONS} == set(Action)
