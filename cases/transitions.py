@@ -365,6 +365,11 @@ def roles_acting_on(procedure: Procedure) -> frozenset[Role]:
     return frozenset(role for r in TRANSITIONS if r.procedure is procedure for role in r.roles)
 
 
+RECONSIDERATION_ACCEPTED = frozenset({"decision_due", "after_review_period", "deemed"})
+"""Facts only a reconsideration acceptance records (rows written before this table included
+``after_review_period`` always; a deemed acceptance records ``deemed``)."""
+
+
 def history_text(kind: str, detail: dict[str, object], audience: str) -> str | None:
     """The history msgid of an action's event for ``audience`` ("citizen" or "staff"): the
     row that wrote it, told apart by what the event recorded (the track, the forwarding)."""
@@ -378,9 +383,9 @@ def history_text(kind: str, detail: dict[str, object], audience: str) -> str | N
             if forwarded
             else "simplified"
             if detail.get("simplified")
-            else "complaint"
-            if "conclude_due" in detail
             else "ordinary"
+            if RECONSIDERATION_ACCEPTED & detail.keys()
+            else "complaint"
         )
         rows = [r for r in rows if r.variant == variant] or rows
     history = rows[0].history

@@ -150,3 +150,18 @@ def test_transition_table_moves_only_between_the_procedures_statuses() -> None:
         assert row.notice is None or row.notice in NOTICE_TEXTS, row
         assert row.basis is not None, row
     assert {row.action for row in TRANSITIONS} == set(Action)
+
+
+def test_accepted_events_read_by_procedure_also_from_older_rows() -> None:
+    from cases.transitions import history_text
+
+    staff = "staff"
+    assert history_text("accepted", {"accepted_on": "x", "simplified": False}, staff) == (
+        "The petition was accepted for handling."
+    )
+    older_reconsideration = {"accepted_on": "x", "simplified": False, "after_review_period": False}
+    assert "ordinary" in str(history_text("accepted", older_reconsideration, staff))
+    assert "ordinary" in str(history_text("accepted", {"accepted_on": "x", "deemed": True}, staff))
+    assert "simplified" in str(history_text("accepted", {"simplified": True}, staff))
+    forwarded = {"accepted_on": "x", "forwarded_to": "discipline_body"}
+    assert "discipline" in str(history_text("accepted", forwarded, staff))
