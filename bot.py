@@ -71,6 +71,7 @@ from cases.litigation import LitigationService
 from cases.migrate import MigrationError, migrate
 from cases.organisation import Organisation, OrganisationError, load_organisation
 from cases.privacy import redact
+from cases.staff import CaseActions
 from cases.texts import LOCALES_DIR
 from cases.updates import ProcessedUpdates
 from cases.users import Role, UserRepository
@@ -78,7 +79,7 @@ from handlers import get_routers, setup_middlewares
 from handlers.commands import MENU_ROLES, set_commands
 from handlers.replies import RetryRateLimitedReplies
 from handlers.storage import SqliteStorage
-from scheduling.notices import alert_calendar_gap, notify_recomputed
+from scheduling.notices import alert_calendar_gap, notice_sink, notify_recomputed
 from scheduling.planner import Planner
 from scheduling.runner import Scheduling
 from settings import ENV_FILE_VARIABLE, Settings, env_file
@@ -183,6 +184,7 @@ def create_dispatcher(
         planner=Planner(
             db, clock, admin_ids=settings.admin_ids, escalation_hours=settings.escalation_hours
         ),
+        actions=CaseActions(db, clock, notice_sink(clock)),
     )
     setup_middlewares(
         dp, processed=processed, users=users, i18n=i18n, flood_limit=settings.flood_limit

@@ -7,10 +7,14 @@ history and the change commit together. The table refuses UPDATE and DELETE (mig
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import aiosqlite
+
+from cases.texts import N_
 
 
 async def append_event(
@@ -28,3 +32,77 @@ async def append_event(
         " VALUES (?, ?, ?, ?, ?, ?)",
         (case_id, at, actor_id, actor_role, kind, json.dumps(detail, ensure_ascii=False)),
     )
+
+
+# -- how an event reads, per audience -----------------------------------------------------------
+
+CITIZEN = "citizen"
+STAFF = "staff"
+
+DEADLINE_EVENT_TEXTS: dict[str, str] = {
+    "deadline_opened": N_("Time limit started: {what}, by {due}."),
+    "deadline_extended": N_("Time limit extended: {what}, now by {due}."),
+    "deadline_met": N_("Done within the time limit: {what}."),
+    "deadline_missed": N_("Time limit passed: {what} (last day {due})."),
+    "deadline_cancelled": N_("Time limit stopped: {what}."),
+    "deadline_recomputed": N_(
+        "Time limit recalculated with the newly published holiday calendar: {what}, now by {due}."
+    ),
+}
+"""Clock events name their deadline (its title) and, where it moves, the new last day."""
+
+LATE_MET = N_("Done after the time limit: {what}.")
+
+PAUSE_TEXTS: dict[tuple[str, str], str] = {
+    # FY 31: a 补正 request stops only the acceptance review; it is not 中止 (FY 39).
+    ("correction", CITIZEN): N_(
+        "The acceptance review stands still until you supply the material: {what}."
+    ),
+    ("correction", STAFF): N_(
+        "The acceptance review stands still while the applicant supplies the material: {what}."
+    ),
+    ("suspension", CITIZEN): N_("Handling was suspended; these time limits stand still: {what}."),
+    ("suspension", STAFF): N_("Handling was suspended; these time limits stand still: {what}."),
+}
+OTHER_PAUSE = N_("These time limits stand still: {what}.")
+RESUMED = N_("Time limits run again: {what}.")
+
+
+@dataclass(frozen=True)
+class EventLine:
+    """An event as words: a msgid, its placeholders, and deadline titles (msgids) that the
+    renderer translates and joins into ``{what}``."""
+
+    msgid: str
+    params: dict[str, Any]
+    titles: tuple[str, ...] = ()
+
+
+def describe_clock_event(
+    kind: str, detail: Mapping[str, Any], audience: str, title_of: Callable[[str], str]
+) -> EventLine | None:
+    """The words for a clock event (None: not a clock event). ``title_of`` maps a rule id
+    to its title msgid (``cases.deadlines``, passed in to keep this module free of the law)."""
+    if kind in DEADLINE_EVENT_TEXTS:
+        rule = str(detail.get("rule_id", ""))
+        due = detail.get("new_due") or detail.get("due_on") or ""
+        msgid = LATE_MET if kind == "deadline_met" and detail.get("late") else None
+        return EventLine(
+            msgid or DEADLINE_EVENT_TEXTS[kind], {"due": _date(due)}, (title_of(rule),)
+        )
+    if kind in ("case_paused", "case_resumed"):
+        titles = tuple(
+            title_of(str(d.get("rule_id", ""))) for d in detail.get("deadlines", ()) or ()
+        )
+        if kind == "case_resumed":
+            return EventLine(RESUMED, {}, titles)
+        reason = str(detail.get("reason", ""))
+        return EventLine(PAUSE_TEXTS.get((reason, audience), OTHER_PAUSE), {}, titles)
+    return None
+
+
+def _date(value: object) -> object:
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        return value

@@ -34,9 +34,11 @@ from cases.forms import (
 from cases.history import append_event
 from cases.organisation import Organisation
 from cases.privacy import mask_numbers
+from cases.procedures import OPEN_STATUSES, CaseStatus
 from cases.routing import mediation_room_for, reconsideration_body_for
 from cases.staff import StaffCaseView, staff_case_view
 from cases.texts import N_
+from cases.transitions import history_texts
 from cases.users import User
 from cases.validation import ValidationError
 
@@ -129,20 +131,6 @@ def check_attachment(kind: str, size: int, mime_type: str | None) -> None:
 
 # --- cases as citizens see them -------------------------------------------------------------
 
-CASE_STATUSES: dict[str, str] = {
-    "submitted": N_("Received, awaiting review"),
-    "accepted": N_("Accepted, being handled"),
-    "correction_requested": N_("More material requested from you"),
-    "refused": N_("Not accepted"),
-    "decided": N_("Decided"),
-    "closed": N_("Closed"),
-    "withdrawn": N_("Withdrawn"),
-    "abandoned": N_("Deemed abandoned: the requested material did not arrive in time"),
-    "suspended": N_("Handling suspended"),
-    "settled": N_("Mediation agreement reached"),
-}
-OPEN_STATUSES = ("submitted", "accepted", "correction_requested", "suspended")
-
 EVENT_TEXTS: dict[str, str] = {
     "submitted": N_("You submitted the application."),
     "linked": N_("Linked to your earlier case {number} on the same matter."),
@@ -156,26 +144,11 @@ EVENT_TEXTS: dict[str, str] = {
     "case_paused": N_("Handling was paused."),
     "case_resumed": N_("Handling resumed."),
     "deadline_cancelled": N_("A time limit stopped running."),
-    "copy_sent": N_("The application copy reached the respondent; the reply period started."),
-    "deemed_withdrawn": N_(
-        "The material was not supplied in time: the application is deemed abandoned."
-    ),
     "deadline_recomputed": N_(
         "A time limit was recalculated with the newly published holiday calendar."
     ),
-    # Staff actions (cases.staff.CaseActions) and deemed acceptance.
-    "accepted": N_("The application was accepted."),
-    "refused": N_("The application was not accepted."),
-    "correction_requested": N_("You were asked to supply more material."),
-    "correction_received": N_(
-        "The material you supplied was received; the acceptance review starts again."
-    ),
-    "suspended": N_("Handling was suspended."),
-    "resumed": N_("Handling resumed."),
-    "decided": N_("A reconsideration decision was made."),
-    "concluded": N_("A written handling opinion was issued."),
-    "mediation_agreed": N_("The mediation ended with an agreement."),
-    "mediation_failed": N_("The mediation ended without an agreement."),
+    # Staff actions and deemed acceptance: their rows of the transition table.
+    **history_texts("citizen"),
 }
 
 STAFF_EVENT_TEXTS: dict[str, str] = {
@@ -184,10 +157,7 @@ STAFF_EVENT_TEXTS: dict[str, str] = {
     "linked": N_("Linked to the applicant's earlier case {number} on the same matter."),
     "material_added": N_("The applicant added material."),
     "withdrawn": N_("The applicant withdrew the case."),
-    "correction_requested": N_("The applicant was asked to supply more material."),
-    "correction_received": N_(
-        "The material the applicant supplied was received; the acceptance review starts again."
-    ),
+    **history_texts("staff"),
 }
 """The same history for staff: the citizen's texts speak to the citizen ("you submitted")."""
 
@@ -512,10 +482,11 @@ class IntakeService:
             "INSERT INTO cases(number, procedure, status, citizen_id, draft_id, sensitive,"
             " respondent, subject, answers, linked_case_id, link_reason, received_on,"
             " routed_to, routed_to_name, created_at, updated_at)"
-            " VALUES (?, ?, 'submitted', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 number,
                 procedure.value,
+                CaseStatus.submitted.value,
                 draft.user_id,
                 draft.id,
                 int(sensitive),
@@ -710,8 +681,8 @@ class IntakeService:
             if row[0] not in OPEN_STATUSES:
                 return False
             await conn.execute(
-                "UPDATE cases SET status = 'withdrawn', updated_at = ? WHERE id = ?",
-                (now, case_id),
+                "UPDATE cases SET status = ?, updated_at = ? WHERE id = ?",
+                (CaseStatus.withdrawn.value, now, case_id),
             )
             # The clocks stop with the case; the planner cancels their pending reminders.
             await cancel_case_deadlines(

@@ -6,11 +6,13 @@ identify the applicant; a mediator must be able to call the parties). Everyone e
 masked. 检举控告 (sensitive) cases stay with the offices: XF 30(3) forbids disclosing them to the
 person accused, so agencies and mediators never see them.
 
-Staff actions (:class:`CaseActions`) are tables too: which action a procedure offers in which
-status (:data:`ACTIONS`), which role may act on which procedure (:data:`ROLE_MAY_ACT`). Every
-action is re-authorised against the stored case on every call, and every status change is
-guarded by ``WHERE status = <expected>``, so a second press of the same button (or a button
-from before the case moved on) changes nothing and reports :attr:`Outcome.already`.
+Staff actions are data too: the transition table of ``cases.transitions`` (which action starts
+from which status, for which roles and unit scope, with which clocks, event, notice and article)
+is executed by one template, :meth:`CaseActions.run`, and read by :func:`available_actions` for
+the buttons. Every action is re-authorised against the stored case on every call, and every
+status change is a compare-and-set (``WHERE status = <expected>``), so a second press of the
+same button (or a button from before the case moved on) changes nothing and reports
+:attr:`Outcome.already`.
 
 Units of work. The clock operations that take a connection (``open_deadline``,
 ``cancel_case_deadlines``) run inside the action's own transaction together with the status, the
@@ -59,7 +61,23 @@ from cases.deadlines import DeadlineEngine, citation, default_engine
 from cases.forms import Procedure
 from cases.history import append_event
 from cases.privacy import mask_id_numbers, mask_numbers
+from cases.procedures import OPEN_STATUSES, CaseStatus
 from cases.texts import N_
+from cases.transitions import (
+    DUE_KEYS,
+    PETITION_COMPLAINT,
+    PETITION_FORWARDED_TO,
+    ROLE_SCOPE,
+    TRANSITIONS,
+    Action,
+    Guard,
+    Notice,
+    Scope,
+    Transition,
+    offered,
+    roles_acting_on,
+    transition_for,
+)
 from cases.users import Role, User
 from cases.validation import mask_id_number, mask_phone
 
@@ -74,74 +92,16 @@ ROLE_SEES_IN_FULL: dict[Role, frozenset[str]] = {
 }
 SENSITIVE_ROLES = frozenset({Role.admin, Role.office_staff})
 
-ROLE_MAY_ACT: dict[Role, frozenset[Procedure]] = {
-    Role.admin: frozenset(Procedure),
-    Role.office_staff: frozenset(Procedure),
-    Role.mediator: frozenset({Procedure.mediation}),
-}
-"""Who may change a case. Mediators record mediation outcomes only."""
-
-STAFF_OPEN_STATUSES = ("submitted", "accepted", "correction_requested", "suspended")
-"""Cases still waiting for the office (the ``/cases`` list)."""
-
-
-class Action(StrEnum):
-    accept = "accept"  # 受理 (F5 met, F9 + F12/F13 open) / petition 受理·转送 (X1 met, X4 open)
-    refuse = "refuse"  # 不予受理 (FY 30(2))
-    correct = "correct"  # 要求补正 (FY 31: pause F5, open F7)
-    corrected = "corrected"  # 补正材料已收到 (FY 31(3): a new F5 review)
-    extend = "extend"  # 延长 (F12: FY 62(1); X4: XF 34)
-    suspend = "suspend"  # 中止 (FY 39, F17)
-    resume = "resume"  # 恢复审理 (FY 39(2))
-    decide = "decide"  # 作出复议决定 (F12/F13 met; F15 for the citizen)
-    conclude = "conclude"  # 出具信访处理意见 (X4 met; X5 for the citizen)
-    agreed = "agreed"  # 调解成功 (M1 opens, TJ 33)
-    failed = "failed"  # 调解不成 (TJ 26)
-    copy_sent = (
-        "copy_sent"  # 申请书副本已发送 (F9 met; F10 from the respondent's receipt, FY 48/54)
-    )
-    extend_supply = "extend_supply"  # 延长补正期限 (FY 31(2) "合理的补正期限": F7 extended)
-    deem_withdrawn = "deem_withdrawn"  # 视为放弃 (FY 31(2): F7 passed without the material)
-
-
-ACTIONS: dict[tuple[Procedure, str], tuple[Action, ...]] = {
-    (Procedure.reconsideration, "submitted"): (Action.accept, Action.correct, Action.refuse),
-    (Procedure.reconsideration, "correction_requested"): (
-        Action.corrected,
-        Action.extend_supply,
-        Action.deem_withdrawn,
-    ),
-    (Procedure.reconsideration, "accepted"): (
-        Action.copy_sent,
-        Action.extend,
-        Action.suspend,
-        Action.decide,
-    ),
-    (Procedure.reconsideration, "suspended"): (Action.resume,),
-    (Procedure.petition, "submitted"): (Action.accept,),
-    (Procedure.petition, "accepted"): (Action.extend, Action.conclude),
-    (Procedure.mediation, "submitted"): (Action.agreed, Action.failed),
-}
-
 ORDINARY = N_("ordinary procedure")
 SIMPLIFIED = N_("simplified procedure")  # FY 53-54: F9 3 WD, F10 5 WD, decision in 30 days
 
-EXTENDABLE_RULES = ("F12", "X4")
-"""F12 +30 CD (FY 62(1)); X4 +30 CD (XF 34). F13 (simplified) has no extension (FY 62(2))."""
-SUPPLY_RULES = ("F7",)
-"""F7: "有正当理由不能按期补正的，行政复议机关可以延长合理的补正期限" (FY 31(2)); no cap."""
 EXTENSION_RULES: dict[Action, tuple[str, ...]] = {
-    Action.extend: EXTENDABLE_RULES,
-    Action.extend_supply: SUPPLY_RULES,
+    action: tuple(rule for row in TRANSITIONS if row.action is action for rule in row.extend)
+    for action in (Action.extend, Action.extend_supply)
 }
-
-PETITION_COMPLAINT = "complaint"
-"""XF 31: only 申诉求决 matters get the 60-day 处理意见书 clock (X4, XF 34)."""
-PETITION_FORWARDED_TO: dict[str, str] = {
-    # XF 29: 建议意见 go to the bodies concerned for study; XF 30: 检举控告 go to 纪检监察.
-    "suggestion": "competent_body",
-    "report": "discipline_body",
-}
+"""F12 +30 CD (FY 62(1)); X4 +30 CD (XF 34); F13 (simplified) has no extension (FY 62(2)).
+F7: "有正当理由不能按期补正的，行政复议机关可以延长合理的补正期限" (FY 31(2)); no cap."""
+EXTENDABLE_RULES = EXTENSION_RULES[Action.extend]
 
 # Refusals the handler explains (English msgids; ``ActionResult.facts`` fills them).
 REVIEW_PERIOD_ENDED = N_(
@@ -156,30 +116,6 @@ RECEIPT_BEFORE_ACCEPTANCE = N_(
 )
 
 
-class Notice(StrEnum):
-    """Kinds of citizen notice; their texts are in ``scheduling.notices``."""
-
-    deemed_accepted = "deemed_accepted"
-    accepted = "accepted"
-    accepted_after_review = "accepted_after_review"
-    petition_accepted = "petition_accepted"
-    petition_forwarded = "petition_forwarded"
-    report_forwarded = "report_forwarded"
-    refused = "refused"
-    correction_requested = "correction_requested"
-    correction_received = "correction_received"
-    supply_extended = "supply_extended"
-    deemed_withdrawn = "deemed_withdrawn"
-    extended = "extended"
-    suspended = "suspended"
-    resumed = "resumed"
-    decided = "decided"
-    concluded = "concluded"
-    mediation_agreed = "mediation_agreed"
-    mediation_failed = "mediation_failed"
-    recomputed = "recomputed"
-
-
 NoticeSink = Callable[[aiosqlite.Connection, int, str, dict[str, Any], str], Awaitable[bool]]
 """``(conn, case_id, kind, params, dedup_key) -> queued``: writes one outbox row inside the
 caller's transaction (``scheduling.notices.queue_case_notice`` bound to a clock)."""
@@ -192,6 +128,8 @@ class StaffEvent(BaseModel):
     at: datetime
     kind: str
     actor_role: str
+    actor_name: str | None = None
+    """The acting person's Telegram name (users.display_name), shown beside the role."""
     detail: dict[str, Any]
 
 
@@ -199,7 +137,7 @@ class StaffCaseView(BaseModel):
     id: int
     number: str
     procedure: Procedure
-    status: str
+    status: CaseStatus
     subject: str
     received_on: date
     parties: list[str]
@@ -260,10 +198,13 @@ async def staff_case_view(db: Database, case_id: int, user: User) -> StaffCaseVi
             at=from_db(e["at"]),
             kind=e["kind"],
             actor_role=e["actor_role"],
+            actor_name=e["display_name"],
             detail=json.loads(e["detail"]),
         )
         for e in await db.fetch_all(
-            "SELECT at, kind, actor_role, detail FROM case_events WHERE case_id = ? ORDER BY id",
+            "SELECT e.at, e.kind, e.actor_role, e.detail, u.display_name FROM case_events e"
+            " LEFT JOIN users u ON u.telegram_id = e.actor_id AND e.actor_role != 'citizen'"
+            " WHERE e.case_id = ? ORDER BY e.id",
             (case_id,),
         )
     ]
@@ -314,11 +255,18 @@ def _may_open(row: sqlite3.Row | Mapping[str, Any], user: User) -> bool:
         return False
     if row["sensitive"] and user.role not in SENSITIVE_ROLES:
         return False
-    if user.role is Role.mediator:
+    scope = ROLE_SCOPE.get(user.role)
+    if scope is Scope.room:
         # A mediator belongs to one room (DESIGN.md): the cases routed to it, nothing else.
         # One without a room (not yet assigned with /grant) sees none.
         return user.unit is not None and row["routed_to"] == f"room:{user.unit}"
-    return True
+    if scope is Scope.office and user.unit is not None:
+        # An office clerk belongs to the reconsideration office or the petition office and
+        # works on the cases routed to it: that procedure only, never a mediation room's case.
+        # A clerk without an office (granted before offices were units) works as before, on
+        # every procedure, until an administrator gives one with /grant.
+        return row["routed_to"] == f"office:{user.unit}"
+    return scope is not None
 
 
 def extendable_deadline(
@@ -374,40 +322,48 @@ def available_actions(
     *,
     today: date | None = None,
 ) -> tuple[Action, ...]:
-    """The buttons this person gets on this case now.
+    """The buttons this person gets on this case now: the rows of the transition table that
+    start from its status, for this role, whose guards pass.
 
     ``today`` (the legal date) enables the date-bound choices: 补正 and 不予受理 end with the
     F5 review (FY 30(3)); "deemed withdrawn" only after F7 has passed, and an F7 extension only
     while it runs (FY 31(2)). Without it, "deemed withdrawn" is not offered."""
-    if view.procedure not in ROLE_MAY_ACT.get(user.role, frozenset()):
+    if user.role not in roles_acting_on(view.procedure):
         return ()
-    out: list[Action] = []
-    for action in ACTIONS.get((view.procedure, view.status), ()):
-        if action is Action.correct and view.correction_requested_before:
-            continue  # FY 31(1): one written notice listing everything ("一次性")
-        if (
-            action in (Action.correct, Action.refuse)
-            and today is not None
-            and review_period_ended(view, today)
-        ):
-            continue  # FY 30(2)-(3): only "within the review period"; now deemed accepted
-        if action in EXTENSION_RULES:
-            deadline = extendable_deadline(view, EXTENSION_RULES[action])
-            if (
-                deadline is None
-                or not may_approve_extension(deadline, user, engine)
-                or extension_left(deadline, engine) == 0
-                or (today is not None and deadline.due_on < today)
-            ):
-                continue
-        if action is Action.deem_withdrawn and (
-            today is None or supply_period_ended(view, today) is None
-        ):
-            continue
-        if action is Action.copy_sent and view.copy_sent_before:
-            continue  # F10 runs once from the respondent's receipt (FY 48)
-        out.append(action)
-    return tuple(out)
+    return tuple(
+        row.action
+        for row in offered(view.procedure, view.status)
+        if user.role in row.roles
+        and all(_guard_passes(guard, row, view, user, engine, today) for guard in row.guards)
+    )
+
+
+def _guard_passes(
+    guard: Guard,
+    row: Transition,
+    view: StaffCaseView,
+    user: User,
+    engine: DeadlineEngine | None,
+    today: date | None,
+) -> bool:
+    if guard is Guard.once_correction:
+        return not view.correction_requested_before  # FY 31(1): one notice ("一次性")
+    if guard is Guard.review_period:
+        # FY 30(2)-(3): only "within the review period"; afterwards deemed accepted.
+        return today is None or review_period_ended(view, today) is None
+    if guard is Guard.extension:
+        deadline = extendable_deadline(view, row.extend)
+        return not (
+            deadline is None
+            or not may_approve_extension(deadline, user, engine)
+            or extension_left(deadline, engine) == 0
+            or (today is not None and deadline.due_on < today)
+        )
+    if guard is Guard.supply_ended:
+        return today is not None and supply_period_ended(view, today) is not None
+    if guard is Guard.copy_once:
+        return not view.copy_sent_before  # F10 runs once from the respondent's receipt
+    raise AssertionError(guard)
 
 
 # -- the /cases list ----------------------------------------------------------------------------
@@ -417,7 +373,7 @@ class StaffCaseLine(BaseModel):
     id: int
     number: str
     procedure: Procedure
-    status: str
+    status: CaseStatus
     subject: str
     next_rule_id: str | None
     next_due_on: date | None
@@ -429,7 +385,7 @@ async def open_cases_for(db: Database, user: User, *, limit: int = 30) -> list[S
     procedures = sorted(p.value for p in ROLE_MAY_OPEN.get(user.role, frozenset()))
     if not procedures:
         return []
-    statuses = STAFF_OPEN_STATUSES
+    statuses = OPEN_STATUSES
     rows = await db.fetch_all(
         "SELECT c.id, c.number, c.procedure, c.status, c.subject, c.sensitive, c.routed_to,"
         " d.rule_id, d.due_on, d.provisional FROM cases c"
@@ -471,7 +427,7 @@ class Outcome(StrEnum):
 @dataclass(frozen=True)
 class ActionResult:
     outcome: Outcome
-    status: str | None = None
+    status: CaseStatus | None = None
     facts: dict[str, Any] = field(default_factory=dict)
     """Dates and figures the handler shows staff (ISO dates)."""
     error: str | None = None
@@ -484,7 +440,11 @@ DECISION_RULES = ("F12", "F13")
 
 
 async def _transition(
-    conn: aiosqlite.Connection, case_id: int, from_status: str, to_status: str, now: str
+    conn: aiosqlite.Connection,
+    case_id: int,
+    from_status: CaseStatus,
+    to_status: CaseStatus,
+    now: str,
 ) -> bool:
     """The guard that makes every action happen once."""
     cursor = await conn.execute(
@@ -542,8 +502,22 @@ def _basis(law: str, article: str, suffix_zh: str = "", suffix_en: str = "") -> 
     return {"basis_zh": zh + suffix_zh, "basis_en": en + suffix_en}
 
 
+@dataclass(frozen=True)
+class ActionInput:
+    """What staff chose or typed for an action (each action reads the fields it needs)."""
+
+    simplified: bool = False  # accept: the simplified procedure (FY 53-54)
+    reason: str = ""  # refuse, extend, suspend: shown to the citizen
+    missing: str = ""  # correct: what the applicant must supply
+    received_on: date | None = None  # copy sent: the respondent's receipt day
+    terminating_ground: bool = False  # suspend: FY 39(1) items 1, 2, 4 (F17 starts)
+    days: int = 0  # extend: days added
+    expected_total: int = 0  # extend: the extension total the button was shown with
+
+
 class CaseActions:
-    """What office staff, administrators and mediators do to a case (DESIGN.md roles)."""
+    """The executor of the transition table (``cases.transitions``): what office staff,
+    administrators and mediators do to a case (DESIGN.md roles), one template for all."""
 
     def __init__(
         self,
@@ -568,12 +542,131 @@ class CaseActions:
     def _today(self) -> date:
         return legal_today(self._clock)
 
+    # -- the one entry point ----------------------------------------------------------------
+
+    async def run(
+        self, action: Action, case_id: int, user: User, given: ActionInput | None = None
+    ) -> ActionResult:
+        """Authorise, then: the clock steps that keep their own unit (met, pause, resume,
+        cancel; tolerated when an earlier press did them), then one unit with the
+        compare-and-set status change, the clocks started or stopped, the event and the
+        citizen's notice. A double press or a race finds the status moved: ``already``."""
+        given = given or ActionInput()
+        if Guard.review_period in _guards_of(action):
+            ended = await self._review_ended(case_id, user)
+            if ended is not None:
+                return ended
+        view, stop = await self._authorise(case_id, user, action)
+        if stop or view is None:
+            return stop or _NOT_ALLOWED
+        row = transition_for(action, view.procedure, _variant(action, view, given))
+        if row is None:
+            return _ALREADY
+        if row.extend:
+            return await self._extend(view, row, user, given)
+        today = self._today()
+        on = today
+        facts: dict[str, Any] = {}
+        if action is Action.copy_sent:
+            refused = _receipt_refused(view, given.received_on, today)
+            if refused is not None:
+                return refused
+            assert given.received_on is not None
+            on = given.received_on
+        ended: date | None = None
+        if action is Action.accept and view.procedure is Procedure.reconsideration:
+            # FY 30(3): "审查期限届满之日起视为受理": the F5 last day, if it has passed.
+            ended = review_period_ended(view, today) or await self._deemed_on(case_id)
+            on = ended or today
+        if Guard.supply_ended in row.guards:
+            supply_due = supply_period_ended(view, today)
+            assert supply_due is not None  # available_actions offers it only then
+            facts["supply_due"] = supply_due.isoformat()
+        # Clock steps in their own units (an interrupted action completes on a second press).
+        await self._close_met(
+            view.id, row.met, user, on=on if action is Action.copy_sent else None
+        )
+        if row.pause:
+            try:
+                await pause_case(
+                    self._db, view.id, row.pause, today, user.telegram_id, self._clock
+                )
+            except ClockError:
+                nothing_paused = not any(d.status == "paused" for d in view.deadlines)
+                if row.pause == "suspension" and nothing_paused:
+                    return ActionResult(Outcome.refused, error="no running clock to suspend")
+        if row.resume:
+            with contextlib.suppress(ClockError):  # resumed by an earlier press
+                await resume_case(self._db, view.id, today, user.telegram_id, self._clock)
+        for deadline in await open_deadlines(self._db, view.id) if row.cancel else ():
+            if deadline.rule_id in row.cancel:
+                with contextlib.suppress(ClockError):
+                    await cancel_deadline(
+                        self._db, deadline.id, user.telegram_id, row.event or "", self._clock
+                    )
+        target = row.target or view.status
+        now = self._now()
+        async with self._db.transaction() as conn:
+            if not await _transition(conn, view.id, view.status, target, now):
+                return _ALREADY
+            if Guard.copy_once in row.guards and await _copy_recorded(conn, view.id):
+                return _ALREADY
+            if row.stop_all:
+                await cancel_case_deadlines(
+                    conn,
+                    view.id,
+                    reason=row.stop_all,
+                    actor_id=user.telegram_id,
+                    clock=self._clock,
+                )
+            if row.on_key:
+                facts[row.on_key] = on.isoformat()
+            for rule_id in row.start:
+                simplified = rule_id in SIMPLIFIED_RULES and (
+                    row.variant == "simplified" or view.simplified
+                )
+                due, provisional = await self._open_or_running(
+                    conn, view.id, rule_id, on, user, simplified=simplified
+                )
+                if rule_id in DUE_KEYS:
+                    facts[DUE_KEYS[rule_id]], facts["provisional"] = due, provisional
+            if row.report_due:
+                due, provisional = await _running_due(conn, view.id, row.report_due)
+                facts[DUE_KEYS[row.report_due[0]]], facts["provisional"] = due, provisional
+            if row.next_rule:
+                following = self.engine.compute(row.next_rule, today)
+                facts["next_due"] = following.due.isoformat()
+                facts["provisional"] = following.provisional
+            forwarded_to = PETITION_FORWARDED_TO.get(row.variant or "")
+            if forwarded_to:
+                facts["forwarded_to"] = forwarded_to
+            detail = {**facts, **_typed(action, given)}
+            if action is Action.accept:
+                detail.update(simplified=row.variant == "simplified")
+                if ended is not None:
+                    detail.update(after_review_period=True)
+            if action is Action.copy_sent:
+                detail.update(simplified=view.simplified)
+            if row.event:
+                await staff_event(conn, view.id, now, user, row.event, detail)
+            if row.notice:
+                await self._notify(
+                    conn,
+                    view.id,
+                    Notice.accepted_after_review if ended else row.notice,
+                    _notice_params(row, detail, facts),
+                    _dedup(row, view.id, today),
+                )
+        return ActionResult(Outcome.done, target, facts)
+
+    # -- steps ------------------------------------------------------------------------------
+
     async def _authorise(
         self, case_id: int, user: User, action: Action
     ) -> tuple[StaffCaseView | None, ActionResult | None]:
         """Re-read the case and the person's rights; (view, None) when the action may run."""
         view = await staff_case_view(self._db, case_id, user)
-        if view is None or view.procedure not in ROLE_MAY_ACT.get(user.role, frozenset()):
+        if view is None or user.role not in roles_acting_on(view.procedure):
             return None, _NOT_ALLOWED
         if action not in available_actions(view, user, self._engine, today=self._today()):
             return view, _ALREADY
@@ -584,6 +677,8 @@ class CaseActions:
     ) -> None:
         """Record a clock as met (today unless ``on``); already closed (an earlier press) is
         fine."""
+        if not rules:
+            return
         for deadline in await open_deadlines(self._db, case_id):
             if deadline.rule_id in rules:
                 with contextlib.suppress(ClockError):
@@ -639,7 +734,7 @@ class CaseActions:
         """FY 30(2)-(3): 补正 and 不予受理 belong to the review period; once F5 has passed the
         application is deemed accepted (even before the scheduler records it)."""
         view = await staff_case_view(self._db, case_id, user)
-        if view is None or view.status != "submitted":
+        if view is None or view.status is not CaseStatus.submitted:
             return None
         ended = review_period_ended(view, self._today())
         if ended is None:
@@ -651,320 +746,83 @@ class CaseActions:
             error=REVIEW_PERIOD_ENDED,
         )
 
-    # reconsideration and petition ----------------------------------------------------------
+    async def _extend(
+        self, view: StaffCaseView, row: Transition, user: User, given: ActionInput
+    ) -> ActionResult:
+        """延长 F12 (FY 62(1)) or X4 (XF 34); the applicant's 补正 period F7 ("合理的补正期限",
+        FY 31(2), in working days). The acting person is the approver; the citizen is told
+        the new date and the reason. ``expected_total`` is the extension the button was shown
+        with: a second press finds a different total and does nothing. The clock's own unit
+        holds that compare-and-set (``extend_deadline``); the notice follows in a second."""
+        deadline = extendable_deadline(view, row.extend)
+        if deadline is None or deadline.extension_days != given.expected_total:
+            return _ALREADY
+        try:
+            new_due = await extend_deadline(
+                self._db,
+                deadline.id,
+                user.telegram_id,
+                given.days,
+                given.reason,
+                self._clock,
+                engine=self._engine,
+                expected_days=given.expected_total,
+            )
+        except ExtensionChanged:
+            return _ALREADY  # a second approver's simultaneous press: one extension only
+        except ClockError as error:
+            return ActionResult(Outcome.refused, error=str(error))
+        stored = await get_deadline(self._db, deadline.id)
+        provisional = bool(stored and stored.provisional)
+        total = deadline.extension_days + given.days
+        params: dict[str, Any] = {
+            "old_due": deadline.due_on.isoformat(),
+            "new_due": new_due.isoformat(),
+            "days": given.days,
+            "reason": given.reason,
+            "provisional": provisional,
+        }
+        if row.action is Action.extend:
+            params["what_msgid"] = self.engine.rule(deadline.rule_id).title
+        assert row.notice is not None and row.basis is not None
+        params.update(_basis_of(row))
+        async with self._db.transaction() as conn:
+            await self._notify(
+                conn, view.id, row.notice, params, f"notice:extended:{deadline.id}:{total}"
+            )
+        return ActionResult(
+            Outcome.done, view.status, {"new_due": new_due.isoformat(), "provisional": provisional}
+        )
+
+    # -- the named actions (what the handler and the tests call) ----------------------------
 
     async def accept(self, case_id: int, user: User, *, simplified: bool = False) -> ActionResult:
-        """受理. Reconsideration: F5 met; F9 and F12 (F13 simplified, FY 53-54) run from the
-        acceptance date: today, or the F5 last day when the review period has already ended
-        (FY 30(3): "审查期限届满之日起视为受理"). Petition (XF 29-31): a 申诉求决 matter is
-        accepted and X4 (60 days, XF 34) runs from today; a suggestion (XF 29) or a report
-        (XF 30, to 纪检监察) is forwarded, which closes this office's case (X1 met, no X4)."""
-        view, stop = await self._authorise(case_id, user, Action.accept)
-        if stop or view is None:
-            return stop or _NOT_ALLOWED
-        if view.procedure is Procedure.petition:
-            return await self._accept_petition(view, user)
-        today = self._today()
-        ended = review_period_ended(view, today) or await self._deemed_on(case_id)
-        accepted_on = ended or today
-        await self._close_met(case_id, ("F5",), user)  # "late" is recorded when it ended
-        now = self._now()
-        async with self._db.transaction() as conn:
-            if not await _transition(conn, case_id, "submitted", "accepted", now):
-                return _ALREADY
-            await self._open_or_running(
-                conn, case_id, "F9", accepted_on, user, simplified=simplified
-            )
-            decision_due, provisional = await self._open_or_running(
-                conn,
-                case_id,
-                "F13" if simplified else "F12",
-                accepted_on,
-                user,
-                simplified=simplified,
-            )
-            await staff_event(
-                conn,
-                case_id,
-                now,
-                user,
-                "accepted",
-                {
-                    "accepted_on": accepted_on.isoformat(),
-                    "simplified": simplified,
-                    "after_review_period": ended is not None,
-                },
-            )
-            facts: dict[str, Any] = {
-                "accepted_on": accepted_on.isoformat(),
-                "decision_due": decision_due,
-                "provisional": provisional,
-            }
-            await self._notify(
-                conn,
-                case_id,
-                Notice.accepted_after_review if ended else Notice.accepted,
-                {
-                    **facts,
-                    "track_msgid": SIMPLIFIED if simplified else ORDINARY,
-                    **(
-                        _basis("FY", "62", "第二款", "(2)")
-                        if simplified
-                        else _basis("FY", "62", "第一款", "(1)")
-                    ),
-                },
-                f"notice:accepted:{case_id}",
-            )
-        return ActionResult(Outcome.done, "accepted", facts)
-
-    async def _accept_petition(self, view: StaffCaseView, user: User) -> ActionResult:
-        case_id = view.id
-        kind = view.petition_kind or PETITION_COMPLAINT
-        forwarded_to = PETITION_FORWARDED_TO.get(kind)
-        await self._close_met(case_id, ("X1",), user)
-        today, now = self._today(), self._now()
-        facts: dict[str, Any] = {"accepted_on": today.isoformat()}
-        async with self._db.transaction() as conn:
-            if forwarded_to is not None:
-                # XF 29/30: no 处理意见书 clock here; this office's part ends with forwarding.
-                if not await _transition(conn, case_id, "submitted", "closed", now):
-                    return _ALREADY
-                await cancel_case_deadlines(
-                    conn, case_id, reason="forwarded", actor_id=user.telegram_id, clock=self._clock
-                )
-                facts["forwarded_to"] = forwarded_to
-                await staff_event(
-                    conn,
-                    case_id,
-                    now,
-                    user,
-                    "accepted",
-                    {"accepted_on": today.isoformat(), "forwarded_to": forwarded_to},
-                )
-                report = kind == "report"
-                # XF 30(3): the report's notice names nobody and nothing of the matter.
-                await self._notify(
-                    conn,
-                    case_id,
-                    Notice.report_forwarded if report else Notice.petition_forwarded,
-                    {"accepted_on": today.isoformat(), **_basis("XF", "30" if report else "29")},
-                    f"notice:accepted:{case_id}",
-                )
-                return ActionResult(Outcome.done, "closed", facts)
-            if not await _transition(conn, case_id, "submitted", "accepted", now):
-                return _ALREADY
-            due, provisional = await self._open_or_running(conn, case_id, "X4", today, user)
-            await staff_event(
-                conn,
-                case_id,
-                now,
-                user,
-                "accepted",
-                {"accepted_on": today.isoformat(), "simplified": False},
-            )
-            facts.update(conclude_due=due, provisional=provisional)
-            await self._notify(
-                conn,
-                case_id,
-                Notice.petition_accepted,
-                {**facts, **_basis("XF", "34")},
-                f"notice:accepted:{case_id}",
-            )
-        return ActionResult(Outcome.done, "accepted", facts)
+        """受理 (FY 30; XF 29-31: a suggestion or a report is forwarded instead)."""
+        return await self.run(Action.accept, case_id, user, ActionInput(simplified=simplified))
 
     async def refuse(self, case_id: int, user: User, reason: str) -> ActionResult:
-        """不予受理 with reasons (FY 30(2)), within the review period only: every clock stops."""
-        ended = await self._review_ended(case_id, user)
-        if ended is not None:
-            return ended
-        view, stop = await self._authorise(case_id, user, Action.refuse)
-        if stop or view is None:
-            return stop or _NOT_ALLOWED
-        today, now = self._today(), self._now()
-        async with self._db.transaction() as conn:
-            if not await _transition(conn, case_id, "submitted", "refused", now):
-                return _ALREADY
-            await cancel_case_deadlines(
-                conn, case_id, reason="refused", actor_id=user.telegram_id, clock=self._clock
-            )
-            await staff_event(conn, case_id, now, user, "refused", {"reason": reason})
-            await self._notify(
-                conn,
-                case_id,
-                Notice.refused,
-                {
-                    "refused_on": today.isoformat(),
-                    "reason": reason,
-                    **_basis("FY", "30", "第二款", "(2)"),
-                },
-                f"notice:refused:{case_id}",
-            )
-        return ActionResult(Outcome.done, "refused", {"refused_on": today.isoformat()})
+        """不予受理 with reasons (FY 30(2)), within the review period only."""
+        return await self.run(Action.refuse, case_id, user, ActionInput(reason=reason))
 
     async def request_correction(self, case_id: int, user: User, missing: str) -> ActionResult:
-        """要求补正 (FY 31(1)): F5 stands still; the applicant's F7 (10 WD) runs from today.
-        Refused once F5 has passed: the application is deemed accepted (FY 30(3))."""
-        ended = await self._review_ended(case_id, user)
-        if ended is not None:
-            return ended
-        view, stop = await self._authorise(case_id, user, Action.correct)
-        if stop or view is None:
-            return stop or _NOT_ALLOWED
-        today = self._today()
-        with contextlib.suppress(ClockError):  # already paused by an earlier press
-            await pause_case(self._db, case_id, "correction", today, user.telegram_id, self._clock)
-        now = self._now()
-        async with self._db.transaction() as conn:
-            if not await _transition(conn, case_id, "submitted", "correction_requested", now):
-                return _ALREADY
-            deadline_id = await open_deadline(
-                conn,
-                case_id,
-                "F7",
-                today,
-                clock=self._clock,
-                actor_id=user.telegram_id,
-                engine=self._engine,
-            )
-            due, provisional = await _due(conn, deadline_id)
-            await staff_event(
-                conn, case_id, now, user, "correction_requested", {"missing": missing, "due": due}
-            )
-            await self._notify(
-                conn,
-                case_id,
-                Notice.correction_requested,
-                {
-                    "missing": missing,
-                    "supply_due": due,
-                    "provisional": provisional,
-                    **_basis("FY", "31"),
-                },
-                f"notice:correction_requested:{case_id}",
-            )
-        return ActionResult(
-            Outcome.done, "correction_requested", {"supply_due": due, "provisional": provisional}
-        )
+        """要求补正 (FY 31(1)): F5 stands still; the applicant's F7 runs from today."""
+        return await self.run(Action.correct, case_id, user, ActionInput(missing=missing))
 
     async def correction_received(self, case_id: int, user: User) -> ActionResult:
-        """补正材料已收到: F7 met; F5 restarts in full from today (FY 31(3), restart_on_resume).
-        Also after F7 passed, when the applicant had a good reason for the delay (FY 31(2)
-        deems the application abandoned only "无正当理由")."""
-        view, stop = await self._authorise(case_id, user, Action.corrected)
-        if stop or view is None:
-            return stop or _NOT_ALLOWED
-        today = self._today()
-        with contextlib.suppress(ClockError):  # resumed by an earlier press
-            await resume_case(self._db, case_id, today, user.telegram_id, self._clock)
-        await self._close_met(case_id, ("F7",), user)
-        now = self._now()
-        async with self._db.transaction() as conn:
-            if not await _transition(conn, case_id, "correction_requested", "submitted", now):
-                return _ALREADY
-            due, provisional = await _running_due(conn, case_id, ("F5",))
-            await staff_event(conn, case_id, now, user, "correction_received", {"review_due": due})
-            await self._notify(
-                conn,
-                case_id,
-                Notice.correction_received,
-                {
-                    "received_on": today.isoformat(),
-                    "review_due": due,
-                    "provisional": provisional,
-                    **_basis("FY", "31"),
-                },
-                f"notice:correction_received:{case_id}",
-            )
-        return ActionResult(
-            Outcome.done, "submitted", {"review_due": due, "provisional": provisional}
-        )
+        """补正材料已收到: F7 met; F5 restarts in full (FY 31(3)). Also after F7 passed, when
+        the applicant had a good reason (FY 31(2) deems abandoned only "无正当理由")."""
+        return await self.run(Action.corrected, case_id, user)
 
     async def deem_withdrawn(self, case_id: int, user: User) -> ActionResult:
-        """视为放弃 (FY 31(2)): F7 passed without the material and without a good reason, so
-        the application is deemed abandoned and recorded; every clock stops."""
-        view, stop = await self._authorise(case_id, user, Action.deem_withdrawn)
-        if stop or view is None:
-            return stop or _NOT_ALLOWED
-        supply_due = supply_period_ended(view, self._today())
-        assert supply_due is not None  # available_actions offers it only then
-        now = self._now()
-        facts = {"supply_due": supply_due.isoformat()}
-        async with self._db.transaction() as conn:
-            if not await _transition(conn, case_id, "correction_requested", "abandoned", now):
-                return _ALREADY
-            await cancel_case_deadlines(
-                conn,
-                case_id,
-                reason="deemed_withdrawn",
-                actor_id=user.telegram_id,
-                clock=self._clock,
-            )
-            await staff_event(conn, case_id, now, user, "deemed_withdrawn", facts)
-            await self._notify(
-                conn,
-                case_id,
-                Notice.deemed_withdrawn,
-                {**facts, **_basis("FY", "31", "第二款", "(2)")},
-                f"notice:deemed_withdrawn:{case_id}",
-            )
-        return ActionResult(Outcome.done, "abandoned", facts)
+        """视为放弃 (FY 31(2)): F7 passed without the material and without a good reason."""
+        return await self.run(Action.deem_withdrawn, case_id, user)
 
     async def copy_sent(self, case_id: int, user: User, *, received_on: date) -> ActionResult:
-        """申请书副本已发送 (FY 48, 54): F9 is met and the respondent's F10 (10 WD; 5 WD in the
-        simplified procedure) runs from the day the respondent received the copy. Once only.
-
-        F9 is recorded as met on the receipt day, the latest the copy can have been sent (the
-        bot does not ask the posting date separately; see the event for a late flag)."""
-        view, stop = await self._authorise(case_id, user, Action.copy_sent)
-        if stop or view is None:
-            return stop or _NOT_ALLOWED
-        today = self._today()
-        if received_on > today:
-            return ActionResult(Outcome.refused, view.status, error=RECEIPT_IN_FUTURE)
-        if view.accepted_on is not None and received_on < view.accepted_on:
-            return ActionResult(
-                Outcome.refused,
-                view.status,
-                {"accepted_on": view.accepted_on.isoformat()},
-                error=RECEIPT_BEFORE_ACCEPTANCE,
-            )
-        simplified = view.simplified
-        await self._close_met(case_id, ("F9",), user, on=received_on)
-        now = self._now()
-        async with self._db.transaction() as conn:
-            # The guards: still accepted, and no copy recorded before (F10 runs once).
-            if not await _transition(conn, case_id, "accepted", "accepted", now):
-                return _ALREADY
-            if await row_in(
-                conn,
-                "SELECT 1 FROM case_events WHERE case_id = ? AND kind = 'copy_sent'",
-                (case_id,),
-            ) or await row_in(
-                conn,
-                "SELECT 1 FROM case_deadlines WHERE case_id = ? AND rule_id = 'F10'",
-                (case_id,),
-            ):
-                return _ALREADY
-            deadline_id = await open_deadline(
-                conn,
-                case_id,
-                "F10",
-                received_on,
-                simplified=simplified,
-                clock=self._clock,
-                actor_id=user.telegram_id,
-                engine=self._engine,
-            )
-            due, provisional = await _due(conn, deadline_id)
-            facts: dict[str, Any] = {
-                "received_on": received_on.isoformat(),
-                "reply_due": due,
-                "provisional": provisional,
-            }
-            await staff_event(
-                conn, case_id, now, user, "copy_sent", {**facts, "simplified": simplified}
-            )
-        return ActionResult(Outcome.done, view.status, facts)
+        """申请书副本已发送 (FY 48, 54): F9 met on the receipt day (the latest the copy can
+        have been sent); the respondent's F10 runs from it. Once only."""
+        return await self.run(
+            Action.copy_sent, case_id, user, ActionInput(received_on=received_on)
+        )
 
     async def extend(
         self,
@@ -976,217 +834,120 @@ class CaseActions:
         expected_total: int,
         action: Action = Action.extend,
     ) -> ActionResult:
-        """延长 F12 (FY 62(1)) or X4 (XF 34); with ``Action.extend_supply`` the applicant's 补正
-        period F7 ("合理的补正期限", FY 31(2), in working days). The acting person is the
-        approver; the citizen is told the new date and the reason. ``expected_total`` is the
-        extension the button was shown with: a second press finds a different total and does
-        nothing."""
-        view, stop = await self._authorise(case_id, user, action)
-        if stop or view is None:
-            return stop or _NOT_ALLOWED
-        deadline = extendable_deadline(view, EXTENSION_RULES[action])
-        if deadline is None or deadline.extension_days != expected_total:
-            return _ALREADY
-        try:
-            new_due = await extend_deadline(
-                self._db,
-                deadline.id,
-                user.telegram_id,
-                days,
-                reason,
-                self._clock,
-                engine=self._engine,
-                expected_days=expected_total,
-            )
-        except ExtensionChanged:
-            return _ALREADY  # a second approver's simultaneous press: one extension only
-        except ClockError as error:
-            return ActionResult(Outcome.refused, error=str(error))
-        stored = await get_deadline(self._db, deadline.id)
-        provisional = bool(stored and stored.provisional)
-        total = deadline.extension_days + days
-        rule = self.engine.rule(deadline.rule_id)
-        params: dict[str, Any] = {
-            "old_due": deadline.due_on.isoformat(),
-            "new_due": new_due.isoformat(),
-            "days": days,
-            "reason": reason,
-            "provisional": provisional,
-        }
-        if action is Action.extend_supply:
-            kind = Notice.supply_extended
-            params.update(_basis("FY", "31", "第二款", "(2)"))
-        else:
-            kind = Notice.extended
-            law = ("FY", "62", "第一款", "(1)") if deadline.rule_id == "F12" else ("XF", "34")
-            params.update(what_msgid=rule.title, **_basis(*law))
-        async with self._db.transaction() as conn:
-            await self._notify(
-                conn, case_id, kind, params, f"notice:extended:{deadline.id}:{total}"
-            )
-        return ActionResult(
-            Outcome.done, view.status, {"new_due": new_due.isoformat(), "provisional": provisional}
-        )
+        """延长 (F12, X4) or, with ``Action.extend_supply``, the 补正 period F7."""
+        given = ActionInput(days=days, reason=reason, expected_total=expected_total)
+        return await self.run(action, case_id, user, given)
 
     async def suspend(
         self, case_id: int, user: User, *, reason: str, terminating_ground: bool
     ) -> ActionResult:
-        """中止 (FY 39): the case clocks stand still. On the grounds of FY 39(1) items 1, 2 and
-        4 (death, incapacity, end of an organisation) F17 starts: 60 days, then 终止 (FY 41)."""
-        view, stop = await self._authorise(case_id, user, Action.suspend)
-        if stop or view is None:
-            return stop or _NOT_ALLOWED
-        today = self._today()
-        try:
-            await pause_case(self._db, case_id, "suspension", today, user.telegram_id, self._clock)
-        except ClockError:
-            if not any(d.status == "paused" for d in view.deadlines):
-                return ActionResult(Outcome.refused, error="no running clock to suspend")
-        now = self._now()
-        async with self._db.transaction() as conn:
-            if not await _transition(conn, case_id, "accepted", "suspended", now):
-                return _ALREADY
-            if terminating_ground:
-                await open_deadline(
-                    conn,
-                    case_id,
-                    "F17",
-                    today,
-                    clock=self._clock,
-                    actor_id=user.telegram_id,
-                    engine=self._engine,
-                )
-            await staff_event(
-                conn,
-                case_id,
-                now,
-                user,
-                "suspended",
-                {"reason": reason, "terminating_ground": terminating_ground},
-            )
-            await self._notify(
-                conn,
-                case_id,
-                Notice.suspended,
-                {"suspended_on": today.isoformat(), "reason": reason, **_basis("FY", "39")},
-                f"notice:suspended:{case_id}:{today.isoformat()}",
-            )
-        return ActionResult(Outcome.done, "suspended", {"suspended_on": today.isoformat()})
+        """中止 (FY 39): the case clocks stand still; on the grounds of FY 39(1) items 1, 2
+        and 4 F17 starts (60 days, then 终止, FY 41)."""
+        given = ActionInput(reason=reason, terminating_ground=terminating_ground)
+        return await self.run(Action.suspend, case_id, user, given)
 
     async def resume(self, case_id: int, user: User) -> ActionResult:
         """恢复审理 (FY 39(2)): the paused clocks run on from today; F17 stops."""
-        view, stop = await self._authorise(case_id, user, Action.resume)
-        if stop or view is None:
-            return stop or _NOT_ALLOWED
-        today = self._today()
-        with contextlib.suppress(ClockError):
-            await resume_case(self._db, case_id, today, user.telegram_id, self._clock)
-        for deadline in await open_deadlines(self._db, case_id):
-            if deadline.rule_id == "F17":
-                with contextlib.suppress(ClockError):
-                    await cancel_deadline(
-                        self._db, deadline.id, user.telegram_id, "resumed", self._clock
-                    )
-        now = self._now()
-        async with self._db.transaction() as conn:
-            if not await _transition(conn, case_id, "suspended", "accepted", now):
-                return _ALREADY
-            due, provisional = await _running_due(conn, case_id, DECISION_RULES)
-            await staff_event(conn, case_id, now, user, "resumed", {"decision_due": due})
-            await self._notify(
-                conn,
-                case_id,
-                Notice.resumed,
-                {
-                    "resumed_on": today.isoformat(),
-                    "decision_due": due,
-                    "provisional": provisional,
-                    **_basis("FY", "39"),
-                },
-                f"notice:resumed:{case_id}:{today.isoformat()}",
-            )
-        return ActionResult(
-            Outcome.done, "accepted", {"decision_due": due, "provisional": provisional}
-        )
+        return await self.run(Action.resume, case_id, user)
 
     async def decide(self, case_id: int, user: User) -> ActionResult:
-        """作出复议决定 (F12/F13 met) or 出具处理意见 (X4 met); the citizen learns the next
-        step: suing within 15 days (F15, XS 45) or asking for 复查 within 30 days (X5, XF 35)."""
+        """作出复议决定 (F12/F13 met) or, on a petition, 出具处理意见 (X4 met)."""
         view = await staff_case_view(self._db, case_id, user)
-        action = (
-            Action.conclude if view and view.procedure is Procedure.petition else Action.decide
-        )
-        view, stop = await self._authorise(case_id, user, action)
-        if stop or view is None:
-            return stop or _NOT_ALLOWED
-        petition = view.procedure is Procedure.petition
-        await self._close_met(case_id, ("X4",) if petition else DECISION_RULES, user)
-        today, now = self._today(), self._now()
-        next_rule = "X5" if petition else "F15"
-        next_deadline = self.engine.compute(next_rule, today)
-        next_due = next_deadline.due.isoformat()
-        async with self._db.transaction() as conn:
-            if not await _transition(conn, case_id, "accepted", "decided", now):
-                return _ALREADY
-            await cancel_case_deadlines(
-                conn, case_id, reason="decided", actor_id=user.telegram_id, clock=self._clock
-            )
-            kind = "concluded" if petition else "decided"
-            await staff_event(conn, case_id, now, user, kind, {"on": today.isoformat()})
-            facts = {
-                "decided_on": today.isoformat(),
-                "next_due": next_due,
-                "provisional": next_deadline.provisional,
-            }
-            await self._notify(
-                conn,
-                case_id,
-                Notice.concluded if petition else Notice.decided,
-                {**facts, **(_basis("XF", "35") if petition else _basis("XS", "45"))},
-                f"notice:{kind}:{case_id}",
-            )
-        return ActionResult(Outcome.done, "decided", facts)
-
-    # mediation ----------------------------------------------------------------------------
+        petition = view is not None and view.procedure is Procedure.petition
+        return await self.run(Action.conclude if petition else Action.decide, case_id, user)
 
     async def mediation_outcome(self, case_id: int, user: User, *, agreed: bool) -> ActionResult:
-        """调解成功: the case is settled and M1 (司法确认 within 30 days, TJ 33) starts, so the
-        citizen is reminded. 调解不成: the case closes and the citizen is told the other routes
-        (arbitration, administrative, judicial; TJ 26)."""
-        action = Action.agreed if agreed else Action.failed
-        view, stop = await self._authorise(case_id, user, action)
-        if stop or view is None:
-            return stop or _NOT_ALLOWED
-        today, now = self._today(), self._now()
-        status = "settled" if agreed else "closed"
-        facts: dict[str, Any] = {"ended_on": today.isoformat()}
-        async with self._db.transaction() as conn:
-            if not await _transition(conn, case_id, view.status, status, now):
-                return _ALREADY
-            await cancel_case_deadlines(
-                conn, case_id, reason=status, actor_id=user.telegram_id, clock=self._clock
-            )
-            if agreed:
-                deadline_id = await open_deadline(
-                    conn,
-                    case_id,
-                    "M1",
-                    today,
-                    clock=self._clock,
-                    actor_id=user.telegram_id,
-                    engine=self._engine,
-                )
-                facts["confirm_due"], facts["provisional"] = await _due(conn, deadline_id)
-            kind = "mediation_agreed" if agreed else "mediation_failed"
-            await staff_event(conn, case_id, now, user, kind, facts)
-            await self._notify(
-                conn,
-                case_id,
-                Notice.mediation_agreed if agreed else Notice.mediation_failed,
-                {**facts, **(_basis("TJ", "33") if agreed else _basis("TJ", "26"))},
-                f"notice:{kind}:{case_id}",
-            )
-        return ActionResult(Outcome.done, status, facts)
+        """调解成功 (M1 starts, TJ 33) or 调解不成 (the other routes, TJ 26)."""
+        return await self.run(Action.agreed if agreed else Action.failed, case_id, user)
+
+
+SIMPLIFIED_RULES = frozenset({"F9", "F10", "F13"})
+"""Clocks whose period differs in the simplified procedure (FY 53-54)."""
+
+
+def _guards_of(action: Action) -> frozenset[Guard]:
+    return frozenset(g for row in TRANSITIONS if row.action is action for g in row.guards)
+
+
+def _variant(action: Action, view: StaffCaseView, given: ActionInput) -> str | None:
+    """Which row of the action applies: the track, the petition kind, the suspension
+    ground."""
+    if action is Action.accept and view.procedure is Procedure.reconsideration:
+        return "simplified" if given.simplified else "ordinary"
+    if action is Action.accept and view.procedure is Procedure.petition:
+        kind = view.petition_kind or PETITION_COMPLAINT
+        return kind if kind in PETITION_FORWARDED_TO else PETITION_COMPLAINT
+    if action is Action.suspend:
+        return "terminating" if given.terminating_ground else "other"
+    return None
+
+
+def _typed(action: Action, given: ActionInput) -> dict[str, Any]:
+    """What staff chose or typed, as the event and the notice record it."""
+    if action is Action.correct:
+        return {"missing": given.missing}
+    if action is Action.suspend:
+        return {"reason": given.reason, "terminating_ground": given.terminating_ground}
+    if action is Action.refuse:
+        return {"reason": given.reason}
+    return {}
+
+
+def _receipt_refused(
+    view: StaffCaseView, received_on: date | None, today: date
+) -> ActionResult | None:
+    """The respondent's receipt day: not in the future, not before the acceptance."""
+    if received_on is None or received_on > today:
+        return ActionResult(Outcome.refused, view.status, error=RECEIPT_IN_FUTURE)
+    if view.accepted_on is not None and received_on < view.accepted_on:
+        return ActionResult(
+            Outcome.refused,
+            view.status,
+            {"accepted_on": view.accepted_on.isoformat()},
+            error=RECEIPT_BEFORE_ACCEPTANCE,
+        )
+    return None
+
+
+async def _copy_recorded(conn: aiosqlite.Connection, case_id: int) -> bool:
+    """F10 runs once (FY 48): a copy-sent event or an F10 row means it was recorded."""
+    return bool(
+        await row_in(
+            conn, "SELECT 1 FROM case_events WHERE case_id = ? AND kind = 'copy_sent'", (case_id,)
+        )
+        or await row_in(
+            conn,
+            "SELECT 1 FROM case_deadlines WHERE case_id = ? AND rule_id = 'F10'",
+            (case_id,),
+        )
+    )
+
+
+def _basis_of(row: Transition) -> dict[str, str]:
+    assert row.basis is not None
+    basis = row.basis
+    return _basis(basis.law, basis.article, basis.paragraph_zh, basis.paragraph_en)
+
+
+def _notice_params(
+    row: Transition, detail: dict[str, Any], facts: dict[str, Any]
+) -> dict[str, Any]:
+    """The notice's facts. XF 30(3): a forwarded report's notice names nobody and nothing of
+    the matter, only the day and the article."""
+    if row.notice is Notice.report_forwarded:
+        return {"accepted_on": facts["accepted_on"], **_basis_of(row)}
+    params = {**detail, **_basis_of(row)}
+    params.pop("forwarded_to", None)
+    if row.action is Action.accept and row.procedure is Procedure.reconsideration:
+        params["track_msgid"] = SIMPLIFIED if row.variant == "simplified" else ORDINARY
+    return params
+
+
+def _dedup(row: Transition, case_id: int, today: date) -> str:
+    """One notice per case and event; suspension and resumption may happen more than once
+    (one a day)."""
+    key = f"notice:{row.event}:{case_id}"
+    return f"{key}:{today.isoformat()}" if row.action in (Action.suspend, Action.resume) else key
 
 
 # -- deemed acceptance (FY 30(3)) ---------------------------------------------------------------
@@ -1206,17 +967,20 @@ async def settle_deemed_acceptances(
     rows = await db.fetch_all(
         "SELECT c.id, d.due_on FROM cases c JOIN case_deadlines d"
         " ON d.case_id = c.id AND d.rule_id = 'F5' AND d.status = 'missed'"
-        " WHERE c.status = 'submitted' AND c.procedure = 'reconsideration'"
+        " WHERE c.status = ? AND c.procedure = ?"
         " AND NOT EXISTS (SELECT 1 FROM case_deadlines r WHERE r.case_id = c.id"
         "   AND r.rule_id = 'F5' AND r.status IN ('open', 'paused'))"
-        " ORDER BY c.id"
+        " ORDER BY c.id",
+        (CaseStatus.submitted.value, Procedure.reconsideration.value),
     )
     accepted: list[int] = []
     for row in rows:
         case_id, accepted_on = int(row["id"]), str(row["due_on"])
         now = to_db(clock.now())
         async with db.transaction() as conn:
-            if not await _transition(conn, case_id, "submitted", "accepted", now):
+            if not await _transition(
+                conn, case_id, CaseStatus.submitted, CaseStatus.accepted, now
+            ):
                 continue
             await staff_event(
                 conn, case_id, now, None, "accepted", {"accepted_on": accepted_on, "deemed": True}

@@ -20,12 +20,20 @@ class Role(StrEnum):
     admin = "admin"
 
 
+MAX_NAME = 64
+_SELECT = "SELECT telegram_id, locale, role, unit, display_name FROM users"
+
+
 class User(BaseModel):
     telegram_id: int
     locale: str | None
     role: Role
     unit: str | None = None
-    """Mediators: their mediation room; agency liaisons and heads: their agency (org ids)."""
+    """Mediators: their mediation room; agency liaisons and heads: their agency; office staff:
+    their office (org ids; an office clerk without one, from before units, acts as before)."""
+    display_name: str | None = None
+    """Staff only: the Telegram name, so the case history names who acted (not just the role).
+    Citizens' names are not stored from Telegram (the history speaks of "the applicant")."""
 
 
 class UserRepository:
@@ -38,19 +46,33 @@ class UserRepository:
         if telegram_id in self._cache:
             return self._cache[telegram_id]
         row = await self._db.fetch_one(
-            "SELECT telegram_id, locale, role, unit FROM users WHERE telegram_id = ?",
+            _SELECT + " WHERE telegram_id = ?",
             (telegram_id,),
         )
         if row is None:
             return None
-        user = User(telegram_id=row[0], locale=row[1], role=Role(row[2]), unit=row[3])
+        user = User(
+            telegram_id=row[0], locale=row[1], role=Role(row[2]), unit=row[3], display_name=row[4]
+        )
         self._cache[telegram_id] = user
         return user
 
-    async def ensure(self, telegram_id: int, *, role: Role = Role.citizen) -> User:
-        """Register a person on first contact; later contacts only read (the cache)."""
+    async def ensure(
+        self, telegram_id: int, *, role: Role = Role.citizen, display_name: str | None = None
+    ) -> User:
+        """Register a person on first contact; later contacts only read (the cache). A staff
+        member's ``display_name`` is stored when it differs from the stored one (rarely)."""
         user = await self.get(telegram_id)
         if user is not None:
+            if display_name and user.role is not Role.citizen:
+                name = display_name[:MAX_NAME]
+                if user.display_name != name:
+                    await self._db.execute(
+                        "UPDATE users SET display_name = ? WHERE telegram_id = ?",
+                        (name, telegram_id),
+                    )
+                    user = user.model_copy(update={"display_name": name})
+                    self._cache[telegram_id] = user
             return user
         now = to_db(self._clock.now())
         params = (telegram_id, role.value, now, now)
@@ -62,10 +84,16 @@ class UserRepository:
                 params,
             )
             row = conn.execute(
-                "SELECT telegram_id, locale, role, unit FROM users WHERE telegram_id = ?",
+                _SELECT + " WHERE telegram_id = ?",
                 (telegram_id,),
             ).fetchone()
-            return User(telegram_id=row[0], locale=row[1], role=Role(row[2]), unit=row[3])
+            return User(
+                telegram_id=row[0],
+                locale=row[1],
+                role=Role(row[2]),
+                unit=row[3],
+                display_name=row[4],
+            )
 
         user = await self._db.run(insert_and_read)
         self._cache[telegram_id] = user
@@ -89,8 +117,10 @@ class UserRepository:
 
     async def with_role(self, role: Role) -> list[User]:
         rows = await self._db.fetch_all(
-            "SELECT telegram_id, locale, role, unit FROM users WHERE role = ?"
-            " ORDER BY telegram_id",
+            _SELECT + " WHERE role = ? ORDER BY telegram_id",
             (role.value,),
         )
-        return [User(telegram_id=r[0], locale=r[1], role=Role(r[2]), unit=r[3]) for r in rows]
+        return [
+            User(telegram_id=r[0], locale=r[1], role=Role(r[2]), unit=r[3], display_name=r[4])
+            for r in rows
+        ]

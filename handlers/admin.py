@@ -40,19 +40,36 @@ USAGE = N_(
     "Roles: mediator, office_staff, agency_liaison, agency_head, admin, citizen (removes the "
     "staff role).\n"
     "A mediator needs a mediation room id (for example room_chengguan); agency staff need an "
-    "agency id (for example county_psb). The ids are in the organisation data file."
+    "agency id (for example county_psb); office staff may be given their office "
+    "(reconsideration_office or petition_office) and then act on its cases only. The ids are "
+    "in the organisation data file."
+)
+
+
+UNIT_OPTIONAL: dict[Role, str] = {
+    # An office clerk works for the reconsideration office or the petition office and acts on
+    # that procedure only; without an office (rows from before) on every procedure.
+    Role.office_staff: "office",
+}
+CASE_OFFICE_ROLES = frozenset({"reconsideration", "petition"})
+NOT_AN_OFFICE = N_(
+    "Office staff belong to the reconsideration office or the petition office, not to a unit "
+    "such as “{unit}”: send reconsideration_office or petition_office, or no unit."
 )
 
 
 def _unit_name(org: Organisation, role: Role, unit: str | None) -> str | None:
     if unit is None:
         return None
-    kind = UNIT_NEEDED.get(role)
+    kind = UNIT_NEEDED.get(role) or UNIT_OPTIONAL.get(role)
     try:
         if kind == "room":
             return org.room(unit).name
         if kind == "agency":
             return org.agency(unit).name
+        if kind == "office":
+            office = org.office(unit)
+            return office.name if office.role in CASE_OFFICE_ROLES else None
     except LookupError:
         return None
     return None
@@ -82,7 +99,10 @@ async def command_grant(
     except ValueError:
         await message.answer(html.escape(_(USAGE)))
         return
-    if role in UNIT_NEEDED:
+    if role in UNIT_OPTIONAL and unit is not None and _unit_name(org, role, unit) is None:
+        await message.answer(t(NOT_AN_OFFICE, unit=html.escape(unit)))
+        return
+    if role in UNIT_NEEDED or (role in UNIT_OPTIONAL and unit is not None):
         name = _unit_name(org, role, unit)
         if name is None:
             await message.answer(

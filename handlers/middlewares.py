@@ -53,7 +53,8 @@ class UserMiddleware(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         tg_user: TelegramUser | None = data.get("event_from_user")
         if tg_user is not None and not tg_user.is_bot:
-            data["user"] = await self._users.ensure(tg_user.id)
+            name = tg_user.full_name or (f"@{tg_user.username}" if tg_user.username else None)
+            data["user"] = await self._users.ensure(tg_user.id, display_name=name)
         return await handler(event, data)
 
 

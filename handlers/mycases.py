@@ -20,16 +20,17 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from cases.db import Database
 from cases.deadlines import RULES
 from cases.forms import FORMS, PROCEDURE_NAMES, Procedure, display_value
+from cases.history import CITIZEN
 from cases.intake import (
-    CASE_STATUSES,
     EVENT_TEXTS,
-    OPEN_STATUSES,
     CaseClosed,
     CaseDetail,
     CaseNotFound,
     CaseSummary,
     IntakeService,
 )
+from cases.procedures import CITIZEN_STATUS_TEXTS as CASE_STATUSES
+from cases.procedures import OPEN_STATUSES, CaseStatus
 from cases.texts import N_, format_date
 from cases.users import Role, User
 from cases.validation import TextLimits, ValidationError, clean_text
@@ -37,7 +38,7 @@ from handlers.callbacks import CaseAction, MenuAction
 from handlers.filters import When
 from handlers.intake import download_attachment
 from handlers.keyboards import main_menu
-from handlers.texts import colon, current_locale, t
+from handlers.texts import colon, current_locale, event_text, t
 
 WITHDRAW_WARNING: dict[Procedure, str] = {
     Procedure.reconsideration: N_(
@@ -116,9 +117,7 @@ def case_page(case: CaseDetail, intake: IntakeService) -> str:
         lines.append(t("… {count} earlier entries", count=len(shown) - HISTORY_SHOWN))
         shown = shown[-HISTORY_SHOWN:]
     for event in shown:
-        text = _(EVENT_TEXTS[event.kind])
-        if "{number}" in text:
-            text = text.format(number=event.detail.get("number", ""))
+        text = event_text(event.kind, event.detail, CITIZEN, EVENT_TEXTS)
         when = format_date(event.at.astimezone(intake.tz).date(), locale)
         lines.append(f"• {when} — {html.escape(text)}")
     return "\n".join(lines)
@@ -231,7 +230,7 @@ async def case_button(
         number = f"<code>{case.number}</code>"
         if done:
             text = t("Case {number} is withdrawn.", number=number)
-        elif case.status == "withdrawn":  # the button pressed twice
+        elif case.status == CaseStatus.withdrawn:  # the button pressed twice
             text = t("Case {number} is already withdrawn.", number=number)
         else:
             text = _("This case can no longer be withdrawn.")

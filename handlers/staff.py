@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import html
+from dataclasses import dataclass
 from datetime import date, timedelta
+from enum import StrEnum
+from typing import Any
 
 from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
@@ -31,8 +34,10 @@ from cases.clock import LEGAL_TZ, Clock, legal_today
 from cases.db import Database
 from cases.deadlines import RULES, citation
 from cases.forms import PROCEDURE_NAMES, PROVISIONAL_NOTE, Procedure
-from cases.intake import CASE_STATUSES, STAFF_EVENT_TEXTS, IntakeService
+from cases.history import STAFF
+from cases.intake import STAFF_EVENT_TEXTS, IntakeService
 from cases.organisation import Organisation
+from cases.procedures import CaseStatus, staff_status_text
 from cases.staff import (
     EXTENSION_RULES,
     PETITION_COMPLAINT,
@@ -40,6 +45,7 @@ from cases.staff import (
     RECEIPT_IN_FUTURE,
     REVIEW_PERIOD_ENDED,
     Action,
+    ActionInput,
     ActionResult,
     CaseActions,
     Outcome,
@@ -57,8 +63,7 @@ from cases.validation import TextLimits, ValidationError, clean_text, parse_date
 from handlers.case_file import application_button, send_case_file
 from handlers.filters import HasRole, NotCommand, When
 from handlers.keyboards import button, grid
-from handlers.texts import current_locale, t
-from scheduling.notices import notice_sink
+from handlers.texts import current_locale, event_text, t
 
 STAFF_ROLES = (Role.admin, Role.office_staff, Role.mediator)
 HISTORY_SHOWN = 8
@@ -68,13 +73,46 @@ SUPPLY_EXTENSION_CHOICES = (3, 5, 10)
 """Working days added to the 补正 period (F7 is counted in working days, FY 31(2), 88(2))."""
 
 
-class StaffAction(CallbackData, prefix="staff"):
-    """``staff:<action>:<case_id>:<arg>:<v>``; ``v`` = the extension total the button saw."""
+class Nav(StrEnum):
+    """Buttons that move around, not act."""
 
-    action: str
+    view = "view"
+    open = "open"  # from /cases: the application as filed, then the page
+    list = "list"
+
+
+class Step(StrEnum):
+    """What a press of an action's button means."""
+
+    ask = ""  # the first press: ask for the choice, the reason or the confirmation
+    confirm = "y"  # confirmed (with the reason's fingerprint when one was typed)
+    ordinary = "o"  # accept: the ordinary procedure
+    simplified = "s"  # accept: the simplified procedure (FY 53)
+    terminating = "t"  # suspend: death, incapacity, end of an organisation (FY 39(1) 1, 2, 4)
+    other_ground = "g"  # suspend: another ground
+
+
+class StaffAction(CallbackData, prefix="staff"):
+    """``staff:<action>:<case_id>:<step>:<v>:<days>:<h>:<on>`` (at most 58 bytes; Telegram
+    allows 64): ``v`` is the extension total the button was shown with (a double press extends
+    once), ``days`` the days it adds, ``h`` the fingerprint of the typed reason it acts on,
+    ``on`` the receipt day a "copy sent" button stands for."""
+
+    action: Action | Nav
     case_id: int = Field(ge=0, lt=2**63)  # a forged huge id must not reach SQLite
-    arg: str = ""
-    v: int = Field(default=0, ge=0, lt=2**31)
+    step: Step = Step.ask
+    v: int = Field(default=0, ge=0, lt=1000)
+    days: int = Field(default=0, ge=0, lt=1000)
+    h: str = Field(default="", pattern=r"^[0-9a-f]{0,8}$")
+    on: str = Field(default="", pattern=r"^(\d{4}-\d{2}-\d{2})?$")
+
+    @property
+    def day(self) -> date | None:
+        """The receipt day of a "copy sent" button (aiogram packs no dates: ISO text)."""
+        try:
+            return date.fromisoformat(self.on) if self.on else None
+        except ValueError:
+            return None
 
 
 class StaffInput(StatesGroup):
@@ -233,7 +271,7 @@ def staff_case_text(view: StaffCaseView) -> str:
     locale = current_locale()
     lines = [
         f"<b>{html.escape(_(PROCEDURE_NAMES[view.procedure]))}</b> <code>{view.number}</code>",
-        t("Status: {status}", status=_(CASE_STATUSES.get(view.status, view.status))),
+        t("Status: {status}", status=_(staff_status_text(view.procedure, view.status))),
         t("Received on: {date}", date=view.received_on),
         t("Matter: {subject}", subject=html.escape(view.subject)),
     ]
@@ -263,11 +301,11 @@ def staff_case_text(view: StaffCaseView) -> str:
     if view.events:
         lines += ["", "<b>" + _("History") + "</b>"]
     for event in view.events[-HISTORY_SHOWN:]:
-        text = _(STAFF_EVENT_TEXTS.get(event.kind, event.kind))
-        if "{number}" in text:
-            text = text.format(number=event.detail.get("number", ""))
+        text = event_text(event.kind, event.detail, STAFF, STAFF_EVENT_TEXTS)
         when = format_date(event.at.astimezone(LEGAL_TZ).date(), locale)
         actor = _(ACTOR_NAMES.get(event.actor_role, event.actor_role))
+        if event.actor_name:
+            actor = f"{event.actor_name} · {actor}"
         lines.append(f"• {when} — {html.escape(text)} ({html.escape(actor)})")
     return "\n".join(lines)
 
@@ -285,10 +323,10 @@ def staff_case_keyboard(view: StaffCaseView, user: User, today: date) -> InlineK
             if action is Action.accept and view.procedure is Procedure.petition
             else ACTION_LABELS[action]
         )
-        buttons.append(button(_(label), StaffAction(action=action.value, case_id=view.id)))
+        buttons.append(button(_(label), StaffAction(action=action, case_id=view.id)))
     buttons.append(application_button(view.id))
-    buttons.append(button(_("🔄 Refresh"), StaffAction(action="view", case_id=view.id)))
-    buttons.append(button(_("📋 Open cases"), StaffAction(action="list", case_id=0)))
+    buttons.append(button(_("🔄 Refresh"), _nav(view.id)))
+    buttons.append(button(_("📋 Open cases"), _nav(0, Nav.list)))
     return grid(buttons)
 
 
@@ -310,13 +348,14 @@ async def open_staff_case(
     action: str = "view",
 ) -> bool:
     """The "open case" button of a reminder or notice pressed by staff (from /mycases'
-    ``case:view:<id>``). False when this person may not see the case: the caller answers."""
+    ``case:view:<id>``): the application as filed, then the page with its actions. False
+    when this person may not see the case: the caller answers."""
     message = query.message if isinstance(query.message, Message) else None
     if user.role is Role.citizen or action != "view" or message is None:
         return False
     view = await intake.staff_view(case_id, user)
     if view is None:
-        # The respondent agency answering a reconsideration (FY 48) reads the application only.
+        # The respondent agency answering a reconsideration (FY 48) reads the extract only.
         if not await send_case_file(message, case_id, user, db, intake.org):
             return False
         await query.answer()
@@ -338,7 +377,7 @@ async def _list(message: Message, user: User, db: Database) -> None:
     lines = [t("Open cases, soonest time limit first ({count}):", count=len(cases)), ""]
     buttons = []
     for case in cases:
-        status = _(CASE_STATUSES.get(case.status, case.status))
+        status = _(staff_status_text(case.procedure, case.status))
         line = f"<code>{case.number}</code> · {status} · {html.escape(case.subject)}"
         label = case.number
         if case.next_rule_id and case.next_due_on:
@@ -349,7 +388,7 @@ async def _list(message: Message, user: User, db: Database) -> None:
                 line += " " + _("(provisional)")
             label += " · " + format_date(case.next_due_on, current_locale())
         lines.append(line)
-        buttons.append(button(label, StaffAction(action="open", case_id=case.id)))
+        buttons.append(button(label, _nav(case.id, Nav.open)))
     await message.answer("\n".join(lines), reply_markup=grid(buttons))
 
 
@@ -367,30 +406,41 @@ async def _forget_pending_input(state: FSMContext) -> None:
 # -- buttons ------------------------------------------------------------------------------------
 
 
-def _confirm_keyboard(case_id: int, action: Action, arg: str = "y") -> InlineKeyboardMarkup:
+def _nav(case_id: int, nav: Nav = Nav.view) -> StaffAction:
+    return StaffAction(action=nav, case_id=case_id)
+
+
+def _confirm_keyboard(case_id: int, action: Action, fingerprint: str = "") -> InlineKeyboardMarkup:
     return grid(
         [
-            button(_("Yes, confirm"), StaffAction(action=action.value, case_id=case_id, arg=arg)),
-            button(_("Cancel"), StaffAction(action="view", case_id=case_id)),
+            button(
+                _("Yes, confirm"),
+                StaffAction(action=action, case_id=case_id, step=Step.confirm, h=fingerprint),
+            ),
+            button(_("Cancel"), _nav(case_id)),
         ],
         width=2,
     )
 
 
-def _bound(arg: str, reason: str) -> str:
+def _fingerprint(reason: str) -> str:
     """A button shown under a typed reason carries a short fingerprint of that reason: the
     prompt stays open, a later text replaces the stored reason, and the older button must then
     not act on the newer text."""
-    return f"{arg}.{hashlib.sha256(reason.encode()).hexdigest()[:8]}"
+    return hashlib.sha256(reason.encode()).hexdigest()[:8]
 
 
-async def _pending_reason(state: FSMContext, case_id: int, action: Action, arg: str) -> str | None:
+async def _pending_reason(state: FSMContext, data: StaffAction) -> str | None:
     """The typed reason this button was shown for, if it is still the one pending."""
-    data = await state.get_data()
-    reason = data.get("reason")
-    if data.get("case_id") != case_id or data.get("action") != action.value or not reason:
+    stored = await state.get_data()
+    reason = stored.get("reason")
+    if (
+        stored.get("case_id") != data.case_id
+        or stored.get("action") != str(data.action)
+        or not reason
+    ):
         return None
-    return str(reason) if _bound(arg.partition(".")[0], str(reason)) == arg else None
+    return str(reason) if _fingerprint(str(reason)) == data.h else None
 
 
 def _days_keyboard(
@@ -401,18 +451,24 @@ def _days_keyboard(
     limit = left if left is not None else max(offered)
     choices = sorted({d for d in offered if d <= limit} | {limit})
     label = N_("{days} working days") if supply else N_("{days} days")
+    fingerprint = _fingerprint(reason)
     return grid(
         [
             button(
                 t(label, days=d),
                 StaffAction(
-                    action=action.value, case_id=case_id, arg=_bound(str(d), reason), v=total
+                    action=action,
+                    case_id=case_id,
+                    step=Step.confirm,
+                    days=d,
+                    v=total,
+                    h=fingerprint,
                 ),
             )
             for d in choices
             if d > 0
         ]
-        + [button(_("Cancel"), StaffAction(action="view", case_id=case_id))],
+        + [button(_("Cancel"), _nav(case_id))],
         width=2,
     )
 
@@ -464,11 +520,16 @@ def _copy_sent_keyboard(view: StaffCaseView, today: date) -> InlineKeyboardMarku
     choices = [(N_("Today"), today), (N_("Yesterday"), today - timedelta(days=1))]
     return grid(
         [
-            button(_(label), StaffAction(action="copy_sent", case_id=view.id, arg=day.isoformat()))
+            button(
+                _(label),
+                StaffAction(
+                    action=Action.copy_sent, case_id=view.id, step=Step.confirm, on=day.isoformat()
+                ),
+            )
             for label, day in choices
             if view.accepted_on is None or day >= view.accepted_on
         ]
-        + [button(_("Cancel"), StaffAction(action="view", case_id=view.id))],
+        + [button(_("Cancel"), _nav(view.id))],
         width=2,
     )
 
@@ -492,7 +553,73 @@ async def _ask_copy_sent(
     )
 
 
-async def staff_button(
+# -- one handler per action -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pressed:
+    """A staff button pressed on a case this person may open, for an action it offers now."""
+
+    message: Message
+    view: StaffCaseView
+    action: Action
+    today: date
+
+    @property
+    def number(self) -> str:
+        return f"<code>{self.view.number}</code>"
+
+
+async def _pressed(
+    query: CallbackQuery,
+    data: StaffAction,
+    state: FSMContext,
+    user: User,
+    db: Database,
+    clock: Clock,
+) -> Pressed | None:
+    """Authorise the press (role, case, the action the status offers today); None when it was
+    answered here: not available, the review period ended, or already done."""
+    message = query.message if isinstance(query.message, Message) else None
+    view = await staff_case_view(db, data.case_id, user)
+    if view is None or message is None:
+        await query.answer(_(NOT_AVAILABLE), show_alert=True)
+        return None
+    await query.answer()
+    today = legal_today(clock)
+    action = Action(data.action)
+    ended = review_period_ended(view, today) if view.status is CaseStatus.submitted else None
+    if action in (Action.correct, Action.refuse) and ended is not None:
+        # FY 30(3): a button from before the review period ended.
+        await state.clear()
+        await _show(message, view, user, today, "❗ " + t(REVIEW_PERIOD_ENDED, review_due=ended))
+        return None
+    if action not in available_actions(view, user, today=today):
+        await _show(message, view, user, today, _(ALREADY_TEXT))
+        return None
+    return Pressed(message, view, action, today)
+
+
+async def _done(pressed: Pressed, result: ActionResult, user: User, db: Database) -> None:
+    await _report(
+        pressed.message, result, pressed.action, pressed.view.id, user, db, pressed.today
+    )
+
+
+async def _ask_reason(pressed: Pressed, state: FSMContext) -> None:
+    await state.set_state(StaffInput.text)
+    await state.set_data({"case_id": pressed.view.id, "action": pressed.action.value})
+    await pressed.message.answer(t(ASK_TEXTS[pressed.action], number=pressed.number))
+
+
+async def on_list(query: CallbackQuery, state: FSMContext, user: User, db: Database) -> None:
+    await query.answer()
+    await _forget_pending_input(state)
+    if isinstance(query.message, Message):
+        await _list(query.message, user, db)
+
+
+async def on_view(
     query: CallbackQuery,
     callback_data: StaffAction,
     state: FSMContext,
@@ -501,143 +628,189 @@ async def staff_button(
     clock: Clock,
     org: Organisation,
 ) -> None:
-    message = query.message if isinstance(query.message, Message) else None
-    if callback_data.action == "list":
-        await query.answer()
-        await _forget_pending_input(state)
-        if message:
-            await _list(message, user, db)
-        return
     view = await staff_case_view(db, callback_data.case_id, user)
-    if view is None or message is None:
+    if view is None or not isinstance(query.message, Message):
         await query.answer(_(NOT_AVAILABLE), show_alert=True)
         return
     await query.answer()
-    today = legal_today(clock)
-    if callback_data.action in ("view", "open"):
-        await state.clear()
-        if callback_data.action == "open":  # from /cases: what was filed, then the page
-            await send_case_file(message, view.id, user, db, org)
-        await _show(message, view, user, today)
+    await state.clear()
+    if callback_data.action is Nav.open:
+        await send_case_file(query.message, view.id, user, db, org)
+    await _show(query.message, view, user, legal_today(clock))
+
+
+async def on_accept(
+    query: CallbackQuery,
+    callback_data: StaffAction,
+    state: FSMContext,
+    user: User,
+    db: Database,
+    clock: Clock,
+    actions: CaseActions,
+) -> None:
+    """受理: a reconsideration asks the procedure first (FY 53); a petition acts at once."""
+    pressed = await _pressed(query, callback_data, state, user, db, clock)
+    if pressed is None:
         return
-    try:
-        action = Action(callback_data.action)
-    except ValueError:
-        await _show(message, view, user, today)
-        return
-    ended = review_period_ended(view, today) if view.status == "submitted" else None
-    if action in (Action.correct, Action.refuse) and ended is not None:
-        # FY 30(3): a button from before the review period ended.
-        await state.clear()
-        note = "❗ " + t(REVIEW_PERIOD_ENDED, review_due=ended)
-        await _show(message, view, user, today, note)
-        return
-    if action not in available_actions(view, user, today=today):
-        await _show(message, view, user, today, _(ALREADY_TEXT))
-        return
-    actions = CaseActions(db, clock, notice_sink(clock))
-    arg, bound = callback_data.arg.partition(".")[0], callback_data.arg
-    number = f"<code>{view.number}</code>"
-    result: ActionResult | None = None
-    extending = action in EXTENSION_RULES
-    if action in ASK_TEXTS and not arg:
-        await state.set_state(StaffInput.text)
-        await state.set_data({"case_id": view.id, "action": action.value})
-        await message.answer(t(ASK_TEXTS[action], number=number))
-        return
-    if action is Action.accept:
-        if view.procedure is Procedure.reconsideration and arg not in ("o", "s"):
-            await message.answer(
-                t(
-                    "Case {number}: accept under which procedure? The simplified procedure "
-                    "suits clear facts and small disputes, or when the parties agree "
-                    "(Administrative Reconsideration Law, Art. 53).",
-                    number=number,
-                ),
-                reply_markup=grid(
-                    [
-                        button(
-                            _("Ordinary procedure (60 days)"),
-                            StaffAction(action="accept", case_id=view.id, arg="o"),
-                        ),
-                        button(
-                            _("Simplified procedure (30 days)"),
-                            StaffAction(action="accept", case_id=view.id, arg="s"),
-                        ),
-                        button(_("Cancel"), StaffAction(action="view", case_id=view.id)),
-                    ]
-                ),
-            )
-            return
-        result = await actions.accept(view.id, user, simplified=arg == "s")
-    elif action is Action.copy_sent:
-        try:
-            received_on = date.fromisoformat(arg)
-        except ValueError:
-            await _ask_copy_sent(message, view, state, today)
-            return
-        await state.clear()
-        result = await actions.copy_sent(view.id, user, received_on=received_on)
-    elif action in CONFIRM_TEXTS:
-        if arg != "y":
-            f7 = view.running("F7")
-            await message.answer(
-                t(CONFIRM_TEXTS[action], number=number, supply_due=f7.due_on if f7 else "—"),
-                reply_markup=_confirm_keyboard(view.id, action),
-            )
-            return
-        if action in (Action.decide, Action.conclude):
-            result = await actions.decide(view.id, user)
-        elif action is Action.deem_withdrawn:
-            result = await actions.deem_withdrawn(view.id, user)
-        else:
-            result = await actions.mediation_outcome(view.id, user, agreed=action is Action.agreed)
-    elif action is Action.corrected:
-        result = await actions.correction_received(view.id, user)
-    elif action is Action.resume:
-        result = await actions.resume(view.id, user)
-    elif extending:
-        reason = await _pending_reason(state, view.id, action, bound)
-        if reason is None:
-            await _show(message, view, user, today, _(REASON_NOT_PENDING))
-            return
-        await state.clear()
-        result = await actions.extend(
-            view.id,
-            user,
-            days=int(arg) if arg.isdigit() else 0,
-            reason=str(reason),
-            expected_total=callback_data.v,
-            action=action,
+    track = callback_data.step
+    if pressed.view.procedure is Procedure.reconsideration and track not in (
+        Step.ordinary,
+        Step.simplified,
+    ):
+        case_id = pressed.view.id
+        await pressed.message.answer(
+            t(
+                "Case {number}: accept under which procedure? The simplified procedure "
+                "suits clear facts and small disputes, or when the parties agree "
+                "(Administrative Reconsideration Law, Art. 53).",
+                number=pressed.number,
+            ),
+            reply_markup=grid(
+                [
+                    button(
+                        _("Ordinary procedure (60 days)"),
+                        StaffAction(action=Action.accept, case_id=case_id, step=Step.ordinary),
+                    ),
+                    button(
+                        _("Simplified procedure (30 days)"),
+                        StaffAction(action=Action.accept, case_id=case_id, step=Step.simplified),
+                    ),
+                    button(_("Cancel"), _nav(case_id)),
+                ]
+            ),
         )
-    elif action in REASON_CONFIRM_TEXTS:
-        reason = await _pending_reason(state, view.id, action, bound)
-        if reason is None:
-            await _show(message, view, user, today, _(REASON_NOT_PENDING))
-            return
-        await state.clear()
-        if action is Action.refuse:
-            result = await actions.refuse(view.id, user, str(reason))
-        else:
-            result = await actions.request_correction(view.id, user, str(reason))
+        return
+    given = ActionInput(simplified=track is Step.simplified)
+    await _done(pressed, await actions.run(Action.accept, pressed.view.id, user, given), user, db)
+
+
+async def on_confirmed(
+    query: CallbackQuery,
+    callback_data: StaffAction,
+    state: FSMContext,
+    user: User,
+    db: Database,
+    clock: Clock,
+    actions: CaseActions,
+) -> None:
+    """Decide, conclude, mediation outcomes, deemed withdrawn: shown back, then confirmed."""
+    pressed = await _pressed(query, callback_data, state, user, db, clock)
+    if pressed is None:
+        return
+    if callback_data.step is not Step.confirm:
+        f7 = pressed.view.running("F7")
+        await pressed.message.answer(
+            t(
+                CONFIRM_TEXTS[pressed.action],
+                number=pressed.number,
+                supply_due=f7.due_on if f7 else "—",
+            ),
+            reply_markup=_confirm_keyboard(pressed.view.id, pressed.action),
+        )
+        return
+    result = await actions.run(pressed.action, pressed.view.id, user)
+    await _done(pressed, result, user, db)
+
+
+async def on_direct(
+    query: CallbackQuery,
+    callback_data: StaffAction,
+    state: FSMContext,
+    user: User,
+    db: Database,
+    clock: Clock,
+    actions: CaseActions,
+) -> None:
+    """Material received, resume: nothing to choose or type."""
+    pressed = await _pressed(query, callback_data, state, user, db, clock)
+    if pressed is None:
+        return
+    await _done(pressed, await actions.run(pressed.action, pressed.view.id, user), user, db)
+
+
+async def on_copy_sent(
+    query: CallbackQuery,
+    callback_data: StaffAction,
+    state: FSMContext,
+    user: User,
+    db: Database,
+    clock: Clock,
+    actions: CaseActions,
+) -> None:
+    """申请书副本已发送: the receipt day from a button (today / yesterday) or typed."""
+    pressed = await _pressed(query, callback_data, state, user, db, clock)
+    if pressed is None:
+        return
+    if callback_data.day is None:
+        await _ask_copy_sent(pressed.message, pressed.view, state, pressed.today)
+        return
+    await state.clear()
+    given = ActionInput(received_on=callback_data.day)
+    await _done(
+        pressed, await actions.run(Action.copy_sent, pressed.view.id, user, given), user, db
+    )
+
+
+async def on_reasoned(
+    query: CallbackQuery,
+    callback_data: StaffAction,
+    state: FSMContext,
+    user: User,
+    db: Database,
+    clock: Clock,
+    actions: CaseActions,
+) -> None:
+    """Refuse, 补正, extend, suspend: the first press asks for the reason; the buttons under
+    the typed reason act on it (and only on it: its fingerprint)."""
+    pressed = await _pressed(query, callback_data, state, user, db, clock)
+    if pressed is None:
+        return
+    if callback_data.step is Step.ask:
+        await _ask_reason(pressed, state)
+        return
+    reason = await _pending_reason(state, callback_data)
+    if reason is None:
+        await _show(pressed.message, pressed.view, user, pressed.today, _(REASON_NOT_PENDING))
+        return
+    await state.clear()
+    action = pressed.action
+    if action in EXTENSION_RULES:
+        given = ActionInput(days=callback_data.days, reason=reason, expected_total=callback_data.v)
     elif action is Action.suspend:
-        reason = await _pending_reason(state, view.id, action, bound)
-        if reason is None:
-            await _show(message, view, user, today, _(REASON_NOT_PENDING))
-            return
-        await state.clear()
-        result = await actions.suspend(
-            view.id, user, reason=str(reason), terminating_ground=arg == "t"
+        given = ActionInput(
+            reason=reason, terminating_ground=callback_data.step is Step.terminating
         )
-    if result is not None:
-        await _report(message, result, action, view.id, user, db, today)
+    elif action is Action.correct:
+        given = ActionInput(missing=reason)
+    else:
+        given = ActionInput(reason=reason)
+    await _done(pressed, await actions.run(action, pressed.view.id, user, given), user, db)
+
+
+BUTTON_HANDLERS: tuple[tuple[Any, tuple[Action, ...]], ...] = (
+    (on_accept, (Action.accept,)),
+    (on_reasoned, (Action.refuse, Action.correct, Action.extend, Action.extend_supply)),
+    (on_reasoned, (Action.suspend,)),
+    (on_direct, (Action.corrected, Action.resume)),
+    (on_copy_sent, (Action.copy_sent,)),
+    (
+        on_confirmed,
+        (Action.decide, Action.conclude, Action.agreed, Action.failed, Action.deem_withdrawn),
+    ),
+)
+"""Which handler serves which action's button (every action has exactly one)."""
 
 
 # -- typed reasons ------------------------------------------------------------------------------
 
 
 async def staff_text(
-    message: Message, state: FSMContext, user: User, db: Database, clock: Clock
+    message: Message,
+    state: FSMContext,
+    user: User,
+    db: Database,
+    clock: Clock,
+    actions: CaseActions,
 ) -> None:
     assert message.text is not None
     data = await state.get_data()
@@ -658,7 +831,6 @@ async def staff_text(
         await message.answer("❗ " + error.render(current_locale()))
         return
     today = legal_today(clock)
-    actions = CaseActions(db, clock, notice_sink(clock))
     number = f"<code>{view.number}</code>"
     if action is Action.copy_sent:
         if action not in available_actions(view, user, today=today):
@@ -720,13 +892,23 @@ async def staff_text(
                 [
                     button(
                         _("Death, incapacity or end of an organisation"),
-                        StaffAction(action="suspend", case_id=view.id, arg=_bound("t", text)),
+                        StaffAction(
+                            action=Action.suspend,
+                            case_id=view.id,
+                            step=Step.terminating,
+                            h=_fingerprint(text),
+                        ),
                     ),
                     button(
                         _("Another ground (mediation, awaiting another case …)"),
-                        StaffAction(action="suspend", case_id=view.id, arg=_bound("o", text)),
+                        StaffAction(
+                            action=Action.suspend,
+                            case_id=view.id,
+                            step=Step.other_ground,
+                            h=_fingerprint(text),
+                        ),
                     ),
-                    button(_("Cancel"), StaffAction(action="view", case_id=view.id)),
+                    button(_("Cancel"), _nav(view.id)),
                 ]
             ),
         )
@@ -735,7 +917,7 @@ async def staff_text(
         await state.update_data(reason=text)
         await message.answer(
             t(REASON_CONFIRM_TEXTS[action], number=number, reason=html.escape(text)),
-            reply_markup=_confirm_keyboard(view.id, action, _bound("y", text)),
+            reply_markup=_confirm_keyboard(view.id, action, _fingerprint(text)),
         )
 
 
@@ -745,7 +927,12 @@ def build_router() -> Router:
     router.message.filter(HasRole(*STAFF_ROLES))
     router.callback_query.filter(HasRole(*STAFF_ROLES))
     router.message.register(command_cases, Command("cases"))
-    router.callback_query.register(staff_button, StaffAction.filter())
+    router.callback_query.register(on_list, StaffAction.filter(F.action == Nav.list))
+    router.callback_query.register(on_view, StaffAction.filter(F.action.in_({Nav.view, Nav.open})))
+    for handler, served in BUTTON_HANDLERS:
+        for action in served:
+            # CallbackData.filter() is a Filter subclass: evaluated on the loop, no thread hop.
+            router.callback_query.register(handler, StaffAction.filter(F.action == action))
     router.message.register(
         staff_text, StateFilter(StaffInput.text), When(F.text & ~F.text.startswith("/"))
     )

@@ -48,3 +48,23 @@ def joined(items: Sequence[str], word: str = "and") -> str:
     if current_locale() == "en":
         return ", ".join(items[:-1]) + en + items[-1]
     return "、".join(items[:-1]) + zh + items[-1]
+
+
+def event_text(kind: str, detail: dict[str, Any], audience: str, texts: dict[str, str]) -> str:
+    """One history line's words: clock events name their deadline (``cases.history``), the
+    others come from ``texts`` (the citizen's or the staff's wording)."""
+    from cases.deadlines import RULES
+    from cases.history import describe_clock_event
+    from cases.transitions import history_text
+
+    def title_of(rule_id: str) -> str:
+        rule = RULES.get(rule_id)
+        return rule.title if rule else rule_id
+
+    line = describe_clock_event(kind, detail, audience, title_of)
+    if line is None:
+        text = _(history_text(kind, detail, audience) or texts.get(kind, kind))
+        return text.format(number=detail.get("number", "")) if "{number}" in text else text
+    sep = "、" if current_locale() == "zh" else "; "
+    what = sep.join(_(title) for title in line.titles) or "—"
+    return t(line.msgid, what=what, **line.params)

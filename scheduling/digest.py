@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from cases.clock import LEGAL_TZ, Clock, from_db, to_db
 from cases.db import Database
+from cases.procedures import CaseStatus
 from cases.texts import N_, format_date, translate
 from cases.users import Role
 from scheduling.planner import end_of_day, rule_texts
@@ -30,20 +31,24 @@ STILL_MATTERS_IN: dict[str, frozenset[str]] = {
     # An overdue deadline is worth a line only while its case is in the stage it belongs to;
     # once the case moved on (accepted, corrected, settled...) the missed day is history.
     # Rules not listed here are always shown.
-    "F5": frozenset({"submitted"}),  # acceptance review (FY 30)
-    "F6": frozenset({"submitted"}),  # the one 补正 notice (FY 31(1))
-    "F7": frozenset({"correction_requested"}),  # the applicant's 补正 (FY 31(2))
-    "F9": frozenset({"accepted", "suspended"}),  # copy to the respondent (FY 48, 54)
-    "F10": frozenset({"accepted", "suspended"}),  # the respondent's reply (FY 48, 54)
-    "F11": frozenset({"accepted", "suspended"}),  # hearing notice (FY 51)
-    "F12": frozenset({"accepted", "suspended"}),  # the decision (FY 62)
-    "F13": frozenset({"accepted", "suspended"}),
-    "F17": frozenset({"suspended"}),  # 中止 (FY 39, 41(5))
-    "X1": frozenset({"submitted"}),  # forward or assign (XF 22)
-    "X2": frozenset({"submitted"}),  # tell the petitioner (XF 23)
-    "X4": frozenset({"accepted"}),  # conclude (XF 34)
-    "MA": frozenset({"submitted"}),  # 行政调解, local period
-    "M1": frozenset({"settled"}),  # 司法确认 (TJ 33)
+    "F5": frozenset({CaseStatus.submitted}),  # acceptance review (FY 30)
+    "F6": frozenset({CaseStatus.submitted}),  # the one 补正 notice (FY 31(1))
+    "F7": frozenset({CaseStatus.correction_requested}),  # the applicant's 补正 (FY 31(2))
+    "F9": frozenset(
+        {CaseStatus.accepted, CaseStatus.suspended}
+    ),  # copy to the respondent (FY 48, 54)
+    "F10": frozenset(
+        {CaseStatus.accepted, CaseStatus.suspended}
+    ),  # the respondent's reply (FY 48, 54)
+    "F11": frozenset({CaseStatus.accepted, CaseStatus.suspended}),  # hearing notice (FY 51)
+    "F12": frozenset({CaseStatus.accepted, CaseStatus.suspended}),  # the decision (FY 62)
+    "F13": frozenset({CaseStatus.accepted, CaseStatus.suspended}),
+    "F17": frozenset({CaseStatus.suspended}),  # 中止 (FY 39, 41(5))
+    "X1": frozenset({CaseStatus.submitted}),  # forward or assign (XF 22)
+    "X2": frozenset({CaseStatus.submitted}),  # tell the petitioner (XF 23)
+    "X4": frozenset({CaseStatus.accepted}),  # conclude (XF 34)
+    "MA": frozenset({CaseStatus.submitted}),  # 行政调解, local period
+    "M1": frozenset({CaseStatus.settled}),  # 司法确认 (TJ 33)
 }
 
 SUPERSEDED_BY: dict[str, frozenset[str]] = {

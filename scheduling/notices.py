@@ -34,8 +34,9 @@ from cases.clocks import ChangedDeadline
 from cases.db import Database
 from cases.deadlines import RULES
 from cases.forms import PROVISIONAL_NOTE
-from cases.staff import Notice, NoticeSink, settle_deemed_acceptances
+from cases.staff import NoticeSink, settle_deemed_acceptances
 from cases.texts import DEFAULT_LOCALE, LOCALES, N_, format_date, translate
+from cases.transitions import Notice
 from cases.users import Role
 from scheduling.planner import after_quiet_hours
 from scheduling.policy import CLOSED_CASE_STATUSES, Quiet

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import time
 from enum import StrEnum
 
+from cases.procedures import ENDED_STATUSES
 from cases.texts import N_
 from cases.users import Role  # staff roles fall back to the administrators for now
 
@@ -62,18 +63,7 @@ ESCALATION_NEXT: dict[Role, Role] = {
     Role.mediator: Role.admin,
 }
 
-CLOSED_CASE_STATUSES: frozenset[str] = frozenset(
-    {
-        "closed",
-        "withdrawn",
-        "abandoned",
-        "decided",
-        "refused",
-        "rejected",
-        "terminated",
-        "concluded",
-    }
-)
+CLOSED_CASE_STATUSES: frozenset[str] = frozenset(ENDED_STATUSES)
 """A case in one of these statuses gets no more reminders (its pending ones are cancelled)."""
 
 

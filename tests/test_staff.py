@@ -231,7 +231,7 @@ async def test_refusal_asks_the_reason_stops_the_clocks_and_tells_the_citizen(
     citizen: PacedClient, admin: PacedClient, db: Database, clock: FakeClock
 ) -> None:
     case_id = await file_reconsideration(citizen, db)
-    await admin.click(f"staff:view:{case_id}::0")
+    await admin.click(f"staff:view:{case_id}::0:0::")
     await admin.press("不予受理")
     assert "第三十条第二款" in admin.last_text()
     await admin.send("申请人与被申请的行政行为没有利害关系。")
@@ -256,13 +256,13 @@ async def test_a_message_typed_later_cannot_refuse_a_case(
     """Regression (HIGH): after pressing 不予受理 and leaving for /cases, the next text typed
     for anything else refused the case and was sent to the citizen as the reason."""
     case_id = await file_reconsideration(citizen, db)
-    await admin.click(f"staff:view:{case_id}::0")
+    await admin.click(f"staff:view:{case_id}::0:0::")
     await admin.press("不予受理")
     await admin.send("/cases")
     await admin.send("你好")
     assert await status(db, case_id) == "submitted"
     # Still in the prompt, a stray text is only shown back with a confirmation button.
-    await admin.click(f"staff:view:{case_id}::0")
+    await admin.click(f"staff:view:{case_id}::0:0::")
     await admin.press("不予受理")
     await admin.send("你好")
     assert "你好" in admin.last_text() and "不能撤销" in admin.last_text()
@@ -278,7 +278,7 @@ async def test_an_older_confirm_button_does_not_act_on_a_newer_text(
     """Regression (HIGH): the first "确认" refused the case with whatever was typed last
     ("好的，稍等"), which the citizen then received as the reason."""
     case_id = await file_reconsideration(citizen, db)
-    await admin.click(f"staff:view:{case_id}::0")
+    await admin.click(f"staff:view:{case_id}::0:0::")
     await admin.press("不予受理")
     await admin.send("申请人与被申请的行政行为没有利害关系。")
     first = button_data(admin, "确认")
@@ -298,7 +298,7 @@ async def test_a_sticker_while_a_reason_is_asked_keeps_the_prompt_open(
     citizen: PacedClient, admin: PacedClient, db: Database
 ) -> None:
     case_id = await file_reconsideration(citizen, db)
-    await admin.click(f"staff:view:{case_id}::0")
+    await admin.click(f"staff:view:{case_id}::0:0::")
     await admin.press("不予受理")
     await admin.send_sticker()
     assert admin.last_text() == "请用文字输入您的回答。"
@@ -310,7 +310,7 @@ async def test_correction_pauses_the_review_and_material_received_restarts_it(
     citizen: PacedClient, admin: PacedClient, db: Database, clock: FakeClock
 ) -> None:
     case_id = await file_reconsideration(citizen, db)
-    await admin.click(f"staff:view:{case_id}::0")
+    await admin.click(f"staff:view:{case_id}::0:0::")
     await admin.press("通知补正")
     await admin.send("请提交处罚决定书复印件。")
     await admin.press("确认")
@@ -330,12 +330,12 @@ async def test_correction_pauses_the_review_and_material_received_restarts_it(
     await citizen.press("FY-2026-000001")
     await citizen.press("补充材料")
     await citizen.send("处罚决定书复印件见附件。")
-    await admin.click(f"staff:view:{case_id}::0")
+    await admin.click(f"staff:view:{case_id}::0:0::")
     assert "📝 通知补正" not in admin.buttons()
     await admin.press("补正材料已收到")
     assert await status(db, case_id) == "submitted"
     # Staff read the history about the applicant, not the citizen's own "you" texts.
-    await admin.click(f"staff:view:{case_id}::0")
+    await admin.click(f"staff:view:{case_id}::0:0::")
     page = admin.last_text()
     assert "已收到申请人补正的材料" in page
     assert "您" not in page.split("办理经过")[-1]
@@ -352,7 +352,7 @@ async def test_extension_needs_a_reason_is_told_and_a_second_press_does_nothing(
     citizen: PacedClient, admin: PacedClient, db: Database, clock: FakeClock
 ) -> None:
     case_id = await file_reconsideration(citizen, db)
-    await admin.click(f"staff:accept:{case_id}:o:0")
+    await admin.click(f"staff:accept:{case_id}:o:0:0::")
     old_due = date.fromisoformat((await clocks(db, case_id))["F12"][1])
     await deliver(db, clock)
     await admin.press("延长期限")
@@ -385,10 +385,10 @@ async def test_two_approvers_extending_at_the_same_moment_extend_once(
     case_id = await file_reconsideration(citizen, db)
     first = await staff_client(dp, bot, clock, ADMIN_ID, Role.admin)
     second = await staff_client(dp, bot, clock, 9002, Role.admin)
-    await first.click(f"staff:accept:{case_id}:o:0")
+    await first.click(f"staff:accept:{case_id}:o:0:0::")
     await deliver(db, clock)
     for approver in (first, second):
-        await approver.click(f"staff:view:{case_id}::0")
+        await approver.click(f"staff:view:{case_id}::0:0::")
         await approver.press("延长期限")
         await approver.send("案情复杂，需要现场调查。")
     await asyncio.gather(
@@ -408,7 +408,7 @@ async def test_suspension_pauses_and_resumption_moves_the_decision_date(
     citizen: PacedClient, admin: PacedClient, db: Database, clock: FakeClock
 ) -> None:
     case_id = await file_reconsideration(citizen, db)
-    await admin.click(f"staff:accept:{case_id}:o:0")
+    await admin.click(f"staff:accept:{case_id}:o:0:0::")
     before = date.fromisoformat((await clocks(db, case_id))["F12"][1])
     await admin.press("中止审理")
     await admin.send("双方同意调解。")
@@ -418,7 +418,7 @@ async def test_suspension_pauses_and_resumption_moves_the_decision_date(
     assert "F17" not in await clocks(db, case_id)
 
     clock.advance(timedelta(days=3))
-    await admin.click(f"staff:view:{case_id}::0")
+    await admin.click(f"staff:view:{case_id}::0:0::")
     await admin.press("恢复审理")
     assert await status(db, case_id) == "accepted"
     status_f12, due = (await clocks(db, case_id))["F12"]
@@ -434,7 +434,7 @@ async def test_suspension_on_death_starts_the_60_day_termination_clock(
     citizen: PacedClient, admin: PacedClient, db: Database, clock: FakeClock
 ) -> None:
     case_id = await file_reconsideration(citizen, db)
-    await admin.click(f"staff:accept:{case_id}:o:0")
+    await admin.click(f"staff:accept:{case_id}:o:0:0::")
     await admin.press("中止审理")
     await admin.send("申请人死亡，需等待近亲属表明是否参加。")
     await admin.press("申请人死亡")
@@ -442,7 +442,7 @@ async def test_suspension_on_death_starts_the_60_day_termination_clock(
     assert (await clocks(db, case_id))["F17"] == ("open", "2027-01-25")
     [suspended] = await events(db, case_id, "suspended")
     assert suspended["terminating_ground"] is True
-    await admin.click(f"staff:resume:{case_id}::0")
+    await admin.click(f"staff:resume:{case_id}::0:0::")
     assert (await clocks(db, case_id))["F17"][0] == "cancelled"
 
 
@@ -450,7 +450,7 @@ async def test_decision_closes_the_clock_and_tells_the_citizen_about_suing(
     citizen: PacedClient, admin: PacedClient, db: Database, clock: FakeClock
 ) -> None:
     case_id = await file_reconsideration(citizen, db)
-    await admin.click(f"staff:accept:{case_id}:o:0")
+    await admin.click(f"staff:accept:{case_id}:o:0:0::")
     await admin.press("已作出复议决定")
     await admin.press("确认")
     assert await status(db, case_id) == "decided"
@@ -461,7 +461,7 @@ async def test_decision_closes_the_clock_and_tells_the_citizen_about_suing(
     assert any("十五日内" in t and "2026年12月10日（星期四）" in t for t in texts)
     assert any("《行政诉讼法》第四十五条" in t for t in texts)
     # The old "decide" button pressed again: already done.
-    await admin.click(f"staff:decide:{case_id}:y:0")
+    await admin.click(f"staff:decide:{case_id}:y:0:0::")
     assert "已经办理过" in admin.last_text()
     assert len(await events(db, case_id, "decided")) == 1
 
@@ -508,8 +508,8 @@ async def test_citizen_with_a_forged_staff_button_gets_nothing(
 ) -> None:
     case_id = await file_reconsideration(citizen, db)
     seen = len(citizen.texts())
-    await citizen.click(f"staff:accept:{case_id}:o:0")
-    await citizen.click(f"staff:view:{case_id}::0")
+    await citizen.click(f"staff:accept:{case_id}:o:0:0::")
+    await citizen.click(f"staff:view:{case_id}::0:0::")
     await citizen.send("/cases")
     assert await status(db, case_id) == "submitted"
     assert len(await events(db, case_id, "accepted")) == 0
@@ -529,7 +529,7 @@ async def test_petition_accept_extension_needs_the_head_and_conclusion_tells_x5(
 ) -> None:
     case_id = await file_petition(citizen, db)
     office = await staff_client(dp, bot, clock, STAFF, Role.office_staff)
-    await office.click(f"staff:view:{case_id}::0")
+    await office.click(f"staff:view:{case_id}::0:0::")
     await office.press("受理·转送")
     assert await status(db, case_id) == "accepted"
     state = await clocks(db, case_id)
@@ -537,7 +537,7 @@ async def test_petition_accept_extension_needs_the_head_and_conclusion_tells_x5(
     assert state["X4"] == ("open", compute("X4", date(2026, 11, 25)).due.isoformat())
     # XF 34: only the head of the body approves; office staff get no extension button.
     assert "⏳ 延长期限" not in office.buttons()
-    await admin.click(f"staff:view:{case_id}::0")
+    await admin.click(f"staff:view:{case_id}::0:0::")
     await admin.press("延长期限")
     await admin.send("需要征求多个部门意见。")
     await admin.press("30日")
@@ -599,7 +599,7 @@ async def test_failed_mediation_closes_and_names_the_other_routes(
     await fill_mediation(citizen)
     await citizen.press("提交")
     case_id = int(await db.fetch_value("SELECT max(id) FROM cases"))
-    await admin.click(f"staff:failed:{case_id}:y:0")
+    await admin.click(f"staff:failed:{case_id}:y:0:0::")
     assert await status(db, case_id) == "closed"
     [text] = await deliver(db, clock)
     assert "仲裁" in text and "《人民调解法》第二十六条" in text
@@ -610,7 +610,7 @@ async def test_mediator_cannot_see_or_act_on_a_reconsideration_case(
 ) -> None:
     case_id = await file_reconsideration(citizen, db)
     mediator = await staff_client(dp, bot, clock, MEDIATOR, Role.mediator)
-    await mediator.click(f"staff:accept:{case_id}:o:0")
+    await mediator.click(f"staff:accept:{case_id}:o:0:0::")
     await mediator.click(f"case:view:{case_id}")
     assert mediator.session.alerts()[-2:] == ["您无权查看这个案件。"] * 2
     assert not any("FY-2026" in t for t in mediator.texts())
@@ -678,13 +678,13 @@ async def test_f10_copy_sent_opens_the_respondents_reply_period_and_stops_f9(
     on after the copy was sent."""
     await dp["users"].set_role(LIAISON, Role.agency_liaison)
     case_id = await file_reconsideration(citizen, db)
-    await admin.click(f"staff:accept:{case_id}:o:0")
+    await admin.click(f"staff:accept:{case_id}:o:0:0::")
     planner = Planner(db, clock, admin_ids=[ADMIN_ID])
     await planner.plan()
     assert await pending_steps(db, "F9", ADMIN_ID)  # the office is reminded to send the copy
 
     clock.set(shanghai(2026, 11, 27, 10))  # Friday
-    await admin.click(f"staff:view:{case_id}::0")
+    await admin.click(f"staff:view:{case_id}::0:0::")
     await admin.press("申请书副本已发送")
     assert "10个工作日" in admin.last_text() and "《行政复议法》第四十八条" in admin.last_text()
     assert {"今天", "昨天"} <= set(admin.buttons())
@@ -725,7 +725,7 @@ async def test_f10_copy_sent_simplified_gives_five_working_days_and_checks_the_t
     citizen: PacedClient, admin: PacedClient, db: Database, clock: FakeClock
 ) -> None:
     case_id = await file_reconsideration(citizen, db)
-    await admin.click(f"staff:accept:{case_id}:s:0")
+    await admin.click(f"staff:accept:{case_id}:s:0:0::")
     await admin.press("申请书副本已发送")
     assert "5个工作日" in admin.last_text() and "《行政复议法》第五十四条" in admin.last_text()
     assert "昨天" not in admin.buttons()  # accepted today: yesterday is impossible
@@ -748,7 +748,7 @@ async def test_x4_only_for_complaints_a_suggestion_is_forwarded_without_a_handli
 ) -> None:
     """MEDIUM: every petition kind got X4 and the promise of a written handling opinion."""
     case_id = await file_petition(citizen, db, kind="提出建议、意见", request="增设公交站点")
-    await admin.click(f"staff:view:{case_id}::0")
+    await admin.click(f"staff:view:{case_id}::0:0::")
     await admin.press("转送有关机关")
     assert "第二十九条" in admin.last_text()
     state = await clocks(db, case_id)
@@ -769,7 +769,7 @@ async def test_x4_not_for_reports_they_go_to_discipline_inspection_and_reveal_no
         request="查处县某局李四收受好处",
         facts="李四在办理审批时收受好处。",
     )
-    await admin.click(f"staff:view:{case_id}::0")
+    await admin.click(f"staff:view:{case_id}::0:0::")
     assert "📨 转纪检监察机关" in admin.buttons()
     await admin.press("转纪检监察机关")
     assert "已转纪检监察机关处理" in admin.last_text()
@@ -789,10 +789,10 @@ async def test_f5_passed_acceptance_dates_from_the_f5_last_day(
     dated F9 and F12 from today instead of the F5 last day (FY 30(3))."""
     case_id = await file_reconsideration(citizen, db)  # F5 runs until Wed 2026-12-02
     clock.set(shanghai(2026, 12, 4))
-    await admin.click(f"staff:view:{case_id}::0")
+    await admin.click(f"staff:view:{case_id}::0:0::")
     buttons = " ".join(admin.buttons())
     assert "通知补正" not in buttons and "不予受理" not in buttons
-    await admin.click(f"staff:accept:{case_id}:o:0")
+    await admin.click(f"staff:accept:{case_id}:o:0:0::")
     assert await status(db, case_id) == "accepted"
     rows = await db.fetch_all(
         "SELECT rule_id, trigger_on, due_on FROM case_deadlines WHERE case_id = ?"
@@ -817,7 +817,7 @@ async def test_f5_passed_correction_request_is_refused(
 ) -> None:
     case_id = await file_reconsideration(citizen, db)
     clock.set(shanghai(2026, 12, 2))  # the last day of F5: 补正 still possible
-    await admin.click(f"staff:view:{case_id}::0")
+    await admin.click(f"staff:view:{case_id}::0:0::")
     old_refuse = button_data(admin, "不予受理")
     await admin.press("通知补正")
     clock.set(shanghai(2026, 12, 3))  # the review period ended overnight
@@ -837,20 +837,20 @@ async def test_f7_passed_deemed_withdrawn_only_after_the_supply_period(
 ) -> None:
     """MEDIUM: nothing happened when F7 passed without the material (FY 31(2))."""
     case_id = await file_reconsideration(citizen, db)
-    await admin.click(f"staff:view:{case_id}::0")
+    await admin.click(f"staff:view:{case_id}::0:0::")
     await admin.press("通知补正")
     await admin.send("请提交处罚决定书复印件。")  # F7: by Wed 2026-12-09
     await admin.press("确认")
     await deliver(db, clock)
     clock.set(shanghai(2026, 12, 9))
-    await admin.click(f"staff:view:{case_id}::0")
+    await admin.click(f"staff:view:{case_id}::0:0::")
     assert "视为放弃" not in " ".join(admin.buttons())  # the last day still runs
     assert await CaseActions(db, clock, notice_sink(clock)).deem_withdrawn(
         case_id, await dp_user(db, ADMIN_ID)
     ) == ActionResult(Outcome.already)
 
     clock.set(shanghai(2026, 12, 10))
-    await admin.click(f"staff:view:{case_id}::0")
+    await admin.click(f"staff:view:{case_id}::0:0::")
     buttons = " ".join(admin.buttons())
     assert "视为放弃" in buttons and "补正材料已收到" in buttons  # a good reason may excuse
     assert "延长补正期限" not in buttons  # an ended period cannot be extended
@@ -875,7 +875,7 @@ async def test_f7_more_time_for_a_good_reason_extends_the_supply_period(
     citizen: PacedClient, admin: PacedClient, db: Database, clock: FakeClock
 ) -> None:
     case_id = await file_reconsideration(citizen, db)
-    await admin.click(f"staff:view:{case_id}::0")
+    await admin.click(f"staff:view:{case_id}::0:0::")
     await admin.press("通知补正")
     await admin.send("请提交处罚决定书复印件。")
     await admin.press("确认")
@@ -902,7 +902,7 @@ async def test_provisional_dates_in_citizen_notices_say_so(
 ) -> None:
     """LOW: a decision date in 2027 (not yet in the holiday calendar) was shown as final."""
     case_id = await file_reconsideration(citizen, db)
-    await admin.click(f"staff:accept:{case_id}:o:0")
+    await admin.click(f"staff:accept:{case_id}:o:0:0::")
     assert compute("F12", date(2026, 11, 25)).provisional
     [text] = await deliver(db, clock)
     assert "2027年1月25日" in text and "暂定" in text
@@ -924,7 +924,7 @@ async def test_x1_and_f17_reminder_policies_reach_the_office(
     await staff_client(dp, bot, clock, STAFF, Role.office_staff)
     await file_petition(citizen, db)  # X1: 15 days → Thu 2026-12-10
     case_id = await file_reconsideration(citizen, db)
-    await admin.click(f"staff:accept:{case_id}:o:0")
+    await admin.click(f"staff:accept:{case_id}:o:0:0::")
     await admin.press("中止审理")
     await admin.send("申请人死亡，需等待近亲属表明是否参加。")
     await admin.press("申请人死亡")  # F17: 60 days → Mon 2027-01-25
@@ -940,7 +940,7 @@ async def test_f5_passed_acceptance_between_the_schedulers_two_units_keeps_the_f
     clock.set(shanghai(2026, 12, 3))
     # The scheduler's first unit ran (F5 missed, F9 and F12 opened), the second not yet.
     await expire_acceptance_reviews(db, date(2026, 12, 3), clock)
-    await admin.click(f"staff:accept:{case_id}:o:0")
+    await admin.click(f"staff:accept:{case_id}:o:0:0::")
     assert await status(db, case_id) == "accepted"
     rows = await db.fetch_all(
         "SELECT rule_id, trigger_on FROM case_deadlines WHERE case_id = ?"
@@ -983,3 +983,141 @@ async def test_numbers_typed_into_free_text_are_masked_for_staff_without_full_vi
     assert "139****5678" in " ".join(admin_view.parties)
     assert "13912345678" not in " ".join(admin_view.parties)
     assert "13912345678" in " ".join(office_view.parties)  # the office needs to call
+
+
+# -- status and history wording (issue 8) -------------------------------------------------------
+
+
+async def test_correction_request_is_not_written_to_the_history_as_suspension(
+    citizen: PacedClient, admin: PacedClient, db: Database, clock: FakeClock
+) -> None:
+    """Regression: a 补正 request (FY 31) was written to the history as "办理中止", the word
+    of FY 39's suspension; it pauses only the acceptance review."""
+    case_id = await file_reconsideration(citizen, db)
+    await admin.click(f"staff:view:{case_id}::0:0::")
+    await admin.press("通知补正")
+    await admin.send("请提交处罚决定书复印件。")
+    await admin.press("确认")
+    await admin.click(f"staff:view:{case_id}::0:0::")
+    history = admin.last_text().split("办理经过")[-1]
+    assert "中止" not in history
+    assert "申请人补正材料期间，受理审查期限暂停计算：审查行政复议申请并决定是否受理" in history
+    await citizen.send("/mycases")
+    await citizen.press("FY-2026-000001")
+    mine = citizen.last_text()
+    assert "中止" not in mine
+    assert "在您补正材料之前，受理审查期限暂停计算" in mine
+
+
+async def test_staff_pages_use_staff_words_not_the_citizens_or_another_procedures(
+    dp: Dispatcher, bot: Bot, citizen: PacedClient, admin: PacedClient, db: Database
+) -> None:
+    """Regression: staff pages showed the citizen's wording ("需要您补正材料") and
+    reconsideration words on mediation cases ("已收到，等待审查")."""
+    case_id = await file_reconsideration(citizen, db)
+    await admin.click(f"staff:view:{case_id}::0:0::")
+    assert "状态：已收到，受理审查中" in admin.last_text()
+    await admin.press("通知补正")
+    await admin.send("请提交处罚决定书复印件。")
+    await admin.press("确认")
+    page = admin.last_text()
+    assert "需要您补正材料" not in page
+    assert "已通知申请人补正材料" in page
+    await admin.send("/cases")
+    assert "需要您补正材料" not in admin.last_text()
+
+    await fill_mediation(citizen)
+    await citizen.press("提交")
+    mediation_id = int(await db.fetch_value("SELECT max(id) FROM cases"))
+    await admin.click(f"staff:view:{mediation_id}::0:0::")
+    page = admin.last_text()
+    assert "等待审查" not in page and "状态：已收到，等待调解" in page
+    # The citizen keeps their own words.
+    await citizen.send("/mycases")
+    assert "需要您补正材料" in citizen.last_text()
+
+
+async def test_history_names_the_deadline_and_the_actor_by_name_and_role(
+    citizen: PacedClient, admin: PacedClient, db: Database
+) -> None:
+    """Regression: history lines such as "开始计算办理期限" did not say which deadline, and
+    named the actor only by role."""
+    case_id = await file_reconsideration(citizen, db)
+    await admin.click(f"staff:accept:{case_id}:o:0:0::")
+    await admin.click(f"staff:view:{case_id}::0:0::")
+    history = admin.last_text().split("办理经过")[-1]
+    assert "开始计算办理期限" not in history
+    f12_due = format_date(compute("F12", date(2026, 11, 25)).due, "zh")
+    assert f"开始计算期限：作出行政复议决定，至{f12_due}。" in history
+    assert "已在期限内完成：审查行政复议申请并决定是否受理。" in history
+    assert "(王科长 · 管理员)" in history
+    assert (
+        await db.fetch_value("SELECT display_name FROM users WHERE telegram_id = ?", (ADMIN_ID,))
+        == "王科长"
+    )
+    # Citizens' Telegram names are not stored.
+    assert (
+        await db.fetch_value("SELECT display_name FROM users WHERE telegram_id = ?", (CITIZEN,))
+        is None
+    )
+
+
+async def test_reconsideration_clerk_cannot_record_a_mediation_outcome_or_accept_petitions(
+    dp: Dispatcher,
+    bot: Bot,
+    citizen: PacedClient,
+    admin: PacedClient,
+    db: Database,
+    clock: FakeClock,
+) -> None:
+    """Regression: office staff had no unit, so a reconsideration-office clerk could record
+    a mediation outcome in a police mediation room's case and accept petitions. An office
+    clerk now belongs to one office (/grant … office_staff <office id>) and acts on its
+    procedure only; one without an office (granted before) works as before."""
+    await fill_mediation(citizen)
+    await citizen.press("提交")
+    mediation_id = int(await db.fetch_value("SELECT max(id) FROM cases"))
+    petition_id = await file_petition(citizen, db)
+    reconsideration_id = await file_reconsideration(citizen, db)
+
+    await admin.send("/grant 7003 office_staff reconsideration_office")
+    assert "谷城县司法局" in admin.last_text()
+    await admin.send("/grant 7004 office_staff hotline_12345")
+    assert "不属于具体单位" in admin.last_text()
+    assert await db.fetch_value("SELECT role FROM users WHERE telegram_id = 7004") is None
+
+    clerk = PacedClient(dp, bot, user_id=7003, language_code="zh-hans", clock=clock)
+    await clerk.click(f"staff:agreed:{mediation_id}:y:0:0::")
+    await clerk.click(f"staff:accept:{petition_id}::0:0::")
+    assert clerk.session.alerts()[-2:] == ["您无权查看这个案件。"] * 2
+    assert await status(db, mediation_id) == "submitted"
+    assert await status(db, petition_id) == "submitted"
+    await clerk.send("/cases")
+    listed = clerk.last_text()
+    assert "FY-2026-000001" in listed
+    assert "TJ-2026-000001" not in listed and "XF-2026-000001" not in listed
+    await clerk.click(f"staff:accept:{reconsideration_id}:o:0:0::")
+    assert await status(db, reconsideration_id) == "accepted"
+
+    # A clerk from before offices were units keeps working on every procedure.
+    legacy = await staff_client(dp, bot, clock, 7005, Role.office_staff)
+    await legacy.click(f"staff:failed:{mediation_id}:y:0:0::")
+    assert await status(db, mediation_id) == "closed"
+
+
+def test_the_longest_staff_button_fits_telegrams_64_bytes() -> None:
+    """Flags, the reason's fingerprint, the days and the receipt day have their own fields;
+    with the largest values each button carries, the callback data still fits."""
+    from cases.transitions import Action
+
+    largest = {"case_id": 2**63 - 1, "step": staff_handlers.Step.terminating}
+    for action in Action:  # reasoned and extension buttons: days, total and fingerprint
+        data = staff_handlers.StaffAction(
+            action=action, v=999, days=999, h="f" * 8, **largest
+        ).pack()
+        assert len(data.encode()) <= 64, data
+    copy = staff_handlers.StaffAction(
+        action=Action.copy_sent, on="2026-12-31", **largest
+    ).pack()  # the receipt-day buttons carry a date and nothing else
+    assert len(copy.encode()) <= 64, copy
+    assert staff_handlers.StaffAction.unpack(copy).day == date(2026, 12, 31)
