@@ -17,6 +17,7 @@ from cases.intake import IntakeService
 from handlers.callbacks import CancelChoice, MenuAction
 from handlers.filters import When
 from handlers.keyboards import cancel_confirmation, main_menu
+from handlers.replies import edit_text
 
 log = logging.getLogger(__name__)
 
@@ -38,19 +39,21 @@ async def confirm_cancel(
     if not isinstance(query.message, Message):
         return
     if not callback_data.confirm:
-        await query.message.edit_text(_("Good, let us continue. Please answer the last question."))
+        await edit_text(
+            query.message, _("Good, let us continue. Please answer the last question.")
+        )
         return
     draft_id = _draft_id(await state.get_data())
     if await state.get_state() is None or draft_id != callback_data.draft_id:
         # An old button: the form it asked about is gone, or another one is open now.
-        await query.message.edit_text(
-            _("This button is no longer valid. Please use the menu below.")
+        await edit_text(
+            query.message, _("This button is no longer valid. Please use the menu below.")
         )
         return
     if draft_id:
         await intake.discard_draft(draft_id, user_id=query.from_user.id)
     await state.clear()
-    await query.message.edit_text(_("Discarded. Nothing was submitted."))
+    await edit_text(query.message, _("Discarded. Nothing was submitted."))
     await query.message.answer(_("What would you like to do?"), reply_markup=main_menu())
 
 

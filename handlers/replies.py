@@ -1,4 +1,5 @@
-"""Replies that Telegram rate-limits are sent again instead of being lost.
+"""Replies that Telegram rate-limits are sent again instead of being lost; an edit that a
+second press of the same button repeats is not a failure.
 
 Telegram answers 429 with the seconds to wait when a bot sends more than about 30 messages a
 second in all, or one a second to one chat (engineering.md). The reminder sender has its own
@@ -18,7 +19,7 @@ from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
     NextRequestMiddlewareType,
 )
-from aiogram.exceptions import TelegramRetryAfter
+from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
 from aiogram.methods import (
     AnswerCallbackQuery,
     EditMessageReplyMarkup,
@@ -27,6 +28,7 @@ from aiogram.methods import (
     TelegramMethod,
 )
 from aiogram.methods.base import Response, TelegramType
+from aiogram.types import InlineKeyboardMarkup, Message
 
 log = logging.getLogger(__name__)
 
@@ -68,3 +70,19 @@ class RetryRateLimitedReplies(BaseRequestMiddleware):
                 log.info("reply rate-limited; sending again in %s s", exc.retry_after)
                 await self._sleep(exc.retry_after)
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def edit_text(
+    message: Message, text: str, *, reply_markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Show ``text`` in place of the message whose button was pressed.
+
+    A double tap delivers the press twice, and the second edit asks for what the message
+    already shows: Telegram refuses it ("message is not modified"). The person sees the right
+    text, so that is no failure to apologise for; any other refusal is.
+    """
+    try:
+        await message.edit_text(text, reply_markup=reply_markup)
+    except TelegramBadRequest as exc:
+        if "message is not modified" not in exc.message:
+            raise

@@ -14,6 +14,7 @@ from handlers.callbacks import LanguageChoice, MenuAction
 from handlers.commands import set_person_menu
 from handlers.keyboards import language_menu, main_menu
 from handlers.litigation import LitigationForm
+from handlers.replies import edit_text
 from settings import Settings
 
 
@@ -100,7 +101,7 @@ async def choose_language(
     with i18n.use_locale(callback_data.code):
         await query.answer()
         if isinstance(query.message, Message):
-            await query.message.edit_text(_("Language set to English."))
+            await edit_text(query.message, _("Language set to English."))
             await query.message.answer(welcome_text(), reply_markup=main_menu())
 
 

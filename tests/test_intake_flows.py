@@ -828,3 +828,30 @@ async def test_start_ends_adding_material_so_a_later_text_is_not_filed(
     added = "SELECT count(*) FROM case_events WHERE kind = 'material_added'"
     assert await db.fetch_value(added) == 0
     assert client.last_text() == "请选择您要办理的事项："
+
+
+async def test_answers_with_html_characters_are_shown_as_typed(client: BotClient) -> None:
+    """Every reply is parse_mode HTML: a citizen's "<" or "&" echoed unescaped would make
+    Telegram refuse the summary (400 "can't parse entities") and the form could not be sent."""
+    await client.send("/mediation")
+    await client.press("没有")
+    await client.press("同意")
+    await client.press("交通事故")
+    await client.press("城关镇")
+    await client.send("张<三>")
+    await client.press("居民身份证")
+    await client.send(VALID_ID)
+    await client.send("13800001234")
+    await client.send("城关镇<东街>1号 & 2号")
+    await client.send("李<b>四")
+    await client.send("13900002222")
+    await client.send("对方<驾车>撞坏了我的电动车 & <i>。")
+    await client.send("赔偿<修车费>800元 &amp;")
+    await client.press("跳过")
+    await client.press("完成")
+    summary = client.last_text()
+    assert "李&lt;b&gt;四" in summary and "&amp;amp;" in summary
+    await client.press("提交")
+    assert "TJ-2026-000001" in client.last_text()
+    await client.send("/mycases")
+    assert client.session.refused == {}
