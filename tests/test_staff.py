@@ -21,7 +21,6 @@ from cases.deadlines import compute
 from cases.staff import ActionResult, CaseActions, Outcome
 from cases.texts import format_date
 from cases.users import Role, User
-from handlers import staff as staff_handlers
 from scheduling.notices import deem_accepted, notice_sink
 from scheduling.outbox import Outbox
 from scheduling.planner import Planner
@@ -51,11 +50,8 @@ class PacedClient(BotClient):
 
 @pytest.fixture
 def dp(dispatcher: Dispatcher) -> Dispatcher:
-    """The bot with the staff router, placed before the fallback as handlers/__init__ will."""
-    dispatcher.include_router(staff_handlers.build_router())
-    routers = dispatcher.sub_routers
-    staff = routers.pop()
-    routers.insert(len(routers) - 1, staff)
+    """The bot's own dispatcher (bot.create_dispatcher): staff routes come from get_routers()
+    only, so these tests fail if staff is dropped from it (tests/test_routers.py)."""
     return dispatcher
 
 
