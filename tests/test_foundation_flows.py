@@ -214,7 +214,7 @@ async def test_a_failure_in_a_staff_step_tells_staff_to_check_the_case(
     """The citizens' advice ("send /petition … again") is wrong for staff: they must check
     whether the step was recorded before repeating it."""
     from cases.users import Role
-    from tests.conftest import ADMIN_ID
+    from tests.support import ADMIN_ID
 
     await dispatcher["users"].set_role(ADMIN_ID, Role.admin)
     broken = Router(name="broken")

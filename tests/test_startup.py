@@ -13,18 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from tests.fakes.bot_api_server import FakeBotAPI
-from tests.test_process import (
+from tests.support import (
     ROOT,
     START_TIMEOUT,
     STOP_TIMEOUT,
     TOKEN,
     BotProcess,
     isolated_environment,
-    locales_compiled,
     start_bot,
 )
-
-__all__ = ["locales_compiled"]  # the module-scoped fixture compiling the catalogues
 
 EXAMPLE = (ROOT / ".env.example").read_text(encoding="utf-8")
 
