@@ -7,6 +7,7 @@ import asyncio
 import json
 import re
 
+import pytest
 from aiogram import Bot
 
 from cases.clock import FakeClock
@@ -712,6 +713,7 @@ async def test_a_phone_number_typed_into_the_request_is_masked_in_lists(
     assert await db.fetch_value("SELECT subject FROM cases") == "请回电139****5678商量修路"
 
 
+@pytest.mark.slow  # files 40 cases through the chat: seconds
 async def test_long_case_lists_fit_in_one_message(client: BotClient) -> None:
     for index in range(40):
         await fill_mediation(client, other=f"对方当事人第{index}号，住城关镇东街很长很长的地址")

@@ -18,6 +18,8 @@ import pytest
 from tests.fakes.bot_api_server import FakeBotAPI
 from tests.support import START_TIMEOUT, BotProcess, start_bot
 
+pytestmark = pytest.mark.slow  # each test starts bot.py as a process
+
 CITIZEN = 5001
 
 

@@ -12,6 +12,8 @@ import socket
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.fakes.bot_api_server import FakeBotAPI
 from tests.support import (
     ROOT,
@@ -22,6 +24,8 @@ from tests.support import (
     isolated_environment,
     start_bot,
 )
+
+pytestmark = pytest.mark.slow  # each test starts bot.py as a process
 
 EXAMPLE = (ROOT / ".env.example").read_text(encoding="utf-8")
 
