@@ -72,7 +72,7 @@ class RecordingSession(BaseSession):
     def __init__(self) -> None:
         super().__init__()
         self.requests: list[TelegramMethod[Any]] = []
-        self.refused: dict[int, str] = {}  # index in requests -> Telegram's description
+        self.refused: dict[int, str] = {}  # index in requests -> the error answered (any)
         self.sent_ids: dict[int, int] = {}  # index in requests -> message_id of the result
         self.failures: list[Failure] = []
         self.files: dict[str, bytes] = {}
