@@ -197,3 +197,16 @@ async def test_a_button_press_comes_from_the_message_as_the_bot_left_it(
     message = client.session.known_message(client.user_id, menu.message_id, "…")
     assert message["text"] == menu.text
     assert message["reply_markup"]["inline_keyboard"][0][0]["text"] == "简体中文"
+
+
+async def test_sent_files_come_back_as_messages_with_their_caption() -> None:
+    session = RecordingSession()
+    bot = Bot(TOKEN, session=session, default=DEFAULTS)
+    document = await bot.send_document(USER, "file-id-1", caption="<b>证据</b> 1")
+    assert document.document is not None and document.caption == "证据 1"
+    photo = await bot.send_photo(USER, BufferedInputFile(b"\x89PNG", "a.png"))
+    assert photo.photo
+    voice = await bot.send_voice(USER, "voice-id-1", caption="录音")
+    assert voice.voice is not None and voice.voice.file_id == "voice-id-1"
+    with pytest.raises(TelegramBadRequest, match="message caption is too long"):
+        await bot.send_voice(USER, "voice-id-2", caption="注" * 1025)

@@ -31,6 +31,7 @@ from aiogram.methods import (
     SendDocument,
     SendMessage,
     SendPhoto,
+    SendVoice,
     TelegramMethod,
 )
 from aiogram.types import InlineKeyboardMarkup, Update
@@ -159,11 +160,11 @@ class RecordingSession(BaseSession):
     def _answer(self, bot: Bot, method: TelegramMethod[Any]) -> Any:
         """What Telegram would answer, or BotAPIError for what it refuses."""
         name = type(method).__name__.lower()
-        if isinstance(method, SendMessage | SendDocument | SendPhoto):
+        if isinstance(method, SendMessage | SendDocument | SendPhoto | SendVoice):
             params = self.params(bot, method)
             validate_send(name, params)
             content = sent_content(name, params)
-            if isinstance(method, SendDocument | SendPhoto):
+            if not isinstance(method, SendMessage):
                 content[name.removeprefix("send")] = _attachment(method)
             return self._store(params, content)
         if isinstance(method, EditMessageText | EditMessageReplyMarkup):
@@ -256,13 +257,20 @@ def _now() -> int:
     return int(datetime.now(UTC).timestamp())
 
 
-def _attachment(method: SendDocument | SendPhoto) -> Any:
-    """A Document or PhotoSize list for a sent file (the content is not kept)."""
-    sent = method.document if isinstance(method, SendDocument) else method.photo
+def _attachment(method: SendDocument | SendPhoto | SendVoice) -> Any:
+    """The sent file as Telegram echoes it (the content is not kept)."""
+    if isinstance(method, SendDocument):
+        sent: Any = method.document
+    elif isinstance(method, SendPhoto):
+        sent = method.photo
+    else:
+        sent = method.voice
     file_id = sent if isinstance(sent, str) else f"sent-{id(sent)}"
     item = {"file_id": file_id, "file_unique_id": "u" + file_id}
     if isinstance(method, SendPhoto):
         return [{**item, "width": 800, "height": 600}]
+    if isinstance(method, SendVoice):
+        return {**item, "duration": 1}
     return item
 
 
