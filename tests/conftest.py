@@ -39,8 +39,7 @@ from bot import create_dispatcher  # noqa: E402
 from scripts.compile_locales import compile_all  # noqa: E402
 from settings import Settings  # noqa: E402
 from tests.fakes.telegram import TOKEN, BotClient, RecordingSession  # noqa: E402
-
-ADMIN_ID = 9001
+from tests.support import ADMIN_ID  # noqa: E402
 
 
 @pytest.fixture(scope="session", autouse=True)

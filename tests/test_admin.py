@@ -7,9 +7,8 @@ from aiogram.methods import SetMyCommands
 
 from cases.db import Database
 from cases.users import Role
-from tests.conftest import ADMIN_ID
 from tests.fakes.telegram import BotClient
-from tests.test_intake_flows import fill_mediation
+from tests.support import ADMIN_ID, fill_mediation
 
 
 async def admin_client(dispatcher: Dispatcher, bot: Bot) -> BotClient:

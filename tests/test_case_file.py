@@ -22,13 +22,13 @@ from cases.db import Database
 from cases.users import Role
 from handlers.callbacks import CaseAction
 from handlers.case_file import CaseFileAction
-from tests.fakes.bot_api_server import (
+from tests.fakes.limits import (
     MAX_TEXT_UTF16,
     BotAPIError,
     _TelegramHTMLChecker,
-    _utf16_len,
-    _visible_text,
 )
+from tests.fakes.limits import utf16_len as _utf16_len
+from tests.fakes.limits import visible_text as _visible_text
 from tests.fakes.telegram import BotClient
 
 CITIZEN = 1001

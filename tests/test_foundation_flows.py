@@ -214,7 +214,7 @@ async def test_a_failure_in_a_staff_step_tells_staff_to_check_the_case(
     """The citizens' advice ("send /petition … again") is wrong for staff: they must check
     whether the step was recorded before repeating it."""
     from cases.users import Role
-    from tests.conftest import ADMIN_ID
+    from tests.support import ADMIN_ID
 
     await dispatcher["users"].set_role(ADMIN_ID, Role.admin)
     broken = Router(name="broken")
@@ -265,3 +265,26 @@ async def test_a_rate_limited_reply_is_sent_again_after_the_wait(
     await client.press("同意")
     assert waits == [3]
     assert "出了点问题" in client.last_text()
+
+
+async def test_second_press_of_a_language_button_sends_no_apology(
+    english_client: BotClient,
+) -> None:
+    """Regression: the second press edited the message to the same text; Telegram refuses
+    that ("message is not modified") and the person got the generic apology."""
+    await english_client.send("/lang")
+    await english_client.press("English")
+    english_client.clear()
+    await english_client.press_again()
+    assert not any("went wrong" in text for text in english_client.texts())
+
+
+async def test_second_press_of_keep_going_sends_no_apology(client: BotClient) -> None:
+    """Regression: as above, for "No, keep going" under /cancel's question."""
+    await client.send("/mediation")
+    await client.send("/cancel")
+    await client.press("继续")
+    assert "我们继续" in client.last_text()
+    client.clear()
+    await client.press_again()
+    assert not any("出了点问题" in text for text in client.texts())

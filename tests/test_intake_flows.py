@@ -7,15 +7,14 @@ import asyncio
 import json
 import re
 
+import pytest
 from aiogram import Bot
 
 from cases.clock import FakeClock
 from cases.db import Database
 from settings import Settings
 from tests.fakes.telegram import BotClient
-
-VALID_ID = "420625198503120018"
-OTHER_VALID_ID = "420625199001010024"
+from tests.support import OTHER_VALID_ID, VALID_ID, fill_mediation, fill_reconsideration
 
 
 async def begin_reconsideration(client: BotClient) -> None:
@@ -28,34 +27,6 @@ async def begin_reconsideration(client: BotClient) -> None:
     await client.send(VALID_ID)
     await client.send("13800001234")
     await client.send("城关镇")
-
-
-async def fill_reconsideration(client: BotClient, *, known: str = "11月3日") -> None:
-    await client.send("/reconsider")
-    await client.press("没有")  # not before a court or another body
-    await client.press("为本人申请")
-    await client.send("张三")
-    await client.press("居民身份证")
-    await client.send(VALID_ID)
-    await client.send_contact("+86 138 0000 1234")
-    await client.send("湖北省谷城县城关镇东街1号")
-    await client.press("谷城县公安局")
-    await client.press("作出的决定")
-    await client.send("谷公(治)决字〔2026〕123号")
-    await client.send("2026年11月1日")
-    await client.send(known)
-    await client.press("当面送达")
-    await client.press("是")
-    if "申请期限已经" in client.last_text():
-        await client.send("我生病住院了")
-    await client.send("撤销罚款决定")
-    await client.send("我没有违反治安管理规定，处罚认定的事实不清。")
-    await client.press("否")  # no compensation
-    await client.press("跳过")  # third parties
-    await client.press("跳过")  # agent
-    await client.send_photo(b"\x89PNG fake photo bytes")
-    await client.press("完成")
-    await client.press("是")  # electronic service
 
 
 async def test_reconsideration_end_to_end_in_chinese(client: BotClient, db: Database) -> None:
@@ -281,25 +252,6 @@ async def test_report_of_misconduct_is_marked_sensitive(client: BotClient, db: D
     await client.press("完成")
     await client.press("提交")
     assert await db.fetch_value("SELECT sensitive FROM cases") == 1
-
-
-async def fill_mediation(client: BotClient, other: str = "李四") -> None:
-    await client.send("/mediation")
-    await client.press("没有")
-    await client.press("同意")
-    await client.press("交通事故")
-    await client.press("城关镇")
-    await client.send("张三")
-    await client.press("居民身份证")
-    await client.send(VALID_ID)
-    await client.send("13800001234")
-    await client.send("城关镇东街1号")
-    await client.send(other)
-    await client.send("13900002222")
-    await client.send("对方驾车撞坏了我的电动车。")
-    await client.send("赔偿修车费800元")
-    await client.press("跳过")
-    await client.press("完成")
 
 
 async def test_mediation_is_routed_to_the_specialised_room(
@@ -761,6 +713,7 @@ async def test_a_phone_number_typed_into_the_request_is_masked_in_lists(
     assert await db.fetch_value("SELECT subject FROM cases") == "请回电139****5678商量修路"
 
 
+@pytest.mark.slow  # files 40 cases through the chat: seconds
 async def test_long_case_lists_fit_in_one_message(client: BotClient) -> None:
     for index in range(40):
         await fill_mediation(client, other=f"对方当事人第{index}号，住城关镇东街很长很长的地址")
@@ -828,3 +781,30 @@ async def test_start_ends_adding_material_so_a_later_text_is_not_filed(
     added = "SELECT count(*) FROM case_events WHERE kind = 'material_added'"
     assert await db.fetch_value(added) == 0
     assert client.last_text() == "请选择您要办理的事项："
+
+
+async def test_answers_with_html_characters_are_shown_as_typed(client: BotClient) -> None:
+    """Every reply is parse_mode HTML: a citizen's "<" or "&" echoed unescaped would make
+    Telegram refuse the summary (400 "can't parse entities") and the form could not be sent."""
+    await client.send("/mediation")
+    await client.press("没有")
+    await client.press("同意")
+    await client.press("交通事故")
+    await client.press("城关镇")
+    await client.send("张<三>")
+    await client.press("居民身份证")
+    await client.send(VALID_ID)
+    await client.send("13800001234")
+    await client.send("城关镇<东街>1号 & 2号")
+    await client.send("李<b>四")
+    await client.send("13900002222")
+    await client.send("对方<驾车>撞坏了我的电动车 & <i>。")
+    await client.send("赔偿<修车费>800元 &amp;")
+    await client.press("跳过")
+    await client.press("完成")
+    summary = client.last_text()
+    assert "李&lt;b&gt;四" in summary and "&amp;amp;" in summary
+    await client.press("提交")
+    assert "TJ-2026-000001" in client.last_text()
+    await client.send("/mycases")
+    assert client.session.refused == {}

@@ -21,8 +21,8 @@ from cases.users import Role
 from cases.validation import ValidationError
 from handlers.litigation import CaseButton, FormButton
 from scheduling.planner import Planner
-from tests.conftest import ADMIN_ID
 from tests.fakes.telegram import BotClient
+from tests.support import ADMIN_ID
 
 CASE_NUMBER = "（2026）鄂0625行初12号"
 NOW = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)  # the clock fixture: Wed 09:00 in Gucheng

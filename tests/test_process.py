@@ -8,175 +8,19 @@ re-delivering an update after a restart. Everything else is tested in-process.
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import signal
-import sys
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 
-from scripts.compile_locales import compile_all
-from settings import ENV_FILE_VARIABLE, Settings
 from tests.fakes.bot_api_server import FakeBotAPI
+from tests.support import START_TIMEOUT, BotProcess, start_bot
 
-ROOT = Path(__file__).resolve().parent.parent
-TOKEN = "42:TEST-token"
-ADMIN_ID = 9001
+pytestmark = pytest.mark.slow  # each test starts bot.py as a process
+
 CITIZEN = 5001
-START_TIMEOUT = 60.0  # only a bound: importing aiogram takes seconds on a loaded machine
-STOP_TIMEOUT = 10.0
-
-
-def isolated_environment(workdir: Path) -> dict[str, str]:
-    """``os.environ`` minus every setting, with the settings file an empty one in ``workdir``.
-
-    bot.py reads ``.env`` beside itself, not in the working directory; ``BOT_ENV_FILE`` replaces
-    it. Settings names are case-insensitive, nested ones are ``LOCAL_PERIODS__X1_DAYS``.
-    """
-    env_file = workdir / "test.env"
-    env_file.touch()
-    fields = set(Settings.model_fields)
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key.split("__", 1)[0].lower() not in fields
-    }
-    env[ENV_FILE_VARIABLE] = str(env_file)
-    return env
-
-
-async def start_bot(
-    workdir: Path, env: dict[str, str], **streams: Any
-) -> asyncio.subprocess.Process:
-    """``python bot.py`` started from ``workdir``: it must find its own files from anywhere, and
-    relative paths in settings land in the test's folder."""
-    return await asyncio.create_subprocess_exec(
-        sys.executable, str(ROOT / "bot.py"), cwd=workdir, env=env, **streams
-    )
-
-
-class BotProcess:
-    """``python bot.py`` with its stdout/stderr in files, restartable on the same database."""
-
-    def __init__(self, api: FakeBotAPI, workdir: Path) -> None:
-        self.api = api
-        self.workdir = workdir
-        self.database_path = workdir / "bot.sqlite3"
-        self.process: asyncio.subprocess.Process | None = None
-        self.runs = 0
-        self._files: list[IO[bytes]] = []
-
-    def env(self, **overrides: str | None) -> dict[str, str]:
-        """The real environment without any setting, plus the test's settings.
-
-        ``BOT_ENV_FILE`` names an empty file in the test's folder, so a developer's ``.env``
-        (or exported ``BOT_TOKEN``) cannot leak in.
-        """
-        env = isolated_environment(self.workdir)
-        env.update(
-            {
-                "BOT_TOKEN": TOKEN,
-                "TELEGRAM_API_BASE": self.api.base_url,
-                "DATABASE_PATH": str(self.database_path),
-                "ADMIN_IDS": str(ADMIN_ID),
-                "BACKUP_DIR": str(self.workdir / "backups"),
-                "LOG_LEVEL": "INFO",
-                "PYTHONUNBUFFERED": "1",
-            }
-        )
-        for key, value in overrides.items():
-            if value is None:
-                env.pop(key, None)
-            else:
-                env[key] = value
-        return env
-
-    @property
-    def stderr_path(self) -> Path:
-        return self.workdir / f"run{self.runs}.stderr"
-
-    def log(self) -> str:
-        """stderr of the current (or last) run: JSON log lines, or a traceback."""
-        return self.stderr_path.read_text(encoding="utf-8", errors="replace")
-
-    def log_messages(self) -> list[str]:
-        messages = []
-        for line in self.log().splitlines():
-            try:
-                messages.append(str(json.loads(line).get("message", "")))
-            except (ValueError, AttributeError):
-                continue
-        return messages
-
-    async def start(self) -> None:
-        """Start and wait until the bot long-polls (start-up, migrations and commands done)."""
-        assert self.process is None or self.process.returncode is not None
-        self._close_files()
-        self.runs += 1
-        stdout = (self.workdir / f"run{self.runs}.stdout").open("wb")
-        stderr = self.stderr_path.open("wb")
-        self._files = [stdout, stderr]
-        started = time.monotonic()
-        self.process = await start_bot(self.workdir, self.env(), stdout=stdout, stderr=stderr)
-        process = self.process
-
-        def polling() -> bool:
-            if process.returncode is not None:
-                raise AssertionError(
-                    f"bot.py exited with {process.returncode} during start-up:\n{self.log()}"
-                )
-            return any(c.method == "getUpdates" and c.time >= started for c in self.api.calls)
-
-        try:
-            await self.api.wait_for(polling, timeout=START_TIMEOUT)
-        except TimeoutError as exc:
-            raise AssertionError(f"bot.py did not start polling:\n{self.log()}") from exc
-
-    async def terminate(self) -> int:
-        """SIGTERM, as systemd or docker stop would send; kill if it hangs."""
-        process = self._running()
-        process.send_signal(signal.SIGTERM)
-        try:
-            return await asyncio.wait_for(process.wait(), STOP_TIMEOUT)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
-            raise AssertionError(f"bot.py ignored SIGTERM:\n{self.log()}") from None
-
-    async def crash(self) -> int:
-        """``kill -9``: no shutdown hook runs, nothing is flushed or confirmed."""
-        process = self._running()
-        process.kill()
-        return await process.wait()
-
-    async def close(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(self.process.wait(), STOP_TIMEOUT)
-            except TimeoutError:
-                self.process.kill()
-                await self.process.wait()
-        self._close_files()
-
-    def _running(self) -> asyncio.subprocess.Process:
-        assert self.process is not None and self.process.returncode is None, self.log()
-        return self.process
-
-    def _close_files(self) -> None:
-        for handle in self._files:
-            handle.close()
-        self._files = []
-
-
-@pytest.fixture(scope="module", autouse=True)
-def locales_compiled() -> None:
-    """bot.py reads the compiled catalogues; build them from the sources like the installer."""
-    compile_all()
 
 
 @pytest.fixture

@@ -22,15 +22,9 @@ from cases.db import Database
 from cases.migrate import migrate
 from scheduling.planner import Planner
 from tests.fakes.bot_api_server import FakeBotAPI
-from tests.test_process import ADMIN_ID, BotProcess, locales_compiled
+from tests.support import ADMIN_ID, BotProcess
 
-__all__ = ["locales_compiled"]  # the module-scoped fixture compiling the catalogues
-
-ROOT = Path(__file__).resolve().parent.parent
-pytestmark = pytest.mark.skipif(
-    "Scheduling(" not in (ROOT / "bot.py").read_text("utf-8"),
-    reason="bot.py does not start scheduling.runner.Scheduling yet (READY_SCHEDULING)",
-)
+pytestmark = pytest.mark.slow  # bot.py as a process, about a minute
 
 COUNT = 1000
 LATER = 20

@@ -12,13 +12,11 @@ import pytest
 from aiogram import Bot, Dispatcher
 from aiogram.methods import EditMessageReplyMarkup, SendMessage
 from aiogram.types import Update
-from aiogram.utils.i18n import ConstI18nMiddleware, I18n
 
 from cases import texts
 from cases.clock import FakeClock, to_db
 from cases.db import Database
 from cases.users import Role
-from handlers.reminders import build_router
 from scheduling.outbox import OutboxRow, RetryLater, Undeliverable
 from scheduling.policy import Kind
 from scheduling.sender import (
@@ -251,19 +249,18 @@ async def test_sender_sends_html_with_buttons_and_translates_errors(zh: Path) ->
 
 
 async def test_received_button_records_once_and_refuses_others(
-    zh: Path, db: Database, clock: FakeClock
+    db: Database, clock: FakeClock, dispatcher: Dispatcher, bot: Bot
 ) -> None:
+    """Through the bot's own dispatcher: the handler is reached only if get_routers() has it."""
     await add_user(db, 1001)
     await add_user(db, LIAISON, role="agency_liaison")
     case_id = await add_case(db, 1001)
     rid = await add_reminder(
         db, chat_id=LIAISON, due_at=clock.now(), case_id=case_id, status="sent"
     )
-    session = RecordingSession()
-    bot = Bot(TOKEN, session=session)
-    dp = Dispatcher(db=db, clock=clock)
-    ConstI18nMiddleware("zh", I18n(path=zh, default_locale="zh", domain="messages")).setup(dp)
-    dp.include_router(build_router())
+    session = bot.session
+    assert isinstance(session, RecordingSession)
+    dp = dispatcher
     data = ReminderAck(reminder_id=rid).pack()
     markup = {
         "inline_keyboard": [

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,35 +26,27 @@ from scheduling.outbox import Outbox
 from scheduling.planner import Planner
 from scheduling.runner import Scheduling, SchedulingConfig
 from scheduling.sender import render_markup, render_text
-from tests.conftest import ADMIN_ID
 from tests.fakes.telegram import BotClient
 from tests.scheduling_helpers import FakeTransport
-from tests.test_intake_flows import VALID_ID, fill_mediation, fill_reconsideration
+from tests.support import (
+    ADMIN_ID,
+    VALID_ID,
+    PacedClient,
+    file_petition,
+    file_reconsideration,
+    fill_mediation,
+    staff_client,
+)
 
 CITIZEN = 1001
 STAFF = 7001
 MEDIATOR = 7002
 
 
-@dataclass
-class PacedClient(BotClient):
-    """A person who takes a second per message, as people do (keeps flood control quiet)."""
-
-    clock: FakeClock | None = None
-
-    async def feed(self, update: dict[str, Any], update_id: int | None = None) -> Any:
-        if self.clock is not None:
-            self.clock.advance(timedelta(seconds=1))
-        return await super().feed(update, update_id)
-
-
 @pytest.fixture
 def dp(dispatcher: Dispatcher) -> Dispatcher:
-    """The bot with the staff router, placed before the fallback as handlers/__init__ will."""
-    dispatcher.include_router(staff_handlers.build_router())
-    routers = dispatcher.sub_routers
-    staff = routers.pop()
-    routers.insert(len(routers) - 1, staff)
+    """The bot's own dispatcher (bot.create_dispatcher): staff routes come from get_routers()
+    only, so these tests fail if staff is dropped from it (tests/test_routers.py)."""
     return dispatcher
 
 
@@ -64,58 +55,9 @@ def citizen(dp: Dispatcher, bot: Bot, clock: FakeClock) -> PacedClient:
     return PacedClient(dp, bot, user_id=CITIZEN, language_code="zh-hans", clock=clock)
 
 
-async def staff_client(
-    dp: Dispatcher,
-    bot: Bot,
-    clock: FakeClock,
-    user_id: int,
-    role: Role,
-    unit: str | None = None,
-) -> PacedClient:
-    await dp["users"].set_role(user_id, role, unit)
-    return PacedClient(
-        dp, bot, user_id=user_id, language_code="zh-hans", first_name="王科长", clock=clock
-    )
-
-
 @pytest.fixture
 async def admin(dp: Dispatcher, bot: Bot, clock: FakeClock) -> PacedClient:
     return await staff_client(dp, bot, clock, ADMIN_ID, Role.admin)
-
-
-async def file_reconsideration(citizen: PacedClient, db: Database) -> int:
-    await fill_reconsideration(citizen)
-    await citizen.press("提交")
-    return int(await db.fetch_value("SELECT max(id) FROM cases"))
-
-
-async def file_petition(
-    citizen: PacedClient,
-    db: Database,
-    kind: str = "申诉、求决",
-    request: str = "修复村道路面",
-    facts: str = "村道损坏已有一年。",
-) -> int:
-    """A petition; by default 申诉求决 (the X4 clock applies to these, XF 31(6), 34)."""
-    await citizen.send("/petition")
-    await citizen.press("没有")
-    await citizen.press(kind)
-    await citizen.send("张三")
-    await citizen.press("居民身份证")
-    await citizen.send(VALID_ID)
-    await citizen.send("13800001234")
-    await citizen.send("城关镇东街1号")
-    await citizen.press("城关镇")
-    await citizen.press("跳过")  # no particular agency concerned
-    await citizen.send(request)
-    await citizen.send(facts)
-    await citizen.send("孩子们每天走这条路上学。")
-    await citizen.press("否")  # not raised before
-    await citizen.send("1")  # speaks for one person
-    await citizen.press("完成")  # no files
-    assert "请核对" in citizen.last_text()
-    await citizen.press("提交")
-    return int(await db.fetch_value("SELECT max(id) FROM cases"))
 
 
 async def status(db: Database, case_id: int) -> str:

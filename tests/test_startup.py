@@ -12,19 +12,20 @@ import socket
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.fakes.bot_api_server import FakeBotAPI
-from tests.test_process import (
+from tests.support import (
     ROOT,
     START_TIMEOUT,
     STOP_TIMEOUT,
     TOKEN,
     BotProcess,
     isolated_environment,
-    locales_compiled,
     start_bot,
 )
 
-__all__ = ["locales_compiled"]  # the module-scoped fixture compiling the catalogues
+pytestmark = pytest.mark.slow  # each test starts bot.py as a process
 
 EXAMPLE = (ROOT / ".env.example").read_text(encoding="utf-8")
 

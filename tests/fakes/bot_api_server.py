@@ -18,6 +18,9 @@ Telegram behaviours reproduced on purpose (each one has bitten real bots):
   takes 3 bytes in UTF-8).
 * ``editMessageText``/``editMessageReplyMarkup``: ``400`` for an unknown message and for
   "message is not modified".
+
+The message checks live in ``tests/fakes/limits.py``, shared with the recording session of the
+flow tests (tests/fakes/telegram.py), so both fakes refuse the same messages.
 * Flood limits (engineering.md §4), off by default: a global token bucket, a minimum interval
   per chat and a per-group budget per minute, answered with ``429`` and ``retry_after``.
 
@@ -31,7 +34,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import html
 import itertools
 import json
 import logging
@@ -41,11 +43,20 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
 from aiohttp import web
+
+from tests.fakes.limits import (
+    BotAPIError,
+    edit_reply_markup,
+    edit_text,
+    inline_markup,
+    sent_content,
+    utf16_len,
+    validate_send,
+)
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +65,6 @@ T = TypeVar("T")
 BOT_USERNAME = "gucheng_test_bot"
 BOT_FIRST_NAME = "谷城县测试机器人"
 
-MAX_TEXT_UTF16 = 4096
-MAX_CAPTION_UTF16 = 1024
-MAX_CALLBACK_DATA_BYTES = 64
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024  # getFile refuses bigger files on the cloud Bot API.
 
 # Form fields whose raw text must never be JSON-decoded ("123" stays a string).
@@ -93,52 +101,9 @@ SEND_METHODS = frozenset(
     {"sendmessage", "senddocument", "sendphoto", "copymessage", "forwardmessage"}
 )
 
-# HTML tags the Bot API accepts with parse_mode=HTML (core.telegram.org/bots/api#html-style).
-HTML_TAGS = frozenset(
-    {
-        "b",
-        "strong",
-        "i",
-        "em",
-        "u",
-        "ins",
-        "s",
-        "strike",
-        "del",
-        "span",
-        "tg-spoiler",
-        "a",
-        "tg-emoji",
-        "code",
-        "pre",
-        "blockquote",
-        "br",
-    }
-)
-
 UPDATE_TYPES_OFF_BY_DEFAULT = frozenset(
     {"chat_member", "message_reaction", "message_reaction_count"}
 )
-
-
-class BotAPIError(Exception):
-    """An error answered in Telegram's shape: ``{"ok": false, "error_code", "description"}``."""
-
-    def __init__(self, error_code: int, description: str, retry_after: int | None = None) -> None:
-        super().__init__(description)
-        self.error_code = error_code
-        self.description = description
-        self.retry_after = retry_after
-
-    def payload(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "ok": False,
-            "error_code": self.error_code,
-            "description": self.description,
-        }
-        if self.retry_after is not None:
-            body["parameters"] = {"retry_after": self.retry_after}
-        return body
 
 
 class _DropConnection(Exception):
@@ -181,57 +146,6 @@ class _StoredFile:
     mime_type: str | None = None
     content: bytes | None = None
     file_path: str | None = None
-
-
-class _TelegramHTMLChecker(HTMLParser):
-    """Rejects what Telegram rejects in parse_mode=HTML and collects the visible text."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.stack: list[str] = []
-        self.error: str | None = None
-        self.visible: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if self.error:
-            return
-        if tag not in HTML_TAGS:
-            self.error = f'Unsupported start tag "{tag}"'
-            return
-        if tag == "span" and ("class", "tg-spoiler") not in attrs:
-            self.error = 'Unsupported start tag "span"'
-            return
-        if tag != "br":
-            self.stack.append(tag)
-
-    def handle_endtag(self, tag: str) -> None:
-        if self.error or tag == "br":
-            return
-        if not self.stack or self.stack[-1] != tag:
-            self.error = f'Unexpected end tag "{tag}"'
-            return
-        self.stack.pop()
-
-    def handle_data(self, data: str) -> None:
-        self.visible.append(data)
-
-
-def _utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _visible_text(text: str, parse_mode: str | None) -> str:
-    """The text as Telegram stores it, raising 400 like Telegram for unparsable HTML."""
-    if not parse_mode or parse_mode.lower() != "html":
-        return text
-    checker = _TelegramHTMLChecker()
-    checker.feed(text)
-    checker.close()
-    if checker.error is None and checker.stack:
-        checker.error = f'Can\'t find end tag corresponding to start tag "{checker.stack[-1]}"'
-    if checker.error:
-        raise BotAPIError(400, f"Bad Request: can't parse entities: {checker.error}")
-    return html.unescape("".join(checker.visible))
 
 
 def _decode_field(key: str, raw: str) -> Any:
@@ -495,7 +409,7 @@ class FakeBotAPI:
         if text.startswith("/"):
             command = text.split(maxsplit=1)[0]
             content["entities"] = [
-                {"type": "bot_command", "offset": 0, "length": _utf16_len(command)}
+                {"type": "bot_command", "offset": 0, "length": utf16_len(command)}
             ]
         return self._push_user_message(
             user_id, content, chat_id, first_name, language_code, message_id
@@ -781,7 +695,7 @@ class FakeBotAPI:
             raise BotAPIError(404, "Not Found: method not found")
 
         if method in SEND_METHODS and chat_id is not None:
-            self._validate_send(method, params)
+            validate_send(method, params)
             self._check_flood(chat_id)
         result = await handler(token, params, call)
         if drop_delivered:
@@ -852,32 +766,6 @@ class FakeBotAPI:
         self._last_send_per_chat[chat_id] = now
         if budget and is_group:
             self._group_sends[chat_id].append(now)
-
-    def _validate_send(self, method: str, params: dict[str, Any]) -> None:
-        if method == "sendmessage":
-            text = params.get("text")
-            if not text or not str(text).strip():
-                raise BotAPIError(400, "Bad Request: message text is empty")
-            if _utf16_len(_visible_text(str(text), params.get("parse_mode"))) > MAX_TEXT_UTF16:
-                raise BotAPIError(400, "Bad Request: message is too long")
-        caption = params.get("caption")
-        if caption:
-            visible = _visible_text(str(caption), params.get("parse_mode"))
-            if _utf16_len(visible) > MAX_CAPTION_UTF16:
-                raise BotAPIError(400, "Bad Request: message caption is too long")
-        self._validate_markup(params.get("reply_markup"))
-
-    @staticmethod
-    def _validate_markup(markup: Any) -> None:
-        if not isinstance(markup, dict):
-            return
-        for row in markup.get("inline_keyboard", []):
-            for button in row:
-                data = button.get("callback_data")
-                if data is not None and len(str(data).encode()) > MAX_CALLBACK_DATA_BYTES:
-                    raise BotAPIError(400, "Bad Request: BUTTON_DATA_INVALID")
-                if not button.get("text"):
-                    raise BotAPIError(400, "Bad Request: text buttons are unallowed")
 
     # ------------------------------------------------------------------ methods
 
@@ -986,9 +874,8 @@ class FakeBotAPI:
             "from": self.bot_user(token),
             **content,
         }
-        markup = params.get("reply_markup")
-        # Only inline keyboards are part of a Message; reply keyboards are not echoed.
-        if isinstance(markup, dict) and "inline_keyboard" in markup:
+        markup = inline_markup(params.get("reply_markup"))
+        if markup is not None:
             message["reply_markup"] = markup
         self._messages[(chat_id, message["message_id"])] = message
         return json.loads(json.dumps(message))
@@ -996,8 +883,7 @@ class FakeBotAPI:
     async def _send_message(
         self, token: str, params: dict[str, Any], call: Call
     ) -> dict[str, Any]:
-        text = _visible_text(str(params["text"]), params.get("parse_mode"))
-        return self._store_sent(token, params, {"text": text})
+        return self._store_sent(token, params, sent_content("sendmessage", params))
 
     def _find_message(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = params.get("chat_id")
@@ -1013,23 +899,7 @@ class FakeBotAPI:
         if params.get("inline_message_id"):
             return True
         message = self._find_message(params)
-        text = params.get("text")
-        if not text:
-            raise BotAPIError(400, "Bad Request: message text is empty")
-        visible = _visible_text(str(text), params.get("parse_mode"))
-        if _utf16_len(visible) > MAX_TEXT_UTF16:
-            raise BotAPIError(400, "Bad Request: MESSAGE_TOO_LONG")
-        markup = params.get("reply_markup")
-        self._validate_markup(markup)
-        new_markup = markup if isinstance(markup, dict) and markup.get("inline_keyboard") else None
-        if message.get("text") == visible and message.get("reply_markup") == new_markup:
-            raise BotAPIError(400, NOT_MODIFIED)
-        message["text"] = visible
-        message["edit_date"] = int(time.time())
-        if new_markup is None:
-            message.pop("reply_markup", None)
-        else:
-            message["reply_markup"] = new_markup
+        edit_text(message, params, int(time.time()))
         return json.loads(json.dumps(message))
 
     async def _edit_message_reply_markup(
@@ -1038,16 +908,7 @@ class FakeBotAPI:
         if params.get("inline_message_id"):
             return True
         message = self._find_message(params)
-        markup = params.get("reply_markup")
-        self._validate_markup(markup)
-        new_markup = markup if isinstance(markup, dict) and markup.get("inline_keyboard") else None
-        if message.get("reply_markup") == new_markup:
-            raise BotAPIError(400, NOT_MODIFIED)
-        if new_markup is None:
-            message.pop("reply_markup", None)
-        else:
-            message["reply_markup"] = new_markup
-        message["edit_date"] = int(time.time())
+        edit_reply_markup(message, params, int(time.time()))
         return json.loads(json.dumps(message))
 
     async def _delete_message(self, token: str, params: dict[str, Any], call: Call) -> bool:
@@ -1151,16 +1012,15 @@ class FakeBotAPI:
             document["file_name"] = filename
         if stored.mime_type:
             document["mime_type"] = stored.mime_type
-        content: dict[str, Any] = {"document": document}
-        if params.get("caption"):
-            content["caption"] = _visible_text(str(params["caption"]), params.get("parse_mode"))
+        content: dict[str, Any] = {"document": document, **sent_content("senddocument", params)}
         return self._store_sent(token, params, content)
 
     async def _send_photo(self, token: str, params: dict[str, Any], call: Call) -> dict[str, Any]:
         stored, _ = self._sent_file(params, call, "photo")
-        content: dict[str, Any] = {"photo": self._photo_sizes(max(1, stored.file_size))}
-        if params.get("caption"):
-            content["caption"] = _visible_text(str(params["caption"]), params.get("parse_mode"))
+        content: dict[str, Any] = {
+            "photo": self._photo_sizes(max(1, stored.file_size)),
+            **sent_content("sendphoto", params),
+        }
         return self._store_sent(token, params, content)
 
     # ------------------------------------------------------------------ control API
@@ -1185,12 +1045,6 @@ class FakeBotAPI:
             ],
             dumps=lambda obj: json.dumps(obj, ensure_ascii=False, default=str),
         )
-
-
-NOT_MODIFIED = (
-    "Bad Request: message is not modified: specified new message content and reply markup"
-    " are exactly the same as a current content and reply markup of the message"
-)
 
 
 def _filler(stored: _StoredFile) -> bytes:

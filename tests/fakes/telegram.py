@@ -2,9 +2,11 @@
 that feeds the real Dispatcher with Updates the way Telegram would.
 
 The session fabricates plausible results and runs aiogram's own ``check_response``, so error
-codes (429, 403) become the real aiogram exceptions. Like Telegram (and the fake Bot API
-server), it refuses an edit that would leave a message exactly as it is: 400 "message is not
-modified".
+codes (429, 403) become the real aiogram exceptions. It refuses what Telegram refuses, with the
+checks of the fake Bot API server (tests/fakes/limits.py): HTML Telegram cannot parse, an empty
+or too long text or caption, callback data over 64 bytes, and an edit that changes nothing (it
+remembers what each message currently holds). A refused call raises ``TelegramBadRequest`` in
+the handler, as in production, and does not count as seen by the user.
 """
 
 from __future__ import annotations
@@ -34,7 +36,14 @@ from aiogram.methods import (
 )
 from aiogram.types import InlineKeyboardMarkup, Update
 
-from tests.fakes.bot_api_server import NOT_MODIFIED
+from tests.fakes.limits import (
+    BotAPIError,
+    edit_reply_markup,
+    edit_text,
+    inline_markup,
+    sent_content,
+    validate_send,
+)
 
 BOT_ID = 42
 TOKEN = f"{BOT_ID}:TEST-token"
@@ -64,13 +73,13 @@ class RecordingSession(BaseSession):
     def __init__(self) -> None:
         super().__init__()
         self.requests: list[TelegramMethod[Any]] = []
+        self.refused: dict[int, str] = {}  # index in requests -> the error answered (any)
+        self.sent_ids: dict[int, int] = {}  # index in requests -> message_id of the result
         self.failures: list[Failure] = []
         self.files: dict[str, bytes] = {}
+        # (chat_id, message_id) -> the Message as Telegram holds it now (visible text).
+        self.messages: dict[tuple[int | str, int], dict[str, Any]] = {}
         self._message_ids = itertools.count(1000)
-        self._shown: dict[tuple[int, int], tuple[str, Any]] = {}
-        """What each message the bot sent shows now: (chat, message id) → (text, keyboard)."""
-        self._message_id_of: dict[int, int] = {}
-        """The message id Telegram gave each send (by request), so a press edits that one."""
 
     def fail_next(
         self,
@@ -95,71 +104,106 @@ class RecordingSession(BaseSession):
                 return failure
         return None
 
-    def _message(self, bot: Bot, method: Any, **extra: Any) -> dict[str, Any]:
-        markup = getattr(method, "reply_markup", None)
-        result: dict[str, Any] = {
-            "message_id": getattr(method, "message_id", None) or next(self._message_ids),
-            "date": int(datetime.now(UTC).timestamp()),
-            "chat": {"id": method.chat_id, "type": "private"},
-            "from": {"id": BOT_ID, "is_bot": True, "first_name": "Bot", "username": "test_bot"},
-            **extra,
-        }
-        if isinstance(markup, InlineKeyboardMarkup):
-            result["reply_markup"] = markup.model_dump(mode="json", exclude_none=True)
-        return result
+    def params(self, bot: Bot, method: TelegramMethod[Any]) -> dict[str, Any]:
+        """The method's fields as the Bot API receives them (bot defaults such as parse_mode
+        applied, markup as a dict)."""
+        files: dict[str, Any] = {}
+        params: dict[str, Any] = {}
+        for key, value in method.model_dump(warnings=False).items():
+            prepared = self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
+            if prepared is not None:
+                params[key] = prepared
+        return params
 
-    @staticmethod
-    def _content(method: SendMessage | EditMessageText) -> tuple[str, Any]:
-        """Kept as objects, compared only on an edit: benchmarks send through this session."""
-        markup = method.reply_markup
-        keyboard = (
-            markup if isinstance(markup, InlineKeyboardMarkup) and markup.inline_keyboard else None
-        )
-        return method.text, keyboard
-
-    def _not_modified(self, method: TelegramMethod[Any]) -> Failure | None:
-        if not isinstance(method, EditMessageText) or method.message_id is None:
-            return None
-        shown = self._shown.get((int(method.chat_id or 0), method.message_id))
-        if shown is None or shown != self._content(method):
-            return None
-        return Failure(EditMessageText, 400, NOT_MODIFIED)
-
-    async def make_request(
-        self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None
-    ) -> Any:
-        self.requests.append(method)
-        self._message_id_of.pop(id(method), None)  # an id() reused after clear()
-        failure = self._failure_for(method) or self._not_modified(method)
-        if failure is not None:
-            body: dict[str, Any] = {
-                "ok": False,
-                "error_code": failure.error_code,
-                "description": failure.description,
+    def known_message(self, chat_id: int | str, message_id: int, text: str) -> dict[str, Any]:
+        """The message a button press comes from: as the bot last left it, or (a message the
+        test made up) stored with ``text`` so that later edits are compared with it."""
+        key = (chat_id, message_id)
+        if key not in self.messages:
+            self.messages[key] = {
+                "message_id": message_id,
+                "date": _now(),
+                "chat": {"id": chat_id, "type": "private"},
+                "from": _BOT_USER,
+                "text": text,
             }
-            if failure.retry_after is not None:
-                body["parameters"] = {"retry_after": failure.retry_after}
-            self.check_response(bot, method, failure.error_code, json.dumps(body))  # raises
-        result: Any = True
-        if isinstance(method, SendMessage | EditMessageText):
-            result = self._message(bot, method, text=method.text)
-            key = (int(method.chat_id or 0), result["message_id"])
-            self._shown[key] = self._content(method)
-            self._message_id_of[id(method)] = result["message_id"]
-        elif isinstance(method, EditMessageReplyMarkup):
-            result = self._message(bot, method, text="")
-        elif isinstance(method, SendDocument | SendPhoto | SendVoice):
-            result = self._message(bot, method, **_media(method))
-        elif isinstance(method, GetFile):
+        return json.loads(json.dumps(self.messages[key]))
+
+    def _store(self, params: dict[str, Any], content: dict[str, Any]) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": _now(),
+            "chat": {"id": params["chat_id"], "type": "private"},
+            "from": _BOT_USER,
+            **content,
+        }
+        markup = inline_markup(params.get("reply_markup"))
+        if markup is not None:
+            message["reply_markup"] = markup
+        self.messages[(params["chat_id"], message["message_id"])] = message
+        return message
+
+    def _edited(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The stored message an edit applies to; one the session never saw (a test fed the
+        update by hand) is taken as empty, so only a real repeat counts as not modified."""
+        key = (params["chat_id"], int(params["message_id"]))
+        return self.messages.setdefault(
+            key,
+            {
+                "message_id": key[1],
+                "date": _now(),
+                "chat": {"id": key[0], "type": "private"},
+                "from": _BOT_USER,
+            },
+        )
+
+    def _answer(self, bot: Bot, method: TelegramMethod[Any]) -> Any:
+        """What Telegram would answer, or BotAPIError for what it refuses."""
+        name = type(method).__name__.lower()
+        if isinstance(method, SendMessage | SendDocument | SendPhoto | SendVoice):
+            params = self.params(bot, method)
+            validate_send(name, params)
+            content = sent_content(name, params)
+            if not isinstance(method, SendMessage):
+                content[name.removeprefix("send")] = _attachment(method)
+            return self._store(params, content)
+        if isinstance(method, EditMessageText | EditMessageReplyMarkup):
+            params = self.params(bot, method)
+            if params.get("inline_message_id"):
+                return True
+            message = self._edited(params)
+            if isinstance(method, EditMessageText):
+                edit_text(message, params, _now())
+            else:
+                edit_reply_markup(message, params, _now())
+            return json.loads(json.dumps(message))
+        if isinstance(method, GetFile):
             content = self.files.get(method.file_id, b"")
-            result = {
+            return {
                 "file_id": method.file_id,
                 "file_unique_id": "u" + method.file_id,
                 "file_size": len(content),
                 "file_path": f"files/{method.file_id}",
             }
-        elif isinstance(method, GetMe):
-            result = {"id": BOT_ID, "is_bot": True, "first_name": "Bot", "username": "test_bot"}
+        if isinstance(method, GetMe):
+            return _BOT_USER
+        return True
+
+    async def make_request(
+        self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None
+    ) -> Any:
+        self.requests.append(method)
+        failure = self._failure_for(method)
+        try:
+            if failure is not None:
+                raise BotAPIError(failure.error_code, failure.description, failure.retry_after)
+            result = self._answer(bot, method)
+            if isinstance(result, dict) and "message_id" in result:
+                self.sent_ids[len(self.requests) - 1] = result["message_id"]
+        except BotAPIError as error:
+            self.refused[len(self.requests) - 1] = error.description
+            self.check_response(bot, method, error.error_code, json.dumps(error.payload()))
+            raise AssertionError("check_response accepted an error") from error
         response = self.check_response(
             bot, method, 200, json.dumps({"ok": True, "result": result})
         )
@@ -180,7 +224,9 @@ class RecordingSession(BaseSession):
 
     def seen(self, chat_id: int | None = None) -> list[Sent]:
         out: list[Sent] = []
-        for request in self.requests:
+        for index, request in enumerate(self.requests):
+            if index in self.refused:
+                continue
             if isinstance(request, SendMessage | EditMessageText):
                 if chat_id is not None and request.chat_id != chat_id:
                     continue
@@ -191,15 +237,41 @@ class RecordingSession(BaseSession):
                         text=request.text,
                         markup=markup if isinstance(markup, InlineKeyboardMarkup) else None,
                         method=type(request).__name__,
-                        message_id=self._message_id_of.get(id(request), 0),
+                        message_id=self.sent_ids.get(index, 0),
                     )
                 )
         return out
 
     def alerts(self) -> list[str]:
         return [
-            r.text or "" for r in self.requests if isinstance(r, AnswerCallbackQuery) and r.text
+            r.text or ""
+            for i, r in enumerate(self.requests)
+            if isinstance(r, AnswerCallbackQuery) and r.text and i not in self.refused
         ]
+
+
+_BOT_USER = {"id": BOT_ID, "is_bot": True, "first_name": "Bot", "username": "test_bot"}
+
+
+def _now() -> int:
+    return int(datetime.now(UTC).timestamp())
+
+
+def _attachment(method: SendDocument | SendPhoto | SendVoice) -> Any:
+    """The sent file as Telegram echoes it (the content is not kept)."""
+    if isinstance(method, SendDocument):
+        sent: Any = method.document
+    elif isinstance(method, SendPhoto):
+        sent = method.photo
+    else:
+        sent = method.voice
+    file_id = sent if isinstance(sent, str) else f"sent-{id(sent)}"
+    item = {"file_id": file_id, "file_unique_id": "u" + file_id}
+    if isinstance(method, SendPhoto):
+        return [{**item, "width": 800, "height": 600}]
+    if isinstance(method, SendVoice):
+        return {**item, "duration": 1}
+    return item
 
 
 @dataclass
@@ -212,6 +284,7 @@ class BotClient:
     language_code: str = "zh-hans"
     first_name: str = "张三"
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+    _last_press: tuple[str, int] | None = None
 
     @property
     def session(self) -> RecordingSession:
@@ -265,13 +338,8 @@ class BotClient:
             "from": user,
             "chat_instance": "ci",
             "data": packed,
-            "message": {
-                "message_id": message_id,
-                "date": int(datetime.now(UTC).timestamp()),
-                "chat": {"id": self.user_id, "type": "private"},
-                "from": {"id": BOT_ID, "is_bot": True, "first_name": "Bot"},
-                "text": "…",
-            },
+            # The message as the bot last left it (text and keyboard), like Telegram sends it.
+            "message": self.session.known_message(self.user_id, message_id, "…"),
         }
         return await self.feed({"callback_query": query}, update_id)
 
@@ -284,9 +352,17 @@ class BotClient:
                 for button in row:
                     if button.text == label or label in button.text:
                         assert button.callback_data is not None
+                        self._last_press = (button.callback_data, sent.message_id)
                         return await self.click(button.callback_data, message_id=sent.message_id)
             break
         raise AssertionError(f"no button {label!r} on the last keyboard: {self.buttons()}")
+
+    async def press_again(self) -> Any:
+        """The same button of the same message once more: a double tap, or a press on a
+        keyboard the bot has replaced meanwhile (Telegram delivers both)."""
+        assert self._last_press is not None, "no button was pressed yet"
+        data, message_id = self._last_press
+        return await self.click(data, message_id=message_id)
 
     async def send_contact(self, phone: str, *, user_id: int | None = None) -> Any:
         contact = {
@@ -372,20 +448,10 @@ class BotClient:
         return []
 
     def clear(self) -> None:
+        """Forget what was said so far (the messages keep their current content)."""
         self.session.requests.clear()
-
-
-def _media(method: SendDocument | SendPhoto | SendVoice) -> dict[str, Any]:
-    """The sent file as Telegram echoes it back, so aiogram can parse the returned Message."""
-    file_id = str(getattr(method, "document", None) or getattr(method, "photo", None) or "")
-    file_id = file_id or str(getattr(method, "voice", ""))
-    caption = {"caption": method.caption} if method.caption else {}
-    meta = {"file_id": file_id, "file_unique_id": "u" + file_id}
-    if isinstance(method, SendPhoto):
-        return {"photo": [{**meta, "width": 800, "height": 600}], **caption}
-    if isinstance(method, SendVoice):
-        return {"voice": {**meta, "duration": 1}, **caption}
-    return {"document": meta, **caption}
+        self.session.refused.clear()
+        self.session.sent_ids.clear()
 
 
 _update_ids = itertools.count(1)
