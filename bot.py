@@ -65,6 +65,7 @@ from cases.clock import Clock, SystemClock, legal_today
 from cases.clocks import recent_recomputations, recompute_provisional
 from cases.db import Database
 from cases.deadlines import configure as configure_deadlines
+from cases.followup import FollowUpService
 from cases.fsm import FsmRecords
 from cases.intake import IntakeService
 from cases.litigation import LitigationService
@@ -177,6 +178,7 @@ def create_dispatcher(
         users=users,
         org=org,
         intake=IntakeService(db, clock, org),
+        followup=FollowUpService(db, clock),
         litigation=LitigationService(db, clock, org),
     )
     setup_middlewares(

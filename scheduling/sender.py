@@ -41,6 +41,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from pydantic import Field
 
 from cases.clock import LEGAL_TZ, from_db
+from cases.followup import closure_offers
 from cases.texts import N_, format_date, translate
 from cases.users import Role
 from scheduling.notices import render_case_notice
@@ -65,6 +66,30 @@ class ReminderAck(CallbackData, prefix="ack"):
     """The "received / 已收到" button: proof of service (送达) for staff and agencies."""
 
     reminder_id: RowId
+
+
+class CaseFollowUp(CallbackData, prefix="fu"):
+    """Under a citizen's closure notice: rate the handling, or request the 复查 (issue 11;
+    cases.followup). Handled in handlers/mycases.py, ownership checked there."""
+
+    action: str
+    case_id: RowId
+    value: int = Field(default=0, ge=0, le=5)
+
+
+def _closure_offers(row: OutboxRow) -> tuple[list[InlineKeyboardButton], str | None]:
+    """What a citizen's closure notice offers next (cases.followup.closure_offers)."""
+    if row.kind is not Kind.NOTICE or row.audience is not Role.citizen or row.case_id is None:
+        return [], None
+    offers, extra = closure_offers(str(row.payload.get("notice", "")))
+    buttons = [
+        InlineKeyboardButton(
+            text=_t(row.locale, offer.label),
+            callback_data=CaseFollowUp(action=offer.action, case_id=row.case_id).pack(),
+        )
+        for offer in offers
+    ]
+    return buttons, extra
 
 
 def open_case_data(case_id: int) -> str:
@@ -227,7 +252,9 @@ def render_text(row: OutboxRow) -> str:
         return str(p.get("text", ""))
     if row.kind is Kind.NOTICE and p.get("notice"):
         # A notice about a case event (scheduling.notices), rendered now in today's language.
-        return render_case_notice(loc, p, citizen=row.audience is Role.citizen)
+        text = render_case_notice(loc, p, citizen=row.audience is Role.citizen)
+        _buttons, extra = _closure_offers(row)
+        return text + "\n\n" + html.escape(_t(loc, extra)) if extra else text
     if row.kind is Kind.NOTICE and p.get("problem") == "calendar_missing":
         return _t(loc, CALENDAR_MISSING).format(years=html.escape(str(p.get("years", ""))))
     if row.kind is Kind.NOTICE:
@@ -330,7 +357,9 @@ def render_markup(row: OutboxRow, *, acknowledged: bool = False) -> InlineKeyboa
                 callback_data=ReminderAck(reminder_id=row.id).pack(),
             )
         )
-    return InlineKeyboardMarkup(inline_keyboard=[buttons]) if buttons else None
+    offers, _extra = _closure_offers(row)
+    rows = [[offer] for offer in offers] + ([buttons] if buttons else [])
+    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
 
 
 # --- the transport ------------------------------------------------------------------------

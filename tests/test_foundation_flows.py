@@ -156,7 +156,7 @@ async def test_after_a_failed_reply_the_form_command_shows_where_the_citizen_is(
     await client.send("/mediation")
     assert "接着填写" in client.last_text()
     assert "证件" in client.last_text()  # the question after the name, not the name again
-    assert await db.fetch_value("SELECT step FROM drafts") == "id_type"
+    assert await db.fetch_value("SELECT step FROM drafts") == "id_number"
 
 
 async def test_a_flood_of_messages_is_slowed_down_once_and_loses_nothing(

@@ -101,18 +101,13 @@ async def file_petition(
     await citizen.press("没有")
     await citizen.press(kind)
     await citizen.send("张三")
-    await citizen.press("居民身份证")
     await citizen.send(VALID_ID)
     await citizen.send("13800001234")
     await citizen.send("城关镇东街1号")
     await citizen.press("城关镇")
-    await citizen.press("跳过")  # no particular agency concerned
     await citizen.send(request)
-    await citizen.send(facts)
-    await citizen.send("孩子们每天走这条路上学。")
-    await citizen.press("否")  # not raised before
-    await citizen.send("1")  # speaks for one person
-    await citizen.press("完成")  # no files
+    await citizen.send(facts + "孩子们每天走这条路上学。")  # facts and reasons
+    await citizen.press("以上都没有")  # no agency named, not raised before, only me
     assert "请核对" in citizen.last_text()
     await citizen.press("提交")
     return int(await db.fetch_value("SELECT max(id) FROM cases"))
