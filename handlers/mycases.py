@@ -376,6 +376,11 @@ async def follow_up_button(
             await query.answer(_(RATING_REFUSALS[outcome]), show_alert=True)
             return
         await query.answer()
+        if await state.get_state() is not None:
+            # In the middle of something else (a form): the comment would take its answer.
+            if message is not None:
+                await message.answer(_("Thank you."))
+            return
         await state.set_state(RatingComment.writing)
         await state.set_data({"rated_case": case_id})
         if message is not None:

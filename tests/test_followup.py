@@ -172,3 +172,19 @@ async def test_review_after_the_x5_window_is_refused_with_the_date(
     await citizen.click(data_of(markup, "申请复查"))
     assert "2026年12月25日" in citizen.session.alerts()[-1]
     assert await db.fetch_value("SELECT count(*) FROM cases") == 1
+
+
+async def test_a_rating_given_in_the_middle_of_a_form_leaves_the_form_open(
+    citizen: PacedClient, db: Database
+) -> None:
+    await fill_mediation(citizen)
+    await citizen.press("提交")
+    case_id = int(await db.fetch_value("SELECT max(id) FROM cases"))
+    await db.execute("UPDATE cases SET status = 'closed'")
+    await citizen.send("/petition")
+    await citizen.click(CaseFollowUp(action="score", case_id=case_id, value=3))
+    assert await db.fetch_value("SELECT score FROM case_ratings") == 3
+    await citizen.send("没有，其他地方都没有受理")  # still an answer to the form
+    answers = await db.fetch_value("SELECT answers FROM drafts WHERE status = 'open'")
+    assert '"elsewhere": "none"' in answers
+    assert await db.fetch_value("SELECT comment FROM case_ratings") is None
