@@ -207,3 +207,26 @@ async def test_a_late_application_is_asked_about_rights_and_f2_keeps_it_in_time(
     await client.press("是")  # told after all: F1, already over
     assert "申请期限已经" in client.last_text()
     assert "2026年10月8日" in client.last_text()
+
+
+def test_a_phone_number_typed_with_the_other_side_is_kept_apart() -> None:
+    from cases.forms import split_contact
+
+    assert split_contact("李四 13900002222") == ("李四", "13900002222")
+    assert split_contact("李四，电话：0710-7221234") == ("李四", "0710-7221234")
+    assert split_contact("谷城县某某公司") == ("谷城县某某公司", None)
+    # An ID number is not a phone number; a bare number stays the answer as typed.
+    assert split_contact("王五 420625198503120018") == ("王五 420625198503120018", None)
+    assert split_contact("13900002222") == ("13900002222", None)
+
+
+async def test_an_address_naming_no_township_offers_no_shortcut(client: BotClient) -> None:
+    await client.send("/petition")
+    await client.press("没有")
+    await client.press("建议")
+    await client.send("张三")
+    await client.send(VALID_ID)
+    await client.send("13800001234")
+    await client.send("谷城县某某小区")
+    assert "您的地址在" not in client.last_text()
+    assert not [label for label in client.buttons() if label.startswith("✅")]
