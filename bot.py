@@ -65,6 +65,7 @@ from cases.clock import Clock, SystemClock, legal_today
 from cases.clocks import recent_recomputations, recompute_provisional
 from cases.db import Database
 from cases.deadlines import configure as configure_deadlines
+from cases.followup import FollowUpService
 from cases.fsm import FsmRecords
 from cases.intake import IntakeService
 from cases.litigation import LitigationService
@@ -179,6 +180,7 @@ def create_dispatcher(
         users=users,
         org=org,
         intake=IntakeService(db, clock, org),
+        followup=FollowUpService(db, clock),
         litigation=LitigationService(db, clock, org),
         # Handlers preview reminders with the planner itself (what it will send, to whom).
         planner=Planner(
@@ -271,6 +273,32 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
     return str(exc) or type(exc).__name__
+
+
+def ensure_catalogues(locales_dir: Path = LOCALES_DIR) -> bool:
+    """Compile the translation catalogues when one is missing or older than its sources.
+
+    ``python bot.py`` run by a service manager or a container skips the install step that
+    compiles them (scripts/bootstrap.sh); without them every citizen would be answered in
+    English and nothing would say why. True if they were (re)compiled; a failure is a
+    StartupError naming the command to run.
+    """
+    sources = list((locales_dir / "src").glob("*/*.po"))
+    newest = max((path.stat().st_mtime for path in sources), default=0.0)
+    targets = [locales_dir / locale / "LC_MESSAGES" / "messages.mo" for locale in ("zh", "en")]
+    if all(path.is_file() and path.stat().st_mtime >= newest for path in targets):
+        return False
+    try:
+        from scripts.compile_locales import compile_all
+
+        compile_all(locales_dir)
+    except (ImportError, OSError, SystemExit) as exc:
+        raise StartupError(
+            f"the translation catalogues under {locales_dir} could not be compiled "
+            f"({_reason(exc)}); run `.venv/bin/python scripts/compile_locales.py` (or ./run.sh) "
+            "and start again"
+        ) from None
+    return True
 
 
 def load_data_files(settings: Settings) -> DataFiles:
@@ -425,6 +453,8 @@ async def run(settings: Settings) -> int:
     """Start, poll until a stop signal, stop; the exit code (module docstring)."""
     clock = SystemClock()
     try:
+        if ensure_catalogues():
+            log.info("compiled the translation catalogues (the install step had not run)")
         files = load_data_files(settings)
         check_database_file(settings.database_path)
     except StartupError as exc:

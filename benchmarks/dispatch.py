@@ -124,9 +124,7 @@ async def scenarios(n: int, *, concurrent: bool) -> tuple[float, float, float]:
             for key, value in PRE_ANSWERED:
                 await intake.save_answer(draft.id, user_id=user_id, key=key, value=value)
         form_step = await run(dp, bot, [message_update(u, "李四") for u in form_users], **mode)
-        saved = await db.fetch_value(
-            "SELECT count(*) FROM drafts WHERE step = 'other_party_contact'"
-        )
+        saved = await db.fetch_value("SELECT count(*) FROM drafts WHERE step = 'facts'")
         await db.close()
     await bot.session.close()
     assert saved == n, "every form step must have been saved"

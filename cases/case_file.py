@@ -309,7 +309,9 @@ async def build_case_file(
     entries: list[Entry] = []
     seen: set[str] = set()
     for field in spec.asked_fields(answers):
-        if field.key in seen or field.kind is Kind.evidence:
+        if field.key in seen or field.kind is Kind.evidence or field.key.startswith("_"):
+            # Underscored answers are the form's own bookkeeping (whether saved details were
+            # used, whether F1 had passed): never part of what was filed.
             continue
         seen.add(field.key)
         if allowed is not None and field.key not in allowed:

@@ -10,6 +10,7 @@ Answers are stored JSON-ready: strings, ints, bools, ISO dates.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -56,6 +57,7 @@ class Kind(StrEnum):
     count = "count"
     names = "names"  # a list of names, e.g. group representatives
     evidence = "evidence"  # files; answered with "done"
+    saved = "saved"  # "use these" / "change" for the citizen's saved details
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,10 @@ class Field:
     """Before the question: something the citizen must know first (e.g. they are late)."""
     clears: tuple[str, ...] = ()
     """Answers checked against this one; a changed answer asks them again."""
+    default: Choice | None = None
+    """The commonest answer, offered as a button beside the typed answer (e.g. "only me")."""
+    contact_key: str | None = None
+    """A phone number typed into this answer is stored apart under this key."""
 
     def asked(self, answers: Answers) -> bool:
         return self.when is None or self.when(answers)
@@ -160,6 +166,61 @@ def _not(key: str, value: object) -> Callable[[Answers], bool]:
     return lambda answers: key in answers and answers.get(key) != value
 
 
+def _all(*conditions: Callable[[Answers], bool]) -> Callable[[Answers], bool]:
+    return lambda answers: all(c(answers) for c in conditions)
+
+
+def _answered(key: str) -> Callable[[Answers], bool]:
+    """Never asked as such: shown once set by another answer, or kept from an older form."""
+    return lambda answers: key in answers
+
+
+NONE = "none"
+SOME = "some"
+
+
+def _f1_passed_or_answered(own: str) -> Callable[[Answers], bool]:
+    return lambda answers: bool(answers.get(F1_PASSED)) or own in answers
+
+
+def _is_or_answered(key: str, value: object, own: str) -> Callable[[Answers], bool]:
+    """Asked in one branch; an answer given by an older version of the form stays shown."""
+    return lambda answers: answers.get(key) == value or own in answers
+
+
+SAVED_KEY = "_use_saved"
+"""The answer to "use your saved details?": underscored, so it is never filed with the case
+(staff never see whether details were saved or typed)."""
+HAS_SAVED = "_has_saved"
+OTHER_ID = "_other_id"
+"""Set by the "not a resident ID card" button: the document type is asked, then the number."""
+F1_PASSED = "_f1_passed"
+"""Set by the service with every answer: the 60-day window (F1) from the day the citizen
+learned of the decision has passed as of today (only then do the F2 questions matter)."""
+RESIDENT_ID = v.IdType.resident_id.value
+USE_SAVED = "use"
+CHANGE_SAVED = "change"
+
+SAVED_DETAILS = Field(
+    SAVED_KEY,
+    Kind.saved,
+    N_(
+        "We kept your details from your last filing:\n{details}\n\nUse them for this one "
+        "(you apply for yourself)?"
+    ),
+    N_("Saved details"),
+    choices=(
+        Choice(USE_SAVED, N_("Use these details")),
+        Choice(CHANGE_SAVED, N_("Enter other details")),
+    ),
+    when=lambda answers: bool(answers.get(HAS_SAVED)),
+)
+
+
+def _not_using_saved(answers: Answers) -> bool:
+    return answers.get(SAVED_KEY) != USE_SAVED
+
+
 def _elsewhere_gate(messages: Mapping[str, tuple[str, str]]) -> Callable[..., Gate | None]:
     def gate(answers: Answers, org: Organisation) -> Gate | None:
         found = messages.get(str(answers.get("elsewhere")))
@@ -195,7 +256,8 @@ ELSEWHERE_CHOICES = (
 
 
 def applicant_fields(*, id_optional: Callable[[Answers], bool] | None = None) -> list[Field]:
-    """Name, ID, phone, address (FYSS 19(1); XF 19; domain §6)."""
+    """Name, ID, phone, address (FYSS 19(1); XF 19; domain §6). A returning citizen who
+    kept them is offered them first (SAVED_DETAILS, before these)."""
     return [
         Field(
             "applicant_name",
@@ -212,6 +274,21 @@ def applicant_fields(*, id_optional: Callable[[Answers], bool] | None = None) ->
             choices=ID_TYPES,
             why=ID_WHY,
             clears=("id_number",),
+            # The type follows from a resident ID number; asked only after the "not a
+            # resident ID card" button (shown, once known, on the summary).
+            when=lambda answers: bool(answers.get(OTHER_ID)) or "id_type" in answers,
+        ),
+        Field(
+            "id_number",
+            Kind.id_number,
+            N_(
+                "Please type your ID number (18 characters on your resident ID card). For "
+                "another document, press the button below."
+            ),
+            N_("Document number"),
+            why=ID_WHY,
+            masked=True,
+            when=lambda answers: answers.get("id_type", RESIDENT_ID) == RESIDENT_ID,
         ),
         Field(
             "id_number",
@@ -220,6 +297,7 @@ def applicant_fields(*, id_optional: Callable[[Answers], bool] | None = None) ->
             N_("Document number"),
             why=ID_WHY,
             masked=True,
+            when=lambda answers: answers.get("id_type", RESIDENT_ID) != RESIDENT_ID,
         ),
         Field(
             "phone",
@@ -251,6 +329,9 @@ EVIDENCE = Field(
         "nothing to add."
     ),
     N_("Evidence"),
+    # Files are taken at every step and the summary invites more; this question is no
+    # longer asked, but a draft or case from before still shows its answer.
+    when=_answered("evidence"),
 )
 
 
@@ -334,8 +415,10 @@ def timeliness(answers: Answers, today: date) -> Timeliness:
         return Timeliness(None, None, "", False)
     # F1 (FY 20(1)): 60 days from knowing. F2 (FY 20(3)): not told of the right, the body and
     # the period → at most one year from knowing the act (⚠ the 60 days then run from learning
-    # of the right, which the form does not ask; the cap is what the bot can check).
-    rule_id = "F1" if answers.get("rights_notified") == YES else "F2"
+    # of the right, which the form does not ask; the cap is what the bot can check). The
+    # question is asked only once F1 has passed (within it F2 changes nothing), so an
+    # unanswered question means F1.
+    rule_id = "F2" if answers.get("rights_notified") == NO else "F1"
     window = compute(rule_id, date.fromisoformat(str(known)))
     result = Timeliness(window.due, rule_id, window.basis, today > window.due, window.provisional)
     made = answers.get("act_date")
@@ -347,6 +430,15 @@ def timeliness(answers: Answers, today: date) -> Timeliness:
                 long_stop.due, "F3", long_stop.basis, today > long_stop.due, long_stop.provisional
             )
     return result
+
+
+def f1_passed(answers: Answers, today: date) -> bool:
+    """The 60 days of F1 from the day the citizen learned of the decision are over: only then
+    can F2 (rights not notified) or the manner of service (C12) change the outcome."""
+    known = answers.get("known_date")
+    if answers.get("act_kind") == INACTION or not known:
+        return False
+    return today > compute("F1", date.fromisoformat(str(known))).due
 
 
 def _inaction_window(answers: Answers, today: date) -> Timeliness:
@@ -390,6 +482,7 @@ RECONSIDERATION = FormSpec(
                 }
             ),
         ),
+        SAVED_DETAILS,
         Field(
             "applicant_kind",
             Kind.choice,
@@ -476,6 +569,7 @@ RECONSIDERATION = FormSpec(
             not_before="act_date",
             not_before_message=v.DATE_KNOWN_BEFORE_DECISION,
             when=_not("act_kind", INACTION),
+            clears=("how_received", "rights_notified"),
         ),
         Field(
             "how_received",
@@ -483,7 +577,9 @@ RECONSIDERATION = FormSpec(
             N_("How did you receive the decision?"),
             N_("How received"),
             choices=HOW_RECEIVED,
-            when=_not("act_kind", INACTION),
+            # C12: how it was served moves the day counted from; that matters only when the
+            # day the citizen gives is already outside the 60 days (F1).
+            when=_all(_not("act_kind", INACTION), _f1_passed_or_answered("how_received")),
         ),
         Field(
             "rights_notified",
@@ -493,7 +589,9 @@ RECONSIDERATION = FormSpec(
                 "and within what time?"
             ),
             N_("Told of the right to apply"),
-            when=_not("act_kind", INACTION),
+            # F2 (FY 20(3)) only lengthens the window: within the 60 days of F1 the answer
+            # changes nothing, so it is asked only once they have passed.
+            when=_all(_not("act_kind", INACTION), _f1_passed_or_answered("rights_notified")),
         ),
         Field(
             "late_reason",
@@ -527,10 +625,26 @@ RECONSIDERATION = FormSpec(
             max_len=v.TextLimits.FACTS,
         ),
         Field(
+            "extras",
+            Kind.choice,
+            N_(
+                "Does any of this apply?\n• You also claim compensation for damage the "
+                "decision caused you.\n• Someone else is directly affected by the decision (a "
+                "third party).\n• Someone acts for you (an agent)."
+            ),
+            N_("Compensation, third party or agent"),
+            choices=(
+                Choice(NONE, N_("None of these")),
+                Choice(SOME, N_("Yes, one or more")),
+            ),
+            clears=("compensation", "compensation_details", "third_parties", "agent"),
+        ),
+        Field(
             "compensation",
             Kind.yes_no,
             N_("Do you also claim compensation for damage the decision caused you?"),
             N_("Compensation claimed"),
+            when=_is_or_answered("extras", SOME, "compensation"),
         ),
         Field(
             "compensation_details",
@@ -550,6 +664,7 @@ RECONSIDERATION = FormSpec(
             N_("Third parties"),
             optional=True,
             max_len=v.TextLimits.ADDRESS,
+            when=_is_or_answered("extras", SOME, "third_parties"),
         ),
         Field(
             "agent",
@@ -562,6 +677,7 @@ RECONSIDERATION = FormSpec(
             N_("Agent"),
             optional=True,
             max_len=v.TextLimits.ADDRESS,
+            when=_is_or_answered("extras", SOME, "agent"),
         ),
         EVIDENCE,
         Field(
@@ -595,6 +711,14 @@ PETITION = FormSpec(
     N_("Petition (信访)"),
     (
         Field(
+            "review_of",
+            Kind.text,
+            N_("Which handling opinion do you ask to have reviewed?"),
+            N_("Review (复查) of the handling opinion in"),
+            # Never asked: set when the citizen asks for the 复查 (X5) from a closed petition.
+            when=_answered("review_of"),
+        ),
+        Field(
             "elsewhere",
             Kind.choice,
             N_(
@@ -618,19 +742,13 @@ PETITION = FormSpec(
             N_("Kind of matter"),
             choices=PETITION_KINDS,
         ),
+        SAVED_DETAILS,
         *applicant_fields(),
         Field(
             "township_id",
             Kind.township,
             N_("Where did the problem arise? Choose the town or township."),
             N_("Where"),
-        ),
-        Field(
-            "body_concerned",
-            Kind.agency,
-            N_("Which agency or official does it concern? Choose below, type a name, or skip."),
-            N_("Agency concerned"),
-            optional=True,
         ),
         Field(
             "request",
@@ -642,9 +760,23 @@ PETITION = FormSpec(
         Field(
             "facts",
             Kind.text,
+            N_(
+                "What happened, and why do you ask for this? Please describe the facts and "
+                "your reasons."
+            ),
+            N_("Facts and reasons"),
+            max_len=v.TextLimits.FACTS,
+            # XF 19 asks for facts and reasons; one answer holds both (an older case may
+            # still carry them apart, below).
+            when=lambda answers: "reasons" not in answers,
+        ),
+        Field(
+            "facts",
+            Kind.text,
             N_("What happened? Please describe the facts."),
             N_("Facts"),
             max_len=v.TextLimits.FACTS,
+            when=_answered("reasons"),
         ),
         Field(
             "reasons",
@@ -652,12 +784,37 @@ PETITION = FormSpec(
             N_("Why do you ask for this? (your reasons)"),
             N_("Reasons"),
             max_len=v.TextLimits.FACTS,
+            when=_answered("reasons"),
+        ),
+        Field(
+            "extras",
+            Kind.choice,
+            N_(
+                "Does any of this apply?\n• The matter concerns a particular agency or "
+                "official.\n• You have raised it with an office before.\n• You speak for "
+                "more people than yourself."
+            ),
+            N_("Agency concerned, raised before or a group"),
+            choices=(
+                Choice(NONE, N_("None of these")),
+                Choice(SOME, N_("Yes, one or more")),
+            ),
+            clears=("body_concerned", "raised_before", "raised_with", "group_size"),
+        ),
+        Field(
+            "body_concerned",
+            Kind.agency,
+            N_("Which agency or official does it concern? Choose below, type a name, or skip."),
+            N_("Agency concerned"),
+            optional=True,
+            when=_is_or_answered("extras", SOME, "body_concerned"),
         ),
         Field(
             "raised_before",
             Kind.yes_no,
             N_("Have you raised this matter with any office before?"),
             N_("Raised before"),
+            when=_is_or_answered("extras", SOME, "raised_before"),
         ),
         Field(
             "raised_with",
@@ -670,10 +827,12 @@ PETITION = FormSpec(
         Field(
             "group_size",
             Kind.count,
-            N_("How many people does this petition speak for? Type a number (1 if only you)."),
+            N_("How many people does this petition speak for? Type a number, or press “Only me”."),
             N_("People"),
             minimum=1,
             maximum=100_000,
+            default=Choice("1", N_("Only me")),
+            when=_is_or_answered("extras", SOME, "group_size"),
         ),
         Field(
             "representatives",
@@ -750,13 +909,18 @@ MEDIATION = FormSpec(
             N_("Where did the dispute arise? Choose the town or township."),
             N_("Where"),
         ),
+        SAVED_DETAILS,
         *applicant_fields(),
         Field(
             "other_party_name",
             Kind.text,
-            N_("Who is the other side? Type the name of the person, company or agency."),
+            N_(
+                "Who is the other side? Type the name of the person, company or agency, and a "
+                "phone number to reach them if you know it."
+            ),
             N_("Other side"),
-            max_len=v.TextLimits.SHORT,
+            max_len=v.TextLimits.ADDRESS,
+            contact_key="other_party_contact",
         ),
         Field(
             "other_party_contact",
@@ -765,6 +929,20 @@ MEDIATION = FormSpec(
             N_("Other side's contact"),
             optional=True,
             max_len=v.TextLimits.ADDRESS,
+            # Taken from the answer above (a phone number in it); shown, and changeable, on
+            # the summary.
+            when=_answered("other_party_contact"),
+        ),
+        Field(
+            "facts",
+            Kind.text,
+            N_(
+                "What happened, and what do you ask for? Please describe the dispute and your "
+                "claims."
+            ),
+            N_("Facts and claims"),
+            max_len=v.TextLimits.FACTS,
+            when=lambda answers: "claims" not in answers,
         ),
         Field(
             "facts",
@@ -772,6 +950,7 @@ MEDIATION = FormSpec(
             N_("What happened? Please describe the dispute."),
             N_("Facts"),
             max_len=v.TextLimits.FACTS,
+            when=_answered("claims"),
         ),
         Field(
             "claims",
@@ -779,6 +958,7 @@ MEDIATION = FormSpec(
             N_("What do you ask for? (your claims)"),
             N_("Claims"),
             max_len=v.TextLimits.REQUEST,
+            when=_answered("claims"),
         ),
         Field(
             "preferred_time",
@@ -833,10 +1013,12 @@ def parse_answer(
     if kind is Kind.phone:
         return v.parse_phone(text, default_area_code=org.phone_area_code)
     if kind is Kind.count:
+        if spec_field.default is not None and match_choice(spec_field, text, org, translate):
+            return int(spec_field.default.value)
         return v.parse_count(text, minimum=spec_field.minimum, maximum=spec_field.maximum)
     if kind is Kind.names:
         return parse_names(text, maximum=spec_field.maximum, max_len=spec_field.max_len)
-    if kind in (Kind.choice, Kind.township, Kind.category, Kind.agency):
+    if kind in (Kind.choice, Kind.township, Kind.category, Kind.agency, Kind.saved):
         match = match_choice(spec_field, text, org, translate)
         if match is not None:
             return match
@@ -852,6 +1034,25 @@ REPRESENTATIVES_TOO_MANY = N_(
 )
 
 
+_PHONE_IN_TEXT = re.compile(
+    r"(?<![\d+])(?:\+?86[\s-]?)?(?:1[3-9]\d(?:[\s-]?\d{4}){2}|0\d{2,3}[\s-]?\d{7,8})(?!\d)"
+)
+
+
+def split_contact(text: str) -> tuple[str, str | None]:
+    """ "李四 13900002222" → ("李四", "13900002222"): the name, and a phone number if one was
+    typed with it. Without a name beside the number, the whole answer is the name."""
+    numbers = [m.group(0).strip() for m in _PHONE_IN_TEXT.finditer(text)]
+    if not numbers:
+        return text, None
+    rest = _PHONE_IN_TEXT.sub(" ", text)
+    rest = re.sub(r"(电话|手机|联系方式|phone|tel\.?)\s*[:：]?\s*$", "", rest.strip(), flags=re.I)
+    name = re.sub(r"\s+", " ", rest).strip(" ,，;；:：、/（）()")
+    if not name:
+        return text, None
+    return name, "、".join(numbers)
+
+
 def parse_names(text: str, *, maximum: int, max_len: int) -> list[str]:
     cleaned = v.clean_text(text, max_len=max_len)
     for separator in ("，", "、", ";", "；", "\n"):
@@ -864,6 +1065,20 @@ def parse_names(text: str, *, maximum: int, max_len: int) -> list[str]:
     return names
 
 
+def township_from_address(answers: Answers, org: Organisation) -> str | None:
+    """The one town or township the citizen's address names (offered first, to confirm with
+    one press), or None when it names none or several."""
+    address = str(answers.get("address") or "").lower()
+    if not address:
+        return None
+    found = {
+        place.id
+        for place in org.townships
+        if place.name in address or place.name_en.split()[0].lower() in address
+    }
+    return found.pop() if len(found) == 1 else None
+
+
 def choices_for(spec_field: Field, org: Organisation, locale: str) -> list[tuple[str, str]]:
     """(value, label) pairs for the buttons; fixed labels are msgids, org names are not."""
     if spec_field.kind is Kind.agency:
@@ -873,6 +1088,8 @@ def choices_for(spec_field: Field, org: Organisation, locale: str) -> list[tuple
         return [(p.id, p.display_name(locale)) for p in places]
     if spec_field.kind is Kind.category:
         return [(c.id, c.display_name(locale)) for c in org.dispute_categories]
+    if spec_field.default is not None:
+        return [(spec_field.default.value, spec_field.default.label)]
     return [(c.value, c.label) for c in spec_field.choices]
 
 

@@ -23,12 +23,21 @@ from cases.db import Database, row_in, rows_in
 from cases.deadlines import Deadline, NoPeriodConfigured, compute
 from cases.forms import (
     CASE_NUMBER_PREFIX,
+    CHANGE_SAVED,
+    F1_PASSED,
     FORMS,
+    HAS_SAVED,
+    OTHER_ID,
+    RESIDENT_ID,
+    USE_SAVED,
     YES,
     Field,
     FormSpec,
     Gate,
+    Kind,
     Procedure,
+    f1_passed,
+    split_contact,
     timeliness,
 )
 from cases.history import append_event
@@ -149,6 +158,7 @@ EVENT_TEXTS: dict[str, str] = {
     ),
     # Staff actions and deemed acceptance: their rows of the transition table.
     **history_texts("citizen"),
+    "review_requested": N_("You asked for a review (复查) of the handling opinion."),
 }
 
 STAFF_EVENT_TEXTS: dict[str, str] = {
@@ -158,6 +168,7 @@ STAFF_EVENT_TEXTS: dict[str, str] = {
     "material_added": N_("The applicant added material."),
     "withdrawn": N_("The applicant withdrew the case."),
     **history_texts("staff"),
+    "review_requested": N_("The applicant asked for a review (复查) of the handling opinion."),
 }
 """The same history for staff: the citizen's texts speak to the citizen ("you submitted")."""
 
@@ -200,6 +211,36 @@ class SubmitResult(BaseModel):
     case: CaseSummary
     created: bool
     first_deadline: Deadline | None
+    offer_to_save: bool = False
+    """Ask the citizen whether to keep their details for the next filing (not asked again
+    once answered, nor when the saved ones were used unchanged)."""
+
+
+class ReviewResult(BaseModel):
+    """The 复查 request: filed (with its receipt), already filed, too late, or not possible."""
+
+    outcome: str  # filed | already | late | not_concluded
+    result: SubmitResult | None = None
+    due: date | None = None
+    number: str | None = None
+
+
+class SavedDetails(BaseModel):
+    """A citizen's own details kept with their consent (never logged, shown only masked)."""
+
+    name: str
+    id_type: str
+    id_number: str
+    phone: str
+    address: str
+
+    def __repr__(self) -> str:  # a stray log line or traceback must not carry them
+        return "SavedDetails(…)"
+
+    __str__ = __repr__
+
+
+SAVED_FIELDS = ("applicant_name", "id_type", "id_number", "phone", "address")
 
 
 # --- the service ------------------------------------------------------------------------
@@ -242,11 +283,22 @@ class IntakeService:
             )
             if row is not None:
                 return self._cache(_draft(row)), True
-            first = spec.next_field({})
+            saved = await row_in(
+                conn, "SELECT 1 FROM saved_details WHERE user_id = ? AND consent = 1", (user_id,)
+            )
+            start: dict[str, Any] = {HAS_SAVED: True} if saved else {}
+            first = spec.next_field(start)
             cursor = await conn.execute(
                 "INSERT INTO drafts(user_id, procedure, answers, step, created_at, updated_at)"
-                " VALUES (?, ?, '{}', ?, ?, ?)",
-                (user_id, procedure.value, first.key if first else None, now, now),
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    user_id,
+                    procedure.value,
+                    json.dumps(start),
+                    first.key if first else None,
+                    now,
+                    now,
+                ),
             )
             draft_id = cursor.lastrowid
         draft = await self.get_draft(int(draft_id or 0), user_id=user_id)
@@ -282,7 +334,18 @@ class IntakeService:
             for dependent in field.clears:  # checked against the old answer: ask again
                 answers.pop(dependent, None)
         answers[key] = value
+        if field.kind is Kind.saved:
+            details = await self.saved_details(user_id) if value == USE_SAVED else None
+            if details is None:
+                answers[key] = CHANGE_SAVED  # deleted meanwhile (/forgetme): ask them
+            else:
+                answers.update(_details_answers(details, draft.procedure))
+        if field.kind is Kind.id_number and "id_type" not in answers:
+            answers["id_type"] = RESIDENT_ID  # typed without the "other document" button
+        if field.contact_key and isinstance(value, str):
+            answers[key], answers[field.contact_key] = split_contact(value)
         if draft.procedure is Procedure.reconsideration:
+            answers[F1_PASSED] = f1_passed(answers, self.today())
             answers["_late"] = timeliness(answers, self.today()).late
         gate = field.gate(answers, self.org) if field.gate else None
         following = spec.next_field(answers)
@@ -315,6 +378,93 @@ class IntakeService:
             }
         )
         return self._cache(updated), gate
+
+    async def other_id_document(self, draft_id: int, *, user_id: int) -> Draft:
+        """The "not a resident ID card" button: ask the document type, then its number."""
+        draft = await self.get_draft(draft_id, user_id=user_id)
+        answers = {k: v for k, v in draft.answers.items() if k not in ("id_type", "id_number")}
+        answers[OTHER_ID] = True
+        following = draft.spec.next_field(answers)
+        step = following.key if following else None
+        changed = await self._db.execute(
+            "UPDATE drafts SET answers = ?, step = ?, updated_at = ?"
+            " WHERE id = ? AND user_id = ? AND status = 'open'",
+            (
+                json.dumps(answers, ensure_ascii=False),
+                step,
+                to_db(self._clock.now()),
+                draft_id,
+                user_id,
+            ),
+        )
+        if changed != 1:
+            self._drafts.pop(draft_id, None)
+            raise DraftNotFound(draft_id)
+        return self._cache(draft.model_copy(update={"answers": answers, "step": step}))
+
+    # saved details (with consent) ---------------------------------------------------------
+
+    async def saved_details(self, user_id: int) -> SavedDetails | None:
+        row = await self._db.fetch_one(
+            "SELECT name, id_type, id_number, phone, address FROM saved_details"
+            " WHERE user_id = ? AND consent = 1",
+            (user_id,),
+        )
+        if row is None:
+            return None
+        return SavedDetails(
+            name=row[0], id_type=row[1], id_number=row[2], phone=row[3], address=row[4]
+        )
+
+    async def keep_details(self, case_id: int, *, user_id: int, consent: bool) -> bool:
+        """The citizen's answer to "keep your details?": with consent, the applicant's details
+        of their own case are copied; without, only the refusal is kept (no personal data), so
+        the question is not asked again. False if the case is not theirs."""
+        now = to_db(self._clock.now())
+        async with self._db.transaction() as conn:
+            row = await row_in(
+                conn,
+                "SELECT p.name, p.id_type, p.id_number, p.phone, p.address FROM parties p"
+                " JOIN cases c ON c.id = p.case_id"
+                " WHERE c.id = ? AND c.citizen_id = ? AND p.role = 'applicant'",
+                (case_id, user_id),
+            )
+            if row is None:
+                return False
+            values = tuple(row) if consent else (None,) * 5
+            await conn.execute(
+                "INSERT INTO saved_details(user_id, consent, name, id_type, id_number, phone,"
+                " address, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT(user_id) DO UPDATE SET consent = excluded.consent,"
+                " name = excluded.name, id_type = excluded.id_type,"
+                " id_number = excluded.id_number, phone = excluded.phone,"
+                " address = excluded.address, updated_at = excluded.updated_at",
+                (user_id, int(consent), *values, now),
+            )
+        return True
+
+    async def forget_details(self, user_id: int) -> bool:
+        """/forgetme: the saved details go; filed cases stay (official records). True if
+        anything was saved."""
+        changed = await self._db.execute("DELETE FROM saved_details WHERE user_id = ?", (user_id,))
+        return changed > 0
+
+    async def _offer_to_save(
+        self, conn: aiosqlite.Connection, user_id: int, answers: dict[str, Any]
+    ) -> bool:
+        """Asked once: not after a refusal, nor when the saved details were used as they are.
+        After "enter other details", the citizen may keep the new ones instead."""
+        row = await row_in(
+            conn,
+            "SELECT consent, name, id_type, id_number, phone, address FROM saved_details"
+            " WHERE user_id = ?",
+            (user_id,),
+        )
+        if row is None:
+            return True
+        if not row[0]:
+            return False
+        return tuple(row[1:]) != tuple(answers.get(key) for key in SAVED_FIELDS)
 
     async def reopen_field(self, draft_id: int, *, user_id: int, key: str) -> Draft:
         """'Edit' from the summary: ask this question again; other answers stay."""
@@ -445,13 +595,17 @@ class IntakeService:
                 case_id, first_deadline = await self._create_case(
                     conn, draft, answers, received_on, now
                 )
+                offer = await self._offer_to_save(conn, user_id, answers)
         case = await self.case_summary(case_id)
         if not created:
+            offer = False
             deadline = case.next_deadline
             first_deadline = (
                 compute(deadline.rule_id, deadline.trigger_on) if deadline is not None else None
             )
-        return SubmitResult(case=case, created=created, first_deadline=first_deadline)
+        return SubmitResult(
+            case=case, created=created, first_deadline=first_deadline, offer_to_save=offer
+        )
 
     async def _create_case(
         self,
@@ -460,6 +614,9 @@ class IntakeService:
         answers: dict[str, Any],
         received_on: date,
         now: str,
+        *,
+        first_rule: str | None = None,
+        review_of: tuple[int, str] | None = None,
     ) -> tuple[int, Deadline | None]:
         procedure = draft.procedure
         prefix = CASE_NUMBER_PREFIX[procedure]
@@ -475,9 +632,12 @@ class IntakeService:
         routed_to, routed_name = self._route(procedure, answers)
         respondent = self._respondent_name(answers)
         sensitive = procedure is Procedure.petition and answers.get("petition_kind") == "report"
-        linked_id, linked_number, link_reason = await self._find_related(
-            conn, draft.user_id, procedure, answers
-        )
+        if review_of is not None:  # a 复查 request belongs with the case it reviews
+            linked_id, linked_number, link_reason = *review_of, "review"
+        else:
+            linked_id, linked_number, link_reason = await self._find_related(
+                conn, draft.user_id, procedure, answers
+            )
         cursor = await conn.execute(
             "INSERT INTO cases(number, procedure, status, citizen_id, draft_id, sensitive,"
             " respondent, subject, answers, linked_case_id, link_reason, received_on,"
@@ -520,7 +680,7 @@ class IntakeService:
             await _event(
                 conn, case_id, now, None, "linked", {"number": linked_number, "why": link_reason}
             )
-        rule_id = FIRST_RULE[procedure]
+        rule_id = first_rule or FIRST_RULE[procedure]
         try:
             deadline = compute(rule_id, received_on) if rule_id else None
         except NoPeriodConfigured:
@@ -571,7 +731,7 @@ class IntakeService:
             (
                 "applicant",
                 name,
-                answers.get("id_type"),
+                answers.get("id_type") or (RESIDENT_ID if answers.get("id_number") else None),
                 answers.get("id_number"),
                 answers.get("phone"),
                 answers.get("address"),
@@ -630,6 +790,90 @@ class IntakeService:
                 if mine and mine == theirs:
                     return int(row[0]), str(row[1]), key
         return None, None, None
+
+    # after a handling opinion: the 复查 request (X5) ------------------------------------------
+
+    async def request_review(self, case_id: int, *, user_id: int) -> ReviewResult:
+        """X5 (XF 35): within 30 days of the written handling opinion the petitioner may ask
+        the next-higher body for a review (复查). Filed in one press as a new petition with the
+        same answers, linked to the one it reviews; the review body's 30 days (X6) start.
+        Once per case: a second press shows the request already filed."""
+        now = to_db(self._clock.now())
+        today = self.today()
+        async with self._db.transaction() as conn:
+            row = await row_in(
+                conn, "SELECT * FROM cases WHERE id = ? AND citizen_id = ?", (case_id, user_id)
+            )
+            if row is None:
+                raise CaseNotFound(case_id)
+            earlier = await row_in(
+                conn,
+                "SELECT number FROM cases WHERE linked_case_id = ? AND link_reason = 'review'",
+                (case_id,),
+            )
+            if earlier is not None:
+                return ReviewResult(outcome="already", number=str(earlier[0]))
+            concluded = await row_in(
+                conn,
+                "SELECT detail, at FROM case_events WHERE case_id = ? AND kind = 'concluded'"
+                " ORDER BY id DESC LIMIT 1",
+                (case_id,),
+            )
+            # The day the handling opinion was issued (X5 runs from it): recorded with the
+            # event, or the event's own day in Gucheng.
+            on = None
+            if concluded is not None:
+                detail = json.loads(concluded[0])
+                on = (
+                    detail.get("decided_on")
+                    or detail.get("on")
+                    or from_db(str(concluded[1])).astimezone(LEGAL_TZ).date().isoformat()
+                )
+            if (
+                row["procedure"] != Procedure.petition.value
+                or row["status"] != CaseStatus.decided
+                or not on
+            ):
+                return ReviewResult(outcome="not_concluded")
+            window = compute("X5", date.fromisoformat(str(on)))
+            if today > window.due:
+                return ReviewResult(outcome="late", due=window.due)
+            answers = {**json.loads(row["answers"]), "review_of": row["number"]}
+            cursor = await conn.execute(
+                "INSERT INTO drafts(user_id, procedure, answers, step, created_at, updated_at)"
+                " VALUES (?, ?, ?, NULL, ?, ?)",
+                (
+                    user_id,
+                    Procedure.petition.value,
+                    json.dumps(answers, ensure_ascii=False),
+                    now,
+                    now,
+                ),
+            )
+            draft = Draft(
+                id=int(cursor.lastrowid or 0),
+                user_id=user_id,
+                procedure=Procedure.petition,
+                answers=answers,
+                step=None,
+                status="open",
+            )
+            new_id, deadline = await self._create_case(
+                conn,
+                draft,
+                answers,
+                today,
+                now,
+                first_rule="X6",
+                review_of=(case_id, str(row["number"])),
+            )
+            await _event(conn, case_id, now, user_id, "review_requested", {})
+        case = await self.case_summary(new_id)
+        return ReviewResult(
+            outcome="filed",
+            result=SubmitResult(case=case, created=True, first_deadline=deadline),
+            due=window.due,
+        )
 
     # citizens' view of their cases ----------------------------------------------------------
 
@@ -726,7 +970,26 @@ def submitted_answers(draft: Draft) -> dict[str, Any]:
     """Only the questions asked in the branch taken: an answer to a question that an edit
     made irrelevant (e.g. compensation details after answering 'no') is not filed."""
     asked = {f.key for f in draft.spec.asked_fields(draft.answers)}
-    return {k: v for k, v in draft.answers.items() if k in asked or k == "_late"}
+    # Underscored keys are the form's own bookkeeping (whether saved details were used, which
+    # questions mattered): never filed, so staff cannot tell saved details from typed ones.
+    return {
+        k: v
+        for k, v in draft.answers.items()
+        if (k in asked and not k.startswith("_")) or k == "_late"
+    }
+
+
+def _details_answers(details: SavedDetails, procedure: Procedure) -> dict[str, Any]:
+    answers: dict[str, Any] = {
+        "applicant_name": details.name,
+        "id_type": details.id_type,
+        "id_number": details.id_number,
+        "phone": details.phone,
+        "address": details.address,
+    }
+    if procedure is Procedure.reconsideration:
+        answers["applicant_kind"] = "person"  # saved details are a person's own
+    return answers
 
 
 def subject_of(procedure: Procedure, answers: dict[str, Any], org: Organisation) -> str:

@@ -40,6 +40,15 @@ class CaseAction(CallbackData, prefix="case"):
     case_id: RowId
 
 
+class CaseFollowUp(CallbackData, prefix="fu"):
+    """Under a citizen's closure notice: rate the handling, or request the 复查 (issue 11;
+    cases.followup). Handled in handlers/mycases.py, ownership checked there."""
+
+    action: str
+    case_id: RowId
+    value: int = Field(default=0, ge=0, le=5)
+
+
 class ReminderAck(CallbackData, prefix="ack"):
     """The "received / 已收到" button under staff and agency reminders: proof of service (送达)."""
 

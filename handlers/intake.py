@@ -36,6 +36,7 @@ from cases.citations import plain_basis
 from cases.forms import (
     PROCEDURE_NAMES,
     PROVISIONAL_NOTE,
+    RESIDENT_ID,
     Field,
     Gate,
     Kind,
@@ -44,6 +45,7 @@ from cases.forms import (
     display_value,
     parse_answer,
     timeliness,
+    township_from_address,
 )
 from cases.intake import (
     ATTACHMENT_TOO_LARGE,
@@ -51,11 +53,12 @@ from cases.intake import (
     Draft,
     DraftNotFound,
     IntakeService,
+    SavedDetails,
     SubmitResult,
     check_attachment,
 )
 from cases.texts import N_
-from cases.validation import ValidationError, parse_phone
+from cases.validation import ValidationError, mask_id_number, mask_phone, parse_phone
 from handlers.callbacks import MenuAction
 from handlers.filters import NotCommand, When
 from handlers.keyboards import button, cancel_confirmation, grid, main_menu
@@ -71,9 +74,17 @@ class IntakeForm(StatesGroup):
     answering = State()
 
 
+class KeepDetails(CallbackData, prefix="kd"):
+    """After a filing: keep (1) or do not keep (0) the applicant's details for next time."""
+
+    case_id: int = PydanticField(ge=0, lt=2**63)
+    keep: int = PydanticField(ge=0, le=1)
+
+
 class FormButton(CallbackData, prefix="f"):
     """``action``: pick (a choice, by index), skip, done (evidence), submit, edit, field
-    (re-ask one question), discard."""
+    (re-ask one question), discard, default (the commonest answer), otherid (not a resident
+    ID card)."""
 
     draft_id: int = PydanticField(ge=0, lt=2**63)  # a forged huge id must not reach SQLite
     action: str
@@ -91,13 +102,42 @@ ENTRY_COMMANDS = {
 # --- rendering ---------------------------------------------------------------------------
 
 
-def question_text(draft: Draft, field: Field, today: Any) -> str:
+def masked_details(details: SavedDetails) -> str:
+    """Saved details as shown back to their owner: every part masked (the chat may be read
+    over a shoulder, and a message stays on the phone)."""
+    name = details.name[:1] + "*" * max(len(details.name) - 1, 1)
+    address = details.address[:6] + ("…" if len(details.address) > 6 else "")
+    return "\n".join(
+        [
+            f"• {html.escape(name)}",
+            f"• {mask_id_number(details.id_number)}",
+            f"• {mask_phone(details.phone)}",
+            f"• {html.escape(address)}",
+        ]
+    )
+
+
+def question_text(
+    draft: Draft, field: Field, today: Any, *, saved: SavedDetails | None = None, org: Any = None
+) -> str:
     parts: list[str] = []
     if field.intro is not None:
         note = field.intro(draft.answers, today)
         if note is not None:
             parts.append("⚠️ " + t(note.message, **note.params))
-    parts.append(_(field.prompt))
+    if field.kind is Kind.saved and saved is not None:
+        parts.append(t(field.prompt, details=masked_details(saved)))
+    else:
+        parts.append(_(field.prompt))
+    if field.kind is Kind.township and org is not None:
+        suggested = township_from_address(draft.answers, org)
+        if suggested is not None:
+            parts.append(
+                t(
+                    "Your address names {place}: press it to confirm, or choose another.",
+                    place=html.escape(org.township(suggested).display_name(current_locale())),
+                )
+            )
     if field.why:
         parts.append(f"<i>{html.escape(_(field.why))}</i>")
     return "\n\n".join(parts)
@@ -113,15 +153,35 @@ def question_keyboard(
             one_time_keyboard=True,
         )
     buttons: list[InlineKeyboardButton] = []
+    if field.kind is Kind.township:
+        suggested = township_from_address(draft.answers, service.org)
+        options = [value for value, _label in choices_for(field, service.org, "zh")]
+        if suggested in options:
+            place = service.org.township(suggested).display_name(current_locale())
+            buttons.append(button("✅ " + place, _pick(draft, field, options.index(suggested))))
+    if field.kind is Kind.id_number and draft.answers.get("id_type", RESIDENT_ID) == RESIDENT_ID:
+        buttons.append(
+            button(
+                _("Not a resident ID card"),
+                FormButton(draft_id=draft.id, action="otherid", field=field.key),
+            )
+        )
+    if field.default is not None:
+        buttons.append(
+            button(
+                _(field.default.label),
+                FormButton(draft_id=draft.id, action="default", field=field.key),
+            )
+        )
     if field.kind is Kind.yes_no:
         buttons += [
             button(_("Yes"), _pick(draft, field, 0)),
             button(_("No"), _pick(draft, field, 1)),
         ]
-    elif field.kind in (Kind.choice, Kind.agency, Kind.township, Kind.category):
+    elif field.kind in (Kind.choice, Kind.agency, Kind.township, Kind.category, Kind.saved):
         options = choices_for(field, service.org, current_locale())
         for index, (_value, label) in enumerate(options):
-            text = _(label) if field.kind is Kind.choice else label
+            text = _(label) if field.kind in (Kind.choice, Kind.saved) else label
             buttons.append(button(text, _pick(draft, field, index)))
     elif field.kind is Kind.date:
         # The commonest answers as buttons; any other date is typed.
@@ -146,6 +206,10 @@ def question_keyboard(
     if not buttons:
         return None
     long_list = field.kind in (Kind.agency, Kind.township, Kind.category, Kind.date)
+    if field.kind is Kind.township and buttons and buttons[0].text.startswith("✅"):
+        # The township the address names on a row of its own, above the full list.
+        rest = grid(buttons[1:], 2).inline_keyboard
+        return InlineKeyboardMarkup(inline_keyboard=[[buttons[0]], *rest])
     return grid(buttons, 2 if long_list else 1)
 
 
@@ -157,13 +221,22 @@ def summary_text(draft: Draft, service: IntakeService, files: int) -> str:
     locale = current_locale()
     lines = [f"<b>{html.escape(_(draft.spec.title))}</b>", _("Please check your answers:"), ""]
     for field in draft.spec.asked_fields(draft.answers):
-        if field.kind is Kind.evidence:
-            value = _("{count} file(s)").format(count=files)
-        else:
-            value = display_value(field, draft.answers.get(field.key), service.org, _, locale)
+        if field.key.startswith("_") or field.kind is Kind.evidence:
+            continue  # the form's bookkeeping; files are counted below
+        value = display_value(field, draft.answers.get(field.key), service.org, _, locale)
         if len(value) > SUMMARY_VALUE_LIMIT:
             value = value[: SUMMARY_VALUE_LIMIT - 1] + "…"
         lines.append(f"<b>{html.escape(_(field.label))}</b>{colon()}{html.escape(value)}")
+    lines.append(
+        f"<b>{html.escape(_('Evidence'))}</b>{colon()}"
+        + html.escape(_("{count} file(s)").format(count=files))
+    )
+    lines.append(
+        _(
+            "To add evidence, send photos, documents (PDF, Word, Excel) or voice messages "
+            "now, before you submit."
+        )
+    )
     if draft.procedure is Procedure.reconsideration:
         window = timeliness(draft.answers, service.today())
         if window.window_end is not None and not window.late:
@@ -203,7 +276,7 @@ def edit_keyboard(draft: Draft) -> InlineKeyboardMarkup:
         [
             button(_(field.label), FormButton(draft_id=draft.id, action="field", field=field.key))
             for field in draft.spec.asked_fields(draft.answers)
-            if field.gate is None
+            if field.gate is None and not field.key.startswith("_")
         ],
         2,
     )
@@ -280,7 +353,8 @@ async def ask(
         await target.answer(text, reply_markup=summary_keyboard(draft))
         return
     files = await service.attachment_count(draft.id) if field.kind is Kind.evidence else 0
-    text = question_text(draft, field, service.today())
+    saved = await service.saved_details(draft.user_id) if field.kind is Kind.saved else None
+    text = question_text(draft, field, service.today(), saved=saved, org=service.org)
     if prefix:
         text = prefix + "\n\n" + text
     await target.answer(text, reply_markup=question_keyboard(draft, field, service, files))
@@ -295,7 +369,10 @@ async def start_form(
     prefix = (
         _("You have an unfinished form; let us continue where you stopped.")
         if resumed
-        else _("Let us start. Answer one question at a time; /cancel stops at any point.")
+        else _(
+            "Let us start. Answer one question at a time; /cancel stops at any point. You can "
+            "send evidence (photos, documents, voice messages) whenever you like."
+        )
     )
     await ask(target, draft, intake, prefix=prefix)
 
@@ -595,6 +672,13 @@ async def form_button(
         await _store(
             message, draft, field, await intake.attachment_count(draft.id), state, intake, user_id
         )
+    elif action == "default" and field.default is not None:
+        value = parse_answer(
+            field, field.default.value, draft.answers, today=intake.today(), org=intake.org
+        )
+        await _store(message, draft, field, value, state, intake, user_id)
+    elif action == "otherid" and field.kind is Kind.id_number:
+        await ask(message, await intake.other_id_document(draft.id, user_id=user_id), intake)
     elif action == "date" and field.kind is Kind.date and callback_data.value in (0, 1):
         day = intake.today() - timedelta(days=callback_data.value)
         try:
@@ -631,8 +715,65 @@ async def _submit(
         return
     await query.answer()
     await state.clear()
-    if isinstance(query.message, Message):
+    if not isinstance(query.message, Message):
+        return
+    if not result.offer_to_save:
         await query.message.answer(receipt_text(result), reply_markup=main_menu())
+        return
+    # The consent question rides on the receipt (one message): the menu stays under it.
+    text = receipt_text(result) + "\n\n" + _(KEEP_DETAILS_QUESTION)
+    keep = [
+        button(_("Yes, keep my details"), KeepDetails(case_id=result.case.id, keep=1)),
+        button(_("No, do not keep them"), KeepDetails(case_id=result.case.id, keep=0)),
+    ]
+    markup = InlineKeyboardMarkup(
+        inline_keyboard=[*grid(keep, 2).inline_keyboard, *main_menu().inline_keyboard]
+    )
+    await query.message.answer(text, reply_markup=markup)
+
+
+KEEP_DETAILS_QUESTION = N_(
+    "Shall we keep your name, ID number, phone number and address for your next filing? You "
+    "would not need to type them again: we would show them masked and you choose “use these” "
+    "or “change”. They are kept only for this, and /forgetme deletes them at any time."
+)
+
+
+async def keep_details(
+    query: CallbackQuery, callback_data: KeepDetails, intake: IntakeService
+) -> None:
+    keep = bool(callback_data.keep)
+    done = await intake.keep_details(
+        callback_data.case_id, user_id=query.from_user.id, consent=keep
+    )
+    await query.answer()
+    if not isinstance(query.message, Message):
+        return
+    if not done:
+        await query.message.answer(_("This button is no longer valid."), reply_markup=main_menu())
+        return
+    text = (
+        _("Your details are kept for your next filing. /forgetme deletes them.")
+        if keep
+        else _("Nothing was kept. You will be asked for your details next time.")
+    )
+    await query.message.answer(text, reply_markup=main_menu())
+
+
+async def forget_me(message: Message, intake: IntakeService) -> None:
+    """Deletes the saved details; filed cases are official records and stay."""
+    assert message.from_user
+    deleted = await intake.forget_details(message.from_user.id)
+    text = (
+        _("Your saved details (name, ID, phone, address) were deleted.")
+        if deleted
+        else _("No details of yours were saved.")
+    )
+    text += " " + _(
+        "Cases you have filed stay as they are: they are official records and are kept as "
+        "the law requires."
+    )
+    await message.answer(text)
 
 
 def build_router() -> Router:
@@ -643,6 +784,8 @@ def build_router() -> Router:
         menu_entry, MenuAction.filter(F.action.in_(set(ENTRY_COMMANDS)))
     )
     router.callback_query.register(form_button, FormButton.filter())
+    router.callback_query.register(keep_details, KeepDetails.filter())
+    router.message.register(forget_me, Command("forgetme"))
     return router
 
 

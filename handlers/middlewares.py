@@ -127,6 +127,9 @@ class FloodMiddleware(BaseMiddleware):
                 await event.callback_query.answer(text, show_alert=True)
             elif event.message:
                 await event.message.answer(text)
+        elif event.callback_query:
+            # Every press is answered, or the client keeps the button's spinner turning.
+            await event.callback_query.answer()
         return None
 
     def _forget_idle(self, now: float) -> None:

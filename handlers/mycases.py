@@ -19,6 +19,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from cases.db import Database
 from cases.deadlines import RULES
+from cases.followup import RATE_BUTTON, RATE_PROMPT, FollowUpService, RatingOutcome
 from cases.forms import FORMS, PROCEDURE_NAMES, Procedure, display_value
 from cases.history import CITIZEN
 from cases.intake import (
@@ -34,10 +35,10 @@ from cases.procedures import OPEN_STATUSES, CaseStatus
 from cases.texts import N_, format_date
 from cases.users import Role, User
 from cases.validation import TextLimits, ValidationError, clean_text
-from handlers.callbacks import CaseAction, MenuAction
+from handlers.callbacks import CaseAction, CaseFollowUp, MenuAction
 from handlers.filters import When
 from handlers.intake import download_attachment
-from handlers.keyboards import main_menu
+from handlers.keyboards import button, grid, main_menu
 from handlers.texts import colon, current_locale, event_text, t
 
 WITHDRAW_WARNING: dict[Procedure, str] = {
@@ -58,6 +59,12 @@ MESSAGE_BUDGET = 3800  # of Telegram's 4096 characters, with room for the closin
 
 class AddingMaterial(StatesGroup):
     waiting = State()
+
+
+class RatingComment(StatesGroup):
+    """After a score: the next text is the optional comment on the handling."""
+
+    writing = State()
 
 
 def _deadline_line(case: CaseSummary) -> str | None:
@@ -230,6 +237,15 @@ async def case_button(
         number = f"<code>{case.number}</code>"
         if done:
             text = t("Case {number} is withdrawn.", number=number)
+            # The withdrawal closes the case: the one moment to ask for a rating.
+            markup = InlineKeyboardMarkup(
+                inline_keyboard=[
+                    [button(_(RATE_BUTTON), CaseFollowUp(action="rate", case_id=case.id))],
+                    *main_menu().inline_keyboard,
+                ]
+            )
+            await message.answer(text, reply_markup=markup)
+            return
         elif case.status == CaseStatus.withdrawn:  # the button pressed twice
             text = t("Case {number} is already withdrawn.", number=number)
         else:
@@ -320,8 +336,135 @@ async def material_file(
     )
 
 
+# --- after a case closes: rating, 复查 (cases.followup) -------------------------------------
+
+
+async def follow_up_button(
+    query: CallbackQuery,
+    callback_data: CaseFollowUp,
+    state: FSMContext,
+    intake: IntakeService,
+    followup: FollowUpService,
+) -> None:
+    message = query.message if isinstance(query.message, Message) else None
+    user_id = query.from_user.id
+    case_id = callback_data.case_id
+    if callback_data.action == "review":
+        await _request_review(query, message, case_id, intake)
+        return
+    if callback_data.action == "rate":
+        outcome = await followup.may_rate(case_id, user_id=user_id)
+        if outcome is not RatingOutcome.ok:
+            await query.answer(_(RATING_REFUSALS[outcome]), show_alert=True)
+            return
+        await query.answer()
+        if message is not None:
+            scores = [
+                button("⭐" * score, CaseFollowUp(action="score", case_id=case_id, value=score))
+                for score in range(5, 0, -1)
+            ]
+            await message.answer(
+                _(RATE_PROMPT) + "\n" + _("5 stars: very satisfied; 1 star: not at all."),
+                reply_markup=grid(scores, 1),
+            )
+        return
+    if callback_data.action == "score":
+        outcome = await followup.rate(case_id, user_id=user_id, score=callback_data.value)
+        if outcome is not RatingOutcome.ok:
+            await query.answer(_(RATING_REFUSALS[outcome]), show_alert=True)
+            return
+        await query.answer()
+        if await state.get_state() is not None:
+            # In the middle of something else (a form): the comment would take its answer.
+            if message is not None:
+                await message.answer(_("Thank you."))
+            return
+        await state.set_state(RatingComment.writing)
+        await state.set_data({"rated_case": case_id})
+        if message is not None:
+            await message.answer(
+                _(
+                    "Thank you for your rating. If you wish, type a comment on the handling "
+                    "now; or press “No comment”."
+                ),
+                reply_markup=grid(
+                    [button(_("No comment"), CaseFollowUp(action="nocomment", case_id=case_id))]
+                ),
+            )
+        return
+    # nocomment
+    await query.answer()
+    await state.clear()
+    if message is not None:
+        await message.answer(_("Thank you."), reply_markup=main_menu())
+
+
+RATING_REFUSALS: dict[RatingOutcome, str] = {
+    RatingOutcome.not_found: N_("This case is not available to you."),
+    RatingOutcome.open: N_("The case is not closed yet; you can rate it once it is."),
+    RatingOutcome.already: N_("You have already rated this case. Thank you."),
+}
+
+
+async def rating_comment(message: Message, state: FSMContext, followup: FollowUpService) -> None:
+    assert message.from_user and message.text is not None
+    case_id = (await state.get_data()).get("rated_case")
+    try:
+        text = clean_text(message.text, max_len=TextLimits.REQUEST)
+    except ValidationError as error:
+        await message.answer("❗ " + error.render(current_locale()))
+        return
+    await state.clear()
+    if isinstance(case_id, int):
+        await followup.comment(case_id, user_id=message.from_user.id, text=text)
+    await message.answer(_("Thank you. Your comment was recorded."), reply_markup=main_menu())
+
+
+async def _request_review(
+    query: CallbackQuery, message: Message | None, case_id: int, intake: IntakeService
+) -> None:
+    from handlers.intake import receipt_text
+
+    try:
+        review = await intake.request_review(case_id, user_id=query.from_user.id)
+    except CaseNotFound:
+        await query.answer(_("This case is not available to you."), show_alert=True)
+        return
+    if review.outcome == "already":
+        await query.answer(
+            t("You already asked for this review: case {number}.", number=review.number or ""),
+            show_alert=True,
+        )
+        return
+    if review.outcome == "late":
+        await query.answer(
+            t(
+                "The 30 days for asking for a review ended on {date} "
+                "(《信访工作条例》第三十五条).",
+                date=review.due,
+            ),
+            show_alert=True,
+        )
+        return
+    if review.outcome != "filed" or review.result is None:
+        await query.answer(_("A review can be asked for only after a handling opinion."))
+        return
+    await query.answer()
+    if message is not None:
+        await message.answer(
+            _("Your request for a review (复查) of the handling opinion was filed.")
+            + "\n\n"
+            + receipt_text(review.result),
+            reply_markup=main_menu(),
+        )
+
+
 def build_router() -> Router:
     router = Router(name="mycases")
+    router.callback_query.register(follow_up_button, CaseFollowUp.filter())
+    router.message.register(
+        rating_comment, StateFilter(RatingComment.writing), When(F.text & ~F.text.startswith("/"))
+    )
     router.message.register(command_mycases, Command("mycases"))
     router.callback_query.register(menu_mycases, MenuAction.filter(F.action == "mycases"))
     router.callback_query.register(case_button, CaseAction.filter())

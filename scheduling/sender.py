@@ -38,9 +38,10 @@ from aiogram.exceptions import (
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from cases.clock import LEGAL_TZ, from_db
+from cases.followup import closure_offers
 from cases.texts import N_, format_date, translate
 from cases.users import Role
-from handlers.callbacks import CaseAction, ReminderAck
+from handlers.callbacks import CaseAction, CaseFollowUp, ReminderAck
 from scheduling.notices import render_case_notice
 from scheduling.outbox import (
     DeliveryUnknown,
@@ -52,6 +53,21 @@ from scheduling.outbox import (
 from scheduling.policy import Kind
 
 log = logging.getLogger(__name__)
+
+
+def _closure_offers(row: OutboxRow) -> tuple[list[InlineKeyboardButton], str | None]:
+    """What a citizen's closure notice offers next (cases.followup.closure_offers)."""
+    if row.kind is not Kind.NOTICE or row.audience is not Role.citizen or row.case_id is None:
+        return [], None
+    offers, extra = closure_offers(str(row.payload.get("notice", "")))
+    buttons = [
+        InlineKeyboardButton(
+            text=_t(row.locale, offer.label),
+            callback_data=CaseFollowUp(action=offer.action, case_id=row.case_id).pack(),
+        )
+        for offer in offers
+    ]
+    return buttons, extra
 
 
 def open_case_data(case_id: int) -> str:
@@ -214,7 +230,9 @@ def render_text(row: OutboxRow) -> str:
         return str(p.get("text", ""))
     if row.kind is Kind.NOTICE and p.get("notice"):
         # A notice about a case event (scheduling.notices), rendered now in today's language.
-        return render_case_notice(loc, p, citizen=row.audience is Role.citizen)
+        text = render_case_notice(loc, p, citizen=row.audience is Role.citizen)
+        _buttons, extra = _closure_offers(row)
+        return text + "\n\n" + html.escape(_t(loc, extra)) if extra else text
     if row.kind is Kind.NOTICE and p.get("problem") == "calendar_missing":
         return _t(loc, CALENDAR_MISSING).format(years=html.escape(str(p.get("years", ""))))
     if row.kind is Kind.NOTICE:
@@ -317,7 +335,9 @@ def render_markup(row: OutboxRow, *, acknowledged: bool = False) -> InlineKeyboa
                 callback_data=ReminderAck(reminder_id=row.id).pack(),
             )
         )
-    return InlineKeyboardMarkup(inline_keyboard=[buttons]) if buttons else None
+    offers, _extra = _closure_offers(row)
+    rows = [[offer] for offer in offers] + ([buttons] if buttons else [])
+    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
 
 
 # --- the transport ------------------------------------------------------------------------

@@ -60,12 +60,22 @@ async def staff_client(
     )
 
 
+async def begin_reconsideration(client: BotClient) -> None:
+    """The applicant part of the form, up to the question about the respondent."""
+    await client.send("/reconsider")
+    await client.press("没有")
+    await client.press("为本人申请")
+    await client.send("张三")
+    await client.send(VALID_ID)  # a resident ID: the document type follows from it
+    await client.send("13800001234")
+    await client.send("城关镇")
+
+
 async def fill_reconsideration(client: BotClient, *, known: str = "11月3日") -> None:
     await client.send("/reconsider")
     await client.press("没有")  # not before a court or another body
     await client.press("为本人申请")
     await client.send("张三")
-    await client.press("居民身份证")
     await client.send(VALID_ID)
     await client.send_contact("+86 138 0000 1234")
     await client.send("湖北省谷城县城关镇东街1号")
@@ -74,17 +84,17 @@ async def fill_reconsideration(client: BotClient, *, known: str = "11月3日") -
     await client.send("谷公(治)决字〔2026〕123号")
     await client.send("2026年11月1日")
     await client.send(known)
-    await client.press("当面送达")
-    await client.press("是")
+    # Asked only once the 60 days of F1 have passed (then they can change the outcome).
+    if "如何收到" in client.last_text():
+        await client.press("当面送达")
+    if "决定书是否告诉" in client.last_text():
+        await client.press("是")
     if "申请期限已经" in client.last_text():
         await client.send("我生病住院了")
     await client.send("撤销罚款决定")
     await client.send("我没有违反治安管理规定，处罚认定的事实不清。")
-    await client.press("否")  # no compensation
-    await client.press("跳过")  # third parties
-    await client.press("跳过")  # agent
+    await client.press("以上都没有")  # no compensation, third party or agent
     await client.send_photo(b"\x89PNG fake photo bytes")
-    await client.press("完成")
     await client.press("是")  # electronic service
 
 
@@ -95,16 +105,12 @@ async def fill_mediation(client: BotClient, other: str = "李四") -> None:
     await client.press("交通事故")
     await client.press("城关镇")
     await client.send("张三")
-    await client.press("居民身份证")
     await client.send(VALID_ID)
     await client.send("13800001234")
     await client.send("城关镇东街1号")
-    await client.send(other)
-    await client.send("13900002222")
-    await client.send("对方驾车撞坏了我的电动车。")
-    await client.send("赔偿修车费800元")
-    await client.press("跳过")
-    await client.press("完成")
+    await client.send(f"{other} 13900002222")  # the other side, with a phone number
+    await client.send("对方驾车撞坏了我的电动车。要求赔偿修车费800元")  # facts and claims
+    await client.press("跳过")  # no preferred time
 
 
 async def file_reconsideration(citizen: PacedClient, db: Database) -> int:
@@ -125,18 +131,13 @@ async def file_petition(
     await citizen.press("没有")
     await citizen.press(kind)
     await citizen.send("张三")
-    await citizen.press("居民身份证")
     await citizen.send(VALID_ID)
     await citizen.send("13800001234")
     await citizen.send("城关镇东街1号")
     await citizen.press("城关镇")
-    await citizen.press("跳过")  # no particular agency concerned
     await citizen.send(request)
-    await citizen.send(facts)
-    await citizen.send("孩子们每天走这条路上学。")
-    await citizen.press("否")  # not raised before
-    await citizen.send("1")  # speaks for one person
-    await citizen.press("完成")  # no files
+    await citizen.send(facts + "孩子们每天走这条路上学。")  # facts and reasons
+    await citizen.press("以上都没有")  # no agency named, not raised before, only me
     assert "请核对" in citizen.last_text()
     await citizen.press("提交")
     return int(await db.fetch_value("SELECT max(id) FROM cases"))

@@ -107,8 +107,7 @@ async def file_reconsideration(citizen: Paced, db: Database, *, facts: str = HOS
     await citizen.send("谷城<县>某某&公司")  # organisation
     await citizen.send("李总 <经理>")  # legal representative
     await citizen.send("张三<b>")
-    await citizen.press("居民身份证")
-    await citizen.send(VALID_ID)
+    await citizen.send(VALID_ID)  # a resident ID: the document type follows from it
     await citizen.send_contact("+86 138 0000 1234")
     await citizen.send("城关镇东街1号 <楼>")
     await citizen.press("谷城县公安局")
@@ -116,10 +115,9 @@ async def file_reconsideration(citizen: Paced, db: Database, *, facts: str = HOS
     await citizen.send("谷公(治)决字〔2026〕123号 <x>")
     await citizen.send("2026年11月1日")
     await citizen.send("11月3日")
-    await citizen.press("当面送达")
-    await citizen.press("是")
     await citizen.send("撤销 " + HOSTILE)  # request
     await citizen.send(facts)  # facts and reasons
+    await citizen.press("有，一项或几项")  # compensation, third party or agent
     await citizen.press("是")  # compensation
     await citizen.send("赔偿 <800> 元 & 利息")
     await citizen.send("王五 <第三人>")  # third parties
@@ -127,8 +125,8 @@ async def file_reconsideration(citizen: Paced, db: Database, *, facts: str = HOS
     await citizen.send_document("合同<1>.pdf", "application/pdf", PDF)
     await citizen.send_photo(PHOTO)
     await citizen.send_voice(VOICE)
-    await citizen.press("完成")
     await citizen.press("是")  # electronic service
+    assert "请核对" in citizen.last_text(), citizen.last_text()
     await citizen.press("提交")
     return int(await db.fetch_value("SELECT max(id) FROM cases"))
 
@@ -165,7 +163,6 @@ async def test_office_reads_the_whole_reconsideration_as_filed(
         "谷公(治)决字〔2026〕123号 <x>",
         "2026年11月1日",
         "2026年11月3日",
-        "当面送达",
         "撤销 " + reveal_invisible(HOSTILE),
         "赔偿 <800> 元 & 利息",
         "王五 <第三人>",
@@ -257,17 +254,16 @@ async def test_mediator_reads_the_request_of_a_case_of_their_own_room_only(
     await citizen.press("交通事故")
     await citizen.press("城关镇")
     await citizen.send("张三")
-    await citizen.press("居民身份证")
     await citizen.send(VALID_ID)
     await citizen.send("13800001234")
     await citizen.send("城关镇东街1号")
     await citizen.send("李四 <对方>")
-    await citizen.send("电话 13900002222，身份证 " + VALID_ID)  # other side's contact
-    await citizen.send("对方驾车撞坏了我的电动车 <b>粗</b>。")
-    await citizen.send("赔偿修车费800元 &amp;")
+    await citizen.send("对方驾车撞坏了我的电动车 <b>粗</b>。赔偿修车费800元 &amp;")
     await citizen.press("跳过")
     await citizen.send_photo(PHOTO)
-    await citizen.press("完成")
+    await citizen.press("修改")
+    await citizen.press("对方联系方式")
+    await citizen.send("电话 13900002222，身份证 " + VALID_ID)  # other side's contact
     await citizen.press("提交")
     case_id = int(await db.fetch_value("SELECT max(id) FROM cases"))
     room = str(await db.fetch_value("SELECT routed_to FROM cases WHERE id = ?", (case_id,)))
@@ -343,18 +339,16 @@ async def test_sensitive_report_is_read_by_the_office_only(
     await citizen.press("没有")
     await citizen.press("检举")
     await citizen.send("张三")
-    await citizen.press("居民身份证")
     await citizen.send(VALID_ID)
     await citizen.send("13800001234")
     await citizen.send("城关镇东街1号")
     await citizen.press("城关镇")
-    await citizen.press("谷城县公安局")
     await citizen.send("查处 <某某> 的违纪行为")
-    await citizen.send("某某收受好处 & 拖延办事")
-    await citizen.send("违反纪律")
-    await citizen.press("否")
-    await citizen.send("1")
-    await citizen.press("完成")
+    await citizen.send("某某收受好处 & 拖延办事，违反纪律")
+    await citizen.press("有，一项或几项")
+    await citizen.press("谷城县公安局")  # the agency concerned
+    await citizen.press("否")  # not raised before
+    await citizen.press("只有我本人")
     await citizen.press("提交")
     case_id = int(await db.fetch_value("SELECT max(id) FROM cases"))
     agency = json.loads(await db.fetch_value("SELECT answers FROM cases"))["body_concerned"]
@@ -406,16 +400,12 @@ async def test_forged_attachment_id_of_another_case_sends_nothing(
     await second.press("交通事故")
     await second.press("城关镇")
     await second.send("钱七")
-    await second.press("居民身份证")
     await second.send(VALID_ID)
     await second.send("13800005678")
     await second.send("城关镇西街2号")
     await second.send("孙八")
+    await second.send("纠纷经过；要求赔偿")
     await second.press("跳过")
-    await second.send("纠纷经过")
-    await second.send("赔偿")
-    await second.press("跳过")
-    await second.press("完成")
     await second.press("提交")
     mediation_id = int(await db.fetch_value("SELECT max(id) FROM cases"))
     pdf_id = int(await db.fetch_value("SELECT min(id) FROM attachments"))
@@ -556,14 +546,14 @@ async def test_file_names_are_masked_like_other_free_text(
     for answer in ("没有", "同意", "交通事故", "城关镇"):
         await citizen.press(answer)
     await citizen.send("张三")
-    await citizen.press("居民身份证")
-    for answer in (VALID_ID, "13800001234", "城关镇东街1号", "李四", "电话 7654321"):
+    for answer in (VALID_ID, "13800001234", "城关镇东街1号", "李四"):
         await citizen.send(answer)
-    await citizen.send("纠纷经过")
-    await citizen.send("赔偿")
+    await citizen.send("纠纷经过。要求赔偿")  # facts and claims
     await citizen.press("跳过")
     await citizen.send_document(f"身份证{VALID_ID}.pdf", "application/pdf", PDF)
-    await citizen.press("完成")
+    await citizen.press("修改")
+    await citizen.press("对方联系方式")
+    await citizen.send("电话 7654321")
     await citizen.press("提交")
     room = str(await db.fetch_value("SELECT routed_to FROM cases"))
     mediator = await person(
@@ -613,14 +603,13 @@ async def test_a_linked_case_of_another_room_is_not_named_to_the_mediator(
         for answer in ("没有", "同意", "邻里纠纷", township):
             await citizen.press(answer)
         await citizen.send("张三")
-        await citizen.press("居民身份证")
+        if "使用这些信息" in " ".join(citizen.buttons()):  # saved after the first filing
+            await citizen.press("填写其他信息")
+            await citizen.send("张三")
         for answer in (VALID_ID, "13800001234", "城关镇东街1号", "李四"):
             await citizen.send(answer)
+        await citizen.send("纠纷经过。要求赔偿")
         await citizen.press("跳过")
-        await citizen.send("纠纷经过")
-        await citizen.send("赔偿")
-        await citizen.press("跳过")
-        await citizen.press("完成")
         await citizen.press("提交")
     rows = await db.fetch_all("SELECT id, number, routed_to, linked_case_id FROM cases")
     assert rows[1]["linked_case_id"] == rows[0]["id"]

@@ -156,7 +156,7 @@ async def test_after_a_failed_reply_the_form_command_shows_where_the_citizen_is(
     await client.send("/mediation")
     assert "接着填写" in client.last_text()
     assert "证件" in client.last_text()  # the question after the name, not the name again
-    assert await db.fetch_value("SELECT step FROM drafts") == "id_type"
+    assert await db.fetch_value("SELECT step FROM drafts") == "id_number"
 
 
 async def test_a_flood_of_messages_is_slowed_down_once_and_loses_nothing(
@@ -183,6 +183,27 @@ async def test_a_flood_of_messages_is_slowed_down_once_and_loses_nothing(
     flood.now = lambda: time.monotonic() + 11
     await client.send("/petition")
     assert "接着填写" in client.last_text()
+
+
+async def test_a_dropped_button_press_is_still_answered(
+    client: BotClient, dispatcher: Dispatcher
+) -> None:
+    """Regression: flood control dropped extra presses without answering them, so the
+    citizen's client kept the button's spinner turning."""
+    from aiogram.methods import AnswerCallbackQuery
+
+    from handlers.middlewares import FloodMiddleware
+
+    flood = next(m for m in dispatcher.update.outer_middleware if isinstance(m, FloodMiddleware))
+    flood.limit = 3
+    await client.send("/petition")
+    client.clear()
+    presses = 8
+    for _ in range(presses):
+        await client.click("f:999:pick:elsewhere:0")
+    answered = [r for r in client.session.requests if isinstance(r, AnswerCallbackQuery)]
+    assert len(answered) == presses
+    assert sum(1 for r in answered if r.text and "发送得太快" in r.text) == 1
 
 
 def test_response_classes_are_not_rebuilt_after_a_garbage_collection() -> None:

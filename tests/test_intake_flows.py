@@ -14,19 +14,13 @@ from cases.clock import FakeClock
 from cases.db import Database
 from settings import Settings
 from tests.fakes.telegram import BotClient
-from tests.support import OTHER_VALID_ID, VALID_ID, fill_mediation, fill_reconsideration
-
-
-async def begin_reconsideration(client: BotClient) -> None:
-    """The applicant part of the form, up to the question about the respondent."""
-    await client.send("/reconsider")
-    await client.press("没有")
-    await client.press("为本人申请")
-    await client.send("张三")
-    await client.press("居民身份证")
-    await client.send(VALID_ID)
-    await client.send("13800001234")
-    await client.send("城关镇")
+from tests.support import (
+    OTHER_VALID_ID,
+    VALID_ID,
+    begin_reconsideration,
+    fill_mediation,
+    fill_reconsideration,
+)
 
 
 async def test_reconsideration_end_to_end_in_chinese(client: BotClient, db: Database) -> None:
@@ -77,7 +71,6 @@ async def test_invalid_id_is_explained_and_nothing_is_lost(
     await client.press("没有")
     await client.press("为本人申请")
     await client.send("张三")
-    await client.press("居民身份证")
     await client.send("420625198503120019")  # wrong check digit
     assert client.last_text().startswith("❗")
     await client.send("42062519850312001")  # too short
@@ -102,7 +95,9 @@ async def test_future_and_inconsistent_dates_are_refused(client: BotClient) -> N
     assert client.last_text().startswith("❗")
     assert "2026年11月10日" in client.last_text()
     await client.send("2026-11-12")
-    assert "如何收到" in client.last_text()
+    # Within the 60 days of F1: neither how it was served nor whether the rights were told
+    # can change anything, so the next question is the request.
+    assert "您请求复议机关做什么" in client.last_text()
 
 
 async def test_oversize_text_is_refused_with_the_limit(client: BotClient) -> None:
@@ -207,22 +202,21 @@ async def test_petition_in_english_with_group_representatives(
     await c.press("No, nowhere else")
     await c.press("complaint or request")
     await c.send("Alice Wang")
-    await c.press("Resident identity card")
     await c.send(OTHER_VALID_ID)
     await c.send("0710-7221234")
     await c.send("Chengguan, Gucheng")
-    await c.press("Chengguan")
-    await c.press("Skip")
+    assert "Your address names Chengguan Town" in c.last_text()
+    await c.press("✅ Chengguan")  # the township the address names, confirmed
     await c.send("Repair the village road")
-    await c.send("The road has been broken for a year.")
-    await c.send("Children walk to school on it.")
-    await c.press("No")
+    await c.send("The road has been broken for a year. Children walk to school on it.")
+    await c.press("Yes, one or more")  # speaks for a group
+    await c.press("Skip")  # no particular agency
+    await c.press("No")  # not raised before
     await c.send("12")
     assert "at most 5 representatives" in c.last_text()
     await c.send("A, B, C, D, E, F")
     assert c.last_text().startswith("❗")
     await c.send("Alice Wang, Bob Li")
-    await c.press("Done")
     assert "Please check your answers" in c.last_text()
     await c.press("Submit")
     receipt = c.last_text()
@@ -238,18 +232,13 @@ async def test_report_of_misconduct_is_marked_sensitive(client: BotClient, db: D
     await client.press("没有")
     await client.press("检举")
     await client.send("匿名群众")
-    await client.press("居民身份证")
     await client.send(VALID_ID)
     await client.send("13800001234")
     await client.send("城关镇")
     await client.press("城关镇")
-    await client.press("跳过")
     await client.send("查处某干部收受贿赂")
-    await client.send("某干部收受红包")
-    await client.send("违反廉洁纪律")
-    await client.press("否")
-    await client.send("1")
-    await client.press("完成")
+    await client.send("某干部收受红包，违反廉洁纪律")
+    await client.press("以上都没有")
     await client.press("提交")
     assert await db.fetch_value("SELECT sensitive FROM cases") == 1
 
@@ -298,9 +287,7 @@ async def test_edit_from_the_summary_changes_one_answer(client: BotClient, db: D
 
 
 async def test_unsupported_and_oversize_files_are_refused(client: BotClient, db: Database) -> None:
-    await fill_mediation(client)
-    await client.press("修改")
-    await client.press("证据材料")
+    await fill_mediation(client)  # files are sent at any step, here on the summary
     await client.send_document("virus.exe", "application/x-msdownload", b"MZ")
     assert "不能接收这种类型" in client.last_text()
     await client.send_document("big.pdf", "application/pdf", b"%PDF", size=25 * 1024 * 1024)
@@ -499,6 +486,7 @@ async def test_reconsideration_end_to_end_in_english(
     await c.press("No, nowhere else")
     await c.press("For myself")
     await c.send("Alice Wang")
+    await c.press("Not a resident ID card")
     await c.press("Passport")
     await c.send("E12345678")
     await c.send("13800001234")
@@ -507,15 +495,13 @@ async def test_reconsideration_end_to_end_in_english(
     await c.press("A decision")
     await c.send("Fine notice 2026-123")
     await c.send("2026-11-01")
-    await c.send("2026-11-03")
-    await c.press("By post")
-    await c.press("No")  # not told of the right: F2, one year
+    await c.send("2026-11-03")  # within the 60 days: no questions about service or rights
     await c.send("Revoke the fine")
     await c.send("I was not there.")
-    await c.press("No")
-    await c.press("Skip")
-    await c.press("Skip")
-    await c.press("Done")
+    await c.press("Yes, one or more")
+    await c.press("No")  # no compensation
+    await c.press("Skip")  # third parties
+    await c.press("Skip")  # agent
     await c.press("Yes")
     summary = c.last_text()
     assert "E1*****78" in summary
@@ -535,16 +521,12 @@ async def test_mediation_end_to_end_in_english(english_client: BotClient, db: Da
     await c.press("neighbours")
     await c.press("Shihua")
     await c.send("Alice Wang")
-    await c.press("Resident identity card")
     await c.send(OTHER_VALID_ID)
     await c.send("13800001234")
     await c.send("Shihua Town")
     await c.send("Bob Li")
+    await c.send("His tree fell on my roof. I ask for repair costs of 2,000 yuan.")
     await c.press("Skip")
-    await c.send("His tree fell on my roof.")
-    await c.send("Repair costs of 2,000 yuan")
-    await c.press("Skip")
-    await c.press("Done")
     await c.press("Submit")
     assert "<code>TJ-2026-000001</code>" in c.last_text()
     assert await db.fetch_value("SELECT count(*) FROM parties WHERE role = 'other_party'") == 1
@@ -582,10 +564,7 @@ async def test_inaction_window_runs_from_the_end_of_the_agencys_60_days(
     assert "您请求复议机关做什么" in client.last_text()  # no decision questions, not late
     for answer in ("责令履行职责", "我提出申请后三个月没有答复。"):
         await client.send(answer)
-    await client.press("否")
-    await client.press("跳过")
-    await client.press("跳过")
-    await client.press("完成")
+    await client.press("以上都没有")
     await client.press("是")
     assert "申请期限：2026年12月18日（星期五）前" in client.last_text()
 
@@ -599,14 +578,10 @@ async def test_five_year_long_stop_caps_the_window(client: BotClient) -> None:
     await client.send("谷公决字〔2021〕9号")
     await client.send("2021-12-01")
     await client.send("2026-11-20")
-    await client.press("当面送达")
-    await client.press("是")
+    # Within F1's 60 days (the F3 long stop is not extendable, so no F2 question either).
     for answer in ("撤销决定", "理由"):
         await client.send(answer)
-    await client.press("否")
-    await client.press("跳过")
-    await client.press("跳过")
-    await client.press("完成")
+    await client.press("以上都没有")
     await client.press("是")
     assert "申请期限：2026年12月1日（星期二）前" in client.last_text()
 
@@ -677,8 +652,6 @@ async def test_a_file_telegram_will_not_hand_over_gets_the_size_answer(
     from aiogram.methods import GetFile
 
     await fill_mediation(client)
-    await client.press("修改")
-    await client.press("证据材料")
     client.session.fail_next(GetFile, 400, "Bad Request: file is too big")
     await client.send_document("scan.pdf", "application/pdf", b"%PDF", size=0)
     assert "20 MB" in client.last_text()
@@ -697,18 +670,13 @@ async def test_a_phone_number_typed_into_the_request_is_masked_in_lists(
     await client.press("没有")
     await client.press("建议")
     await client.send("张三")
-    await client.press("居民身份证")
     await client.send(VALID_ID)
     await client.send("13800001234")
     await client.send("城关镇")
     await client.press("城关镇")
-    await client.press("跳过")
     await client.send("请回电13912345678商量修路")
-    for answer in ("路坏了", "影响出行"):
-        await client.send(answer)
-    await client.press("否")
-    await client.send("1")
-    await client.press("完成")
+    await client.send("路坏了，影响出行")
+    await client.press("以上都没有")
     await client.press("提交")
     assert await db.fetch_value("SELECT subject FROM cases") == "请回电139****5678商量修路"
 
@@ -750,16 +718,14 @@ async def test_commands_inside_a_form_are_commands_not_answers(
     answers = await db.fetch_value("SELECT answers FROM drafts")
     assert "/" not in answers
     await client.send("张三")  # the form is still open and asks the same question
-    assert await db.fetch_value("SELECT step FROM drafts") == "id_type"
+    assert await db.fetch_value("SELECT step FROM drafts") == "id_number"
 
 
 async def test_a_file_captioned_with_a_path_is_kept_as_evidence(
     client: BotClient, db: Database
 ) -> None:
     """Only a caption that is a command leaves the form; "/home/…" is just a caption."""
-    await fill_mediation(client)  # ends at the summary; go back to the evidence step
-    await client.press("修改")
-    await client.press("证据")
+    await fill_mediation(client)  # ends at the summary, where files are still taken
     await client.send_document(
         "scan.pdf", "application/pdf", b"%PDF-1.4 scan", caption="/home/zhang/scan.pdf"
     )
@@ -792,16 +758,12 @@ async def test_answers_with_html_characters_are_shown_as_typed(client: BotClient
     await client.press("交通事故")
     await client.press("城关镇")
     await client.send("张<三>")
-    await client.press("居民身份证")
     await client.send(VALID_ID)
     await client.send("13800001234")
     await client.send("城关镇<东街>1号 & 2号")
-    await client.send("李<b>四")
-    await client.send("13900002222")
-    await client.send("对方<驾车>撞坏了我的电动车 & <i>。")
-    await client.send("赔偿<修车费>800元 &amp;")
+    await client.send("李<b>四 13900002222")
+    await client.send("对方<驾车>撞坏了我的电动车 & <i>。赔偿<修车费>800元 &amp;")
     await client.press("跳过")
-    await client.press("完成")
     summary = client.last_text()
     assert "李&lt;b&gt;四" in summary and "&amp;amp;" in summary
     await client.press("提交")

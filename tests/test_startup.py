@@ -242,3 +242,37 @@ async def test_stop_signal_while_waiting_for_telegram_exits_0(tmp_path: Path) ->
     records = log_records(log.read_text("utf-8").splitlines())
     assert records[-1]["message"] == "stopped while waiting for Telegram"
     assert not [r for r in records if r["level"] == "ERROR"]
+
+
+def test_missing_translation_catalogues_are_compiled_at_start(tmp_path: Path) -> None:
+    """Regression: started as ``python bot.py`` without the install step, the catalogues were
+    not compiled and Chinese-speaking citizens were answered in English without a word."""
+    import gettext
+    import shutil
+
+    from bot import ensure_catalogues
+
+    locales = tmp_path / "locales"
+    shutil.copytree(ROOT / "locales" / "src", locales / "src")
+    assert ensure_catalogues(locales) is True
+    zh = gettext.translation("messages", locales, languages=["zh"])
+    assert zh.gettext("Yes") == "是"
+    assert ensure_catalogues(locales) is False  # up to date: nothing to do
+    source = next((locales / "src" / "zh").glob("*.po"))
+    later = (locales / "zh" / "LC_MESSAGES" / "messages.mo").stat().st_mtime + 10
+    import os
+
+    os.utime(source, (later, later))
+    assert ensure_catalogues(locales) is True  # a newer source is compiled again
+
+
+def test_uncompilable_catalogues_refuse_start_with_what_to_run(tmp_path: Path) -> None:
+    import pytest
+
+    from bot import StartupError, ensure_catalogues
+
+    locales = tmp_path / "locales"
+    (locales / "src" / "zh").mkdir(parents=True)
+    (locales / "src" / "zh" / "a.po").write_text('msgid "Yes"\nmsgstr ""\n', encoding="utf-8")
+    with pytest.raises(StartupError, match=r"compile_locales\.py"):
+        ensure_catalogues(locales)
