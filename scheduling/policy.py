@@ -15,7 +15,7 @@ from enum import StrEnum
 from cases.texts import N_
 from cases.users import Role  # staff roles fall back to the administrators for now
 
-STAFF_ROLES: frozenset[Role] = frozenset(Role) - {Role.citizen}
+STAFF_ROLES: frozenset[Role] = frozenset(Role) - {Role.citizen, Role.community_worker}
 
 
 class Unit(StrEnum):

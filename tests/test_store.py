@@ -203,7 +203,7 @@ async def test_applications_deemed_abandoned_before_0007_get_their_own_status(
             "INSERT INTO case_events(case_id, at, actor_role, kind) VALUES (?, ?, 'admin', ?)",
             (deemed, "2026-12-10T01:00:00+00:00", "deemed_withdrawn"),
         )
-        assert [name[:4] for name in await migrate(database)] == ["0007"]
+        assert "0007" in [name[:4] for name in await migrate(database)]
         status = "SELECT status FROM cases WHERE id = ?"
         assert await database.fetch_value(status, (deemed,)) == "abandoned"
         assert await database.fetch_value(status, (withdrawn,)) == "withdrawn"
