@@ -397,6 +397,16 @@ def _event(
     )
 
 
+def _still_open(conn: sqlite3.Connection, session_id: int) -> None:
+    """Inside the unit that books: a session cancelled a moment ago takes no booking (units
+    are serialised, so this read and the write after it see the same state)."""
+    row = conn.execute(
+        "SELECT status FROM reception_sessions WHERE id = ?", (session_id,)
+    ).fetchone()
+    if row is None or row[0] != "open":
+        raise NoSuchSession()
+
+
 class BookingService:
     def __init__(
         self,
@@ -769,7 +779,9 @@ class BookingService:
         )
         return [_booking(r) for r in rows]
 
-    def _check_open(self, session: Session | None, slot: int) -> Session:
+    def check_open(self, session: Session | None, slot: int) -> Session:
+        """The session exists, is open, is in the window and the slot still takes bookings;
+        else the error that tells the person why."""
         if (
             session is None
             or session.status != "open"
@@ -793,7 +805,7 @@ class BookingService:
         """Take a seat in one conditional statement; if there is none left, the same unit puts
         the person on the session's waitlist. A person with a live booking at the agency gets
         it back instead (a double press, a second attempt)."""
-        session = self._check_open(await self.session(session_id), slot)
+        session = self.check_open(await self.session(session_id), slot)
         if not 1 <= issue.people <= MAX_PEOPLE:
             raise BookingError()
         now_dt = self.clock.now()
@@ -803,6 +815,7 @@ class BookingService:
         booked_by = proxy.worker_id if proxy else None
 
         def work(conn: sqlite3.Connection) -> Result:
+            _still_open(conn, session.id)
             if proxy is not None:
                 where, key = "person_phone = ?", proxy.phone
             else:
@@ -882,7 +895,7 @@ class BookingService:
         """Move to another time in one conditional UPDATE: the old seat is kept until the new
         one is taken; a full new slot leaves everything as it was."""
         current = await self.get(booking_id, user_id=user_id)
-        session = self._check_open(await self.session(session_id), slot)
+        session = self.check_open(await self.session(session_id), slot)
         if session.agency != current.agency:
             raise NoSuchSession()
         if not current.live:
@@ -897,6 +910,7 @@ class BookingService:
         now = to_db(now_dt)
 
         def work(conn: sqlite3.Connection) -> Result:
+            _still_open(conn, session_id)
             cursor = conn.execute(
                 "UPDATE bookings SET session_id = ?, slot = ?,"
                 " status = CASE WHEN status = 'confirmed' THEN 'booked'"

@@ -450,7 +450,7 @@ async def _pick_slot(
         else:
             await state.clear()
         return
-    booking._check_open(session, slot)  # closed or gone: say so now, not after the questions
+    booking.check_open(session, slot)  # closed or gone: say so now, not after the questions
     await state.update_data(session_id=session.id, slot=slot)
     await state.set_state(BookingForm.subject)
     await message.answer(
@@ -698,6 +698,10 @@ async def alternative(
         return
     try:
         old = await booking.get(callback_data.booking_id, user_id=user.telegram_id)
+        session = await booking.session(callback_data.session_id)
+        if session is None or session.agency != old.agency:
+            await message.answer(_("This button is no longer valid. Please start again."))
+            return
         proxy = (
             Proxy(user.telegram_id, old.person_name, old.person_phone)
             if old.citizen_id is None and old.person_name and old.person_phone

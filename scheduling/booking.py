@@ -113,6 +113,8 @@ class BookingMailer:
             due = after_quiet_hours(due, self.tz)
         payload = {
             "booking": message.key,
+            # What a "could not deliver" notice to staff names (scheduling.outbox).
+            "case_number": message.params.get("number"),
             "params": dict(message.params),
             "buttons": [list(b) for b in message.buttons],
         }

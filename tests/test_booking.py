@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from aiogram import Bot, Dispatcher
@@ -644,3 +645,82 @@ async def test_agency_answers_before_the_day_and_the_citizen_releases_the_seat(
     assert dict((r[0], r[1]) for r in statuses)[client.user_id] == "released"
     # The freed seat went to the waitlist at once.
     assert dict((r[0], r[1]) for r in statuses)[2002] == "offered"
+
+
+async def test_slot_length_and_seats_are_set_per_agency(db: Database, clock: FakeClock) -> None:
+    from cases.calendar import LegalCalendar
+    from cases.organisation import load_organisation
+    from settings import Settings
+    from tests.fakes.telegram import TOKEN
+
+    settings = Settings(
+        bot_token=TOKEN,
+        booking={"agencies": {PSB: {"minutes": 50, "seats": 2}}},
+        _env_file=None,
+    )
+    service = BookingService(db, clock, load_organisation(), LegalCalendar(), settings.booking)
+    [psb, *_] = await service.open_days(PSB)
+    [hrss, *_] = await service.open_days("county_hrss")
+    assert (psb.session.slot_minutes, psb.session.seats, psb.session.slot_count) == (50, 2, 3)
+    assert (hrss.session.slot_minutes, hrss.session.seats) == (30, 3)
+    assert psb.seats_left == 6
+
+
+async def test_migration_0010_keeps_every_person_and_accepts_the_community_worker(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    from cases.migrate import MIGRATIONS_DIR, migrate
+    from tests.scheduling_helpers import add_case, add_user
+
+    before = tmp_path / "before"
+    before.mkdir()
+    for sql in sorted(MIGRATIONS_DIR.glob("*.sql")):
+        if sql.name < "0010":
+            (before / sql.name).write_text(sql.read_text(encoding="utf-8"), encoding="utf-8")
+    async with Database(tmp_path / "m.sqlite3") as database:
+        await migrate(database, before)
+        await add_user(database, 1001)
+        await add_user(database, 7001, role="agency_head")
+        await database.execute("UPDATE users SET unit = 'county_psb' WHERE telegram_id = 7001")
+        case_id = await add_case(database, 1001)
+        with pytest.raises(sqlite3.IntegrityError):
+            await add_user(database, 7002, role="community_worker")
+        assert "0010_booking.sql" in await migrate(database)
+        rows = await database.fetch_all("SELECT telegram_id, role, unit FROM users ORDER BY 1")
+        assert [tuple(r) for r in rows] == [
+            (1001, "citizen", None),
+            (7001, "agency_head", "county_psb"),
+        ]
+        await add_user(database, 7002, role="community_worker")
+        assert await database.fetch_all("PRAGMA foreign_key_check") == []
+        assert (
+            await database.fetch_value("SELECT citizen_id FROM cases WHERE id = ?", (case_id,))
+            == 1001
+        )
+        indexes = await database.fetch_all("PRAGMA index_list(users)")
+        assert "users_role_unit" in [r["name"] for r in indexes]
+        with pytest.raises(sqlite3.IntegrityError):  # the foreign keys still hold
+            await database.execute(
+                "INSERT INTO drafts(user_id, procedure, created_at, updated_at)"
+                " VALUES (999, 'petition', 'x', 'x')"
+            )
+
+
+async def test_confirm_after_the_session_was_cancelled_books_nothing_and_shows_other_days(
+    client: BotClient, booking: BookingService, db: Database
+) -> None:
+    await client.send("/book")
+    await client.press("公安局")
+    await client.press("11月30日")
+    await client.press("09:00")
+    await client.send("噪音")
+    await client.send("处理")
+    await client.press("1")
+    await client.press("没有")
+    await booking.cancel_session(await _first_session(booking), actor=ADMIN_ID)
+    await client.press("确认预约")
+    assert "不再开放预约" in client.texts()[-2]
+    assert client.buttons()[0].startswith("2026年12月7日（星期一）")
+    assert await db.fetch_value("SELECT count(*) FROM bookings") == 0
