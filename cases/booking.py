@@ -512,12 +512,11 @@ class BookingService:
         read: the sessions with their taken seats per slot)."""
         await self.ensure_sessions()
         rows = await self.db.fetch_all(
-            "SELECT s.*, t.slot AS taken_slot, t.taken FROM reception_sessions s"
-            " LEFT JOIN (SELECT session_id, slot, count(*) AS taken FROM bookings"
-            f"            WHERE status IN {_in(SEAT_HOLDING)} GROUP BY session_id, slot) t"
-            " ON t.session_id = s.id"
+            "SELECT s.*, b.slot AS taken_slot, count(b.id) AS taken FROM reception_sessions s"
+            " LEFT JOIN bookings b ON b.session_id = s.id"
+            f" AND b.status IN {_in(SEAT_HOLDING)}"
             " WHERE s.agency = ? AND s.status = 'open' AND s.day >= ? AND s.day <= ?"
-            " ORDER BY s.day, s.starts, s.id",
+            " GROUP BY s.id, b.slot ORDER BY s.day, s.starts, s.id",
             (agency, self.today().isoformat(), self.window_end().isoformat()),
         )
         sessions: dict[int, Session] = {}

@@ -90,7 +90,9 @@ CREATE TABLE bookings (
     updated_at    TEXT NOT NULL,
     CHECK (citizen_id IS NOT NULL OR (booked_by IS NOT NULL AND person_phone IS NOT NULL))
 ) STRICT;
-CREATE INDEX bookings_session ON bookings(session_id, slot, status);
+-- Status before slot: the seats taken (three statuses) and the waitlist (one) of a session are
+-- each a few index ranges, however long the waitlist grows.
+CREATE INDEX bookings_session ON bookings(session_id, status, slot);
 CREATE INDEX bookings_citizen ON bookings(citizen_id, status);
 CREATE INDEX bookings_offers ON bookings(status, offer_until);
 -- One live booking or waitlist place per person per agency.
