@@ -499,7 +499,33 @@ class BookingService:
 
         written = await self.db.run(write)
         self._ensured_on = self.today()
+        await self.settle_provisional()
         return written
+
+    async def settle_provisional(self) -> int:
+        """Sessions offered as provisional in a year the calendar now covers (the override file
+        was extended and the bot restarted): a working day loses the mark; a day that turned
+        out to be a rest day is cancelled, and its people are told with alternatives."""
+        rows = await self.db.fetch_all(
+            "SELECT * FROM reception_sessions WHERE provisional = 1 AND status = 'open'"
+            " AND day >= ?",
+            (self.today().isoformat(),),
+        )
+        sessions = [Session.from_row(r) for r in rows]
+        covered = [s for s in sessions if self.calendar.covers(s.day)]
+        workdays = [s.id for s in covered if self.calendar.is_workday(s.day)]
+        if workdays:
+            now = to_db(self.clock.now())
+            await self.db.run(
+                lambda conn: conn.executemany(
+                    "UPDATE reception_sessions SET provisional = 0, updated_at = ? WHERE id = ?",
+                    [(now, sid) for sid in workdays],
+                )
+            )
+        for session in covered:
+            if session.id not in workdays:
+                await self.cancel_session(session.id, actor=None)
+        return len(covered)
 
     async def session(self, session_id: int) -> Session | None:
         row = await self.db.fetch_one(
@@ -681,7 +707,7 @@ class BookingService:
         assert moved is not None
         return moved, told
 
-    async def cancel_session(self, session_id: int, *, actor: int) -> int:
+    async def cancel_session(self, session_id: int, *, actor: int | None) -> int:
         """Cancel a session: every live booking ends, and each person is told at once with
         the nearest open alternatives of the same agency as buttons."""
         session = await self.session(session_id)

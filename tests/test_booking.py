@@ -724,3 +724,30 @@ async def test_confirm_after_the_session_was_cancelled_books_nothing_and_shows_o
     assert "不再开放预约" in client.texts()[-2]
     assert client.buttons()[0].startswith("2026年12月7日（星期一）")
     assert await db.fetch_value("SELECT count(*) FROM bookings") == 0
+
+
+async def test_provisional_session_on_a_day_the_new_calendar_makes_a_holiday_is_cancelled(
+    booking: BookingService, db: Database, clock: FakeClock, tmp_path: Path
+) -> None:
+    import json
+
+    from cases.calendar import LegalCalendar
+
+    clock.set(datetime(2027, 12, 20, 1, 0, tzinfo=UTC))
+    days = {d.session.day: d.session for d in await booking.open_days(PSB)}
+    assert days[date(2028, 1, 3)].provisional and days[date(2028, 1, 10)].provisional
+    made = await booking.book(2000, days[date(2028, 1, 3)].id, 0, Issue("事项", "请求"))
+    assert made.outcome is Outcome.booked
+    # The State Council's schedule for 2028 is added (here: 3 January off) and the bot restarts.
+    overrides = tmp_path / "overrides.json"
+    overrides.write_text(json.dumps({"years": {"2028": {"holidays": ["2028-01-03"]}}}))
+    restarted = BookingService(
+        db, clock, booking.org, LegalCalendar(overrides), booking.settings, booking.mailer
+    )
+    await restarted.ensure_sessions()
+    cancelled = await restarted.get(made.booking.id, user_id=2000)
+    assert cancelled.status is BookingStatus.cancelled
+    [told] = await outbox(db, "bk-session-cancelled:")
+    assert told.chat_id == 2000 and render_markup(told) is not None
+    kept = await restarted.session(days[date(2028, 1, 10)].id)
+    assert kept is not None and not kept.provisional and kept.status == "open"
