@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
@@ -57,7 +57,8 @@ TRANSITIONS: dict[BookingStatus, frozenset[BookingStatus]] = {
     S.waiting: frozenset({S.offered, S.booked, S.cancelled, S.expired}),
     S.offered: frozenset({S.booked, S.expired, S.cancelled}),
     S.booked: frozenset({S.confirmed, S.cancelled, S.released, S.attended, S.no_show}),
-    S.confirmed: frozenset({S.cancelled, S.released, S.attended, S.no_show}),
+    # A rescheduled "I will come" booking is asked again for the new time.
+    S.confirmed: frozenset({S.booked, S.cancelled, S.released, S.attended, S.no_show}),
     S.attended: frozenset(),
     S.no_show: frozenset({S.attended}),  # a late correction, or an automatic no-show undone
     S.cancelled: frozenset(),
@@ -257,9 +258,6 @@ class Booking:
     def contact_id(self) -> int:
         """Who gets the messages: the citizen, or the community worker who booked for them."""
         return int(self.citizen_id if self.citizen_id is not None else self.booked_by or 0)
-
-    def belongs_to(self, user_id: int) -> bool:
-        return user_id in (self.citizen_id, self.booked_by)
 
     @property
     def live(self) -> bool:
@@ -1516,4 +1514,3 @@ class Row:
     settled: int
     petition: int
     referred: int
-    extra: dict[str, int] = field(default_factory=dict)

@@ -751,3 +751,14 @@ async def test_provisional_session_on_a_day_the_new_calendar_makes_a_holiday_is_
     assert told.chat_id == 2000 and render_markup(told) is not None
     kept = await restarted.session(days[date(2028, 1, 10)].id)
     assert kept is not None and not kept.provisional and kept.status == "open"
+
+
+def test_every_booking_status_has_its_transitions_and_ends_are_final() -> None:
+    from cases.booking import LIVE, TRANSITIONS
+
+    assert set(TRANSITIONS) == set(BookingStatus)
+    for status in (BookingStatus.cancelled, BookingStatus.expired, BookingStatus.released):
+        assert TRANSITIONS[status] == frozenset()
+    # Every live status can be cancelled; no ended one comes back to life.
+    assert all(BookingStatus.cancelled in TRANSITIONS[s] for s in LIVE)
+    assert not any(TRANSITIONS[s] & set(LIVE) for s in set(BookingStatus) - set(LIVE))
