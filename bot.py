@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -60,11 +61,13 @@ from aiogram.utils.backoff import Backoff, BackoffConfig
 from aiogram.utils.i18n import I18n
 from pydantic import ValidationError
 
+from cases.booking import BookingService
 from cases.calendar import LegalCalendar
 from cases.clock import Clock, SystemClock, legal_today
 from cases.clocks import recent_recomputations, recompute_provisional
 from cases.db import Database
 from cases.deadlines import configure as configure_deadlines
+from cases.deadlines import default_engine
 from cases.followup import FollowUpService
 from cases.fsm import FsmRecords
 from cases.intake import IntakeService
@@ -80,6 +83,7 @@ from handlers import get_routers, setup_middlewares
 from handlers.commands import MENU_ROLES, set_commands
 from handlers.replies import RetryRateLimitedReplies
 from handlers.storage import SqliteStorage
+from scheduling.booking import BookingJobs, BookingMailer
 from scheduling.notices import alert_calendar_gap, notice_sink, notify_recomputed
 from scheduling.planner import Planner
 from scheduling.runner import Scheduling
@@ -187,6 +191,14 @@ def create_dispatcher(
             db, clock, admin_ids=settings.admin_ids, escalation_hours=settings.escalation_hours
         ),
         actions=CaseActions(db, clock, notice_sink(clock)),
+        booking=BookingService(
+            db,
+            clock,
+            org,
+            default_engine().calendar,
+            settings.booking,
+            BookingMailer(ZoneInfo(settings.timezone)),
+        ),
     )
     setup_middlewares(
         dp, processed=processed, users=users, i18n=i18n, flood_limit=settings.flood_limit
@@ -496,6 +508,7 @@ async def poll(
     bot.session.middleware(RetryRateLimitedReplies())
     reminder_bot = build_bot(settings)
     scheduling = Scheduling(bot=reminder_bot, db=db, clock=clock, settings=settings)
+    scheduling.tick_steps.append(BookingJobs(dp["booking"]).tick)
 
     @dp.startup()
     async def on_startup(bot: Bot) -> None:

@@ -12,6 +12,7 @@ from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from cases.booking import BookingSettings
 from cases.deadlines import LocalPeriods
 
 ROOT = Path(__file__).resolve().parent
@@ -57,6 +58,8 @@ class Settings(BaseSettings):
     flood_limit: int = Field(default=20, ge=5, le=10_000)
     local_periods: LocalPeriods = LocalPeriods()
     """信访 figures and the 行政调解 period: local rules, national defaults (domain §2, §5)."""
+    booking: BookingSettings = BookingSettings()
+    """局长接待日: slot length and seats (per agency), booking window, waitlist hold (issue 9)."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("bot_token")

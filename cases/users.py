@@ -18,6 +18,7 @@ class Role(StrEnum):
     agency_liaison = "agency_liaison"
     agency_head = "agency_head"
     admin = "admin"
+    community_worker = "community_worker"  # 社区网格员: books reception days for citizens
 
 
 MAX_NAME = 64

@@ -9,6 +9,8 @@ the first matching handler wins; every router passed on the way costs a filter p
 3. ``start``      – /start and /menu (leave any form; its draft stays saved), /help, /lang.
 4. ``intake``     – /petition, /mediation, /reconsider, the menu buttons and form buttons.
 5. ``mycases``    – /mycases, case pages, "add material" (its own state).
+   ``booking``    – /book, the menu's book button, booking buttons and the flow's texts
+                    (its own states); /sessions and /roster for administrators and agencies.
 6. ``reminders``  – the "received / 已收到" button on reminders (callback data only).
 7. ``staff``      – /cases, staff case pages and actions; router-level HasRole filter.
    ``case-file``  – the application in full and its evidence files (staff and the respondent
@@ -31,6 +33,7 @@ from cases.updates import ProcessedUpdates
 from cases.users import UserRepository
 from handlers import (
     admin,
+    booking,
     case_file,
     common,
     errors,
@@ -38,6 +41,7 @@ from handlers import (
     litigation,
     mycases,
     reminders,
+    roster,
     staff,
     start,
     triage,
@@ -58,6 +62,8 @@ def get_routers() -> list[Router]:
         start.build_router(),
         intake.build_router(),
         mycases.build_router(),
+        booking.build_router(),
+        roster.build_router(),
         reminders.build_router(),
         staff.build_router(),
         case_file.build_router(),

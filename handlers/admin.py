@@ -28,6 +28,7 @@ ROLE_NAMES: dict[Role, str] = {
     Role.agency_liaison: N_("agency liaison"),
     Role.agency_head: N_("agency head"),
     Role.admin: N_("administrator"),
+    Role.community_worker: N_("community worker (books reception days for citizens)"),
 }
 UNIT_NEEDED: dict[Role, str] = {
     Role.mediator: "room",
@@ -37,8 +38,8 @@ UNIT_NEEDED: dict[Role, str] = {
 
 USAGE = N_(
     "Usage: /grant <Telegram id> <role> [unit]\n"
-    "Roles: mediator, office_staff, agency_liaison, agency_head, admin, citizen (removes the "
-    "staff role).\n"
+    "Roles: mediator, office_staff, agency_liaison, agency_head, admin, community_worker, "
+    "citizen (removes the staff role).\n"
     "A mediator needs a mediation room id (for example room_chengguan); agency staff need an "
     "agency id (for example county_psb); office staff may be given their office "
     "(reconsideration_office or petition_office) and then act on its cases only. The ids are "

@@ -49,25 +49,35 @@ STAFF_COMMANDS: dict[str, list[tuple[str, str]]] = {
         ("lawsuit", "登记行政应诉案件"),
         ("lawsuits", "未结应诉案件"),
         ("appearance", "出庭应诉统计"),
+        ("roster", "局长接待日名单与统计"),
     ],
     "en": [
         ("cases", "Open cases to handle"),
         ("lawsuit", "Register a court case against an agency"),
         ("lawsuits", "Open court cases"),
         ("appearance", "Court appearance statistics"),
+        ("roster", "Reception-day list and totals"),
     ],
 }
 """Shown only in the chats of staff (BotCommandScopeChat), after the citizens' commands."""
 
 AGENCY_COMMANDS: dict[str, list[tuple[str, str]]] = {
-    "zh": [("lawsuits", "本单位未结应诉案件")],
-    "en": [("lawsuits", "Your agency's open court cases")],
+    "zh": [("roster", "本单位局长接待日名单"), ("lawsuits", "本单位未结应诉案件")],
+    "en": [("roster", "Your reception-day list"), ("lawsuits", "Your agency's open court cases")],
 }
 """An agency's liaison and head: their own agency's court cases (行政应诉)."""
 
 ADMIN_COMMANDS: dict[str, list[tuple[str, str]]] = {
-    "zh": [("grant", "设置工作人员角色"), ("staff", "工作人员名单")],
-    "en": [("grant", "Give a person a staff role"), ("staff", "List of staff")],
+    "zh": [
+        ("grant", "设置工作人员角色"),
+        ("staff", "工作人员名单"),
+        ("sessions", "局长接待日场次"),
+    ],
+    "en": [
+        ("grant", "Give a person a staff role"),
+        ("staff", "List of staff"),
+        ("sessions", "Reception-day sessions"),
+    ],
 }
 
 

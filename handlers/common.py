@@ -15,7 +15,7 @@ from aiogram.utils.i18n import gettext as _
 
 from cases.intake import IntakeService
 from cases.users import Role, User
-from handlers.callbacks import CancelChoice, MenuAction
+from handlers.callbacks import CancelChoice
 from handlers.commands import ROLE_GROUPS, command_roles, role_commands
 from handlers.filters import When
 from handlers.keyboards import cancel_confirmation, main_menu
@@ -63,19 +63,6 @@ async def confirm_cancel(
 def _draft_id(data: dict[str, object]) -> int:
     value = data.get("draft_id")
     return value if isinstance(value, int) else 0
-
-
-async def booking_not_available(event: Message | CallbackQuery) -> None:
-    text = _(
-        "Booking a bureau chief reception day in this chat is not available yet. "
-        "Please call the public service hotline 0710-12345 to book a slot."
-    )
-    if isinstance(event, CallbackQuery):
-        await event.answer()
-        if isinstance(event.message, Message):
-            await event.message.answer(text)
-    else:
-        await event.answer(text)
 
 
 async def edited_message(message: Message) -> None:
@@ -146,8 +133,6 @@ def build_cancel_router() -> Router:
 
 def build_fallback_router() -> Router:
     router = Router(name="fallback")
-    router.message.register(booking_not_available, Command("book"))
-    router.callback_query.register(booking_not_available, MenuAction.filter(F.action == "book"))
     router.edited_message.register(edited_message)
     router.message.register(unknown_command, When(F.text.startswith("/")))
     router.message.register(unknown_text, When(F.text))

@@ -17,6 +17,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from cases.booking import BookingService
 from cases.db import Database
 from cases.deadlines import RULES
 from cases.followup import RATE_BUTTON, RATE_PROMPT, FollowUpService, RatingOutcome
@@ -35,6 +36,7 @@ from cases.procedures import OPEN_STATUSES, CaseStatus
 from cases.texts import N_, format_date
 from cases.users import Role, User
 from cases.validation import TextLimits, ValidationError, clean_text
+from handlers.booking import show_bookings
 from handlers.callbacks import CaseAction, CaseFollowUp, MenuAction
 from handlers.filters import When
 from handlers.intake import download_attachment
@@ -173,15 +175,23 @@ async def show_my_cases(target: Message, user_id: int, intake: IntakeService) ->
     await target.answer("\n".join(lines), reply_markup=case_list_keyboard(cases))
 
 
-async def command_mycases(message: Message, intake: IntakeService) -> None:
+async def command_mycases(
+    message: Message, intake: IntakeService, booking: BookingService | None = None
+) -> None:
     assert message.from_user
     await show_my_cases(message, message.from_user.id, intake)
+    if booking is not None:
+        await show_bookings(message, message.from_user.id, booking)
 
 
-async def menu_mycases(query: CallbackQuery, intake: IntakeService) -> None:
+async def menu_mycases(
+    query: CallbackQuery, intake: IntakeService, booking: BookingService | None = None
+) -> None:
     await query.answer()
     if isinstance(query.message, Message):
         await show_my_cases(query.message, query.from_user.id, intake)
+        if booking is not None:
+            await show_bookings(query.message, query.from_user.id, booking)
 
 
 async def case_button(

@@ -16,7 +16,7 @@ from cases.procedures import ENDED_STATUSES
 from cases.texts import N_
 from cases.users import Role  # staff roles fall back to the administrators for now
 
-STAFF_ROLES: frozenset[Role] = frozenset(Role) - {Role.citizen}
+STAFF_ROLES: frozenset[Role] = frozenset(Role) - {Role.citizen, Role.community_worker}
 
 
 class Unit(StrEnum):

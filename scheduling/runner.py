@@ -156,6 +156,8 @@ class Scheduling:
         )
         self._running: set[asyncio.Task[Any]] = set()
         self._stopping = False
+        self.tick_steps: list[Callable[[], Awaitable[Any]]] = []
+        """Other procedures' timed steps (bookings: waitlist offers), run before each send."""
 
     # --- lifecycle ---
 
@@ -208,6 +210,11 @@ class Scheduling:
 
     async def tick(self) -> DispatchReport:
         await self.accept_expired_reviews()
+        for step in self.tick_steps:
+            try:
+                await step()
+            except Exception:
+                log.exception("tick step failed")
         await self.planner.plan()
         return await self.outbox.dispatch_due()
 

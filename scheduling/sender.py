@@ -42,6 +42,7 @@ from cases.followup import closure_offers
 from cases.texts import N_, format_date, translate
 from cases.users import Role
 from handlers.callbacks import CaseAction, CaseFollowUp, ReminderAck
+from scheduling.booking import booking_buttons, render_booking
 from scheduling.notices import render_case_notice
 from scheduling.outbox import (
     DeliveryUnknown,
@@ -228,6 +229,8 @@ def render_text(row: OutboxRow) -> str:
     p = row.payload
     if row.kind is Kind.DIGEST:
         return str(p.get("text", ""))
+    if row.kind is Kind.NOTICE and p.get("booking"):
+        return render_booking(loc, p)  # a reception-day booking (scheduling.booking)
     if row.kind is Kind.NOTICE and p.get("notice"):
         # A notice about a case event (scheduling.notices), rendered now in today's language.
         text = render_case_notice(loc, p, citizen=row.audience is Role.citizen)
@@ -336,7 +339,15 @@ def render_markup(row: OutboxRow, *, acknowledged: bool = False) -> InlineKeyboa
             )
         )
     offers, _extra = _closure_offers(row)
-    rows = [[offer] for offer in offers] + ([buttons] if buttons else [])
+    rows = [[offer] for offer in offers]
+    if row.payload.get("booking"):
+        # Booking messages carry their own buttons, one per row (take it, I will come, …).
+        rows += [
+            [InlineKeyboardButton(text=text, callback_data=data)]
+            for text, data in booking_buttons(row.locale, row.payload)
+        ]
+    if buttons:
+        rows.append(buttons)
     return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
 
 

@@ -96,11 +96,6 @@ async def test_cancel_with_nothing_open_says_so(client: BotClient) -> None:
     assert client.last_text().startswith("您现在没有正在填写的内容")
 
 
-async def test_booking_not_yet_available_is_said_politely(client: BotClient) -> None:
-    await client.send("/book")
-    assert "0710-12345" in client.last_text()
-
-
 async def test_a_failing_handler_tells_the_user_nothing_was_lost(
     dispatcher: Dispatcher, client: BotClient, caplog
 ) -> None:

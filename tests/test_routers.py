@@ -88,6 +88,13 @@ async def _failure(client: BotClient) -> None:
     assert "出了点问题" in client.last_text()
 
 
+async def _proxy_booking_name(client: BotClient) -> None:
+    await client.send("/book")  # a community worker is asked for the citizen's name first
+    client.clear()
+    await client.send("王五")
+    assert "王五" not in client.last_text() or "电话" in client.last_text()
+
+
 async def _plain_text(client: BotClient) -> None:
     await client.send("你好")
     assert "请选择您要办理的事项" in client.last_text()
@@ -115,6 +122,9 @@ FLOWS: dict[str, tuple[Role | None, Flow]] = {
         lambda c: c.click(AppearanceButton(hearing_id=1, step="who", action="lawyer")),
     ),
     "admin": (Role.admin, lambda c: _command(c, "/staff")),
+    "booking": (None, lambda c: _command(c, "/book")),
+    "booking-texts": (Role.community_worker, _proxy_booking_name),
+    "roster": (Role.agency_liaison, lambda c: _command(c, "/roster")),
     "errors": (None, _failure),
     "fallback": (None, _plain_text),
 }

@@ -1,0 +1,356 @@
+"""The agency side of reception days: /roster (the day's bookings, attendance, outcome,
+monthly totals) and /sessions (administrators add, move and cancel sessions)."""
+
+from __future__ import annotations
+
+import html
+from datetime import date, time
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject, StateFilter
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
+from aiogram.utils.i18n import gettext as _
+from pydantic import Field
+
+from cases.booking import Booking, BookingError, BookingService, BookingStatus
+from cases.organisation import Organisation, UnknownId
+from cases.texts import N_
+from cases.users import Role, User
+from handlers.booking import STATUS_LABELS, agency_name, refuse
+from handlers.filters import HasRole, NotCommand, When
+from handlers.keyboards import button, grid
+from handlers.texts import t
+
+ROSTER_ROLES = (Role.agency_liaison, Role.agency_head, Role.admin, Role.office_staff)
+AGENCY_ROLES = (Role.agency_liaison, Role.agency_head)
+
+OUTCOME_LABELS = {
+    "settled": N_("✔ settled on the spot"),
+    "petition": N_("📨 registered as a petition"),
+    "referred": N_("➡ referred"),
+}
+
+
+class RosterAction(CallbackData, prefix="ros"):
+    action: str
+    booking_id: int = Field(ge=0, lt=2**63)
+
+
+class RosterInput(StatesGroup):
+    note = State()
+
+
+def _agencies(user: User) -> list[str] | None:
+    """Agency staff see their own agency only; administrators and the office see all."""
+    if user.role in AGENCY_ROLES:
+        return [user.unit] if user.unit else []
+    return None
+
+
+def _line(item: Booking) -> str:
+    line = (
+        f"{item.starts_at.strftime('%H:%M')} · <code>{item.number}</code> · "
+        f"{html.escape(item.subject)} · "
+        + t("{people} people", people=item.people)
+        + f" · {_(STATUS_LABELS[item.status])}"
+    )
+    if item.outcome:
+        line += " · " + _(OUTCOME_LABELS[item.outcome])
+    if item.person_name:
+        line += " · " + t(
+            "booked by a community worker for {name}", name=html.escape(item.person_name)
+        )
+    return line
+
+
+def _buttons(item: Booking, today: date) -> list[InlineKeyboardButton]:
+    if item.status in (BookingStatus.booked, BookingStatus.confirmed) and item.session.day > today:
+        return [
+            button(
+                t("{number}: answer before the day", number=item.number[-6:]),
+                RosterAction(action="answer", booking_id=item.id),
+            )
+        ]
+    if item.status in (BookingStatus.booked, BookingStatus.confirmed):
+        return [
+            button(
+                t("✅ {number} came", number=item.number[-6:]),
+                RosterAction(action="attended", booking_id=item.id),
+            ),
+            button(
+                t("✗ {number} did not come", number=item.number[-6:]),
+                RosterAction(action="no_show", booking_id=item.id),
+            ),
+        ]
+    if item.status is BookingStatus.no_show:
+        return [
+            button(
+                t("✅ {number} came", number=item.number[-6:]),
+                RosterAction(action="attended", booking_id=item.id),
+            )
+        ]
+    if item.status is BookingStatus.attended and item.outcome is None:
+        short = item.number[-6:]
+        return [
+            button(
+                t("{number}: settled", number=short),
+                RosterAction(action="settled", booking_id=item.id),
+            ),
+            button(
+                t("{number}: register petition", number=short),
+                RosterAction(action="petition", booking_id=item.id),
+            ),
+            button(
+                t("{number}: refer to reconsideration", number=short),
+                RosterAction(action="ref_reconsideration", booking_id=item.id),
+            ),
+            button(
+                t("{number}: refer to mediation", number=short),
+                RosterAction(action="ref_mediation", booking_id=item.id),
+            ),
+        ]
+    return []
+
+
+async def show_roster(
+    message: Message, agency: str, day: date, booking: BookingService, org: Organisation
+) -> None:
+    items = await booking.roster(agency, day)
+    lines = [
+        t(
+            "Reception day of {agency}, {day}:",
+            agency=html.escape(agency_name(org, agency)),
+            day=day,
+        )
+    ]
+    buttons: list[InlineKeyboardButton] = []
+    for item in items:
+        lines.append(_line(item))
+        buttons += _buttons(item, booking.today())
+    if not items:
+        lines.append(_("No bookings."))
+    await message.answer("\n".join(lines), reply_markup=grid(buttons, 2) if buttons else None)
+
+
+async def command_roster(
+    message: Message,
+    command: CommandObject,
+    user: User,
+    booking: BookingService,
+    org: Organisation,
+) -> None:
+    args = (command.args or "").split()
+    own = _agencies(user)
+    if args and args[0] == "totals":
+        month = args[1] if len(args) > 1 else booking.today().strftime("%Y-%m")
+        rows = await booking.totals(month, own)
+        lines = [t("Reception days, {month}:", month=month)]
+        for row in rows:
+            lines.append(
+                t(
+                    "{agency}: booked {booked}, came {attended}, did not come {no_show}, "
+                    "cancelled {cancelled}; settled {settled}, petitions {petition}, "
+                    "referred {referred}",
+                    agency=html.escape(agency_name(org, row.agency)),
+                    booked=row.booked,
+                    attended=row.attended,
+                    no_show=row.no_show,
+                    cancelled=row.cancelled,
+                    settled=row.settled,
+                    petition=row.petition,
+                    referred=row.referred,
+                )
+            )
+        if not rows:
+            lines.append(_("No bookings."))
+        await message.answer("\n".join(lines))
+        return
+    day = booking.today()
+    agency: str | None = own[0] if own else None
+    for arg in args:
+        try:
+            day = date.fromisoformat(arg)
+        except ValueError:
+            if own is None:
+                agency = arg
+    if agency is None:
+        await message.answer(
+            _("Usage: /roster <agency id> [YYYY-MM-DD], or /roster totals [YYYY-MM].")
+        )
+        return
+    try:
+        org.agency(agency)
+    except UnknownId:
+        await message.answer(_("Unknown agency id."))
+        return
+    await show_roster(message, agency, day, booking, org)
+
+
+async def roster_action(
+    query: CallbackQuery,
+    callback_data: RosterAction,
+    state: FSMContext,
+    user: User,
+    booking: BookingService,
+    org: Organisation,
+) -> None:
+    await query.answer()
+    message = query.message
+    if not isinstance(message, Message):
+        return
+    try:
+        item = await booking.staff_booking(callback_data.booking_id, _agencies(user))
+    except BookingError as error:
+        await refuse(message, error, booking)
+        return
+    act = callback_data.action
+    if act in ("attended", "no_show"):
+        done = await booking.mark(item, BookingStatus(act), actor=user.telegram_id)
+        if not done:
+            await message.answer(_("Attendance can be recorded on the day only, and once."))
+            return
+    elif act in ("settled", "answer"):
+        await state.set_state(RosterInput.note)
+        await state.set_data({"booking_id": item.id, "kind": act})
+        if act == "settled":
+            await message.answer(_("A short note on how the matter was settled:"))
+        else:
+            await message.answer(
+                _("Your answer to the citizen (they are then asked to keep or release the seat):")
+            )
+        return
+    elif act in ("petition", "ref_reconsideration", "ref_mediation"):
+        outcome = "petition" if act == "petition" else "referred"
+        note = None if act == "petition" else act.removeprefix("ref_")
+        done, number = await booking.record_outcome(
+            item, outcome, actor=user.telegram_id, note=note
+        )
+        if not done:
+            await message.answer(_("The outcome of this booking was recorded before."))
+            return
+        if number:
+            await message.answer(
+                t(
+                    "Registered as petition {number}; the citizen is told. The time to tell "
+                    "them whether it is accepted counts from the reception day.",
+                    number=f"<code>{number}</code>",
+                )
+            )
+    else:
+        await message.answer(_("This button is no longer valid."))
+        return
+    await show_roster(message, item.agency, item.session.day, booking, org)
+
+
+async def settled_note(
+    message: Message, state: FSMContext, user: User, booking: BookingService, org: Organisation
+) -> None:
+    note = (message.text or "").strip()[:1000]
+    data = await state.get_data()
+    booking_id = data.get("booking_id")
+    await state.clear()
+    if not isinstance(booking_id, int) or not note:
+        await message.answer(_("This button is no longer valid."))
+        return
+    try:
+        item = await booking.staff_booking(booking_id, _agencies(user))
+    except BookingError as error:
+        await refuse(message, error, booking)
+        return
+    if data.get("kind") == "answer":
+        if await booking.answer_before(item, note, actor=user.telegram_id):
+            await message.answer(_("Sent. The citizen is asked whether to keep the seat."))
+        else:
+            await message.answer(_("This booking is already cancelled or over."))
+        return
+    done, _number = await booking.record_outcome(
+        item, "settled", actor=user.telegram_id, note=note
+    )
+    if not done:
+        await message.answer(_("The outcome of this booking was recorded before."))
+        return
+    await show_roster(message, item.agency, item.session.day, booking, org)
+
+
+def _times(text: str) -> tuple[time, time]:
+    start, _dash, end = text.partition("-")
+    return time.fromisoformat(start), time.fromisoformat(end)
+
+
+async def command_sessions(
+    message: Message,
+    command: CommandObject,
+    user: User,
+    booking: BookingService,
+    org: Organisation,
+) -> None:
+    args = (command.args or "").split()
+    usage = _(
+        "Usage:\n/sessions — the coming sessions\n/sessions add <agency id> <YYYY-MM-DD> "
+        "<HH:MM-HH:MM> [seats]\n/sessions move <session> <YYYY-MM-DD> <HH:MM-HH:MM>\n"
+        "/sessions cancel <session>"
+    )
+    try:
+        if not args:
+            lines = [_("Coming reception sessions:")]
+            for s in await booking.upcoming_sessions():
+                line = (
+                    f"#{s.id} · {html.escape(agency_name(org, s.agency))} · "
+                    + t("{day}", day=s.day)
+                    + f" {s.starts.strftime('%H:%M')}–{s.ends.strftime('%H:%M')} · "
+                    + t("{seats} seats per slot", seats=s.seats)
+                )
+                if s.provisional:
+                    line += " · " + _("provisional")
+                lines.append(line)
+            await message.answer("\n".join(lines) + "\n\n" + usage)
+        elif args[0] == "add" and len(args) in (4, 5):
+            starts, ends = _times(args[3])
+            session = await booking.add_session(
+                args[1],
+                date.fromisoformat(args[2]),
+                starts,
+                ends,
+                actor=user.telegram_id,
+                seats=int(args[4]) if len(args) == 5 else None,
+            )
+            await message.answer(t("Session #{id} added.", id=session.id))
+        elif args[0] == "move" and len(args) == 4:
+            starts, ends = _times(args[3])
+            session, told = await booking.move_session(
+                int(args[1]), date.fromisoformat(args[2]), starts, ends, actor=user.telegram_id
+            )
+            await message.answer(
+                t("Session #{id} moved; {count} people told.", id=session.id, count=told)
+            )
+        elif args[0] == "cancel" and len(args) == 2:
+            told = await booking.cancel_session(int(args[1]), actor=user.telegram_id)
+            await message.answer(
+                t("Session #{id} cancelled; {count} people told.", id=args[1], count=told)
+            )
+        else:
+            await message.answer(usage)
+    except BookingError as error:
+        await refuse(message, error, booking)
+    except UnknownId:
+        await message.answer(_("Unknown agency id."))
+    except ValueError:
+        await message.answer(usage)
+
+
+def build_router() -> Router:
+    router = Router(name="roster")
+    router.message.register(command_sessions, Command("sessions"), HasRole(Role.admin))
+    router.message.register(command_roster, Command("roster"), HasRole(*ROSTER_ROLES))
+    router.callback_query.register(roster_action, RosterAction.filter(), HasRole(*ROSTER_ROLES))
+    router.message.register(
+        settled_note,
+        StateFilter(RosterInput.note),
+        NotCommand(),
+        When(F.text),
+        HasRole(*ROSTER_ROLES),
+    )
+    return router
