@@ -17,11 +17,9 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from cases.db import Database
-from cases.deadlines import RULES
-from cases.forms import FORMS, PROCEDURE_NAMES, Procedure, display_value
-from cases.history import CITIZEN
-from cases.intake import (
+from cases.i18n import N_, format_date
+from cases.intake.forms import FORMS, PROCEDURE_NAMES, Procedure, display_value
+from cases.intake.service import (
     EVENT_TEXTS,
     CaseClosed,
     CaseDetail,
@@ -29,11 +27,13 @@ from cases.intake import (
     CaseSummary,
     IntakeService,
 )
-from cases.procedures import CITIZEN_STATUS_TEXTS as CASE_STATUSES
-from cases.procedures import OPEN_STATUSES, CaseStatus
-from cases.texts import N_, format_date
-from cases.users import Role, User
-from cases.validation import TextLimits, ValidationError, clean_text
+from cases.intake.validation import TextLimits, ValidationError, clean_text
+from cases.law.deadline_rules import RULES
+from cases.org.users import Role, User
+from cases.procedures.history import CITIZEN
+from cases.procedures.statuses import CITIZEN_STATUS_TEXTS as CASE_STATUSES
+from cases.procedures.statuses import OPEN_STATUSES, CaseStatus
+from cases.store.db import Database
 from handlers.callbacks import CaseAction, MenuAction
 from handlers.filters import When
 from handlers.intake import download_attachment

@@ -37,9 +37,9 @@ from aiogram.exceptions import (
 )
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from cases.clock import LEGAL_TZ, from_db
-from cases.texts import N_, format_date, translate
-from cases.users import Role
+from cases.i18n import N_, format_date, translate
+from cases.org.users import Role
+from cases.store.time import LEGAL_TZ, from_db
 from handlers.callbacks import CaseAction, ReminderAck
 from scheduling.notices import render_case_notice
 from scheduling.outbox import (

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from cases.clock import FakeClock, from_db
-from cases.db import Database
+from cases.store.db import Database
+from cases.store.time import FakeClock, from_db
 from scheduling.outbox import (
     AckOutcome,
     DeliveryUnknown,

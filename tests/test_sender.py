@@ -14,10 +14,10 @@ from aiogram.methods import EditMessageReplyMarkup, SendMessage
 from aiogram.types import Update
 from aiogram.utils.i18n import ConstI18nMiddleware, I18n
 
-from cases import texts
-from cases.clock import FakeClock, to_db
-from cases.db import Database
-from cases.users import Role
+from cases import i18n
+from cases.org.users import Role
+from cases.store.db import Database
+from cases.store.time import FakeClock, to_db
 from handlers.reminders import build_router
 from scheduling.outbox import OutboxRow, RetryLater, Undeliverable
 from scheduling.policy import Kind
@@ -54,7 +54,7 @@ class ResultSession(RecordingSession):
 def zh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     use_compiled_catalogues(tmp_path, monkeypatch)
     yield tmp_path / "locales"
-    texts.translations.cache_clear()
+    i18n.translations.cache_clear()
 
 
 # --- limits -------------------------------------------------------------------------------

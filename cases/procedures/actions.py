@@ -6,13 +6,13 @@ identify the applicant; a mediator must be able to call the parties). Everyone e
 masked. 检举控告 (sensitive) cases stay with the offices: XF 30(3) forbids disclosing them to the
 person accused, so agencies and mediators never see them.
 
-Staff actions are data too: the transition table of ``cases.transitions`` (which action starts
-from which status, for which roles and unit scope, with which clocks, event, notice and article)
-is executed by one template, :meth:`CaseActions.run`, and read by :func:`available_actions` for
-the buttons. Every action is re-authorised against the stored case on every call, and every
-status change is a compare-and-set (``WHERE status = <expected>``), so a second press of the
-same button (or a button from before the case moved on) changes nothing and reports
-:attr:`Outcome.already`.
+Staff actions are data too: the transition table of ``cases.procedures.transitions`` (which action
+starts from which status, for which roles and unit scope, with which clocks, event, notice and
+article) is executed by one template, :meth:`CaseActions.run`, and read by
+:func:`available_actions` for the buttons. Every action is re-authorised against the stored case on
+every call, and every status change is a compare-and-set (``WHERE status = <expected>``), so a
+second press of the same button (or a button from before the case moved on) changes nothing and
+reports :attr:`Outcome.already`.
 
 Units of work. The clock operations that take a connection (``open_deadline``,
 ``cancel_case_deadlines``) run inside the action's own transaction together with the status, the
@@ -40,8 +40,12 @@ from typing import Any
 import aiosqlite
 from pydantic import BaseModel
 
-from cases.clock import Clock, from_db, legal_today, to_db
-from cases.clocks import (
+from cases.i18n import N_
+from cases.intake.forms import Procedure
+from cases.intake.validation import mask_id_number, mask_phone
+from cases.law.deadline_rules import DeadlineEngine, citation, default_engine
+from cases.org.users import Role, User
+from cases.procedures.case_clocks import (
     CaseDeadline,
     ClockError,
     ExtensionChanged,
@@ -56,14 +60,10 @@ from cases.clocks import (
     pause_case,
     resume_case,
 )
-from cases.db import Database, row_in
-from cases.deadlines import DeadlineEngine, citation, default_engine
-from cases.forms import Procedure
-from cases.history import append_event
-from cases.privacy import mask_id_numbers, mask_numbers
-from cases.procedures import OPEN_STATUSES, CaseStatus
-from cases.texts import N_
-from cases.transitions import (
+from cases.procedures.history import append_event
+from cases.procedures.privacy import mask_id_numbers, mask_numbers
+from cases.procedures.statuses import OPEN_STATUSES, CaseStatus
+from cases.procedures.transitions import (
     DUE_KEYS,
     PETITION_COMPLAINT,
     PETITION_FORWARDED_TO,
@@ -78,8 +78,8 @@ from cases.transitions import (
     roles_acting_on,
     transition_for,
 )
-from cases.users import Role, User
-from cases.validation import mask_id_number, mask_phone
+from cases.store.db import Database, row_in
+from cases.store.time import Clock, from_db, legal_today, to_db
 
 ROLE_MAY_OPEN: dict[Role, frozenset[Procedure]] = {
     Role.admin: frozenset(Procedure),
@@ -516,7 +516,7 @@ class ActionInput:
 
 
 class CaseActions:
-    """The executor of the transition table (``cases.transitions``): what office staff,
+    """The executor of the transition table (``cases.procedures.transitions``): what office staff,
     administrators and mediators do to a case (DESIGN.md roles), one template for all."""
 
     def __init__(
