@@ -37,8 +37,17 @@ from cases.intake.validation import TextLimits, ValidationError, clean_text, par
 from cases.law.deadline_rules import RULES, citation
 from cases.org.organisation import Organisation
 from cases.org.users import Role, User
-from cases.procedures.actions import (
+from cases.procedures.access import (
     EXTENSION_RULES,
+    StaffCaseView,
+    available_actions,
+    extendable_deadline,
+    extension_left,
+    open_cases_for,
+    review_period_ended,
+    staff_case_view,
+)
+from cases.procedures.actions import (
     PETITION_COMPLAINT,
     RECEIPT_BEFORE_ACCEPTANCE,
     RECEIPT_IN_FUTURE,
@@ -48,13 +57,6 @@ from cases.procedures.actions import (
     ActionResult,
     CaseActions,
     Outcome,
-    StaffCaseView,
-    available_actions,
-    extendable_deadline,
-    extension_left,
-    open_cases_for,
-    review_period_ended,
-    staff_case_view,
 )
 from cases.procedures.history import STAFF
 from cases.procedures.statuses import CaseStatus, staff_status_text
@@ -267,7 +269,7 @@ NOT_AVAILABLE = N_("This case is not available to you.")
 
 
 def staff_case_text(view: StaffCaseView) -> str:
-    """The case as staff see it: personal numbers masked per ``cases.procedures.actions``
+    """The case as staff see it: personal numbers masked per ``cases.procedures.access``
     tables."""
     locale = current_locale()
     lines = [

@@ -457,7 +457,7 @@ async def test_mediator_page_masks_an_id_number_typed_into_the_other_sides_conta
     """The staff page showed the other side's contact unmasked to a mediator because mediators
     see phone numbers; an ID number typed there was shown in full too."""
     from cases.org.users import User
-    from cases.procedures.actions import staff_case_view
+    from cases.procedures.access import staff_case_view
     from cases.store.time import to_db
 
     now = to_db(clock.now())

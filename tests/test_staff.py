@@ -962,7 +962,7 @@ async def test_numbers_typed_into_free_text_are_masked_for_staff_without_full_vi
 ) -> None:
     """Regression: an agent typed as "李四 13912345678" was shown in full to an admin."""
     from cases.org.users import User
-    from cases.procedures.actions import staff_case_view
+    from cases.procedures.access import staff_case_view
 
     await db.execute(
         "INSERT INTO users(telegram_id, first_seen, last_seen) VALUES (1001, 'a', 'a')"

@@ -8,7 +8,7 @@ of the case, for every procedure and role; the chat renders it (handlers/case_fi
 later PDF dossier will print the same :class:`CaseFile`.
 
 What a role sees is a table (:data:`AUDIENCE_FIELDS`), on top of who may open the case at all
-(``cases.procedures.actions``): personal numbers follow the masking rules of the staff page, and an
+(``cases.procedures.access``): personal numbers follow the masking rules of the staff page, and an
 agency answering a reconsideration sees only what its reply needs (the act challenged, the request,
 the facts and reasons), never an ID or phone number.
 
@@ -34,7 +34,7 @@ from cases.intake.validation import mask_id_number, mask_phone
 from cases.law.deadline_rules import RULES
 from cases.org.organisation import Organisation
 from cases.org.users import Role, User
-from cases.procedures.actions import ROLE_SEES_IN_FULL, free_text_masker, may_open_case
+from cases.procedures.access import ROLE_SEES_IN_FULL, free_text_masker, may_open_case
 from cases.store.db import Database
 from cases.store.time import LEGAL_TZ, from_db
 
@@ -283,7 +283,7 @@ async def _may_read(db: Database, row: Any, user: User) -> bool:
 
 
 def _masker(user: User) -> tuple[Callable[[str], str], Callable[[str], str], Callable[[str], str]]:
-    """(free text, ID number, phone) as this role may see them (cases.procedures.actions rules)."""
+    """(free text, ID number, phone) as this role may see them (cases.procedures.access rules)."""
     full = ROLE_SEES_IN_FULL.get(user.role, frozenset())
     free = free_text_masker(user)
     id_number = str if "id_number" in full else mask_id_number

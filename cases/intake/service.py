@@ -33,7 +33,7 @@ from cases.law.deadline_rules import Deadline, NoPeriodConfigured, compute
 from cases.org.organisation import Organisation
 from cases.org.routing import mediation_room_for, reconsideration_body_for
 from cases.org.users import User
-from cases.procedures.actions import StaffCaseView, staff_case_view
+from cases.procedures.access import StaffCaseView, staff_case_view
 from cases.procedures.case_clocks import (
     CaseDeadline,
     cancel_case_deadlines,

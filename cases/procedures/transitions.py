@@ -5,7 +5,7 @@ may take it, which clocks it records as met, pauses, resumes, cancels or starts 
 cases/law/deadline_rules.py), the event it writes to the history, the notice the citizen receives
 and the article it rests on. ``cases.procedures.actions.CaseActions.run`` executes any row in one
 template (authorise → clocks that keep their own unit → one unit with the compare-and-set status
-change, the clocks, the event and the notice), and ``cases.procedures.actions.available_actions``
+change, the clocks, the event and the notice), and ``cases.procedures.access.available_actions``
 reads the same rows to offer the buttons. Rules that are not a plain status change (the FY 30(3)
 review period, one 补正 only, extension caps and approvers, copy sent once) are named by
 :class:`Guard` and checked in ``cases.procedures.actions``.
