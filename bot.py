@@ -61,24 +61,24 @@ from aiogram.utils.backoff import Backoff, BackoffConfig
 from aiogram.utils.i18n import I18n
 from pydantic import ValidationError
 
-from cases.booking import BookingService
-from cases.calendar import LegalCalendar
-from cases.clock import Clock, SystemClock, legal_today
-from cases.clocks import recent_recomputations, recompute_provisional
-from cases.db import Database
-from cases.deadlines import configure as configure_deadlines
-from cases.deadlines import default_engine
-from cases.followup import FollowUpService
-from cases.fsm import FsmRecords
-from cases.intake import IntakeService
-from cases.litigation import LitigationService
-from cases.migrate import MigrationError, migrate
-from cases.organisation import Organisation, OrganisationError, load_organisation
-from cases.privacy import redact
-from cases.staff import CaseActions
-from cases.texts import LOCALES_DIR
-from cases.updates import ProcessedUpdates
-from cases.users import Role, UserRepository
+from cases.i18n import LOCALES_DIR
+from cases.intake.service import IntakeService
+from cases.law.calendar import LegalCalendar
+from cases.law.deadline_rules import configure as configure_deadlines
+from cases.law.deadline_rules import default_engine
+from cases.litigation.court_cases import LitigationService
+from cases.org.organisation import Organisation, OrganisationError, load_organisation
+from cases.org.users import Role, UserRepository
+from cases.procedures.actions import CaseActions
+from cases.procedures.case_clocks import recent_recomputations, recompute_provisional
+from cases.procedures.followup import FollowUpService
+from cases.procedures.privacy import redact
+from cases.reception.booking import BookingService
+from cases.store.db import Database
+from cases.store.fsm_records import FsmRecords
+from cases.store.migrate import MigrationError, migrate
+from cases.store.processed_updates import ProcessedUpdates
+from cases.store.time import Clock, SystemClock, legal_today
 from handlers import get_routers, setup_middlewares
 from handlers.commands import MENU_ROLES, set_commands
 from handlers.replies import RetryRateLimitedReplies

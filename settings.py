@@ -12,8 +12,8 @@ from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from cases.booking import BookingSettings
-from cases.deadlines import LocalPeriods
+from cases.law.deadline_rules import LocalPeriods
+from cases.reception.booking import BookingSettings
 
 ROOT = Path(__file__).resolve().parent
 _TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]+")

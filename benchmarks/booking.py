@@ -33,10 +33,10 @@ from aiogram.fsm.storage.base import StorageKey  # noqa: E402
 from aiogram.types import Update  # noqa: E402
 
 from bot import create_dispatcher, tune_runtime  # noqa: E402
-from cases.booking import BookingService  # noqa: E402
-from cases.clock import FakeClock  # noqa: E402
-from cases.db import Database  # noqa: E402
-from cases.migrate import migrate  # noqa: E402
+from cases.reception.booking import BookingService  # noqa: E402
+from cases.store.db import Database  # noqa: E402
+from cases.store.migrate import migrate  # noqa: E402
+from cases.store.time import FakeClock  # noqa: E402
 from handlers.booking import BookingForm, BookingPick  # noqa: E402
 from handlers.replies import RetryRateLimitedReplies  # noqa: E402
 from scripts.compile_locales import compile_all  # noqa: E402

@@ -27,9 +27,9 @@ from aiogram import Bot  # noqa: E402
 from aiogram.client.session.aiohttp import AiohttpSession  # noqa: E402
 from aiogram.client.telegram import TelegramAPIServer  # noqa: E402
 
-from cases.clock import SystemClock, to_db  # noqa: E402
-from cases.db import Database  # noqa: E402
-from cases.migrate import migrate  # noqa: E402
+from cases.store.db import Database  # noqa: E402
+from cases.store.migrate import migrate  # noqa: E402
+from cases.store.time import SystemClock, to_db  # noqa: E402
 from scheduling.outbox import Outbox  # noqa: E402
 from scheduling.sender import RateLimiter, TelegramSender  # noqa: E402
 from tests.fakes.bot_api_server import FakeBotAPI  # noqa: E402

@@ -30,12 +30,12 @@ from aiogram.enums import ParseMode  # noqa: E402
 from aiogram.types import Message, Update  # noqa: E402
 
 from bot import create_dispatcher, tune_runtime  # noqa: E402
-from cases.clock import FakeClock  # noqa: E402
-from cases.db import Database  # noqa: E402
-from cases.forms import Procedure  # noqa: E402
-from cases.intake import IntakeService  # noqa: E402
-from cases.migrate import migrate  # noqa: E402
-from cases.users import UserRepository  # noqa: E402
+from cases.intake.forms import Procedure  # noqa: E402
+from cases.intake.service import IntakeService  # noqa: E402
+from cases.org.users import UserRepository  # noqa: E402
+from cases.store.db import Database  # noqa: E402
+from cases.store.migrate import migrate  # noqa: E402
+from cases.store.time import FakeClock  # noqa: E402
 from handlers.replies import RetryRateLimitedReplies  # noqa: E402
 from scripts.compile_locales import compile_all  # noqa: E402
 from settings import Settings  # noqa: E402

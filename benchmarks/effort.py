@@ -34,7 +34,7 @@ from aiogram import Bot, Dispatcher  # noqa: E402
 from aiogram.client.default import DefaultBotProperties  # noqa: E402
 from aiogram.enums import ParseMode  # noqa: E402
 
-from cases.db import Database  # noqa: E402
+from cases.store.db import Database  # noqa: E402
 
 VALID_ID = "420625198503120018"
 
@@ -193,8 +193,8 @@ def table(results: list[Effort]) -> str:
 
 async def main() -> None:
     from bot import create_dispatcher
-    from cases.clock import FakeClock
-    from cases.migrate import migrate
+    from cases.store.migrate import migrate
+    from cases.store.time import FakeClock
     from scripts.compile_locales import compile_all
     from settings import Settings
     from tests.fakes.telegram import TOKEN, RecordingSession

@@ -25,9 +25,9 @@ from aiogram.client.default import DefaultBotProperties  # noqa: E402
 from aiogram.enums import ParseMode  # noqa: E402
 
 from bot import create_dispatcher, tune_runtime  # noqa: E402
-from cases.clock import FakeClock  # noqa: E402
-from cases.db import Database  # noqa: E402
-from cases.migrate import migrate  # noqa: E402
+from cases.store.db import Database  # noqa: E402
+from cases.store.migrate import migrate  # noqa: E402
+from cases.store.time import FakeClock  # noqa: E402
 from scripts.compile_locales import compile_all  # noqa: E402
 from settings import Settings  # noqa: E402
 from tests.fakes.telegram import TOKEN, BotClient, RecordingSession  # noqa: E402

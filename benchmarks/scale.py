@@ -26,9 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cases.clock import FakeClock, to_db  # noqa: E402
-from cases.db import Database  # noqa: E402
-from cases.migrate import migrate  # noqa: E402
+from cases.store.db import Database  # noqa: E402
+from cases.store.migrate import migrate  # noqa: E402
+from cases.store.time import FakeClock, to_db  # noqa: E402
 from scheduling.outbox import Outbox, OutboxRow  # noqa: E402
 from scheduling.planner import Planner  # noqa: E402
 

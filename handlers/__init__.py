@@ -29,8 +29,8 @@ from __future__ import annotations
 from aiogram import Dispatcher, Router
 from aiogram.utils.i18n import I18n
 
-from cases.updates import ProcessedUpdates
-from cases.users import UserRepository
+from cases.org.users import UserRepository
+from cases.store.processed_updates import ProcessedUpdates
 from handlers import (
     admin,
     booking,

@@ -13,9 +13,9 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
-from cases.organisation import Organisation
-from cases.texts import N_
-from cases.users import Role, UserRepository
+from cases.i18n import N_
+from cases.org.organisation import Organisation
+from cases.org.users import Role, UserRepository
 from handlers.commands import MENU_ROLES, set_person_menu
 from handlers.filters import HasRole
 from handlers.texts import t

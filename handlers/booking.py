@@ -2,7 +2,7 @@
 
 Agency → day → time (seats left) → the matter in brief → confirm → receipt. Every press is
 checked again by the service (a stale or forged button never books, cancels or shows another
-person's booking); seats are counted by the database (cases/booking.py).
+person's booking); seats are counted by the database (cases/reception/booking.py).
 """
 
 from __future__ import annotations
@@ -19,7 +19,12 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.i18n import gettext as _
 from pydantic import Field
 
-from cases.booking import (
+from cases.i18n import N_
+from cases.intake.forms import ELSEWHERE_CHOICES, ELSEWHERE_PETITION_LEGAL, PROVISIONAL_NOTE
+from cases.intake.validation import ValidationError, parse_phone
+from cases.org.organisation import Organisation, UnknownId
+from cases.org.users import Role, User
+from cases.reception.booking import (
     MAX_PEOPLE,
     Booking,
     BookingError,
@@ -34,11 +39,6 @@ from cases.booking import (
     SessionClosed,
     Slot,
 )
-from cases.forms import ELSEWHERE_CHOICES, ELSEWHERE_PETITION_LEGAL, PROVISIONAL_NOTE
-from cases.organisation import Organisation, UnknownId
-from cases.texts import N_
-from cases.users import Role, User
-from cases.validation import ValidationError, parse_phone
 from handlers.callbacks import MenuAction
 from handlers.filters import NotCommand, When
 from handlers.keyboards import button, grid, main_menu
@@ -73,7 +73,7 @@ class BookingPick(CallbackData, prefix="bkp"):
 
 
 class BookingAction(CallbackData, prefix="bk"):
-    """Built by hand in cases/booking.py for outbox messages: ``bk:<action>:<id>``."""
+    """Built by hand in cases/reception/booking.py for outbox messages: ``bk:<action>:<id>``."""
 
     action: str
     booking_id: int = Field(ge=0, lt=2**63)

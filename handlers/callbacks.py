@@ -42,7 +42,7 @@ class CaseAction(CallbackData, prefix="case"):
 
 class CaseFollowUp(CallbackData, prefix="fu"):
     """Under a citizen's closure notice: rate the handling, or request the 复查 (issue 11;
-    cases.followup). Handled in handlers/mycases.py, ownership checked there."""
+    cases.procedures.followup). Handled in handlers/mycases.py, ownership checked there."""
 
     action: str
     case_id: RowId

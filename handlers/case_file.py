@@ -7,7 +7,7 @@ across as many messages as it needs, each headed with the case number and its pa
 nothing is ever cut. Every evidence file has a button that sends it back as the document,
 photo or voice message it was received as.
 
-What is in it comes from ``cases.case_file`` (who may read what); this module only renders:
+What is in it comes from ``cases.intake.case_file`` (who may read what); this module only renders:
 every value is HTML-escaped, so citizen text such as ``<b>`` or ``&amp;`` is shown as written
 and can never break the message.
 """
@@ -23,7 +23,8 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.i18n import gettext as _
 from pydantic import Field
 
-from cases.case_file import (
+from cases.i18n import N_
+from cases.intake.case_file import (
     Audience,
     CaseFile,
     EvidenceItem,
@@ -31,11 +32,10 @@ from cases.case_file import (
     build_case_file,
     evidence_file,
 )
-from cases.db import Database
-from cases.forms import PROVISIONAL_NOTE
-from cases.organisation import Organisation
-from cases.texts import N_
-from cases.users import Role, User
+from cases.intake.forms import PROVISIONAL_NOTE
+from cases.org.organisation import Organisation
+from cases.org.users import Role, User
+from cases.store.db import Database
 from handlers.callbacks import CaseAction
 from handlers.filters import HasRole
 from handlers.keyboards import button, grid

@@ -8,8 +8,8 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
 from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 
-from cases.texts import N_
-from cases.users import Role, User
+from cases.i18n import N_
+from cases.org.users import Role, User
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from cases.intake import IntakeService
-from cases.users import Role, User
+from cases.intake.service import IntakeService
+from cases.org.users import Role, User
 from handlers.callbacks import CancelChoice
 from handlers.commands import ROLE_GROUPS, command_roles, role_commands
 from handlers.filters import When

@@ -10,7 +10,7 @@ from aiogram.types import ErrorEvent
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from cases.users import Role, User
+from cases.org.users import Role, User
 from handlers.commands import CASE_LIST_COMMANDS, role_commands
 from handlers.middlewares import locale_from_telegram
 from handlers.texts import joined, t

@@ -16,7 +16,7 @@ from aiogram.filters import Filter
 from aiogram.types import Message, TelegramObject
 from magic_filter import MagicFilter
 
-from cases.users import Role, User
+from cases.org.users import Role, User
 
 
 class When(Filter):

@@ -1,4 +1,4 @@
-"""The three intake forms, run by one generic loop over the field tables of cases/forms.py.
+"""The three intake forms, run by one generic loop over the field tables of cases/intake/forms.py.
 
 One question per message. Every answer is validated at once and saved to the draft before the
 next question is asked, so a restart, a day's pause or a wrong answer loses nothing. Buttons
@@ -32,8 +32,8 @@ from aiogram.types import (
 from aiogram.utils.i18n import gettext as _
 from pydantic import Field as PydanticField
 
-from cases.citations import plain_basis
-from cases.forms import (
+from cases.i18n import N_
+from cases.intake.forms import (
     PROCEDURE_NAMES,
     PROVISIONAL_NOTE,
     RESIDENT_ID,
@@ -47,7 +47,7 @@ from cases.forms import (
     timeliness,
     township_from_address,
 )
-from cases.intake import (
+from cases.intake.service import (
     ATTACHMENT_TOO_LARGE,
     AttachmentIn,
     Draft,
@@ -57,8 +57,8 @@ from cases.intake import (
     SubmitResult,
     check_attachment,
 )
-from cases.texts import N_
-from cases.validation import ValidationError, mask_id_number, mask_phone, parse_phone
+from cases.intake.validation import ValidationError, mask_id_number, mask_phone, parse_phone
+from cases.law.citations import plain_basis
 from handlers.callbacks import MenuAction
 from handlers.filters import NotCommand, When
 from handlers.keyboards import button, cancel_confirmation, grid, main_menu
@@ -312,7 +312,7 @@ def receipt_text(result: SubmitResult) -> str:
     lines += ["", _(NEXT_STEPS[case.procedure])]
     deadline = result.first_deadline
     if deadline is not None:
-        from cases.deadlines import RULES
+        from cases.law.deadline_rules import RULES
 
         lines.append(
             t(

@@ -10,7 +10,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from cases.texts import N_
+from cases.i18n import N_
 from handlers.callbacks import CancelChoice, LanguageChoice, MenuAction
 
 MENU_ITEMS: tuple[tuple[str, str], ...] = (

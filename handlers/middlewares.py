@@ -20,8 +20,8 @@ from aiogram.types import User as TelegramUser
 from aiogram.utils.i18n import I18n, I18nMiddleware
 from aiogram.utils.i18n import gettext as _
 
-from cases.updates import ProcessedUpdates
-from cases.users import UserRepository
+from cases.org.users import UserRepository
+from cases.store.processed_updates import ProcessedUpdates
 
 log = logging.getLogger(__name__)
 

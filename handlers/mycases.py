@@ -17,13 +17,9 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from cases.booking import BookingService
-from cases.db import Database
-from cases.deadlines import RULES
-from cases.followup import RATE_BUTTON, RATE_PROMPT, FollowUpService, RatingOutcome
-from cases.forms import FORMS, PROCEDURE_NAMES, Procedure, display_value
-from cases.history import CITIZEN
-from cases.intake import (
+from cases.i18n import N_, format_date
+from cases.intake.forms import FORMS, PROCEDURE_NAMES, Procedure, display_value
+from cases.intake.service import (
     EVENT_TEXTS,
     CaseClosed,
     CaseDetail,
@@ -31,11 +27,15 @@ from cases.intake import (
     CaseSummary,
     IntakeService,
 )
-from cases.procedures import CITIZEN_STATUS_TEXTS as CASE_STATUSES
-from cases.procedures import OPEN_STATUSES, CaseStatus
-from cases.texts import N_, format_date
-from cases.users import Role, User
-from cases.validation import TextLimits, ValidationError, clean_text
+from cases.intake.validation import TextLimits, ValidationError, clean_text
+from cases.law.deadline_rules import RULES
+from cases.org.users import Role, User
+from cases.procedures.followup import RATE_BUTTON, RATE_PROMPT, FollowUpService, RatingOutcome
+from cases.procedures.history import CITIZEN
+from cases.procedures.statuses import CITIZEN_STATUS_TEXTS as CASE_STATUSES
+from cases.procedures.statuses import OPEN_STATUSES, CaseStatus
+from cases.reception.booking import BookingService
+from cases.store.db import Database
 from handlers.booking import show_bookings
 from handlers.callbacks import CaseAction, CaseFollowUp, MenuAction
 from handlers.filters import When
@@ -346,7 +346,7 @@ async def material_file(
     )
 
 
-# --- after a case closes: rating, 复查 (cases.followup) -------------------------------------
+# --- after a case closes: rating, 复查 (cases.procedures.followup) ----------------------------
 
 
 async def follow_up_button(

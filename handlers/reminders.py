@@ -9,8 +9,8 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from cases.clock import Clock
-from cases.db import Database
+from cases.store.db import Database
+from cases.store.time import Clock
 from handlers.callbacks import ReminderAck
 from scheduling.outbox import AckOutcome, acknowledge
 

@@ -15,10 +15,10 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 from aiogram.utils.i18n import gettext as _
 from pydantic import Field
 
-from cases.booking import Booking, BookingError, BookingService, BookingStatus
-from cases.organisation import Organisation, UnknownId
-from cases.texts import N_
-from cases.users import Role, User
+from cases.i18n import N_
+from cases.org.organisation import Organisation, UnknownId
+from cases.org.users import Role, User
+from cases.reception.booking import Booking, BookingError, BookingService, BookingStatus
 from handlers.booking import STATUS_LABELS, agency_name, refuse
 from handlers.filters import HasRole, NotCommand, When
 from handlers.keyboards import button, grid

@@ -1,15 +1,15 @@
 """Staff work on cases: the staff case page with its actions, and /cases.
 
-Only administrators, office staff and mediators reach this router (``HasRole`` on the router);
-a citizen's forged ``staff:`` button falls through to the polite stale-button answer. Every
-press is authorised again by ``cases.staff`` (role, case visibility, the action the case's
+Only administrators, office staff and mediators reach this router (``HasRole`` on the router); a
+citizen's forged ``staff:`` button falls through to the polite stale-button answer. Every press is
+authorised again by ``cases.procedures.actions`` (role, case visibility, the action the case's
 status offers now), so a button from before the case moved on answers "already done".
 
 Buttons carry ids only. Text typed by staff (a reason, what is missing) waits in the FSM state
 :class:`StaffInput` until the final button; the extension button also carries the extension
 total it was offered with, so a double press extends once. The "copy sent" buttons carry the
 receipt date they were shown with (today / yesterday); a typed date is read with
-``cases.validation.parse_date``.
+``cases.intake.validation.parse_date``.
 """
 
 from __future__ import annotations
@@ -30,16 +30,24 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from pydantic import Field
 
-from cases.clock import LEGAL_TZ, Clock, legal_today
-from cases.db import Database
-from cases.deadlines import RULES, citation
-from cases.forms import PROCEDURE_NAMES, PROVISIONAL_NOTE, Procedure
-from cases.history import STAFF
-from cases.intake import STAFF_EVENT_TEXTS, IntakeService
-from cases.organisation import Organisation
-from cases.procedures import CaseStatus, staff_status_text
-from cases.staff import (
+from cases.i18n import N_, format_date
+from cases.intake.forms import PROCEDURE_NAMES, PROVISIONAL_NOTE, Procedure
+from cases.intake.service import STAFF_EVENT_TEXTS, IntakeService
+from cases.intake.validation import TextLimits, ValidationError, clean_text, parse_date
+from cases.law.deadline_rules import RULES, citation
+from cases.org.organisation import Organisation
+from cases.org.users import Role, User
+from cases.procedures.access import (
     EXTENSION_RULES,
+    StaffCaseView,
+    available_actions,
+    extendable_deadline,
+    extension_left,
+    open_cases_for,
+    review_period_ended,
+    staff_case_view,
+)
+from cases.procedures.actions import (
     PETITION_COMPLAINT,
     RECEIPT_BEFORE_ACCEPTANCE,
     RECEIPT_IN_FUTURE,
@@ -49,17 +57,11 @@ from cases.staff import (
     ActionResult,
     CaseActions,
     Outcome,
-    StaffCaseView,
-    available_actions,
-    extendable_deadline,
-    extension_left,
-    open_cases_for,
-    review_period_ended,
-    staff_case_view,
 )
-from cases.texts import N_, format_date
-from cases.users import Role, User
-from cases.validation import TextLimits, ValidationError, clean_text, parse_date
+from cases.procedures.history import STAFF
+from cases.procedures.statuses import CaseStatus, staff_status_text
+from cases.store.db import Database
+from cases.store.time import LEGAL_TZ, Clock, legal_today
 from handlers.case_file import application_button, send_case_file
 from handlers.filters import HasRole, NotCommand, When
 from handlers.keyboards import button, grid
@@ -267,7 +269,8 @@ NOT_AVAILABLE = N_("This case is not available to you.")
 
 
 def staff_case_text(view: StaffCaseView) -> str:
-    """The case as staff see it: personal numbers masked per ``cases.staff`` tables."""
+    """The case as staff see it: personal numbers masked per ``cases.procedures.access``
+    tables."""
     locale = current_locale()
     lines = [
         f"<b>{html.escape(_(PROCEDURE_NAMES[view.procedure]))}</b> <code>{view.number}</code>",

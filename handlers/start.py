@@ -9,7 +9,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from cases.users import Role, User, UserRepository
+from cases.org.users import Role, User, UserRepository
 from handlers.callbacks import LanguageChoice, MenuAction
 from handlers.commands import set_person_menu
 from handlers.keyboards import language_menu, main_menu

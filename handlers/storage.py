@@ -15,7 +15,7 @@ from typing import Any
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 
-from cases.fsm import FsmRecords, StateKey
+from cases.store.fsm_records import FsmRecords, StateKey
 
 
 def _row_key(key: StorageKey) -> StateKey:

@@ -13,7 +13,7 @@ from typing import Any
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from cases.texts import format_date
+from cases.i18n import format_date
 
 
 def current_locale() -> str:
@@ -51,11 +51,11 @@ def joined(items: Sequence[str], word: str = "and") -> str:
 
 
 def event_text(kind: str, detail: dict[str, Any], audience: str, texts: dict[str, str]) -> str:
-    """One history line's words: clock events name their deadline (``cases.history``), the
-    others come from ``texts`` (the citizen's or the staff's wording)."""
-    from cases.deadlines import RULES
-    from cases.history import describe_clock_event
-    from cases.transitions import history_text
+    """One history line's words: clock events name their deadline (``cases.procedures.history``),
+    the others come from ``texts`` (the citizen's or the staff's wording)."""
+    from cases.law.deadline_rules import RULES
+    from cases.procedures.history import describe_clock_event
+    from cases.procedures.transitions import history_text
 
     def title_of(rule_id: str) -> str:
         rule = RULES.get(rule_id)

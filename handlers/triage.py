@@ -1,6 +1,6 @@
 """“Not sure? Help me choose”: a few yes/no questions that lead to the right procedure, or
 explain where the matter belongs instead (XF 31, FY 29). The questions are data
-(cases.routing.TRIAGE_QUESTIONS); this router only asks them one at a time."""
+(cases.org.routing.TRIAGE_QUESTIONS); this router only asks them one at a time."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from cases.citations import plain_basis
-from cases.routing import TriageAnswers, next_triage_question, triage
+from cases.law.citations import plain_basis
+from cases.org.routing import TriageAnswers, next_triage_question, triage
 from handlers.callbacks import MenuAction
 from handlers.keyboards import main_menu
 from handlers.texts import current_locale

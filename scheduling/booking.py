@@ -1,6 +1,7 @@
 """Reception-day bookings in time: their outbox rows, quiet hours, rendering, and the tick.
 
-:class:`BookingMailer` is the :class:`cases.booking.Mailer` the booking service writes with: one
+:class:`BookingMailer` is the :class:`cases.reception.booking.Mailer` the booking service
+writes with: one
 ``reminders`` row of kind ``notice`` per message (``dedup_key``: each message once), holding
 facts not text; :func:`render_booking` turns it into text in the reader's language when the
 outbox sends it, and :func:`booking_buttons` gives its buttons. :class:`BookingJobs` runs on
@@ -18,10 +19,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from cases.booking import BookingService, Outgoing, Statement
-from cases.clock import LEGAL_TZ, from_db, to_db
-from cases.texts import N_, format_date, translate
-from cases.users import Role
+from cases.i18n import N_, format_date, translate
+from cases.org.users import Role
+from cases.reception.booking import BookingService, Outgoing, Statement
+from cases.store.time import LEGAL_TZ, from_db, to_db
 from scheduling.planner import after_quiet_hours
 from scheduling.policy import QUIET_START, Quiet
 
@@ -100,7 +101,7 @@ BOOKED_BY_PROXY = N_("Booked by a community worker for {name}.")
 
 
 class BookingMailer:
-    """Outbox rows for :mod:`cases.booking`, with this deployment's quiet hours."""
+    """Outbox rows for :mod:`cases.reception.booking`, with this deployment's quiet hours."""
 
     def __init__(self, tz: ZoneInfo = LEGAL_TZ) -> None:
         self.tz = tz

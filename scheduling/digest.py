@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from cases.clock import LEGAL_TZ, Clock, from_db, to_db
-from cases.db import Database
-from cases.procedures import CaseStatus
-from cases.texts import N_, format_date, translate
-from cases.users import Role
+from cases.i18n import N_, format_date, translate
+from cases.org.users import Role
+from cases.procedures.statuses import CaseStatus
+from cases.store.db import Database
+from cases.store.time import LEGAL_TZ, Clock, from_db, to_db
 from scheduling.planner import end_of_day, rule_texts
 from scheduling.policy import CLOSED_CASE_STATUSES, STAFF_ROLES
 from scheduling.recipients import Recipient, RecipientDirectory

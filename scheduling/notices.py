@@ -1,13 +1,13 @@
 """Notices to citizens about their case: durable outbox rows, rendered when they are sent.
 
-A staff action (accept, refuse, 补正, extension, decision …), a deemed acceptance (FY 30(3)) or
-a recalculated date becomes one ``reminders`` row of kind ``notice`` addressed to the case's
-citizen, written in the same transaction as the change it reports (see ``cases.staff``). The
+A staff action (accept, refuse, 补正, extension, decision …), a deemed acceptance (FY 30(3)) or a
+recalculated date becomes one ``reminders`` row of kind ``notice`` addressed to the case's citizen,
+written in the same transaction as the change it reports (see ``cases.procedures.actions``). The
 outbox then sends it like any reminder: rate-limited, once (the row's ``dedup_key``), never at
 night (``quiet = 'defer'``), with the "open case" button. The row holds the notice kind and its
 facts, not text: the sender renders it in the recipient's language at send time
-(:func:`render_case_notice`), so a citizen who switches language before it goes out gets it in
-the new one.
+(:func:`render_case_notice`), so a citizen who switches language before it goes out gets it in the
+new one.
 
 Parameter conventions in a notice's ``params``: keys ending in ``_on`` or ``_due`` are ISO dates
 (written with the weekday), keys ending in ``_msgid`` are English msgids (translated),
@@ -29,15 +29,15 @@ from zoneinfo import ZoneInfo
 
 import aiosqlite
 
-from cases.clock import LEGAL_TZ, Clock, to_db
-from cases.clocks import ChangedDeadline
-from cases.db import Database
-from cases.deadlines import RULES
-from cases.forms import PROVISIONAL_NOTE
-from cases.staff import NoticeSink, settle_deemed_acceptances
-from cases.texts import DEFAULT_LOCALE, LOCALES, N_, format_date, translate
-from cases.transitions import Notice
-from cases.users import Role
+from cases.i18n import DEFAULT_LOCALE, LOCALES, N_, format_date, translate
+from cases.intake.forms import PROVISIONAL_NOTE
+from cases.law.deadline_rules import RULES
+from cases.org.users import Role
+from cases.procedures.actions import NoticeSink, settle_deemed_acceptances
+from cases.procedures.case_clocks import ChangedDeadline
+from cases.procedures.transitions import Notice
+from cases.store.db import Database
+from cases.store.time import LEGAL_TZ, Clock, to_db
 from scheduling.planner import after_quiet_hours
 from scheduling.policy import CLOSED_CASE_STATUSES, Quiet
 from scheduling.recipients import RecipientDirectory
@@ -145,7 +145,7 @@ HEADING = N_("📣 Notice about your case")
 STAFF_HEADING = N_("📣 Notice")
 
 _ACTOR_ROLES: dict[str, Role] = {
-    # Who acts under a rule (cases.deadlines Actor) → who is told when its date moves.
+    # Who acts under a rule (cases.law.deadline_rules Actor) → who is told when its date moves.
     "reconsideration_office": Role.office_staff,
     "petition_office": Role.office_staff,
     "agency": Role.agency_liaison,
@@ -255,7 +255,8 @@ async def queue_case_notice(
 
 
 def notice_sink(clock: Clock, tz: ZoneInfo = LEGAL_TZ) -> NoticeSink:
-    """:func:`queue_case_notice` bound to a clock: what ``cases.staff.CaseActions`` takes."""
+    """:func:`queue_case_notice` bound to a clock: what ``cases.procedures.actions.CaseActions``
+    takes."""
     return partial(queue_case_notice, clock=clock, tz=tz)
 
 

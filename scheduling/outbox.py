@@ -21,10 +21,10 @@ from enum import StrEnum
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from cases.clock import LEGAL_TZ, Clock, from_db, to_db
-from cases.db import Database
-from cases.history import append_event
-from cases.users import Role
+from cases.org.users import Role
+from cases.procedures.history import append_event
+from cases.store.db import Database
+from cases.store.time import LEGAL_TZ, Clock, from_db, to_db
 from scheduling.planner import after_quiet_hours, in_quiet_hours
 from scheduling.policy import STAFF_ROLES, Kind, Quiet
 from scheduling.recipients import RecipientDirectory

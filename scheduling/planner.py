@@ -20,9 +20,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from cases.calendar import LegalCalendar
-from cases.clock import LEGAL_TZ, Clock, from_db, to_db
-from cases.db import Database
+from cases.law.calendar import LegalCalendar
+from cases.store.db import Database
+from cases.store.time import LEGAL_TZ, Clock, from_db, to_db
 from scheduling.policy import (
     CLOSED_CASE_STATUSES,
     ESCALATION_NEXT,
@@ -54,7 +54,7 @@ _CHUNK = 400  # sources per write transaction: keeps the writer lock short for t
 def default_calendar() -> LegalCalendar:
     """The deadline engine's calendar, so reminders count working days exactly as deadlines do
     (C4/C5, with the administrators' override file)."""
-    from cases.deadlines import default_engine
+    from cases.law.deadline_rules import default_engine
 
     return default_engine().calendar
 
@@ -152,7 +152,7 @@ class PlanReport:
 
 def rule_texts(rule_id: str) -> RuleTexts | None:
     """Title, effect-when-missed and basis: the deadline engine's, else the policy's (L7)."""
-    from cases.deadlines import RULES
+    from cases.law.deadline_rules import RULES
 
     rule = RULES.get(rule_id)
     if rule is not None:

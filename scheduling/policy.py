@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import time
 from enum import StrEnum
 
-from cases.procedures import ENDED_STATUSES
-from cases.texts import N_
-from cases.users import Role  # staff roles fall back to the administrators for now
+from cases.i18n import N_
+from cases.org.users import Role  # staff roles fall back to the administrators for now
+from cases.procedures.statuses import ENDED_STATUSES
 
 STAFF_ROLES: frozenset[Role] = frozenset(Role) - {Role.citizen, Role.community_worker}
 
@@ -99,7 +99,8 @@ class Step:
 @dataclass(frozen=True)
 class RuleTexts:
     """What to tell people about a rule the deadline engine does not describe (L7: a hearing
-    is an event, not a period). Rules in ``cases.deadlines.RULES`` use the engine's texts."""
+    is an event, not a period). Rules in ``cases.law.deadline_rules.RULES`` use the engine's
+    texts."""
 
     title: str
     effect_when_missed: str

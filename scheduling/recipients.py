@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from cases.db import Database
-from cases.texts import DEFAULT_LOCALE, LOCALES
-from cases.users import Role
+from cases.i18n import DEFAULT_LOCALE, LOCALES
+from cases.org.users import Role
+from cases.store.db import Database
 
 UNIT_SCOPED = frozenset({Role.mediator, Role.agency_liaison, Role.agency_head})
 

@@ -28,10 +28,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from cases.clock import Clock
-from cases.db import Database
-from cases.deadlines import default_engine
-from cases.updates import purge_processed_updates
+from cases.law.deadline_rules import default_engine
+from cases.store.db import Database
+from cases.store.processed_updates import purge_processed_updates
+from cases.store.time import Clock
 from scheduling.digest import queue_digests
 from scheduling.notices import alert_calendar_gap, deem_accepted
 from scheduling.outbox import DispatchReport, Outbox, Transport

@@ -37,10 +37,10 @@ from aiogram.exceptions import (
 )
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from cases.clock import LEGAL_TZ, from_db
-from cases.followup import closure_offers
-from cases.texts import N_, format_date, translate
-from cases.users import Role
+from cases.i18n import N_, format_date, translate
+from cases.org.users import Role
+from cases.procedures.followup import closure_offers
+from cases.store.time import LEGAL_TZ, from_db
 from handlers.callbacks import CaseAction, CaseFollowUp, ReminderAck
 from scheduling.booking import booking_buttons, render_booking
 from scheduling.notices import render_case_notice
@@ -57,7 +57,7 @@ log = logging.getLogger(__name__)
 
 
 def _closure_offers(row: OutboxRow) -> tuple[list[InlineKeyboardButton], str | None]:
-    """What a citizen's closure notice offers next (cases.followup.closure_offers)."""
+    """What a citizen's closure notice offers next (cases.procedures.followup.closure_offers)."""
     if row.kind is not Kind.NOTICE or row.audience is not Role.citizen or row.case_id is None:
         return [], None
     offers, extra = closure_offers(str(row.payload.get("notice", "")))

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from cases.clock import FakeClock
-from cases.db import Database
-from cases.migrate import migrate
+from cases.store.db import Database
+from cases.store.migrate import migrate
+from cases.store.time import FakeClock
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ from typing import Any
 
 from babel.messages.mofile import write_mo
 
-from cases import texts
-from cases.clock import LEGAL_TZ, to_db
-from cases.db import Database
+from cases import i18n
+from cases.store.db import Database
+from cases.store.time import LEGAL_TZ, to_db
 from scheduling.outbox import OutboxRow
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -234,7 +234,7 @@ class FakeMonotonic:
 
 
 def use_compiled_catalogues(tmp_path: Path, monkeypatch: Any) -> None:
-    """Compile every Chinese fragment into ``tmp_path`` and point cases.texts at it."""
+    """Compile every Chinese fragment into ``tmp_path`` and point cases.i18n at it."""
     from scripts.compile_locales import merge_fragments
 
     catalog = merge_fragments(ROOT / "locales" / "src" / "zh", "zh")
@@ -242,5 +242,5 @@ def use_compiled_catalogues(tmp_path: Path, monkeypatch: Any) -> None:
     target.parent.mkdir(parents=True)
     with target.open("wb") as handle:
         write_mo(handle, catalog)
-    monkeypatch.setattr(texts, "LOCALES_DIR", tmp_path / "locales")
-    texts.translations.cache_clear()
+    monkeypatch.setattr(i18n, "LOCALES_DIR", tmp_path / "locales")
+    i18n.translations.cache_clear()

@@ -18,9 +18,9 @@ from typing import IO, Any
 
 from aiogram import Bot, Dispatcher
 
-from cases.clock import FakeClock
-from cases.db import Database
-from cases.users import Role
+from cases.org.users import Role
+from cases.store.db import Database
+from cases.store.time import FakeClock
 from settings import ENV_FILE_VARIABLE, Settings
 from tests.fakes.bot_api_server import FakeBotAPI
 from tests.fakes.telegram import TOKEN, BotClient

@@ -5,8 +5,8 @@ from __future__ import annotations
 from aiogram import Bot, Dispatcher
 from aiogram.methods import SetMyCommands
 
-from cases.db import Database
-from cases.users import Role
+from cases.org.users import Role
+from cases.store.db import Database
 from tests.fakes.telegram import BotClient
 from tests.support import ADMIN_ID, fill_mediation
 

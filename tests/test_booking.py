@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from aiogram import Bot, Dispatcher
 
-from cases.booking import BookingService, BookingStatus, Issue, Outcome
-from cases.clock import LEGAL_TZ, FakeClock, from_db
-from cases.db import Database
-from cases.deadlines import compute
-from cases.users import Role
+from cases.law.deadline_rules import compute
+from cases.org.users import Role
+from cases.reception.booking import BookingService, BookingStatus, Issue, Outcome
+from cases.store.db import Database
+from cases.store.time import LEGAL_TZ, FakeClock, from_db
 from scheduling.booking import BookingJobs, BookingMailer
 from scheduling.outbox import OutboxRow
 from scheduling.sender import render_markup, render_text
@@ -648,8 +648,8 @@ async def test_agency_answers_before_the_day_and_the_citizen_releases_the_seat(
 
 
 async def test_slot_length_and_seats_are_set_per_agency(db: Database, clock: FakeClock) -> None:
-    from cases.calendar import LegalCalendar
-    from cases.organisation import load_organisation
+    from cases.law.calendar import LegalCalendar
+    from cases.org.organisation import load_organisation
     from settings import Settings
     from tests.fakes.telegram import TOKEN
 
@@ -671,7 +671,7 @@ async def test_migration_0010_keeps_every_person_and_accepts_the_community_worke
 ) -> None:
     import sqlite3
 
-    from cases.migrate import MIGRATIONS_DIR, migrate
+    from cases.store.migrate import MIGRATIONS_DIR, migrate
     from tests.scheduling_helpers import add_case, add_user
 
     before = tmp_path / "before"
@@ -731,7 +731,7 @@ async def test_provisional_session_on_a_day_the_new_calendar_makes_a_holiday_is_
 ) -> None:
     import json
 
-    from cases.calendar import LegalCalendar
+    from cases.law.calendar import LegalCalendar
 
     clock.set(datetime(2027, 12, 20, 1, 0, tzinfo=UTC))
     days = {d.session.day: d.session for d in await booking.open_days(PSB)}
@@ -754,7 +754,7 @@ async def test_provisional_session_on_a_day_the_new_calendar_makes_a_holiday_is_
 
 
 def test_every_booking_status_has_its_transitions_and_ends_are_final() -> None:
-    from cases.booking import LIVE, TRANSITIONS
+    from cases.reception.booking import LIVE, TRANSITIONS
 
     assert set(TRANSITIONS) == set(BookingStatus)
     for status in (BookingStatus.cancelled, BookingStatus.expired, BookingStatus.released):

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from cases.calendar import LegalCalendar
-from cases.clock import LEGAL_TZ, SystemClock, to_db
-from cases.db import Database
-from cases.migrate import migrate
+from cases.law.calendar import LegalCalendar
+from cases.store.db import Database
+from cases.store.migrate import migrate
+from cases.store.time import LEGAL_TZ, SystemClock, to_db
 from tests.fakes.bot_api_server import FakeBotAPI
 from tests.support import BotProcess
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from cases.calendar import DEFAULT_OVERRIDES_PATH, LegalCalendar
+from cases.law.calendar import DEFAULT_OVERRIDES_PATH, LegalCalendar
 
 
 @pytest.fixture(scope="module")

@@ -16,10 +16,10 @@ import pytest
 from aiogram import Bot, Dispatcher
 from aiogram.methods import SendDocument, SendMessage, SendPhoto, SendVoice
 
-from cases.case_file import reveal_invisible
-from cases.clock import FakeClock
-from cases.db import Database
-from cases.users import Role
+from cases.intake.case_file import reveal_invisible
+from cases.org.users import Role
+from cases.store.db import Database
+from cases.store.time import FakeClock
 from handlers.callbacks import CaseAction
 from handlers.case_file import CaseFileAction
 from tests.fakes.limits import (
@@ -446,9 +446,9 @@ async def test_mediator_page_masks_an_id_number_typed_into_the_other_sides_conta
 ) -> None:
     """The staff page showed the other side's contact unmasked to a mediator because mediators
     see phone numbers; an ID number typed there was shown in full too."""
-    from cases.clock import to_db
-    from cases.staff import staff_case_view
-    from cases.users import User
+    from cases.org.users import User
+    from cases.procedures.access import staff_case_view
+    from cases.store.time import to_db
 
     now = to_db(clock.now())
     await db.execute(
@@ -490,7 +490,7 @@ async def test_timeliness_is_judged_on_the_day_of_filing_not_the_day_staff_read_
 def test_long_stop_is_shown_as_final_and_names_the_real_property_rule() -> None:
     from datetime import date
 
-    from cases.case_file import LATE_LONG_STOP, NO_LATE_REASON, timeliness_check
+    from cases.intake.case_file import LATE_LONG_STOP, NO_LATE_REASON, timeliness_check
 
     answers = {
         "act_kind": "decision",
@@ -509,7 +509,7 @@ def test_long_stop_is_shown_as_final_and_names_the_real_property_rule() -> None:
 def test_f2_window_is_said_to_be_only_the_one_year_cap() -> None:
     from datetime import date
 
-    from cases.case_file import F2_CAP, ON_TIME, timeliness_check
+    from cases.intake.case_file import F2_CAP, ON_TIME, timeliness_check
 
     answers = {
         "act_kind": "decision",

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from cases.calendar import LegalCalendar
-from cases.clock import FakeClock, to_db
-from cases.clocks import (
+from cases.law.calendar import LegalCalendar
+from cases.law.deadline_rules import DeadlineEngine, Unit
+from cases.procedures.case_clocks import (
     ClockError,
     PauseInterval,
     cancel_case_deadlines,
@@ -29,8 +29,8 @@ from cases.clocks import (
     recompute_provisional,
     resume_case,
 )
-from cases.db import Database
-from cases.deadlines import DeadlineEngine, Unit
+from cases.store.db import Database
+from cases.store.time import FakeClock, to_db
 
 CITIZEN, STAFF, HEAD, MEDIATOR = 1001, 2001, 3001, 4001
 

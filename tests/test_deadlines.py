@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from cases import deadlines
-from cases.calendar import LegalCalendar
-from cases.deadlines import (
+from cases.law import deadline_rules
+from cases.law.calendar import LegalCalendar
+from cases.law.deadline_rules import (
     RULES,
     AdminMediationPeriod,
     DeadlineEngine,
@@ -30,11 +30,11 @@ PO_FILE = Path(__file__).resolve().parent.parent / "locales" / "src" / "zh" / "d
 
 @pytest.fixture
 def restore_default_engine() -> Iterator[None]:
-    saved = deadlines._default_engine
+    saved = deadline_rules._default_engine
     try:
         yield
     finally:
-        deadlines._default_engine = saved
+        deadline_rules._default_engine = saved
 
 
 # -- domain §1.3, every worked example ----------------------------------------------------------

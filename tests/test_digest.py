@@ -8,9 +8,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from cases.clock import FakeClock
-from cases.db import Database
-from cases.users import Role
+from cases.org.users import Role
+from cases.store.db import Database
+from cases.store.time import FakeClock
 from scheduling.digest import (
     MAX_CHARS,
     DigestData,

@@ -11,7 +11,7 @@ import json
 from aiogram import Bot, Dispatcher
 
 from benchmarks.effort import TARGETS, measure
-from cases.db import Database
+from cases.store.db import Database
 from tests.fakes.telegram import BotClient
 from tests.support import VALID_ID, fill_mediation, fill_reconsideration
 
@@ -210,7 +210,7 @@ async def test_a_late_application_is_asked_about_rights_and_f2_keeps_it_in_time(
 
 
 def test_a_phone_number_typed_with_the_other_side_is_kept_apart() -> None:
-    from cases.forms import split_contact
+    from cases.intake.forms import split_contact
 
     assert split_contact("李四 13900002222") == ("李四", "13900002222")
     assert split_contact("李四，电话：0710-7221234") == ("李四", "0710-7221234")

@@ -9,11 +9,11 @@ from datetime import timedelta
 import pytest
 from aiogram import Bot, Dispatcher
 
-from cases.clock import FakeClock
-from cases.db import Database
-from cases.followup import CLOSING_NOTICES, rating_statistics
-from cases.transitions import Action
-from cases.users import Role
+from cases.org.users import Role
+from cases.procedures.followup import CLOSING_NOTICES, rating_statistics
+from cases.procedures.transitions import Action
+from cases.store.db import Database
+from cases.store.time import FakeClock
 from handlers.staff import Nav, StaffAction, Step
 from scheduling.outbox import Outbox
 from scheduling.sender import CaseFollowUp, render_markup, render_text

@@ -7,7 +7,7 @@ from aiogram.filters import Command
 from aiogram.methods import SendMessage
 from aiogram.types import Message
 
-from cases.db import Database
+from cases.store.db import Database
 from tests.fakes.telegram import BotClient
 
 
@@ -229,7 +229,7 @@ async def test_a_failure_in_a_staff_step_tells_staff_to_check_the_case(
 ) -> None:
     """The citizens' advice ("send /petition … again") is wrong for staff: they must check
     whether the step was recorded before repeating it."""
-    from cases.users import Role
+    from cases.org.users import Role
     from tests.support import ADMIN_ID
 
     await dispatcher["users"].set_role(ADMIN_ID, Role.admin)

@@ -9,10 +9,10 @@ import pytest
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.fsm.storage.base import StorageKey
 
-from cases.clock import FakeClock
-from cases.db import Database
-from cases.fsm import FsmRecords
-from cases.migrate import migrate
+from cases.store.db import Database
+from cases.store.fsm_records import FsmRecords
+from cases.store.migrate import migrate
+from cases.store.time import FakeClock
 from handlers.storage import SqliteStorage
 
 

@@ -10,8 +10,8 @@ import re
 import pytest
 from aiogram import Bot
 
-from cases.clock import FakeClock
-from cases.db import Database
+from cases.store.db import Database
+from cases.store.time import FakeClock
 from settings import Settings
 from tests.fakes.telegram import BotClient
 from tests.support import (
@@ -439,7 +439,7 @@ async def test_typing_a_button_label_counts_as_pressing_it(
 async def test_a_configured_local_mediation_period_appears_on_the_receipt(
     client: BotClient, db: Database
 ) -> None:
-    from cases.deadlines import AdminMediationPeriod, LocalPeriods, configure
+    from cases.law.deadline_rules import AdminMediationPeriod, LocalPeriods, configure
 
     configure(
         local_periods=LocalPeriods(

@@ -8,17 +8,17 @@ from datetime import UTC, date, datetime
 import pytest
 from aiogram import Bot, Dispatcher
 
-from cases.clock import LEGAL_TZ, FakeClock, from_db, to_db
-from cases.db import Database
-from cases.deadlines import compute
-from cases.litigation import (
+from cases.intake.validation import ValidationError
+from cases.law.deadline_rules import compute
+from cases.litigation.court_cases import (
     LitigationService,
     RegisterLawsuit,
     parse_hearing_time,
 )
-from cases.organisation import load_organisation
-from cases.users import Role
-from cases.validation import ValidationError
+from cases.org.organisation import load_organisation
+from cases.org.users import Role
+from cases.store.db import Database
+from cases.store.time import LEGAL_TZ, FakeClock, from_db, to_db
 from handlers.litigation import CaseButton, FormButton
 from scheduling.planner import Planner
 from tests.fakes.telegram import BotClient
@@ -635,8 +635,8 @@ async def test_provisional_defence_dates_are_recounted_when_the_calendar_grows(
     State Council schedule is added to the overrides file."""
     import json
 
-    from cases.calendar import LegalCalendar
-    from cases.deadlines import configure
+    from cases.law.calendar import LegalCalendar
+    from cases.law.deadline_rules import configure
 
     clock.set(datetime(2026, 12, 30, 1, 0, tzinfo=UTC))
     received = date(2026, 12, 28)  # + 15 days → 2027-01-12, outside chinesecalendar 1.11

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from cases.clock import FakeClock, from_db
-from cases.clocks import ChangedDeadline
-from cases.db import Database
-from cases.staff import Notice
+from cases.procedures.actions import Notice
+from cases.procedures.case_clocks import ChangedDeadline
+from cases.store.db import Database
+from cases.store.time import FakeClock, from_db
 from scheduling.notices import deem_accepted, notify_recomputed, queue_case_notice
 from scheduling.outbox import Outbox
 from scheduling.sender import render_markup, render_text
@@ -258,12 +258,12 @@ async def test_moved_deadlines_are_told_even_after_a_crash_before_telling(
     the notices are queued once however often it runs."""
     import json as _json
 
-    from cases.calendar import LegalCalendar
-    from cases.clocks import recent_recomputations, recompute_provisional
+    from cases.law.calendar import LegalCalendar
+    from cases.procedures.case_clocks import recent_recomputations, recompute_provisional
 
     await add_user(db, CITIZEN, locale="zh")
     case_id = await add_case(db, CITIZEN, number="FY-2026-000011", status="accepted")
-    from cases.clocks import open_deadline
+    from cases.procedures.case_clocks import open_deadline
 
     async with db.transaction() as conn:  # F12 from 2026-11-20: 2027-01-19, provisional
         await open_deadline(conn, case_id, "F12", date(2026, 11, 20), clock=clock)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from cases.organisation import (
+from cases.org.organisation import (
     DEFAULT_ORGANISATION_FILE,
     Organisation,
     OrganisationError,

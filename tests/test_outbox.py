@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from cases.clock import FakeClock, from_db
-from cases.db import Database
+from cases.store.db import Database
+from cases.store.time import FakeClock, from_db
 from scheduling.outbox import (
     AckOutcome,
     DeliveryUnknown,
@@ -220,7 +220,10 @@ async def test_two_concurrent_dispatchers_send_each_reminder_once(
         await other_db.close()
     assert sorted(transport.chats()) == list(range(2000, 2040))
     assert a.sent + b.sent == 40
-    assert a.not_claimed + b.not_claimed == 40  # each saw every row; each row went once
+    # Each row went once: the two claims never overlap. (How many rows the slower one still
+    # saw as due depends on timing, so that is not asserted: it failed on a loaded machine.)
+    assert not set(a.sent_ids) & set(b.sent_ids)
+    assert a.not_claimed <= 40 - a.sent and b.not_claimed <= 40 - b.sent
 
 
 async def test_a_tick_during_a_long_dispatch_does_not_start_a_second_one(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from cases.clock import LEGAL_TZ, FakeClock, from_db, to_db
-from cases.db import Database
+from cases.store.db import Database
+from cases.store.time import LEGAL_TZ, FakeClock, from_db, to_db
 from scheduling.outbox import AckOutcome, Outbox, acknowledge
 from scheduling.planner import Planner, after_quiet_hours
 from scheduling.recipients import resolve_recipients
@@ -424,7 +424,7 @@ async def test_unit_staff_hear_only_of_their_own_units_cases(
     against their agency; a case whose unit has nobody goes to the administrators."""
     import json
 
-    from cases.users import Role, UserRepository
+    from cases.org.users import Role, UserRepository
     from scheduling.recipients import RecipientDirectory
 
     users = UserRepository(db, clock)
@@ -463,9 +463,9 @@ async def test_court_reminders_reach_only_the_defendant_agencys_staff(
 ) -> None:
     """Regression: a court case has no citizen case, so unit scoping was skipped and every
     agency's liaison got every court's reminders."""
-    from cases.litigation import LitigationService, RegisterLawsuit
-    from cases.organisation import load_organisation
-    from cases.users import Role, UserRepository
+    from cases.litigation.court_cases import LitigationService, RegisterLawsuit
+    from cases.org.organisation import load_organisation
+    from cases.org.users import Role, UserRepository
 
     users = UserRepository(db, clock)
     await users.set_role(501, Role.agency_liaison, "county_psb")

@@ -14,8 +14,7 @@ from datetime import date
 import pytest
 
 from bot import JsonFormatter
-from cases.privacy import mask_numbers, redact
-from cases.validation import (
+from cases.intake.validation import (
     IdType,
     parse_mobile,
     parse_other_id,
@@ -23,6 +22,7 @@ from cases.validation import (
     parse_resident_id,
     resident_id_check_char,
 )
+from cases.procedures.privacy import mask_numbers, redact
 
 TODAY = date(2026, 11, 25)
 VALID_ID = "420625198503120018"
@@ -202,8 +202,8 @@ def test_what_staff_need_to_read_survives(line: str) -> None:
 
 
 def test_an_eleven_digit_telegram_id_that_looks_like_a_mobile_is_redacted() -> None:
-    # Decision (cases/privacy.py docstring): a number shaped like a mobile is one. Today's
-    # Telegram ids have at most 10 digits, so only a hypothetical future id is lost.
+    # Decision (cases/procedures/privacy.py docstring): a number shaped like a mobile is one.
+    # Today's Telegram ids have at most 10 digits, so only a hypothetical future id is lost.
     assert redact("user 13912345678 opened the bot") == "user [phone] opened the bot"
 
 
@@ -274,7 +274,7 @@ def test_numbers_named_by_a_word_stay_masked_for_staff() -> None:
 
 
 def test_a_mobile_split_anywhere_is_redacted_as_validation_accepts_it() -> None:
-    from cases.validation import parse_phone
+    from cases.intake.validation import parse_phone
 
     typed = "1 39 1234 5678"
     assert parse_phone(typed) == "13912345678"

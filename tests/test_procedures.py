@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from cases.db import Database
-from cases.forms import Procedure
-from cases.migrate import MIGRATIONS_DIR, migrate
-from cases.procedures import PROCEDURE_STATUSES, CaseStatus, status_check_sql
+from cases.intake.forms import Procedure
+from cases.procedures.statuses import PROCEDURE_STATUSES, CaseStatus, status_check_sql
+from cases.store.db import Database
+from cases.store.migrate import MIGRATIONS_DIR, migrate
 
 STAMP = "2026-11-25T01:00:00+00:00"
 
@@ -139,7 +139,7 @@ def test_migration_lists_the_statuses_of_the_enumeration() -> None:
 
 
 def test_transition_table_moves_only_between_the_procedures_statuses() -> None:
-    from cases.transitions import TRANSITIONS, Action
+    from cases.procedures.transitions import TRANSITIONS, Action
     from scheduling.notices import NOTICE_TEXTS
 
     for row in TRANSITIONS:
@@ -153,7 +153,7 @@ def test_transition_table_moves_only_between_the_procedures_statuses() -> None:
 
 
 def test_accepted_events_read_by_procedure_also_from_older_rows() -> None:
-    from cases.transitions import history_text
+    from cases.procedures.transitions import history_text
 
     staff = "staff"
     assert history_text("accepted", {"accepted_on": "x", "simplified": False}, staff) == (

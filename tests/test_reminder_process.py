@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from cases.clock import SystemClock, to_db
-from cases.db import Database
-from cases.migrate import migrate
+from cases.store.db import Database
+from cases.store.migrate import migrate
+from cases.store.time import SystemClock, to_db
 from scheduling.planner import Planner
 from tests.fakes.bot_api_server import FakeBotAPI
 from tests.support import ADMIN_ID, BotProcess

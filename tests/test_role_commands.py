@@ -8,7 +8,7 @@ import pytest
 from aiogram import Bot, Dispatcher
 from aiogram.methods import SendMessage
 
-from cases.users import Role
+from cases.org.users import Role
 from handlers.commands import ROLE_GROUPS, role_commands
 from tests.fakes.telegram import BotClient
 

@@ -17,7 +17,7 @@ from aiogram import Dispatcher, Router
 from aiogram.methods import SendMessage
 
 import handlers
-from cases.users import Role
+from cases.org.users import Role
 from handlers.callbacks import MenuAction
 from handlers.case_file import CaseFileAction
 from handlers.litigation.shared import AppearanceButton

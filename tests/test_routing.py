@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
-from cases.organisation import (
+from cases.org.organisation import (
     DEFAULT_ORGANISATION_FILE,
     Organisation,
     UnknownId,
     load_organisation,
 )
-from cases.routing import (
+from cases.org.routing import (
     MEDIATION_RULES,
     TRIAGE_QUESTIONS,
     PetitionKind,

@@ -11,8 +11,8 @@ from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from cases.clock import FakeClock, to_db
-from cases.db import Database
+from cases.store.db import Database
+from cases.store.time import FakeClock, to_db
 from scheduling.policy import Kind
 from scheduling.runner import Scheduling, SchedulingConfig
 from tests.scheduling_helpers import (

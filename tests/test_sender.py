@@ -13,10 +13,10 @@ from aiogram import Bot, Dispatcher
 from aiogram.methods import EditMessageReplyMarkup, SendMessage
 from aiogram.types import Update
 
-from cases import texts
-from cases.clock import FakeClock, to_db
-from cases.db import Database
-from cases.users import Role
+from cases import i18n
+from cases.org.users import Role
+from cases.store.db import Database
+from cases.store.time import FakeClock, to_db
 from scheduling.outbox import OutboxRow, RetryLater, Undeliverable
 from scheduling.policy import Kind
 from scheduling.sender import (
@@ -52,7 +52,7 @@ class ResultSession(RecordingSession):
 def zh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     use_compiled_catalogues(tmp_path, monkeypatch)
     yield tmp_path / "locales"
-    texts.translations.cache_clear()
+    i18n.translations.cache_clear()
 
 
 # --- limits -------------------------------------------------------------------------------

@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 from aiogram import Bot, Dispatcher
 
-from cases.clock import FakeClock
-from cases.clocks import expire_acceptance_reviews
-from cases.db import Database
-from cases.deadlines import compute
-from cases.staff import ActionResult, CaseActions, Outcome
-from cases.texts import format_date
-from cases.users import Role, User
+from cases.i18n import format_date
+from cases.law.deadline_rules import compute
+from cases.org.users import Role, User
+from cases.procedures.actions import ActionResult, CaseActions, Outcome
+from cases.procedures.case_clocks import expire_acceptance_reviews
+from cases.store.db import Database
+from cases.store.time import FakeClock
 from handlers import staff as staff_handlers
 from scheduling.notices import deem_accepted, notice_sink
 from scheduling.outbox import Outbox
@@ -903,8 +903,8 @@ async def test_numbers_typed_into_free_text_are_masked_for_staff_without_full_vi
     db: Database, clock: FakeClock
 ) -> None:
     """Regression: an agent typed as "李四 13912345678" was shown in full to an admin."""
-    from cases.staff import staff_case_view
-    from cases.users import User
+    from cases.org.users import User
+    from cases.procedures.access import staff_case_view
 
     await db.execute(
         "INSERT INTO users(telegram_id, first_seen, last_seen) VALUES (1001, 'a', 'a')"
@@ -1050,7 +1050,7 @@ async def test_reconsideration_clerk_cannot_record_a_mediation_outcome_or_accept
 def test_the_longest_staff_button_fits_telegrams_64_bytes() -> None:
     """Flags, the reason's fingerprint, the days and the receipt day have their own fields;
     with the largest values each button carries, the callback data still fits."""
-    from cases.transitions import Action
+    from cases.procedures.transitions import Action
 
     largest = {"case_id": 2**63 - 1, "step": staff_handlers.Step.terminating}
     for action in Action:  # reasoned and extension buttons: days, total and fingerprint

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from cases.db import Database
-from cases.migrate import MigrationError, migrate
+from cases.store.db import Database
+from cases.store.migrate import MigrationError, migrate
 
 
 async def test_pragmas_make_commits_durable_and_keys_enforced(db: Database) -> None:
@@ -137,7 +137,7 @@ async def test_a_unit_sees_its_own_writes_and_commits_before_returning(db: Datab
 
 async def test_update_is_recorded_with_its_first_write(db: Database, clock) -> None:
     """The update id commits in the same unit as the handler's effect, or not at all."""
-    from cases.updates import ProcessedUpdates
+    from cases.store.processed_updates import ProcessedUpdates
 
     processed = ProcessedUpdates(db, clock)
     with processed.handling(41), pytest.raises(ValueError):
@@ -162,7 +162,7 @@ async def test_update_is_recorded_with_its_first_write(db: Database, clock) -> N
 
 
 async def test_update_is_still_recorded_when_its_first_unit_failed(db: Database, clock) -> None:
-    from cases.updates import ProcessedUpdates
+    from cases.store.processed_updates import ProcessedUpdates
 
     processed = ProcessedUpdates(db, clock)
 
@@ -185,7 +185,7 @@ async def test_applications_deemed_abandoned_before_0007_get_their_own_status(
 ) -> None:
     """Regression: an application deemed abandoned (FY 31(2)) showed "已撤回" to the citizen, as
     if they had withdrawn it themselves. Migration 0007 moves the existing ones."""
-    from cases.migrate import MIGRATIONS_DIR
+    from cases.store.migrate import MIGRATIONS_DIR
     from tests.scheduling_helpers import add_case, add_user
 
     before = tmp_path / "before"

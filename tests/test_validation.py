@@ -11,7 +11,7 @@ import pytest
 from babel.messages.extract import extract
 from babel.messages.pofile import read_po
 
-from cases.validation import (
+from cases.intake.validation import (
     DATE_KNOWN_BEFORE_DECISION,
     ID_CHECK_CHARS,
     FutureDateError,
@@ -395,7 +395,7 @@ def test_every_message_has_a_chinese_translation_with_the_same_placeholders() ->
     with (ROOT / "locales/src/zh/validation.po").open("rb") as fh:
         catalog = read_po(fh, locale="zh")
     msgids: list[str] = []
-    for module in ("cases/validation.py", "cases/routing.py"):
+    for module in ("cases/intake/validation.py", "cases/org/routing.py"):
         with (ROOT / module).open("rb") as fh:
             msgids += [m for _, m, _, _ in extract("python", fh, keywords={"N_": None})]
     assert len(msgids) > 30

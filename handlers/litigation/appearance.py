@@ -14,7 +14,8 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from cases.litigation import (
+from cases.intake.validation import ValidationError, clean_text, parse_yes_no
+from cases.litigation.court_cases import (
     ATTENDANCE_NAMES,
     LIMITS,
     Hearing,
@@ -22,7 +23,6 @@ from cases.litigation import (
     Lawsuit,
     LitigationService,
 )
-from cases.validation import ValidationError, clean_text, parse_yes_no
 from handlers.filters import NotCommand, When
 from handlers.keyboards import button, grid
 from handlers.litigation.shared import (

@@ -14,8 +14,8 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from cases.clock import LEGAL_TZ
-from cases.litigation import (
+from cases.intake.validation import ValidationError
+from cases.litigation.court_cases import (
     HEARING_NOT_STARTED,
     Hearing,
     Lawsuit,
@@ -23,8 +23,8 @@ from cases.litigation import (
     LitigationService,
     parse_hearing_time,
 )
-from cases.users import User
-from cases.validation import ValidationError
+from cases.org.users import User
+from cases.store.time import LEGAL_TZ
 from handlers.filters import NotCommand, When
 from handlers.keyboards import button, grid
 from handlers.litigation.appearance import ask_appearance

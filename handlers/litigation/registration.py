@@ -15,10 +15,11 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from cases.clock import from_db, to_db
-from cases.deadlines import RULES
-from cases.forms import PROVISIONAL_NOTE
-from cases.litigation import (
+from cases.i18n import N_, format_date
+from cases.intake.forms import PROVISIONAL_NOTE
+from cases.intake.validation import ValidationError, clean_text, parse_date, parse_yes_no
+from cases.law.deadline_rules import RULES
+from cases.litigation.court_cases import (
     LIMITS,
     UNKNOWN_AGENCY,
     Lawsuit,
@@ -27,8 +28,7 @@ from cases.litigation import (
     find_agency,
     parse_hearing_time,
 )
-from cases.texts import N_, format_date
-from cases.validation import ValidationError, clean_text, parse_date, parse_yes_no
+from cases.store.time import from_db, to_db
 from handlers.filters import NotCommand, When
 from handlers.keyboards import button, grid
 from handlers.litigation.shared import (

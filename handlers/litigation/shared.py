@@ -13,11 +13,11 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.utils.i18n import gettext as _
 from pydantic import Field
 
-from cases.clock import LEGAL_TZ
-from cases.litigation import LitigationService
-from cases.texts import N_, format_date
-from cases.users import Role
-from cases.validation import ValidationError
+from cases.i18n import N_, format_date
+from cases.intake.validation import ValidationError
+from cases.litigation.court_cases import LitigationService
+from cases.org.users import Role
+from cases.store.time import LEGAL_TZ
 from handlers.filters import HasRole
 from handlers.texts import current_locale
 from scheduling.planner import PlannedRow

@@ -9,7 +9,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
-from cases.litigation import LitigationService
+from cases.litigation.court_cases import LitigationService
 from handlers.litigation.shared import STAFF
 from handlers.texts import t
 

@@ -21,7 +21,7 @@ For a day outside coverage the calendar does not guess silently: it falls back t
 are working days, no holidays" and every counting helper reports ``provisional=True`` when any
 day it consulted was outside coverage. The deadline is then shown as provisional, the
 administrators are alerted (see :meth:`LegalCalendar.missing_years`), and open deadlines are
-recomputed when the data is extended (``cases.clocks.recompute_provisional``).
+recomputed when the data is extended (``cases.procedures.case_clocks.recompute_provisional``).
 
 Override file (``cases/data/calendar_overrides.json``; the ``CALENDAR_OVERRIDES_PATH`` setting
 may point elsewhere)::
@@ -56,7 +56,9 @@ import chinese_calendar
 from dateutil.relativedelta import relativedelta
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-DEFAULT_OVERRIDES_PATH = Path(__file__).resolve().parent / "data" / "calendar_overrides.json"
+DEFAULT_OVERRIDES_PATH = (
+    Path(__file__).resolve().parent.parent / "data" / "calendar_overrides.json"
+)
 _ONE_DAY = timedelta(days=1)
 
 FIXED_SOLAR_HOLIDAYS = frozenset({(1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3)})

@@ -31,13 +31,13 @@ from zoneinfo import ZoneInfo
 import aiosqlite
 from pydantic import BaseModel, Field
 
-from cases.calendar import LegalCalendar
-from cases.clock import LEGAL_TZ, Clock, from_db, to_db
-from cases.clocks import open_deadline
-from cases.db import Database, row_in
-from cases.organisation import Organisation
-from cases.texts import N_
-from cases.users import Role
+from cases.i18n import N_
+from cases.law.calendar import LegalCalendar
+from cases.org.organisation import Organisation
+from cases.org.users import Role
+from cases.procedures.case_clocks import open_deadline
+from cases.store.db import Database, row_in
+from cases.store.time import LEGAL_TZ, Clock, from_db, to_db
 
 
 class BookingStatus(StrEnum):

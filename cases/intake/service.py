@@ -17,11 +17,8 @@ from typing import Any
 import aiosqlite
 from pydantic import BaseModel
 
-from cases.clock import LEGAL_TZ, Clock, from_db, legal_today, to_db
-from cases.clocks import CaseDeadline, cancel_case_deadlines, next_deadline, open_deadline
-from cases.db import Database, row_in, rows_in
-from cases.deadlines import Deadline, NoPeriodConfigured, compute
-from cases.forms import (
+from cases.i18n import N_
+from cases.intake.forms import (
     CASE_NUMBER_PREFIX,
     CHANGE_SAVED,
     F1_PASSED,
@@ -40,16 +37,24 @@ from cases.forms import (
     split_contact,
     timeliness,
 )
-from cases.history import append_event
-from cases.organisation import Organisation
-from cases.privacy import mask_numbers
-from cases.procedures import OPEN_STATUSES, CaseStatus
-from cases.routing import mediation_room_for, reconsideration_body_for
-from cases.staff import StaffCaseView, staff_case_view
-from cases.texts import N_
-from cases.transitions import history_texts
-from cases.users import User
-from cases.validation import ValidationError
+from cases.intake.validation import ValidationError
+from cases.law.deadline_rules import Deadline, NoPeriodConfigured, compute
+from cases.org.organisation import Organisation
+from cases.org.routing import mediation_room_for, reconsideration_body_for
+from cases.org.users import User
+from cases.procedures.access import StaffCaseView, staff_case_view
+from cases.procedures.case_clocks import (
+    CaseDeadline,
+    cancel_case_deadlines,
+    next_deadline,
+    open_deadline,
+)
+from cases.procedures.history import append_event
+from cases.procedures.privacy import mask_numbers
+from cases.procedures.statuses import OPEN_STATUSES, CaseStatus
+from cases.procedures.transitions import history_texts
+from cases.store.db import Database, row_in, rows_in
+from cases.store.time import LEGAL_TZ, Clock, from_db, legal_today, to_db
 
 
 class DraftNotFound(LookupError):

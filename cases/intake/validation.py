@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Literal
 
-from cases.texts import N_, format_date, translate
+from cases.i18n import N_, format_date, translate
 
 # ---------------------------------------------------------------------------------------------
 # Errors
@@ -29,7 +29,7 @@ class ValidationError(ValueError):
 
     ``params`` (a mapping, or keyword arguments) fill the ``{placeholders}`` of the message;
     dates among them are rendered with
-    :func:`cases.texts.format_date` (with the weekday) in the user's language.
+    :func:`cases.i18n.format_date` (with the weekday) in the user's language.
     """
 
     code: str = "invalid"

@@ -24,16 +24,16 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from cases.clock import LEGAL_TZ, Clock, from_db, legal_today, to_db
-from cases.db import Database
-from cases.deadlines import RULES, compute
-from cases.organisation import Agency, Organisation, UnknownId
-from cases.texts import N_
-from cases.validation import (
+from cases.i18n import N_
+from cases.intake.validation import (
     FutureDateError,
     ValidationError,
     _replace_chinese_numerals,
 )
+from cases.law.deadline_rules import RULES, compute
+from cases.org.organisation import Agency, Organisation, UnknownId
+from cases.store.db import Database
+from cases.store.time import LEGAL_TZ, Clock, from_db, legal_today, to_db
 
 Attendance = Literal["head", "staff", "lawyer_only", "absent"]
 

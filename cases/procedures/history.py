@@ -14,7 +14,7 @@ from typing import Any
 
 import aiosqlite
 
-from cases.texts import N_
+from cases.i18n import N_
 
 
 async def append_event(
@@ -82,7 +82,8 @@ def describe_clock_event(
     kind: str, detail: Mapping[str, Any], audience: str, title_of: Callable[[str], str]
 ) -> EventLine | None:
     """The words for a clock event (None: not a clock event). ``title_of`` maps a rule id
-    to its title msgid (``cases.deadlines``, passed in to keep this module free of the law)."""
+    to its title msgid (``cases.law.deadline_rules``, passed in to keep this module free of
+    the law)."""
     if kind in DEADLINE_EVENT_TEXTS:
         rule = str(detail.get("rule_id", ""))
         due = detail.get("new_due") or detail.get("due_on") or ""

@@ -3,7 +3,7 @@
 Every rule of domain.md with a fixed period is one row of :data:`RULES`: who must act, what
 starts it, the unit and count, the simplified-procedure variant, the extension allowance, the
 article, and what happens when it is missed. ``compute(rule_id, trigger)`` applies the counting
-rules C1–C6 of :mod:`cases.calendar`.
+rules C1–C6 of :mod:`cases.law.calendar`.
 
 Rule ids are those of domain.md (X1–X8, F1–F17, L1–L9). Ids invented here:
 
@@ -16,7 +16,7 @@ F16c     附带审查: the 复议机构 notifies the issuing body within 3 WD of
 F16d     附带审查: the issuing body replies within 10 WD of the notice (FY 58)
 F16e     附带审查: the body receiving a forwarded document replies within 60 CD (FY 60)
 F17      中止 under FY 39(1)(1),(2),(4): after 60 CD with the cause persisting → 终止 (FY 41(5));
-         the pause itself is a clock pause (``cases.clocks``), not a deadline
+         the pause itself is a clock pause (``cases.procedures.case_clocks``), not a deadline
 L8a      appeal decided within 3 M (XS 88); L8 itself is first instance, 6 M / simplified 45 CD
 L9a      appeal against a ruling (裁定): 10 CD (XS 85); L9 is the judgment's 15 CD
 LP1      plaintiff window, direct suit: 6 M from knowing the act (XS 46(1))
@@ -63,8 +63,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
-from cases.calendar import Counted, LegalCalendar
-from cases.texts import N_
+from cases.i18n import N_
+from cases.law.calendar import Counted, LegalCalendar
 
 Procedure = Literal["petition", "reconsideration", "litigation", "mediation"]
 Actor = Literal[

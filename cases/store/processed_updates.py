@@ -15,8 +15,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 
-from cases.clock import Clock, to_db
-from cases.db import Database, OnCommit, Statement
+from cases.store.db import Database, OnCommit, Statement
+from cases.store.time import Clock, to_db
 
 
 @dataclass

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cases.clock import Clock, to_db
-from cases.db import Database
+from cases.store.db import Database
+from cases.store.time import Clock, to_db
 
 StateKey = tuple[int, int, int, int, str, str]
 """bot_id, chat_id, user_id, thread_id (0: none), business_connection_id ('': none), destiny."""

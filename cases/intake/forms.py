@@ -17,10 +17,10 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from cases import validation as v
-from cases.deadlines import compute
-from cases.organisation import Organisation
-from cases.texts import N_
+from cases.i18n import N_
+from cases.intake import validation as v
+from cases.law.deadline_rules import compute
+from cases.org.organisation import Organisation
 
 Answers = Mapping[str, Any]
 
@@ -349,7 +349,7 @@ HOW_RECEIVED = (
 
 def _respondent_gate(answers: Answers, org: Organisation) -> Gate | None:
     """FY 24/27/28: an application the county's office cannot decide is not filed here."""
-    from cases.routing import RECONSIDERATION_ELSEWHERE, reconsideration_body_for
+    from cases.org.routing import RECONSIDERATION_ELSEWHERE, reconsideration_body_for
 
     agency_id = str(answers.get("respondent_id") or "")
     if not agency_id or agency_id.startswith("text:"):
@@ -1130,7 +1130,7 @@ def display_value(
             if option == text:
                 return translate(label) if spec_field.kind is Kind.choice else label
     if spec_field.kind is Kind.date:
-        from cases.texts import format_date
+        from cases.i18n import format_date
 
         return format_date(date.fromisoformat(str(value)), locale)
     return str(value)

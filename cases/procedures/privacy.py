@@ -3,8 +3,8 @@
 :func:`redact` runs on every log line (``bot.JsonFormatter``: message and exception text);
 :func:`mask_numbers` masks numbers inside free text shown to others (case subjects, a typed
 agent "李四 13912345678"). Both find the same numbers: every shape that
-:mod:`cases.validation` accepts as an ID or phone number (domain §7.1, §7.2, §9), so a number the
-bot took in can never come out in the clear:
+:mod:`cases.intake.validation` accepts as an ID or phone number (domain §7.1, §7.2, §9), so a
+number the bot took in can never come out in the clear:
 
 - resident ID numbers, 18 characters (also the 81/82/83 residence permits) and the old
   15-digit cards, with spaces or dashes anywhere after the first three digits;
@@ -36,7 +36,7 @@ import unicodedata
 from collections.abc import Callable
 
 # ---------------------------------------------------------------------------------------------
-# Folding (NFKC, like cases.validation._fold) of the characters that can turn into digits,
+# Folding (NFKC, like cases.intake.validation._fold) of the characters that can turn into digits,
 # letters or separators. A table so the common case is one str.translate in C.
 
 
@@ -232,7 +232,7 @@ def mask_id_numbers(text: str) -> str:
 
 
 def _mask(raw: str, kind: str) -> str:
-    """Like cases.validation.mask_id_number / mask_phone, on the characters of ``raw``."""
+    """Like cases.intake.validation.mask_id_number / mask_phone, on the characters of ``raw``."""
     chars = "".join(ch for ch in raw.translate(_FOLD) if ch.isascii() and ch.isalnum()).upper()
     if kind == "id18":
         return chars[:6] + "*" * 8 + chars[-4:]

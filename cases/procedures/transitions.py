@@ -1,18 +1,18 @@
 """What staff may do to a case, as data: one row per action and procedure (and variant).
 
-Each :class:`Transition` says from which statuses the action may start, the status it leads to,
-who may take it, which clocks it records as met, pauses, resumes, cancels or starts (by rule id,
-cases/deadlines.py), the event it writes to the history, the notice the citizen receives and
-the article it rests on. ``cases.staff.CaseActions.run`` executes any row in one template
-(authorise → clocks that keep their own unit → one unit with the compare-and-set status change,
-the clocks, the event and the notice), and ``cases.staff.available_actions`` reads the same rows
-to offer the buttons. Rules that are not a plain status change (the FY 30(3) review period, one
-补正 only, extension caps and approvers, copy sent once) are named by :class:`Guard` and checked
-in ``cases.staff``.
+Each :class:`Transition` says from which statuses the action may start, the status it leads to, who
+may take it, which clocks it records as met, pauses, resumes, cancels or starts (by rule id,
+cases/law/deadline_rules.py), the event it writes to the history, the notice the citizen receives
+and the article it rests on. ``cases.procedures.actions.CaseActions.run`` executes any row in one
+template (authorise → clocks that keep their own unit → one unit with the compare-and-set status
+change, the clocks, the event and the notice), and ``cases.procedures.access.available_actions``
+reads the same rows to offer the buttons. Rules that are not a plain status change (the FY 30(3)
+review period, one 补正 only, extension caps and approvers, copy sent once) are named by
+:class:`Guard` and checked in ``cases.procedures.actions``.
 
-The history wording per audience lives in ``cases.intake`` (EVENT_TEXTS for the citizen,
+The history wording per audience lives in ``cases.intake.service`` (EVENT_TEXTS for the citizen,
 STAFF_EVENT_TEXTS for staff) under each row's ``event``; clock events are worded by
-``cases.history.describe_clock_event``.
+``cases.procedures.history.describe_clock_event``.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from cases.forms import Procedure
-from cases.procedures import CaseStatus
-from cases.texts import N_
-from cases.users import Role
+from cases.i18n import N_
+from cases.intake.forms import Procedure
+from cases.org.users import Role
+from cases.procedures.statuses import CaseStatus
 
 
 class Action(StrEnum):
@@ -85,7 +85,7 @@ reminders and court cases, not citizen case pages)."""
 
 
 class Guard(StrEnum):
-    """Special rules of the law, checked by ``cases.staff`` beside the status."""
+    """Special rules of the law, checked by ``cases.procedures.actions`` beside the status."""
 
     review_period = "review_period"  # FY 30(2)-(3): only while F5 runs
     once_correction = "once_correction"  # FY 31(1): one written 补正 notice ("一次性")
@@ -100,7 +100,8 @@ MEDIATION = frozenset({Role.admin, Role.office_staff, Role.mediator})
 
 @dataclass(frozen=True)
 class Basis:
-    """The article an action rests on: law code and article (``cases.deadlines.citation``),
+    """The article an action rests on: law code and article
+    (``cases.law.deadline_rules.citation``),
     with the paragraph as written in Chinese and in English."""
 
     law: str
@@ -165,7 +166,8 @@ PETITION = Procedure.petition
 MEDIATION_PROCEDURE = Procedure.mediation
 S = CaseStatus
 
-# The history lines of the actions (the clocks' own events are worded in cases/history.py).
+# The history lines of the actions (the clocks' own events are worded in
+# cases/procedures/history.py).
 H_ACCEPTED = History(
     N_("The application was accepted."),
     N_("The application was accepted under the ordinary procedure."),

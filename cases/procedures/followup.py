@@ -10,7 +10,7 @@
   it where this bot offers one.
 
 Where the offer is made: the citizen's closure notice is the outbox row the staff action
-writes (cases/staff.py); scheduling/sender.py renders it and adds the buttons of
+writes (cases/procedures/actions.py); scheduling/sender.py renders it and adds the buttons of
 :func:`closure_offers`. That is the one moment the citizen learns the case closed, it is sent
 once (the row's dedup key), and it needed no change to the staff actions. A withdrawal is the
 citizen's own act in /mycases, which offers the rating right there.
@@ -21,17 +21,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from cases.clock import Clock, to_db
-from cases.db import Database
-from cases.texts import N_
+from cases.i18n import N_
+from cases.store.db import Database
+from cases.store.time import Clock, to_db
 
 RATEABLE_STATUSES = ("decided", "settled", "closed", "withdrawn")
-"""Case statuses after which the citizen is asked to rate (cases/intake.py CASE_STATUSES):
+"""Case statuses after which the citizen is asked to rate (cases/intake/service.py CASE_STATUSES):
 a decision or handling opinion, a mediation agreement (settled) or failure (closed), a
 withdrawal. A refusal or a deemed abandonment is not a handling to rate."""
 
 CLOSING_NOTICES = ("decided", "concluded", "mediation_agreed", "mediation_failed")
-"""cases.staff.Notice kinds that tell the citizen their case closed."""
+"""cases.procedures.actions.Notice kinds that tell the citizen their case closed."""
 
 MAX_COMMENT = 500
 

@@ -12,14 +12,14 @@ from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Literal
 
-from cases.organisation import (
+from cases.i18n import N_
+from cases.org.organisation import (
     Agency,
     MediationRoom,
     Office,
     Organisation,
     ReconsiderationBodyConfig,
 )
-from cases.texts import N_
 
 # ---------------------------------------------------------------------------------------------
 # Reconsideration: who decides (FY 24, 27, 28)

@@ -11,8 +11,8 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from cases.clock import Clock, SystemClock, to_db
-from cases.db import Database
+from cases.store.db import Database
+from cases.store.time import Clock, SystemClock, to_db
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")

@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-DEFAULT_ORGANISATION_FILE = Path(__file__).resolve().parent / "data" / "gucheng.json"
+DEFAULT_ORGANISATION_FILE = Path(__file__).resolve().parent.parent / "data" / "gucheng.json"
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 NonEmpty = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]

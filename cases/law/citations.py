@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from cases.deadlines import LAWS, citation
+from cases.law.deadline_rules import LAWS, citation
 
 _REFERENCE = re.compile(r"^([A-Z]+)\s*(\d+)")
 

@@ -19,9 +19,9 @@ implies it, and XF 36(2) excludes hearing time in 复核. How the clock moves:
 - Months and years: the unrolled last day moves by the paused calendar days, then C4.
 - F5 after 补正 restarts in full from the day the materials arrive: "行政复议机关收到补正材料后，
   依照本法第三十条的规定处理" (FY 31(3)).
-- Which rules a reason pauses is data: ``Rule.pausable`` in :mod:`cases.deadlines` (F5: 补正;
-  F9/F10/F12/F13: 中止 ⚠ — the whole proceeding stands still; F12/F13 also 补正 and 勘验;
-  X8: 听证; M5: 鉴定评估).
+- Which rules a reason pauses is data: ``Rule.pausable`` in :mod:`cases.law.deadline_rules` (F5:
+  补正; F9/F10/F12/F13: 中止 ⚠ — the whole proceeding stands still; F12/F13 also 补正 and
+  勘验; X8: 听证; M5: 鉴定评估).
 
 Extensions (X4 +30 CD, XF 34; F12 +30 CD, FY 62; F7 "合理", no cap; M5/M6 by the parties'
 consent, no cap): an approver with an allowed role is required, the total never exceeds the
@@ -40,10 +40,8 @@ import aiosqlite
 from dateutil.relativedelta import relativedelta
 from pydantic import BaseModel, ConfigDict
 
-from cases.calendar import Counted, LegalCalendar
-from cases.clock import Clock, legal_today, to_db
-from cases.db import Database, row_in, rows_in
-from cases.deadlines import (
+from cases.law.calendar import Counted, LegalCalendar
+from cases.law.deadline_rules import (
     DeadlineEngine,
     Direction,
     PauseReason,
@@ -53,7 +51,9 @@ from cases.deadlines import (
     count_period,
     default_engine,
 )
-from cases.history import append_event
+from cases.procedures.history import append_event
+from cases.store.db import Database, row_in, rows_in
+from cases.store.time import Clock, legal_today, to_db
 
 PAUSE_REASONS: frozenset[str] = frozenset(get_args(PauseReason))
 RUNNING = ("open", "paused")
@@ -717,7 +717,7 @@ async def recompute_provisional(
 
     Clears ``provisional`` where the days are now covered; returns those whose last day moved,
     so whoever must act (and the citizen) can be told. Call it at start-up after loading the
-    calendar, then ``cases.deadlines.configure(calendar=...)``.
+    calendar, then ``cases.law.deadline_rules.configure(calendar=...)``.
     """
     base = engine or default_engine()
     engine = DeadlineEngine(calendar, base.local_periods)

@@ -2,15 +2,16 @@
 
 One definition: the CHECK constraint of migration 0008 lists the same values per procedure
 (``tests/test_procedures.py`` compares them), the lists and the planner read
-:data:`OPEN_STATUSES`, and the staff actions (``cases.staff``) move a case only between these.
+:data:`OPEN_STATUSES`, and the staff actions (``cases.procedures.actions``) move a case only
+between these.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-from cases.forms import Procedure
-from cases.texts import N_
+from cases.i18n import N_
+from cases.intake.forms import Procedure
 
 
 class CaseStatus(StrEnum):

@@ -8,8 +8,8 @@ of the case, for every procedure and role; the chat renders it (handlers/case_fi
 later PDF dossier will print the same :class:`CaseFile`.
 
 What a role sees is a table (:data:`AUDIENCE_FIELDS`), on top of who may open the case at all
-(``cases.staff``): personal numbers follow the masking rules of the staff page, and an agency
-answering a reconsideration sees only what its reply needs (the act challenged, the request,
+(``cases.procedures.access``): personal numbers follow the masking rules of the staff page, and an
+agency answering a reconsideration sees only what its reply needs (the act challenged, the request,
 the facts and reasons), never an ID or phone number.
 
 Citizen text is data, never markup: values are returned as written, except that invisible
@@ -28,15 +28,15 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from cases.clock import LEGAL_TZ, from_db
-from cases.db import Database
-from cases.deadlines import RULES
-from cases.forms import FORMS, Kind, Procedure, display_value, timeliness
-from cases.organisation import Organisation
-from cases.staff import ROLE_SEES_IN_FULL, free_text_masker, may_open_case
-from cases.texts import N_
-from cases.users import Role, User
-from cases.validation import mask_id_number, mask_phone
+from cases.i18n import N_
+from cases.intake.forms import FORMS, Kind, Procedure, display_value, timeliness
+from cases.intake.validation import mask_id_number, mask_phone
+from cases.law.deadline_rules import RULES
+from cases.org.organisation import Organisation
+from cases.org.users import Role, User
+from cases.procedures.access import ROLE_SEES_IN_FULL, free_text_masker, may_open_case
+from cases.store.db import Database
+from cases.store.time import LEGAL_TZ, from_db
 
 
 class Audience(StrEnum):
@@ -283,7 +283,7 @@ async def _may_read(db: Database, row: Any, user: User) -> bool:
 
 
 def _masker(user: User) -> tuple[Callable[[str], str], Callable[[str], str], Callable[[str], str]]:
-    """(free text, ID number, phone) as this role may see them (cases.staff rules)."""
+    """(free text, ID number, phone) as this role may see them (cases.procedures.access rules)."""
     full = ROLE_SEES_IN_FULL.get(user.role, frozenset())
     free = free_text_masker(user)
     id_number = str if "id_number" in full else mask_id_number

@@ -7,8 +7,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel
 
-from cases.clock import Clock, to_db
-from cases.db import Database
+from cases.store.db import Database
+from cases.store.time import Clock, to_db
 
 
 class Role(StrEnum):

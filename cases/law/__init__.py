@@ -1,0 +1,1 @@
+"""The law as data: the legal calendar, the deadline rules and how they are cited."""

@@ -1,0 +1,1 @@
+"""行政应诉: court cases against county agencies, defences and hearings."""

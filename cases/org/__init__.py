@@ -1,0 +1,1 @@
+"""The county's organisation: places and agencies, where a matter goes, users and roles."""

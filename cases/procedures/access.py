@@ -1,0 +1,355 @@
+"""What staff may see of a case, and which actions it offers them now.
+
+Access is a table, not a scatter of checks: who may open which procedure, and which personal
+numbers each role sees in full because its work needs them (the reconsideration office must
+identify the applicant; a mediator must be able to call the parties). Everyone else sees them
+masked. 检举控告 (sensitive) cases stay with the offices: XF 30(3) forbids disclosing them to the
+person accused, so agencies and mediators never see them.
+
+:func:`available_actions` reads the transition table (``cases.procedures.transitions``) for the
+case page's buttons; ``cases.procedures.actions`` executes the same rows.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from cases.intake.forms import Procedure
+from cases.intake.validation import mask_id_number, mask_phone
+from cases.law.deadline_rules import DeadlineEngine, default_engine
+from cases.org.users import Role, User
+from cases.procedures.case_clocks import (
+    CaseDeadline,
+    open_deadlines,
+)
+from cases.procedures.privacy import mask_id_numbers, mask_numbers
+from cases.procedures.statuses import OPEN_STATUSES, CaseStatus
+from cases.procedures.transitions import (
+    ROLE_SCOPE,
+    TRANSITIONS,
+    Action,
+    Guard,
+    Scope,
+    Transition,
+    offered,
+    roles_acting_on,
+)
+from cases.store.db import Database
+from cases.store.time import from_db
+
+ROLE_MAY_OPEN: dict[Role, frozenset[Procedure]] = {
+    Role.admin: frozenset(Procedure),
+    Role.office_staff: frozenset(Procedure),
+    Role.mediator: frozenset({Procedure.mediation}),
+}
+ROLE_SEES_IN_FULL: dict[Role, frozenset[str]] = {
+    Role.office_staff: frozenset({"id_number", "phone"}),
+    Role.mediator: frozenset({"phone"}),
+}
+SENSITIVE_ROLES = frozenset({Role.admin, Role.office_staff})
+
+EXTENSION_RULES: dict[Action, tuple[str, ...]] = {
+    action: tuple(rule for row in TRANSITIONS if row.action is action for rule in row.extend)
+    for action in (Action.extend, Action.extend_supply)
+}
+"""F12 +30 CD (FY 62(1)); X4 +30 CD (XF 34); F13 (simplified) has no extension (FY 62(2)).
+F7: "有正当理由不能按期补正的，行政复议机关可以延长合理的补正期限" (FY 31(2)); no cap."""
+EXTENDABLE_RULES = EXTENSION_RULES[Action.extend]
+
+# -- the staff view -----------------------------------------------------------------------------
+
+
+class StaffEvent(BaseModel):
+    at: datetime
+    kind: str
+    actor_role: str
+    actor_name: str | None = None
+    """The acting person's Telegram name (users.display_name), shown beside the role."""
+    detail: dict[str, Any]
+
+
+class StaffCaseView(BaseModel):
+    id: int
+    number: str
+    procedure: Procedure
+    status: CaseStatus
+    subject: str
+    received_on: date
+    parties: list[str]
+    deadlines: list[CaseDeadline]
+    events: list[StaffEvent] = []
+    correction_requested_before: bool = False
+    copy_sent_before: bool = False
+    """F10 was opened once (FY 48): the copy-sent action is offered only before that."""
+    accepted_on: date | None = None
+    """The legal acceptance date (FY 30(3): the F5 last day when acceptance came later)."""
+    petition_kind: str | None = None
+    """XF 29-31: complaint (申诉求决), suggestion (建议意见) or report (检举控告)."""
+
+    def running(self, rule_id: str) -> CaseDeadline | None:
+        """The open or paused deadline of this rule, if any."""
+        return next((d for d in self.deadlines if d.rule_id == rule_id), None)
+
+    @property
+    def simplified(self) -> bool:
+        """Accepted under the simplified procedure (FY 53-54): F13 runs, F9 was opened
+        simplified, or the acceptance recorded it."""
+        if self.running("F13") is not None:
+            return True
+        f9 = self.running("F9")
+        if f9 is not None:
+            return f9.simplified
+        accepted = [e for e in self.events if e.kind == "accepted"]
+        return bool(accepted and accepted[-1].detail.get("simplified"))
+
+
+async def staff_case_view(db: Database, case_id: int, user: User) -> StaffCaseView | None:
+    """None when this role may not open this case."""
+    row = await db.fetch_one("SELECT * FROM cases WHERE id = ?", (case_id,))
+    if row is None or not _may_open(row, user):
+        return None
+    full = ROLE_SEES_IN_FULL.get(user.role, frozenset())
+    free = free_text_masker(user)
+    parties = []
+    for party in await db.fetch_all(
+        "SELECT role, name, id_number, phone, details FROM parties WHERE case_id = ? ORDER BY id",
+        (case_id,),
+    ):
+        # Free text ("李四 13912345678" for an agent) hides numbers the same way.
+        name = free(party["name"])
+        bits = [f"{party['role']}: {name}"]
+        if party["id_number"]:
+            number = party["id_number"]
+            bits.append(number if "id_number" in full else mask_id_number(number))
+        if party["phone"]:
+            phone = party["phone"]
+            bits.append(phone if "phone" in full else mask_phone(phone))
+        contact = json.loads(party["details"]).get("contact")
+        if contact:
+            bits.append(free(str(contact)))
+        parties.append(" · ".join(bits))
+    events = [
+        StaffEvent(
+            at=from_db(e["at"]),
+            kind=e["kind"],
+            actor_role=e["actor_role"],
+            actor_name=e["display_name"],
+            detail=json.loads(e["detail"]),
+        )
+        for e in await db.fetch_all(
+            "SELECT e.at, e.kind, e.actor_role, e.detail, u.display_name FROM case_events e"
+            " LEFT JOIN users u ON u.telegram_id = e.actor_id AND e.actor_role != 'citizen'"
+            " WHERE e.case_id = ? ORDER BY e.id",
+            (case_id,),
+        )
+    ]
+    deadlines = await open_deadlines(db, case_id)
+    accepted = [e for e in events if e.kind == "accepted" and e.detail.get("accepted_on")]
+    accepted_on = (
+        date.fromisoformat(str(accepted[-1].detail["accepted_on"]))
+        if accepted
+        else next((d.trigger_on for d in deadlines if d.rule_id == "F9"), None)
+    )
+    answers = json.loads(row["answers"] or "{}")
+    return StaffCaseView(
+        id=row["id"],
+        number=row["number"],
+        procedure=Procedure(row["procedure"]),
+        status=row["status"],
+        subject=row["subject"],
+        received_on=date.fromisoformat(row["received_on"]),
+        parties=parties,
+        deadlines=deadlines,
+        events=events,
+        correction_requested_before=any(e.kind == "correction_requested" for e in events),
+        copy_sent_before=any(e.kind == "copy_sent" for e in events)
+        or any(d.rule_id == "F10" for d in deadlines),
+        accepted_on=accepted_on,
+        petition_kind=answers.get("petition_kind") if isinstance(answers, dict) else None,
+    )
+
+
+def free_text_masker(user: User) -> Callable[[str], str]:
+    """Numbers typed into free text, masked as the dedicated fields are for this role: a
+    mediator calls the parties (phones shown) but sees no ID number, even one typed into
+    the other side's contact."""
+    full = ROLE_SEES_IN_FULL.get(user.role, frozenset())
+    if {"id_number", "phone"} <= full:
+        return str
+    return mask_id_numbers if "phone" in full else mask_numbers
+
+
+def may_open_case(row: sqlite3.Row | Mapping[str, Any], user: User) -> bool:
+    """Whether this person may open this case (a ``cases`` row): the table above."""
+    return _may_open(row, user)
+
+
+def _may_open(row: sqlite3.Row | Mapping[str, Any], user: User) -> bool:
+    procedure = Procedure(row["procedure"])
+    if procedure not in ROLE_MAY_OPEN.get(user.role, frozenset()):
+        return False
+    if row["sensitive"] and user.role not in SENSITIVE_ROLES:
+        return False
+    scope = ROLE_SCOPE.get(user.role)
+    if scope is Scope.room:
+        # A mediator belongs to one room (DESIGN.md): the cases routed to it, nothing else.
+        # One without a room (not yet assigned with /grant) sees none.
+        return user.unit is not None and row["routed_to"] == f"room:{user.unit}"
+    if scope is Scope.office and user.unit is not None:
+        # An office clerk belongs to the reconsideration office or the petition office and
+        # works on the cases routed to it: that procedure only, never a mediation room's case.
+        # A clerk without an office (granted before offices were units) works as before, on
+        # every procedure, until an administrator gives one with /grant.
+        return row["routed_to"] == f"office:{user.unit}"
+    return scope is not None
+
+
+def extendable_deadline(
+    view: StaffCaseView, rules: tuple[str, ...] = EXTENDABLE_RULES
+) -> CaseDeadline | None:
+    """The running deadline an extension would move (F12 or X4; F7 for the 补正 period), if
+    it is open."""
+    for deadline in view.deadlines:
+        if deadline.rule_id in rules and deadline.status == "open":
+            return deadline
+    return None
+
+
+def review_period_ended(view: StaffCaseView, today: date) -> date | None:
+    """The F5 last day when it has passed with F5 still open (FY 30(3)): the application is
+    already deemed accepted, even if the scheduler has not recorded it yet."""
+    f5 = view.running("F5")
+    if f5 is not None and f5.status == "open" and f5.due_on < today:
+        return f5.due_on
+    return None
+
+
+def supply_period_ended(view: StaffCaseView, today: date) -> date | None:
+    """The F7 last day when it has passed without the material (FY 31(2))."""
+    f7 = view.running("F7")
+    if f7 is not None and f7.status == "open" and f7.due_on < today:
+        return f7.due_on
+    return None
+
+
+def extension_left(deadline: CaseDeadline, engine: DeadlineEngine | None = None) -> int | None:
+    """Days still grantable (None: no cap in law)."""
+    rule = (engine or default_engine()).rule(deadline.rule_id)
+    if rule.extension is None:
+        return 0
+    if rule.extension.max_count is None:
+        return None
+    return max(0, rule.extension.max_count - deadline.extension_days)
+
+
+def may_approve_extension(
+    deadline: CaseDeadline, user: User, engine: DeadlineEngine | None = None
+) -> bool:
+    """X4 needs the head of the body (XF 34): an agency head or an administrator."""
+    rule = (engine or default_engine()).rule(deadline.rule_id)
+    return rule.extension is not None and user.role.value in rule.extension.approver_roles
+
+
+def available_actions(
+    view: StaffCaseView,
+    user: User,
+    engine: DeadlineEngine | None = None,
+    *,
+    today: date | None = None,
+) -> tuple[Action, ...]:
+    """The buttons this person gets on this case now: the rows of the transition table that
+    start from its status, for this role, whose guards pass.
+
+    ``today`` (the legal date) enables the date-bound choices: 补正 and 不予受理 end with the
+    F5 review (FY 30(3)); "deemed withdrawn" only after F7 has passed, and an F7 extension only
+    while it runs (FY 31(2)). Without it, "deemed withdrawn" is not offered."""
+    if user.role not in roles_acting_on(view.procedure):
+        return ()
+    return tuple(
+        row.action
+        for row in offered(view.procedure, view.status)
+        if user.role in row.roles
+        and all(_guard_passes(guard, row, view, user, engine, today) for guard in row.guards)
+    )
+
+
+def _guard_passes(
+    guard: Guard,
+    row: Transition,
+    view: StaffCaseView,
+    user: User,
+    engine: DeadlineEngine | None,
+    today: date | None,
+) -> bool:
+    if guard is Guard.once_correction:
+        return not view.correction_requested_before  # FY 31(1): one notice ("一次性")
+    if guard is Guard.review_period:
+        # FY 30(2)-(3): only "within the review period"; afterwards deemed accepted.
+        return today is None or review_period_ended(view, today) is None
+    if guard is Guard.extension:
+        deadline = extendable_deadline(view, row.extend)
+        return not (
+            deadline is None
+            or not may_approve_extension(deadline, user, engine)
+            or extension_left(deadline, engine) == 0
+            or (today is not None and deadline.due_on < today)
+        )
+    if guard is Guard.supply_ended:
+        return today is not None and supply_period_ended(view, today) is not None
+    if guard is Guard.copy_once:
+        return not view.copy_sent_before  # F10 runs once from the respondent's receipt
+    raise AssertionError(guard)
+
+
+# -- the /cases list ----------------------------------------------------------------------------
+
+
+class StaffCaseLine(BaseModel):
+    id: int
+    number: str
+    procedure: Procedure
+    status: CaseStatus
+    subject: str
+    next_rule_id: str | None
+    next_due_on: date | None
+    provisional: bool
+
+
+async def open_cases_for(db: Database, user: User, *, limit: int = 30) -> list[StaffCaseLine]:
+    """Open cases this role may open, soonest next deadline first (cases without one last)."""
+    procedures = sorted(p.value for p in ROLE_MAY_OPEN.get(user.role, frozenset()))
+    if not procedures:
+        return []
+    statuses = OPEN_STATUSES
+    rows = await db.fetch_all(
+        "SELECT c.id, c.number, c.procedure, c.status, c.subject, c.sensitive, c.routed_to,"
+        " d.rule_id, d.due_on, d.provisional FROM cases c"
+        " LEFT JOIN case_deadlines d ON d.id = ("
+        "   SELECT id FROM case_deadlines WHERE case_id = c.id AND status = 'open'"
+        "   ORDER BY due_on, id LIMIT 1)"
+        f" WHERE c.procedure IN ({','.join('?' for _ in procedures)})"
+        f" AND c.status IN ({','.join('?' for _ in statuses)})"
+        " ORDER BY d.due_on IS NULL, d.due_on, c.received_on, c.id",
+        (*procedures, *statuses),
+    )
+    lines = [
+        StaffCaseLine(
+            id=r["id"],
+            number=r["number"],
+            procedure=Procedure(r["procedure"]),
+            status=r["status"],
+            subject=r["subject"],
+            next_rule_id=r["rule_id"],
+            next_due_on=date.fromisoformat(r["due_on"]) if r["due_on"] else None,
+            provisional=bool(r["provisional"]),
+        )
+        for r in rows
+        if _may_open(r, user)
+    ]
+    return lines[:limit]

@@ -1,0 +1,1 @@
+"""局长接待日: reception sessions, bookings, the waitlist and the roster."""

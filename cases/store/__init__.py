@@ -1,0 +1,1 @@
+"""Storage: the SQLite database, migrations, FSM and processed-update records, time."""
