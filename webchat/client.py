@@ -28,6 +28,8 @@ class WebClient:
         self.keyboard: dict[str, Any] | None = None
         self.toasts: list[dict[str, Any]] = []
         self.state: dict[str, Any] = {}
+        self.bot_events = 0
+        """Messages and edits from the bot applied so far (what a person would notice)."""
 
     async def __aenter__(self) -> Self:
         return self
@@ -55,6 +57,8 @@ class WebClient:
     def _apply(self, event: dict[str, Any]) -> None:
         if event["type"] == "message":
             self.messages[event["message"]["id"]] = event["message"]
+            if not event["message"]["mine"]:
+                self.bot_events += 1
         elif event["type"] == "delete":
             self.messages.pop(event["id"], None)
         elif event["type"] == "keyboard":
@@ -106,13 +110,47 @@ class WebClient:
         return await self.post("/api/press", {"message_id": message_id, "data": data})
 
     async def press_text(self, label: str) -> tuple[int, dict[str, Any]]:
-        """Press the newest inline button whose label contains ``label``."""
+        """Press a button of the newest keyboard: the exact label, else one containing it."""
         for view in reversed(self.bot_messages()):
-            for row in view.get("buttons", []):
-                for button in row:
-                    if label in button["text"] and "data" in button:
-                        return await self.press(view["id"], button["data"])
-        raise LookupError(f"no button {label!r}")
+            buttons = [b for row in view.get("buttons", []) for b in row if "data" in b]
+            if not buttons:
+                continue
+            for button in sorted(buttons, key=lambda b: b["text"] != label):
+                if label in button["text"]:
+                    return await self.press(view["id"], button["data"])
+            break
+        raise LookupError(f"no button {label!r} on the last keyboard")
+
+    def last_text(self) -> str:
+        messages = self.bot_messages()
+        return self.plain(messages[-1]) if messages else ""
+
+    async def act(
+        self, action: Any, *, quiet_s: float = 0.4, within_s: float = 30.0
+    ) -> tuple[float, Any]:
+        """Do ``action`` (an awaitable), wait for the bot's first answer, then until it has
+        been quiet for ``quiet_s``. Returns (seconds to the first answer, the action's result).
+
+        A long poll cut short by the quiet timer loses nothing: events stay on the server
+        until a poll from this ``seq`` takes them.
+        """
+        loop = asyncio.get_running_loop()
+        before = self.bot_events
+        started = loop.time()
+        result = await action
+        async with asyncio.timeout(within_s):
+            while self.bot_events == before:
+                await self.poll()
+        first_answer = loop.time() - started
+        while True:
+            seen = self.bot_events
+            try:
+                await asyncio.wait_for(self.poll(), quiet_s)
+            except TimeoutError:
+                break
+            if self.bot_events == seen:
+                await asyncio.sleep(quiet_s / 4)
+        return first_answer, result
 
     async def upload(
         self, content: bytes, name: str, mime: str, *, photo: bool = False
