@@ -8,6 +8,7 @@ import json
 import logging
 import re
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +36,18 @@ from aiogram.types import (
     ReplyKeyboardRemove,
 )
 
+from cases.clock import FakeClock
+from cases.db import Database
+from scheduling.outbox import Outbox
+from settings import CHANNEL_CHAT_IDS
+from tests.scheduling_helpers import FakeTransport, add_reminder, reminder
 from webchat.client import WebClient
 from webchat.gateway import WEB_USER_ID_MAX, WEB_USER_ID_MIN, GatewayConfig
 from webchat.server import ServerConfig, WebChatServer
 from webchat.web import WebLimits
 
 TOKEN = "42:TEST-token"
+LIAISON = 3001
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00\x10JFIF" + bytes(range(256)) * 8
 
 
@@ -466,3 +473,25 @@ async def test_command_menu_follows_the_chat_scope_and_language(
 def test_web_user_ids_fit_a_javascript_number() -> None:
     assert WEB_USER_ID_MIN == 2**52 and WEB_USER_ID_MAX <= 2**53 - 1
     assert json.loads(json.dumps(WEB_USER_ID_MAX)) == WEB_USER_ID_MAX
+
+
+async def test_each_channel_process_delivers_only_its_own_reminders(
+    db: Database, clock: FakeClock
+) -> None:
+    """Two bot processes on one database (Telegram and web): a reminder due for a web
+    citizen is sent by the web process only, a Telegram one by the Telegram process only."""
+    web_citizen = WEB_USER_ID_MIN + 12345
+    due = clock.now() - timedelta(minutes=1)
+    telegram_row = await add_reminder(db, chat_id=LIAISON, due_at=due)
+    web_row = await add_reminder(db, chat_id=web_citizen, due_at=due)
+    telegram, web = FakeTransport(), FakeTransport()
+
+    await Outbox(
+        db, telegram, clock, admin_ids=[], chat_ids=CHANNEL_CHAT_IDS["telegram"]
+    ).dispatch_due()
+    await Outbox(db, web, clock, admin_ids=[], chat_ids=CHANNEL_CHAT_IDS["web"]).dispatch_due()
+
+    assert telegram.chats() == [LIAISON] and web.chats() == [web_citizen]
+    assert (await reminder(db, telegram_row))["status"] == "sent"
+    assert (await reminder(db, web_row))["status"] == "sent"
+    assert CHANNEL_CHAT_IDS["web"][0] == WEB_USER_ID_MIN

@@ -75,6 +75,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--env-file", default=os.environ.get("BOT_ENV_FILE") or str(ROOT / ".env"))
     args = parser.parse_args(argv)
     environ = {**_dotenv(Path(args.env_file)), **os.environ}
+    if not (environ.get("BOT_TOKEN") or "").strip():
+        # Without it any caller could act as the bot; the gateway must know the bot's token.
+        print(
+            "error: BOT_TOKEN is missing: the gateway accepts Bot API calls only with the "
+            "bot's own token; put it in .env (the same file the bot reads).",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
     logging.basicConfig(
         level=logging.INFO,
         stream=sys.stderr,
