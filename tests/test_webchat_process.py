@@ -36,10 +36,13 @@ def cn_date(day: date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
-async def file_reconsideration(citizen: Any, today: date | None = None) -> list[float]:
+async def file_reconsideration(
+    citizen: Any, today: date | None = None, think: Any = None
+) -> list[float]:
     """The reconsideration form as a citizen fills it, one answer after another; the seconds
     to the bot's first answer of each step. ``citizen`` is a WebClient or anything with the
-    same ``act``/``send``/``press_text``/``contact``/``upload`` (benchmarks/webchat.py)."""
+    same ``act``/``send``/``press_text``/``contact``/``upload`` (benchmarks/webchat.py).
+    ``think``, if given, is awaited before each step (a person reading and typing)."""
     today = today or date.today()
     steps: list[Any] = [
         lambda: citizen.send("/reconsider"),
@@ -75,6 +78,8 @@ async def file_reconsideration(citizen: Any, today: date | None = None) -> list[
         return result
 
     for number, step in enumerate(steps):
+        if think is not None:
+            await think()
         try:
             latency, result = await citizen.act(checked(step))
         except TimeoutError:
