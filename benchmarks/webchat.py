@@ -4,7 +4,9 @@ through the in-repo fake Bot API. Prints the latency from each action (a typed a
 press, the phone, a photo) to the bot's first reply, p50/p99, for both.
 
 Through the gateway the reply is timed when the citizen's long poll delivers it (what a
-browser sees); through the fake, when the bot's call reaches the fake (no delivery hop).
+browser sees); through the fake, when the bot's call reaches the fake (no delivery hop). The
+gateway runs in its own process, as in production (the 200 HTTP clients of this script would
+otherwise share its event loop); the fake runs in this one, its citizens are function calls.
 
 Run: ``python benchmarks/webchat.py [sessions=200] [ramp_s=20] [think_s=3]``.
 """
@@ -12,7 +14,9 @@ Run: ``python benchmarks/webchat.py [sessions=200] [ramp_s=20] [think_s=3]``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
+import socket
 import statistics
 import sys
 import tempfile
@@ -155,28 +159,55 @@ def describe(name: str, latencies: list[float], receipts: int, sessions: int, wa
     )
 
 
-async def through_gateway(workdir: Path, sessions: int, ramp_s: float, think_s: float) -> str:
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def serve_gateway(data_dir: Path, api_port: int, web_port: int) -> None:
+    """The child process: the gateway with the deployed limits, except per IP (every session
+    of this benchmark comes from 127.0.0.1)."""
     config = ServerConfig(
-        gateway=GatewayConfig(token=TOKEN, data_dir=workdir / "webchat"),
-        # All sessions come from 127.0.0.1 here; per-session limits stay as deployed.
+        gateway=GatewayConfig(token=TOKEN, data_dir=data_dir),
         limits=WebLimits(ip_burst=10**6, ip_per_s=10**6, new_sessions_burst=10**6),
-        api_port=0,
-        web_port=0,
+        api_port=api_port,
+        web_port=web_port,
         secret=b"b" * 32,
     )
-    async with WebChatServer(config) as server:
-        bot = Bot(workdir, server.api_base)
+    async with WebChatServer(config):
+        print("ready", flush=True)
+        await asyncio.Event().wait()
+
+
+async def through_gateway(workdir: Path, sessions: int, ramp_s: float, think_s: float) -> str:
+    api_port, web_port = _free_port(), _free_port()
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        __file__,
+        "--serve-gateway",
+        str(workdir / "webchat"),
+        str(api_port),
+        str(web_port),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert child.stdout is not None
+    await asyncio.wait_for(child.stdout.readline(), 30)
+    web_base = f"http://127.0.0.1:{web_port}"
+    bot = Bot(workdir, f"http://127.0.0.1:{api_port}")
+    try:
         await bot.start()
-        try:
 
-            async def make(index: int) -> WebClient:
-                client = WebClient(server.web_base)
-                await client.start()
-                return client
+        async def make(index: int) -> WebClient:
+            client = WebClient(web_base)
+            await client.start()
+            return client
 
-            result = await run_sessions(make, sessions, ramp_s, think_s)
-        finally:
-            await bot.stop()
+        result = await run_sessions(make, sessions, ramp_s, think_s)
+    finally:
+        await bot.stop()
+        child.terminate()
+        await child.wait()
     return describe("through the gateway", *result[:2], sessions, result[2])
 
 
@@ -204,6 +235,10 @@ async def main(sessions: int, ramp_s: float, think_s: float) -> None:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--serve-gateway"]:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve_gateway(Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])))
+        sys.exit(0)
     args = [float(a) for a in sys.argv[1:]]
     asyncio.run(
         main(

@@ -25,7 +25,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.test_webchat_process import VALID_ID, Bot, cn_date, gateway_config
+from tests.test_webchat_process import TOKEN, VALID_ID, Bot, cn_date, gateway_config
 from webchat.server import WebChatServer
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -298,3 +298,75 @@ async def test_citizen_files_a_reconsideration_in_the_browser(
     finally:
         await bot.stop()
         await server.stop()
+
+
+async def test_page_survives_a_network_drop_and_renders_only_telegram_tags(
+    driver: WebDriver, tmp_path: Path
+) -> None:
+    """The test is the bot here (Bot API calls over HTTP): hostile HTML stays text, a gateway
+    outage shows the offline banner, and the reply sent after it appears once; the English
+    choice survives a reload."""
+    server = WebChatServer(gateway_config(tmp_path))
+    await server.start()
+    api_port = int(server.api_base.rsplit(":", 1)[1])
+    web_port = int(server.web_base.rsplit(":", 1)[1])
+    citizen = Citizen(driver)
+    async with aiohttp.ClientSession() as http:
+
+        async def bot_call(method: str, **params: Any) -> Any:
+            url = f"{server.api_base}/bot{TOKEN}/{method}"
+            async with http.post(url, json=params) as resp:
+                return (await resp.json())["result"]
+
+        try:
+            await driver.go(server.web_base + "/")
+            await asyncio.sleep(1.0)
+            await citizen._send_text("你好")
+            updates = await bot_call("getUpdates", timeout=10)
+            chat_id = updates[0]["message"]["chat"]["id"]
+            hostile = (
+                "&lt;script&gt;window.pwned=1&lt;/script&gt;"
+                " &lt;img src=x onerror=window.pwned=2&gt;"
+                ' <a href="javascript:window.pwned=3">点我</a> <b>粗体</b>'
+                ' <a href="https://www.gov.cn/">政府网</a>'
+            )
+            await citizen.answered(
+                bot_call("sendMessage", chat_id=chat_id, text=hostile, parse_mode="HTML")
+            )
+            dom = await driver.script(
+                "const m = document.querySelector('.msg.bot');"
+                "return {scripts: m.querySelectorAll('script, img').length,"
+                " links: [...m.querySelectorAll('a')].map(a => a.href),"
+                " bold: m.querySelector('b').textContent, text: m.textContent,"
+                " pwned: window.pwned === undefined ? null : window.pwned}"
+            )
+            assert dom["scripts"] == 0 and dom["pwned"] is None
+            assert dom["links"] == ["https://www.gov.cn/"]
+            assert dom["bold"] == "粗体" and "<script>window.pwned=1</script>" in dom["text"]
+            await citizen.snap("hostile-html-as-text")
+
+            await server.stop()  # the network drops
+            await asyncio.sleep(2.0)
+            assert await driver.script("return !document.getElementById('status').hidden")
+            await citizen.snap("offline-banner")
+            server = WebChatServer(gateway_config(tmp_path, api_port, web_port))
+            await server.start()
+            await citizen.answered(
+                bot_call("sendMessage", chat_id=chat_id, text="网络恢复后的回复"), within_s=20
+            )
+            texts = await citizen.bot_texts()
+            assert len(texts) == 2 and texts.count("网络恢复后的回复") == 1, texts
+            assert await driver.script("return document.getElementById('status').hidden")
+
+            await driver.click(await driver.find("#lang-btn"))
+            await asyncio.sleep(0.5)
+            await driver.refresh()
+            await asyncio.sleep(1.5)
+            assert await driver.script("return document.getElementById('send').textContent") == (
+                "Send"
+            )
+            assert await driver.script("return document.documentElement.lang") == "en"
+            assert len(await citizen.bot_texts()) == 2  # the reload shows the same chat
+            await citizen.snap("english-after-reload")
+        finally:
+            await server.stop()

@@ -173,12 +173,12 @@ class Gateway:
         self._allowed_updates: list[str] | None = None
         self.closing = False
 
-    def close(self) -> None:
+    def wake_all(self) -> None:
+        """At shutdown: every long poll (the bot's and the browsers') answers now."""
         self.closing = True
         self._updates.fire()
-        for pulse in self._chat_pulses.values():
+        for pulse in list(self._chat_pulses.values()):
             pulse.fire()
-        self.store.close()
 
     # ================================================================ Bot API over HTTP
 

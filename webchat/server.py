@@ -85,10 +85,7 @@ class WebChatServer:
 
     async def stop(self) -> None:
         if self.gateway is not None:
-            self.gateway.closing = True
-            self.gateway._updates.fire()
-            for pulse in list(self.gateway._chat_pulses.values()):
-                pulse.fire()
+            self.gateway.wake_all()
         for runner in self._runners:
             await runner.cleanup()
         self._runners.clear()
