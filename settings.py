@@ -22,6 +22,13 @@ PLACEHOLDER_TOKEN = "123456789:replace-me-with-the-token-from-botfather"
 """The ``BOT_TOKEN`` line of .env.example: well-formed, so only this check stops a copied
 example from reaching Telegram (and failing there with a traceback)."""
 
+CHANNEL_CHAT_IDS: dict[str, tuple[int, int]] = {
+    # Telegram user ids have at most 52 significant bits; groups are negative.
+    "telegram": (-(2**63), 2**52 - 1),
+    # webchat/: web users get ids from 2**52 up, so the two channels never share an id.
+    "web": (2**52, 2**63 - 1),
+}
+
 ENV_FILE_VARIABLE = "BOT_ENV_FILE"
 """Names the settings file instead of ``.env`` next to bot.py (tests point it at a temporary
 file, so a developer's own .env never leaks into them)."""
@@ -61,6 +68,9 @@ class Settings(BaseSettings):
     booking: BookingSettings = BookingSettings()
     """局长接待日: slot length and seats (per agency), booking window, waitlist hold (issue 9)."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    channel: Literal["telegram", "web"] = "telegram"
+    """Whose reminders this process delivers (README, "Web chat"): with a Telegram process and
+    a web gateway process on one database, each sends only to its own channel's chat ids."""
 
     @field_validator("bot_token")
     @classmethod
@@ -119,6 +129,10 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def chat_ids(self) -> tuple[int, int]:
+        return CHANNEL_CHAT_IDS[self.channel]
 
 
 def _is_blank(value: Any) -> bool:

@@ -133,7 +133,7 @@ class AckOutcome(StrEnum):
 
 _DUE_SQL = (
     "SELECT * FROM reminders WHERE status = 'pending' AND due_at <= ?"
-    " AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
+    " AND (next_attempt_at IS NULL OR next_attempt_at <= ?) AND chat_id BETWEEN ? AND ?"
     " ORDER BY critical DESC, due_at, id LIMIT ?"
 )
 
@@ -149,8 +149,11 @@ class Outbox:
         tz: ZoneInfo = LEGAL_TZ,
         batch_size: int = 200,
         concurrency: int = 8,
+        chat_ids: tuple[int, int] = (-(2**63), 2**63 - 1),
     ) -> None:
         self.db = db
+        self.chat_ids = chat_ids
+        """Only these chats' rows are claimed: another process serves the other channel."""
         self.transport = transport
         self.clock = clock
         self.admin_ids = admin_ids
@@ -171,7 +174,10 @@ class Outbox:
         """
         rows = [
             OutboxRow.from_row(r)
-            for r in await self.db.fetch_all("SELECT * FROM reminders WHERE status = 'sending'")
+            for r in await self.db.fetch_all(
+                "SELECT * FROM reminders WHERE status = 'sending' AND chat_id BETWEEN ? AND ?",
+                self.chat_ids,
+            )
         ]
         for row in rows:
             await self._give_up(row, "unknown", "interrupted while sending (restart)", "unknown")
@@ -201,7 +207,8 @@ class Outbox:
         attempted: set[int] = set()
         while not self.stopping:
             rows = await self.db.fetch_all(
-                _DUE_SQL, (to_db(now), to_db(now), self.batch_size + len(attempted))
+                _DUE_SQL,
+                (to_db(now), to_db(now), *self.chat_ids, self.batch_size + len(attempted)),
             )
             batch = [OutboxRow.from_row(r) for r in rows if r["id"] not in attempted]
             if not batch:

@@ -66,6 +66,8 @@ class SchedulingConfig:
     backup_keep: int = 7
     escalation_hours: float = 24
     processed_updates_keep_hours: float = 48
+    chat_ids: tuple[int, int] = (-(2**63), 2**63 - 1)
+    """The chat ids this process delivers to (settings.CHANNEL_CHAT_IDS): all by default."""
 
     @property
     def tz(self) -> ZoneInfo:
@@ -81,6 +83,7 @@ class SchedulingConfig:
             backup_keep=settings.backup_keep,
             escalation_hours=settings.escalation_hours,
             processed_updates_keep_hours=getattr(settings, "processed_updates_keep_hours", 48),
+            chat_ids=getattr(settings, "chat_ids", (-(2**63), 2**63 - 1)),
         )
 
 
@@ -144,7 +147,9 @@ class Scheduling:
         self.planner = Planner(
             db, clock, admin_ids=admin_ids, escalation_hours=config.escalation_hours, tz=config.tz
         )
-        self.outbox = Outbox(db, transport, clock, admin_ids=admin_ids, tz=config.tz)
+        self.outbox = Outbox(
+            db, transport, clock, admin_ids=admin_ids, tz=config.tz, chat_ids=config.chat_ids
+        )
         self.scheduler = build_scheduler(
             config,
             {
