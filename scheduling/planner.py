@@ -337,11 +337,13 @@ class Planner:
             for role in step.audiences:
                 quiet = quiet_for(role)
                 moment = due_at
+                if source.starts_at is None:
+                    moment = self._on_a_working_day(due_at, role, source)
                 if quiet is Quiet.DEFER or (
                     quiet is Quiet.DEFER_UNLESS_DUE_TODAY
-                    and due_at.astimezone(self.tz).date() != source.due_on
+                    and moment.astimezone(self.tz).date() != source.due_on
                 ):
-                    moment = after_quiet_hours(due_at, self.tz)
+                    moment = after_quiet_hours(moment, self.tz)
                 if expires_at is not None and moment >= expires_at:
                     continue
                 for recipient in recipients.get(role, []):
@@ -394,6 +396,19 @@ class Planner:
                 and row.due_at < latest_past.get((row.audience, row.recipient.chat_id), row.due_at)
             )
         ]
+
+    def _on_a_working_day(self, due_at: datetime, role: Role, source: Source) -> datetime:
+        """Staff work on working days, as the law counts them: a staff reminder that falls on
+        a rest day (a calendar-day step) goes out on the working day before, at the same time.
+        A reminder on the last day itself stays on that day, and citizens keep theirs."""
+        if role is Role.citizen:
+            return due_at
+        local = due_at.astimezone(self.tz)
+        day = local.date()
+        if day == source.due_on or self.calendar.is_workday(day):
+            return due_at
+        earlier = shift_working_days(self.calendar, day, -1)
+        return datetime.combine(earlier, local.time(), self.tz).astimezone(UTC)
 
     def _expiry(self, source: Source, policy: ReminderPolicy, kind: Kind) -> datetime | None:
         if source.starts_at is not None:

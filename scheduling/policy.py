@@ -279,5 +279,5 @@ def quiet_for(role: Role) -> Quiet:
     return QUIET_BY_AUDIENCE[role]
 
 
-POLICY_VERSION = "2026-11-2"
+POLICY_VERSION = "2026-12-1"
 """Part of each source's plan signature: bump it when the table changes so sources replan."""
