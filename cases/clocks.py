@@ -569,23 +569,42 @@ async def _close(
     on: date,
     clock: Clock,
     extra: dict[str, Any],
+    also: tuple[str, ...] = (),
 ) -> None:
     async with db.transaction() as conn:
         row = await _deadline_row(conn, deadline_id)
-        if row["status"] not in RUNNING:
+        if row["status"] not in (*RUNNING, *also):
             raise ClockError(f"deadline {deadline_id} is already {row['status']}")
         role = await _actor_role(conn, actor_id)
         await _close_row(conn, row, status, kind, actor_id, role, on, clock, extra)
 
 
 async def mark_met(
-    db: Database, deadline_id: int, actor_id: int | None, on: date, clock: Clock
+    db: Database,
+    deadline_id: int,
+    actor_id: int | None,
+    on: date,
+    clock: Clock,
+    *,
+    late_ok: bool = False,
 ) -> None:
-    """The act was done on ``on`` (the event records whether that was after the last day)."""
+    """The act was done on ``on`` (the event records whether that was after the last day).
+    ``late_ok``: a clock the scheduler already marked missed may be met late (the
+    respondent's reply after F10: its chase-up stops, the lateness stays on record)."""
     _check_not_future(on, clock)
     row = await db.fetch_one("SELECT due_on FROM case_deadlines WHERE id = ?", (deadline_id,))
     late = row is not None and on.isoformat() > row["due_on"]
-    await _close(db, deadline_id, "met", "deadline_met", actor_id, on, clock, {"late": late})
+    await _close(
+        db,
+        deadline_id,
+        "met",
+        "deadline_met",
+        actor_id,
+        on,
+        clock,
+        {"late": late},
+        also=("missed",) if late_ok else (),
+    )
 
 
 async def cancel_deadline(

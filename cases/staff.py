@@ -109,6 +109,10 @@ REVIEW_PERIOD_ENDED = N_(
     "as of that day (Administrative Reconsideration Law, Art. 30(3)). A notice to correct or "
     "a refusal is no longer possible; record the acceptance instead."
 )
+REPLY_TOO_LONG = N_(
+    "The reply is too long for the chat: send at most 4,000 characters of text and 20 files, "
+    "and the rest on paper."
+)
 RECEIPT_IN_FUTURE = N_("The date the respondent received the copy cannot be in the future.")
 RECEIPT_BEFORE_ACCEPTANCE = N_(
     "The respondent cannot have received the copy before the case was accepted on "
@@ -146,6 +150,8 @@ class StaffCaseView(BaseModel):
     correction_requested_before: bool = False
     copy_sent_before: bool = False
     """F10 was opened once (FY 48): the copy-sent action is offered only before that."""
+    reply_received_before: bool = False
+    """The respondent's written reply was recorded (FY 48): once only."""
     accepted_on: date | None = None
     """The legal acceptance date (FY 30(3): the F5 last day when acceptance came later)."""
     petition_kind: str | None = None
@@ -173,6 +179,31 @@ async def staff_case_view(db: Database, case_id: int, user: User) -> StaffCaseVi
     row = await db.fetch_one("SELECT * FROM cases WHERE id = ?", (case_id,))
     if row is None or not _may_open(row, user):
         return None
+    return await _view(db, row, user)
+
+
+def is_respondent(row: sqlite3.Row | Mapping[str, Any], user: User) -> bool:
+    """The agency's liaison or head, on a reconsideration case whose respondent is their agency
+    (never a 检举控告 matter). Whether the copy was sent (F10) is the actions' guard."""
+    if ROLE_SCOPE.get(user.role) is not Scope.respondent or user.unit is None:
+        return False
+    if Procedure(row["procedure"]) is not Procedure.reconsideration or row["sensitive"]:
+        return False
+    answers = json.loads(row["answers"] or "{}")
+    return isinstance(answers, dict) and answers.get("respondent_id") == user.unit
+
+
+async def respondent_case_view(db: Database, case_id: int, user: User) -> StaffCaseView | None:
+    """The case as the respondent agency's action guards need it (masked as for any role
+    that sees no number in full); None unless this person answers for the respondent."""
+    row = await db.fetch_one("SELECT * FROM cases WHERE id = ?", (case_id,))
+    if row is None or not is_respondent(row, user):
+        return None
+    return await _view(db, row, user)
+
+
+async def _view(db: Database, row: Any, user: User) -> StaffCaseView:
+    case_id = int(row["id"])
     full = ROLE_SEES_IN_FULL.get(user.role, frozenset())
     free = free_text_masker(user)
     parties = []
@@ -229,6 +260,7 @@ async def staff_case_view(db: Database, case_id: int, user: User) -> StaffCaseVi
         correction_requested_before=any(e.kind == "correction_requested" for e in events),
         copy_sent_before=any(e.kind == "copy_sent" for e in events)
         or any(d.rule_id == "F10" for d in deadlines),
+        reply_received_before=any(e.kind == "reply_received" for e in events),
         accepted_on=accepted_on,
         petition_kind=answers.get("petition_kind") if isinstance(answers, dict) else None,
     )
@@ -256,6 +288,8 @@ def _may_open(row: sqlite3.Row | Mapping[str, Any], user: User) -> bool:
     if row["sensitive"] and user.role not in SENSITIVE_ROLES:
         return False
     scope = ROLE_SCOPE.get(user.role)
+    if scope is Scope.respondent:
+        return False  # the extract of cases.case_file, never the staff page
     if scope is Scope.room:
         # A mediator belongs to one room (DESIGN.md): the cases routed to it, nothing else.
         # One without a room (not yet assigned with /grant) sees none.
@@ -363,6 +397,10 @@ def _guard_passes(
         return today is not None and supply_period_ended(view, today) is not None
     if guard is Guard.copy_once:
         return not view.copy_sent_before  # F10 runs once from the respondent's receipt
+    if guard is Guard.reply_once:
+        # FY 48: after the copy was sent (also after F10 passed: a late reply is still the
+        # reply), once.
+        return view.copy_sent_before and not view.reply_received_before
     raise AssertionError(guard)
 
 
@@ -502,6 +540,23 @@ def _basis(law: str, article: str, suffix_zh: str = "", suffix_en: str = "") -> 
     return {"basis_zh": zh + suffix_zh, "basis_en": en + suffix_en}
 
 
+class ReplyFile(BaseModel):
+    """One file of the respondent's evidence, kept as citizen evidence is (cases.intake
+    ``AttachmentIn``): the Telegram file and the SHA-256 of what was received."""
+
+    kind: str
+    file_id: str
+    file_unique_id: str
+    size: int
+    sha256: str | None
+    file_name: str | None = None
+    mime_type: str | None = None
+
+
+MAX_REPLY_FILES = 20
+MAX_REPLY_TEXT = 4000
+
+
 @dataclass(frozen=True)
 class ActionInput:
     """What staff chose or typed for an action (each action reads the fields it needs)."""
@@ -513,6 +568,9 @@ class ActionInput:
     terminating_ground: bool = False  # suspend: FY 39(1) items 1, 2, 4 (F17 starts)
     days: int = 0  # extend: days added
     expected_total: int = 0  # extend: the extension total the button was shown with
+    reply_text: str = ""  # reply received: the respondent's written reply (in the chat)
+    reply_files: tuple[ReplyFile, ...] = ()  # reply received: its evidence, as sent
+    paper: bool = False  # reply received: the office records a reply that came on paper
 
 
 class CaseActions:
@@ -586,6 +644,10 @@ class CaseActions:
         await self._close_met(
             view.id, row.met, user, on=on if action is Action.copy_sent else None
         )
+        if Guard.reply_once in row.guards:
+            # A reply after F10 passed is still the reply: the chase-up and the overdue
+            # report stop (the lateness stays recorded, FY 70).
+            await self._close_missed(view.id, row.met, user)
         if row.pause:
             try:
                 await pause_case(
@@ -610,6 +672,8 @@ class CaseActions:
             if not await _transition(conn, view.id, view.status, target, now):
                 return _ALREADY
             if Guard.copy_once in row.guards and await _copy_recorded(conn, view.id):
+                return _ALREADY
+            if Guard.reply_once in row.guards and await _reply_recorded(conn, view.id):
                 return _ALREADY
             if row.stop_all:
                 await cancel_case_deadlines(
@@ -666,6 +730,8 @@ class CaseActions:
     ) -> tuple[StaffCaseView | None, ActionResult | None]:
         """Re-read the case and the person's rights; (view, None) when the action may run."""
         view = await staff_case_view(self._db, case_id, user)
+        if view is None and ROLE_SCOPE.get(user.role) is Scope.respondent:
+            view = await respondent_case_view(self._db, case_id, user)
         if view is None or user.role not in roles_acting_on(view.procedure):
             return None, _NOT_ALLOWED
         if action not in available_actions(view, user, self._engine, today=self._today()):
@@ -684,6 +750,23 @@ class CaseActions:
                 with contextlib.suppress(ClockError):
                     await mark_met(
                         self._db, deadline.id, user.telegram_id, on or self._today(), self._clock
+                    )
+
+    async def _close_missed(self, case_id: int, rules: tuple[str, ...], user: User) -> None:
+        """A missed clock whose act was done late after all: met, with the lateness."""
+        for row in await self._db.fetch_all(
+            "SELECT id, rule_id FROM case_deadlines WHERE case_id = ? AND status = 'missed'",
+            (case_id,),
+        ):
+            if row["rule_id"] in rules:
+                with contextlib.suppress(ClockError):
+                    await mark_met(
+                        self._db,
+                        row["id"],
+                        user.telegram_id,
+                        self._today(),
+                        self._clock,
+                        late_ok=True,
                     )
 
     async def _open_or_running(
@@ -856,6 +939,23 @@ class CaseActions:
         petition = view is not None and view.procedure is Procedure.petition
         return await self.run(Action.conclude if petition else Action.decide, case_id, user)
 
+    async def reply_received(
+        self,
+        case_id: int,
+        user: User,
+        *,
+        text: str = "",
+        files: tuple[ReplyFile, ...] = (),
+        paper: bool = False,
+    ) -> ActionResult:
+        """被申请人书面答复和证据已收到 (FY 48, 54): the liaison's reply in the chat, or the
+        office recording a paper reply. F10 met; its reminders, chase-up and overdue report
+        stop. Once only."""
+        if len(text) > MAX_REPLY_TEXT or len(files) > MAX_REPLY_FILES:
+            return ActionResult(Outcome.refused, error=REPLY_TOO_LONG)
+        given = ActionInput(reply_text=text.strip(), reply_files=files, paper=paper)
+        return await self.run(Action.reply_received, case_id, user, given)
+
     async def mediation_outcome(self, case_id: int, user: User, *, agreed: bool) -> ActionResult:
         """调解成功 (M1 starts, TJ 33) or 调解不成 (the other routes, TJ 26)."""
         return await self.run(Action.agreed if agreed else Action.failed, case_id, user)
@@ -890,6 +990,12 @@ def _typed(action: Action, given: ActionInput) -> dict[str, Any]:
         return {"reason": given.reason, "terminating_ground": given.terminating_ground}
     if action is Action.refuse:
         return {"reason": given.reason}
+    if action is Action.reply_received:
+        return {
+            "text": given.reply_text,
+            "files": [f.model_dump() for f in given.reply_files],
+            "paper": given.paper,
+        }
     return {}
 
 
@@ -907,6 +1013,16 @@ def _receipt_refused(
             error=RECEIPT_BEFORE_ACCEPTANCE,
         )
     return None
+
+
+async def _reply_recorded(conn: aiosqlite.Connection, case_id: int) -> bool:
+    return bool(
+        await row_in(
+            conn,
+            "SELECT 1 FROM case_events WHERE case_id = ? AND kind = 'reply_received'",
+            (case_id,),
+        )
+    )
 
 
 async def _copy_recorded(conn: aiosqlite.Connection, case_id: int) -> bool:

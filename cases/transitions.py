@@ -41,6 +41,7 @@ class Action(StrEnum):
     copy_sent = "copy_sent"  # 申请书副本已发送 (F9 met; F10 from the respondent's receipt)
     extend_supply = "extend_supply"  # 延长补正期限 (FY 31(2): F7 extended)
     deem_withdrawn = "deem_withdrawn"  # 视为放弃 (FY 31(2): F7 passed without the material)
+    reply_received = "reply_received"  # 被申请人书面答复和证据已收到 (FY 48, 54: F10 met)
 
 
 class Notice(StrEnum):
@@ -73,15 +74,19 @@ class Scope(StrEnum):
     every = "every"  # administrators
     office = "office"  # cases routed to the clerk's office; no office (legacy): every case
     room = "room"  # cases routed to the mediator's room; no room: none
+    respondent = "respondent"  # reconsideration cases whose respondent is the agency (FY 48)
 
 
 ROLE_SCOPE: dict[Role, Scope] = {
     Role.admin: Scope.every,
     Role.office_staff: Scope.office,
     Role.mediator: Scope.room,
+    Role.agency_liaison: Scope.respondent,
+    Role.agency_head: Scope.respondent,
 }
-"""The roles that work on cases, and the unit scope of each (agency liaisons and heads get
-reminders and court cases, not citizen case pages)."""
+"""The roles that work on cases, and the unit scope of each. Agency liaisons and heads never
+get the staff case page: they act only on the rows that name them (the reply, FY 48), on the
+cases whose respondent is their agency once the copy was sent."""
 
 
 class Guard(StrEnum):
@@ -92,10 +97,12 @@ class Guard(StrEnum):
     extension = "extension"  # a running clock to extend, cap left, approver role
     supply_ended = "supply_ended"  # FY 31(2): F7 passed
     copy_once = "copy_once"  # FY 48: F10 runs once from the respondent's receipt
+    reply_once = "reply_once"  # FY 48: the copy was sent and no reply is recorded yet
 
 
 OFFICE = frozenset({Role.admin, Role.office_staff})
 MEDIATION = frozenset({Role.admin, Role.office_staff, Role.mediator})
+AGENCY = frozenset({Role.agency_liaison, Role.agency_head})
 
 
 @dataclass(frozen=True)
@@ -199,6 +206,10 @@ H_ABANDONED = History.same(
 H_COPY_SENT = History.same(
     N_("The application copy reached the respondent; the reply period started.")
 )
+H_REPLY = History(
+    N_("The respondent's written reply and evidence were received."),
+    N_("The respondent's written reply and evidence were received."),
+)
 H_SUSPENDED = History.same(N_("Handling was suspended."))
 H_RESUMED = History.same(N_("Handling resumed."))
 H_DECIDED = History.same(N_("A reconsideration decision was made."))
@@ -251,6 +262,11 @@ TRANSITIONS: tuple[Transition, ...] = (
         Action.copy_sent, RECONSIDERATION, (S.accepted,), None, "copy_sent", None,
         Basis("FY", "48"), guards=(Guard.copy_once,), met=("F9",), start=("F10",),
         on_key="received_on", history=H_COPY_SENT,
+    ),
+    Transition(
+        Action.reply_received, RECONSIDERATION, (S.accepted, S.suspended), None,
+        "reply_received", None, Basis("FY", "48"), roles=OFFICE | AGENCY,
+        guards=(Guard.reply_once,), met=("F10",), history=H_REPLY,
     ),
     Transition(
         Action.extend, RECONSIDERATION, (S.accepted,), None, None, Notice.extended,

@@ -100,6 +100,29 @@ def after_quiet_hours(moment: datetime, tz: ZoneInfo) -> datetime:
 # --- sources ------------------------------------------------------------------------------
 
 
+def _respondent_details(answers: str | None) -> dict[str, str]:
+    """What a reminder about the respondent's copy and reply (F9, F10) names so that the
+    liaison knows which matter it is: the act challenged (its document number) and the
+    applicant, as the respondent's extract shows them (cases.case_file AGENCY_FIELDS: the
+    name, never an ID or phone number)."""
+    if not answers:
+        return {}
+    try:
+        data = json.loads(answers)
+    except ValueError:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    out: dict[str, str] = {}
+    act = data.get("act_title")
+    if isinstance(act, str) and act.strip():
+        out["act_title"] = act.strip()[:200]
+    name = data.get("organisation_name") or data.get("applicant_name")
+    if isinstance(name, str) and name.strip():
+        out["applicant"] = name.strip()[:100]
+    return out
+
+
 @dataclass(frozen=True)
 class Source:
     """Something a reminder can be about: one row of a facts table."""
@@ -214,7 +237,8 @@ class Planner:
         sources: list[Source] = []
         rows = await self.db.fetch_all(
             "SELECT d.id, d.case_id, d.rule_id, d.due_on, d.provisional, d.status, d.basis,"
-            " c.number, c.procedure FROM case_deadlines d JOIN cases c ON c.id = d.case_id"
+            " c.number, c.procedure, CASE WHEN d.rule_id IN ('F9', 'F10') THEN c.answers END"
+            " AS answers FROM case_deadlines d JOIN cases c ON c.id = d.case_id"
             f" WHERE d.status IN ('open', 'missed') AND d.rule_id IN ({rule_marks})"
             f" AND c.status NOT IN ({marks})",
             [*rules, *closed],
@@ -232,6 +256,7 @@ class Planner:
                     "case_number": r["number"],
                     "procedure": r["procedure"],
                     "basis_zh": r["basis"],
+                    **_respondent_details(r["answers"]),
                 },
             )
             for r in rows
