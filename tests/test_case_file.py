@@ -329,7 +329,8 @@ async def test_respondent_agency_sees_only_what_its_reply_needs_once_the_copy_is
     # Nothing else: no ID number, phone, address, agent, evidence or actions.
     for private in (VALID_ID, "420625", "138", "城关镇东街1号", "赵六", "SHA-256", "申请期限"):
         assert private not in shown, private
-    assert liaison.buttons() == []
+    # The only action: the reply (FY 48), no evidence buttons.
+    assert liaison.buttons() == ["✍️ 提交书面答复"]
     await liaison.click(CaseFileAction(action="file", case_id=case_id, file=1))
     assert bot.session.alerts()[-1] == NOT_AVAILABLE
     assert_telegram_accepts(bot)
