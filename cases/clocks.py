@@ -44,6 +44,7 @@ from cases.calendar import Counted, LegalCalendar
 from cases.clock import Clock, legal_today, to_db
 from cases.db import Database, row_in, rows_in
 from cases.deadlines import (
+    RECONSIDERATION_HEAD,
     DeadlineEngine,
     Direction,
     PauseReason,
@@ -166,6 +167,19 @@ async def _actor_role(conn: aiosqlite.Connection, actor_id: int | None) -> str:
     if row is None:
         raise ClockError(f"unknown user {actor_id}")
     return str(row["role"])
+
+
+async def _approver_roles(conn: aiosqlite.Connection, actor_id: int | None) -> set[str]:
+    """The person's role, and ``reconsideration_head`` for the flagged head of the 复议机构."""
+    role = await _actor_role(conn, actor_id)
+    roles = {role}
+    if role == "office_staff":
+        row = await row_in(
+            conn, "SELECT heads_reconsideration FROM users WHERE telegram_id = ?", (actor_id,)
+        )
+        if row is not None and row[0]:
+            roles.add(RECONSIDERATION_HEAD)
+    return roles
 
 
 async def _event(
@@ -470,7 +484,7 @@ async def extend_deadline(
             raise ClockError("the period has already ended; it can no longer be extended")
         role = await _actor_role(conn, approver_id)
         allowance = rule.extension
-        if role not in allowance.approver_roles:
+        if not await _approver_roles(conn, approver_id) & allowance.approver_roles:
             raise ClockError(f"a user with role {role!r} cannot approve this extension")
         total = row["extension_days"] + days
         if allowance.max_count is not None and total > allowance.max_count:

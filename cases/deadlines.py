@@ -175,8 +175,8 @@ class Extension:
 
     max_count: int | None
     approver_roles: frozenset[str]
-    """``users.role`` values allowed to approve (⚠ the bot cannot tell the head of the 复议机构
-    from other office staff, so office staff may record an approval made on paper)."""
+    """``users.role`` values allowed to approve, and ``reconsideration_head`` for office staff
+    flagged as the head of the 复议机构 (``users.heads_reconsideration``, FY 62(1))."""
     tell: str
     """Who must be told (the handler notifies them from the 'deadline_extended' event)."""
 
@@ -256,6 +256,10 @@ _ACCEPTANCE = N_("Acceptance of the reconsideration application")
 _RECEIPT_OF_APPLICATION = N_("Receipt of the reconsideration application")
 
 _OFFICE_APPROVAL = frozenset({"office_staff", "admin"})
+RECONSIDERATION_HEAD = "reconsideration_head"
+"""Not a ``users.role``: office staff flagged ``heads_reconsideration`` (FY 62(1): the
+extension of the decision period is approved by the head of the reconsideration body)."""
+_HEAD_APPROVAL = frozenset({RECONSIDERATION_HEAD, "admin"})
 
 # One row per rule: id, procedure, actor, trigger, unit, count, law, article, title, effect.
 # fmt: off
@@ -426,7 +430,7 @@ RULES_TABLE: tuple[Rule, ...] = (
         N_("Decide the reconsideration case"),
         _DECISION_LATE,
         simplified_count=30,
-        extension=Extension(30, _OFFICE_APPROVAL, "parties"),
+        extension=Extension(30, _HEAD_APPROVAL, "parties"),
         pausable=frozenset({"correction", "suspension", "inspection"}),
     ),
     Rule(

@@ -57,7 +57,7 @@ from cases.clocks import (
     resume_case,
 )
 from cases.db import Database, row_in
-from cases.deadlines import DeadlineEngine, citation, default_engine
+from cases.deadlines import RECONSIDERATION_HEAD, DeadlineEngine, citation, default_engine
 from cases.forms import Procedure
 from cases.history import append_event
 from cases.privacy import mask_id_numbers, mask_numbers
@@ -344,9 +344,15 @@ def extension_left(deadline: CaseDeadline, engine: DeadlineEngine | None = None)
 def may_approve_extension(
     deadline: CaseDeadline, user: User, engine: DeadlineEngine | None = None
 ) -> bool:
-    """X4 needs the head of the body (XF 34): an agency head or an administrator."""
+    """X4 needs the head of the body (XF 34): an agency head or an administrator; F12 the head
+    of the reconsideration body (FY 62(1)): flagged office staff or an administrator."""
     rule = (engine or default_engine()).rule(deadline.rule_id)
-    return rule.extension is not None and user.role.value in rule.extension.approver_roles
+    if rule.extension is None:
+        return False
+    roles = {user.role.value}
+    if user.role is Role.office_staff and user.heads_reconsideration:
+        roles.add(RECONSIDERATION_HEAD)
+    return bool(roles & rule.extension.approver_roles)
 
 
 def available_actions(

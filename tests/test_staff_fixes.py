@@ -6,14 +6,24 @@ import re
 from datetime import date
 from pathlib import Path
 
+from aiogram import Bot, Dispatcher
+
 from cases.clock import LEGAL_TZ, FakeClock, from_db
 from cases.db import Database
+from cases.staff import CaseActions, Outcome
+from cases.transitions import Action
+from cases.users import Role
+from handlers.admin import GrantUnit
+from handlers.staff import StaffAction
 from scheduling.planner import Planner
 from scheduling.policy import QUIET_END, QUIET_START
+from tests.conftest import ADMIN_ID
 from tests.scheduling_helpers import ADMIN, add_case, add_deadline, add_user, reminders
+from tests.test_case_file import OFFICE, file_reconsideration, open_from_list, person
 
 ROOT = Path(__file__).resolve().parent.parent
 CITIZEN = 1001
+HEAD = 7010
 
 
 async def test_staff_reminders_never_fall_on_a_weekend(db: Database, clock: FakeClock) -> None:
@@ -49,3 +59,81 @@ def test_quiet_hours_one_value_in_settings_and_code() -> None:
         source = (ROOT / path).read_text(encoding="utf-8")
         for a, b in re.findall(r"(\d\d:\d\d)–(\d\d:\d\d)", source):
             assert f"{a}-{b}" == expected, path
+
+
+# -- F12 extensions: the head of the reconsideration body approves (FY 62(1)) -----------------
+
+
+async def test_any_office_clerk_no_longer_approves_a_decision_extension(
+    dispatcher: Dispatcher, bot: Bot, clock: FakeClock, db: Database
+) -> None:
+    citizen = await person(dispatcher, bot, clock, CITIZEN)
+    case_id = await file_reconsideration(citizen, db)
+    clerk = await person(dispatcher, bot, clock, OFFICE, Role.office_staff)
+    await open_from_list(clerk)
+    await clerk.press("✅ 受理")
+    await clerk.press("普通程序")
+    assert not any("延长期限" in b for b in clerk.buttons())
+    # A forged extension button and the service itself refuse the clerk.
+    await clerk.click(StaffAction(action=Action.extend, case_id=case_id))
+    actions: CaseActions = dispatcher["actions"]
+    user = await dispatcher["users"].get(OFFICE)
+    result = await actions.extend(case_id, user, days=10, reason="复杂", expected_total=0)
+    assert result.outcome is not Outcome.done
+    assert (
+        await db.fetch_value(
+            "SELECT extension_days FROM case_deadlines WHERE case_id = ? AND rule_id = 'F12'",
+            (case_id,),
+        )
+        == 0
+    )
+
+    # The head of the reconsideration body (flagged with /grant … head) may.
+    admin = await person(dispatcher, bot, clock, ADMIN_ID, Role.admin)
+    await admin.send(f"/grant {HEAD} office_staff reconsideration_office head")
+    assert "行政复议机构负责人" in admin.last_text()
+    head = await dispatcher["users"].get(HEAD)
+    assert head is not None and head.heads_reconsideration
+    result = await actions.extend(case_id, head, days=10, reason="复杂", expected_total=0)
+    assert result.outcome is Outcome.done
+    # Any other grant clears the flag.
+    await admin.send(f"/grant {HEAD} office_staff reconsideration_office")
+    assert not (await dispatcher["users"].get(HEAD)).heads_reconsideration
+
+
+# -- /grant without a unit -------------------------------------------------------------------
+
+
+async def test_grant_with_a_missing_unit_lists_the_units_as_buttons(
+    dispatcher: Dispatcher, bot: Bot, clock: FakeClock, db: Database
+) -> None:
+    admin = await person(dispatcher, bot, clock, ADMIN_ID, Role.admin)
+    await admin.send("/grant 4242 mediator")
+    text = admin.last_text()
+    assert "JSON" not in text and "数据文件" not in text and "服务器" not in text
+    rooms = [r.name for r in dispatcher["org"].mediation_rooms]
+    assert admin.buttons() == rooms
+    await admin.press(rooms[0])
+    row = await db.fetch_one("SELECT role, unit FROM users WHERE telegram_id = 4242")
+    assert tuple(row) == ("mediator", dispatcher["org"].mediation_rooms[0].id)
+    assert "4242" in admin.last_text()
+    # A forged unit is refused.
+    await admin.click(GrantUnit(telegram_id=4243, role=Role.mediator, unit="room_atlantis"))
+    assert bot.session.alerts()[-1] == "没有这个单位。"
+    assert await db.fetch_value("SELECT role FROM users WHERE telegram_id = 4243") is None
+
+
+async def test_grant_tells_the_person_and_start_shows_staff_their_menu(
+    dispatcher: Dispatcher, bot: Bot, clock: FakeClock, db: Database
+) -> None:
+    newcomer = await person(dispatcher, bot, clock, 4244)
+    await newcomer.send("/start")
+    admin = await person(dispatcher, bot, clock, ADMIN_ID, Role.admin)
+    agency = dispatcher["org"].agencies[0]
+    newcomer.clear()
+    await admin.send(f"/grant 4244 agency_liaison {agency.id}")
+    told = [s.text for s in bot.session.seen(4244)]
+    assert any("机关联络人" in x and agency.name in x for x in told), told
+    newcomer.clear()
+    await newcomer.send("/start")
+    assert any("/lawsuits" in x and "机关联络人" in x for x in newcomer.texts())
