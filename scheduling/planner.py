@@ -408,6 +408,17 @@ class Planner:
                         )
                     )
         candidates = [r for r in candidates if r.expires_at is None or r.expires_at > now]
+        # Two steps moved off a weekend onto the same Friday morning: one reminder, the one
+        # nearer the deadline.
+        same_moment: set[tuple[Role, int, datetime]] = set()
+        kept: list[PlannedRow] = []
+        for row in reversed(candidates):
+            k = (row.audience, row.recipient.chat_id, row.due_at)
+            if row.kind is Kind.REMINDER and k in same_moment:
+                continue
+            same_moment.add(k)
+            kept.append(row)
+        candidates = kept[::-1]
         latest_past: dict[tuple[Role, int], datetime] = {}
         for row in candidates:
             if row.kind is Kind.REMINDER and row.due_at <= now:

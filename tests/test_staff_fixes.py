@@ -137,3 +137,69 @@ async def test_grant_tells_the_person_and_start_shows_staff_their_menu(
     newcomer.clear()
     await newcomer.send("/start")
     assert any("/lawsuits" in x and "机关联络人" in x for x in newcomer.texts())
+
+
+# -- a court hearing on a rest day -----------------------------------------------------------
+
+
+async def test_court_hearing_on_a_rest_day_asks_to_confirm(
+    dispatcher: Dispatcher, bot: Bot, clock: FakeClock, db: Database
+) -> None:
+    """12 December 2026 is a Saturday: the form asks before taking it; "no" asks again, "yes"
+    keeps it."""
+    staff = await person(dispatcher, bot, clock, ADMIN_ID, Role.admin)
+    await staff.send("/lawsuit")
+    await staff.press("谷城县公安局")
+    await staff.send("谷城县人民法院")
+    await staff.send("（2026）鄂0625行初88号")
+    await staff.send("李四")
+    await staff.send("谷公(治)决字〔2026〕123号行政处罚决定")
+    await staff.send("2026年11月20日")
+    await staff.send("12月12日 上午9点30")
+    assert "休息日" in staff.last_text()
+    await staff.press("不是，重新输入")
+    assert "开庭" in staff.last_text()
+    await staff.send("12月12日 上午9点30")
+    await staff.press("是，就是这一天")
+    await staff.press("是")  # a major case
+    await staff.press("否")
+    await staff.press("登记")
+    starts = await db.fetch_value("SELECT starts_at FROM hearings")
+    assert from_db(starts).astimezone(LEGAL_TZ).date() == date(2026, 12, 12)
+
+
+async def test_court_hearing_on_a_working_day_is_not_questioned(
+    dispatcher: Dispatcher, bot: Bot, clock: FakeClock, db: Database
+) -> None:
+    staff = await person(dispatcher, bot, clock, ADMIN_ID, Role.admin)
+    await staff.send("/lawsuit")
+    await staff.press("谷城县公安局")
+    await staff.send("谷城县人民法院")
+    await staff.send("（2026）鄂0625行初89号")
+    await staff.send("李四")
+    await staff.send("谷公(治)决字〔2026〕124号行政处罚决定")
+    await staff.send("2026年11月20日")
+    await staff.send("12月10日 上午9点30")
+    assert "休息日" not in staff.last_text()
+
+
+async def test_court_hearing_added_later_on_a_rest_day_asks_to_confirm(
+    dispatcher: Dispatcher, bot: Bot, clock: FakeClock, db: Database
+) -> None:
+    staff = await person(dispatcher, bot, clock, ADMIN_ID, Role.admin)
+    await staff.send("/lawsuit")
+    await staff.press("谷城县公安局")
+    for answer in ("谷城县人民法院", "（2026）鄂0625行初90号", "李四", "罚款决定", "昨天"):
+        await staff.send(answer)
+    await staff.press("尚未确定")
+    await staff.press("否")
+    await staff.press("否")
+    await staff.press("登记")
+    await staff.send("/lawsuits")
+    await staff.press("（2026）鄂0625行初90号")
+    await staff.press("添加开庭")
+    await staff.send("12月13日上午9点")  # a Sunday
+    assert "休息日" in staff.last_text()
+    assert await db.fetch_value("SELECT count(*) FROM hearings") == 0
+    await staff.send("12月13日上午9点")
+    assert await db.fetch_value("SELECT count(*) FROM hearings") == 1
