@@ -963,7 +963,7 @@ class CaseActions:
         return await self.run(Action.reply_received, case_id, user, given)
 
     async def mediation_outcome(self, case_id: int, user: User, *, agreed: bool) -> ActionResult:
-        """调解成功 (M1 starts, TJ 33) or 调解不成 (the other routes, TJ 26)."""
+        """调解成功 (M1 starts: 司法确认, 民事诉讼法 Art 205) or 调解不成 (the other routes)."""
         return await self.run(Action.agreed if agreed else Action.failed, case_id, user)
 
 
@@ -1058,7 +1058,7 @@ def _notice_params(
     the matter, only the day and the article."""
     if row.notice is Notice.report_forwarded:
         return {"accepted_on": facts["accepted_on"], **_basis_of(row)}
-    params = {**detail, **_basis_of(row)}
+    params = {**detail, **(_basis_of(row) if row.basis else {})}
     params.pop("forwarded_to", None)
     if row.action is Action.accept and row.procedure is Procedure.reconsideration:
         params["track_msgid"] = SIMPLIFIED if row.variant == "simplified" else ORDINARY

@@ -36,8 +36,8 @@ class Action(StrEnum):
     resume = "resume"  # 恢复审理 (FY 39(2))
     decide = "decide"  # 作出复议决定 (F12/F13 met; F15 for the citizen)
     conclude = "conclude"  # 出具信访处理意见 (X4 met; X5 for the citizen)
-    agreed = "agreed"  # 调解成功 (M1 opens, TJ 33)
-    failed = "failed"  # 调解不成 (TJ 26)
+    agreed = "agreed"  # 调解成功 (M1 opens: 司法确认, 民事诉讼法 Art 205)
+    failed = "failed"  # 调解不成 (the other routes are told)
     copy_sent = "copy_sent"  # 申请书副本已发送 (F9 met; F10 from the respondent's receipt)
     extend_supply = "extend_supply"  # 延长补正期限 (FY 31(2): F7 extended)
     deem_withdrawn = "deem_withdrawn"  # 视为放弃 (FY 31(2): F7 passed without the material)
@@ -317,15 +317,16 @@ TRANSITIONS: tuple[Transition, ...] = (
         Basis("XF", "35"), met=("X4",), stop_all="decided", next_rule="X5",
         on_key="decided_on", history=H_CONCLUDED,
     ),
-    # ---- 行政调解 (TJ 26, 33)
+    # ---- 行政调解: court confirmation rests on 民事诉讼法 Art 205 (domain §5); the failure
+    # notice names the other routes and cites no 人民调解法 article.
     Transition(
         Action.agreed, MEDIATION_PROCEDURE, (S.submitted, S.accepted), S.settled,
-        "mediation_agreed", Notice.mediation_agreed, Basis("TJ", "33"), roles=MEDIATION,
+        "mediation_agreed", Notice.mediation_agreed, Basis("MS", "205"), roles=MEDIATION,
         stop_all="settled", start=("M1",), on_key="ended_on", history=H_AGREED,
     ),
     Transition(
         Action.failed, MEDIATION_PROCEDURE, (S.submitted, S.accepted), S.closed,
-        "mediation_failed", Notice.mediation_failed, Basis("TJ", "26"), roles=MEDIATION,
+        "mediation_failed", Notice.mediation_failed, None, roles=MEDIATION,
         stop_all="closed", on_key="ended_on", history=H_FAILED,
     ),
 )  # fmt: skip

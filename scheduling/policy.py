@@ -222,8 +222,8 @@ POLICIES: dict[str, ReminderPolicy] = {
                 "Administrative Litigation Law, Art. 3(3)",
             ),
         ),
-        # M1 (TJ 33): the parties apply jointly for 司法确认 within 30 CD after the agreement
-        # takes effect; the mediator helps them do it in time.
+        # M1 (民事诉讼法 Art 205): the parties apply jointly for 司法确认 within 30 CD after
+        # the agreement takes effect; the mediator helps them do it in time.
         ReminderPolicy(
             "M1",
             (

@@ -203,3 +203,28 @@ async def test_court_hearing_added_later_on_a_rest_day_asks_to_confirm(
     assert await db.fetch_value("SELECT count(*) FROM hearings") == 0
     await staff.send("12月13日上午9点")
     assert await db.fetch_value("SELECT count(*) FROM hearings") == 1
+
+
+# -- mediation texts cite the right law (domain §5 "Which law to cite") -----------------------
+
+
+def test_mediation_texts_cite_no_peoples_mediation_law_for_administrative_mediation() -> None:
+    """The county's 行政调解室 do 行政调解: court confirmation rests on 民事诉讼法 Art 205, and
+    nothing a mediation party or mediator reads names 人民调解法 as the basis."""
+    from cases.deadlines import RULES, citation
+    from cases.forms import Procedure
+    from cases.routing import TRIAGE_QUESTIONS
+    from cases.transitions import TRANSITIONS
+
+    assert (RULES["M1"].law, RULES["M1"].article) == ("MS", "205")
+    assert citation("MS", "205")[0] == "《民事诉讼法》第二百零五条"
+    for row in TRANSITIONS:
+        if row.procedure is Procedure.mediation:
+            assert row.basis is None or row.basis.law != "TJ", row
+    for question in TRIAGE_QUESTIONS:
+        if question.if_yes.procedure == "mediation":
+            assert "TJ" not in question.if_yes.basis.replace(";", " ").split()
+    for path in ("cases/forms.py", "scheduling/notices.py", "handlers/staff.py"):
+        assert "人民调解法" not in (ROOT / path).read_text(encoding="utf-8"), path
+    for po in (ROOT / "locales" / "src" / "zh").glob("*.po"):
+        assert "人民调解法" not in po.read_text(encoding="utf-8"), po
