@@ -15,6 +15,7 @@ the first matching handler wins; every router passed on the way costs a filter p
 7. ``staff``      – /cases, staff case pages and actions; router-level HasRole filter.
    ``case-file``  – the application in full and its evidence files (staff and the respondent
                     agency; callback data only).
+   ``agency-reply`` – the respondent agency's written reply and evidence (FY 48; its state).
 8. ``triage``     – "help me choose" questions (callback data only).
 9. ``litigation`` – staff: court cases against agencies (行政应诉), L3/L7 data entry; one
                      sub-router per flow (handlers/litigation/: registration, cards,
@@ -33,6 +34,7 @@ from cases.org.users import UserRepository
 from cases.store.processed_updates import ProcessedUpdates
 from handlers import (
     admin,
+    agency_reply,
     booking,
     case_file,
     common,
@@ -67,6 +69,7 @@ def get_routers() -> list[Router]:
         reminders.build_router(),
         staff.build_router(),
         case_file.build_router(),
+        agency_reply.build_router(),
         triage.build_router(),
         litigation.build_router(),
         admin.build_router(),

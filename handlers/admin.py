@@ -6,18 +6,23 @@ organisation file): that unit decides which cases they see and which reminders t
 
 from __future__ import annotations
 
+import contextlib
 import html
 
-from aiogram import Bot, Router
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.filters import Command, CommandObject
-from aiogram.types import Message
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
+from pydantic import Field
 
-from cases.i18n import N_
+from cases.i18n import N_, translate
 from cases.org.organisation import Organisation
-from cases.org.users import Role, UserRepository
-from handlers.commands import MENU_ROLES, set_person_menu
+from cases.org.users import Role, User, UserRepository
+from handlers.commands import MENU_ROLES, role_commands, set_person_menu
 from handlers.filters import HasRole
+from handlers.keyboards import button, grid
 from handlers.texts import t
 from settings import Settings
 
@@ -42,8 +47,19 @@ USAGE = N_(
     "citizen (removes the staff role).\n"
     "A mediator needs a mediation room id (for example room_chengguan); agency staff need an "
     "agency id (for example county_psb); office staff may be given their office "
-    "(reconsideration_office or petition_office) and then act on its cases only. The ids are "
-    "in the organisation data file."
+    "(reconsideration_office or petition_office) and then act on its cases only; add “head” "
+    "after reconsideration_office for the head of the reconsideration body, who approves "
+    "extensions of the decision period. Without a unit, the units are offered as buttons."
+)
+HEAD_WORD = "head"
+RECONSIDERATION_OFFICE = "reconsideration_office"
+HEAD_ONLY_OFFICE = N_(
+    "Only office staff of the reconsideration office can be its head: /grant <Telegram id> "
+    "office_staff reconsideration_office head"
+)
+HEAD_DONE = N_(
+    "Head of the reconsideration body: approves extensions of the decision period "
+    "(Administrative Reconsideration Law, Art. 62(1))."
 )
 
 
@@ -86,6 +102,9 @@ async def command_grant(
 ) -> None:
     parts = (command.args or "").split()
     # ASCII digits only ("²".isdigit() is true) and a real Telegram id: positive, < 2**52.
+    head = len(parts) == 4 and parts[3].lower() == HEAD_WORD
+    if head:
+        parts = parts[:3]
     if (
         len(parts) not in (2, 3)
         or not (parts[0].isascii() and parts[0].isdigit())
@@ -106,10 +125,15 @@ async def command_grant(
     if role in UNIT_NEEDED or (role in UNIT_OPTIONAL and unit is not None):
         name = _unit_name(org, role, unit)
         if name is None:
+            # The units to choose from, as buttons (never "see the data file on the server").
+            text = (
+                t("There is no such unit for this role: {unit}.", unit=html.escape(unit))
+                if unit
+                else t("Which unit does {id} belong to?", id=f"<code>{telegram_id}</code>")
+            )
             await message.answer(
-                t("There is no such unit for this role: {unit}.", unit=html.escape(unit or "—"))
-                + "\n\n"
-                + html.escape(_(USAGE))
+                text + "\n" + _("Choose one:"),
+                reply_markup=_unit_keyboard(org, telegram_id, role),
             )
             return
     elif unit is not None:
@@ -119,19 +143,119 @@ async def command_grant(
         return
     else:
         name = None
+    if head and (role is not Role.office_staff or unit != RECONSIDERATION_OFFICE):
+        await message.answer(_(HEAD_ONLY_OFFICE))
+        return
     if message.from_user and telegram_id == message.from_user.id and role is not Role.admin:
         await message.answer(_("You cannot take away your own administrator role."))
         return
-    await users.set_role(telegram_id, role, unit)
+    await message.answer(
+        await _grant(users, bot, settings, telegram_id, role, unit, name, head=head)
+    )
+
+
+async def _grant(
+    users: UserRepository,
+    bot: Bot,
+    settings: Settings,
+    telegram_id: int,
+    role: Role,
+    unit: str | None,
+    name: str | None,
+    *,
+    head: bool = False,
+) -> str:
+    """Give the role, set the person's menu and tell them; the administrator's answer."""
+    await users.set_role(telegram_id, role, unit, head=head)
     user = await users.get(telegram_id)
     assert user is not None
     await set_person_menu(bot, user, settings.default_locale)
+    await _tell_the_person(bot, user, name, settings.default_locale)
     text = t(
         "Done: {id} is now {role}.", id=f"<code>{telegram_id}</code>", role=_(ROLE_NAMES[role])
     )
     if name:
         text += " " + t("Unit: {unit}.", unit=html.escape(name))
-    await message.answer(text)
+    if head:
+        text += " " + _(HEAD_DONE)
+    return text
+
+
+YOU_ARE_NOW = N_("You now work in this service as {role}.")
+YOUR_UNIT = N_("Unit: {unit}.")
+YOUR_COMMANDS = N_("Your commands:")
+
+
+def staff_menu_text(user: User, locale: str, unit_name: str | None = None) -> str:
+    """What a staff member is and may do here: their role, unit and commands (also on /start)."""
+    lines = [translate(locale, YOU_ARE_NOW).format(role=translate(locale, ROLE_NAMES[user.role]))]
+    if unit_name:
+        lines[0] += " " + translate(locale, YOUR_UNIT).format(unit=html.escape(unit_name))
+    commands = role_commands(user.role, locale if locale in ("zh", "en") else "zh")
+    if commands:
+        lines.append(translate(locale, YOUR_COMMANDS))
+        lines += [f"/{command} – {html.escape(text)}" for command, text in commands]
+    return "\n".join(lines)
+
+
+async def _tell_the_person(bot: Bot, user: User, unit_name: str | None, default: str) -> None:
+    """The person given a role learns it in their own chat (if they have opened the bot; a
+    person who has not is told on their first /start)."""
+    if user.role is Role.citizen:
+        return
+    locale = user.locale or default
+    with contextlib.suppress(TelegramBadRequest, TelegramForbiddenError):
+        await bot.send_message(user.telegram_id, staff_menu_text(user, locale, unit_name))
+
+
+class GrantUnit(CallbackData, prefix="grant"):
+    """``grant:<telegram id>:<role>:<unit id>``: the administrator's choice of unit; checked
+    again against the organisation on the press."""
+
+    telegram_id: int = Field(gt=0, lt=2**52)
+    role: Role
+    unit: str = Field(max_length=40)
+
+
+def _units(org: Organisation, role: Role) -> list[tuple[str, str]]:
+    kind = UNIT_NEEDED.get(role) or UNIT_OPTIONAL.get(role)
+    if kind == "room":
+        return [(r.id, r.name) for r in org.mediation_rooms]
+    if kind == "agency":
+        return [(a.id, a.name) for a in org.agencies]
+    if kind == "office":
+        return [(o.id, o.name) for o in org.offices if o.role in CASE_OFFICE_ROLES]
+    return []
+
+
+def _unit_keyboard(org: Organisation, telegram_id: int, role: Role) -> InlineKeyboardMarkup:
+    buttons = []
+    for unit_id, name in _units(org, role):
+        data = GrantUnit(telegram_id=telegram_id, role=role, unit=unit_id)
+        if len(data.pack().encode()) <= 64:
+            buttons.append(button(name, data))
+    return grid(buttons, width=2)
+
+
+async def on_grant_unit(
+    query: CallbackQuery,
+    callback_data: GrantUnit,
+    users: UserRepository,
+    org: Organisation,
+    bot: Bot,
+    settings: Settings,
+) -> None:
+    name = _unit_name(org, callback_data.role, callback_data.unit)
+    if name is None:
+        await query.answer(_("There is no such unit."), show_alert=True)
+        return
+    await query.answer()
+    text = await _grant(
+        users, bot, settings, callback_data.telegram_id, callback_data.role,
+        callback_data.unit, name,
+    )  # fmt: skip
+    if isinstance(query.message, Message):
+        await query.message.answer(text)
 
 
 async def command_staff(message: Message, users: UserRepository, org: Organisation) -> None:
@@ -151,6 +275,8 @@ async def command_staff(message: Message, users: UserRepository, org: Organisati
 def build_router() -> Router:
     router = Router(name="admin")
     router.message.filter(HasRole(Role.admin))
+    router.callback_query.filter(HasRole(Role.admin))
     router.message.register(command_grant, Command("grant"))
+    router.callback_query.register(on_grant_unit, GrantUnit.filter(F.role.in_(set(Role))))
     router.message.register(command_staff, Command("staff"))
     return router

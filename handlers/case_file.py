@@ -28,14 +28,18 @@ from cases.intake.case_file import (
     Audience,
     CaseFile,
     EvidenceItem,
+    ReplyItem,
     StoredFile,
+    StoredReplyFile,
     build_case_file,
     evidence_file,
+    reply_file,
 )
 from cases.intake.forms import PROVISIONAL_NOTE
 from cases.org.organisation import Organisation
 from cases.org.users import Role, User
 from cases.store.db import Database
+from handlers.agency_reply import AgencyReplyAction, reply_start_label
 from handlers.callbacks import CaseAction
 from handlers.filters import HasRole
 from handlers.keyboards import button, grid
@@ -62,7 +66,8 @@ KIND_NAMES: dict[str, str] = {
 
 class CaseFileAction(CallbackData, prefix="cf"):
     """``cf:full:<case_id>:0`` sends the application; ``cf:file:<case_id>:<attachment_id>``
-    one piece of evidence. Both are authorised again on every press."""
+    one piece of evidence; ``cf:reply:<case_id>:<n>`` the respondent's n-th file. All are
+    authorised again on every press."""
 
     action: str
     case_id: int = Field(ge=0, lt=2**63)
@@ -93,7 +98,7 @@ def _size(size: int) -> str:
     return f"{size / 1024 / 1024:.1f} MB"
 
 
-def _file_name(item: EvidenceItem) -> str:
+def _file_name(item: EvidenceItem | ReplyItem) -> str:
     return item.file_name or _(KIND_NAMES.get(item.kind, item.kind))
 
 
@@ -127,7 +132,35 @@ def _blocks(case_file: CaseFile) -> list[tuple[str, str]]:
     for addition in case_file.additions:
         label = t("Added by the applicant on {date}", date=addition.received_on)
         blocks.append((f"<b>{_escape(label)}</b>{sep}\n", addition.text))
+    reply = case_file.reply
+    if reply is not None:
+        label = t("The respondent's reply, received {date}", date=reply.received_on)
+        text = reply.text or (
+            _("Received on paper; the reply and the evidence are in the paper file.")
+            if reply.paper
+            else _("(no text: see the files)")
+        )
+        blocks.append((f"<b>{_escape(label)}</b>{sep}\n", text))
     return blocks
+
+
+def _reply_lines(case_file: CaseFile) -> list[str]:
+    reply = case_file.reply
+    if reply is None or not reply.files:
+        return []
+    lines = [
+        "<b>"
+        + _escape(t("The respondent's evidence ({count} files)", count=len(reply.files)))
+        + "</b>"
+    ]
+    for item in reply.files:
+        kind = _(KIND_NAMES.get(item.kind, item.kind))
+        name = f"{item.file_name} · {kind}" if item.file_name else kind
+        line = f"R{item.number}. {_escape(name)} · {_size(item.size)}"
+        if item.sha256:
+            line += f"\n    SHA-256 <code>{item.sha256}</code>"
+        lines.append(line)
+    return lines
 
 
 def _evidence_lines(case_file: CaseFile) -> list[str]:
@@ -183,6 +216,8 @@ def case_file_messages(case_file: CaseFile) -> list[str]:
             paragraphs.append(prefix + _escape(piece))
     if case_file.audience is not Audience.agency:
         paragraphs.append("\n".join(_evidence_lines(case_file)))
+    if _reply_lines(case_file):
+        paragraphs.append("\n".join(_reply_lines(case_file)))
     bodies: list[list[str]] = [[]]
     used = 0
     for paragraph in paragraphs:
@@ -239,6 +274,26 @@ def case_file_keyboard(case_file: CaseFile) -> InlineKeyboardMarkup | None:
                 CaseFileAction(action="file", case_id=case_file.case_id, file=item.id),
             )
         )
+    if case_file.reply is not None:
+        for reply_item in case_file.reply.files:
+            name = _file_name(reply_item)
+            if len(name) > FILE_LABEL_CHARS:
+                name = name[: FILE_LABEL_CHARS - 1] + "…"
+            buttons.append(
+                button(
+                    f"📎 R{reply_item.number} {name}",
+                    CaseFileAction(
+                        action="reply", case_id=case_file.case_id, file=reply_item.number
+                    ),
+                )
+            )
+    if case_file.reply_open:
+        buttons.append(
+            button(
+                reply_start_label(),
+                AgencyReplyAction(action="start", case_id=case_file.case_id),
+            )
+        )
     return grid(buttons, width=2) if buttons else None
 
 
@@ -279,6 +334,12 @@ async def case_file_button(
         if await send_case_file(message, callback_data.case_id, user, db, org):
             await query.answer()
             return
+    elif callback_data.action == "reply":
+        stored_reply = await reply_file(db, callback_data.case_id, callback_data.file, user)
+        if stored_reply is not None:
+            await query.answer()
+            await _send_evidence(bot, query.from_user.id, stored_reply)
+            return
     elif callback_data.action == "file":
         stored = await evidence_file(db, callback_data.case_id, callback_data.file, user)
         if stored is not None:
@@ -288,10 +349,14 @@ async def case_file_button(
     await query.answer(_(NOT_AVAILABLE), show_alert=True)
 
 
-async def _send_evidence(bot: Bot, chat_id: int, stored: StoredFile) -> None:
+EVIDENCE_CAPTION = N_("Case {number}, evidence {index}: {name}")
+REPLY_CAPTION = N_("Case {number}, the respondent's evidence {index}: {name}")
+
+
+async def _send_evidence(bot: Bot, chat_id: int, stored: StoredFile | StoredReplyFile) -> None:
     item = stored.item
     caption = t(
-        "Case {number}, evidence {index}: {name}",
+        EVIDENCE_CAPTION if isinstance(stored, StoredFile) else REPLY_CAPTION,
         number=f"<code>{_escape(stored.number)}</code>",
         index=item.number,
         name=_escape(_file_name(item)),

@@ -136,6 +136,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.copy_sent: N_("📤 Copy sent to the respondent (申请书副本已发送)"),
     Action.extend_supply: N_("⏳ More time to supply material (延长补正期限)"),
     Action.deem_withdrawn: N_("🗂 Deemed withdrawn (视为放弃)"),
+    Action.reply_received: N_("📬 Reply and evidence received (答复和证据已收到)"),
 }
 PETITION_ACCEPT = N_("✅ Accept / forward (受理·转送)")
 PETITION_ACCEPT_BY_KIND: dict[str, str] = {
@@ -156,6 +157,11 @@ FORWARDED_DONE: dict[str, str] = {
     ),
 }
 CONFIRM_TEXTS: dict[Action, str] = {
+    Action.reply_received: N_(
+        "Confirm: the respondent's written reply and evidence in case {number} arrived on "
+        "paper today (Administrative Reconsideration Law, Art. 48)? The reply period closes and "
+        "its reminders stop."
+    ),
     Action.decide: N_("Confirm: the reconsideration decision in case {number} was made today?"),
     Action.conclude: N_(
         "Confirm: the written handling opinion in case {number} was issued today?"
@@ -195,6 +201,11 @@ REASON_NOT_PENDING = N_(
     "set aside. Use the buttons under your latest reason, or choose the action again."
 )
 REASON_CONFIRM_TEXTS: dict[Action, str] = {
+    Action.reply_received: N_(
+        "Confirm: the respondent's written reply and evidence in case {number} arrived on "
+        "paper today (Administrative Reconsideration Law, Art. 48)? The reply period closes and "
+        "its reminders stop."
+    ),
     Action.refuse: N_(
         "Case {number}: not accept the application, with this reason? The applicant receives "
         "it as written, and this cannot be undone.\n\n{reason}"
@@ -241,6 +252,10 @@ DONE_TEXTS: dict[Action, str] = {
     Action.extend_supply: N_("Done: the material is now due by {new_due}. The applicant is told."),
     Action.deem_withdrawn: N_(
         "Done: the application is deemed abandoned and recorded. The applicant is told."
+    ),
+    Action.reply_received: N_(
+        "Done: the respondent's written reply and evidence are recorded as received; the reply "
+        "period is closed and its reminders stop."
     ),
 }
 PARTY_ROLES: dict[str, str] = {
@@ -711,7 +726,10 @@ async def on_confirmed(
             reply_markup=_confirm_keyboard(pressed.view.id, pressed.action),
         )
         return
-    result = await actions.run(pressed.action, pressed.view.id, user)
+    # The office records a reply that came on paper; the liaison's own reply comes through
+    # handlers.agency_reply.
+    given = ActionInput(paper=True) if pressed.action is Action.reply_received else None
+    result = await actions.run(pressed.action, pressed.view.id, user, given)
     await _done(pressed, result, user, db)
 
 
@@ -798,7 +816,14 @@ BUTTON_HANDLERS: tuple[tuple[Any, tuple[Action, ...]], ...] = (
     (on_copy_sent, (Action.copy_sent,)),
     (
         on_confirmed,
-        (Action.decide, Action.conclude, Action.agreed, Action.failed, Action.deem_withdrawn),
+        (
+            Action.decide,
+            Action.conclude,
+            Action.agreed,
+            Action.failed,
+            Action.deem_withdrawn,
+            Action.reply_received,
+        ),
     ),
 )
 """Which handler serves which action's button (every action has exactly one)."""

@@ -10,11 +10,13 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from cases.org.users import Role, User, UserRepository
+from handlers.admin import staff_menu_text
 from handlers.callbacks import LanguageChoice, MenuAction
 from handlers.commands import set_person_menu
 from handlers.keyboards import language_menu, main_menu
 from handlers.litigation import LitigationForm
 from handlers.replies import edit_text
+from handlers.texts import current_locale
 from settings import Settings
 
 
@@ -53,6 +55,9 @@ async def command_start(
 ) -> None:
     await _leave_question(state)
     await message.answer(welcome_text(), reply_markup=main_menu())
+    if user is not None and user.role is not Role.citizen:
+        # Staff see what they are here and their own commands, not only the citizens' menu.
+        await message.answer(staff_menu_text(user, current_locale()))
     own_menu = user is not None and (user.role is not Role.citizen or user.locale is not None)
     if user is not None and settings is not None and own_menu:
         # Staff given a role before they ever opened the bot get their menu now; a citizen who

@@ -48,7 +48,7 @@ STILL_MATTERS_IN: dict[str, frozenset[str]] = {
     "X2": frozenset({CaseStatus.submitted}),  # tell the petitioner (XF 23)
     "X4": frozenset({CaseStatus.accepted}),  # conclude (XF 34)
     "MA": frozenset({CaseStatus.submitted}),  # 行政调解, local period
-    "M1": frozenset({CaseStatus.settled}),  # 司法确认 (TJ 33)
+    "M1": frozenset({CaseStatus.settled}),  # 司法确认 (民事诉讼法 Art 205)
 }
 
 SUPERSEDED_BY: dict[str, frozenset[str]] = {

@@ -128,13 +128,14 @@ NOTICE_TEXTS: dict[str, str] = {
     Notice.mediation_agreed: N_(
         "The mediation of case {number} ended with an agreement on {ended_on}. Both parties may "
         "apply together to the people's court for judicial confirmation within 30 days after "
-        "the agreement takes effect, by {confirm_due} ({basis}); a confirmed agreement can be "
-        "enforced by the court. We will remind you before that day."
+        "the agreement takes effect, by {confirm_due} ({basis}); whether an agreement reached "
+        "in administrative mediation can be confirmed is for the court to decide. A confirmed "
+        "agreement can be enforced by the court. We will remind you before that day."
     ),
     Notice.mediation_failed: N_(
         "The mediation of case {number} ended on {ended_on} without an agreement. You may still "
         "seek arbitration, ask the competent administrative body to handle the matter, or "
-        "bring a lawsuit in the people's court ({basis})."
+        "bring a lawsuit in the people's court."
     ),
     Notice.recomputed: N_(
         "A date in case {number} was recalculated with the newly published holiday calendar: "

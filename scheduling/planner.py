@@ -100,6 +100,29 @@ def after_quiet_hours(moment: datetime, tz: ZoneInfo) -> datetime:
 # --- sources ------------------------------------------------------------------------------
 
 
+def _respondent_details(answers: str | None) -> dict[str, str]:
+    """What a reminder about the respondent's copy and reply (F9, F10) names so that the
+    liaison knows which matter it is: the act challenged (its document number) and the
+    applicant, as the respondent's extract shows them (cases.intake.case_file AGENCY_FIELDS: the
+    name, never an ID or phone number)."""
+    if not answers:
+        return {}
+    try:
+        data = json.loads(answers)
+    except ValueError:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    out: dict[str, str] = {}
+    act = data.get("act_title")
+    if isinstance(act, str) and act.strip():
+        out["act_title"] = act.strip()[:200]
+    name = data.get("organisation_name") or data.get("applicant_name")
+    if isinstance(name, str) and name.strip():
+        out["applicant"] = name.strip()[:100]
+    return out
+
+
 @dataclass(frozen=True)
 class Source:
     """Something a reminder can be about: one row of a facts table."""
@@ -214,7 +237,8 @@ class Planner:
         sources: list[Source] = []
         rows = await self.db.fetch_all(
             "SELECT d.id, d.case_id, d.rule_id, d.due_on, d.provisional, d.status, d.basis,"
-            " c.number, c.procedure FROM case_deadlines d JOIN cases c ON c.id = d.case_id"
+            " c.number, c.procedure, CASE WHEN d.rule_id IN ('F9', 'F10') THEN c.answers END"
+            " AS answers FROM case_deadlines d JOIN cases c ON c.id = d.case_id"
             f" WHERE d.status IN ('open', 'missed') AND d.rule_id IN ({rule_marks})"
             f" AND c.status NOT IN ({marks})",
             [*rules, *closed],
@@ -232,6 +256,7 @@ class Planner:
                     "case_number": r["number"],
                     "procedure": r["procedure"],
                     "basis_zh": r["basis"],
+                    **_respondent_details(r["answers"]),
                 },
             )
             for r in rows
@@ -337,11 +362,13 @@ class Planner:
             for role in step.audiences:
                 quiet = quiet_for(role)
                 moment = due_at
+                if source.starts_at is None:
+                    moment = self._on_a_working_day(due_at, role, source)
                 if quiet is Quiet.DEFER or (
                     quiet is Quiet.DEFER_UNLESS_DUE_TODAY
-                    and due_at.astimezone(self.tz).date() != source.due_on
+                    and moment.astimezone(self.tz).date() != source.due_on
                 ):
-                    moment = after_quiet_hours(due_at, self.tz)
+                    moment = after_quiet_hours(moment, self.tz)
                 if expires_at is not None and moment >= expires_at:
                     continue
                 for recipient in recipients.get(role, []):
@@ -381,6 +408,17 @@ class Planner:
                         )
                     )
         candidates = [r for r in candidates if r.expires_at is None or r.expires_at > now]
+        # Two steps moved off a weekend onto the same Friday morning: one reminder, the one
+        # nearer the deadline.
+        same_moment: set[tuple[Role, int, datetime]] = set()
+        kept: list[PlannedRow] = []
+        for row in reversed(candidates):
+            k = (row.audience, row.recipient.chat_id, row.due_at)
+            if row.kind is Kind.REMINDER and k in same_moment:
+                continue
+            same_moment.add(k)
+            kept.append(row)
+        candidates = kept[::-1]
         latest_past: dict[tuple[Role, int], datetime] = {}
         for row in candidates:
             if row.kind is Kind.REMINDER and row.due_at <= now:
@@ -394,6 +432,19 @@ class Planner:
                 and row.due_at < latest_past.get((row.audience, row.recipient.chat_id), row.due_at)
             )
         ]
+
+    def _on_a_working_day(self, due_at: datetime, role: Role, source: Source) -> datetime:
+        """Staff work on working days, as the law counts them: a staff reminder that falls on
+        a rest day (a calendar-day step) goes out on the working day before, at the same time.
+        A reminder on the last day itself stays on that day, and citizens keep theirs."""
+        if role is Role.citizen:
+            return due_at
+        local = due_at.astimezone(self.tz)
+        day = local.date()
+        if day == source.due_on or self.calendar.is_workday(day):
+            return due_at
+        earlier = shift_working_days(self.calendar, day, -1)
+        return datetime.combine(earlier, local.time(), self.tz).astimezone(UTC)
 
     def _expiry(self, source: Source, policy: ReminderPolicy, kind: Kind) -> datetime | None:
         if source.starts_at is not None:

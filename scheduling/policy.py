@@ -223,8 +223,8 @@ POLICIES: dict[str, ReminderPolicy] = {
                 "Administrative Litigation Law, Art. 3(3)",
             ),
         ),
-        # M1 (TJ 33): the parties apply jointly for 司法确认 within 30 CD after the agreement
-        # takes effect; the mediator helps them do it in time.
+        # M1 (民事诉讼法 Art 205): the parties apply jointly for 司法确认 within 30 CD after
+        # the agreement takes effect; the mediator helps them do it in time.
         ReminderPolicy(
             "M1",
             (
@@ -280,5 +280,5 @@ def quiet_for(role: Role) -> Quiet:
     return QUIET_BY_AUDIENCE[role]
 
 
-POLICY_VERSION = "2026-11-2"
+POLICY_VERSION = "2026-12-1"
 """Part of each source's plan signature: bump it when the table changes so sources replan."""

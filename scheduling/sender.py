@@ -265,6 +265,14 @@ def render_text(row: OutboxRow) -> str:
         lines.append(
             _t(loc, N_("What is due: {what}")).format(what=html.escape(_t(loc, p["title"])))
         )
+    if p.get("act_title"):
+        lines.append(
+            _t(loc, N_("Act challenged: {act}")).format(act=html.escape(str(p["act_title"])))
+        )
+    if p.get("applicant"):
+        lines.append(
+            _t(loc, N_("Applicant: {name}")).format(name=html.escape(str(p["applicant"])))
+        )
     due_on = date.fromisoformat(p["due_on"]) if p.get("due_on") else None
     if p.get("starts_at"):
         starts_at = from_db(p["starts_at"])
@@ -316,14 +324,20 @@ def _when(moment: datetime, locale: str) -> str:
     return f"{format_date(moment.astimezone(LEGAL_TZ).date(), locale)} {_time(moment)}"
 
 
+AGENCY_OPENS = frozenset({"F10"})
+"""Rules whose reminders open the case for agency staff (the respondent's extract)."""
+
+
 def render_markup(row: OutboxRow, *, acknowledged: bool = False) -> InlineKeyboardMarkup | None:
     buttons: list[InlineKeyboardButton] = []
-    # Agency staff cannot open case pages (they answer through their agency's channels), so
-    # their reminders carry no button that would only say "not available".
+    # Agency staff open no staff case page: only the reply period's reminders (F10) carry the
+    # button, which opens the respondent's extract with "submit reply" (FY 48); any other
+    # would only say "not available".
+    agency = row.audience in (Role.agency_liaison, Role.agency_head)
     if (
         row.case_id is not None
         and row.kind is not Kind.DIGEST
-        and row.audience not in (Role.agency_liaison, Role.agency_head)
+        and (not agency or row.rule_id in AGENCY_OPENS)
     ):
         buttons.append(
             InlineKeyboardButton(

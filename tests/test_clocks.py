@@ -35,6 +35,13 @@ from cases.store.time import FakeClock, to_db
 CITIZEN, STAFF, HEAD, MEDIATOR = 1001, 2001, 3001, 4001
 
 
+async def make_head(db: Database, telegram_id: int) -> None:
+    """Office staff flagged as the head of the reconsideration body (FY 62(1))."""
+    await db.execute(
+        "UPDATE users SET heads_reconsideration = 1 WHERE telegram_id = ?", (telegram_id,)
+    )
+
+
 async def add_user(db: Database, telegram_id: int, role: str, clock: FakeClock) -> None:
     now = to_db(clock.now())
     await db.execute(
@@ -66,6 +73,7 @@ async def case_id(db: Database, clock: FakeClock) -> int:
         (MEDIATOR, "mediator"),
     ):
         await add_user(db, telegram_id, role, clock)
+    await make_head(db, STAFF)  # FY 62(1): the head of the reconsideration body extends F12
     return await add_case(db, clock)
 
 

@@ -81,7 +81,7 @@ def test_every_domain_rule_with_a_fixed_period_is_in_the_table() -> None:
         ("F5", "《行政复议法》第三十条", "Administrative Reconsideration Law, Art. 30"),
         ("X4", "《信访工作条例》第三十四条", "Regulations on Letters and Visits Work, Art. 34"),
         ("L3", "《行政诉讼法》第六十七条", "Administrative Litigation Law, Art. 67"),
-        ("M1", "《人民调解法》第三十三条", "People's Mediation Law, Art. 33"),
+        ("M1", "《民事诉讼法》第二百零五条", "Civil Procedure Law, Art. 205"),
         ("F4", "《行政复议法实施条例》第十六条", None),
         ("M5", "《人民法院在线调解规则》第二十四条", None),
         (

@@ -69,7 +69,7 @@ async def test_failed_mediation_names_the_routes_and_asks_once_for_a_rating(
     await admin.click(StaffAction(action=Action.failed, case_id=case_id, step=Step.confirm))
     row = await closure_notice(db, clock)
     text = render_text(row)
-    assert "《人民调解法》第二十六条" in text
+    assert "人民调解法" not in text  # 行政调解 is not 人民调解 (domain §5)
     assert "/petition" in text and "/reconsider" in text and "仲裁" in text and "12368" in text
     markup = render_markup(row)
     assert "⭐ 评价办理情况" in labels(markup) and "查看案件" in labels(markup)

@@ -154,10 +154,10 @@ async def test_the_planner_then_plans_l3_and_l7_reminders(
 
     l3 = [(r["step"], when(r)) for r in rows if r["rule_id"] == "L3"]
     l7 = [(r["step"], when(r)) for r in rows if r["rule_id"] == "L7"]
+    # The weekend's two (Saturday -2cd, Sunday -1cd) become one on the Friday before.
     assert l3 == [
         ("-5cd", "12-02 08:30"),
-        ("-2cd", "12-05 08:30"),
-        ("-1cd", "12-06 08:30"),
+        ("-1cd", "12-04 08:30"),
         ("0cd", "12-07 08:30"),
     ]
     assert l7 == [

@@ -148,7 +148,9 @@ def test_transition_table_moves_only_between_the_procedures_statuses() -> None:
         assert row.target is None or row.target in known, row
         assert (row.event is None) == (row.history is None), row
         assert row.notice is None or row.notice in NOTICE_TEXTS, row
-        assert row.basis is not None, row
+        # A failed 行政调解 cites nothing (domain §5: not 人民调解法 Art 26); every other row
+        # rests on an article.
+        assert row.basis is not None or row.action is Action.failed, row
     assert {row.action for row in TRANSITIONS} == set(Action)
 
 

@@ -18,6 +18,7 @@ from aiogram.methods import SendMessage
 
 import handlers
 from cases.org.users import Role
+from handlers.agency_reply import AgencyReplyAction
 from handlers.callbacks import MenuAction
 from handlers.case_file import CaseFileAction
 from handlers.litigation.shared import AppearanceButton
@@ -125,6 +126,11 @@ FLOWS: dict[str, tuple[Role | None, Flow]] = {
     "booking": (None, lambda c: _command(c, "/book")),
     "booking-texts": (Role.community_worker, _proxy_booking_name),
     "roster": (Role.agency_liaison, lambda c: _command(c, "/roster")),
+    # No case 1: the refusal is this router's own answer.
+    "agency-reply": (
+        Role.agency_liaison,
+        lambda c: c.click(AgencyReplyAction(action="start", case_id=1)),
+    ),
     "errors": (None, _failure),
     "fallback": (None, _plain_text),
 }

@@ -197,10 +197,14 @@ def test_staff_get_open_case_and_received_buttons_citizens_only_open_case(zh: Pa
         ("查看案件", "case:view:5"),
         ("已收到", "ack:77"),
     ]
-    # Agency staff cannot open case pages: only the receipt button, no dead "open case".
-    agency = render_markup(row(audience=Role.agency_liaison))
+    # Agency staff open no staff page: a court reminder has only the receipt button, no
+    # dead "open case"; the reply period's (F10) opens the respondent's extract.
+    agency = render_markup(row(audience=Role.agency_liaison, rule_id="L3"))
     assert agency is not None
     assert [b.callback_data for b in agency.inline_keyboard[0]] == ["ack:77"]
+    reply = render_markup(row(audience=Role.agency_liaison))
+    assert reply is not None
+    assert [b.callback_data for b in reply.inline_keyboard[0]] == ["case:view:5", "ack:77"]
     citizen = render_markup(row(audience=Role.citizen, chat_id=1001))
     assert citizen is not None
     assert [b.callback_data for b in citizen.inline_keyboard[0]] == ["case:view:5"]

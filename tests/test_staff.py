@@ -526,7 +526,7 @@ async def test_mediation_agreement_opens_m1_and_the_citizen_is_reminded(
     assert (await clocks(db, case_id))["M1"] == ("open", "2026-12-25")
     texts = await deliver(db, clock)
     assert any("司法确认" in t and "2026年12月25日（星期五）" in t for t in texts)
-    assert any("《人民调解法》第三十三条" in t for t in texts)
+    assert any("《民事诉讼法》第二百零五条" in t for t in texts)
     await Planner(db, clock, admin_ids=[ADMIN_ID]).plan()
     planned = await db.fetch_all(
         "SELECT step FROM reminders WHERE rule_id = 'M1' AND chat_id = ? AND kind = 'reminder'",
@@ -544,7 +544,7 @@ async def test_failed_mediation_closes_and_names_the_other_routes(
     await admin.click(f"staff:failed:{case_id}:y:0:0::")
     assert await status(db, case_id) == "closed"
     [text] = await deliver(db, clock)
-    assert "仲裁" in text and "《人民调解法》第二十六条" in text
+    assert "仲裁" in text and "人民调解法" not in text
 
 
 async def test_mediator_cannot_see_or_act_on_a_reconsideration_case(

@@ -229,6 +229,29 @@ class LinkedCase(BaseModel):
     """A msgid from :data:`LINK_REASONS`, or None."""
 
 
+class ReplyItem(BaseModel):
+    """One file of the respondent's evidence (FY 48), numbered within the reply."""
+
+    number: int
+    kind: str
+    file_name: str | None
+    mime_type: str | None
+    size: int
+    sha256: str | None
+
+
+class RespondentReply(BaseModel):
+    """The respondent's written reply and evidence (FY 48): part of the file the office
+    decides on. ``paper``: the office recorded a reply that came on paper (its text and
+    evidence are in the paper file)."""
+
+    received_on: date
+    text: str
+    files: list[ReplyItem] = []
+    paper: bool = False
+    by_role: str
+
+
 class CaseFile(BaseModel):
     case_id: int
     number: str
@@ -240,6 +263,11 @@ class CaseFile(BaseModel):
     linked: LinkedCase | None = None
     additions: list[Addition] = []
     evidence: list[EvidenceItem] = []
+    reply: RespondentReply | None = None
+    """The office's file: the respondent's reply once it arrived."""
+    reply_open: bool = False
+    """The agency's extract: the copy was sent and no reply is recorded yet, so the liaison
+    or head may submit it here."""
 
 
 def audience_for(user: User) -> Audience | None:
@@ -343,6 +371,7 @@ async def build_case_file(
             )
         )
 
+    reply_event = await _reply_event(db, case_id)
     if audience is Audience.agency:
         # FY 48: what the reply needs; not the applicant's timeliness, history or evidence.
         return CaseFile(
@@ -352,6 +381,7 @@ async def build_case_file(
             audience=audience,
             title=AGENCY_TITLE,
             entries=entries,
+            reply_open=reply_event is None and row["status"] in REPLY_STATUSES,
         )
 
     check = None
@@ -401,6 +431,80 @@ async def build_case_file(
         linked=linked,
         additions=additions,
         evidence=evidence,
+        reply=_reply(reply_event, free) if reply_event is not None else None,
+    )
+
+
+REPLY_STATUSES = frozenset({"accepted", "suspended"})
+"""The statuses the reply row of ``cases.procedures.transitions`` starts from."""
+
+
+async def _reply_event(db: Database, case_id: int) -> Any:
+    return await db.fetch_one(
+        "SELECT at, actor_role, detail FROM case_events WHERE case_id = ?"
+        " AND kind = 'reply_received' ORDER BY id LIMIT 1",
+        (case_id,),
+    )
+
+
+def _reply_files(detail: dict[str, Any]) -> list[dict[str, Any]]:
+    files = detail.get("files")
+    return [f for f in files if isinstance(f, dict)] if isinstance(files, list) else []
+
+
+def _reply(event: Any, free: Callable[[str], str]) -> RespondentReply:
+    detail = json.loads(event["detail"])
+    items = []
+    for number, f in enumerate(_reply_files(detail), start=1):
+        name = f.get("file_name")
+        if name and len(name) > FILE_NAME_SHOWN:
+            name = name[: FILE_NAME_SHOWN - 1] + "…"
+        items.append(
+            ReplyItem(
+                number=number,
+                kind=str(f.get("kind", "document")),
+                file_name=reveal_invisible(free(name)) if name else None,
+                mime_type=f.get("mime_type"),
+                size=int(f.get("size") or 0),
+                sha256=f.get("sha256"),
+            )
+        )
+    return RespondentReply(
+        received_on=from_db(event["at"]).astimezone(LEGAL_TZ).date(),
+        text=reveal_invisible(free(str(detail.get("text") or ""))),
+        files=items,
+        paper=bool(detail.get("paper")),
+        by_role=str(event["actor_role"]),
+    )
+
+
+class StoredReplyFile(BaseModel):
+    case_id: int
+    number: str
+    item: ReplyItem
+    file_id: str
+
+
+async def reply_file(db: Database, case_id: int, index: int, user: User) -> StoredReplyFile | None:
+    """One file of the respondent's reply, for the office (who decides on it); None for
+    anyone else or a forged index."""
+    row = await db.fetch_one("SELECT * FROM cases WHERE id = ?", (case_id,))
+    if row is None or audience_for(user) is not Audience.office:
+        return None
+    if not await _may_read(db, row, user):
+        return None
+    event = await _reply_event(db, case_id)
+    if event is None:
+        return None
+    reply = _reply(event, free_text_masker(user))
+    files = _reply_files(json.loads(event["detail"]))
+    if not 1 <= index <= len(files) or not files[index - 1].get("file_id"):
+        return None
+    return StoredReplyFile(
+        case_id=case_id,
+        number=row["number"],
+        item=reply.files[index - 1],
+        file_id=str(files[index - 1]["file_id"]),
     )
 
 

@@ -891,7 +891,6 @@ MEDIATION = FormSpec(
                         "if an agency's decision is involved, or go to court. Use /start to "
                         "choose."
                     ),
-                    basis="《人民调解法》第十七条",
                 )
                 if answers.get("other_side_agrees") == "no"
                 else None

@@ -23,7 +23,7 @@ LP1      plaintiff window, direct suit: 6 M from knowing the act (XS 46(1))
 LP2      plaintiff window when not told of the right to sue: cap 1 year (XSJS 64)
 LP3      plaintiff long stop: 5 years from the act (XS 46(2)); LP3R real property: 20 years
 LP4      inaction: the agency's 2 M after the request, then LP1 runs (XS 47)
-M1       人民调解 agreement: joint application for 司法确认 within 30 CD (TJ 33)
+M1       mediation agreement: joint application for 司法确认 within 30 CD (民事诉讼法 205)
 M2-M6    court online mediation (ZXTJ 10, 12, 24): choose mediator 2 WD, court appoints 3 WD,
          mediator confirms 3 WD, pre-filing period 30 CD, post-filing 15 CD / simplified 7 CD
 MA       行政调解: no national period; a local setting (:class:`AdminMediationPeriod`)
@@ -46,7 +46,7 @@ Interpretations (⚠ in domain.md):
   accepted (FY 30(3)); the law states no separate consequence.
 - L6 rests on CTGD 5, read through secondary sources only.
 - M1 missed: under MS 205 the joint application must be made within 30 CD; a late one is not
-  accepted, but the agreement keeps binding the parties (TJ 31).
+  accepted, but the agreement keeps binding the parties.
 - The units of ZXTJ's "30/15/7日" are calendar days (MS rules apply); its working days are
   written as such.
 """
@@ -124,7 +124,10 @@ LAWS: Mapping[str, Law] = {
         "最高人民法院关于行政机关负责人出庭应诉若干问题的规定",
         "SPC Provisions on Heads of Administrative Agencies Appearing in Court",
     ),
+    # Only for cases handed to a 人民调解委员会; the county's 行政调解室 do 行政调解 (domain §5
+    # "Which law to cite"): not their basis.
     "TJ": Law("人民调解法", "People's Mediation Law"),
+    "MS": Law("民事诉讼法", "Civil Procedure Law"),
     "ZXTJ": Law("人民法院在线调解规则", "Online Mediation Rules of the People's Courts"),
 }
 
@@ -175,8 +178,8 @@ class Extension:
 
     max_count: int | None
     approver_roles: frozenset[str]
-    """``users.role`` values allowed to approve (⚠ the bot cannot tell the head of the 复议机构
-    from other office staff, so office staff may record an approval made on paper)."""
+    """``users.role`` values allowed to approve, and ``reconsideration_head`` for office staff
+    flagged as the head of the 复议机构 (``users.heads_reconsideration``, FY 62(1))."""
     tell: str
     """Who must be told (the handler notifies them from the 'deadline_extended' event)."""
 
@@ -256,6 +259,10 @@ _ACCEPTANCE = N_("Acceptance of the reconsideration application")
 _RECEIPT_OF_APPLICATION = N_("Receipt of the reconsideration application")
 
 _OFFICE_APPROVAL = frozenset({"office_staff", "admin"})
+RECONSIDERATION_HEAD = "reconsideration_head"
+"""Not a ``users.role``: office staff flagged ``heads_reconsideration`` (FY 62(1): the
+extension of the decision period is approved by the head of the reconsideration body)."""
+_HEAD_APPROVAL = frozenset({RECONSIDERATION_HEAD, "admin"})
 
 # One row per rule: id, procedure, actor, trigger, unit, count, law, article, title, effect.
 # fmt: off
@@ -426,7 +433,7 @@ RULES_TABLE: tuple[Rule, ...] = (
         N_("Decide the reconsideration case"),
         _DECISION_LATE,
         simplified_count=30,
-        extension=Extension(30, _OFFICE_APPROVAL, "parties"),
+        extension=Extension(30, _HEAD_APPROVAL, "parties"),
         pausable=frozenset({"correction", "suspension", "inspection"}),
     ),
     Rule(
@@ -588,7 +595,7 @@ RULES_TABLE: tuple[Rule, ...] = (
     Rule(
         "M1", "mediation", "parties",
         N_("The day the mediation agreement takes effect"),
-        Unit.CALENDAR_DAYS, 30, "TJ", "33",
+        Unit.CALENDAR_DAYS, 30, "MS", "205",
         N_("Apply jointly to the court for judicial confirmation of the agreement"),
         N_(
             "A late application for judicial confirmation is not accepted; the agreement "

@@ -365,6 +365,13 @@ class LitigationService:
     def now(self) -> datetime:
         return self._clock.now()
 
+    def on_rest_day(self, moment: datetime) -> bool:
+        """Courts sit on working days; a hearing on a weekend or a public holiday (legal
+        calendar, C5 make-up days count as working days) is more likely a typing slip."""
+        from cases.law.deadline_rules import default_engine
+
+        return not default_engine().calendar.is_workday(moment.astimezone(self.tz).date())
+
     # registration -----------------------------------------------------------------------
 
     async def register_lawsuit(self, data: RegisterLawsuit) -> Lawsuit:

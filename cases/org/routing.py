@@ -124,7 +124,7 @@ MEDIATION_NOTICE = N_(
     "challenged by reconsideration; if mediation fails, you can still go to court or to "
     "arbitration."
 )
-"""Shown before a mediation request (TJ 17; FY 12(4))."""
+"""Shown before a mediation request (mediation is voluntary; FY 12(4))."""
 
 
 def mediation_room_for(
@@ -319,7 +319,8 @@ TRIAGE_QUESTIONS: tuple[TriageQuestion, ...] = (
             "Is this a dispute with another person or a company (for example a neighbour, an "
             "employer or a shop)?"
         ),
-        TriageOutcome("mediation", notice=MEDIATION_NOTICE, basis="TJ 17; XF 37"),
+        # 行政调解, not 人民调解: no 人民调解法 article as its basis (domain §5).
+        TriageOutcome("mediation", notice=MEDIATION_NOTICE, basis="XF 37"),
     ),
     TriageQuestion(
         "complaint_or_suggestion",

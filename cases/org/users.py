@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -22,7 +23,18 @@ class Role(StrEnum):
 
 
 MAX_NAME = 64
-_SELECT = "SELECT telegram_id, locale, role, unit, display_name FROM users"
+_SELECT = "SELECT telegram_id, locale, role, unit, display_name, heads_reconsideration FROM users"
+
+
+def _user(row: Any) -> User:
+    return User(
+        telegram_id=row[0],
+        locale=row[1],
+        role=Role(row[2]),
+        unit=row[3],
+        display_name=row[4],
+        heads_reconsideration=bool(row[5]),
+    )
 
 
 class User(BaseModel):
@@ -35,6 +47,9 @@ class User(BaseModel):
     display_name: str | None = None
     """Staff only: the Telegram name, so the case history names who acted (not just the role).
     Citizens' names are not stored from Telegram (the history speaks of "the applicant")."""
+    heads_reconsideration: bool = False
+    """Office staff: the head of the reconsideration body (行政复议机构负责人), who approves an
+    extension of the decision period (FY 62(1))."""
 
 
 class UserRepository:
@@ -52,9 +67,7 @@ class UserRepository:
         )
         if row is None:
             return None
-        user = User(
-            telegram_id=row[0], locale=row[1], role=Role(row[2]), unit=row[3], display_name=row[4]
-        )
+        user = _user(row)
         self._cache[telegram_id] = user
         return user
 
@@ -88,13 +101,7 @@ class UserRepository:
                 _SELECT + " WHERE telegram_id = ?",
                 (telegram_id,),
             ).fetchone()
-            return User(
-                telegram_id=row[0],
-                locale=row[1],
-                role=Role(row[2]),
-                unit=row[3],
-                display_name=row[4],
-            )
+            return _user(row)
 
         user = await self._db.run(insert_and_read)
         self._cache[telegram_id] = user
@@ -108,11 +115,15 @@ class UserRepository:
         )
         self._cache.pop(telegram_id, None)
 
-    async def set_role(self, telegram_id: int, role: Role, unit: str | None = None) -> None:
+    async def set_role(
+        self, telegram_id: int, role: Role, unit: str | None = None, *, head: bool = False
+    ) -> None:
+        """``head``: office staff who head the reconsideration body (FY 62(1)); any other
+        grant clears it."""
         await self.ensure(telegram_id)
         await self._db.execute(
-            "UPDATE users SET role = ?, unit = ? WHERE telegram_id = ?",
-            (role.value, unit, telegram_id),
+            "UPDATE users SET role = ?, unit = ?, heads_reconsideration = ? WHERE telegram_id = ?",
+            (role.value, unit, int(head and role is Role.office_staff), telegram_id),
         )
         self._cache.pop(telegram_id, None)
 
@@ -121,7 +132,4 @@ class UserRepository:
             _SELECT + " WHERE role = ? ORDER BY telegram_id",
             (role.value,),
         )
-        return [
-            User(telegram_id=r[0], locale=r[1], role=Role(r[2]), unit=r[3], display_name=r[4])
-            for r in rows
-        ]
+        return [_user(r) for r in rows]

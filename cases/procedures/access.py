@@ -22,7 +22,7 @@ from pydantic import BaseModel
 
 from cases.intake.forms import Procedure
 from cases.intake.validation import mask_id_number, mask_phone
-from cases.law.deadline_rules import DeadlineEngine, default_engine
+from cases.law.deadline_rules import RECONSIDERATION_HEAD, DeadlineEngine, default_engine
 from cases.org.users import Role, User
 from cases.procedures.case_clocks import (
     CaseDeadline,
@@ -87,6 +87,8 @@ class StaffCaseView(BaseModel):
     correction_requested_before: bool = False
     copy_sent_before: bool = False
     """F10 was opened once (FY 48): the copy-sent action is offered only before that."""
+    reply_received_before: bool = False
+    """The respondent's written reply was recorded (FY 48): once only."""
     accepted_on: date | None = None
     """The legal acceptance date (FY 30(3): the F5 last day when acceptance came later)."""
     petition_kind: str | None = None
@@ -114,6 +116,31 @@ async def staff_case_view(db: Database, case_id: int, user: User) -> StaffCaseVi
     row = await db.fetch_one("SELECT * FROM cases WHERE id = ?", (case_id,))
     if row is None or not _may_open(row, user):
         return None
+    return await _view(db, row, user)
+
+
+def is_respondent(row: sqlite3.Row | Mapping[str, Any], user: User) -> bool:
+    """The agency's liaison or head, on a reconsideration case whose respondent is their agency
+    (never a 检举控告 matter). Whether the copy was sent (F10) is the actions' guard."""
+    if ROLE_SCOPE.get(user.role) is not Scope.respondent or user.unit is None:
+        return False
+    if Procedure(row["procedure"]) is not Procedure.reconsideration or row["sensitive"]:
+        return False
+    answers = json.loads(row["answers"] or "{}")
+    return isinstance(answers, dict) and answers.get("respondent_id") == user.unit
+
+
+async def respondent_case_view(db: Database, case_id: int, user: User) -> StaffCaseView | None:
+    """The case as the respondent agency's action guards need it (masked as for any role
+    that sees no number in full); None unless this person answers for the respondent."""
+    row = await db.fetch_one("SELECT * FROM cases WHERE id = ?", (case_id,))
+    if row is None or not is_respondent(row, user):
+        return None
+    return await _view(db, row, user)
+
+
+async def _view(db: Database, row: Any, user: User) -> StaffCaseView:
+    case_id = int(row["id"])
     full = ROLE_SEES_IN_FULL.get(user.role, frozenset())
     free = free_text_masker(user)
     parties = []
@@ -170,6 +197,7 @@ async def staff_case_view(db: Database, case_id: int, user: User) -> StaffCaseVi
         correction_requested_before=any(e.kind == "correction_requested" for e in events),
         copy_sent_before=any(e.kind == "copy_sent" for e in events)
         or any(d.rule_id == "F10" for d in deadlines),
+        reply_received_before=any(e.kind == "reply_received" for e in events),
         accepted_on=accepted_on,
         petition_kind=answers.get("petition_kind") if isinstance(answers, dict) else None,
     )
@@ -197,6 +225,8 @@ def _may_open(row: sqlite3.Row | Mapping[str, Any], user: User) -> bool:
     if row["sensitive"] and user.role not in SENSITIVE_ROLES:
         return False
     scope = ROLE_SCOPE.get(user.role)
+    if scope is Scope.respondent:
+        return False  # the extract of cases.intake.case_file, never the staff page
     if scope is Scope.room:
         # A mediator belongs to one room (DESIGN.md): the cases routed to it, nothing else.
         # One without a room (not yet assigned with /grant) sees none.
@@ -251,9 +281,15 @@ def extension_left(deadline: CaseDeadline, engine: DeadlineEngine | None = None)
 def may_approve_extension(
     deadline: CaseDeadline, user: User, engine: DeadlineEngine | None = None
 ) -> bool:
-    """X4 needs the head of the body (XF 34): an agency head or an administrator."""
+    """X4 needs the head of the body (XF 34): an agency head or an administrator; F12 the head
+    of the reconsideration body (FY 62(1)): flagged office staff or an administrator."""
     rule = (engine or default_engine()).rule(deadline.rule_id)
-    return rule.extension is not None and user.role.value in rule.extension.approver_roles
+    if rule.extension is None:
+        return False
+    roles = {user.role.value}
+    if user.role is Role.office_staff and user.heads_reconsideration:
+        roles.add(RECONSIDERATION_HEAD)
+    return bool(roles & rule.extension.approver_roles)
 
 
 def available_actions(
@@ -304,6 +340,10 @@ def _guard_passes(
         return today is not None and supply_period_ended(view, today) is not None
     if guard is Guard.copy_once:
         return not view.copy_sent_before  # F10 runs once from the respondent's receipt
+    if guard is Guard.reply_once:
+        # FY 48: after the copy was sent (also after F10 passed: a late reply is still the
+        # reply), once.
+        return view.copy_sent_before and not view.reply_received_before
     raise AssertionError(guard)
 
 

@@ -31,6 +31,7 @@ from enum import StrEnum
 from typing import Any
 
 import aiosqlite
+from pydantic import BaseModel
 
 from cases.i18n import N_
 from cases.intake.forms import Procedure
@@ -40,6 +41,7 @@ from cases.procedures.access import (
     StaffCaseView,
     available_actions,
     extendable_deadline,
+    respondent_case_view,
     review_period_ended,
     staff_case_view,
     supply_period_ended,
@@ -64,10 +66,12 @@ from cases.procedures.transitions import (
     DUE_KEYS,
     PETITION_COMPLAINT,
     PETITION_FORWARDED_TO,
+    ROLE_SCOPE,
     TRANSITIONS,
     Action,
     Guard,
     Notice,
+    Scope,
     Transition,
     roles_acting_on,
     transition_for,
@@ -83,6 +87,10 @@ REVIEW_PERIOD_ENDED = N_(
     "The acceptance review period ended on {review_due}: the application is deemed accepted "
     "as of that day (Administrative Reconsideration Law, Art. 30(3)). A notice to correct or "
     "a refusal is no longer possible; record the acceptance instead."
+)
+REPLY_TOO_LONG = N_(
+    "The reply is too long for the chat: send at most 4,000 characters of text and 20 files, "
+    "and the rest on paper."
 )
 RECEIPT_IN_FUTURE = N_("The date the respondent received the copy cannot be in the future.")
 RECEIPT_BEFORE_ACCEPTANCE = N_(
@@ -184,6 +192,23 @@ def _basis(law: str, article: str, suffix_zh: str = "", suffix_en: str = "") -> 
     return {"basis_zh": zh + suffix_zh, "basis_en": en + suffix_en}
 
 
+class ReplyFile(BaseModel):
+    """One file of the respondent's evidence, kept as citizen evidence is (cases.intake.service
+    ``AttachmentIn``): the Telegram file and the SHA-256 of what was received."""
+
+    kind: str
+    file_id: str
+    file_unique_id: str
+    size: int
+    sha256: str | None
+    file_name: str | None = None
+    mime_type: str | None = None
+
+
+MAX_REPLY_FILES = 20
+MAX_REPLY_TEXT = 4000
+
+
 @dataclass(frozen=True)
 class ActionInput:
     """What staff chose or typed for an action (each action reads the fields it needs)."""
@@ -195,6 +220,9 @@ class ActionInput:
     terminating_ground: bool = False  # suspend: FY 39(1) items 1, 2, 4 (F17 starts)
     days: int = 0  # extend: days added
     expected_total: int = 0  # extend: the extension total the button was shown with
+    reply_text: str = ""  # reply received: the respondent's written reply (in the chat)
+    reply_files: tuple[ReplyFile, ...] = ()  # reply received: its evidence, as sent
+    paper: bool = False  # reply received: the office records a reply that came on paper
 
 
 class CaseActions:
@@ -268,6 +296,10 @@ class CaseActions:
         await self._close_met(
             view.id, row.met, user, on=on if action is Action.copy_sent else None
         )
+        if Guard.reply_once in row.guards:
+            # A reply after F10 passed is still the reply: the chase-up and the overdue
+            # report stop (the lateness stays recorded, FY 70).
+            await self._close_missed(view.id, row.met, user)
         if row.pause:
             try:
                 await pause_case(
@@ -292,6 +324,8 @@ class CaseActions:
             if not await _transition(conn, view.id, view.status, target, now):
                 return _ALREADY
             if Guard.copy_once in row.guards and await _copy_recorded(conn, view.id):
+                return _ALREADY
+            if Guard.reply_once in row.guards and await _reply_recorded(conn, view.id):
                 return _ALREADY
             if row.stop_all:
                 await cancel_case_deadlines(
@@ -348,6 +382,8 @@ class CaseActions:
     ) -> tuple[StaffCaseView | None, ActionResult | None]:
         """Re-read the case and the person's rights; (view, None) when the action may run."""
         view = await staff_case_view(self._db, case_id, user)
+        if view is None and ROLE_SCOPE.get(user.role) is Scope.respondent:
+            view = await respondent_case_view(self._db, case_id, user)
         if view is None or user.role not in roles_acting_on(view.procedure):
             return None, _NOT_ALLOWED
         if action not in available_actions(view, user, self._engine, today=self._today()):
@@ -366,6 +402,23 @@ class CaseActions:
                 with contextlib.suppress(ClockError):
                     await mark_met(
                         self._db, deadline.id, user.telegram_id, on or self._today(), self._clock
+                    )
+
+    async def _close_missed(self, case_id: int, rules: tuple[str, ...], user: User) -> None:
+        """A missed clock whose act was done late after all: met, with the lateness."""
+        for row in await self._db.fetch_all(
+            "SELECT id, rule_id FROM case_deadlines WHERE case_id = ? AND status = 'missed'",
+            (case_id,),
+        ):
+            if row["rule_id"] in rules:
+                with contextlib.suppress(ClockError):
+                    await mark_met(
+                        self._db,
+                        row["id"],
+                        user.telegram_id,
+                        self._today(),
+                        self._clock,
+                        late_ok=True,
                     )
 
     async def _open_or_running(
@@ -538,8 +591,25 @@ class CaseActions:
         petition = view is not None and view.procedure is Procedure.petition
         return await self.run(Action.conclude if petition else Action.decide, case_id, user)
 
+    async def reply_received(
+        self,
+        case_id: int,
+        user: User,
+        *,
+        text: str = "",
+        files: tuple[ReplyFile, ...] = (),
+        paper: bool = False,
+    ) -> ActionResult:
+        """被申请人书面答复和证据已收到 (FY 48, 54): the liaison's reply in the chat, or the
+        office recording a paper reply. F10 met; its reminders, chase-up and overdue report
+        stop. Once only."""
+        if len(text) > MAX_REPLY_TEXT or len(files) > MAX_REPLY_FILES:
+            return ActionResult(Outcome.refused, error=REPLY_TOO_LONG)
+        given = ActionInput(reply_text=text.strip(), reply_files=files, paper=paper)
+        return await self.run(Action.reply_received, case_id, user, given)
+
     async def mediation_outcome(self, case_id: int, user: User, *, agreed: bool) -> ActionResult:
-        """调解成功 (M1 starts, TJ 33) or 调解不成 (the other routes, TJ 26)."""
+        """调解成功 (M1 starts: 司法确认, 民事诉讼法 Art 205) or 调解不成 (the other routes)."""
         return await self.run(Action.agreed if agreed else Action.failed, case_id, user)
 
 
@@ -572,6 +642,12 @@ def _typed(action: Action, given: ActionInput) -> dict[str, Any]:
         return {"reason": given.reason, "terminating_ground": given.terminating_ground}
     if action is Action.refuse:
         return {"reason": given.reason}
+    if action is Action.reply_received:
+        return {
+            "text": given.reply_text,
+            "files": [f.model_dump() for f in given.reply_files],
+            "paper": given.paper,
+        }
     return {}
 
 
@@ -589,6 +665,16 @@ def _receipt_refused(
             error=RECEIPT_BEFORE_ACCEPTANCE,
         )
     return None
+
+
+async def _reply_recorded(conn: aiosqlite.Connection, case_id: int) -> bool:
+    return bool(
+        await row_in(
+            conn,
+            "SELECT 1 FROM case_events WHERE case_id = ? AND kind = 'reply_received'",
+            (case_id,),
+        )
+    )
 
 
 async def _copy_recorded(conn: aiosqlite.Connection, case_id: int) -> bool:
@@ -618,7 +704,7 @@ def _notice_params(
     the matter, only the day and the article."""
     if row.notice is Notice.report_forwarded:
         return {"accepted_on": facts["accepted_on"], **_basis_of(row)}
-    params = {**detail, **_basis_of(row)}
+    params = {**detail, **(_basis_of(row) if row.basis else {})}
     params.pop("forwarded_to", None)
     if row.action is Action.accept and row.procedure is Procedure.reconsideration:
         params["track_msgid"] = SIMPLIFIED if row.variant == "simplified" else ORDINARY

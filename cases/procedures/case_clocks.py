@@ -42,6 +42,7 @@ from pydantic import BaseModel, ConfigDict
 
 from cases.law.calendar import Counted, LegalCalendar
 from cases.law.deadline_rules import (
+    RECONSIDERATION_HEAD,
     DeadlineEngine,
     Direction,
     PauseReason,
@@ -166,6 +167,19 @@ async def _actor_role(conn: aiosqlite.Connection, actor_id: int | None) -> str:
     if row is None:
         raise ClockError(f"unknown user {actor_id}")
     return str(row["role"])
+
+
+async def _approver_roles(conn: aiosqlite.Connection, actor_id: int | None) -> set[str]:
+    """The person's role, and ``reconsideration_head`` for the flagged head of the 复议机构."""
+    role = await _actor_role(conn, actor_id)
+    roles = {role}
+    if role == "office_staff":
+        row = await row_in(
+            conn, "SELECT heads_reconsideration FROM users WHERE telegram_id = ?", (actor_id,)
+        )
+        if row is not None and row[0]:
+            roles.add(RECONSIDERATION_HEAD)
+    return roles
 
 
 async def _event(
@@ -470,7 +484,7 @@ async def extend_deadline(
             raise ClockError("the period has already ended; it can no longer be extended")
         role = await _actor_role(conn, approver_id)
         allowance = rule.extension
-        if role not in allowance.approver_roles:
+        if not await _approver_roles(conn, approver_id) & allowance.approver_roles:
             raise ClockError(f"a user with role {role!r} cannot approve this extension")
         total = row["extension_days"] + days
         if allowance.max_count is not None and total > allowance.max_count:
@@ -569,23 +583,42 @@ async def _close(
     on: date,
     clock: Clock,
     extra: dict[str, Any],
+    also: tuple[str, ...] = (),
 ) -> None:
     async with db.transaction() as conn:
         row = await _deadline_row(conn, deadline_id)
-        if row["status"] not in RUNNING:
+        if row["status"] not in (*RUNNING, *also):
             raise ClockError(f"deadline {deadline_id} is already {row['status']}")
         role = await _actor_role(conn, actor_id)
         await _close_row(conn, row, status, kind, actor_id, role, on, clock, extra)
 
 
 async def mark_met(
-    db: Database, deadline_id: int, actor_id: int | None, on: date, clock: Clock
+    db: Database,
+    deadline_id: int,
+    actor_id: int | None,
+    on: date,
+    clock: Clock,
+    *,
+    late_ok: bool = False,
 ) -> None:
-    """The act was done on ``on`` (the event records whether that was after the last day)."""
+    """The act was done on ``on`` (the event records whether that was after the last day).
+    ``late_ok``: a clock the scheduler already marked missed may be met late (the
+    respondent's reply after F10: its chase-up stops, the lateness stays on record)."""
     _check_not_future(on, clock)
     row = await db.fetch_one("SELECT due_on FROM case_deadlines WHERE id = ?", (deadline_id,))
     late = row is not None and on.isoformat() > row["due_on"]
-    await _close(db, deadline_id, "met", "deadline_met", actor_id, on, clock, {"late": late})
+    await _close(
+        db,
+        deadline_id,
+        "met",
+        "deadline_met",
+        actor_id,
+        on,
+        clock,
+        {"late": late},
+        also=("missed",) if late_ok else (),
+    )
 
 
 async def cancel_deadline(

@@ -39,7 +39,7 @@ RATE_PROMPT = N_("How satisfied are you with how your case was handled?")
 RATE_BUTTON = N_("⭐ Rate the handling")
 REVIEW_BUTTON = N_("Request a review (复查)")
 MEDIATION_ROUTES = N_(
-    "What you can still do (《人民调解法》第二十六条):\n"
+    "What you can still do:\n"
     "• Ask the competent administrative body to handle the matter: /petition\n"
     "• If an agency's decision is part of the dispute, apply for reconsideration within 60 "
     "days of learning of it: /reconsider\n"

@@ -21,8 +21,8 @@ class CaseStatus(StrEnum):
     suspended = "suspended"  # 中止 (FY 39)
     refused = "refused"  # 不予受理 (FY 30(2))
     decided = "decided"  # 复议决定 (FY 61-) / 信访处理意见 (XF 32)
-    settled = "settled"  # 调解成功 (TJ 28; 司法确认 window M1)
-    closed = "closed"  # ended otherwise: forwarded petition (XF 29/30), 调解不成 (TJ 26)
+    settled = "settled"  # 调解成功 (司法确认 window M1, 民事诉讼法 Art 205)
+    closed = "closed"  # ended otherwise: forwarded petition (XF 29/30), 调解不成
     withdrawn = "withdrawn"  # withdrawn by the citizen (FY 74)
     abandoned = "abandoned"  # 视为放弃 (FY 31(2))
 
@@ -147,4 +147,4 @@ ENDED_STATUSES: frozenset[CaseStatus] = frozenset(
     }
 )
 """Nothing more happens: no reminders (pending ones are cancelled). Not ``settled``: the
-司法确认 window (M1, TJ 33) still runs after a mediation agreement."""
+司法确认 window (M1, 民事诉讼法 Art 205) still runs after a mediation agreement."""

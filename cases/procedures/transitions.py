@@ -36,11 +36,12 @@ class Action(StrEnum):
     resume = "resume"  # 恢复审理 (FY 39(2))
     decide = "decide"  # 作出复议决定 (F12/F13 met; F15 for the citizen)
     conclude = "conclude"  # 出具信访处理意见 (X4 met; X5 for the citizen)
-    agreed = "agreed"  # 调解成功 (M1 opens, TJ 33)
-    failed = "failed"  # 调解不成 (TJ 26)
+    agreed = "agreed"  # 调解成功 (M1 opens: 司法确认, 民事诉讼法 Art 205)
+    failed = "failed"  # 调解不成 (the other routes are told)
     copy_sent = "copy_sent"  # 申请书副本已发送 (F9 met; F10 from the respondent's receipt)
     extend_supply = "extend_supply"  # 延长补正期限 (FY 31(2): F7 extended)
     deem_withdrawn = "deem_withdrawn"  # 视为放弃 (FY 31(2): F7 passed without the material)
+    reply_received = "reply_received"  # 被申请人书面答复和证据已收到 (FY 48, 54: F10 met)
 
 
 class Notice(StrEnum):
@@ -73,15 +74,19 @@ class Scope(StrEnum):
     every = "every"  # administrators
     office = "office"  # cases routed to the clerk's office; no office (legacy): every case
     room = "room"  # cases routed to the mediator's room; no room: none
+    respondent = "respondent"  # reconsideration cases whose respondent is the agency (FY 48)
 
 
 ROLE_SCOPE: dict[Role, Scope] = {
     Role.admin: Scope.every,
     Role.office_staff: Scope.office,
     Role.mediator: Scope.room,
+    Role.agency_liaison: Scope.respondent,
+    Role.agency_head: Scope.respondent,
 }
-"""The roles that work on cases, and the unit scope of each (agency liaisons and heads get
-reminders and court cases, not citizen case pages)."""
+"""The roles that work on cases, and the unit scope of each. Agency liaisons and heads never
+get the staff case page: they act only on the rows that name them (the reply, FY 48), on the
+cases whose respondent is their agency once the copy was sent."""
 
 
 class Guard(StrEnum):
@@ -92,10 +97,12 @@ class Guard(StrEnum):
     extension = "extension"  # a running clock to extend, cap left, approver role
     supply_ended = "supply_ended"  # FY 31(2): F7 passed
     copy_once = "copy_once"  # FY 48: F10 runs once from the respondent's receipt
+    reply_once = "reply_once"  # FY 48: the copy was sent and no reply is recorded yet
 
 
 OFFICE = frozenset({Role.admin, Role.office_staff})
 MEDIATION = frozenset({Role.admin, Role.office_staff, Role.mediator})
+AGENCY = frozenset({Role.agency_liaison, Role.agency_head})
 
 
 @dataclass(frozen=True)
@@ -201,6 +208,10 @@ H_ABANDONED = History.same(
 H_COPY_SENT = History.same(
     N_("The application copy reached the respondent; the reply period started.")
 )
+H_REPLY = History(
+    N_("The respondent's written reply and evidence were received."),
+    N_("The respondent's written reply and evidence were received."),
+)
 H_SUSPENDED = History.same(N_("Handling was suspended."))
 H_RESUMED = History.same(N_("Handling resumed."))
 H_DECIDED = History.same(N_("A reconsideration decision was made."))
@@ -255,6 +266,11 @@ TRANSITIONS: tuple[Transition, ...] = (
         on_key="received_on", history=H_COPY_SENT,
     ),
     Transition(
+        Action.reply_received, RECONSIDERATION, (S.accepted, S.suspended), None,
+        "reply_received", None, Basis("FY", "48"), roles=OFFICE | AGENCY,
+        guards=(Guard.reply_once,), met=("F10",), history=H_REPLY,
+    ),
+    Transition(
         Action.extend, RECONSIDERATION, (S.accepted,), None, None, Notice.extended,
         Basis("FY", "62", "第一款", "(1)"), guards=(Guard.extension,), extend=("F12",),
     ),
@@ -303,15 +319,16 @@ TRANSITIONS: tuple[Transition, ...] = (
         Basis("XF", "35"), met=("X4",), stop_all="decided", next_rule="X5",
         on_key="decided_on", history=H_CONCLUDED,
     ),
-    # ---- 行政调解 (TJ 26, 33)
+    # ---- 行政调解: court confirmation rests on 民事诉讼法 Art 205 (domain §5); the failure
+    # notice names the other routes and cites no 人民调解法 article.
     Transition(
         Action.agreed, MEDIATION_PROCEDURE, (S.submitted, S.accepted), S.settled,
-        "mediation_agreed", Notice.mediation_agreed, Basis("TJ", "33"), roles=MEDIATION,
+        "mediation_agreed", Notice.mediation_agreed, Basis("MS", "205"), roles=MEDIATION,
         stop_all="settled", start=("M1",), on_key="ended_on", history=H_AGREED,
     ),
     Transition(
         Action.failed, MEDIATION_PROCEDURE, (S.submitted, S.accepted), S.closed,
-        "mediation_failed", Notice.mediation_failed, Basis("TJ", "26"), roles=MEDIATION,
+        "mediation_failed", Notice.mediation_failed, None, roles=MEDIATION,
         stop_all="closed", on_key="ended_on", history=H_FAILED,
     ),
 )  # fmt: skip

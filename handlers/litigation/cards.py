@@ -14,6 +14,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
+from cases.i18n import N_
 from cases.intake.validation import ValidationError
 from cases.litigation.court_cases import (
     HEARING_NOT_STARTED,
@@ -24,7 +25,7 @@ from cases.litigation.court_cases import (
     parse_hearing_time,
 )
 from cases.org.users import User
-from cases.store.time import LEGAL_TZ
+from cases.store.time import LEGAL_TZ, to_db
 from handlers.filters import NotCommand, When
 from handlers.keyboards import button, grid
 from handlers.litigation.appearance import ask_appearance
@@ -338,17 +339,29 @@ def _hearing_question(lawsuit: Lawsuit, service: LitigationService) -> str:
     )
 
 
+REST_DAY_AGAIN = N_(
+    "{when} is a rest day (a weekend or a public holiday). If the hearing really is on that "
+    "day, send the same date and time again; otherwise type the right one."
+)
+
+
 async def hearing_text(
     message: Message, state: FSMContext, litigation: LitigationService, planner: Planner
 ) -> None:
     assert message.text is not None and message.from_user is not None
-    lawsuit_id = (await state.get_data()).get("lawsuit_id")
+    data = await state.get_data()
+    lawsuit_id = data.get("lawsuit_id")
     if not isinstance(lawsuit_id, int):
         await state.clear()
         await message.answer(_("This form is no longer open. Use /lawsuits."))
         return
     try:
         moment = parse_hearing_time(message.text, now=litigation.now())
+        if litigation.on_rest_day(moment) and data.get("rest_day_seen") != to_db(moment):
+            # A hearing on a rest day is possible but rare: the same time typed twice keeps it.
+            await state.update_data(rest_day_seen=to_db(moment))
+            await message.answer(t(REST_DAY_AGAIN, when=local_time(moment)))
+            return
         hearing = await litigation.add_hearing(lawsuit_id, moment, by=message.from_user.id)
     except ValidationError as error:
         await message.answer(error_text(error))

@@ -259,12 +259,32 @@ async def form_text(message: Message, state: FSMContext, litigation: LitigationS
         )
         return
     try:
-        answers[step] = _parse(step, message.text, answers, litigation)
+        value = _parse(step, message.text, answers, litigation)
     except ValidationError as error:
         _text, keyboard = _question(step, litigation)
         await message.answer(error_text(error), reply_markup=keyboard)
         return
+    if step == "hearing_at" and litigation.on_rest_day(from_db(value)):
+        # A hearing on a rest day is possible but rare: ask before taking it.
+        await state.update_data(pending_hearing=value)
+        await message.answer(
+            t(REST_DAY_HEARING, when=local_time(from_db(value))),
+            reply_markup=grid(
+                [
+                    button(_("Yes, keep it"), FormButton(step=step, action="rest_ok")),
+                    button(_("No, type it again"), FormButton(step=step, action="rest_no")),
+                ],
+                2,
+            ),
+        )
+        return
+    answers[step] = value
     await _ask_next(message, state, answers, litigation)
+
+
+REST_DAY_HEARING = N_(
+    "{when} is a rest day (a weekend or a public holiday). Is the hearing really on that day?"
+)
 
 
 async def form_button(
@@ -304,6 +324,8 @@ async def form_button(
         answers[step] = action == "yes"
     elif step == "hearing_at" and action == "skip":
         answers[step] = None
+    elif step == "hearing_at" and action == "rest_ok" and data.get("pending_hearing"):
+        answers[step] = data["pending_hearing"]
     else:
         await _ask_next(message, state, answers, litigation)
         return
