@@ -153,6 +153,12 @@ def receipt(booking: Booking, org: Organisation) -> str:
     )
 
 
+BOOKED_ELSEWHERE = N_(
+    "This person already has a booking at this agency, made by someone else. They can see and "
+    "change it themselves with /mycases, or ask the agency."
+)
+
+
 async def show_result(
     message: Message,
     result: Result,
@@ -184,6 +190,8 @@ async def show_result(
             ),
             reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
         )
+    elif result.outcome is Outcome.existing_elsewhere:
+        await message.answer(_(BOOKED_ELSEWHERE))
     elif result.outcome is Outcome.existing:
         await message.answer(
             _("You already have a booking at this agency (one at a time):")
@@ -409,6 +417,10 @@ async def _pick_agency(
     existing = await booking.live_booking(
         agency, user_id=user.telegram_id, phone=proxy.phone if proxy else None
     )
+    if existing is not None and proxy is not None and existing.booked_by != user.telegram_id:
+        # Booked for this phone by another worker: say so, show nothing of it.
+        await message.answer(_(BOOKED_ELSEWHERE))
+        return
     if existing is not None:
         await message.answer(
             _("You already have a booking at this agency (one at a time):")

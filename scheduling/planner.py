@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from cases.law.calendar import LegalCalendar
+from cases.procedures.privacy import mask_numbers
 from cases.store.db import Database
 from cases.store.time import LEGAL_TZ, Clock, from_db, to_db
 from scheduling.policy import (
@@ -116,10 +117,11 @@ def _respondent_details(answers: str | None) -> dict[str, str]:
     out: dict[str, str] = {}
     act = data.get("act_title")
     if isinstance(act, str) and act.strip():
-        out["act_title"] = act.strip()[:200]
+        out["act_title"] = mask_numbers(act.strip()[:200])
     name = data.get("organisation_name") or data.get("applicant_name")
     if isinstance(name, str) and name.strip():
-        out["applicant"] = name.strip()[:100]
+        # Free text: a number typed into it is masked as the extract masks it.
+        out["applicant"] = mask_numbers(name.strip()[:100])
     return out
 
 

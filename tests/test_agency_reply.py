@@ -229,3 +229,18 @@ async def test_f10_reminder_to_the_liaison_names_the_act_and_applicant_and_opens
     markup = render_markup(outbox_row)
     assert markup is not None
     assert any(b.callback_data == f"case:view:{case_id}" for b in markup.inline_keyboard[0])
+
+
+def test_f10_reminder_masks_numbers_typed_into_the_applicants_name_or_the_act() -> None:
+    """Found in review: the reminder named the applicant as typed, numbers and all, while the
+    agency's extract masked them."""
+    import json
+
+    from scheduling.planner import _respondent_details
+
+    details = _respondent_details(
+        json.dumps({"applicant_name": "张三 13912345678 420625199001011234", "act_title": "决定"})
+    )
+    assert "13912345678" not in details["applicant"]
+    assert "420625199001011234" not in details["applicant"]
+    assert "139****5678" in details["applicant"]

@@ -762,3 +762,34 @@ def test_every_booking_status_has_its_transitions_and_ends_are_final() -> None:
     # Every live status can be cancelled; no ended one comes back to life.
     assert all(BookingStatus.cancelled in TRANSITIONS[s] for s in LIVE)
     assert not any(TRANSITIONS[s] & set(LIVE) for s in set(BookingStatus) - set(LIVE))
+
+
+async def test_a_worker_typing_a_phone_another_worker_booked_for_sees_nothing_of_it(
+    dispatcher: Dispatcher, bot: Bot, db: Database
+) -> None:
+    """Found in review: the "already booked?" check of a proxy booking matched the phone alone
+    and showed the match (matter, time, the citizen's name) to whichever worker typed it."""
+    other = WORKER + 777
+    await set_role(dispatcher, WORKER, Role.community_worker)
+    await set_role(dispatcher, other, Role.community_worker)
+    first = citizen(dispatcher, bot, WORKER)
+    await first.send("/book")
+    await first.send("李大爷")
+    await first.send("13912345678")
+    await first.press("公安局")
+    await first.press("11月30日")
+    await first.press("09:00")
+    await first.send("举报邻居违建")
+    await first.send("帮助办理")
+    await first.press("1")
+    await first.press("没有")
+    await first.press("确认预约")
+    second = citizen(dispatcher, bot, other)
+    await second.send("/book")
+    await second.send("某某")
+    await second.send("13912345678")
+    await second.press("公安局")
+    shown = second.last_text()
+    assert "由他人代为办理" in shown
+    for private in ("李大爷", "举报邻居违建", "JD-", "09:00"):
+        assert private not in shown, private

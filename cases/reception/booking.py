@@ -268,6 +268,7 @@ class Outcome(StrEnum):
     booked = "booked"
     waitlisted = "waitlisted"
     existing = "existing"  # one live booking per person per agency
+    existing_elsewhere = "existing_elsewhere"  # booked for this person by someone else: no details
     full = "full"  # a reschedule to a slot that has no seat left: the old seat is kept
     unchanged = "unchanged"
     cancelled = "cancelled"
@@ -850,6 +851,9 @@ class BookingService:
             if existing is not None:
                 found = _one(conn, existing[0])
                 assert found is not None
+                if proxy is not None and found.booked_by != booked_by:
+                    # Another worker's booking for this phone: its details are not ours to show.
+                    return Result(Outcome.existing_elsewhere, found)
                 return Result(Outcome.existing, found)
             seq = conn.execute(
                 "INSERT INTO case_sequences(prefix, year, last_value) VALUES (?, ?, 1)"
