@@ -52,6 +52,7 @@ from cases.intake.service import (
     AttachmentIn,
     Draft,
     DraftNotFound,
+    FormMovedOn,
     IntakeService,
     SavedDetails,
     SubmitResult,
@@ -713,6 +714,13 @@ async def _submit(
     except DraftNotFound:
         await query.answer(_("This form is not open any more (or is not yours)."), show_alert=True)
         return
+    except FormMovedOn:
+        # F1 ended since the last answer: what now matters is asked before filing.
+        await query.answer()
+        draft = await intake.get_draft(callback_data.draft_id, user_id=query.from_user.id)
+        if isinstance(query.message, Message):
+            await ask(query.message, draft, intake, prefix=_(FORM_MOVED_ON))
+        return
     await query.answer()
     await state.clear()
     if not isinstance(query.message, Message):
@@ -732,6 +740,11 @@ async def _submit(
     await query.message.answer(text, reply_markup=markup)
 
 
+FORM_MOVED_ON = N_(
+    "Since your last answer the 60-day time limit for applying has passed, so a few more "
+    "questions matter now (Administrative Reconsideration Law, Art. 20). Nothing you entered "
+    "is lost."
+)
 KEEP_DETAILS_QUESTION = N_(
     "Shall we keep your name, ID number, phone number and address for your next filing? You "
     "would not need to type them again: we would show them masked and you choose “use these” "

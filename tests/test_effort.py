@@ -7,11 +7,13 @@ only when they can change the outcome."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from aiogram import Bot, Dispatcher
 
 from benchmarks.effort import TARGETS, measure
 from cases.store.db import Database
+from cases.store.time import FakeClock
 from tests.fakes.telegram import BotClient
 from tests.support import VALID_ID, fill_mediation, fill_reconsideration
 
@@ -230,3 +232,38 @@ async def test_an_address_naming_no_township_offers_no_shortcut(client: BotClien
     await client.send("谷城县某某小区")
     assert "您的地址在" not in client.last_text()
     assert not [label for label in client.buttons() if label.startswith("✅")]
+
+
+async def test_f1_ending_between_the_last_answer_and_submit_asks_the_f2_questions_first(
+    client: BotClient, db: Database, clock: FakeClock
+) -> None:
+    """Found in review: learned of on 2026-09-26, so F1 ends 2026-11-25 (today); every answer
+    given today skips the rights question. Submitted the next day, the application was filed
+    as late under F1 although, not told of the right, F2 keeps it in time."""
+    from tests.support import begin_reconsideration
+
+    await begin_reconsideration(client)
+    await client.press("谷城县公安局")
+    await client.press("作出的决定")
+    await client.send("谷公决字〔2026〕2号")
+    await client.send("2026-09-25")
+    await client.send("2026-09-26")
+    assert "决定书是否告诉" not in client.last_text()  # F1 has not passed yet
+    await client.send("撤销决定")
+    await client.send("事实不清")
+    await client.press("以上都没有")
+    await client.press("是")
+    assert "请核对" in client.last_text()
+    clock.advance(timedelta(days=1))  # F1 ended yesterday
+    await client.press("提交")
+    assert "六十日的申请期限已经届满" in client.last_text()
+    assert await db.fetch_value("SELECT count(*) FROM cases") == 0
+    if "如何收到" in client.last_text():
+        await client.press("当面送达")
+    assert "决定书是否告诉" in client.last_text()
+    await client.press("否")  # not told of the right: F2, one year
+    assert "请核对" in client.last_text()
+    await client.press("提交")
+    assert await db.fetch_value("SELECT count(*) FROM cases") == 1
+    answers = await db.fetch_value("SELECT answers FROM cases")
+    assert '"rights_notified": "no"' in answers

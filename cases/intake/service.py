@@ -61,6 +61,12 @@ class DraftNotFound(LookupError):
     """No open draft with this id belongs to this user (stale, submitted, or not theirs)."""
 
 
+class FormMovedOn(Exception):
+    """The application became late (F1 passed) between the last answer and "submit": the
+    questions that now matter (how it was served, whether the right was named: F2, FY 20(3);
+    the reason for lateness, FY 20(2)) must be asked first. The draft is kept, one step on."""
+
+
 class CaseNotFound(LookupError):
     """No case with this id belongs to this citizen."""
 
@@ -568,11 +574,41 @@ class IntakeService:
 
     # submission -------------------------------------------------------------------------
 
+    async def _recheck_timeliness(self, draft_id: int, user_id: int, received_on: date) -> None:
+        """F1 may have passed since the last answer: judged on the day of filing, the late and
+        F2 questions may matter now (raises :class:`FormMovedOn` after storing that)."""
+        try:
+            draft = await self.get_draft(draft_id, user_id=user_id)
+        except DraftNotFound:
+            return  # submitted already (a second press) or gone: submit() says which
+        if draft.procedure is not Procedure.reconsideration:
+            return
+        answers = dict(draft.answers)
+        answers[F1_PASSED] = f1_passed(answers, received_on)
+        answers["_late"] = timeliness(answers, received_on).late
+        if answers == draft.answers or draft.spec.next_field(answers) is None:
+            return
+        following = draft.spec.next_field(answers)
+        await self._db.execute(
+            "UPDATE drafts SET answers = ?, step = ?, updated_at = ?"
+            " WHERE id = ? AND user_id = ? AND status = 'open'",
+            (
+                json.dumps(answers, ensure_ascii=False),
+                following.key if following else None,
+                to_db(self._clock.now()),
+                draft_id,
+                user_id,
+            ),
+        )
+        self._drafts.pop(draft_id, None)
+        raise FormMovedOn(draft_id)
+
     async def submit(self, draft_id: int, *, user_id: int) -> SubmitResult:
         """Create the case in one transaction; a second submit of the same draft returns it."""
         now_dt = self._clock.now()
         now = to_db(now_dt)
         received_on = self.today()
+        await self._recheck_timeliness(draft_id, user_id, received_on)
         first_deadline: Deadline | None = None
         async with self._db.transaction() as conn:
             existing = await row_in(
