@@ -136,6 +136,27 @@ async def test_forgetme_deletes_saved_details_and_keeps_filed_cases(
     assert "没有保存过" in client.last_text() and "已提交的案件" in client.last_text()
 
 
+async def test_forgetme_also_removes_the_copy_an_open_form_took_of_the_saved_details(
+    client: BotClient, db: Database
+) -> None:
+    """Found in review: a form that had used the saved details kept their copy after
+    /forgetme, and submitting it filed them."""
+    await fill_mediation(client)
+    await client.press("提交")
+    await client.press("保存我的信息")
+    await client.send("/petition")
+    await client.press("没有")
+    await client.press("申诉")
+    await client.press("使用这些信息")
+    draft = await db.fetch_value("SELECT answers FROM drafts WHERE status = 'open'")
+    assert VALID_ID in draft
+    await client.send("/forgetme")
+    draft = await db.fetch_value("SELECT answers FROM drafts WHERE status = 'open'")
+    assert VALID_ID not in draft and "13800001234" not in draft
+    await client.send("/petition")  # the form goes on, and asks for them again
+    assert "姓名" in client.last_text()
+
+
 async def test_a_resident_id_needs_no_document_type(client: BotClient, db: Database) -> None:
     await client.send("/mediation")
     for label in ("没有", "同意", "交通事故", "城关镇"):

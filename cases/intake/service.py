@@ -26,6 +26,7 @@ from cases.intake.forms import (
     HAS_SAVED,
     OTHER_ID,
     RESIDENT_ID,
+    SAVED_KEY,
     USE_SAVED,
     YES,
     Field,
@@ -457,7 +458,32 @@ class IntakeService:
     async def forget_details(self, user_id: int) -> bool:
         """/forgetme: the saved details go; filed cases stay (official records). True if
         anything was saved."""
-        changed = await self._db.execute("DELETE FROM saved_details WHERE user_id = ?", (user_id,))
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute("DELETE FROM saved_details WHERE user_id = ?", (user_id,))
+            changed = cursor.rowcount
+            # An open form that took the saved details holds a copy: it goes too, and the form
+            # asks for them again (nothing of them is filed unless typed anew).
+            for row in await rows_in(
+                conn,
+                "SELECT id, procedure, answers FROM drafts WHERE user_id = ? AND status = 'open'",
+                (user_id,),
+            ):
+                answers = json.loads(row[2])
+                if answers.get(SAVED_KEY) != USE_SAVED:
+                    continue
+                for key in (*SAVED_FIELDS, SAVED_KEY, HAS_SAVED, "applicant_kind"):
+                    answers.pop(key, None)
+                following = FORMS[Procedure(row[1])].next_field(answers)
+                await conn.execute(
+                    "UPDATE drafts SET answers = ?, step = ?, updated_at = ? WHERE id = ?",
+                    (
+                        json.dumps(answers, ensure_ascii=False),
+                        following.key if following else None,
+                        to_db(self._clock.now()),
+                        row[0],
+                    ),
+                )
+                self._drafts.pop(int(row[0]), None)
         return changed > 0
 
     async def _offer_to_save(
@@ -1018,6 +1044,10 @@ def submitted_answers(draft: Draft) -> dict[str, Any]:
         for k, v in draft.answers.items()
         if (k in asked and not k.startswith("_")) or k == "_late"
     }
+
+
+SAVED_FIELDS = ("applicant_name", "id_type", "id_number", "phone", "address")
+"""The answers a saved record fills in (:func:`_details_answers`)."""
 
 
 def _details_answers(details: SavedDetails, procedure: Procedure) -> dict[str, Any]:
