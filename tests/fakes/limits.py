@@ -17,31 +17,13 @@ import html
 from html.parser import HTMLParser
 from typing import Any
 
-MAX_TEXT_UTF16 = 4096
-MAX_CAPTION_UTF16 = 1024
-MAX_CALLBACK_DATA_BYTES = 64
-
-# HTML tags the Bot API accepts with parse_mode=HTML (core.telegram.org/bots/api#html-style).
-HTML_TAGS = frozenset(
-    {
-        "b",
-        "strong",
-        "i",
-        "em",
-        "u",
-        "ins",
-        "s",
-        "strike",
-        "del",
-        "span",
-        "tg-spoiler",
-        "a",
-        "tg-emoji",
-        "code",
-        "pre",
-        "blockquote",
-        "br",
-    }
+# Telegram's limits and HTML tags: one definition, the gateway's (the production counterpart
+# of these fakes), so the fakes and the web chat cannot drift apart.
+from webchat.telegram_html import (
+    HTML_TAGS,
+    MAX_CALLBACK_DATA_BYTES,
+    MAX_CAPTION_UTF16,
+    MAX_TEXT_UTF16,
 )
 
 NOT_MODIFIED = (
