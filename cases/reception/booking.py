@@ -970,21 +970,26 @@ class BookingService:
 
     async def cancel(self, booking_id: int, *, user_id: int) -> Result:
         """Cancel (or leave the waitlist); a freed seat goes to the waitlist at once."""
+        return await self._let_go(booking_id, user_id, S.cancelled)
+
+    async def _let_go(self, booking_id: int, user_id: int, target: BookingStatus) -> Result:
+        """Cancelled or released: the booking ends, its reminders are withdrawn, and a seat it
+        held goes to the waitlist at once; a second press reports "already"."""
         current = await self.get(booking_id, user_id=user_id)
         now_dt = self.clock.now()
         now = to_db(now_dt)
 
         def work(conn: sqlite3.Connection) -> Result:
             cursor = conn.execute(
-                "UPDATE bookings SET status = 'cancelled', offer_until = NULL, updated_at = ?"
-                f" WHERE id = ? AND status IN {_in(sources_of(S.cancelled))}",
-                (now, booking_id),
+                "UPDATE bookings SET status = ?, offer_until = NULL, updated_at = ?"
+                f" WHERE id = ? AND status IN {_in(sources_of(target))}",
+                (target.value, now, booking_id),
             )
             booking = _one(conn, booking_id)
             assert booking is not None
             if cursor.rowcount == 0:
                 return Result(Outcome.already, booking)
-            _event(conn, booking_id, now, user_id, "cancelled")
+            _event(conn, booking_id, now, user_id, target.value)
             self._cancel(conn, f"bk-rem:{booking_id}:", now_dt)
             if current.status in SEAT_HOLDING:
                 self._seat_freed(conn, booking.session, booking.slot, now_dt)
@@ -1047,26 +1052,7 @@ class BookingService:
 
     async def release(self, booking_id: int, *, user_id: int) -> Result:
         """The citizen is content with the agency's answer and lets the seat go."""
-        current = await self.get(booking_id, user_id=user_id)
-        now_dt = self.clock.now()
-        now = to_db(now_dt)
-
-        def work(conn: sqlite3.Connection) -> Result:
-            cursor = conn.execute(
-                "UPDATE bookings SET status = 'released', updated_at = ?"
-                f" WHERE id = ? AND status IN {_in(sources_of(S.released))}",
-                (now, booking_id),
-            )
-            booking = _one(conn, booking_id)
-            assert booking is not None
-            if cursor.rowcount == 0:
-                return Result(Outcome.already, booking)
-            _event(conn, booking_id, now, user_id, "released")
-            self._cancel(conn, f"bk-rem:{booking_id}:", now_dt)
-            self._seat_freed(conn, current.session, current.slot, now_dt)
-            return Result(Outcome.cancelled, booking)
-
-        return await self.db.run(work)
+        return await self._let_go(booking_id, user_id, S.released)
 
     async def take_offer(self, booking_id: int, *, user_id: int) -> Result:
         """ "Take it": an offered seat becomes a booking if the hold has not run out."""
