@@ -138,7 +138,8 @@ class Entry(BaseModel):
     translatable: bool = False
     """The value is a fixed choice (a msgid): translate it; otherwise show it as written."""
     free_text: bool = False
-    """The citizen's own words: may be long, shortened on the case page with a marker."""
+    """The citizen's own words: may run over several lines (shown under its label) and is
+    split across messages when long, never shortened."""
 
 
 ON_TIME = N_("within the time limit, which ends on {date} ({rule}, {basis}).")
@@ -294,11 +295,6 @@ async def _agency_may_read(db: Database, row: Any, user: User) -> bool:
         (row["id"], ANSWERING_RULE),
     )
     return bool(opened)
-
-
-async def may_read_case_file(db: Database, case_id: int, user: User) -> bool:
-    row = await db.fetch_one("SELECT * FROM cases WHERE id = ?", (case_id,))
-    return row is not None and await _may_read(db, row, user)
 
 
 async def _may_read(db: Database, row: Any, user: User) -> bool:
