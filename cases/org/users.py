@@ -23,7 +23,10 @@ class Role(StrEnum):
 
 
 MAX_NAME = 64
-_SELECT = "SELECT telegram_id, locale, role, unit, display_name, heads_reconsideration FROM users"
+_SELECT = (
+    "SELECT telegram_id, locale, role, unit, display_name, heads_reconsideration, leads_room"
+    " FROM users"
+)
 
 
 def _user(row: Any) -> User:
@@ -34,6 +37,7 @@ def _user(row: Any) -> User:
         unit=row[3],
         display_name=row[4],
         heads_reconsideration=bool(row[5]),
+        leads_room=bool(row[6]),
     )
 
 
@@ -50,6 +54,9 @@ class User(BaseModel):
     heads_reconsideration: bool = False
     """Office staff: the head of the reconsideration body (行政复议机构负责人), who approves an
     extension of the decision period (FY 62(1))."""
+    leads_room: bool = False
+    """Mediators: leads their mediation room (调解室负责人): sees the room's unassigned and
+    declined cases, assigns by hand, approves the one extension of the mediation period."""
 
 
 class UserRepository:
