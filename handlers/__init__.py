@@ -16,6 +16,8 @@ the first matching handler wins; every router passed on the way costs a filter p
    ``case-file``  – the application in full and its evidence files (staff and the respondent
                     agency; callback data only).
    ``agency-reply`` – the respondent agency's written reply and evidence (FY 48; its state).
+   ``documents``  – PDFs: the application, the office's notices, the mediation agreement,
+                    the dossier for 案卷评查 (callback data only).
 8. ``triage``     – "help me choose" questions (callback data only).
 9. ``litigation`` – staff: court cases against agencies (行政应诉), L3/L7 data entry; one
                      sub-router per flow (handlers/litigation/: registration, cards,
@@ -38,6 +40,7 @@ from handlers import (
     booking,
     case_file,
     common,
+    documents,
     errors,
     intake,
     litigation,
@@ -69,6 +72,7 @@ def get_routers() -> list[Router]:
         reminders.build_router(),
         staff.build_router(),
         case_file.build_router(),
+        documents.build_router(),
         agency_reply.build_router(),
         triage.build_router(),
         litigation.build_router(),

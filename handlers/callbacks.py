@@ -12,6 +12,8 @@ from typing import Annotated
 from aiogram.filters.callback_data import CallbackData
 from pydantic import Field
 
+from cases.documents.generated import DocumentKind
+
 RowId = Annotated[int, Field(ge=0, lt=2**63)]
 """An SQLite rowid. A forged button with a larger number would pass a plain ``int`` and make
 SQLite raise OverflowError; bounded, it fails the filter and gets the stale-button answer."""
@@ -53,3 +55,17 @@ class ReminderAck(CallbackData, prefix="ack"):
     """The "received / 已收到" button under staff and agency reminders: proof of service (送达)."""
 
     reminder_id: RowId
+
+
+class DocumentRequest(CallbackData, prefix="doc"):
+    """``doc:<kind>:<case_id>``: one generated PDF (cases.documents), authorised again on every
+    press. Also under the citizen's acceptance, 补正 and refusal notices (scheduling/sender.py)."""
+
+    kind: DocumentKind
+    case_id: RowId
+
+
+class DocumentList(CallbackData, prefix="docs"):
+    """``docs:<case_id>``: the documents of a case this person may have, as buttons."""
+
+    case_id: RowId

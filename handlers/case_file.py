@@ -41,6 +41,7 @@ from cases.org.users import Role, User
 from cases.store.db import Database
 from handlers.agency_reply import AgencyReplyAction, reply_start_label
 from handlers.callbacks import CaseAction
+from handlers.documents import dossier_button
 from handlers.filters import HasRole
 from handlers.keyboards import button, grid
 from handlers.texts import colon, current_locale, t
@@ -287,6 +288,8 @@ def case_file_keyboard(case_file: CaseFile) -> InlineKeyboardMarkup | None:
                     ),
                 )
             )
+    if case_file.audience is not Audience.agency:
+        buttons.append(dossier_button(case_file.case_id))
     if case_file.reply_open:
         buttons.append(
             button(

@@ -37,7 +37,7 @@ from cases.procedures.statuses import OPEN_STATUSES, CaseStatus
 from cases.reception.booking import BookingService
 from cases.store.db import Database
 from handlers.booking import show_bookings
-from handlers.callbacks import CaseAction, CaseFollowUp, MenuAction
+from handlers.callbacks import CaseAction, CaseFollowUp, DocumentList, MenuAction
 from handlers.filters import When
 from handlers.intake import download_attachment
 from handlers.keyboards import button, grid, main_menu
@@ -141,6 +141,9 @@ def case_keyboard(case: CaseDetail) -> InlineKeyboardMarkup:
         builder.button(
             text=_("↩️ Withdraw"), callback_data=CaseAction(action="withdraw", case_id=case.id)
         )
+    if case.procedure is Procedure.reconsideration or case.status == CaseStatus.settled:
+        # The application to print and sign, the office's notices; the mediation agreement.
+        builder.button(text=_("📄 Documents (PDF)"), callback_data=DocumentList(case_id=case.id))
     builder.button(text=_("⬅️ My cases"), callback_data=CaseAction(action="list", case_id=0))
     builder.adjust(1)
     return builder.as_markup()

@@ -51,20 +51,7 @@ def joined(items: Sequence[str], word: str = "and") -> str:
 
 
 def event_text(kind: str, detail: dict[str, Any], audience: str, texts: dict[str, str]) -> str:
-    """One history line's words: clock events name their deadline (``cases.procedures.history``),
-    the others come from ``texts`` (the citizen's or the staff's wording)."""
-    from cases.law.deadline_rules import RULES
-    from cases.procedures.history import describe_clock_event
-    from cases.procedures.transitions import history_text
+    """One history line's words in the reader's language (``cases.procedures.event_words``)."""
+    from cases.procedures.event_words import event_words
 
-    def title_of(rule_id: str) -> str:
-        rule = RULES.get(rule_id)
-        return rule.title if rule else rule_id
-
-    line = describe_clock_event(kind, detail, audience, title_of)
-    if line is None:
-        text = _(history_text(kind, detail, audience) or texts.get(kind, kind))
-        return text.format(number=detail.get("number", "")) if "{number}" in text else text
-    sep = "、" if current_locale() == "zh" else "; "
-    what = sep.join(_(title) for title in line.titles) or "—"
-    return t(line.msgid, what=what, **line.params)
+    return event_words(kind, detail, audience, texts, current_locale())

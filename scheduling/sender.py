@@ -37,11 +37,13 @@ from aiogram.exceptions import (
 )
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from cases.documents.generated import DOCUMENT_LABELS, DocumentKind
 from cases.i18n import N_, format_date, translate
 from cases.org.users import Role
 from cases.procedures.followup import closure_offers
+from cases.procedures.transitions import Notice
 from cases.store.time import LEGAL_TZ, from_db
-from handlers.callbacks import CaseAction, CaseFollowUp, ReminderAck
+from handlers.callbacks import CaseAction, CaseFollowUp, DocumentRequest, ReminderAck
 from scheduling.booking import booking_buttons, render_booking
 from scheduling.notices import render_case_notice
 from scheduling.outbox import (
@@ -324,6 +326,14 @@ def _when(moment: datetime, locale: str) -> str:
     return f"{format_date(moment.astimezone(LEGAL_TZ).date(), locale)} {_time(moment)}"
 
 
+NOTICE_DOCUMENTS: dict[str, DocumentKind] = {
+    Notice.accepted: DocumentKind.acceptance,
+    Notice.accepted_after_review: DocumentKind.acceptance,
+    Notice.correction_requested: DocumentKind.correction,
+    Notice.refused: DocumentKind.refusal,
+}
+"""Notices whose written document (FY 30, 31) comes with them as a PDF button."""
+
 AGENCY_OPENS = frozenset({"F10"})
 """Rules whose reminders open the case for agency staff (the respondent's extract)."""
 
@@ -354,6 +364,16 @@ def render_markup(row: OutboxRow, *, acknowledged: bool = False) -> InlineKeyboa
         )
     offers, _extra = _closure_offers(row)
     rows = [[offer] for offer in offers]
+    document = NOTICE_DOCUMENTS.get(str(row.payload.get("notice")))
+    if row.kind is Kind.NOTICE and row.case_id is not None and document is not None:
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text="📄 " + _t(row.locale, DOCUMENT_LABELS[document]),
+                    callback_data=DocumentRequest(kind=document, case_id=row.case_id).pack(),
+                )
+            ]
+        )
     if row.payload.get("booking"):
         # Booking messages carry their own buttons, one per row (take it, I will come, …).
         rows += [

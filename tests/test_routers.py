@@ -19,7 +19,7 @@ from aiogram.methods import SendMessage
 import handlers
 from cases.org.users import Role
 from handlers.agency_reply import AgencyReplyAction
-from handlers.callbacks import MenuAction
+from handlers.callbacks import DocumentList, MenuAction
 from handlers.case_file import CaseFileAction
 from handlers.litigation.shared import AppearanceButton
 from scheduling.sender import ReminderAck
@@ -112,6 +112,8 @@ FLOWS: dict[str, tuple[Role | None, Flow]] = {
     "staff": (Role.office_staff, lambda c: _command(c, "/cases")),
     # The case's own page is not there (no case 1): the refusal is an answer from this router.
     "case-file": (Role.office_staff, lambda c: c.click(CaseFileAction(action="full", case_id=1))),
+    # No case 1: "not available" is this router's own answer.
+    "documents": (None, lambda c: c.click(DocumentList(case_id=1))),
     "triage": (None, lambda c: c.click(MenuAction(action="triage"))),
     "litigation": (Role.admin, lambda c: _command(c, "/lawsuits")),
     "litigation-registration": (Role.office_staff, lambda c: _command(c, "/lawsuit")),

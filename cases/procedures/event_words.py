@@ -1,0 +1,52 @@
+"""One history line in words, in a given language: the case page, the citizen's history and
+the PDF dossier say the same thing about the same event."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from cases.i18n import N_, format_date, translate
+from cases.law.deadline_rules import RULES
+from cases.procedures.history import describe_clock_event
+from cases.procedures.transitions import history_text
+
+
+def _title_of(rule_id: str) -> str:
+    rule = RULES.get(rule_id)
+    return rule.title if rule else rule_id
+
+
+def event_words(
+    kind: str, detail: dict[str, Any], audience: str, texts: dict[str, str], locale: str
+) -> str:
+    """Clock events name their deadline (``cases.procedures.history``); the others come from
+    ``texts`` (the citizen's or the staff's wording) or the transition table's history text."""
+
+    def fill(msgid: str, **params: Any) -> str:
+        text = translate(locale, msgid)
+        values = {
+            k: format_date(v, locale) if isinstance(v, date) else v for k, v in params.items()
+        }
+        return text.format(**values) if values else text
+
+    line = describe_clock_event(kind, detail, audience, _title_of)
+    if line is None:
+        text = translate(locale, history_text(kind, detail, audience) or texts.get(kind, kind))
+        return text.format(number=detail.get("number", "")) if "{number}" in text else text
+    sep = "、" if locale == "zh" else "; "
+    what = sep.join(translate(locale, title) for title in line.titles) or "—"
+    return fill(line.msgid, what=what, **line.params)
+
+
+ACTOR_NAMES: dict[str, str] = {
+    # The same msgids as the reminder texts (scheduling.sender), so one translation serves both.
+    "citizen": N_("applicant"),
+    "mediator": N_("mediator"),
+    "office_staff": N_("office staff"),
+    "agency_liaison": N_("agency liaison"),
+    "agency_head": N_("agency head"),
+    "admin": N_("administrator"),
+    "system": N_("system"),
+}
+"""Who acted, by ``case_events.actor_role`` (also the audience of an outbox row)."""
