@@ -39,6 +39,7 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.methods import (
     AnswerCallbackQuery,
@@ -87,6 +88,8 @@ from scheduling.booking import BookingJobs, BookingMailer
 from scheduling.notices import alert_calendar_gap, notice_sink, notify_recomputed
 from scheduling.planner import Planner
 from scheduling.runner import Scheduling
+from scheduling.sender import SendLimiter
+from serving import serve_webhook
 from settings import ENV_FILE_VARIABLE, Settings, env_file
 
 log = logging.getLogger("bot")
@@ -169,15 +172,19 @@ def create_dispatcher(
     *,
     i18n: I18n | None = None,
     org: Organisation | None = None,
+    storage: BaseStorage | None = None,
+    events_isolation: BaseEventIsolation | None = None,
 ) -> Dispatcher:
-    """Everything a handler needs arrives as workflow data, by parameter name."""
+    """Everything a handler needs arrives as workflow data, by parameter name. ``storage`` and
+    ``events_isolation``: Redis's when replicas share the work (:func:`shared_state`);
+    default the database's FSM records and this process's per-chat locks."""
     i18n = i18n or build_i18n(settings)
     org = org or load_organisation(settings.organisation_path)
     users = UserRepository(db, clock)
     processed = ProcessedUpdates(db, clock)
     dp = Dispatcher(
-        storage=SqliteStorage(FsmRecords(db, clock)),
-        events_isolation=SimpleEventIsolation(),
+        storage=storage or SqliteStorage(FsmRecords(db, clock)),
+        events_isolation=events_isolation or SimpleEventIsolation(),
         settings=settings,
         db=db,
         clock=clock,
@@ -483,7 +490,7 @@ async def run(settings: Settings) -> int:
         if not await _until_stopped(bot, asyncio.Event()):
             log.info("stopped while waiting for Telegram")
             return EXIT_STOPPED
-        await poll(settings, db, clock, bot, files.org)
+        await serve(settings, db, clock, bot, files.org)
         return EXIT_STOPPED
     except StartupError as exc:
         log.error("not starting: %s", exc)
@@ -497,17 +504,64 @@ async def run(settings: Settings) -> int:
         await db.close()
 
 
-async def poll(
+@dataclass
+class SharedState:
+    """What replicas share besides the database (README, "Running at scale")."""
+
+    redis: Any
+    storage: BaseStorage
+    events_isolation: BaseEventIsolation
+    limiter: SendLimiter
+
+
+def shared_state(settings: Settings, bot_id: int) -> SharedState | None:
+    """With ``REDIS_URL``: conversation state and per-chat isolation in Redis, so two updates
+    of one chat never run at once on two replicas, and one send budget for all of them.
+    Drafts and cases stay in the database."""
+    if not settings.redis_url:
+        return None
+    from aiogram.fsm.storage.base import DefaultKeyBuilder
+    from aiogram.fsm.storage.redis import RedisStorage
+
+    from scheduling.shared_limiter import SharedRateLimiter
+
+    storage = RedisStorage.from_url(
+        settings.redis_url, key_builder=DefaultKeyBuilder(prefix="gucheng:fsm", with_bot_id=True)
+    )
+    return SharedState(
+        redis=storage.redis,
+        storage=storage,
+        events_isolation=storage.create_isolation(),
+        limiter=SharedRateLimiter(storage.redis, namespace=str(bot_id)),
+    )
+
+
+async def serve(
     settings: Settings, db: Database, clock: Clock, bot: Bot, org: Organisation
 ) -> None:
-    """Polling until SIGTERM/SIGINT; on_shutdown lets running handlers finish first."""
-    dp = create_dispatcher(settings, db, clock, org=org)
+    """Polling, or the webhook with ``WEBHOOK_URL`` (serving.py), until SIGTERM/SIGINT;
+    on_shutdown lets running handlers finish first."""
+    shared = shared_state(settings, bot.id)
+    dp = create_dispatcher(
+        settings,
+        db,
+        clock,
+        org=org,
+        storage=shared.storage if shared else None,
+        events_isolation=shared.events_isolation if shared else None,
+    )
     users: UserRepository = dp["users"]
     # Handlers' replies are retried after a 429; reminders go through their own Bot, whose
     # sender paces itself and handles 429 on its own (scheduling/sender.py).
     bot.session.middleware(RetryRateLimitedReplies())
     reminder_bot = build_bot(settings)
-    scheduling = Scheduling(bot=reminder_bot, db=db, clock=clock, settings=settings)
+    scheduling = Scheduling(
+        bot=reminder_bot,
+        db=db,
+        clock=clock,
+        settings=settings,
+        limiter=shared.limiter if shared else None,
+    )
     scheduling.tick_steps.append(BookingJobs(dp["booking"]).tick)
 
     @dp.startup()
@@ -532,9 +586,14 @@ async def poll(
         log.info("bot stopped")
 
     try:
-        await dp.start_polling(bot, handle_signals=True, close_bot_session=True)
+        if settings.webhook_url:
+            await serve_webhook(dp, bot, settings, db, shared.redis if shared else None)
+        else:
+            await dp.start_polling(bot, handle_signals=True, close_bot_session=True)
     finally:
         await reminder_bot.session.close()
+        if shared is not None:
+            await shared.storage.close()
 
 
 def main() -> None:

@@ -6,9 +6,10 @@ import os
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -17,6 +18,7 @@ from cases.reception.booking import BookingSettings
 
 ROOT = Path(__file__).resolve().parent
 _TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]+")
+_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 PLACEHOLDER_TOKEN = "123456789:replace-me-with-the-token-from-botfather"
 """The ``BOT_TOKEN`` line of .env.example: well-formed, so only this check stops a copied
@@ -71,6 +73,58 @@ class Settings(BaseSettings):
     channel: Literal["telegram", "web"] = "telegram"
     """Whose reminders this process delivers (README, "Web chat"): with a Telegram process and
     a web gateway process on one database, each sends only to its own channel's chat ids."""
+
+    webhook_url: str | None = None
+    """Running at scale (README): Telegram posts updates to this public HTTPS address (its
+    path is the one served) instead of the bot polling; several replicas behind a load
+    balancer share the work. Empty: polling, as on one machine."""
+    webhook_secret: SecretStr | None = None
+    """Required with WEBHOOK_URL: Telegram sends it in X-Telegram-Bot-Api-Secret-Token; a
+    request without it is refused with 401."""
+    webhook_listen: str = "127.0.0.1:8080"
+    """host:port the webhook server listens on (behind the load balancer); also /healthz."""
+    redis_url: str | None = None
+    """redis://…: conversation state and per-chat update isolation shared by the replicas, and
+    one send-rate budget for all of them (Telegram's ~30 messages/s is per bot)."""
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram's rule for secret_token: 1-256 characters A-Z, a-z, 0-9, _ and -.
+        if value is not None and not _SECRET.fullmatch(value.get_secret_value()):
+            raise ValueError("WEBHOOK_SECRET must be 1-256 characters of A-Z a-z 0-9 _ -")
+        return value
+
+    @field_validator("webhook_listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("WEBHOOK_LISTEN must be host:port, e.g. 127.0.0.1:8080")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_complete(self) -> Settings:
+        if self.webhook_url is None:
+            return self
+        if self.webhook_secret is None:
+            raise ValueError(
+                "WEBHOOK_URL needs WEBHOOK_SECRET (Telegram sends it with every update)"
+            )
+        scheme = urlsplit(self.webhook_url).scheme
+        # Telegram delivers only to HTTPS; plain HTTP only with a self-hosted or test Bot API.
+        if scheme != "https" and not (scheme == "http" and self.telegram_api_base):
+            raise ValueError("WEBHOOK_URL must be an https:// address")
+        return self
+
+    @property
+    def webhook_path(self) -> str:
+        return urlsplit(self.webhook_url or "").path or "/"
+
+    @property
+    def listen(self) -> tuple[str, int]:
+        host, _, port = self.webhook_listen.rpartition(":")
+        return host.strip("[]"), int(port)
 
     @field_validator("bot_token")
     @classmethod

@@ -37,7 +37,7 @@ from scheduling.notices import alert_calendar_gap, deem_accepted
 from scheduling.outbox import DispatchReport, Outbox, Transport
 from scheduling.planner import Planner, in_quiet_hours
 from scheduling.policy import DIGEST_AT
-from scheduling.sender import RateLimiter, TelegramSender
+from scheduling.sender import RateLimiter, SendLimiter, TelegramSender
 
 if TYPE_CHECKING:  # only scheduling/sender.py talks to Telegram; this is a type
     from aiogram import Bot
@@ -132,13 +132,16 @@ class Scheduling:
         settings: _SettingsLike | None = None,
         config: SchedulingConfig | None = None,
         transport: Transport | None = None,
+        limiter: SendLimiter | None = None,
     ) -> None:
+        """``limiter``: the send budget shared by all replicas (Redis); default this
+        process's own."""
         if config is None:
             config = SchedulingConfig.from_settings(settings) if settings else SchedulingConfig()
         if transport is None:
             if bot is None:
                 raise ValueError("Scheduling needs a bot or a transport")
-            transport = TelegramSender(bot, RateLimiter())
+            transport = TelegramSender(bot, limiter or RateLimiter())
         self.config = config
         self.db = db
         self.clock = clock

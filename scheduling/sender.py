@@ -21,6 +21,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
+from typing import Protocol
 
 import aiohttp
 from aiogram import Bot
@@ -79,6 +80,15 @@ def open_case_data(case_id: int) -> str:
 
 
 # --- limits -------------------------------------------------------------------------------
+
+
+class SendLimiter(Protocol):
+    """What the sender needs of a rate limiter: this process's :class:`RateLimiter`, or the
+    budget shared by every replica (:class:`scheduling.shared_limiter.SharedRateLimiter`)."""
+
+    async def acquire(self, chat_id: int) -> None: ...
+
+    def pause(self, seconds: float) -> None: ...
 
 
 class RateLimiter:
@@ -391,9 +401,9 @@ def render_markup(row: OutboxRow, *, acknowledged: bool = False) -> InlineKeyboa
 class TelegramSender:
     """Implements the outbox's Transport with aiogram."""
 
-    def __init__(self, bot: Bot, limiter: RateLimiter | None = None) -> None:
+    def __init__(self, bot: Bot, limiter: SendLimiter | None = None) -> None:
         self.bot = bot
-        self.limiter = limiter or RateLimiter()
+        self.limiter: SendLimiter = limiter or RateLimiter()
         self.too_many_requests = 0
 
     async def wait_turn(self, chat_id: int) -> None:

@@ -180,10 +180,22 @@ async def start_bot(
 class BotProcess:
     """``python bot.py`` with its stdout/stderr in files, restartable on the same database."""
 
-    def __init__(self, api: FakeBotAPI, workdir: Path) -> None:
+    def __init__(
+        self,
+        api: FakeBotAPI,
+        workdir: Path,
+        *,
+        database_path: Path | None = None,
+        name: str = "run",
+        **settings: str,
+    ) -> None:
+        """``settings``: extra settings for every run (a webhook replica's WEBHOOK_*); replicas
+        share ``database_path`` and keep their files apart by ``name``."""
         self.api = api
         self.workdir = workdir
-        self.database_path = workdir / "bot.sqlite3"
+        self.database_path = database_path or workdir / "bot.sqlite3"
+        self.name = name
+        self.settings = settings
         self.process: asyncio.subprocess.Process | None = None
         self.runs = 0
         self._files: list[IO[bytes]] = []
@@ -206,6 +218,7 @@ class BotProcess:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        env.update(self.settings)
         for key, value in overrides.items():
             if value is None:
                 env.pop(key, None)
@@ -215,7 +228,7 @@ class BotProcess:
 
     @property
     def stderr_path(self) -> Path:
-        return self.workdir / f"run{self.runs}.stderr"
+        return self.workdir / f"{self.name}{self.runs}.stderr"
 
     def log(self) -> str:
         """stderr of the current (or last) run: JSON log lines, or a traceback."""
@@ -231,11 +244,12 @@ class BotProcess:
         return messages
 
     async def start(self) -> None:
-        """Start and wait until the bot long-polls (start-up, migrations and commands done)."""
+        """Start and wait until the bot long-polls or has set its webhook (start-up,
+        migrations and commands done)."""
         assert self.process is None or self.process.returncode is not None
         self._close_files()
         self.runs += 1
-        stdout = (self.workdir / f"run{self.runs}.stdout").open("wb")
+        stdout = (self.workdir / f"{self.name}{self.runs}.stdout").open("wb")
         stderr = self.stderr_path.open("wb")
         self._files = [stdout, stderr]
         started = time.monotonic()
@@ -247,12 +261,16 @@ class BotProcess:
                 raise AssertionError(
                     f"bot.py exited with {process.returncode} during start-up:\n{self.log()}"
                 )
-            return any(c.method == "getUpdates" and c.time >= started for c in self.api.calls)
+            # Polling, or a webhook replica that has set its webhook (serving.py).
+            return any(
+                c.method in ("getUpdates", "setWebhook") and c.time >= started
+                for c in self.api.calls
+            )
 
         try:
             await self.api.wait_for(polling, timeout=START_TIMEOUT)
         except TimeoutError as exc:
-            raise AssertionError(f"bot.py did not start polling:\n{self.log()}") from exc
+            raise AssertionError(f"bot.py did not start:\n{self.log()}") from exc
 
     async def terminate(self) -> int:
         """SIGTERM, as systemd or docker stop would send; kill if it hangs."""

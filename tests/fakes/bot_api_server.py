@@ -13,6 +13,8 @@ Telegram behaviours reproduced on purpose (each one has bitten real bots):
 * ``getUpdates``: updates with ``update_id < offset`` are confirmed and forgotten; anything not
   confirmed is delivered again, also to a restarted process; long polling waits up to
   ``timeout`` seconds; ``409`` while a webhook is set.
+* ``setWebhook``: updates are POSTed to the URL with the secret header, several at once; only
+  a 2xx answer confirms one, anything else (a killed replica) sends it again later.
 * ``sendMessage``: ``400`` for an empty or too long (> 4096 UTF-16 units) text, for HTML that
   Telegram would not parse, and for ``callback_data`` longer than 64 bytes (a Chinese character
   takes 3 bytes in UTF-8).
@@ -220,6 +222,13 @@ class FakeBotAPI:
         self._updates_pushed = asyncio.Event()
         self._call_recorded = asyncio.Event()
         self._closing = False
+        # Webhook delivery (setWebhook): what each POST was answered, which updates were
+        # confirmed by a 2xx (in order of confirmation), how long to wait before a retry.
+        self._webhook_task: asyncio.Task[None] | None = None
+        self.webhook_answers: list[int] = []
+        self.webhook_delivered: list[int] = []
+        self.webhook_retry_s = 0.5
+        self.webhook_timeout_s = 60.0
         self._runner: web.AppRunner | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -252,6 +261,11 @@ class FakeBotAPI:
         """Wake every long poll (they answer empty) and close the server."""
         self._closing = True
         self._pulse(self._updates_pushed)
+        if self._webhook_task is not None:
+            self._webhook_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._webhook_task
+            self._webhook_task = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -850,9 +864,77 @@ class FakeBotAPI:
     async def _set_webhook(self, token: str, params: dict[str, Any], call: Call) -> bool:
         self.webhook_url = str(params.get("url") or "") or None
         self.webhook_params = dict(params)
+        if isinstance(params.get("allowed_updates"), list):
+            self._allowed_updates = params["allowed_updates"] or None
         if params.get("drop_pending_updates"):
             self._pending.clear()
+        if self.webhook_url and (self._webhook_task is None or self._webhook_task.done()):
+            self._webhook_task = asyncio.get_running_loop().create_task(self._deliver_webhook())
+        self._pulse(self._updates_pushed)
         return True
+
+    # ------------------------------------------------------------------ webhook delivery
+
+    async def _deliver_webhook(self) -> None:
+        """Telegram's side of a webhook: POST each unconfirmed update to the URL with the
+        secret header, up to ``max_connections`` at once; a 2xx answer confirms it, anything
+        else (an error, a refused connection, a replica killed mid-request) leaves it pending
+        and it is sent again after ``webhook_retry_s``, to whichever replica the URL reaches.
+        """
+        import aiohttp
+
+        in_flight: set[int] = set()
+        tasks: set[asyncio.Task[None]] = set()
+        async with aiohttp.ClientSession() as session:
+            while self.webhook_url and not self._closing:
+                limit = int(self.webhook_params.get("max_connections") or 40)
+                ready = [
+                    u
+                    for u in self._pending
+                    if u not in in_flight and self._wanted(self._updates[u])
+                ][: max(0, limit - len(in_flight))]
+                for update_id in ready:
+                    in_flight.add(update_id)
+                    task = asyncio.get_running_loop().create_task(
+                        self._post_update(session, update_id, in_flight)
+                    )
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+                event = self._updates_pushed
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(event.wait(), self.webhook_retry_s)
+            for task in list(tasks):
+                task.cancel()
+
+    async def _post_update(self, session: Any, update_id: int, in_flight: set[int]) -> None:
+        import aiohttp
+
+        url = self.webhook_url
+        headers = {}
+        secret = self.webhook_params.get("secret_token")
+        if secret:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = str(secret)
+        delivered = False
+        try:
+            if url:
+                async with session.post(
+                    url,
+                    json=self._updates[update_id],
+                    headers=headers,
+                    timeout=aiohttp.ClientTimeout(total=self.webhook_timeout_s),
+                ) as response:
+                    delivered = 200 <= response.status < 300
+                    self.webhook_answers.append(response.status)
+        except (aiohttp.ClientError, TimeoutError, OSError):
+            delivered = False
+        finally:
+            if delivered and update_id in self._pending:
+                self._pending.remove(update_id)
+                self.webhook_delivered.append(update_id)
+            if not delivered:
+                await asyncio.sleep(self.webhook_retry_s)
+            in_flight.discard(update_id)
+            self._pulse(self._updates_pushed)
 
     async def _get_webhook_info(
         self, token: str, params: dict[str, Any], call: Call

@@ -1,0 +1,263 @@
+"""Running past one machine (issue 14): webhook replicas behind a load balancer, with state,
+per-chat isolation and the send budget shared in Redis.
+
+Process tests run ``bot.py`` as real processes against the fake Bot API, which delivers
+updates to the webhook as Telegram does (POST with the secret header, again after a failure).
+The Redis tests need a server at ``TEST_REDIS_URL`` (default redis://127.0.0.1:6379/15);
+without one they are skipped with one line saying so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import socket
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+from pydantic import ValidationError
+from redis.asyncio import Redis
+
+from scheduling.shared_limiter import SharedRateLimiter
+from settings import Settings
+from tests.fakes.bot_api_server import FakeBotAPI
+from tests.support import BotProcess
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+SECRET = "replica-secret_0123456789"
+TOKEN = "123456:TEST-token_for-the-fake"
+
+
+async def _redis_or_skip() -> Redis:
+    client = Redis.from_url(REDIS_URL)
+    try:
+        await asyncio.wait_for(client.ping(), 2)
+    except (OSError, TimeoutError, Exception) as exc:
+        await client.aclose()
+        pytest.skip(f"no Redis server at {REDIS_URL} ({type(exc).__name__}): set TEST_REDIS_URL")
+    await client.flushdb()
+    return client
+
+
+@pytest.fixture
+async def redis() -> AsyncIterator[Redis]:
+    client = await _redis_or_skip()
+    try:
+        yield client
+    finally:
+        await client.flushdb()
+        await client.aclose()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# ---------------------------------------------------------------- settings
+
+
+def test_a_webhook_url_needs_its_secret_and_https() -> None:
+    base = {"bot_token": TOKEN, "_env_file": None}
+    with pytest.raises(ValidationError, match="WEBHOOK_SECRET"):
+        Settings(webhook_url="https://bot.example.gov.cn/tg", **base)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="https"):
+        Settings(  # type: ignore[arg-type]
+            webhook_url="http://bot.example.gov.cn/tg", webhook_secret=SECRET, **base
+        )
+    with pytest.raises(ValidationError, match="WEBHOOK_SECRET must be"):
+        Settings(  # type: ignore[arg-type]
+            webhook_url="https://bot.example.gov.cn/tg", webhook_secret="has space", **base
+        )
+    settings = Settings(  # type: ignore[arg-type]
+        webhook_url="https://bot.example.gov.cn/tg/updates", webhook_secret=SECRET, **base
+    )
+    assert settings.webhook_path == "/tg/updates"
+    assert settings.listen == ("127.0.0.1", 8080)
+
+
+# ---------------------------------------------------------------- the shared send budget
+
+
+async def test_two_replicas_share_one_send_rate(redis: Redis) -> None:
+    """Each replica alone would send at the full rate; together they must not exceed it."""
+    replicas = [
+        SharedRateLimiter(redis, namespace="t", per_second=50, per_chat_interval=0.0)
+        for _ in range(2)
+    ]
+    stamps: list[float] = []
+
+    async def send(limiter: SharedRateLimiter, chat_id: int) -> None:
+        await limiter.acquire(chat_id)
+        stamps.append(time.monotonic())
+
+    started = time.monotonic()
+    await asyncio.gather(
+        *(send(replicas[i % 2], 1000 + i) for i in range(60))  # 60 chats, 30 per replica
+    )
+    elapsed = time.monotonic() - started
+    # 60 slots 20 ms apart: at least ~1.18 s, whichever replica took them.
+    assert elapsed >= 59 * 0.020 * 0.9, elapsed
+    stamps.sort()
+    window = [b - a for a, b in zip(stamps, stamps[10:], strict=False)]
+    assert min(window) >= 10 * 0.020 * 0.7  # never 11 sends within 10 slots' time
+
+
+async def test_one_chat_waits_its_interval_across_replicas(redis: Redis) -> None:
+    a, b = (SharedRateLimiter(redis, namespace="c", per_second=100) for _ in range(2))
+    await a.acquire(42)
+    started = time.monotonic()
+    await b.acquire(42)  # the same chat from the other replica: one second later
+    assert time.monotonic() - started >= 0.9
+
+
+async def test_a_429_on_one_replica_pauses_the_other(redis: Redis) -> None:
+    a, b = (SharedRateLimiter(redis, namespace="p", per_second=100) for _ in range(2))
+    a.pause(1.0)
+    await asyncio.sleep(0.05)  # the pause is written in the background
+    started = time.monotonic()
+    await b.acquire(7)
+    assert time.monotonic() - started >= 0.8
+
+
+# ---------------------------------------------------------------- webhook replicas
+
+
+class Balancer:
+    """A round-robin load balancer in front of the replicas, as an operator would run one:
+    a replica that does not answer (killed) gets a 502, and Telegram sends the update again."""
+
+    def __init__(self, ports: list[int]) -> None:
+        self.ports = ports
+        self._next = itertools.cycle(range(len(ports)))
+        self.port = free_port()
+        self._runner: web.AppRunner | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self.answered: dict[int, int] = {}  # replica port -> updates it answered with 200
+
+    async def __aenter__(self) -> Balancer:
+        app = web.Application()
+        app.router.add_route("*", "/{path:.*}", self._forward)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        self._session = aiohttp.ClientSession()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._session is not None and self._runner is not None
+        await self._session.close()
+        await self._runner.cleanup()
+
+    async def _forward(self, request: web.Request) -> web.Response:
+        assert self._session is not None
+        port = self.ports[next(self._next)]
+        body = await request.read()
+        headers = {k: v for k, v in request.headers.items() if k.lower().startswith("x-telegram")}
+        headers["Content-Type"] = request.headers.get("Content-Type", "application/json")
+        try:
+            async with self._session.request(
+                request.method,
+                f"http://127.0.0.1:{port}{request.rel_url}",
+                data=body,
+                headers=headers,
+            ) as answer:
+                if answer.status == 200:
+                    self.answered[port] = self.answered.get(port, 0) + 1
+                return web.Response(status=answer.status, body=await answer.read())
+        except aiohttp.ClientError:
+            return web.Response(status=502)
+
+
+def replica(api: FakeBotAPI, workdir: Path, database: Path, name: str, url: str, **more: str):
+    return BotProcess(
+        api,
+        workdir,
+        database_path=database,
+        name=name,
+        WEBHOOK_URL=url,
+        WEBHOOK_SECRET=SECRET,
+        WEBHOOK_LISTEN=f"127.0.0.1:{free_port()}",
+        **more,
+    )
+
+
+@pytest.mark.slow
+async def test_a_webhook_replica_answers_refuses_without_the_secret_and_reports_health(
+    tmp_path: Path,
+) -> None:
+    async with FakeBotAPI() as api:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}/tg/updates"
+        process = replica(api, tmp_path, tmp_path / "bot.sqlite3", "solo", url)
+        process.settings["WEBHOOK_LISTEN"] = f"127.0.0.1:{port}"
+        try:
+            await process.start()
+            assert api.webhook_params["secret_token"] == SECRET
+            api.push_message(5001, "/start")
+            answers = await api.wait_for(lambda: api.sent_messages(5001))
+            assert "欢迎使用谷城县" in answers[0]["text"]
+            async with aiohttp.ClientSession() as session:
+                for _ in range(3):  # a scanner: refused every time, logged once
+                    async with session.post(url, json={"update_id": 1}) as answer:
+                        assert answer.status == 401
+                async with session.get(f"http://127.0.0.1:{port}/healthz") as answer:
+                    assert answer.status == 200
+                    assert (await answer.json()) == {"status": "ok"}
+            refused = [m for m in process.log_messages() if "without the secret" in m]
+            assert len(refused) == 1
+            assert await process.terminate() == 0
+            assert "bot stopped" in process.log_messages()
+            assert api.webhook_url  # not deleted: the other replicas keep serving it
+        finally:
+            await process.close()
+
+
+@pytest.mark.slow
+async def test_three_replicas_answer_every_update_once_also_when_one_is_killed(
+    tmp_path: Path, redis: Redis
+) -> None:
+    """Three webhook replicas on one database and one Redis, behind a round-robin balancer:
+    40 citizens each send /start and /help; one replica is killed with -9 half-way. Every
+    update is answered exactly once (none lost, none twice)."""
+    database = tmp_path / "shared.sqlite3"
+    async with FakeBotAPI() as api:
+        api.webhook_retry_s = 0.2
+        replicas = [
+            replica(api, tmp_path, database, f"r{i}", "", REDIS_URL=REDIS_URL) for i in range(3)
+        ]
+        ports = [int(r.settings["WEBHOOK_LISTEN"].rsplit(":", 1)[1]) for r in replicas]
+        async with Balancer(ports) as balancer:
+            url = f"http://127.0.0.1:{balancer.port}/tg"
+            for r in replicas:
+                r.settings["WEBHOOK_URL"] = url
+            try:
+                for r in replicas:  # one after the other: the first applies the migrations
+                    await r.start()
+                citizens = range(6001, 6041)
+                for chat in citizens:
+                    api.push_message(chat, "/start")
+                await api.wait_for(lambda: len(api.webhook_delivered) >= 20, timeout=60)
+                assert await replicas[1].crash() < 0  # kill -9 in the middle
+                for chat in citizens:
+                    api.push_message(chat, "/help")
+                await api.wait_for(lambda: not api.pending_update_ids, timeout=90)
+                for chat in citizens:
+                    texts = [m["text"] for m in api.sent_messages(chat)]
+                    assert len(texts) == 2, (chat, texts)
+                    assert "欢迎使用谷城县" in texts[0]
+                    assert "欢迎使用谷城县" not in texts[1]
+                # Every replica took its share (the killed one before it died).
+                assert set(balancer.answered) == set(ports), balancer.answered
+                assert sum(balancer.answered.values()) == 80
+                for r in (replicas[0], replicas[2]):
+                    assert "Traceback" not in r.log()
+            finally:
+                for r in replicas:
+                    await r.close()
