@@ -69,6 +69,7 @@ from cases.law.deadline_rules import default_engine
 from cases.litigation.court_cases import LitigationService
 from cases.org.organisation import Organisation, OrganisationError, load_organisation
 from cases.org.users import Role, UserRepository
+from cases.petitions.handover import PetitionHandover
 from cases.procedures.actions import CaseActions
 from cases.procedures.case_clocks import recent_recomputations, recompute_provisional
 from cases.procedures.followup import FollowUpService
@@ -84,6 +85,7 @@ from handlers.commands import MENU_ROLES, set_commands
 from handlers.replies import RetryRateLimitedReplies
 from handlers.storage import SqliteStorage
 from scheduling.booking import BookingJobs, BookingMailer
+from scheduling.handover_notices import AgencyMailer
 from scheduling.notices import alert_calendar_gap, notice_sink, notify_recomputed
 from scheduling.planner import Planner
 from scheduling.runner import Scheduling
@@ -188,9 +190,16 @@ def create_dispatcher(
         litigation=LitigationService(db, clock, org),
         # Handlers preview reminders with the planner itself (what it will send, to whom).
         planner=Planner(
-            db, clock, admin_ids=settings.admin_ids, escalation_hours=settings.escalation_hours
+            db,
+            clock,
+            admin_ids=settings.admin_ids,
+            escalation_hours=settings.escalation_hours,
+            org=org,
         ),
         actions=CaseActions(db, clock, notice_sink(clock)),
+        handover=PetitionHandover(
+            db, clock, org, notice_sink(clock), AgencyMailer(db, clock, settings.admin_ids)
+        ),
         booking=BookingService(
             db,
             clock,
@@ -507,7 +516,7 @@ async def poll(
     # sender paces itself and handles 429 on its own (scheduling/sender.py).
     bot.session.middleware(RetryRateLimitedReplies())
     reminder_bot = build_bot(settings)
-    scheduling = Scheduling(bot=reminder_bot, db=db, clock=clock, settings=settings)
+    scheduling = Scheduling(bot=reminder_bot, db=db, clock=clock, settings=settings, org=org)
     scheduling.tick_steps.append(BookingJobs(dp["booking"]).tick)
 
     @dp.startup()

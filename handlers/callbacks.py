@@ -53,3 +53,10 @@ class ReminderAck(CallbackData, prefix="ack"):
     """The "received / 已收到" button under staff and agency reminders: proof of service (送达)."""
 
     reminder_id: RowId
+
+
+class OpinionFiles(CallbackData, prefix="pof"):
+    """Under a citizen's notice of a petition's handling opinion: send its documents (XF 32;
+    handlers/petition_agency.py, ownership checked there)."""
+
+    case_id: RowId

@@ -64,7 +64,17 @@ def event_text(kind: str, detail: dict[str, Any], audience: str, texts: dict[str
     line = describe_clock_event(kind, detail, audience, title_of)
     if line is None:
         text = _(history_text(kind, detail, audience) or texts.get(kind, kind))
-        return text.format(number=detail.get("number", "")) if "{number}" in text else text
+        if "{" not in text:
+            return text
+        # Placeholders name what the event recorded (the agency, the reason, the number).
+        return text.format_map(_Detail({k: str(v) for k, v in detail.items()}))
     sep = "、" if current_locale() == "zh" else "; "
     what = sep.join(_(title) for title in line.titles) or "—"
     return t(line.msgid, what=what, **line.params)
+
+
+class _Detail(dict[str, str]):
+    """An event detail the history line reads; a missing key reads as a dash."""
+
+    def __missing__(self, key: str) -> str:
+        return "—"

@@ -33,6 +33,7 @@ from cases.i18n import DEFAULT_LOCALE, LOCALES, N_, format_date, translate
 from cases.intake.forms import PROVISIONAL_NOTE
 from cases.law.deadline_rules import RULES
 from cases.org.users import Role
+from cases.petitions.handover import NOTICE_TEXTS as HANDOVER_NOTICE_TEXTS
 from cases.procedures.actions import NoticeSink, settle_deemed_acceptances
 from cases.procedures.case_clocks import ChangedDeadline
 from cases.procedures.transitions import Notice
@@ -142,6 +143,7 @@ NOTICE_TEXTS: dict[str, str] = {
         "“{what_msgid}” is now due by {new_due} (before: {old_due})."
     ),
 }
+NOTICE_TEXTS.update(HANDOVER_NOTICE_TEXTS)  # petitions handed to the agencies (XF 22-23, 34)
 HEADING = N_("📣 Notice about your case")
 STAFF_HEADING = N_("📣 Notice")
 

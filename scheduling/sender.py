@@ -41,7 +41,7 @@ from cases.i18n import N_, format_date, translate
 from cases.org.users import Role
 from cases.procedures.followup import closure_offers
 from cases.store.time import LEGAL_TZ, from_db
-from handlers.callbacks import CaseAction, CaseFollowUp, ReminderAck
+from handlers.callbacks import CaseAction, CaseFollowUp, OpinionFiles, ReminderAck
 from scheduling.booking import booking_buttons, render_booking
 from scheduling.notices import render_case_notice
 from scheduling.outbox import (
@@ -269,10 +269,15 @@ def render_text(row: OutboxRow) -> str:
         lines.append(
             _t(loc, N_("Act challenged: {act}")).format(act=html.escape(str(p["act_title"])))
         )
+    if p.get("subject"):
+        lines.append(_t(loc, N_("Matter: {subject}")).format(subject=html.escape(p["subject"])))
     if p.get("applicant"):
         lines.append(
             _t(loc, N_("Applicant: {name}")).format(name=html.escape(str(p["applicant"])))
         )
+    contact = p.get("office_contact_en" if loc == "en" else "office_contact_zh")
+    if contact and row.audience in (Role.agency_liaison, Role.agency_head):
+        lines.append(_t(loc, N_("Contact: {office}")).format(office=html.escape(str(contact))))
     due_on = date.fromisoformat(p["due_on"]) if p.get("due_on") else None
     if p.get("starts_at"):
         starts_at = from_db(p["starts_at"])
@@ -324,8 +329,9 @@ def _when(moment: datetime, locale: str) -> str:
     return f"{format_date(moment.astimezone(LEGAL_TZ).date(), locale)} {_time(moment)}"
 
 
-AGENCY_OPENS = frozenset({"F10"})
-"""Rules whose reminders open the case for agency staff (the respondent's extract)."""
+AGENCY_OPENS = frozenset({"F10", "X3", "X4"})
+"""Rules whose reminders open the case for agency staff: the respondent's extract (F10), the
+petition assigned to the agency (X3, X4; handlers/petition_agency.py)."""
 
 
 def render_markup(row: OutboxRow, *, acknowledged: bool = False) -> InlineKeyboardMarkup | None:
@@ -354,6 +360,17 @@ def render_markup(row: OutboxRow, *, acknowledged: bool = False) -> InlineKeyboa
         )
     offers, _extra = _closure_offers(row)
     rows = [[offer] for offer in offers]
+    files = (row.payload.get("params") or {}).get("files") if row.payload.get("notice") else 0
+    if row.payload.get("notice") == "petition_opinion" and files and row.case_id is not None:
+        # The handling opinion's documents (XF 32), sent to the citizen on request.
+        label = _t(row.locale, N_("📎 Documents of the opinion ({count})")).format(count=files)
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=label, callback_data=OpinionFiles(case_id=row.case_id).pack()
+                )
+            ]
+        )
     if row.payload.get("booking"):
         # Booking messages carry their own buttons, one per row (take it, I will come, …).
         rows += [

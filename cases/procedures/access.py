@@ -344,6 +344,12 @@ def _guard_passes(
         # FY 48: after the copy was sent (also after F10 passed: a late reply is still the
         # reply), once.
         return view.copy_sent_before and not view.reply_received_before
+    if guard is Guard.office_handles:
+        # XF 22-23: a suggestion or a report is forwarded (with the body and a reason,
+        # cases/petitions/handover.py), and a petition assigned to an agency is accepted,
+        # extended and concluded by that agency, not by the office.
+        kind = view.petition_kind or "complaint"
+        return kind == "complaint" and not any(e.kind == "petition_assigned" for e in view.events)
     raise AssertionError(guard)
 
 
