@@ -16,6 +16,8 @@ the first matching handler wins; every router passed on the way costs a filter p
    ``case-file``  – the application in full and its evidence files (staff and the respondent
                     agency; callback data only).
    ``agency-reply`` – the respondent agency's written reply and evidence (FY 48; its state).
+   ``petition-agency`` – petitions handed over: the office assigns or transfers, the agency
+                    accepts, answers, asks for an extension (XF 22-23, 34; its states).
 8. ``triage``     – "help me choose" questions (callback data only).
 9. ``litigation`` – staff: court cases against agencies (行政应诉), L3/L7 data entry; one
                      sub-router per flow (handlers/litigation/: registration, cards,
@@ -42,6 +44,7 @@ from handlers import (
     intake,
     litigation,
     mycases,
+    petition_agency,
     reminders,
     roster,
     staff,
@@ -70,6 +73,7 @@ def get_routers() -> list[Router]:
         staff.build_router(),
         case_file.build_router(),
         agency_reply.build_router(),
+        petition_agency.build_router(),
         triage.build_router(),
         litigation.build_router(),
         admin.build_router(),

@@ -37,6 +37,7 @@ from cases.intake.validation import TextLimits, ValidationError, clean_text, par
 from cases.law.deadline_rules import RULES, citation
 from cases.org.organisation import Organisation
 from cases.org.users import Role, User
+from cases.petitions.handover import PetitionHandover
 from cases.procedures.access import (
     EXTENSION_RULES,
     StaffCaseView,
@@ -65,6 +66,7 @@ from cases.store.time import LEGAL_TZ, Clock, legal_today
 from handlers.case_file import application_button, send_case_file
 from handlers.filters import HasRole, NotCommand, When
 from handlers.keyboards import button, grid
+from handlers.petition_agency import handover_buttons, open_for_agency
 from handlers.texts import current_locale, event_text, t
 
 STAFF_ROLES = (Role.admin, Role.office_staff, Role.mediator)
@@ -342,6 +344,7 @@ def staff_case_keyboard(view: StaffCaseView, user: User, today: date) -> InlineK
             else ACTION_LABELS[action]
         )
         buttons.append(button(_(label), StaffAction(action=action, case_id=view.id)))
+    buttons += handover_buttons(view, user)  # a petition assigned or transferred (XF 22)
     buttons.append(application_button(view.id))
     buttons.append(button(_("🔄 Refresh"), _nav(view.id)))
     buttons.append(button(_("📋 Open cases"), _nav(0, Nav.list)))
@@ -364,6 +367,7 @@ async def open_staff_case(
     intake: IntakeService,
     db: Database,
     action: str = "view",
+    handover: PetitionHandover | None = None,
 ) -> bool:
     """The "open case" button of a reminder or notice pressed by staff (from /mycases'
     ``case:view:<id>``): the application as filed, then the page with its actions. False
@@ -371,6 +375,8 @@ async def open_staff_case(
     message = query.message if isinstance(query.message, Message) else None
     if user.role is Role.citizen or action != "view" or message is None:
         return False
+    if handover is not None and await open_for_agency(query, case_id, user, handover):
+        return True  # a petition assigned to this person's agency (XF 22-23)
     view = await intake.staff_view(case_id, user)
     if view is None:
         # The respondent agency answering a reconsideration (FY 48) reads the extract only.

@@ -144,7 +144,8 @@ ASSIGNED = "petition_assigned"
 TRANSFERRED = "petition_transferred"
 AGENCY_ACCEPTED = "petition_agency_accepted"
 EXTENSION_REQUESTED = "petition_extension_requested"
-EXTENSION_DECIDED = "petition_extension_decided"
+EXTENSION_APPROVED = "petition_extension_approved"
+EXTENSION_REFUSED = "petition_extension_refused"
 CONCLUDED = "concluded"  # the transition table's event: one history line for both routes
 
 HISTORY_CITIZEN: dict[str, str] = {
@@ -152,14 +153,14 @@ HISTORY_CITIZEN: dict[str, str] = {
     TRANSFERRED: N_("Your petition was transferred to {body_name}; reason: {reason}"),
     AGENCY_ACCEPTED: N_("{agency_name} accepted your petition."),
     EXTENSION_REQUESTED: N_("The handling agency asked to extend the handling period."),
-    EXTENSION_DECIDED: N_("The request to extend the handling period was decided."),
 }
 HISTORY_STAFF: dict[str, str] = {
     ASSIGNED: N_("Assigned (交办) to {agency_name}; reason: {reason}"),
     TRANSFERRED: N_("Transferred (转送) to {body_name}; reason: {reason}"),
     AGENCY_ACCEPTED: N_("{agency_name} accepted the petition for handling."),
     EXTENSION_REQUESTED: N_("Extension of {days} days requested; reason: {reason}"),
-    EXTENSION_DECIDED: N_("Extension request {decision}: {days} days."),
+    EXTENSION_APPROVED: N_("Extension of {days} days approved by the head of the agency."),
+    EXTENSION_REFUSED: N_("Extension of {days} days refused by the head of the agency."),
 }
 
 # Refusals the handler explains (English msgids).
@@ -448,7 +449,7 @@ class PetitionHandover:
         (申诉求决) stays open here while the agency handles it (X3, then X4); a suggestion
         or a report is forwarded, and the case closes here with the agency named."""
         if not await self.office_may_hand_over(case_id, user):
-            return await self._already_or_not(case_id, user)
+            return await self.already_or_not(case_id, user)
         reason = _clean(reason, MAX_REASON)
         if not reason:
             return Result(Outcome.refused, REASON_MISSING)
@@ -559,7 +560,7 @@ class PetitionHandover:
         """转送 (XF 22) to a body outside the county: named as typed, with the reason; the
         citizen is told where it went and the case closes here."""
         if not await self.office_may_hand_over(case_id, user):
-            return await self._already_or_not(case_id, user)
+            return await self.already_or_not(case_id, user)
         body = _clean(body_name, MAX_BODY_NAME)
         reason = _clean(reason, MAX_REASON)
         if not body:
@@ -839,8 +840,8 @@ class PetitionHandover:
                 case_id,
                 now,
                 user,
-                EXTENSION_DECIDED,
-                {"decision": decision, "days": pending.days, "request_id": request_id},
+                EXTENSION_APPROVED if approve else EXTENSION_REFUSED,
+                {"days": pending.days, "request_id": request_id},
             )
             if approve:
                 await self._notify(
@@ -870,13 +871,13 @@ class PetitionHandover:
                         "decision_msgid": APPROVED if approve else REFUSED,
                         "conclude_due": new_due.isoformat(),
                     },
-                    f"notice:{EXTENSION_DECIDED}:{request_id}:{person.chat_id}",
+                    f"notice:{HandoverNotice.extension_decided}:{request_id}:{person.chat_id}",
                 )
         return Result(Outcome.done, facts={"new_due": new_due.isoformat(), "approved": approve})
 
     # -- steps -----------------------------------------------------------------------------
 
-    async def _already_or_not(self, case_id: int, user: User) -> Result:
+    async def already_or_not(self, case_id: int, user: User) -> Result:
         """A press on a petition this person may see but that has moved on: already; any
         other: not allowed."""
         if user.role in OFFICE_ROLES and await staff_case_view(self._db, case_id, user):
