@@ -95,6 +95,7 @@ class HandoverNotice(StrEnum):
     agency_accepted = "petition_agency_accepted"  # citizen: X3, in the agency's name
     opinion = "petition_opinion"  # citizen: the opinion's text (then ``concluded``)
     to_agency = "petition_to_agency"  # liaisons and head: a petition to handle
+    forwarded_to_agency = "petition_forwarded_to_agency"  # a suggestion or report, for study
     extension_requested = "petition_extension_requested"  # the head: approve or refuse
     extension_decided = "petition_extension_decided"  # the liaisons: the head's answer
 
@@ -124,6 +125,11 @@ NOTICE_TEXTS: dict[str, str] = {
         "{subject}\nReason given by the petition office: {reason}\nPlease accept it and tell "
         "the petitioner by {x3_due}; the petition office is the contact for questions: "
         "{office}.\nPress “Open case” to read it and answer."
+    ),
+    HandoverNotice.forwarded_to_agency: N_(
+        "Petition {number} was forwarded to your agency on {assigned_on} ({basis}), to be "
+        "studied and handled under your own rules; it is closed at the petition office.\n"
+        "Matter: {subject}\nReason given by the petition office: {reason}\nContact: {office}."
     ),
     HandoverNotice.extension_requested: N_(
         "Petition {number}: {requester} asks to extend the handling period by {days} days "
@@ -353,7 +359,7 @@ class PetitionHandover:
             handover is None
             or handover.kind != "assign"
             or handover.agency_id != user.unit
-            or handover.status not in ("assigned", "accepted", "concluded")
+            or handover.status not in ("assigned", "accepted", "concluded", "transferred")
         ):
             return None
         case = await self._db.fetch_one(
@@ -469,7 +475,7 @@ class PetitionHandover:
                 return Result(Outcome.refused, REPORT_NOT_CONFIRMED)
         forwarded = kind != "complaint"
         await self._close_met(case_id, ("X1",), user)
-        people = [] if forwarded else await self._agencies.people(list(AGENCY_ROLES), agency.id)
+        people = await self._agencies.people(list(AGENCY_ROLES), agency.id)
         today = self.today()
         now = self._now()
         facts: dict[str, Any] = {"assigned_on": today.isoformat()}
@@ -550,7 +556,7 @@ class PetitionHandover:
                     conn,
                     case_id,
                     person,
-                    HandoverNotice.to_agency,
+                    HandoverNotice.forwarded_to_agency if forwarded else HandoverNotice.to_agency,
                     to_agency,
                     f"notice:{HandoverNotice.to_agency}:{handover_id}:{person.chat_id}",
                 )
