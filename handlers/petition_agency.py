@@ -50,7 +50,12 @@ from cases.petitions.handover import (
     PetitionHandover,
     Result,
 )
-from cases.procedures.access import StaffCaseView, extension_left, may_approve_extension
+from cases.procedures.access import (
+    StaffCaseView,
+    extension_left,
+    handed_over,
+    may_approve_extension,
+)
 from cases.procedures.actions import MAX_REPLY_FILES, MAX_REPLY_TEXT, ReplyFile
 from cases.procedures.statuses import CaseStatus
 from cases.store.db import Database
@@ -93,6 +98,8 @@ class AgencyStep(StrEnum):
     days = "n"  # the days of the extension (``n``)
     approve = "y"  # the head approves request ``n``
     refuse = "r"  # the head refuses request ``n``
+    object = "x"  # not within the agency's competence: the reason first (XF 23(3))
+    returned = "z"  # return it, with the typed reason (its fingerprint ``h``)
 
 
 class PetitionAgencyAction(CallbackData, prefix="pa"):
@@ -112,6 +119,7 @@ class HandoverInput(StatesGroup):
 class AgencyInput(StatesGroup):
     opinion = State()  # the agency drafts the handling opinion
     extension = State()  # the agency types the extension's reason
+    objection = State()  # the agency types why the matter is not within its competence
 
 
 def _fingerprint(text: str) -> str:
@@ -132,7 +140,7 @@ def handover_buttons(view: StaffCaseView, user: User) -> list[InlineKeyboardButt
         view.procedure is not Procedure.petition
         or view.status is not CaseStatus.submitted
         or user.role not in OFFICE_ROLES
-        or any(e.kind == "petition_assigned" for e in view.events)
+        or handed_over(view)
     ):
         return []
     return [
@@ -405,6 +413,12 @@ def agency_keyboard(view: AgencyPetitionView, user: User) -> InlineKeyboardMarku
                 PetitionAgencyAction(step=AgencyStep.accept, case_id=case_id),
             )
         )
+        buttons.append(
+            button(
+                _("↩️ Not within our competence (提出异议)"),
+                PetitionAgencyAction(step=AgencyStep.object, case_id=case_id),
+            )
+        )
     x4 = view.running("X4")
     if view.handover.status == "accepted":
         buttons.append(
@@ -501,6 +515,10 @@ _RESULT_DONE: dict[AgencyStep, str] = {
         "reason (《信访工作条例》第三十四条)."
     ),
     AgencyStep.refuse: N_("The extension was refused; the liaison is told."),
+    AgencyStep.returned: N_(
+        "The petition was returned to the petition office with your reason; it assigns or "
+        "transfers it again."
+    ),
 }
 
 
@@ -519,10 +537,11 @@ async def _after(
     await query.answer()
     if message is None:
         return
+    facts = {k: _date(v) if k.endswith(("_due", "_on")) else v for k, v in result.facts.items()}
     if result.outcome is Outcome.already:
         note = _(ALREADY)
     elif result.outcome is Outcome.refused:
-        note = "❗ " + _(result.error or ALREADY)
+        note = "❗ " + t(result.error or ALREADY, **facts)
     else:
         facts = {
             k: _date(v) if k.endswith(("_due", "_on")) else v for k, v in result.facts.items()
@@ -789,6 +808,84 @@ async def on_days(
     await _after(query, result, AgencyStep.days, callback_data.case_id, user, handover)
 
 
+async def on_object(
+    query: CallbackQuery,
+    callback_data: PetitionAgencyAction,
+    state: FSMContext,
+    user: User,
+    handover: PetitionHandover,
+) -> None:
+    view = await handover.agency_view(callback_data.case_id, user)
+    message = _message(query)
+    if view is None or message is None:
+        await query.answer(_(NOT_AVAILABLE), show_alert=True)
+        return
+    await query.answer()
+    if view.handover.status != "assigned":
+        await show_agency_petition(message, view.id, user, handover, _(ALREADY))
+        return
+    await state.set_state(AgencyInput.objection)
+    await state.set_data({"case_id": view.id})
+    await message.answer(
+        t(
+            "Petition {number}: why is the matter not within your agency's competence? Type "
+            "the reason; the petition office reads it (《信访工作条例》第二十三条: within five "
+            "working days of the assignment).",
+            number=f"<code>{html.escape(view.number)}</code>",
+        )
+    )
+
+
+async def objection_text(message: Message, state: FSMContext) -> None:
+    assert message.text is not None
+    data = await state.get_data()
+    case_id = data.get("case_id")
+    if not isinstance(case_id, int):
+        await state.clear()
+        return
+    try:
+        reason = clean_text(message.text, max_len=500)
+    except ValidationError as error:
+        await message.answer("❗ " + error.render(current_locale()))
+        return
+    await state.update_data(reason=reason)
+    confirm = PetitionAgencyAction(
+        step=AgencyStep.returned, case_id=case_id, h=_fingerprint(reason)
+    )
+    await message.answer(
+        t(
+            "Return the petition to the petition office?\nReason: {reason}",
+            reason=html.escape(reason),
+        ),
+        reply_markup=grid([button(_("Yes, confirm"), confirm)]),
+    )
+
+
+async def on_returned(
+    query: CallbackQuery,
+    callback_data: PetitionAgencyAction,
+    state: FSMContext,
+    user: User,
+    handover: PetitionHandover,
+) -> None:
+    data = await state.get_data()
+    reason = str(data.get("reason") or "")
+    if data.get("case_id") != callback_data.case_id or _fingerprint(reason) != callback_data.h:
+        view = await handover.agency_view(callback_data.case_id, user)
+        result = Result(Outcome.not_allowed if view is None else Outcome.already)
+    else:
+        result = await handover.object(callback_data.case_id, user, reason=reason)
+        if result.outcome is not Outcome.refused:
+            await state.clear()
+    if result.outcome is Outcome.done:
+        message = _message(query)
+        await query.answer()
+        if message is not None:
+            await message.answer(_(_RESULT_DONE[AgencyStep.returned]))
+        return
+    await _after(query, result, AgencyStep.returned, callback_data.case_id, user, handover)
+
+
 # -- the citizen --------------------------------------------------------------------------------
 
 OPINION_CAPTION = N_("Petition {number}, handling opinion document {index}: {name}")
@@ -857,6 +954,8 @@ def build_router() -> Router:
         agency,
         PetitionAgencyAction.filter(F.step.in_({AgencyStep.approve, AgencyStep.refuse})),
     )
+    cb.register(on_object, agency, PetitionAgencyAction.filter(F.step == AgencyStep.object))
+    cb.register(on_returned, agency, PetitionAgencyAction.filter(F.step == AgencyStep.returned))
     cb.register(on_opinion_files, HasRole(Role.citizen), OpinionFiles.filter())
     text = When(F.text & ~F.text.startswith("/"))
     router.message.register(command_petitions, agency, Command("petitions"))
@@ -868,6 +967,7 @@ def build_router() -> Router:
     router.message.register(opinion_file, agency, drafting, When(F.photo | F.document | F.voice))
     router.message.register(draft_other, agency, drafting, NotCommand())
     router.message.register(extension_text, agency, StateFilter(AgencyInput.extension), text)
+    router.message.register(objection_text, agency, StateFilter(AgencyInput.objection), text)
     return router
 
 

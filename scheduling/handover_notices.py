@@ -18,7 +18,8 @@ from scheduling.recipients import Recipient, RecipientDirectory
 
 
 class AgencyMailer:
-    """``cases.petitions.handover.AgencyNotices`` on the outbox."""
+    """``cases.petitions.handover.AgencyNotices`` on the outbox (also the petition office's
+    clerks, told when an agency returns a petition)."""
 
     def __init__(self, db: Database, clock: Clock, admin_ids: Sequence[int]) -> None:
         self._db = db
@@ -31,7 +32,13 @@ class AgencyMailer:
         directory = RecipientDirectory(self._db, admin_ids=self._admin_ids)
         found: dict[int, Recipient] = {}
         for role in roles:
-            for person in await directory.resolve(role, None, unit=unit):
+            people = await directory.resolve(role, None, unit=unit)
+            if role is Role.office_staff:
+                # The clerks of this office (and those from before offices were units); the
+                # administrators when it has none: never another office's clerks.
+                people = [p for p in people if p.unit in (None, unit) or p.stand_in]
+                people = people or await directory.resolve(Role.admin, None)
+            for person in people:
                 found.setdefault(person.chat_id, person)
         return list(found.values())
 

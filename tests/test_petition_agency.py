@@ -516,3 +516,44 @@ async def test_migration_0017_upgrades_a_database_with_petitions(tmp_path: Path)
                 "'transferred', 1, ?)",
                 (case_id, "2026-11-25T01:00:00+00:00"),
             )
+
+
+async def test_agency_objects_within_five_working_days_and_the_office_assigns_again(
+    citizen: PacedClient,
+    office: PacedClient,
+    liaison: PacedClient,
+    db: Database,
+    clock: FakeClock,
+) -> None:
+    """XF 23(3): an agency that is not competent objects with reasons within 5 working days;
+    the petition goes back to the office, which passes it on again. Not a closure."""
+    case_id = await assigned_petition(citizen, office, db, clock)
+    await deliver(db, clock)
+    await liaison.click(PetitionAgencyAction(step=AgencyStep.view, case_id=case_id))
+    await liaison.press("不属本单位职权")
+    await liaison.send("村道属乡镇管养，不属本局职责")
+    await liaison.press("确认")
+    assert "已连同理由退回信访局" in liaison.last_text()
+    assert await status(db, case_id) == "submitted"
+    assert (await clocks(db, case_id))["X3"][0] == "cancelled"
+    rows = await deliver(db, clock)
+    [told_office] = to(rows, OFFICE)
+    assert "村道属乡镇管养，不属本局职责" in told_office and "请重新交办或转送" in told_office
+    # The agency no longer sees it; the office can hand it on again.
+    await liaison.click(PetitionAgencyAction(step=AgencyStep.view, case_id=case_id))
+    assert liaison.session.alerts()[-1] == NOT_AVAILABLE
+    await assign(office, case_id, agency="城关镇人民政府")
+    assert "已交办城关镇人民政府" in office.last_text()
+    assert (await clocks(db, case_id))["X3"][0] == "open"
+
+
+async def test_an_objection_after_five_working_days_is_refused(
+    citizen: PacedClient, office: PacedClient, liaison: PacedClient, db: Database, clock: FakeClock
+) -> None:
+    case_id = await assigned_petition(citizen, office, db, clock)  # Wed 2026-11-25
+    clock.advance(timedelta(days=8))  # Thu 2026-12-03: the fifth working day was Wed 12-02
+    await liaison.click(PetitionAgencyAction(step=AgencyStep.object, case_id=case_id))
+    await liaison.send("不属本局职责")
+    await liaison.press("确认")
+    assert "2026年12月2日" in liaison.last_text() and "应当办理" in liaison.last_text()
+    assert await db.fetch_value("SELECT status FROM petition_handovers") == "assigned"

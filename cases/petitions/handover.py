@@ -68,6 +68,7 @@ from cases.procedures.case_clocks import (
     ClockError,
     ExtensionChanged,
     cancel_case_deadlines,
+    cancel_deadline,
     extend_deadline,
     get_deadline,
     mark_met,
@@ -98,6 +99,7 @@ class HandoverNotice(StrEnum):
     forwarded_to_agency = "petition_forwarded_to_agency"  # a suggestion or report, for study
     extension_requested = "petition_extension_requested"  # the head: approve or refuse
     extension_decided = "petition_extension_decided"  # the liaisons: the head's answer
+    returned = "petition_returned"  # the petition office: the agency objects (XF 23(3))
 
 
 NOTICE_TEXTS: dict[str, str] = {
@@ -136,6 +138,10 @@ NOTICE_TEXTS: dict[str, str] = {
         "(now by {conclude_due}).\nReason: {reason}\nThe head of the agency approves or refuses "
         "(《信访工作条例》第三十四条). Press “Open case”."
     ),
+    HandoverNotice.returned: N_(
+        "Petition {number}: {agency} objects that the matter is not within its competence "
+        "({basis}) and returned it.\nReason: {reason}\nPlease assign or transfer it again."
+    ),
     HandoverNotice.extension_decided: N_(
         "Petition {number}: the extension of {days} days was {decision_msgid}. The handling "
         "opinion is due by {conclude_due}."
@@ -150,6 +156,7 @@ ASSIGNED = "petition_assigned"
 TRANSFERRED = "petition_transferred"
 AGENCY_ACCEPTED = "petition_agency_accepted"
 EXTENSION_REQUESTED = "petition_extension_requested"
+RETURNED = "petition_returned"
 EXTENSION_APPROVED = "petition_extension_approved"
 EXTENSION_REFUSED = "petition_extension_refused"
 CONCLUDED = "concluded"  # the transition table's event: one history line for both routes
@@ -158,12 +165,14 @@ HISTORY_CITIZEN: dict[str, str] = {
     ASSIGNED: N_("Your petition was assigned to {agency_name} for handling."),
     TRANSFERRED: N_("Your petition was transferred to {body_name}; reason: {reason}"),
     AGENCY_ACCEPTED: N_("{agency_name} accepted your petition."),
+    RETURNED: N_("Your petition is being passed to the competent body."),
     EXTENSION_REQUESTED: N_("The handling agency asked to extend the handling period."),
 }
 HISTORY_STAFF: dict[str, str] = {
     ASSIGNED: N_("Assigned (交办) to {agency_name}; reason: {reason}"),
     TRANSFERRED: N_("Transferred (转送) to {body_name}; reason: {reason}"),
     AGENCY_ACCEPTED: N_("{agency_name} accepted the petition for handling."),
+    RETURNED: N_("{agency_name} objected (not within its competence); reason: {reason}"),
     EXTENSION_REQUESTED: N_("Extension of {days} days requested; reason: {reason}"),
     EXTENSION_APPROVED: N_("Extension of {days} days approved by the head of the agency."),
     EXTENSION_REFUSED: N_("Extension of {days} days refused by the head of the agency."),
@@ -185,6 +194,10 @@ OPINION_MISSING = N_("Send the text of the handling opinion first (《信访工�
 OPINION_TOO_LONG = N_(
     "The opinion is too long for the chat: send at most 4,000 characters of text and 20 files, "
     "and the rest on paper."
+)
+OBJECTION_ENDED = N_(
+    "The time to object ended on {objection_due} (five working days after the assignment, "
+    "《信访工作条例》第二十三条): the agency must handle the matter."
 )
 NO_EXTENSION_LEFT = N_("No extension is left: the handling period may be extended by 30 days.")
 EXTENSION_PENDING = N_("An extension request is already waiting for the head's decision.")
@@ -734,6 +747,54 @@ class PetitionHandover:
                 f"notice:concluded:{case_id}",
             )
         return Result(Outcome.done, facts=facts)
+
+    async def object(self, case_id: int, user: User, *, reason: str) -> Result:
+        """异议 (XF 23(3)): the agency finds the matter outside its competence and says why,
+        within 5 working days of the assignment (X3a); the petition goes back to the office,
+        which assigns or transfers it again. Not a closure: the case stays open."""
+        view = await self.agency_view(case_id, user)
+        if view is None:
+            return _NOT_ALLOWED
+        if view.handover.status != "assigned":
+            return _ALREADY
+        reason = _clean(reason, MAX_REASON)
+        if not reason:
+            return Result(Outcome.refused, REASON_MISSING)
+        objection_due = self.engine.compute("X3a", view.handover.assigned_on).due
+        if self.today() > objection_due:
+            return Result(
+                Outcome.refused, OBJECTION_ENDED, {"objection_due": objection_due.isoformat()}
+            )
+        office = self.org.office_for_role("petition")
+        clerks = await self._agencies.people([Role.office_staff], office.id if office else "")
+        agency = self.org.agency(user.unit or "")
+        for deadline in await open_deadlines(self._db, case_id):
+            if deadline.rule_id == "X3":  # the duty to tell the petitioner goes back too
+                with contextlib.suppress(ClockError):
+                    await cancel_deadline(
+                        self._db, deadline.id, user.telegram_id, RETURNED, self._clock
+                    )
+        now = self._now()
+        async with self._db.transaction() as conn:
+            changed = await conn.execute(
+                "UPDATE petition_handovers SET status = 'returned' WHERE id = ?"
+                " AND status = 'assigned'",
+                (view.handover.id,),
+            )
+            if changed.rowcount != 1:
+                return _ALREADY
+            detail = {"agency_id": agency.id, "agency_name": agency.name, "reason": reason}
+            await staff_event(conn, case_id, now, user, RETURNED, detail)
+            for person in clerks:
+                await self._agencies.queue(
+                    conn,
+                    case_id,
+                    person,
+                    HandoverNotice.returned,
+                    {"agency": agency.name, "reason": reason, **_basis("XF", "23")},
+                    f"notice:{RETURNED}:{view.handover.id}:{person.chat_id}",
+                )
+        return Result(Outcome.done, facts={"agency": agency.name})
 
     async def request_extension(
         self, case_id: int, user: User, *, days: int, reason: str
