@@ -44,6 +44,7 @@ from cases.org.users import Role, User
 from cases.petitions.handover import (
     AGENCY_ROLES,
     EXTENSION_PENDING,
+    MAX_OPINION_TEXT,
     OFFICE_ROLES,
     AgencyPetitionView,
     Outcome,
@@ -56,7 +57,7 @@ from cases.procedures.access import (
     handed_over,
     may_approve_extension,
 )
-from cases.procedures.actions import MAX_REPLY_FILES, MAX_REPLY_TEXT, ReplyFile
+from cases.procedures.actions import MAX_REPLY_FILES, ReplyFile
 from cases.procedures.statuses import CaseStatus
 from cases.store.db import Database
 from handlers.callbacks import OpinionFiles, RowId
@@ -69,9 +70,11 @@ ALREADY = N_("This was already done, or the case has moved on.")
 EXTENSION_CHOICES = (5, 10, 15, 30)
 ASSIGN_LABEL = N_("📤 Assign to an agency (交办)")
 TRANSFER_LABEL = N_("🚚 Transfer outside the county (转送)")
+READ_LABEL = N_("📄 The agency's handling opinion")
 
 
 class HandoverStep(StrEnum):
+    read = "r"  # the agency's handling opinion, for the office overseeing it
     assign = "a"  # list the agencies
     pick = "p"  # an agency chosen: ask the reason
     transfer = "t"  # ask the receiving body
@@ -136,12 +139,13 @@ def _message(query: CallbackQuery) -> Message | None:
 def handover_buttons(view: StaffCaseView, user: User) -> list[InlineKeyboardButton]:
     """The office's two ways to pass a petition on, under the staff case page (a petition at
     the office, not yet handed over). The service checks again on every press."""
-    if (
-        view.procedure is not Procedure.petition
-        or view.status is not CaseStatus.submitted
-        or user.role not in OFFICE_ROLES
-        or handed_over(view)
+    if view.procedure is not Procedure.petition or user.role not in OFFICE_ROLES:
+        return []
+    if view.status is CaseStatus.decided and any(
+        e.kind == "concluded" and e.detail.get("agency_id") for e in view.events
     ):
+        return [button(_(READ_LABEL), HandoverAction(step=HandoverStep.read, case_id=view.id))]
+    if view.status is not CaseStatus.submitted or handed_over(view):
         return []
     return [
         button(_(ASSIGN_LABEL), HandoverAction(step=HandoverStep.assign, case_id=view.id)),
@@ -177,6 +181,37 @@ async def on_assign(
         _("Which agency must handle this petition? (《信访工作条例》第二十二条)"),
         reply_markup=grid(buttons, width=2),
     )
+
+
+async def on_read(
+    query: CallbackQuery,
+    callback_data: HandoverAction,
+    user: User,
+    handover: PetitionHandover,
+    db: Database,
+    bot: Bot,
+) -> None:
+    """The handling opinion as the agency sent it, with its files (the office oversees)."""
+    opinion = await handover.opinion_for_office(callback_data.case_id, user)
+    if opinion is None:
+        await query.answer(_(NOT_AVAILABLE), show_alert=True)
+        return
+    await query.answer()
+    number = str(
+        await db.fetch_value("SELECT number FROM cases WHERE id = ?", (callback_data.case_id,))
+    )
+    await bot.send_message(
+        user.telegram_id,
+        t(
+            "Handling opinion of {agency} on petition {number}, issued {date}:",
+            agency=html.escape(str(opinion.get("agency_name") or "")),
+            number=f"<code>{html.escape(number)}</code>",
+            date=_date(opinion.get("decided_on")),
+        )
+        + "\n\n"
+        + html.escape(str(opinion.get("text") or "")),
+    )
+    await _send_files(bot, user.telegram_id, number, list(opinion.get("files") or []))
 
 
 async def on_pick(
@@ -635,9 +670,9 @@ async def opinion_text(message: Message, state: FSMContext) -> None:
     assert message.text is not None
     data = await state.get_data()
     text = (str(data.get("text") or "") + "\n" + message.text.strip()).strip()
-    if len(text) > MAX_REPLY_TEXT:
+    if len(text) > MAX_OPINION_TEXT:
         await message.answer(
-            "❗ " + t("The opinion may be at most {limit} characters.", limit=MAX_REPLY_TEXT)
+            "❗ " + t("The opinion may be at most {limit} characters.", limit=MAX_OPINION_TEXT)
         )
         return
     await state.update_data(text=text)
@@ -907,10 +942,15 @@ async def on_opinion_files(
         await query.answer(_(NOT_AVAILABLE), show_alert=True)
         return
     await query.answer()
+    await _send_files(bot, user.telegram_id, str(row["number"]), files)
+
+
+async def _send_files(bot: Bot, chat_id: int, number: str, files: list[dict]) -> None:
+    """Each document of an opinion with its SHA-256 (as recorded when the agency sent it)."""
     for index, item in enumerate(files, start=1):
         caption = t(
             OPINION_CAPTION,
-            number=f"<code>{html.escape(row['number'])}</code>",
+            number=f"<code>{html.escape(number)}</code>",
             index=index,
             name=html.escape(str(item.get("file_name") or item.get("kind") or "")),
         )
@@ -918,15 +958,15 @@ async def on_opinion_files(
             caption += f"\nSHA-256 <code>{item['sha256']}</code>"
         try:
             if item.get("kind") == "photo":
-                await bot.send_photo(user.telegram_id, item["file_id"], caption=caption)
+                await bot.send_photo(chat_id, item["file_id"], caption=caption)
             elif item.get("kind") == "voice":
-                await bot.send_voice(user.telegram_id, item["file_id"], caption=caption)
+                await bot.send_voice(chat_id, item["file_id"], caption=caption)
             else:
-                await bot.send_document(user.telegram_id, item["file_id"], caption=caption)
+                await bot.send_document(chat_id, item["file_id"], caption=caption)
         except TelegramBadRequest as error:
             if "file" not in error.message.lower():
                 raise
-            await bot.send_message(user.telegram_id, _(FILE_GONE))
+            await bot.send_message(chat_id, _(FILE_GONE))
 
 
 # -- the router ---------------------------------------------------------------------------------
@@ -938,6 +978,7 @@ def build_router() -> Router:
     office = HasRole(*OFFICE_ROLES)
     agency = HasRole(*AGENCY_ROLES)
     cb = router.callback_query
+    cb.register(on_read, office, HandoverAction.filter(F.step == HandoverStep.read))
     cb.register(on_assign, office, HandoverAction.filter(F.step == HandoverStep.assign))
     cb.register(on_pick, office, HandoverAction.filter(F.step == HandoverStep.pick))
     cb.register(on_transfer, office, HandoverAction.filter(F.step == HandoverStep.transfer))

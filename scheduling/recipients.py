@@ -16,6 +16,7 @@ from cases.org.users import Role
 from cases.store.db import Database
 
 UNIT_SCOPED = frozenset({Role.mediator, Role.agency_liaison, Role.agency_head})
+AGENCY_ROLES = frozenset({Role.agency_liaison, Role.agency_head})
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,12 @@ class RecipientDirectory:
         if role is Role.citizen:
             citizen = await self._citizen(case_id) if case_id is not None else None
             return [citizen] if citizen is not None else []
+        if role in AGENCY_ROLES and unit is None and case_id is not None:
+            agency = await self._case_unit(role, case_id)
+            if agency is None and case_id in self._petitions:
+                # A petition the office keeps (not assigned to an agency, XF 22) has no agency
+                # to remind: nobody stands in for one.
+                return []
         if role not in self._by_role:
             self._by_role[role] = (
                 await self._admins_with_role() if role is Role.admin else await self._staff(role)
@@ -64,10 +71,6 @@ class RecipientDirectory:
             # the case's unit registered yet → the administrators, as for an unstaffed role.
             if unit is None and case_id is not None:
                 unit = await self._case_unit(role, case_id)
-                if unit is None and role is not Role.mediator and case_id in self._petitions:
-                    # A petition the office keeps (not assigned to an agency, XF 22) has no
-                    # agency to remind: nobody stands in for one.
-                    return []
             scoped = [p for p in people if p.unit is None or p.unit == unit]
             return scoped or await self._admins(role)
         return people

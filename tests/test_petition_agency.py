@@ -214,6 +214,12 @@ async def test_petition_assigned_accepted_answered_with_files_reaches_the_citize
     assert "已交办谷城县交通运输局；理由：村道养护属交通运输部门职责" in history
     assert "谷城县交通运输局已受理该信访事项" in history
     assert "王科长 · " in history
+    # ... and reads the opinion with its documents (the office oversees the handling).
+    await office.press("办理机关的处理意见")
+    texts = office.texts()
+    assert any("经查，村道已列入明年养护计划" in text for text in texts)
+    documents = [r for r in bot.session.requests if isinstance(r, SendDocument)]
+    assert documents and hashlib.sha256(OPINION_PDF).hexdigest() in str(documents[-1].caption)
 
 
 async def test_transfer_outside_the_county_names_the_body_tells_the_citizen_and_closes(
@@ -557,3 +563,21 @@ async def test_an_objection_after_five_working_days_is_refused(
     await liaison.press("确认")
     assert "2026年12月2日" in liaison.last_text() and "应当办理" in liaison.last_text()
     assert await db.fetch_value("SELECT status FROM petition_handovers") == "assigned"
+
+
+async def test_a_petition_the_office_handles_itself_reminds_no_agency_and_no_stand_in(
+    citizen: PacedClient, office: PacedClient, db: Database, clock: FakeClock
+) -> None:
+    """X4 names agency liaisons since petitions go to agencies; one the office accepted itself
+    has no agency, and nobody stands in for one (the administrators heard nothing new)."""
+    case_id = await file_petition(citizen, db)
+    await office.click(f"staff:accept:{case_id}::0:0::")
+    assert await status(db, case_id) == "accepted"
+    await Planner(db, clock, admin_ids=[ADMIN_ID]).plan()
+    audiences = {
+        r["audience"]
+        for r in await db.fetch_all(
+            "SELECT audience FROM reminders WHERE rule_id = 'X4' AND kind != 'notice'"
+        )
+    }
+    assert audiences == {"office_staff"}

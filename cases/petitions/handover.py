@@ -58,7 +58,6 @@ from cases.org.users import Role, User
 from cases.procedures.access import extension_left, may_approve_extension, staff_case_view
 from cases.procedures.actions import (
     MAX_REPLY_FILES,
-    MAX_REPLY_TEXT,
     NoticeSink,
     ReplyFile,
     staff_event,
@@ -84,6 +83,8 @@ from cases.store.time import Clock, legal_today, to_db
 AGENCY_ROLES = frozenset({Role.agency_liaison, Role.agency_head})
 OFFICE_ROLES = frozenset({Role.admin, Role.office_staff})
 MAX_REASON = 500
+MAX_OPINION_TEXT = 3500
+"""The opinion reaches the citizen in one message with its heading (Telegram: 4,096)."""
 MAX_BODY_NAME = 100
 
 
@@ -192,7 +193,7 @@ REPORT_NOT_CONFIRMED = N_(
 )
 OPINION_MISSING = N_("Send the text of the handling opinion first (《信访工作条例》第三十二条).")
 OPINION_TOO_LONG = N_(
-    "The opinion is too long for the chat: send at most 4,000 characters of text and 20 files, "
+    "The opinion is too long for the chat: send at most 3,500 characters of text and 20 files, "
     "and the rest on paper."
 )
 OBJECTION_ENDED = N_(
@@ -444,6 +445,18 @@ class PetitionHandover:
         )
         return [(r["case_id"], r["number"], r["status"]) for r in rows]
 
+    async def opinion_for_office(self, case_id: int, user: User) -> dict[str, Any] | None:
+        """The agency's handling opinion as recorded (text, files with SHA-256, who and when),
+        for the petition office overseeing it; None if none or not theirs to read."""
+        if user.role not in OFFICE_ROLES or await staff_case_view(self._db, case_id, user) is None:
+            return None
+        row = await self._db.fetch_one(
+            "SELECT detail FROM case_events WHERE case_id = ? AND kind = ?"
+            " AND json_extract(detail, '$.agency_id') IS NOT NULL ORDER BY id DESC LIMIT 1",
+            (case_id, CONCLUDED),
+        )
+        return json.loads(row["detail"]) if row else None
+
     async def office_may_hand_over(self, case_id: int, user: User) -> bool:
         """The petition office (or an administrator) on a petition still at the office."""
         if user.role not in OFFICE_ROLES:
@@ -691,7 +704,7 @@ class PetitionHandover:
         if view.handover.status != "accepted":
             return _ALREADY
         text = (text or "").strip()
-        if len(text) > MAX_REPLY_TEXT or len(files) > MAX_REPLY_FILES:
+        if len(text) > MAX_OPINION_TEXT or len(files) > MAX_REPLY_FILES:
             return Result(Outcome.refused, OPINION_TOO_LONG)
         if not text:
             return Result(Outcome.refused, OPINION_MISSING)
