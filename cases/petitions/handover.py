@@ -495,7 +495,7 @@ class PetitionHandover:
         kind = answers.get("petition_kind") or "complaint"
         if case["sensitive"] or kind == "report":
             # XF 30(3): never to the agency reported; only as a deliberate, confirmed choice.
-            if answers.get("body_concerned") == agency_id:
+            if answers.get("body_concerned") in (agency.id, f"text:{agency.name}"):
                 return Result(Outcome.refused, REPORT_TO_ACCUSED)
             if not confirmed_report:
                 return Result(Outcome.refused, REPORT_NOT_CONFIRMED)
