@@ -8,6 +8,7 @@ name the matter and the petition office's contact and open the petition as the a
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import json
@@ -581,3 +582,23 @@ async def test_a_petition_the_office_handles_itself_reminds_no_agency_and_no_sta
         )
     }
     assert audiences == {"office_staff"}
+
+
+async def test_assign_and_transfer_pressed_together_leave_one_consistent_handover(
+    dispatcher: Dispatcher, citizen: PacedClient, office: PacedClient, db: Database
+) -> None:
+    """Two clerks at once: one assigns, one transfers. One of them wins; never a case closed
+    here while an agency holds it."""
+    case_id = await file_petition(citizen, db)
+    service: PetitionHandover = dispatcher["handover"]
+    user = await dispatcher["users"].get(OFFICE)
+    results = await asyncio.gather(
+        service.assign(case_id, user, agency_id=AGENCY, reason="职责"),
+        service.transfer(case_id, user, body_name="襄阳市信访局", reason="县外管辖"),
+        service.assign(case_id, user, agency_id=AGENCY, reason="职责"),
+    )
+    assert [r.outcome for r in results].count(Outcome.done) == 1
+    rows = await db.fetch_all("SELECT kind, status FROM petition_handovers")
+    assert len(rows) == 1
+    expected = "closed" if rows[0]["kind"] == "transfer" else "submitted"
+    assert await status(db, case_id) == expected

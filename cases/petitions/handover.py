@@ -53,7 +53,7 @@ from cases.intake.forms import Procedure
 from cases.intake.validation import ValidationError, clean_text, mask_phone
 from cases.law.deadline_rules import DeadlineEngine, citation, default_engine
 from cases.org.contact import office_contact
-from cases.org.organisation import Organisation, UnknownId
+from cases.org.organisation import Agency, Organisation, UnknownId
 from cases.org.users import Role, User
 from cases.procedures.access import extension_left, may_approve_extension, staff_case_view
 from cases.procedures.actions import (
@@ -202,6 +202,10 @@ OBJECTION_ENDED = N_(
 )
 NO_EXTENSION_LEFT = N_("No extension is left: the handling period may be extended by 30 days.")
 EXTENSION_PENDING = N_("An extension request is already waiting for the head's decision.")
+
+
+class _Raced(Exception):
+    """Another press made the handover first: the unit is rolled back."""
 
 
 class Outcome(StrEnum):
@@ -505,7 +509,31 @@ class PetitionHandover:
         today = self.today()
         now = self._now()
         facts: dict[str, Any] = {"assigned_on": today.isoformat()}
+        try:
+            return await self._assign_unit(
+                case, user, agency, reason, kind, forwarded, people, today, now, facts
+            )
+        except _Raced:
+            return _ALREADY
+
+    async def _assign_unit(
+        self,
+        case: Any,
+        user: User,
+        agency: Agency,
+        reason: str,
+        kind: str,
+        forwarded: bool,
+        people: Sequence[Person],
+        today: date,
+        now: str,
+        facts: dict[str, Any],
+    ) -> Result:
+        """The assignment's one unit of work (rolled back whole by :class:`_Raced`)."""
+        case_id = int(case["id"])
         async with self._db.transaction() as conn:
+            if not forwarded and not await _still(conn, case_id, CaseStatus.submitted):
+                raise _Raced  # transferred meanwhile
             if forwarded and not await _set_status(
                 conn, case_id, CaseStatus.submitted, CaseStatus.closed, now
             ):
@@ -524,7 +552,7 @@ class PetitionHandover:
                     ),
                 )
             except sqlite3.IntegrityError:
-                return _ALREADY  # a double press: one live handover per case
+                raise _Raced from None  # a double press: one live handover per case
             handover_id = cursor.lastrowid
             if forwarded:
                 await cancel_case_deadlines(
@@ -609,8 +637,15 @@ class PetitionHandover:
         today = self.today()
         now = self._now()
         async with self._db.transaction() as conn:
-            if not await _set_status(conn, case_id, CaseStatus.submitted, CaseStatus.closed, now):
-                return _ALREADY
+            if await row_in(
+                conn,
+                "SELECT 1 FROM petition_handovers WHERE case_id = ?"
+                " AND status IN ('assigned', 'accepted')",
+                (case_id,),
+            ) or not await _set_status(
+                conn, case_id, CaseStatus.submitted, CaseStatus.closed, now
+            ):
+                return _ALREADY  # assigned or transferred meanwhile: nothing written yet
             cursor = await conn.execute(
                 "INSERT INTO petition_handovers(case_id, kind, body_name, reason, status,"
                 " assigned_by, assigned_at) VALUES (?, 'transfer', ?, ?, 'transferred', ?, ?)",
@@ -995,6 +1030,11 @@ async def _set_status(
         (new, now, case_id, old),
     )
     return cursor.rowcount == 1
+
+
+async def _still(conn: aiosqlite.Connection, case_id: int, status: CaseStatus) -> bool:
+    row = await row_in(conn, "SELECT status FROM cases WHERE id = ?", (case_id,))
+    return row is not None and row[0] == status
 
 
 async def _due(conn: aiosqlite.Connection, deadline_id: int) -> tuple[str, bool]:
