@@ -153,6 +153,61 @@ def handover_buttons(view: StaffCaseView, user: User) -> list[InlineKeyboardButt
     ]
 
 
+HANDOVER_STATUS: dict[str, str] = {
+    # The office's status line for a petition an agency holds or held (XF 22-23): where it is
+    # now, not the generic "received, to be accepted or forwarded" (keys: handover events).
+    "assigned": N_(
+        "Assigned to {agency} on {date}; waiting for the agency to accept it (it tells the "
+        "petitioner by {x3_due})"
+    ),
+    "forwarded": N_("Forwarded to {agency} on {date} (closed here)"),
+    "petition_returned": N_(
+        "Returned by {agency} (not within its competence); to be assigned or transferred again"
+    ),
+    "petition_agency_accepted": N_(
+        "Accepted by {agency} on {date}; handling opinion due by {conclude_due}"
+    ),
+    "petition_transferred": N_("Transferred to {body} on {date} (closed here)"),
+    "concluded": N_("Handling opinion issued by {agency} on {date}"),
+}
+_HANDOVER_KINDS = frozenset(
+    {"petition_assigned", "petition_returned", "petition_agency_accepted", "petition_transferred"}
+)
+
+
+def handover_status(view: StaffCaseView) -> str | None:
+    """The status line of a petition passed on by the office (None: the generic one serves)."""
+    if view.procedure is not Procedure.petition:
+        return None
+    events = [
+        e
+        for e in view.events
+        if e.kind in _HANDOVER_KINDS or (e.kind == "concluded" and e.detail.get("agency_id"))
+    ]
+    if not events:
+        return None
+    last = events[-1]
+    key = last.kind
+    if key == "petition_assigned":
+        key = "forwarded" if last.detail.get("forwarded") else "assigned"
+    detail = last.detail
+    on = (
+        detail.get("assigned_on")
+        or detail.get("accepted_on")
+        or detail.get("transferred_on")
+        or detail.get("decided_on")
+    )
+    running = {d.rule_id: d.due_on for d in view.deadlines}  # an extension moves X4
+    return t(
+        HANDOVER_STATUS[key],
+        agency=html.escape(str(detail.get("agency_name") or "—")),
+        body=html.escape(str(detail.get("body_name") or "—")),
+        date=_date(on),
+        x3_due=running.get("X3") or _date(detail.get("x3_due")),
+        conclude_due=running.get("X4") or _date(detail.get("conclude_due")),
+    )
+
+
 async def on_assign(
     query: CallbackQuery,
     callback_data: HandoverAction,

@@ -66,7 +66,7 @@ from cases.store.time import LEGAL_TZ, Clock, legal_today
 from handlers.case_file import application_button, send_case_file
 from handlers.filters import HasRole, NotCommand, When
 from handlers.keyboards import button, grid
-from handlers.petition_agency import handover_buttons, open_for_agency
+from handlers.petition_agency import handover_buttons, handover_status, open_for_agency
 from handlers.texts import current_locale, event_text, t
 
 STAFF_ROLES = (Role.admin, Role.office_staff, Role.mediator)
@@ -291,7 +291,10 @@ def staff_case_text(view: StaffCaseView) -> str:
     locale = current_locale()
     lines = [
         f"<b>{html.escape(_(PROCEDURE_NAMES[view.procedure]))}</b> <code>{view.number}</code>",
-        t("Status: {status}", status=_(staff_status_text(view.procedure, view.status))),
+        t(
+            "Status: {status}",
+            status=handover_status(view) or _(staff_status_text(view.procedure, view.status)),
+        ),
         t("Received on: {date}", date=view.received_on),
         t("Matter: {subject}", subject=html.escape(view.subject)),
     ]

@@ -602,3 +602,44 @@ async def test_assign_and_transfer_pressed_together_leave_one_consistent_handove
     assert len(rows) == 1
     expected = "closed" if rows[0]["kind"] == "transfer" else "submitted"
     assert await status(db, case_id) == expected
+
+
+# -- review fixes (helper f10r) -----------------------------------------------------------------
+
+
+async def test_office_status_line_read_to_be_accepted_or_forwarded_for_an_assigned_petition(
+    citizen: PacedClient,
+    office: PacedClient,
+    liaison: PacedClient,
+    db: Database,
+    clock: FakeClock,
+) -> None:
+    """The office's page said "已收到，待受理或转送" while an agency held the petition: it now
+    says where the petition is at each step."""
+    case_id = await assigned_petition(citizen, office, db, clock)
+    office.clear()
+    await office.click(f"staff:view:{case_id}::0:0::")
+    page = office.last_text()
+    assert "待受理或转送" not in page
+    assert "已于2026年11月25日" in page and "交办谷城县交通运输局，待其受理" in page
+    await liaison.click(PetitionAgencyAction(step=AgencyStep.accept, case_id=case_id))
+    office.clear()
+    await office.click(f"staff:view:{case_id}::0:0::")
+    assert "谷城县交通运输局已于2026年11月25日" in office.last_text()
+    assert "正在办理" in office.last_text()
+
+
+async def test_office_status_line_after_an_objection_says_to_assign_again(
+    citizen: PacedClient,
+    office: PacedClient,
+    liaison: PacedClient,
+    db: Database,
+    clock: FakeClock,
+) -> None:
+    case_id = await assigned_petition(citizen, office, db, clock)
+    await liaison.click(PetitionAgencyAction(step=AgencyStep.object, case_id=case_id))
+    await liaison.send("不属本局职责")
+    await liaison.press("确认")
+    office.clear()
+    await office.click(f"staff:view:{case_id}::0:0::")
+    assert "提出异议（不属其职权范围）已退回，待重新交办或转送" in office.last_text()
