@@ -45,6 +45,7 @@ from cases.petitions.handover import (
     AGENCY_ROLES,
     EXTENSION_PENDING,
     MAX_OPINION_TEXT,
+    OBJECTION_ENDED,
     OFFICE_ROLES,
     AgencyPetitionView,
     Outcome,
@@ -480,6 +481,15 @@ def agency_page(view: AgencyPetitionView) -> str:
                 basis=deadline.basis,
             )
         )
+    if view.objection_due is not None and view.may_object:
+        lines.append(
+            "• "
+            + t(
+                "Object if the matter is not within your agency's competence: by {date} "
+                "(《信访工作条例》第二十三条第三款); after it your agency must handle it.",
+                date=view.objection_due,
+            )
+        )
     if view.pending_extension is not None:
         lines.append(
             t(
@@ -503,12 +513,13 @@ def agency_keyboard(view: AgencyPetitionView, user: User) -> InlineKeyboardMarku
                 PetitionAgencyAction(step=AgencyStep.accept, case_id=case_id),
             )
         )
-        buttons.append(
-            button(
-                _("↩️ Not within our competence (提出异议)"),
-                PetitionAgencyAction(step=AgencyStep.object, case_id=case_id),
+        if view.may_object:  # X3a: five working days (XF 23(3))
+            buttons.append(
+                button(
+                    _("↩️ Not within our competence (提出异议)"),
+                    PetitionAgencyAction(step=AgencyStep.object, case_id=case_id),
+                )
             )
-        )
     x4 = view.running("X4")
     if view.handover.status == "accepted":
         buttons.append(
@@ -913,6 +924,10 @@ async def on_object(
     await query.answer()
     if view.handover.status != "assigned":
         await show_agency_petition(message, view.id, user, handover, _(ALREADY))
+        return
+    if not view.may_object:  # a stale button: say so before a reason is typed in vain
+        note = "❗ " + t(OBJECTION_ENDED, objection_due=view.objection_due or "—")
+        await show_agency_petition(message, view.id, user, handover, note)
         return
     await state.set_state(AgencyInput.objection)
     await state.set_data({"case_id": view.id})

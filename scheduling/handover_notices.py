@@ -6,13 +6,14 @@ the caller's unit of work. The row names the rule (X3, X4) so the sender gives a
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import aiosqlite
 
 from cases.org.users import Role
 from cases.store.db import Database
-from cases.store.time import LEGAL_TZ, Clock
+from cases.store.time import LEGAL_TZ, Clock, to_db
 from scheduling.notices import _insert as insert_notice
 from scheduling.recipients import Recipient, RecipientDirectory
 
@@ -50,6 +51,8 @@ class AgencyMailer:
         kind: str,
         params: Mapping[str, Any],
         dedup_key: str,
+        *,
+        due_at: datetime | None = None,
     ) -> bool:
         async with conn.execute(
             "SELECT number, procedure FROM cases WHERE id = ?", (case_id,)
@@ -70,4 +73,14 @@ class AgencyMailer:
             procedure=str(row["procedure"]),
             clock=self._clock,
             tz=LEGAL_TZ,
+            due_at=due_at,
+        )
+
+    async def cancel(self, conn: aiosqlite.Connection, prefix: str) -> None:
+        """Cancel the notices not yet sent whose dedup key starts with ``prefix`` (a last
+        day's reminder once the agency acted)."""
+        await conn.execute(
+            "UPDATE reminders SET status = 'cancelled', updated_at = ?"
+            " WHERE status = 'pending' AND kind = 'notice' AND substr(dedup_key, 1, ?) = ?",
+            (to_db(self._clock.now()), len(prefix), prefix),
         )

@@ -22,7 +22,7 @@ import html
 import json
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -180,10 +180,13 @@ async def _insert(
     procedure: str,
     clock: Clock,
     tz: ZoneInfo,
+    due_at: datetime | None = None,
 ) -> bool:
+    """``due_at``: a notice for later (a last day's reminder), cancelled by its dedup key."""
     now = clock.now()
     quiet = Quiet.DEFER if audience is Role.citizen else Quiet.DEFER_UNLESS_DUE_TODAY
-    due_at = after_quiet_hours(now, tz) if audience is Role.citizen else now
+    if due_at is None:
+        due_at = after_quiet_hours(now, tz) if audience is Role.citizen else now
     payload = {
         "notice": kind,
         "case_number": case_number,

@@ -559,9 +559,9 @@ async def test_an_objection_after_five_working_days_is_refused(
 ) -> None:
     case_id = await assigned_petition(citizen, office, db, clock)  # Wed 2026-11-25
     clock.advance(timedelta(days=8))  # Thu 2026-12-03: the fifth working day was Wed 12-02
+    await liaison.click(PetitionAgencyAction(step=AgencyStep.view, case_id=case_id))
+    assert not any("提出异议" in b for b in liaison.buttons())  # the period ended
     await liaison.click(PetitionAgencyAction(step=AgencyStep.object, case_id=case_id))
-    await liaison.send("不属本局职责")
-    await liaison.press("确认")
     assert "2026年12月2日" in liaison.last_text() and "应当办理" in liaison.last_text()
     assert await db.fetch_value("SELECT status FROM petition_handovers") == "assigned"
 
@@ -643,3 +643,38 @@ async def test_office_status_line_after_an_objection_says_to_assign_again(
     office.clear()
     await office.click(f"staff:view:{case_id}::0:0::")
     assert "提出异议（不属其职权范围）已退回，待重新交办或转送" in office.last_text()
+
+
+async def test_the_five_working_day_objection_period_had_no_reminder(
+    citizen: PacedClient,
+    office: PacedClient,
+    liaison: PacedClient,
+    head: PacedClient,
+    db: Database,
+    clock: FakeClock,
+) -> None:
+    """X3a (XF 23(3)): the agency's page names the last day to object, and on that day at
+    08:30 its people are reminded, unless it accepted or objected before."""
+    case_id = await assigned_petition(citizen, office, db, clock)  # Wed 2026-11-25
+    await deliver(db, clock)
+    await liaison.click(PetitionAgencyAction(step=AgencyStep.view, case_id=case_id))
+    assert "2026年12月2日" in liaison.last_text() and "第二十三条第三款" in liaison.last_text()
+    clock.advance(timedelta(days=6))  # Tue 2026-12-01: nothing yet
+    assert not to(await deliver(db, clock), LIAISON)
+    clock.set(datetime(2026, 12, 2, 0, 31, tzinfo=UTC))  # Wed 12-02 08:31 in Gucheng
+    rows = await deliver(db, clock)
+    [reminder] = to(rows, LIAISON)
+    assert "今天" in reminder and "2026年12月2日" in reminder and "提出异议" in reminder
+    assert to(rows, HEAD)
+    [row] = [r for r in rows if r.chat_id == LIAISON]
+    assert any(b.text == "查看案件" for r in render_markup(row).inline_keyboard for b in r)
+
+
+async def test_objection_reminder_is_cancelled_once_the_agency_accepts(
+    citizen: PacedClient, office: PacedClient, liaison: PacedClient, db: Database, clock: FakeClock
+) -> None:
+    case_id = await assigned_petition(citizen, office, db, clock)
+    await liaison.click(PetitionAgencyAction(step=AgencyStep.accept, case_id=case_id))
+    clock.set(datetime(2026, 12, 2, 0, 31, tzinfo=UTC))
+    rows = await deliver(db, clock)
+    assert not [text for text in to(rows, LIAISON) if "提出异议" in text]

@@ -41,7 +41,7 @@ import json
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -78,7 +78,7 @@ from cases.procedures.privacy import mask_numbers
 from cases.procedures.statuses import CaseStatus
 from cases.procedures.transitions import Notice
 from cases.store.db import Database, row_in
-from cases.store.time import Clock, legal_today, to_db
+from cases.store.time import LEGAL_TZ, Clock, legal_today, to_db
 
 AGENCY_ROLES = frozenset({Role.agency_liaison, Role.agency_head})
 OFFICE_ROLES = frozenset({Role.admin, Role.office_staff})
@@ -86,6 +86,8 @@ MAX_REASON = 500
 MAX_OPINION_TEXT = 3500
 """The opinion reaches the citizen in one message with its heading (Telegram: 4,096)."""
 MAX_BODY_NAME = 100
+OBJECTION_REMINDER_AT = time(8, 30)
+"""The last objection day's reminder (X3a) goes out as the working day starts."""
 
 
 class HandoverNotice(StrEnum):
@@ -101,6 +103,7 @@ class HandoverNotice(StrEnum):
     extension_requested = "petition_extension_requested"  # the head: approve or refuse
     extension_decided = "petition_extension_decided"  # the liaisons: the head's answer
     returned = "petition_returned"  # the petition office: the agency objects (XF 23(3))
+    objection_last_day = "petition_objection_last_day"  # liaisons and head: X3a ends today
 
 
 NOTICE_TEXTS: dict[str, str] = {
@@ -142,6 +145,11 @@ NOTICE_TEXTS: dict[str, str] = {
     HandoverNotice.returned: N_(
         "Petition {number}: {agency} objects that the matter is not within its competence "
         "({basis}) and returned it.\nReason: {reason}\nPlease assign or transfer it again."
+    ),
+    HandoverNotice.objection_last_day: N_(
+        "Petition {number}: today, {objection_due}, is the last day to object that the matter "
+        "is not within your agency's competence ({basis}); after it your agency must handle it. "
+        "If it is yours, accept it and tell the petitioner by {x3_due}. Press “Open case”."
     ),
     HandoverNotice.extension_decided: N_(
         "Petition {number}: the extension of {days} days was {decision_msgid}. The handling "
@@ -246,7 +254,11 @@ class AgencyNotices(Protocol):
         kind: str,
         params: Mapping[str, Any],
         dedup_key: str,
+        *,
+        due_at: datetime | None = None,
     ) -> bool: ...
+
+    async def cancel(self, conn: aiosqlite.Connection, prefix: str) -> None: ...
 
 
 class Handover(BaseModel):
@@ -288,6 +300,9 @@ class AgencyPetitionView(BaseModel):
     pending_extension: PendingExtension | None
     office_contact: str
     opinion_sent: bool
+    objection_due: date | None = None
+    """X3a (XF 23(3)): while the agency has not accepted, the last day it may object."""
+    may_object: bool = False
 
     def running(self, rule_id: str) -> CaseDeadline | None:
         return next((d for d in self.deadlines if d.rule_id == rule_id), None)
@@ -410,6 +425,11 @@ class PetitionHandover:
             " WHERE case_id = ? AND status = 'pending'",
             (case_id,),
         )
+        objection_due = (
+            self.engine.compute("X3a", handover.assigned_on).due
+            if handover.status == "assigned"
+            else None
+        )
         facts = str(answers.get("facts") or "")
         if answers.get("reasons"):
             facts += "\n" + str(answers["reasons"])
@@ -434,6 +454,8 @@ class PetitionHandover:
             else None,
             office_contact=office_contact(self.org, "petition", user.locale or "zh"),
             opinion_sent=handover.status == "concluded",
+            objection_due=objection_due,
+            may_object=objection_due is not None and self.today() <= objection_due,
         )
 
     async def agency_petitions(self, user: User, *, limit: int = 20) -> list[tuple[int, str, str]]:
@@ -614,7 +636,42 @@ class PetitionHandover:
                     to_agency,
                     f"notice:{HandoverNotice.to_agency}:{handover_id}:{person.chat_id}",
                 )
+            if not forwarded:
+                await self._remind_objection_end(conn, case_id, handover_id, people, today, facts)
         return Result(Outcome.done, facts={**facts, "agency": agency.name, "forwarded": forwarded})
+
+    async def _remind_objection_end(
+        self,
+        conn: aiosqlite.Connection,
+        case_id: int,
+        handover_id: int | None,
+        people: Sequence[Person],
+        assigned_on: date,
+        facts: Mapping[str, Any],
+    ) -> None:
+        """X3a (XF 23(3)): the agency may object within 5 working days; on the last of them,
+        at 08:30, its people are reminded (cancelled once it accepts or objects)."""
+        objection = self.engine.compute("X3a", assigned_on)
+        due_at = datetime.combine(objection.due, OBJECTION_REMINDER_AT, tzinfo=LEGAL_TZ)
+        if due_at <= self._clock.now():
+            return
+        params = {
+            "rule_id": "X3",  # the sender gives agency staff "Open case" (X3's petition)
+            "objection_due": objection.due.isoformat(),
+            "x3_due": facts.get("x3_due"),
+            "provisional": objection.provisional,
+            **_basis("XF", "23", "第三款", "(3)"),
+        }
+        for person in people:
+            await self._agencies.queue(
+                conn,
+                case_id,
+                person,
+                HandoverNotice.objection_last_day,
+                params,
+                f"{_objection_key(handover_id)}{person.chat_id}",
+                due_at=due_at,
+            )
 
     async def transfer(self, case_id: int, user: User, *, body_name: str, reason: str) -> Result:
         """转送 (XF 22) to a body outside the county: named as typed, with the reason; the
@@ -691,6 +748,7 @@ class PetitionHandover:
             )
             if changed.rowcount != 1:
                 return _ALREADY
+            await self._agencies.cancel(conn, _objection_key(view.handover.id))
             if not await _set_status(
                 conn, case_id, CaseStatus.submitted, CaseStatus.accepted, now
             ):
@@ -808,11 +866,9 @@ class PetitionHandover:
         reason = _clean(reason, MAX_REASON)
         if not reason:
             return Result(Outcome.refused, REASON_MISSING)
-        objection_due = self.engine.compute("X3a", view.handover.assigned_on).due
-        if self.today() > objection_due:
-            return Result(
-                Outcome.refused, OBJECTION_ENDED, {"objection_due": objection_due.isoformat()}
-            )
+        if not view.may_object:
+            due = view.objection_due.isoformat() if view.objection_due else ""
+            return Result(Outcome.refused, OBJECTION_ENDED, {"objection_due": due})
         office = self.org.office_for_role("petition")
         clerks = await self._agencies.people([Role.office_staff], office.id if office else "")
         agency = self.org.agency(user.unit or "")
@@ -831,6 +887,7 @@ class PetitionHandover:
             )
             if changed.rowcount != 1:
                 return _ALREADY
+            await self._agencies.cancel(conn, _objection_key(view.handover.id))
             detail = {"agency_id": agency.id, "agency_name": agency.name, "reason": reason}
             await staff_event(conn, case_id, now, user, RETURNED, detail)
             for person in clerks:
@@ -1019,6 +1076,11 @@ class PetitionHandover:
                         self._clock,
                         late_ok=late_ok,
                     )
+
+
+def _objection_key(handover_id: int | None) -> str:
+    """The dedup-key prefix of a handover's last-objection-day reminders (one per person)."""
+    return f"notice:{HandoverNotice.objection_last_day}:{handover_id}:"
 
 
 async def _set_status(
