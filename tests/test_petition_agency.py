@@ -678,3 +678,38 @@ async def test_objection_reminder_is_cancelled_once_the_agency_accepts(
     clock.set(datetime(2026, 12, 2, 0, 31, tzinfo=UTC))
     rows = await deliver(db, clock)
     assert not [text for text in to(rows, LIAISON) if "提出异议" in text]
+
+
+async def _ask_extension(liaison: PacedClient, case_id: int, db: Database) -> int:
+    await liaison.click(PetitionAgencyAction(step=AgencyStep.accept, case_id=case_id))
+    await liaison.press("申请延期")
+    await liaison.send("需委托第三方检测路基")
+    await liaison.press("30日")
+    return int(await db.fetch_value("SELECT id FROM petition_extension_requests"))
+
+
+async def test_approve_and_refuse_pressed_together_left_the_period_extended_but_refused(
+    dispatcher: Dispatcher,
+    citizen: PacedClient,
+    office: PacedClient,
+    liaison: PacedClient,
+    head: PacedClient,
+    db: Database,
+    clock: FakeClock,
+) -> None:
+    """Two heads at once: the request's state always matches the clock."""
+    case_id = await assigned_petition(citizen, office, db, clock)
+    request_id = await _ask_extension(liaison, case_id, db)
+    service: PetitionHandover = dispatcher["handover"]
+    user = await dispatcher["users"].get(HEAD)
+    results = await asyncio.gather(
+        service.decide_extension(case_id, user, request_id=request_id, approve=True),
+        service.decide_extension(case_id, user, request_id=request_id, approve=False),
+    )
+    assert [r.outcome for r in results].count(Outcome.done) >= 1
+    decision = await db.fetch_value("SELECT status FROM petition_extension_requests")
+    days = await db.fetch_value(
+        "SELECT extension_days FROM case_deadlines WHERE case_id = ? AND rule_id = 'X4'",
+        (case_id,),
+    )
+    assert (decision, days) in {("approved", 30), ("refused", 0)}

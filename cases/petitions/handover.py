@@ -998,13 +998,23 @@ class PetitionHandover:
         provisional = bool(stored and stored.provisional)
         liaisons = await self._agencies.people([Role.agency_liaison], user.unit or "")
         now = self._now()
-        decision = "approved" if approve else "refused"
         async with self._db.transaction() as conn:
-            changed = await conn.execute(
-                "UPDATE petition_extension_requests SET status = ?, decided_by = ?,"
-                " decided_at = ? WHERE id = ? AND status = 'pending'",
-                (decision, user.telegram_id, now, request_id),
-            )
+            if approve:
+                # The extension is in the clock now (this press or a double press of it):
+                # the request says approved even if a refusal slipped in between.
+                changed = await conn.execute(
+                    "UPDATE petition_extension_requests SET status = 'approved',"
+                    " decided_by = ?, decided_at = ? WHERE id = ? AND status != 'approved'",
+                    (user.telegram_id, now, request_id),
+                )
+            else:
+                # A refusal stands only while the extension was not granted meanwhile.
+                changed = await conn.execute(
+                    "UPDATE petition_extension_requests SET status = 'refused', decided_by = ?,"
+                    " decided_at = ? WHERE id = ? AND status = 'pending' AND (SELECT"
+                    " extension_days FROM case_deadlines WHERE id = ?) = ?",
+                    (user.telegram_id, now, request_id, x4.id, int(base or 0)),
+                )
             if changed.rowcount != 1:
                 return _ALREADY
             await staff_event(
