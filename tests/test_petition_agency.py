@@ -713,3 +713,19 @@ async def test_approve_and_refuse_pressed_together_left_the_period_extended_but_
         (case_id,),
     )
     assert (decision, days) in {("approved", 30), ("refused", 0)}
+
+
+async def test_an_extension_approved_too_late_answered_in_english(
+    citizen: PacedClient,
+    office: PacedClient,
+    liaison: PacedClient,
+    head: PacedClient,
+    db: Database,
+    clock: FakeClock,
+) -> None:
+    case_id = await assigned_petition(citizen, office, db, clock)
+    await _ask_extension(liaison, case_id, db)
+    clock.advance(timedelta(days=70))  # the 60 days ended before the head pressed
+    await head.click(CaseAction(action="view", case_id=case_id))
+    await head.press("批准延期（30日）")
+    assert "无法批准延期" in head.last_text() and "period" not in head.last_text()

@@ -209,6 +209,10 @@ OBJECTION_ENDED = N_(
     "《信访工作条例》第二十三条): the agency must handle the matter."
 )
 NO_EXTENSION_LEFT = N_("No extension is left: the handling period may be extended by 30 days.")
+EXTENSION_IMPOSSIBLE = N_(
+    "The extension cannot be granted: the handling period has already ended, or the 30 days "
+    "the law allows are used up (《信访工作条例》第三十四条). Refuse the request instead."
+)
 EXTENSION_PENDING = N_("An extension request is already waiting for the head's decision.")
 
 
@@ -992,8 +996,10 @@ class PetitionHandover:
             except ExtensionChanged:
                 stored = await get_deadline(self._db, x4.id)
                 new_due = stored.due_on if stored else x4.due_on  # an earlier press extended
-            except ClockError as error:
-                return Result(Outcome.refused, str(error))
+            except ClockError:
+                # The period ended meanwhile, or the 30 days are used (its English message is
+                # for the log, not for the head who pressed).
+                return Result(Outcome.refused, EXTENSION_IMPOSSIBLE)
         stored = await get_deadline(self._db, x4.id)
         provisional = bool(stored and stored.provisional)
         liaisons = await self._agencies.people([Role.agency_liaison], user.unit or "")
