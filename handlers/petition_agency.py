@@ -72,6 +72,9 @@ EXTENSION_CHOICES = (5, 10, 15, 30)
 ASSIGN_LABEL = N_("📤 Assign to an agency (交办)")
 TRANSFER_LABEL = N_("🚚 Transfer outside the county (转送)")
 READ_LABEL = N_("📄 The agency's handling opinion")
+EXTENSION_WAITING_LABEL = N_("⏳ The agency's extension request: decide")
+EXTENSION_ASKED = "petition_extension_requested"
+EXTENSION_DONE = frozenset({"petition_extension_approved", "petition_extension_refused"})
 
 
 class HandoverStep(StrEnum):
@@ -146,6 +149,15 @@ def handover_buttons(view: StaffCaseView, user: User) -> list[InlineKeyboardButt
         e.kind == "concluded" and e.detail.get("agency_id") for e in view.events
     ):
         return [button(_(READ_LABEL), HandoverAction(step=HandoverStep.read, case_id=view.id))]
+    if user.role is Role.admin and _extension_waiting(view):
+        # The agency has no head in the bot: the request reached the administrators, who
+        # decide it on the agency's page (XF 34; cases.petitions.handover.page_view).
+        return [
+            button(
+                _(EXTENSION_WAITING_LABEL),
+                PetitionAgencyAction(step=AgencyStep.view, case_id=view.id),
+            )
+        ]
     if view.status is not CaseStatus.submitted or handed_over(view):
         return []
     return [
@@ -207,6 +219,15 @@ def handover_status(view: StaffCaseView) -> str | None:
         x3_due=running.get("X3") or _date(detail.get("x3_due")),
         conclude_due=running.get("X4") or _date(detail.get("conclude_due")),
     )
+
+
+def _extension_waiting(view: StaffCaseView) -> bool:
+    """An agency's extension request not decided yet (from the case history)."""
+    if view.procedure is not Procedure.petition or view.status is not CaseStatus.accepted:
+        return False
+    asked = {e.detail.get("request_id") for e in view.events if e.kind == EXTENSION_ASKED}
+    decided = {e.detail.get("request_id") for e in view.events if e.kind in EXTENSION_DONE}
+    return bool(asked - decided)
 
 
 async def on_assign(
@@ -506,7 +527,8 @@ def agency_page(view: AgencyPetitionView) -> str:
 def agency_keyboard(view: AgencyPetitionView, user: User) -> InlineKeyboardMarkup:
     case_id = view.id
     buttons = []
-    if view.handover.status == "assigned":
+    agency = user.role in AGENCY_ROLES  # an administrator only decides an extension
+    if agency and view.handover.status == "assigned":
         buttons.append(
             button(
                 _("✅ Accept and tell the petitioner (受理)"),
@@ -521,7 +543,7 @@ def agency_keyboard(view: AgencyPetitionView, user: User) -> InlineKeyboardMarku
                 )
             )
     x4 = view.running("X4")
-    if view.handover.status == "accepted":
+    if agency and view.handover.status == "accepted":
         buttons.append(
             button(
                 _("📄 Send the handling opinion (出具处理意见)"),
@@ -535,18 +557,23 @@ def agency_keyboard(view: AgencyPetitionView, user: User) -> InlineKeyboardMarku
                     PetitionAgencyAction(step=AgencyStep.extend, case_id=case_id),
                 )
             )
-        pending = view.pending_extension
-        if pending is not None and x4 is not None and may_approve_extension(x4, user):
-            buttons += [
-                button(
-                    t("Approve the extension ({days} days)", days=pending.days),
-                    PetitionAgencyAction(step=AgencyStep.approve, case_id=case_id, n=pending.id),
-                ),
-                button(
-                    _("Refuse the extension"),
-                    PetitionAgencyAction(step=AgencyStep.refuse, case_id=case_id, n=pending.id),
-                ),
-            ]
+    pending = view.pending_extension
+    if (
+        view.handover.status == "accepted"
+        and pending is not None
+        and x4 is not None
+        and may_approve_extension(x4, user)
+    ):
+        buttons += [
+            button(
+                t("Approve the extension ({days} days)", days=pending.days),
+                PetitionAgencyAction(step=AgencyStep.approve, case_id=case_id, n=pending.id),
+            ),
+            button(
+                _("Refuse the extension"),
+                PetitionAgencyAction(step=AgencyStep.refuse, case_id=case_id, n=pending.id),
+            ),
+        ]
     buttons.append(
         button(_("🔄 Refresh"), PetitionAgencyAction(step=AgencyStep.view, case_id=case_id))
     )
@@ -557,7 +584,7 @@ async def show_agency_petition(
     message: Message, case_id: int, user: User, handover: PetitionHandover, note: str = ""
 ) -> bool:
     """The petition as this agency person may see it; False when it is not theirs."""
-    view = await handover.agency_view(case_id, user)
+    view = await handover.page_view(case_id, user)
     if view is None:
         return False
     text = agency_page(view)
@@ -660,7 +687,7 @@ async def on_agency_view(
     handover: PetitionHandover,
 ) -> None:
     message = _message(query)
-    if message is None or not await handover.agency_view(callback_data.case_id, user):
+    if message is None or not await handover.page_view(callback_data.case_id, user):
         await query.answer(_(NOT_AVAILABLE), show_alert=True)
         return
     await query.answer()
@@ -1047,13 +1074,14 @@ def build_router() -> Router:
     router = Router(name="petition-agency")
     office = HasRole(*OFFICE_ROLES)
     agency = HasRole(*AGENCY_ROLES)
+    decider = HasRole(*AGENCY_ROLES, Role.admin)  # an administrator stands in for a head
     cb = router.callback_query
     cb.register(on_read, office, HandoverAction.filter(F.step == HandoverStep.read))
     cb.register(on_assign, office, HandoverAction.filter(F.step == HandoverStep.assign))
     cb.register(on_pick, office, HandoverAction.filter(F.step == HandoverStep.pick))
     cb.register(on_transfer, office, HandoverAction.filter(F.step == HandoverStep.transfer))
     cb.register(on_confirm, office, HandoverAction.filter(F.step == HandoverStep.confirm))
-    cb.register(on_agency_view, agency, PetitionAgencyAction.filter(F.step == AgencyStep.view))
+    cb.register(on_agency_view, decider, PetitionAgencyAction.filter(F.step == AgencyStep.view))
     cb.register(on_accept, agency, PetitionAgencyAction.filter(F.step == AgencyStep.accept))
     cb.register(on_opinion, agency, PetitionAgencyAction.filter(F.step == AgencyStep.opinion))
     cb.register(on_send, agency, PetitionAgencyAction.filter(F.step == AgencyStep.send))
@@ -1062,7 +1090,7 @@ def build_router() -> Router:
     cb.register(on_days, agency, PetitionAgencyAction.filter(F.step == AgencyStep.days))
     cb.register(
         on_decide,
-        agency,
+        decider,
         PetitionAgencyAction.filter(F.step.in_({AgencyStep.approve, AgencyStep.refuse})),
     )
     cb.register(on_object, agency, PetitionAgencyAction.filter(F.step == AgencyStep.object))

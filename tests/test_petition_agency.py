@@ -688,6 +688,43 @@ async def _ask_extension(liaison: PacedClient, case_id: int, db: Database) -> in
     return int(await db.fetch_value("SELECT id FROM petition_extension_requests"))
 
 
+async def test_extension_request_of_an_agency_without_a_head_reached_admins_who_could_not_decide(
+    dispatcher: Dispatcher,
+    bot: Bot,
+    citizen: PacedClient,
+    office: PacedClient,
+    liaison: PacedClient,
+    db: Database,
+    clock: FakeClock,
+) -> None:
+    """No head registered: the request went to the administrators (stand-ins), whose "Open
+    case" showed a page without a way to decide. They now decide it on the agency's page."""
+    admin = await staff_client(dispatcher, bot, clock, ADMIN_ID, Role.admin)
+    case_id = await assigned_petition(citizen, office, db, clock)
+    await _ask_extension(liaison, case_id, db)
+    await deliver(db, clock)
+    await admin.click(CaseAction(action="view", case_id=case_id))
+    await admin.press("延期申请：审批")
+    assert "需委托第三方检测路基" in admin.last_text()
+    assert not any("受理" in b or "出具处理意见" in b for b in admin.buttons())
+    await admin.press("批准延期（30日）")
+    assert "已批准" in admin.last_text()
+    assert (
+        await db.fetch_value(
+            "SELECT extension_days FROM case_deadlines WHERE case_id = ? AND rule_id = 'X4'",
+            (case_id,),
+        )
+        == 30
+    )
+    rows = await deliver(db, clock)
+    assert to(rows, CITIZEN) and to(rows, LIAISON)  # the reason to the citizen; the liaison
+    # An administrator still cannot act for the agency itself.
+    service: PetitionHandover = dispatcher["handover"]
+    user = await dispatcher["users"].get(ADMIN_ID)
+    result = await service.conclude(case_id, user, text="意见")
+    assert result.outcome is Outcome.not_allowed
+
+
 async def test_approve_and_refuse_pressed_together_left_the_period_extended_but_refused(
     dispatcher: Dispatcher,
     citizen: PacedClient,

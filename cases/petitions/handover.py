@@ -399,6 +399,22 @@ class PetitionHandover:
             or handover.status not in ("assigned", "accepted", "concluded", "transferred")
         ):
             return None
+        return await self._view(case_id, handover, user)
+
+    async def page_view(self, case_id: int, user: User) -> AgencyPetitionView | None:
+        """The agency's page for its liaison or head; for an administrator, the page of a
+        petition an agency is handling, where they stand in for an agency without a head
+        (the extension request reaches them, scheduling.recipients) and decide it."""
+        if user.role is not Role.admin:
+            return await self.agency_view(case_id, user)
+        handover = await self.live(case_id)
+        if handover is None or handover.kind != "assign" or handover.status != "accepted":
+            return None
+        return await self._view(case_id, handover, user)
+
+    async def _view(
+        self, case_id: int, handover: Handover, user: User
+    ) -> AgencyPetitionView | None:
         case = await self._db.fetch_one(
             "SELECT * FROM cases WHERE id = ? AND procedure = 'petition'", (case_id,)
         )
@@ -966,7 +982,7 @@ class PetitionHandover:
         """The head of the agency (or an administrator) approves or refuses. Approval extends
         X4 once (the request remembers the extension total it was made at) and tells the
         citizen the reason (XF 34)."""
-        view = await self.agency_view(case_id, user)
+        view = await self.page_view(case_id, user)
         if view is None:
             return _NOT_ALLOWED
         pending = view.pending_extension
@@ -975,6 +991,7 @@ class PetitionHandover:
             return _ALREADY
         if not may_approve_extension(x4, user, self._engine):
             return _NOT_ALLOWED
+        agency_id = view.handover.agency_id or ""
         base = await self._db.fetch_value(
             "SELECT json_extract(detail, '$.base_extension_days') FROM case_events"
             " WHERE case_id = ? AND kind = ? AND json_extract(detail, '$.request_id') = ?",
@@ -1002,7 +1019,7 @@ class PetitionHandover:
                 return Result(Outcome.refused, EXTENSION_IMPOSSIBLE)
         stored = await get_deadline(self._db, x4.id)
         provisional = bool(stored and stored.provisional)
-        liaisons = await self._agencies.people([Role.agency_liaison], user.unit or "")
+        liaisons = await self._agencies.people([Role.agency_liaison], agency_id)
         now = self._now()
         async with self._db.transaction() as conn:
             if approve:
