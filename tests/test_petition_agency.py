@@ -766,3 +766,37 @@ async def test_an_extension_approved_too_late_answered_in_english(
     await head.click(CaseAction(action="view", case_id=case_id))
     await head.press("批准延期（30日）")
     assert "无法批准延期" in head.last_text() and "period" not in head.last_text()
+
+
+async def test_a_report_reached_the_agency_it_concerns_when_named_differently(
+    dispatcher: Dispatcher, citizen: PacedClient, db: Database
+) -> None:
+    """XF 30(3): the check compared the chosen id with the transfer's typed name, and the
+    citizen's typed "交通运输局" with "谷城县交通运输局", exactly: both passed."""
+    case_id = await file_petition(citizen, db, kind="检举、控告", request="查处某局李四")
+    answers = json.loads(
+        await db.fetch_value("SELECT answers FROM cases WHERE id = ?", (case_id,))
+    )
+    await dispatcher["users"].set_role(OFFICE, Role.office_staff, "petition_office")
+    user = await dispatcher["users"].get(OFFICE)
+    service: PetitionHandover = dispatcher["handover"]
+
+    async def concerns(value: str) -> None:
+        await db.execute(
+            "UPDATE cases SET answers = ? WHERE id = ?",
+            (json.dumps({**answers, "body_concerned": value}), case_id),
+        )
+
+    await concerns(AGENCY)  # chosen from the list
+    typed = await service.transfer(case_id, user, body_name="谷城县 交通运输局", reason="核查")
+    assert typed.outcome is Outcome.refused and "第三十条" in str(typed.error)
+    await concerns("text:交通运输局")  # typed by the citizen
+    picked = await service.assign(
+        case_id, user, agency_id=AGENCY, reason="核查", confirmed_report=True
+    )
+    assert picked.outcome is Outcome.refused and "第三十条" in str(picked.error)
+    assert await db.fetch_value("SELECT count(*) FROM petition_handovers") == 0
+    # A place name alone is no match: the discipline body of the county may receive it.
+    await concerns("text:谷城县")
+    done = await service.transfer(case_id, user, body_name="谷城县纪委监委", reason="检举控告")
+    assert done.outcome is Outcome.done

@@ -541,7 +541,7 @@ class PetitionHandover:
         kind = answers.get("petition_kind") or "complaint"
         if case["sensitive"] or kind == "report":
             # XF 30(3): never to the agency reported; only as a deliberate, confirmed choice.
-            if answers.get("body_concerned") in (agency.id, f"text:{agency.name}"):
+            if self._reported(answers, agency.id, agency.name, agency.name_en):
                 return Result(Outcome.refused, REPORT_TO_ACCUSED)
             if not confirmed_report:
                 return Result(Outcome.refused, REPORT_NOT_CONFIRMED)
@@ -707,8 +707,9 @@ class PetitionHandover:
         case = await self._db.fetch_one("SELECT * FROM cases WHERE id = ?", (case_id,))
         assert case is not None
         answers = json.loads(case["answers"] or "{}")
-        concerned = str(answers.get("body_concerned") or "")
-        if case["sensitive"] and concerned.removeprefix("text:").strip() == body:
+        if (case["sensitive"] or answers.get("petition_kind") == "report") and self._reported(
+            answers, "", body
+        ):
             return Result(Outcome.refused, REPORT_TO_ACCUSED)
         await self._close_met(case_id, ("X1",), user)
         today = self.today()
@@ -746,6 +747,23 @@ class PetitionHandover:
                 f"notice:{TRANSFERRED}:{cursor.lastrowid}",
             )
         return Result(Outcome.done, facts={"body": body, "transferred_on": today.isoformat()})
+
+    def _reported(self, answers: Mapping[str, Any], agency_id: str, *names: str | None) -> bool:
+        """XF 30(3): whether the body a report concerns (``body_concerned``: an agency of the
+        organisation file, or a name the citizen typed) is this one, by id or by name; a
+        name typed by either side matches the other when one contains the other
+        ("交通运输局" in "谷城县交通运输局")."""
+        concerned = str(answers.get("body_concerned") or "").strip()
+        if not concerned:
+            return False
+        if agency_id and concerned == agency_id:
+            return True
+        reported = {concerned.removeprefix("text:")}
+        if not concerned.startswith("text:"):
+            with contextlib.suppress(UnknownId):
+                known = self.org.agency(concerned)
+                reported |= {known.name, known.name_en or ""}
+        return any(_same_body(a, b) for a in reported for b in names if a and b)
 
     # -- the agency ---------------------------------------------------------------------------
 
@@ -1109,6 +1127,20 @@ class PetitionHandover:
                         self._clock,
                         late_ok=late_ok,
                     )
+
+
+PLACE_SUFFIXES = ("省", "市", "县", "区", "镇", "乡", "村")
+"""A name that is only a place ("谷城县") is in every body's name there: not a match."""
+
+
+def _same_body(first: str, second: str) -> bool:
+    a, b = ("".join(x.split()).casefold() for x in (first, second))
+    if not a or not b:
+        return False
+    short, long = sorted((a, b), key=len)
+    return short == long or (
+        len(short) >= 3 and short in long and not short.endswith(PLACE_SUFFIXES)
+    )
 
 
 def _objection_key(handover_id: int | None) -> str:
