@@ -23,6 +23,7 @@ from aiogram.methods import SendDocument
 from cases.law.deadline_rules import compute
 from cases.org.users import Role
 from cases.petitions.handover import Outcome, PetitionHandover
+from cases.procedures.case_clocks import mark_met
 from cases.store.db import Database
 from cases.store.migrate import MIGRATIONS_DIR, migrate
 from cases.store.time import FakeClock
@@ -800,3 +801,46 @@ async def test_a_report_reached_the_agency_it_concerns_when_named_differently(
     await concerns("text:谷城县")
     done = await service.transfer(case_id, user, body_name="谷城县纪委监委", reason="检举控告")
     assert done.outcome is Outcome.done
+
+
+async def test_accept_and_objection_pressed_together_left_an_accepted_petition_marked_returned(
+    dispatcher: Dispatcher,
+    citizen: PacedClient,
+    office: PacedClient,
+    liaison: PacedClient,
+    head: PacedClient,
+    db: Database,
+    clock: FakeClock,
+) -> None:
+    """An "accept" meets X3 first, then takes the handover; an objection landing in between
+    returned the petition with X3 met (the petitioner "told"), or cancelled X3 of a petition
+    then accepted. Now one wins, and the clocks agree with the handover."""
+    case_id = await assigned_petition(citizen, office, db, clock)
+    service: PetitionHandover = dispatcher["handover"]
+    liaison_user = await dispatcher["users"].get(LIAISON)
+    head_user = await dispatcher["users"].get(HEAD)
+    x3_id = int(
+        await db.fetch_value(
+            "SELECT id FROM case_deadlines WHERE case_id = ? AND rule_id = 'X3'", (case_id,)
+        )
+    )
+    await mark_met(db, x3_id, HEAD, date(2026, 11, 25), clock)  # the head's accept, under way
+    objected = await service.object(case_id, liaison_user, reason="不属本局职责")
+    assert objected.outcome is Outcome.already
+    assert (await service.accept(case_id, head_user)).outcome is Outcome.done
+    assert await db.fetch_value("SELECT status FROM petition_handovers") == "accepted"
+    assert await status(db, case_id) == "accepted"
+
+    # Both at once on a fresh assignment: one wins, the record agrees.
+    second = await assigned_petition(citizen, office, db, clock)
+    results = await asyncio.gather(
+        service.object(second, liaison_user, reason="不属本局职责"),
+        service.accept(second, head_user),
+    )
+    assert [r.outcome for r in results].count(Outcome.done) == 1
+    handover = await db.fetch_value(
+        "SELECT status FROM petition_handovers WHERE case_id = ?", (second,)
+    )
+    x3 = (await clocks(db, second))["X3"][0]
+    expected = {"accepted": ("met", "accepted"), "returned": ("cancelled", "submitted")}
+    assert (x3, await status(db, second)) == expected[handover]

@@ -67,7 +67,6 @@ from cases.procedures.case_clocks import (
     ClockError,
     ExtensionChanged,
     cancel_case_deadlines,
-    cancel_deadline,
     extend_deadline,
     get_deadline,
     mark_met,
@@ -910,14 +909,15 @@ class PetitionHandover:
         office = self.org.office_for_role("petition")
         clerks = await self._agencies.people([Role.office_staff], office.id if office else "")
         agency = self.org.agency(user.unit or "")
-        for deadline in await open_deadlines(self._db, case_id):
-            if deadline.rule_id == "X3":  # the duty to tell the petitioner goes back too
-                with contextlib.suppress(ClockError):
-                    await cancel_deadline(
-                        self._db, deadline.id, user.telegram_id, RETURNED, self._clock
-                    )
         now = self._now()
         async with self._db.transaction() as conn:
+            if await row_in(
+                conn,
+                "SELECT 1 FROM case_deadlines WHERE case_id = ? AND rule_id = 'X3'"
+                " AND status = 'met'",
+                (case_id,),
+            ):
+                return _ALREADY  # an "accept" press is under way (it meets X3 first)
             changed = await conn.execute(
                 "UPDATE petition_handovers SET status = 'returned' WHERE id = ?"
                 " AND status = 'assigned'",
@@ -926,6 +926,11 @@ class PetitionHandover:
             if changed.rowcount != 1:
                 return _ALREADY
             await self._agencies.cancel(conn, _objection_key(view.handover.id))
+            # The duty to tell the petitioner (X3) goes back with it: on a petition still at
+            # the office and assigned, X3 is its only running clock (X1 was met).
+            await cancel_case_deadlines(
+                conn, case_id, reason=RETURNED, actor_id=user.telegram_id, clock=self._clock
+            )
             detail = {"agency_id": agency.id, "agency_name": agency.name, "reason": reason}
             await staff_event(conn, case_id, now, user, RETURNED, detail)
             for person in clerks:
