@@ -83,6 +83,8 @@ class HandoverStep(StrEnum):
     pick = "p"  # an agency chosen: ask the reason
     transfer = "t"  # ask the receiving body
     confirm = "y"  # do it (with the reason's fingerprint)
+    agree = "g"  # the agency's objection: agreed, the petition comes back (XF 23(3))
+    disagree = "n"  # the agency's objection: not agreed, the agency must handle it
 
 
 class HandoverAction(CallbackData, prefix="ho"):
@@ -158,6 +160,17 @@ def handover_buttons(view: StaffCaseView, user: User) -> list[InlineKeyboardButt
                 PetitionAgencyAction(step=AgencyStep.view, case_id=view.id),
             )
         ]
+    if view.status is CaseStatus.submitted and _objection_waiting(view):
+        return [
+            button(
+                _("✅ Agree with the objection: take it back"),
+                HandoverAction(step=HandoverStep.agree, case_id=view.id),
+            ),
+            button(
+                _("✖️ Do not agree: the agency handles it"),
+                HandoverAction(step=HandoverStep.disagree, case_id=view.id),
+            ),
+        ]
     if view.status is not CaseStatus.submitted or handed_over(view):
         return []
     return [
@@ -177,6 +190,14 @@ HANDOVER_STATUS: dict[str, str] = {
     "petition_returned": N_(
         "Returned by {agency} (not within its competence); to be assigned or transferred again"
     ),
+    "petition_objected": N_(
+        "{agency} objects that the matter is not within its competence: agree (take it back) "
+        "or not"
+    ),
+    "petition_objection_refused": N_(
+        "Assigned to {agency}; its objection was not agreed, it must accept the matter and tell "
+        "the petitioner by {x3_due}"
+    ),
     "petition_agency_accepted": N_(
         "Accepted by {agency} on {date}; handling opinion due by {conclude_due}"
     ),
@@ -184,7 +205,14 @@ HANDOVER_STATUS: dict[str, str] = {
     "concluded": N_("Handling opinion issued by {agency} on {date}"),
 }
 _HANDOVER_KINDS = frozenset(
-    {"petition_assigned", "petition_returned", "petition_agency_accepted", "petition_transferred"}
+    {
+        "petition_assigned",
+        "petition_returned",
+        "petition_objected",
+        "petition_objection_refused",
+        "petition_agency_accepted",
+        "petition_transferred",
+    }
 )
 
 
@@ -219,6 +247,12 @@ def handover_status(view: StaffCaseView) -> str | None:
         x3_due=running.get("X3") or _date(detail.get("x3_due")),
         conclude_due=running.get("X4") or _date(detail.get("conclude_due")),
     )
+
+
+def _objection_waiting(view: StaffCaseView) -> bool:
+    """The agency objected (XF 23(3)) and the office has not answered (from the history)."""
+    kinds = [e.kind for e in view.events if e.kind in _HANDOVER_KINDS]
+    return bool(kinds) and kinds[-1] == "petition_objected"
 
 
 def _extension_waiting(view: StaffCaseView) -> bool:
@@ -462,6 +496,43 @@ async def on_confirm(
         )
 
 
+async def on_objection(
+    query: CallbackQuery,
+    callback_data: HandoverAction,
+    user: User,
+    handover: PetitionHandover,
+) -> None:
+    """The office answers the agency's objection (XF 23(3))."""
+    agree = callback_data.step is HandoverStep.agree
+    result = await handover.decide_objection(callback_data.case_id, user, agree=agree)
+    if result.outcome is Outcome.not_allowed:
+        await query.answer(_(NOT_AVAILABLE), show_alert=True)
+        return
+    await query.answer()
+    message = _message(query)
+    if message is None:
+        return
+    if result.outcome is not Outcome.done:
+        await message.answer(_(ALREADY))
+    elif agree:
+        await message.answer(
+            t(
+                "Agreed: the petition is back at the office, {agency} is told. Assign or "
+                "transfer it again from the case page.",
+                agency=html.escape(str(result.facts["agency"])),
+            )
+        )
+    else:
+        await message.answer(
+            t(
+                "Not agreed: {agency} is told that it must handle the matter and tell the "
+                "petitioner by {x3_due}.",
+                agency=html.escape(str(result.facts["agency"])),
+                x3_due=_date(result.facts.get("x3_due")),
+            )
+        )
+
+
 def _date(value: object) -> object:
     return date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else "—"
 
@@ -510,6 +581,12 @@ def agency_page(view: AgencyPetitionView) -> str:
                 "(《信访工作条例》第二十三条第三款); after it your agency must handle it.",
                 date=view.objection_due,
             )
+        )
+    if view.handover.objection_pending:
+        lines.append(_("Objection sent: waiting for the petition office's answer."))
+    elif view.handover.objection_refused and view.handover.status == "assigned":
+        lines.append(
+            _("The petition office did not agree with the objection: your agency must handle it.")
         )
     if view.pending_extension is not None:
         lines.append(
@@ -644,8 +721,9 @@ _RESULT_DONE: dict[AgencyStep, str] = {
     ),
     AgencyStep.refuse: N_("The extension was refused; the liaison is told."),
     AgencyStep.returned: N_(
-        "The petition was returned to the petition office with your reason; it assigns or "
-        "transfers it again."
+        "Your objection and its reason went to the petition office (《信访工作条例》第二十三条"
+        "第三款). If it agrees, it takes the petition back; if not, your agency must handle it. "
+        "Until then you may still accept it."
     ),
 }
 
@@ -1081,6 +1159,11 @@ def build_router() -> Router:
     cb.register(on_pick, office, HandoverAction.filter(F.step == HandoverStep.pick))
     cb.register(on_transfer, office, HandoverAction.filter(F.step == HandoverStep.transfer))
     cb.register(on_confirm, office, HandoverAction.filter(F.step == HandoverStep.confirm))
+    cb.register(
+        on_objection,
+        office,
+        HandoverAction.filter(F.step.in_({HandoverStep.agree, HandoverStep.disagree})),
+    )
     cb.register(on_agency_view, decider, PetitionAgencyAction.filter(F.step == AgencyStep.view))
     cb.register(on_accept, agency, PetitionAgencyAction.filter(F.step == AgencyStep.accept))
     cb.register(on_opinion, agency, PetitionAgencyAction.filter(F.step == AgencyStep.opinion))

@@ -534,19 +534,25 @@ async def test_agency_objects_within_five_working_days_and_the_office_assigns_ag
     clock: FakeClock,
 ) -> None:
     """XF 23(3): an agency that is not competent objects with reasons within 5 working days;
-    the petition goes back to the office, which passes it on again. Not a closure."""
+    once the office agrees, the petition goes back to it and it passes it on again. Not a
+    closure."""
     case_id = await assigned_petition(citizen, office, db, clock)
     await deliver(db, clock)
     await liaison.click(PetitionAgencyAction(step=AgencyStep.view, case_id=case_id))
     await liaison.press("不属本单位职权")
     await liaison.send("村道属乡镇管养，不属本局职责")
     await liaison.press("确认")
-    assert "已连同理由退回信访局" in liaison.last_text()
+    assert "异议及理由已报送信访局" in liaison.last_text()
     assert await status(db, case_id) == "submitted"
-    assert (await clocks(db, case_id))["X3"][0] == "cancelled"
     rows = await deliver(db, clock)
     [told_office] = to(rows, OFFICE)
-    assert "村道属乡镇管养，不属本局职责" in told_office and "请重新交办或转送" in told_office
+    assert "村道属乡镇管养，不属本局职责" in told_office and "同意" in told_office
+    office.clear()
+    await office.click(f"staff:view:{case_id}::0:0::")
+    await office.press("同意异议")
+    assert "已同意" in office.last_text()
+    assert (await clocks(db, case_id))["X3"][0] == "cancelled"
+    assert [t for t in to(await deliver(db, clock), LIAISON) if "已同意您单位的异议" in t]
     # The agency no longer sees it; the office can hand it on again.
     await liaison.click(PetitionAgencyAction(step=AgencyStep.view, case_id=case_id))
     assert liaison.session.alerts()[-1] == NOT_AVAILABLE
@@ -641,6 +647,10 @@ async def test_office_status_line_after_an_objection_says_to_assign_again(
     await liaison.click(PetitionAgencyAction(step=AgencyStep.object, case_id=case_id))
     await liaison.send("不属本局职责")
     await liaison.press("确认")
+    office.clear()
+    await office.click(f"staff:view:{case_id}::0:0::")
+    assert "提出异议，认为不属其职权范围：待决定是否同意" in office.last_text()
+    await office.press("同意异议")
     office.clear()
     await office.click(f"staff:view:{case_id}::0:0::")
     assert "提出异议（不属其职权范围）已退回，待重新交办或转送" in office.last_text()
@@ -831,16 +841,59 @@ async def test_accept_and_objection_pressed_together_left_an_accepted_petition_m
     assert await db.fetch_value("SELECT status FROM petition_handovers") == "accepted"
     assert await status(db, case_id) == "accepted"
 
-    # Both at once on a fresh assignment: one wins, the record agrees.
+    # Both at once on a fresh assignment: the acceptance stands (an objection waits for the
+    # office and does not stop the agency from accepting), and the office's answer comes late.
     second = await assigned_petition(citizen, office, db, clock)
-    results = await asyncio.gather(
+    await asyncio.gather(
         service.object(second, liaison_user, reason="不属本局职责"),
         service.accept(second, head_user),
     )
-    assert [r.outcome for r in results].count(Outcome.done) == 1
-    handover = await db.fetch_value(
-        "SELECT status FROM petition_handovers WHERE case_id = ?", (second,)
+    assert (
+        await db.fetch_value("SELECT status FROM petition_handovers WHERE case_id = ?", (second,))
+        == "accepted"
     )
-    x3 = (await clocks(db, second))["X3"][0]
-    expected = {"accepted": ("met", "accepted"), "returned": ("cancelled", "submitted")}
-    assert (x3, await status(db, second)) == expected[handover]
+    assert (await clocks(db, second))["X3"][0] == "met"
+    assert await status(db, second) == "accepted"
+    office_user = await dispatcher["users"].get(OFFICE)
+    late = await service.decide_objection(second, office_user, agree=True)
+    assert late.outcome is Outcome.already
+
+
+async def test_an_objection_returned_the_petition_without_the_office_agreeing(
+    citizen: PacedClient,
+    office: PacedClient,
+    liaison: PacedClient,
+    intruder: PacedClient,
+    db: Database,
+    clock: FakeClock,
+) -> None:
+    """XF 23(3): materials go back only "经转送、交办机关核实同意后". The objection now waits for
+    the office; not agreed, the agency must handle the matter and X3 runs on."""
+    case_id = await assigned_petition(citizen, office, db, clock)
+    await liaison.click(PetitionAgencyAction(step=AgencyStep.object, case_id=case_id))
+    await liaison.send("不属本局职责")
+    await liaison.press("确认")
+    assert await db.fetch_value("SELECT status FROM petition_handovers") == "assigned"
+    assert (await clocks(db, case_id))["X3"][0] == "open"
+    await liaison.click(PetitionAgencyAction(step=AgencyStep.view, case_id=case_id))
+    assert "待信访局答复" in liaison.last_text()
+    assert not any("提出异议" in b for b in liaison.buttons())  # once
+    assert any("受理" in b for b in liaison.buttons())  # it may still accept
+    await deliver(db, clock)
+    # Only the petition office answers an objection (a forged button is refused).
+    await intruder.click(HandoverAction(step=HandoverStep.agree, case_id=case_id))
+    await liaison.click(HandoverAction(step=HandoverStep.agree, case_id=case_id))
+    assert await db.fetch_value("SELECT status FROM petition_handovers") == "assigned"
+    office.clear()
+    await office.click(f"staff:view:{case_id}::0:0::")
+    await office.press("不同意")
+    assert "不同意" in office.last_text() and "2026年12月10日" in office.last_text()
+    await office.press_again()  # a double press answers once
+    assert "此操作已完成" in office.last_text()
+    [told] = to(await deliver(db, clock), LIAISON)
+    assert "不同意您单位的异议" in told and "2026年12月10日" in told
+    assert (await clocks(db, case_id))["X3"][0] == "open"
+    await liaison.click(PetitionAgencyAction(step=AgencyStep.view, case_id=case_id))
+    assert "信访局不同意异议" in liaison.last_text()
+    await liaison.press("受理并告知信访人")
+    assert await status(db, case_id) == "accepted"

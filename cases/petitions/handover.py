@@ -102,6 +102,8 @@ class HandoverNotice(StrEnum):
     extension_requested = "petition_extension_requested"  # the head: approve or refuse
     extension_decided = "petition_extension_decided"  # the liaisons: the head's answer
     returned = "petition_returned"  # the petition office: the agency objects (XF 23(3))
+    objection_agreed = "petition_objection_agreed"  # the agency: the office took it back
+    objection_refused = "petition_objection_refused"  # the agency: it must handle the matter
     objection_last_day = "petition_objection_last_day"  # liaisons and head: X3a ends today
 
 
@@ -143,7 +145,18 @@ NOTICE_TEXTS: dict[str, str] = {
     ),
     HandoverNotice.returned: N_(
         "Petition {number}: {agency} objects that the matter is not within its competence "
-        "({basis}) and returned it.\nReason: {reason}\nPlease assign or transfer it again."
+        "({basis}).\nReason: {reason}\nThe materials go back only if the petition office "
+        "agrees: press “Open case” and agree (then assign or transfer it again) or not (then "
+        "the agency must handle it)."
+    ),
+    HandoverNotice.objection_agreed: N_(
+        "Petition {number}: the petition office agreed with your objection ({basis}); the "
+        "matter is no longer your agency's."
+    ),
+    HandoverNotice.objection_refused: N_(
+        "Petition {number}: the petition office did not agree with your objection ({basis}); "
+        "your agency must handle the matter. Please accept it and tell the petitioner by "
+        "{x3_due}. Press “Open case”."
     ),
     HandoverNotice.objection_last_day: N_(
         "Petition {number}: today, {objection_due}, is the last day to object that the matter "
@@ -165,6 +178,8 @@ TRANSFERRED = "petition_transferred"
 AGENCY_ACCEPTED = "petition_agency_accepted"
 EXTENSION_REQUESTED = "petition_extension_requested"
 RETURNED = "petition_returned"
+OBJECTED = "petition_objected"
+OBJECTION_REFUSED = "petition_objection_refused"
 EXTENSION_APPROVED = "petition_extension_approved"
 EXTENSION_REFUSED = "petition_extension_refused"
 CONCLUDED = "concluded"  # the transition table's event: one history line for both routes
@@ -181,6 +196,13 @@ HISTORY_STAFF: dict[str, str] = {
     TRANSFERRED: N_("Transferred (转送) to {body_name}; reason: {reason}"),
     AGENCY_ACCEPTED: N_("{agency_name} accepted the petition for handling."),
     RETURNED: N_("{agency_name} objected (not within its competence); reason: {reason}"),
+    OBJECTED: N_(
+        "{agency_name} objects (not within its competence), awaiting the office's answer; "
+        "reason: {reason}"
+    ),
+    OBJECTION_REFUSED: N_(
+        "The objection of {agency_name} was not agreed; the agency must handle the matter."
+    ),
     EXTENSION_REQUESTED: N_("Extension of {days} days requested; reason: {reason}"),
     EXTENSION_APPROVED: N_("Extension of {days} days approved by the head of the agency."),
     EXTENSION_REFUSED: N_("Extension of {days} days refused by the head of the agency."),
@@ -274,6 +296,17 @@ class Handover(BaseModel):
     status: str
     assigned_on: date
     accepted_on: date | None = None
+    objection_reason: str | None = None
+    """XF 23(3): the agency objected; the petition office agrees or not."""
+    objection_refused: bool = False
+
+    @property
+    def objection_pending(self) -> bool:
+        return (
+            self.status == "assigned"
+            and self.objection_reason is not None
+            and not self.objection_refused
+        )
 
 
 class PendingExtension(BaseModel):
@@ -327,6 +360,8 @@ def _handover(row: sqlite3.Row | Mapping[str, Any]) -> Handover:
         status=row["status"],
         assigned_on=date.fromisoformat(row["assigned_at"][:10]),
         accepted_on=date.fromisoformat(row["accepted_on"]) if row["accepted_on"] else None,
+        objection_reason=row["objection_reason"],
+        objection_refused=row["objection_refused_at"] is not None,
     )
 
 
@@ -474,7 +509,9 @@ class PetitionHandover:
             office_contact=office_contact(self.org, "petition", user.locale or "zh"),
             opinion_sent=handover.status == "concluded",
             objection_due=objection_due,
-            may_object=objection_due is not None and self.today() <= objection_due,
+            may_object=objection_due is not None
+            and self.today() <= objection_due
+            and handover.objection_reason is None,
         )
 
     async def agency_petitions(self, user: User, *, limit: int = 20) -> list[tuple[int, str, str]]:
@@ -893,8 +930,9 @@ class PetitionHandover:
 
     async def object(self, case_id: int, user: User, *, reason: str) -> Result:
         """异议 (XF 23(3)): the agency finds the matter outside its competence and says why,
-        within 5 working days of the assignment (X3a); the petition goes back to the office,
-        which assigns or transfers it again. Not a closure: the case stays open."""
+        within 5 working days of the assignment (X3a). The materials go back only once the
+        office agrees (:meth:`decide_objection`); meanwhile X3 runs and the agency may still
+        accept. Not a closure: the case stays open."""
         view = await self.agency_view(case_id, user)
         if view is None:
             return _NOT_ALLOWED
@@ -919,30 +957,95 @@ class PetitionHandover:
             ):
                 return _ALREADY  # an "accept" press is under way (it meets X3 first)
             changed = await conn.execute(
-                "UPDATE petition_handovers SET status = 'returned' WHERE id = ?"
-                " AND status = 'assigned'",
-                (view.handover.id,),
+                "UPDATE petition_handovers SET objection_reason = ?, objected_by = ?,"
+                " objected_at = ? WHERE id = ? AND status = 'assigned'"
+                " AND objection_reason IS NULL",
+                (reason, user.telegram_id, now, view.handover.id),
             )
             if changed.rowcount != 1:
                 return _ALREADY
             await self._agencies.cancel(conn, _objection_key(view.handover.id))
-            # The duty to tell the petitioner (X3) goes back with it: on a petition still at
-            # the office and assigned, X3 is its only running clock (X1 was met).
-            await cancel_case_deadlines(
-                conn, case_id, reason=RETURNED, actor_id=user.telegram_id, clock=self._clock
-            )
             detail = {"agency_id": agency.id, "agency_name": agency.name, "reason": reason}
-            await staff_event(conn, case_id, now, user, RETURNED, detail)
+            await staff_event(conn, case_id, now, user, OBJECTED, detail)
             for person in clerks:
                 await self._agencies.queue(
                     conn,
                     case_id,
                     person,
                     HandoverNotice.returned,
-                    {"agency": agency.name, "reason": reason, **_basis("XF", "23")},
+                    {
+                        "agency": agency.name,
+                        "reason": reason,
+                        **_basis("XF", "23", "第三款", "(3)"),
+                    },
                     f"notice:{RETURNED}:{view.handover.id}:{person.chat_id}",
                 )
         return Result(Outcome.done, facts={"agency": agency.name})
+
+    async def decide_objection(self, case_id: int, user: User, *, agree: bool) -> Result:
+        """XF 23(3) "经转送、交办机关核实同意后，交还相关材料": the petition office agrees (the
+        handover is returned, X3 stops, the office assigns or transfers it again) or not (the
+        agency must handle it; X3 runs on)."""
+        if user.role not in OFFICE_ROLES or await staff_case_view(self._db, case_id, user) is None:
+            return _NOT_ALLOWED
+        handover = await self.live(case_id)
+        if handover is None or not handover.objection_pending or handover.agency_id is None:
+            return _ALREADY
+        agency = self.org.agency(handover.agency_id)
+        people = await self._agencies.people(list(AGENCY_ROLES), agency.id)
+        now = self._now()
+        facts: dict[str, Any] = {"agency": agency.name}
+        async with self._db.transaction() as conn:
+            pending = (
+                " WHERE id = ? AND status = 'assigned' AND objection_reason IS NOT NULL"
+                " AND objection_refused_at IS NULL"
+            )
+            if agree:
+                changed = await conn.execute(
+                    "UPDATE petition_handovers SET status = 'returned'" + pending,
+                    (handover.id,),
+                )
+            else:
+                changed = await conn.execute(
+                    "UPDATE petition_handovers SET objection_refused_at = ?" + pending,
+                    (now, handover.id),
+                )
+            if changed.rowcount != 1:
+                return _ALREADY
+            detail = {
+                "agency_id": agency.id,
+                "agency_name": agency.name,
+                "reason": handover.objection_reason,
+            }
+            params: dict[str, Any] = {**_basis("XF", "23", "第三款", "(3)")}
+            if agree:
+                # The duty to tell the petitioner (X3) goes back with it: on a petition still
+                # at the office and assigned, X3 is its only running clock (X1 was met).
+                await cancel_case_deadlines(
+                    conn, case_id, reason=RETURNED, actor_id=user.telegram_id, clock=self._clock
+                )
+                await staff_event(conn, case_id, now, user, RETURNED, detail)
+            else:
+                await staff_event(conn, case_id, now, user, OBJECTION_REFUSED, detail)
+                x3 = await row_in(
+                    conn,
+                    "SELECT due_on FROM case_deadlines WHERE case_id = ? AND rule_id = 'X3'"
+                    " AND status = 'open'",
+                    (case_id,),
+                )
+                params |= {"rule_id": "X3", "x3_due": x3[0] if x3 else None}
+                facts["x3_due"] = params["x3_due"]
+            kind = HandoverNotice.objection_agreed if agree else HandoverNotice.objection_refused
+            for person in people:
+                await self._agencies.queue(
+                    conn,
+                    case_id,
+                    person,
+                    kind,
+                    params,
+                    f"notice:{kind}:{handover.id}:{person.chat_id}",
+                )
+        return Result(Outcome.done, facts=facts)
 
     async def request_extension(
         self, case_id: int, user: User, *, days: int, reason: str

@@ -1,8 +1,8 @@
 -- Petitions handed to the agencies that must answer them (issue #10, XF 22-23, 34).
 -- One row per handover: 交办 (assign) to an agency of the organisation file, or 转送 (transfer)
 -- to a body outside the county (named as typed). A case has at most one live handover
--- (assigned or accepted); an agency that objects (XF 23(3), 5 WD) returns it and the office
--- may hand it over again, so earlier rows stay as history.
+-- (assigned or accepted); an agency that objects (XF 23(3), 5 WD) returns it once the office
+-- agrees, and the office may hand it over again, so earlier rows stay as history.
 CREATE TABLE petition_handovers (
     id            INTEGER PRIMARY KEY,
     case_id       INTEGER NOT NULL REFERENCES cases(id),
@@ -18,6 +18,12 @@ CREATE TABLE petition_handovers (
     accepted_on   TEXT,
     concluded_by  INTEGER,
     concluded_on  TEXT,
+    -- XF 23(3): the agency's objection (not within its competence) waits for the petition
+    -- office: agreed, the handover is 'returned'; not agreed, the agency must handle it.
+    objection_reason     TEXT,
+    objected_by          INTEGER,
+    objected_at          TEXT,
+    objection_refused_at TEXT,
     CHECK ((kind = 'assign' AND agency_id IS NOT NULL)
         OR (kind = 'transfer' AND body_name IS NOT NULL AND length(trim(body_name)) > 0))
 ) STRICT;
