@@ -216,6 +216,22 @@ _HANDOVER_KINDS = frozenset(
 )
 
 
+LIST_STATUS: dict[str, str] = {
+    # The office's case list (/cases): where a petition an agency holds is (live_handovers).
+    "assigned": N_("Assigned to {agency}, to be accepted"),
+    "objected": N_("{agency} objects: agree or not"),
+    "accepted": N_("Being handled by {agency}"),
+}
+
+
+def list_status(state: tuple[str, str], org: Organisation) -> str:
+    """One line of the office's case list for a petition an agency holds."""
+    key, agency_id = state
+    agency = next((a for a in org.agencies if a.id == agency_id), None)
+    name = agency.display_name(current_locale()) if agency else agency_id
+    return t(LIST_STATUS[key], agency=html.escape(name))
+
+
 def handover_status(view: StaffCaseView) -> str | None:
     """The status line of a petition passed on by the office (None: the generic one serves)."""
     if view.procedure is not Procedure.petition:

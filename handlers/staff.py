@@ -37,7 +37,7 @@ from cases.intake.validation import TextLimits, ValidationError, clean_text, par
 from cases.law.deadline_rules import RULES, citation
 from cases.org.organisation import Organisation
 from cases.org.users import Role, User
-from cases.petitions.handover import PetitionHandover
+from cases.petitions.handover import PetitionHandover, live_handovers
 from cases.procedures.access import (
     EXTENSION_RULES,
     StaffCaseView,
@@ -66,7 +66,12 @@ from cases.store.time import LEGAL_TZ, Clock, legal_today
 from handlers.case_file import application_button, send_case_file
 from handlers.filters import HasRole, NotCommand, When
 from handlers.keyboards import button, grid
-from handlers.petition_agency import handover_buttons, handover_status, open_for_agency
+from handlers.petition_agency import (
+    handover_buttons,
+    handover_status,
+    list_status,
+    open_for_agency,
+)
 from handlers.texts import current_locale, event_text, t
 
 STAFF_ROLES = (Role.admin, Role.office_staff, Role.mediator)
@@ -396,15 +401,23 @@ async def open_staff_case(
 # -- /cases -------------------------------------------------------------------------------------
 
 
-async def _list(message: Message, user: User, db: Database) -> None:
+async def _list(
+    message: Message, user: User, db: Database, org: Organisation | None = None
+) -> None:
     cases = await open_cases_for(db, user, limit=LIST_LIMIT)
     if not cases:
         await message.answer(_("There are no open cases for you."))
         return
     lines = [t("Open cases, soonest time limit first ({count}):", count=len(cases)), ""]
     buttons = []
+    # Petitions an agency holds say which agency and at which step (XF 22-23).
+    held = await live_handovers(db, [c.id for c in cases if c.procedure is Procedure.petition])
     for case in cases:
-        status = _(staff_status_text(case.procedure, case.status))
+        status = (
+            list_status(held[case.id], org)
+            if case.id in held and org is not None
+            else _(staff_status_text(case.procedure, case.status))
+        )
         line = f"<code>{case.number}</code> · {status} · {html.escape(case.subject)}"
         label = case.number
         if case.next_rule_id and case.next_due_on:
@@ -419,9 +432,15 @@ async def _list(message: Message, user: User, db: Database) -> None:
     await message.answer("\n".join(lines), reply_markup=grid(buttons))
 
 
-async def command_cases(message: Message, state: FSMContext, user: User, db: Database) -> None:
+async def command_cases(
+    message: Message,
+    state: FSMContext,
+    user: User,
+    db: Database,
+    org: Organisation | None = None,
+) -> None:
     await _forget_pending_input(state)
-    await _list(message, user, db)
+    await _list(message, user, db, org)
 
 
 async def _forget_pending_input(state: FSMContext) -> None:
@@ -639,11 +658,17 @@ async def _ask_reason(pressed: Pressed, state: FSMContext) -> None:
     await pressed.message.answer(t(ASK_TEXTS[pressed.action], number=pressed.number))
 
 
-async def on_list(query: CallbackQuery, state: FSMContext, user: User, db: Database) -> None:
+async def on_list(
+    query: CallbackQuery,
+    state: FSMContext,
+    user: User,
+    db: Database,
+    org: Organisation | None = None,
+) -> None:
     await query.answer()
     await _forget_pending_input(state)
     if isinstance(query.message, Message):
-        await _list(query.message, user, db)
+        await _list(query.message, user, db, org)
 
 
 async def on_view(

@@ -897,3 +897,21 @@ async def test_an_objection_returned_the_petition_without_the_office_agreeing(
     assert "信访局不同意异议" in liaison.last_text()
     await liaison.press("受理并告知信访人")
     assert await status(db, case_id) == "accepted"
+
+
+async def test_office_case_list_read_to_be_accepted_or_forwarded_for_an_assigned_petition(
+    citizen: PacedClient,
+    office: PacedClient,
+    liaison: PacedClient,
+    db: Database,
+    clock: FakeClock,
+) -> None:
+    case_id = await assigned_petition(citizen, office, db, clock)
+    office.clear()
+    await office.send("/cases")
+    assert "已交办谷城县交通运输局，待其受理" in office.last_text()
+    assert "待受理或转送" not in office.last_text()
+    await liaison.click(PetitionAgencyAction(step=AgencyStep.accept, case_id=case_id))
+    office.clear()
+    await office.send("/cases")
+    assert "谷城县交通运输局正在办理" in office.last_text()

@@ -1280,6 +1280,27 @@ async def _due(conn: aiosqlite.Connection, deadline_id: int) -> tuple[str, bool]
     return str(row[0]), bool(row[1])
 
 
+async def live_handovers(db: Database, case_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+    """Where the listed petitions are, for the office's case list: case id → (state, agency
+    id) of each live handover; state is ``assigned``, ``objected`` or ``accepted``."""
+    if not case_ids:
+        return {}
+    rows = await db.fetch_all(
+        "SELECT case_id, status, agency_id, objection_reason IS NOT NULL"
+        " AND objection_refused_at IS NULL AS objected FROM petition_handovers"
+        " WHERE status IN ('assigned', 'accepted') AND kind = 'assign'"
+        f" AND case_id IN ({','.join('?' for _ in case_ids)})",
+        tuple(case_ids),
+    )
+    return {
+        int(r["case_id"]): (
+            "objected" if r["status"] == "assigned" and r["objected"] else str(r["status"]),
+            str(r["agency_id"]),
+        )
+        for r in rows
+    }
+
+
 async def handed_to_agency(db: Database, case_id: int) -> bool:
     """Whether an agency holds this petition now (the office's own actions step back)."""
     return bool(
