@@ -70,6 +70,7 @@ from cases.law.deadline_rules import default_engine
 from cases.litigation.court_cases import LitigationService
 from cases.org.organisation import Organisation, OrganisationError, load_organisation
 from cases.org.users import Role, UserRepository
+from cases.petitions.handover import PetitionHandover
 from cases.procedures.actions import CaseActions
 from cases.procedures.case_clocks import recent_recomputations, recompute_provisional
 from cases.procedures.followup import FollowUpService
@@ -85,6 +86,7 @@ from handlers.commands import MENU_ROLES, set_commands
 from handlers.replies import RetryRateLimitedReplies
 from handlers.storage import SqliteStorage
 from scheduling.booking import BookingJobs, BookingMailer
+from scheduling.handover_notices import AgencyMailer
 from scheduling.notices import alert_calendar_gap, notice_sink, notify_recomputed
 from scheduling.planner import Planner
 from scheduling.runner import Scheduling
@@ -195,9 +197,16 @@ def create_dispatcher(
         litigation=LitigationService(db, clock, org),
         # Handlers preview reminders with the planner itself (what it will send, to whom).
         planner=Planner(
-            db, clock, admin_ids=settings.admin_ids, escalation_hours=settings.escalation_hours
+            db,
+            clock,
+            admin_ids=settings.admin_ids,
+            escalation_hours=settings.escalation_hours,
+            org=org,
         ),
         actions=CaseActions(db, clock, notice_sink(clock)),
+        handover=PetitionHandover(
+            db, clock, org, notice_sink(clock), AgencyMailer(db, clock, settings.admin_ids)
+        ),
         booking=BookingService(
             db,
             clock,
@@ -561,6 +570,7 @@ async def serve(
         clock=clock,
         settings=settings,
         limiter=shared.limiter if shared else None,
+        org=org,
     )
     scheduling.tick_steps.append(BookingJobs(dp["booking"]).tick)
 

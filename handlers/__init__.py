@@ -18,6 +18,8 @@ the first matching handler wins; every router passed on the way costs a filter p
    ``agency-reply`` – the respondent agency's written reply and evidence (FY 48; its state).
    ``documents``  – PDFs: the application, the office's notices, the mediation agreement,
                     the dossier for 案卷评查 (callback data only).
+   ``petition-agency`` – petitions handed over: the office assigns or transfers, the agency
+                    accepts, answers, asks for an extension (XF 22-23, 34; its states).
 8. ``triage``     – "help me choose" questions (callback data only).
 9. ``litigation`` – staff: court cases against agencies (行政应诉), L3/L7 data entry; one
                      sub-router per flow (handlers/litigation/: registration, cards,
@@ -45,6 +47,7 @@ from handlers import (
     intake,
     litigation,
     mycases,
+    petition_agency,
     reminders,
     roster,
     staff,
@@ -74,6 +77,7 @@ def get_routers() -> list[Router]:
         case_file.build_router(),
         documents.build_router(),
         agency_reply.build_router(),
+        petition_agency.build_router(),
         triage.build_router(),
         litigation.build_router(),
         admin.build_router(),

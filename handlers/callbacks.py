@@ -69,3 +69,10 @@ class DocumentList(CallbackData, prefix="docs"):
     """``docs:<case_id>``: the documents of a case this person may have, as buttons."""
 
     case_id: RowId
+
+
+class OpinionFiles(CallbackData, prefix="pof"):
+    """Under a citizen's notice of a petition's handling opinion: send its documents (XF 32;
+    handlers/petition_agency.py, ownership checked there)."""
+
+    case_id: RowId

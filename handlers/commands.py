@@ -62,10 +62,19 @@ STAFF_COMMANDS: dict[str, list[tuple[str, str]]] = {
 """Shown only in the chats of staff (BotCommandScopeChat), after the citizens' commands."""
 
 AGENCY_COMMANDS: dict[str, list[tuple[str, str]]] = {
-    "zh": [("roster", "本单位局长接待日名单"), ("lawsuits", "本单位未结应诉案件")],
-    "en": [("roster", "Your reception-day list"), ("lawsuits", "Your agency's open court cases")],
+    "zh": [
+        ("roster", "本单位局长接待日名单"),
+        ("lawsuits", "本单位未结应诉案件"),
+        ("petitions", "交办本单位的信访事项"),
+    ],
+    "en": [
+        ("roster", "Your reception-day list"),
+        ("lawsuits", "Your agency's open court cases"),
+        ("petitions", "Petitions assigned to your agency"),
+    ],
 }
-"""An agency's liaison and head: their own agency's court cases (行政应诉)."""
+"""An agency's liaison and head: their own agency's court cases (行政应诉) and the petitions
+assigned to it (XF 22-23)."""
 
 ADMIN_COMMANDS: dict[str, list[tuple[str, str]]] = {
     "zh": [

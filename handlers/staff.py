@@ -37,6 +37,7 @@ from cases.intake.validation import TextLimits, ValidationError, clean_text, par
 from cases.law.deadline_rules import RULES, citation
 from cases.org.organisation import Organisation
 from cases.org.users import Role, User
+from cases.petitions.handover import PetitionHandover, live_handovers
 from cases.procedures.access import (
     EXTENSION_RULES,
     StaffCaseView,
@@ -65,6 +66,12 @@ from cases.store.time import LEGAL_TZ, Clock, legal_today
 from handlers.case_file import application_button, send_case_file
 from handlers.filters import HasRole, NotCommand, When
 from handlers.keyboards import button, grid
+from handlers.petition_agency import (
+    handover_buttons,
+    handover_status,
+    list_status,
+    open_for_agency,
+)
 from handlers.texts import current_locale, event_text, t
 
 STAFF_ROLES = (Role.admin, Role.office_staff, Role.mediator)
@@ -289,7 +296,10 @@ def staff_case_text(view: StaffCaseView) -> str:
     locale = current_locale()
     lines = [
         f"<b>{html.escape(_(PROCEDURE_NAMES[view.procedure]))}</b> <code>{view.number}</code>",
-        t("Status: {status}", status=_(staff_status_text(view.procedure, view.status))),
+        t(
+            "Status: {status}",
+            status=handover_status(view) or _(staff_status_text(view.procedure, view.status)),
+        ),
         t("Received on: {date}", date=view.received_on),
         t("Matter: {subject}", subject=html.escape(view.subject)),
     ]
@@ -342,6 +352,7 @@ def staff_case_keyboard(view: StaffCaseView, user: User, today: date) -> InlineK
             else ACTION_LABELS[action]
         )
         buttons.append(button(_(label), StaffAction(action=action, case_id=view.id)))
+    buttons += handover_buttons(view, user)  # a petition assigned or transferred (XF 22)
     buttons.append(application_button(view.id))
     buttons.append(button(_("🔄 Refresh"), _nav(view.id)))
     buttons.append(button(_("📋 Open cases"), _nav(0, Nav.list)))
@@ -364,6 +375,7 @@ async def open_staff_case(
     intake: IntakeService,
     db: Database,
     action: str = "view",
+    handover: PetitionHandover | None = None,
 ) -> bool:
     """The "open case" button of a reminder or notice pressed by staff (from /mycases'
     ``case:view:<id>``): the application as filed, then the page with its actions. False
@@ -371,6 +383,8 @@ async def open_staff_case(
     message = query.message if isinstance(query.message, Message) else None
     if user.role is Role.citizen or action != "view" or message is None:
         return False
+    if handover is not None and await open_for_agency(query, case_id, user, handover):
+        return True  # a petition assigned to this person's agency (XF 22-23)
     view = await intake.staff_view(case_id, user)
     if view is None:
         # The respondent agency answering a reconsideration (FY 48) reads the extract only.
@@ -387,15 +401,23 @@ async def open_staff_case(
 # -- /cases -------------------------------------------------------------------------------------
 
 
-async def _list(message: Message, user: User, db: Database) -> None:
+async def _list(
+    message: Message, user: User, db: Database, org: Organisation | None = None
+) -> None:
     cases = await open_cases_for(db, user, limit=LIST_LIMIT)
     if not cases:
         await message.answer(_("There are no open cases for you."))
         return
     lines = [t("Open cases, soonest time limit first ({count}):", count=len(cases)), ""]
     buttons = []
+    # Petitions an agency holds say which agency and at which step (XF 22-23).
+    held = await live_handovers(db, [c.id for c in cases if c.procedure is Procedure.petition])
     for case in cases:
-        status = _(staff_status_text(case.procedure, case.status))
+        status = (
+            list_status(held[case.id], org)
+            if case.id in held and org is not None
+            else _(staff_status_text(case.procedure, case.status))
+        )
         line = f"<code>{case.number}</code> · {status} · {html.escape(case.subject)}"
         label = case.number
         if case.next_rule_id and case.next_due_on:
@@ -410,9 +432,15 @@ async def _list(message: Message, user: User, db: Database) -> None:
     await message.answer("\n".join(lines), reply_markup=grid(buttons))
 
 
-async def command_cases(message: Message, state: FSMContext, user: User, db: Database) -> None:
+async def command_cases(
+    message: Message,
+    state: FSMContext,
+    user: User,
+    db: Database,
+    org: Organisation | None = None,
+) -> None:
     await _forget_pending_input(state)
-    await _list(message, user, db)
+    await _list(message, user, db, org)
 
 
 async def _forget_pending_input(state: FSMContext) -> None:
@@ -630,11 +658,17 @@ async def _ask_reason(pressed: Pressed, state: FSMContext) -> None:
     await pressed.message.answer(t(ASK_TEXTS[pressed.action], number=pressed.number))
 
 
-async def on_list(query: CallbackQuery, state: FSMContext, user: User, db: Database) -> None:
+async def on_list(
+    query: CallbackQuery,
+    state: FSMContext,
+    user: User,
+    db: Database,
+    org: Organisation | None = None,
+) -> None:
     await query.answer()
     await _forget_pending_input(state)
     if isinstance(query.message, Message):
-        await _list(query.message, user, db)
+        await _list(query.message, user, db, org)
 
 
 async def on_view(

@@ -22,7 +22,7 @@ import html
 import json
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,6 +33,7 @@ from cases.i18n import DEFAULT_LOCALE, LOCALES, N_, format_date, translate
 from cases.intake.forms import PROVISIONAL_NOTE
 from cases.law.deadline_rules import RULES
 from cases.org.users import Role
+from cases.petitions.handover import NOTICE_TEXTS as HANDOVER_NOTICE_TEXTS
 from cases.procedures.actions import NoticeSink, settle_deemed_acceptances
 from cases.procedures.case_clocks import ChangedDeadline
 from cases.procedures.transitions import Notice
@@ -142,6 +143,7 @@ NOTICE_TEXTS: dict[str, str] = {
         "“{what_msgid}” is now due by {new_due} (before: {old_due})."
     ),
 }
+NOTICE_TEXTS.update(HANDOVER_NOTICE_TEXTS)  # petitions handed to the agencies (XF 22-23, 34)
 HEADING = N_("📣 Notice about your case")
 STAFF_HEADING = N_("📣 Notice")
 
@@ -178,10 +180,13 @@ async def _insert(
     procedure: str,
     clock: Clock,
     tz: ZoneInfo,
+    due_at: datetime | None = None,
 ) -> bool:
+    """``due_at``: a notice for later (a last day's reminder), cancelled by its dedup key."""
     now = clock.now()
     quiet = Quiet.DEFER if audience is Role.citizen else Quiet.DEFER_UNLESS_DUE_TODAY
-    due_at = after_quiet_hours(now, tz) if audience is Role.citizen else now
+    if due_at is None:
+        due_at = after_quiet_hours(now, tz) if audience is Role.citizen else now
     payload = {
         "notice": kind,
         "case_number": case_number,

@@ -21,6 +21,8 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from cases.law.calendar import LegalCalendar
+from cases.org.contact import office_contact
+from cases.org.organisation import Organisation
 from cases.procedures.privacy import mask_numbers
 from cases.store.db import Database
 from cases.store.time import LEGAL_TZ, Clock, from_db, to_db
@@ -125,6 +127,18 @@ def _respondent_details(answers: str | None) -> dict[str, str]:
     return out
 
 
+AGENCY_CONTACT_OFFICE: dict[str, str] = {
+    # Reminders to an agency name the office that deals with it (its role in the
+    # organisation file): the reconsideration office for the respondent's copy and reply (FY 48),
+    # the petition office for an assigned petition (XF 22-23, 34).
+    "F9": "reconsideration",
+    "F10": "reconsideration",
+    "X3": "petition",
+    "X4": "petition",
+}
+AGENCY_RULE_MARKS = ", ".join(f"'{rule}'" for rule in AGENCY_CONTACT_OFFICE)
+
+
 @dataclass(frozen=True)
 class Source:
     """Something a reminder can be about: one row of a facts table."""
@@ -198,7 +212,10 @@ class Planner:
         escalation_hours: float = 24,
         tz: ZoneInfo = LEGAL_TZ,
         calendar: LegalCalendar | None = None,
+        org: Organisation | None = None,
     ) -> None:
+        self.org = org
+        """The organisation file: the office contact named in agency reminders."""
         self.db = db
         self.clock = clock
         self.admin_ids = admin_ids
@@ -212,6 +229,26 @@ class Planner:
         start-up configured the engine (the dispatcher's, for previews) must not keep the old one.
         """
         return self._calendar if self._calendar is not None else default_calendar()
+
+    def _agency_details(self, row: Any) -> dict[str, str]:
+        """What a reminder an agency receives names (F9, F10: the act and the applicant; X3,
+        X4: the matter and the petitioner, never for a report, XF 30(3)), and the office to
+        contact, from the organisation file."""
+        rule_id = row["rule_id"]
+        if rule_id not in AGENCY_CONTACT_OFFICE:
+            return {}
+        out = _respondent_details(row["answers"])
+        if row["procedure"] == "petition":
+            out.pop("act_title", None)
+            if row["sensitive"]:
+                out.pop("applicant", None)
+            elif row["subject"]:
+                out["subject"] = mask_numbers(str(row["subject"])[:100])
+        if self.org is not None:
+            office = AGENCY_CONTACT_OFFICE[rule_id]
+            out["office_contact_zh"] = office_contact(self.org, office, "zh")
+            out["office_contact_en"] = office_contact(self.org, office, "en")
+        return out
 
     def directory(self) -> RecipientDirectory:
         """Who stands for each role: one cache per pass, so a fresh one per call."""
@@ -239,8 +276,10 @@ class Planner:
         sources: list[Source] = []
         rows = await self.db.fetch_all(
             "SELECT d.id, d.case_id, d.rule_id, d.due_on, d.provisional, d.status, d.basis,"
-            " c.number, c.procedure, CASE WHEN d.rule_id IN ('F9', 'F10') THEN c.answers END"
-            " AS answers FROM case_deadlines d JOIN cases c ON c.id = d.case_id"
+            " c.number, c.procedure, c.sensitive,"
+            f" CASE WHEN d.rule_id IN ({AGENCY_RULE_MARKS}) THEN c.answers END AS answers,"
+            f" CASE WHEN d.rule_id IN ({AGENCY_RULE_MARKS}) THEN c.subject END AS subject"
+            " FROM case_deadlines d JOIN cases c ON c.id = d.case_id"
             f" WHERE d.status IN ('open', 'missed') AND d.rule_id IN ({rule_marks})"
             f" AND c.status NOT IN ({marks})",
             [*rules, *closed],
@@ -258,7 +297,7 @@ class Planner:
                     "case_number": r["number"],
                     "procedure": r["procedure"],
                     "basis_zh": r["basis"],
-                    **_respondent_details(r["answers"]),
+                    **self._agency_details(r),
                 },
             )
             for r in rows

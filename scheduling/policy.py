@@ -255,13 +255,27 @@ POLICIES: dict[str, ReminderPolicy] = {
                 Step(_wd(0), _OFFICE, critical=True, escalate_after_hours=_SAME_DAY),
             ),
         ),
-        # X4 (XF 34): conclude the petition matter within 60 days.
+        # X3 (XF 23(3)): the agency a petition was assigned to tells the petitioner within
+        # 15 days that it was received and how it is handled (its "accept" in the chat).
+        ReminderPolicy(
+            "X3",
+            (
+                Step(_wd(-3), _AGENCY),
+                Step(_wd(0), _AGENCY_BOTH, critical=True, escalate_after_hours=_SAME_DAY),
+            ),
+        ),
+        # X4 (XF 34): conclude the petition matter within 60 days. The handling agency's
+        # liaison (head on the last day) when the petition was assigned to an agency; the
+        # petition office oversees either way (scheduling.recipients: no agency, no agency
+        # reminder).
         ReminderPolicy(
             "X4",
             (
-                Step(_cd(-10), _OFFICE),
-                Step(_wd(-3), _OFFICE),
-                Step(_wd(0), _OFFICE, critical=True, escalate_after_hours=_SAME_DAY),
+                Step(_cd(-10), _OFFICE + _AGENCY),
+                Step(_wd(-3), _OFFICE + _AGENCY),
+                Step(
+                    _wd(0), _OFFICE + _AGENCY_BOTH, critical=True, escalate_after_hours=_SAME_DAY
+                ),
             ),
         ),
         # F11 (FY 51): the latest day to notify the parties of a 复议 hearing.
@@ -280,5 +294,5 @@ def quiet_for(role: Role) -> Quiet:
     return QUIET_BY_AUDIENCE[role]
 
 
-POLICY_VERSION = "2026-12-1"
+POLICY_VERSION = "2026-12-2"
 """Part of each source's plan signature: bump it when the table changes so sources replan."""

@@ -16,6 +16,7 @@ from cases.org.users import Role
 from cases.store.db import Database
 
 UNIT_SCOPED = frozenset({Role.mediator, Role.agency_liaison, Role.agency_head})
+AGENCY_ROLES = frozenset({Role.agency_liaison, Role.agency_head})
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class RecipientDirectory:
         self._citizens: dict[int, Recipient | None] | None = None
         self._units: dict[int, tuple[str | None, str | None]] = {}
         self._units_loaded = False
+        self._petitions: set[int] = set()
 
     async def resolve(
         self, role: Role, case_id: int | None, *, unit: str | None = None
@@ -52,6 +54,12 @@ class RecipientDirectory:
         if role is Role.citizen:
             citizen = await self._citizen(case_id) if case_id is not None else None
             return [citizen] if citizen is not None else []
+        if role in AGENCY_ROLES and unit is None and case_id is not None:
+            agency = await self._case_unit(role, case_id)
+            if agency is None and case_id in self._petitions:
+                # A petition the office keeps (not assigned to an agency, XF 22) has no agency
+                # to remind: nobody stands in for one.
+                return []
         if role not in self._by_role:
             self._by_role[role] = (
                 await self._admins_with_role() if role is Role.admin else await self._staff(role)
@@ -80,10 +88,16 @@ class RecipientDirectory:
     async def _case_unit(self, role: Role, case_id: int) -> str | None:
         if not self._units_loaded:
             # One query for every case, as for citizens: a planner pass asks for thousands.
+            # The agency of a case: the respondent of a reconsideration (FY 48); the agency a
+            # petition is assigned to (cases/petitions/handover.py, XF 22).
             for row in await self._db.fetch_all(
-                "SELECT id, routed_to, json_extract(answers, '$.respondent_id') AS respondent"
-                " FROM cases"
+                "SELECT id, routed_to, procedure, CASE WHEN procedure = 'petition' THEN"
+                " (SELECT h.agency_id FROM petition_handovers h WHERE h.case_id = cases.id"
+                "  AND h.kind = 'assign' AND h.status IN ('assigned', 'accepted'))"
+                " ELSE json_extract(answers, '$.respondent_id') END AS respondent FROM cases"
             ):
+                if row["procedure"] == "petition":
+                    self._petitions.add(row["id"])
                 room = row["routed_to"] or ""
                 self._units[row["id"]] = (
                     room.removeprefix("room:") if room.startswith("room:") else None,

@@ -29,6 +29,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from cases.law.deadline_rules import default_engine
+from cases.org.organisation import Organisation
 from cases.store.db import Database
 from cases.store.processed_updates import purge_processed_updates
 from cases.store.time import Clock
@@ -133,6 +134,7 @@ class Scheduling:
         config: SchedulingConfig | None = None,
         transport: Transport | None = None,
         limiter: SendLimiter | None = None,
+        org: Organisation | None = None,
     ) -> None:
         """``limiter``: the send budget shared by all replicas (Redis); default this
         process's own."""
@@ -148,7 +150,12 @@ class Scheduling:
         self.transport = transport
         admin_ids = list(config.admin_ids)
         self.planner = Planner(
-            db, clock, admin_ids=admin_ids, escalation_hours=config.escalation_hours, tz=config.tz
+            db,
+            clock,
+            admin_ids=admin_ids,
+            escalation_hours=config.escalation_hours,
+            tz=config.tz,
+            org=org,
         )
         self.outbox = Outbox(
             db, transport, clock, admin_ids=admin_ids, tz=config.tz, chat_ids=config.chat_ids

@@ -44,7 +44,13 @@ from cases.org.users import Role
 from cases.procedures.followup import closure_offers
 from cases.procedures.transitions import Notice
 from cases.store.time import LEGAL_TZ, from_db
-from handlers.callbacks import CaseAction, CaseFollowUp, DocumentRequest, ReminderAck
+from handlers.callbacks import (
+    CaseAction,
+    CaseFollowUp,
+    DocumentRequest,
+    OpinionFiles,
+    ReminderAck,
+)
 from scheduling.booking import booking_buttons, render_booking
 from scheduling.notices import render_case_notice
 from scheduling.outbox import (
@@ -281,10 +287,15 @@ def render_text(row: OutboxRow) -> str:
         lines.append(
             _t(loc, N_("Act challenged: {act}")).format(act=html.escape(str(p["act_title"])))
         )
+    if p.get("subject"):
+        lines.append(_t(loc, N_("Matter: {subject}")).format(subject=html.escape(p["subject"])))
     if p.get("applicant"):
         lines.append(
             _t(loc, N_("Applicant: {name}")).format(name=html.escape(str(p["applicant"])))
         )
+    contact = p.get("office_contact_en" if loc == "en" else "office_contact_zh")
+    if contact and row.audience in (Role.agency_liaison, Role.agency_head):
+        lines.append(_t(loc, N_("Contact: {office}")).format(office=html.escape(str(contact))))
     due_on = date.fromisoformat(p["due_on"]) if p.get("due_on") else None
     if p.get("starts_at"):
         starts_at = from_db(p["starts_at"])
@@ -344,8 +355,9 @@ NOTICE_DOCUMENTS: dict[str, DocumentKind] = {
 }
 """Notices whose written document (FY 30, 31) comes with them as a PDF button."""
 
-AGENCY_OPENS = frozenset({"F10"})
-"""Rules whose reminders open the case for agency staff (the respondent's extract)."""
+AGENCY_OPENS = frozenset({"F10", "X3", "X4"})
+"""Rules whose reminders open the case for agency staff: the respondent's extract (F10), the
+petition assigned to the agency (X3, X4; handlers/petition_agency.py)."""
 
 
 def render_markup(row: OutboxRow, *, acknowledged: bool = False) -> InlineKeyboardMarkup | None:
@@ -381,6 +393,17 @@ def render_markup(row: OutboxRow, *, acknowledged: bool = False) -> InlineKeyboa
                 InlineKeyboardButton(
                     text="📄 " + _t(row.locale, DOCUMENT_LABELS[document]),
                     callback_data=DocumentRequest(kind=document, case_id=row.case_id).pack(),
+                )
+            ]
+        )
+    files = (row.payload.get("params") or {}).get("files") if row.payload.get("notice") else 0
+    if row.payload.get("notice") == "petition_opinion" and files and row.case_id is not None:
+        # The handling opinion's documents (XF 32), sent to the citizen on request.
+        label = _t(row.locale, N_("📎 Documents of the opinion ({count})")).format(count=files)
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=label, callback_data=OpinionFiles(case_id=row.case_id).pack()
                 )
             ]
         )

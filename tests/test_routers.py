@@ -133,6 +133,7 @@ FLOWS: dict[str, tuple[Role | None, Flow]] = {
         Role.agency_liaison,
         lambda c: c.click(AgencyReplyAction(action="start", case_id=1)),
     ),
+    "petition-agency": (Role.agency_liaison, lambda c: _command(c, "/petitions")),
     "errors": (None, _failure),
     "fallback": (None, _plain_text),
 }

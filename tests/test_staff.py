@@ -685,45 +685,6 @@ async def test_f10_copy_sent_simplified_gives_five_working_days_and_checks_the_t
     assert (row["due_on"], row["simplified"]) == ("2026-12-02", 1)
 
 
-async def test_x4_only_for_complaints_a_suggestion_is_forwarded_without_a_handling_opinion(
-    citizen: PacedClient, admin: PacedClient, db: Database, clock: FakeClock
-) -> None:
-    """MEDIUM: every petition kind got X4 and the promise of a written handling opinion."""
-    case_id = await file_petition(citizen, db, kind="提出建议、意见", request="增设公交站点")
-    await admin.click(f"staff:view:{case_id}::0:0::")
-    await admin.press("转送有关机关")
-    assert "第二十九条" in admin.last_text()
-    state = await clocks(db, case_id)
-    assert state["X1"][0] == "met" and "X4" not in state
-    assert await status(db, case_id) == "closed"
-    [text] = await deliver(db, clock)
-    assert "转送有关机关研究" in text and "《信访工作条例》第二十九条" in text
-    assert "处理意见书" not in text
-
-
-async def test_x4_not_for_reports_they_go_to_discipline_inspection_and_reveal_nobody(
-    citizen: PacedClient, admin: PacedClient, db: Database, clock: FakeClock
-) -> None:
-    case_id = await file_petition(
-        citizen,
-        db,
-        kind="检举、控告",
-        request="查处县某局李四收受好处",
-        facts="李四在办理审批时收受好处。",
-    )
-    await admin.click(f"staff:view:{case_id}::0:0::")
-    assert "📨 转纪检监察机关" in admin.buttons()
-    await admin.press("转纪检监察机关")
-    assert "已转纪检监察机关处理" in admin.last_text()
-    assert "X4" not in await clocks(db, case_id)
-    assert await status(db, case_id) == "closed"
-    [row] = await notices(db, case_id)
-    assert "李四" not in row["payload"]
-    [text] = await deliver(db, clock)
-    assert "纪检监察机关" in text and "《信访工作条例》第三十条" in text
-    assert "李四" not in text and "收受" not in text and "处理意见书" not in text
-
-
 async def test_f5_passed_acceptance_dates_from_the_f5_last_day(
     citizen: PacedClient, admin: PacedClient, db: Database, clock: FakeClock
 ) -> None:

@@ -43,6 +43,8 @@ from cases.law.deadline_rules import Deadline, NoPeriodConfigured, compute
 from cases.org.organisation import Organisation
 from cases.org.routing import mediation_room_for, reconsideration_body_for
 from cases.org.users import User
+from cases.petitions.handover import HISTORY_CITIZEN as HANDOVER_HISTORY_CITIZEN
+from cases.petitions.handover import HISTORY_STAFF as HANDOVER_HISTORY_STAFF
 from cases.procedures.access import StaffCaseView, staff_case_view
 from cases.procedures.case_clocks import (
     CaseDeadline,
@@ -171,6 +173,7 @@ EVENT_TEXTS: dict[str, str] = {
     # Staff actions and deemed acceptance: their rows of the transition table.
     **history_texts("citizen"),
     "review_requested": N_("You asked for a review (复查) of the handling opinion."),
+    **HANDOVER_HISTORY_CITIZEN,
 }
 
 STAFF_EVENT_TEXTS: dict[str, str] = {
@@ -181,6 +184,7 @@ STAFF_EVENT_TEXTS: dict[str, str] = {
     "withdrawn": N_("The applicant withdrew the case."),
     **history_texts("staff"),
     "review_requested": N_("The applicant asked for a review (复查) of the handling opinion."),
+    **HANDOVER_HISTORY_STAFF,
 }
 """The same history for staff: the citizen's texts speak to the citizen ("you submitted")."""
 

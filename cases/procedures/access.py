@@ -61,6 +61,8 @@ EXTENSION_RULES: dict[Action, tuple[str, ...]] = {
 """F12 +30 CD (FY 62(1)); X4 +30 CD (XF 34); F13 (simplified) has no extension (FY 62(2)).
 F7: "有正当理由不能按期补正的，行政复议机关可以延长合理的补正期限" (FY 31(2)); no cap."""
 EXTENDABLE_RULES = EXTENSION_RULES[Action.extend]
+HANDOVER_EVENTS = ("petition_assigned", "petition_returned")
+"""cases/petitions/handover.py: a petition assigned to an agency, or returned by it (XF 23(3))."""
 
 # -- the staff view -----------------------------------------------------------------------------
 
@@ -240,6 +242,12 @@ def _may_open(row: sqlite3.Row | Mapping[str, Any], user: User) -> bool:
     return scope is not None
 
 
+def handed_over(view: StaffCaseView) -> bool:
+    """An agency holds this petition (assigned and not returned): the office steps back."""
+    handed = [e.kind for e in view.events if e.kind in HANDOVER_EVENTS]
+    return bool(handed) and handed[-1] == "petition_assigned"
+
+
 def extendable_deadline(
     view: StaffCaseView, rules: tuple[str, ...] = EXTENDABLE_RULES
 ) -> CaseDeadline | None:
@@ -344,6 +352,12 @@ def _guard_passes(
         # FY 48: after the copy was sent (also after F10 passed: a late reply is still the
         # reply), once.
         return view.copy_sent_before and not view.reply_received_before
+    if guard is Guard.office_handles:
+        # XF 22-23: a suggestion or a report is forwarded (with the body and a reason,
+        # cases/petitions/handover.py), and a petition assigned to an agency is accepted,
+        # extended and concluded by that agency, not by the office.
+        kind = view.petition_kind or "complaint"
+        return kind == "complaint" and not handed_over(view)
     raise AssertionError(guard)
 
 

@@ -33,10 +33,20 @@ def event_words(
     line = describe_clock_event(kind, detail, audience, _title_of)
     if line is None:
         text = translate(locale, history_text(kind, detail, audience) or texts.get(kind, kind))
-        return text.format(number=detail.get("number", "")) if "{number}" in text else text
+        if "{" not in text:
+            return text
+        # Placeholders name what the event recorded (the agency, the reason, the number).
+        return text.format_map(_Detail({k: str(v) for k, v in detail.items()}))
     sep = "、" if locale == "zh" else "; "
     what = sep.join(translate(locale, title) for title in line.titles) or "—"
     return fill(line.msgid, what=what, **line.params)
+
+
+class _Detail(dict[str, str]):
+    """An event detail the history line reads; a missing key reads as a dash."""
+
+    def __missing__(self, key: str) -> str:
+        return "—"
 
 
 ACTOR_NAMES: dict[str, str] = {

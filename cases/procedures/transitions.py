@@ -98,6 +98,7 @@ class Guard(StrEnum):
     supply_ended = "supply_ended"  # FY 31(2): F7 passed
     copy_once = "copy_once"  # FY 48: F10 runs once from the respondent's receipt
     reply_once = "reply_once"  # FY 48: the copy was sent and no reply is recorded yet
+    office_handles = "office_handles"  # a complaint not handed to an agency (XF 22-23)
 
 
 OFFICE = frozenset({Role.admin, Role.office_staff})
@@ -298,26 +299,30 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(
         Action.accept, PETITION, (S.submitted,), S.accepted, "accepted",
         Notice.petition_accepted, Basis("XF", "34"), variant="complaint",
+        guards=(Guard.office_handles,),
         met=("X1",), start=("X4",), on_key="accepted_on", history=H_PETITION_ACCEPTED,
     ),
+    # A suggestion or a report is forwarded only with the body named and a reason
+    # (cases/petitions/handover.py, XF 22); these rows remain for the history of cases
+    # forwarded before, and nobody may take them.
     Transition(
         Action.accept, PETITION, (S.submitted,), S.closed, "accepted",
-        Notice.petition_forwarded, Basis("XF", "29"), variant="suggestion",
+        Notice.petition_forwarded, Basis("XF", "29"), roles=frozenset(), variant="suggestion",
         met=("X1",), stop_all="forwarded", on_key="accepted_on", history=H_SUGGESTION_FORWARDED,
     ),
     Transition(
         Action.accept, PETITION, (S.submitted,), S.closed, "accepted",
-        Notice.report_forwarded, Basis("XF", "30"), variant="report",
+        Notice.report_forwarded, Basis("XF", "30"), roles=frozenset(), variant="report",
         met=("X1",), stop_all="forwarded", on_key="accepted_on", history=H_REPORT_FORWARDED,
     ),
     Transition(
         Action.extend, PETITION, (S.accepted,), None, None, Notice.extended,
-        Basis("XF", "34"), guards=(Guard.extension,), extend=("X4",),
+        Basis("XF", "34"), guards=(Guard.office_handles, Guard.extension), extend=("X4",),
     ),
     Transition(
         Action.conclude, PETITION, (S.accepted,), S.decided, "concluded", Notice.concluded,
-        Basis("XF", "35"), met=("X4",), stop_all="decided", next_rule="X5",
-        on_key="decided_on", history=H_CONCLUDED,
+        Basis("XF", "35"), guards=(Guard.office_handles,), met=("X4",), stop_all="decided",
+        next_rule="X5", on_key="decided_on", history=H_CONCLUDED,
     ),
     # ---- 行政调解: court confirmation rests on 民事诉讼法 Art 205 (domain §5); the failure
     # notice names the other routes and cites no 人民调解法 article.
