@@ -19,7 +19,7 @@ from cases.i18n import N_
 from cases.org.organisation import Organisation, UnknownId
 from cases.org.users import Role, User
 from cases.reception.booking import Booking, BookingError, BookingService, BookingStatus
-from handlers.booking import STATUS_LABELS, agency_name, refuse
+from handlers.booking_views import STATUS_LABELS, agency_name, refuse
 from handlers.filters import HasRole, NotCommand, When
 from handlers.keyboards import button, grid
 from handlers.texts import t
