@@ -21,10 +21,10 @@ from zoneinfo import ZoneInfo
 
 from cases.i18n import N_, format_date, translate
 from cases.org.users import Role
-from cases.reception.booking import BookingService, Outgoing, Statement
+from cases.reception.booking import BookingService, Outgoing, ReminderTime, Statement
 from cases.store.time import LEGAL_TZ, from_db, to_db
 from scheduling.planner import after_quiet_hours
-from scheduling.policy import QUIET_START, Quiet
+from scheduling.policy import BOOKING_REMINDERS, QUIET_START, Quiet, Unit, quiet_for
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,22 @@ BOOKING_TEXTS: dict[str, str] = {
     "agency_rescheduled": N_(
         "📅 Reception-day booking {number} was moved to {when}, {place}\nSubject: {subject}\n"
         "Request: {request}\nPeople coming: {people}"
+    ),
+    "agency_cancelled": N_(
+        "❌ Reception-day booking {number} ({when}) was cancelled by the person who made it; "
+        "the seat went to the waitlist.\nSubject: {subject}"
+    ),
+    "agency_released": N_(
+        "✔ After your answer, the citizen released the seat of booking {number} ({when}): "
+        "they will not come.\nSubject: {subject}"
+    ),
+    "agency_session_cancelled": N_(
+        "❌ The reception session of {agency} on {when} was cancelled. The {count} people "
+        "booked or waiting were told at once and offered the nearest open times."
+    ),
+    "agency_session_moved": N_(
+        "📅 The reception session of {agency} was moved to {when}, {place}. The {count} people "
+        "booked or waiting were told; their bookings follow the session."
     ),
     "offer": N_(
         "🔔 A seat is free at the reception day of {agency}: {when}, {place}.\nIt is held for "
@@ -81,6 +97,17 @@ BOOKING_TEXTS: dict[str, str] = {
         "{case_number}, received on the reception day. The agency tells you in writing whether "
         "it is accepted (Regulations on Petition Work, Art. 23). Follow it with /mycases."
     ),
+    "outcome_settled_proxy": N_(
+        "The matter {name} raised at the reception day (booking {number}) was recorded as "
+        "settled on the spot."
+    ),
+    "outcome_petition_proxy": N_(
+        "The matter {name} raised at the reception day (booking {number}) was registered as "
+        "petition {case_number}, received on the reception day. Please give {name} this "
+        "number: the office tells them in writing whether it is accepted (Regulations on "
+        "Petition Work, Art. 23). The case is theirs: its later messages do not come to this "
+        "chat."
+    ),
     "outcome_referred_reconsideration": N_(
         "At the reception day ({number}) your matter was found to belong to administrative "
         "reconsideration. To apply, send /reconsider."
@@ -98,6 +125,7 @@ PROVISIONAL = N_(
 NO_BOOKINGS = N_("No bookings.")
 PEOPLE_LINE = N_("{people} people")
 BOOKED_BY_PROXY = N_("Booked by a community worker for {name}.")
+FOR_CITIZEN = N_("(For {name}, who was booked by you as community worker.)")
 
 
 class BookingMailer:
@@ -160,6 +188,23 @@ class BookingMailer:
             )
         ]
 
+    def reminder_times(self, starts_at: datetime, now: datetime) -> list[ReminderTime]:
+        """The reminder policy's steps before ``starts_at`` (scheduling.policy
+        BOOKING_REMINDERS), moved out of the quiet hours as for every citizen; a step that
+        would then fall at or after the time itself, or is already past, is left out."""
+        found = []
+        for step in BOOKING_REMINDERS.steps:
+            if step.offset.unit is not Unit.HOURS:
+                raise ValueError(f"a booking reminder counts hours, not {step.offset.unit}")
+            due = starts_at + timedelta(hours=step.offset.amount)
+            for role in step.audiences:
+                if quiet_for(role) is not Quiet.NONE:
+                    due = after_quiet_hours(due, self.tz)
+            if now < due < starts_at:
+                key = "reminder_day" if step.offset.amount <= -24 else "reminder_2h"
+                found.append(ReminderTime(step.offset.label, key, due))
+        return found
+
     def hold_until(self, now: datetime, hours: int) -> datetime:
         """The end of a hold of ``hours`` awake hours: the night (quiet hours) does not count,
         so an offer made in the evening is not lost while its person sleeps."""
@@ -203,6 +248,8 @@ def render_booking(locale: str, payload: Mapping[str, Any]) -> str:
         "request": html.escape(str(params.get("request", ""))),
         "people": html.escape(str(params.get("people", ""))),
         "note": html.escape(str(params.get("note", ""))),
+        "name": html.escape(str(params.get("person_name", ""))),
+        "count": html.escape(str(params.get("count", ""))),
         "day_on": (
             format_date(date.fromisoformat(params["day_on"]), locale)
             if params.get("day_on")
@@ -223,6 +270,12 @@ def render_booking(locale: str, payload: Mapping[str, Any]) -> str:
     if key.startswith("agency_") and params.get("proxy"):
         lines.append(
             translate(locale, BOOKED_BY_PROXY).format(
+                name=html.escape(str(params.get("person_name", "")))
+            )
+        )
+    if key.startswith("outcome_referred") and params.get("proxy"):
+        lines.append(
+            translate(locale, FOR_CITIZEN).format(
                 name=html.escape(str(params.get("person_name", "")))
             )
         )

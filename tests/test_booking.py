@@ -526,12 +526,22 @@ async def test_roster_attendance_and_petition_with_its_x2_deadline(
     assert "JD-2026-000001" in head.last_text() and "邻居长期噪音扰民" in head.last_text()
     await head.press("来了")
     await head.press("登记为信访事项")
+    assert "哪一类" in head.last_text()
+    await head.press("申诉、求决")
     assert "XF-2026-" in head.texts()[-2]
-    case = await db.fetch_one("SELECT id, number, procedure, received_on, routed_to FROM cases")
+    case = await db.fetch_one(
+        "SELECT id, number, procedure, received_on, routed_to, citizen_id, sensitive,"
+        " json_extract(answers, '$.petition_kind') AS kind FROM cases"
+    )
     assert (case["procedure"], case["received_on"], case["routed_to"]) == (
         "petition",
         "2026-11-30",
-        PSB,
+        "office:petition_office",
+    )
+    assert (case["citizen_id"], case["sensitive"], case["kind"]) == (
+        client.user_id,
+        0,
+        "complaint",
     )
     due = await db.fetch_value(
         "SELECT due_on FROM case_deadlines WHERE case_id = ? AND rule_id = 'X2'", (case["id"],)
@@ -540,7 +550,7 @@ async def test_roster_attendance_and_petition_with_its_x2_deadline(
     [told] = await outbox(db, "bk-outcome:")
     assert told.chat_id == client.user_id and case["number"] in render_text(told)
     # Once only.
-    await head.click(f"ros:petition:{await db.fetch_value('SELECT id FROM bookings')}")
+    await head.click(f"ros:pet_report:{await db.fetch_value('SELECT id FROM bookings')}")
     assert "已经记录" in head.last_text()
     assert await db.fetch_value("SELECT count(*) FROM cases") == 1
     await head.send("/roster totals 2026-11")

@@ -83,6 +83,19 @@ class ServiceBase:
             "proxy": booking.booked_by is not None,
         }
 
+    def _session_params(self, session: Session) -> dict[str, Any]:
+        """A session as the agency's messages about it name it."""
+        agency = self.org.agency(session.agency)
+        return {
+            "session_id": session.id,
+            "agency_zh": agency.name,
+            "agency_en": agency.name_en,
+            "starts_at": to_db(session.slot_start(0, self.tz)),
+            "place_zh": session.place,
+            "place_en": session.place_en,
+            "provisional": session.provisional,
+        }
+
     def _manage_buttons(self, booking: Booking) -> tuple[tuple[str, str], ...]:
         return (
             (N_("Reschedule"), f"bk:resched:{booking.id}"),
@@ -90,7 +103,8 @@ class ServiceBase:
         )
 
     def _plan_reminders(self, conn: sqlite3.Connection, booking: Booking, now: datetime) -> None:
-        """The day before and two hours before, with "I will come" and "cancel". A moved or
+        """The reminders before the time (the reminder policy's steps: the day before and two
+        hours before, quiet hours respected), with "I will come" and "cancel". A moved or
         rescheduled booking replaces its pending reminders."""
         self._cancel(conn, f"bk-rem:{booking.id}:", now)
         starts = booking.starts_at
@@ -99,21 +113,46 @@ class ServiceBase:
             (N_("Cancel the booking"), f"bk:cancel:{booking.id}"),
         )
         stamp = starts.strftime("%Y%m%d%H%M")
-        for step, before in (("day", timedelta(days=1)), ("2h", timedelta(hours=2))):
-            due = starts - before
-            if due <= now:
-                continue
+        for reminder in self.mailer.reminder_times(starts, now):
             self._q(
                 conn,
                 Outgoing(
-                    dedup_key=f"bk-rem:{booking.id}:{stamp}:{step}",
+                    dedup_key=f"bk-rem:{booking.id}:{stamp}:{reminder.step}",
                     chat_id=booking.contact_id,
                     audience=Role.citizen,
-                    key="reminder_day" if step == "day" else "reminder_2h",
+                    key=reminder.key,
                     params=self._params(booking),
                     buttons=buttons,
-                    due_at=due,
+                    due_at=reminder.due_at,
                     expires_at=starts,
+                ),
+                now,
+            )
+
+    def _tell_agency(
+        self,
+        conn: sqlite3.Connection,
+        agency: str,
+        key: str,
+        params: dict[str, Any],
+        dedup: str,
+        now: datetime,
+    ) -> None:
+        """One message to each liaison and the head of the agency (the existing units), at
+        once: ``dedup`` names the event, the chat is added."""
+        for row in conn.execute(
+            "SELECT telegram_id, role FROM users WHERE unit = ? AND role IN (?, ?)",
+            (agency, Role.agency_liaison.value, Role.agency_head.value),
+        ).fetchall():
+            self._q(
+                conn,
+                Outgoing(
+                    dedup_key=f"{dedup}:{row[0]}",
+                    chat_id=int(row[0]),
+                    audience=Role(row[1]),
+                    key=key,
+                    params=params,
+                    due_at=now,
                 ),
                 now,
             )
@@ -128,22 +167,11 @@ class ServiceBase:
     ) -> None:
         """Reminders for the citizen; the booking and its summary to the agency at once."""
         self._plan_reminders(conn, booking, now)
-        for row in conn.execute(
-            "SELECT telegram_id, role FROM users WHERE unit = ? AND role IN (?, ?)",
-            (booking.agency, Role.agency_liaison.value, Role.agency_head.value),
-        ).fetchall():
-            self._q(
-                conn,
-                Outgoing(
-                    dedup_key=(
-                        f"bk-agency:{booking.id}:{row[0]}:"
-                        f"{booking.starts_at.strftime('%Y%m%d%H%M')}"
-                    ),
-                    chat_id=int(row[0]),
-                    audience=Role(row[1]),
-                    key="agency_rescheduled" if rescheduled else "agency_new",
-                    params=self._params(booking),
-                    due_at=now,
-                ),
-                now,
-            )
+        self._tell_agency(
+            conn,
+            booking.agency,
+            "agency_rescheduled" if rescheduled else "agency_new",
+            self._params(booking),
+            f"bk-agency:{booking.id}:{booking.starts_at.strftime('%Y%m%d%H%M')}",
+            now,
+        )

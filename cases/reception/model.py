@@ -287,15 +287,27 @@ class Outgoing:
 Statement = tuple[str, Sequence[Any]]
 
 
+@dataclass(frozen=True)
+class ReminderTime:
+    """One reminder before a booked time, as the reminder policy places it."""
+
+    step: str  # stable label for the dedup key, e.g. "-24h"
+    key: str  # which text
+    due_at: datetime
+
+
 class Mailer(Protocol):
-    """Implemented by scheduling.booking: the outbox statements and the quiet-hours
-    arithmetic. Statements, not a connection, so they join whichever unit of work reports."""
+    """Implemented by scheduling.booking: the outbox statements, the quiet-hours arithmetic
+    and the reminder times (the shared reminder policy's, scheduling/policy.py). Statements,
+    not a connection, so they join whichever unit of work reports."""
 
     def queue(self, message: Outgoing, now: datetime) -> list[Statement]: ...
 
     def cancel(self, prefix: str, now: datetime) -> list[Statement]: ...
 
     def hold_until(self, now: datetime, hours: int) -> datetime: ...
+
+    def reminder_times(self, starts_at: datetime, now: datetime) -> list[ReminderTime]: ...
 
 
 class NullMailer:
@@ -309,6 +321,9 @@ class NullMailer:
 
     def hold_until(self, now: datetime, hours: int) -> datetime:
         return now + timedelta(hours=hours)
+
+    def reminder_times(self, starts_at: datetime, now: datetime) -> list[ReminderTime]:
+        return []
 
 
 # -- the service ---------------------------------------------------------------------------------
@@ -414,6 +429,7 @@ __all__ = [
     "Outcome",
     "Outgoing",
     "Proxy",
+    "ReminderTime",
     "RestDay",
     "Result",
     "S",

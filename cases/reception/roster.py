@@ -7,10 +7,11 @@ import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import aiosqlite
 
+from cases.intake.forms import PETITION_KINDS
 from cases.org.users import Role
 from cases.procedures.case_clocks import open_deadline
 from cases.reception.base import ServiceBase
@@ -31,6 +32,11 @@ from cases.reception.model import (
 )
 from cases.store.db import row_in
 from cases.store.time import to_db
+
+PETITION_KIND_VALUES = tuple(choice.value for choice in PETITION_KINDS)
+"""The kinds intake asks (申诉求决, 建议意见, 检举控告): staff choose one when registering."""
+SENSITIVE_PETITION_KIND = "report"
+"""检举控告 (XF 30(3)): never disclosed to the person or unit reported; as intake decides."""
 
 
 class RosterMixin(ServiceBase):
@@ -137,13 +143,21 @@ class RosterMixin(ServiceBase):
         return await self.db.run(work)
 
     async def record_outcome(
-        self, booking: Booking, outcome: str, *, actor: int, note: str | None = None
+        self,
+        booking: Booking,
+        outcome: str,
+        *,
+        actor: int,
+        note: str | None = None,
+        petition_kind: str | None = None,
     ) -> tuple[bool, str | None]:
         """Settled (with a note), registered as a petition (an XF case from the booking's
-        data, X2 from the reception day) or referred to another procedure (``note``: which).
-        Recorded once; the citizen is told."""
+        data, X2 from the reception day; ``petition_kind`` as intake asks it) or referred to
+        another procedure (``note``: which). Recorded once; the citizen is told."""
         if outcome not in ("settled", "petition", "referred"):
             raise ValueError(outcome)
+        if outcome == "petition" and petition_kind not in PETITION_KIND_VALUES:
+            raise ValueError(petition_kind)
         now_dt = self.clock.now()
         now = to_db(now_dt)
         async with self.db.transaction() as conn:
@@ -156,7 +170,10 @@ class RosterMixin(ServiceBase):
                 return False, None
             number = None
             if outcome == "petition":
-                case_id, number = await self._register_petition(conn, booking, actor)
+                assert petition_kind is not None
+                case_id, number = await self._register_petition(
+                    conn, booking, actor, petition_kind
+                )
                 await conn.execute(
                     "UPDATE bookings SET case_id = ? WHERE id = ?", (case_id, booking.id)
                 )
@@ -165,26 +182,53 @@ class RosterMixin(ServiceBase):
                 " VALUES (?, ?, ?, 'outcome', ?)",
                 (booking.id, now, actor, json.dumps({"outcome": outcome, "case": number})),
             )
-            key = "outcome_" + outcome
-            if outcome == "referred":
-                key += "_mediation" if note == "mediation" else "_reconsideration"
-            message = Outgoing(
-                dedup_key=f"bk-outcome:{booking.id}",
-                chat_id=booking.contact_id,
-                audience=Role.citizen,
-                key=key,
-                params={**self._params(booking), "case_number": number or "", "note": note or ""},
-                due_at=now_dt,
-            )
-            for sql, params in self.mailer.queue(message, now_dt):
+            for sql, params in self.mailer.queue(
+                self._outcome_message(booking, outcome, note, number, now_dt), now_dt
+            ):
                 await conn.execute(sql, params)
         return True, number
 
+    def _outcome_message(
+        self,
+        booking: Booking,
+        outcome: str,
+        note: str | None,
+        number: str | None,
+        now: datetime,
+    ) -> Outgoing:
+        """What the person who booked is told. A community worker who booked for a citizen
+        without an account is told what to pass on (the case number, the command to start a
+        referred procedure), not the content: the settlement note and the case's later notices
+        are the citizen's, and the petition is the citizen's case, not the worker's."""
+        key = "outcome_" + outcome
+        if outcome == "referred":
+            key += "_mediation" if note == "mediation" else "_reconsideration"
+        proxy = booking.citizen_id is None
+        if proxy and outcome in ("settled", "petition"):
+            key += "_proxy"
+        params = {**self._params(booking), "case_number": number or ""}
+        if not proxy:
+            params["note"] = note or ""
+        return Outgoing(
+            dedup_key=f"bk-outcome:{booking.id}",
+            chat_id=booking.contact_id,
+            audience=Role.citizen,
+            key=key,
+            params=params,
+            due_at=now,
+        )
+
     async def _register_petition(
-        self, conn: aiosqlite.Connection, booking: Booking, actor: int
+        self, conn: aiosqlite.Connection, booking: Booking, actor: int, petition_kind: str
     ) -> tuple[int, str]:
         """An XF case received directly by the agency on the reception day: X2 (tell the
-        petitioner whether it is accepted) counts from that day (XF 23; domain §6.3)."""
+        petitioner whether it is accepted) counts from that day (XF 23; domain §6.3).
+
+        The case is the citizen's: the booking's account, or, for a booking a community
+        worker made for a citizen without one, no account at all (the name and phone are the
+        applicant party). A 检举控告 (``report``) is sensitive as at intake (XF 30(3)): only
+        the petition office and the administrators see it. The case goes to the petition
+        office, which follows the X2 clock of every petition."""
         received_on = booking.session.day
         year = received_on.year
         seq = await row_in(
@@ -198,28 +242,32 @@ class RosterMixin(ServiceBase):
         number = f"XF-{year}-{seq[0]:06d}"
         now = to_db(self.clock.now())
         agency = self.org.agency(booking.agency)
-        citizen = booking.citizen_id if booking.citizen_id is not None else booking.booked_by
+        sensitive = petition_kind == SENSITIVE_PETITION_KIND
+        office = self.org.office_for_role("petition")
+        routed_to = f"office:{office.id}" if office else "office:unknown"
         answers = {
-            "petition_kind": "request",
+            "petition_kind": petition_kind,
             "subject": booking.subject,
             "request": booking.request,
             "people": booking.people,
             "channel": "reception_day",
+            "received_by": agency.id,
             "booking": booking.number,
         }
         cursor = await conn.execute(
             "INSERT INTO cases(number, procedure, status, citizen_id, sensitive, respondent,"
             " subject, answers, received_on, routed_to, routed_to_name, created_at,"
-            " updated_at) VALUES (?, 'petition', 'submitted', ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " updated_at) VALUES (?, 'petition', 'submitted', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 number,
-                citizen,
-                agency.name,
+                booking.citizen_id,
+                int(sensitive),
+                None if sensitive else agency.name,
                 booking.subject,
                 json.dumps(answers, ensure_ascii=False),
                 received_on.isoformat(),
-                agency.id,
-                agency.name,
+                routed_to,
+                office.name if office else "",
                 now,
                 now,
             ),

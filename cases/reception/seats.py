@@ -246,13 +246,17 @@ class SeatsMixin(ServiceBase):
         return await self._let_go(booking_id, user_id, S.cancelled)
 
     async def _let_go(self, booking_id: int, user_id: int, target: BookingStatus) -> Result:
-        """Cancelled or released: the booking ends, its reminders are withdrawn, and a seat it
-        held goes to the waitlist at once; a second press reports "already"."""
-        current = await self.get(booking_id, user_id=user_id)
+        """Cancelled or released: the booking ends, its reminders are withdrawn, a seat it
+        held goes to the waitlist at once, and the agency, which was told of the booking, is
+        told it ends; a second press reports "already"."""
+        await self.get(booking_id, user_id=user_id)
         now_dt = self.clock.now()
         now = to_db(now_dt)
 
         def work(conn: sqlite3.Connection) -> Result:
+            # Read inside the unit (units are serialised): what the booking held when it ended.
+            before = load_booking(conn, booking_id)
+            assert before is not None
             cursor = conn.execute(
                 "UPDATE bookings SET status = ?, offer_until = NULL, updated_at = ?"
                 f" WHERE id = ? AND status IN {in_sql(sources_of(target))}",
@@ -264,8 +268,17 @@ class SeatsMixin(ServiceBase):
                 return Result(Outcome.already, booking)
             record_event(conn, booking_id, now, user_id, target.value)
             self._cancel(conn, f"bk-rem:{booking_id}:", now_dt)
-            if current.status in SEAT_HOLDING:
+            if before.status in SEAT_HOLDING:
                 self._seat_freed(conn, booking.session, booking.slot, now_dt)
+            if before.status in (S.booked, S.confirmed):
+                self._tell_agency(
+                    conn,
+                    booking.agency,
+                    "agency_" + target.value,
+                    self._params(booking),
+                    f"bk-agency-end:{booking_id}",
+                    now_dt,
+                )
             return Result(Outcome.cancelled, booking)
 
         return await self.db.run(work)

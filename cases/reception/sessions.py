@@ -20,6 +20,7 @@ from cases.reception.model import (
     OpenDay,
     Outgoing,
     RestDay,
+    S,
     Session,
     SessionTooShort,
     Slot,
@@ -272,7 +273,8 @@ class SessionsMixin(ServiceBase):
                     raise SessionTooShort()  # rolls the move back: a booked time would vanish
                 detail = {"day": day.isoformat()}
                 record_event(conn, booking.id, now, actor, "session_moved", detail)
-                self._plan_reminders(conn, booking, now_dt)
+                if booking.status in (S.booked, S.confirmed):  # a waitlist place has none
+                    self._plan_reminders(conn, booking, now_dt)
                 self._q(
                     conn,
                     Outgoing(
@@ -286,6 +288,14 @@ class SessionsMixin(ServiceBase):
                     now_dt,
                 )
                 told += 1
+            self._tell_agency(
+                conn,
+                session.agency,
+                "agency_session_moved",
+                {**self._session_params(session), "count": told},
+                f"bk-agency-moved:{session_id}:{day.isoformat()}:{starts}",
+                now_dt,
+            )
             return told
 
         told = await self.db.run(move)
@@ -342,6 +352,14 @@ class SessionsMixin(ServiceBase):
                     now_dt,
                 )
                 told += 1
+            self._tell_agency(
+                conn,
+                session.agency,
+                "agency_session_cancelled",
+                {**self._session_params(session), "count": told},
+                f"bk-agency-session-cancelled:{session_id}",
+                now_dt,
+            )
             return told
 
         return await self.db.run(cancel)
