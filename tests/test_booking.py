@@ -803,3 +803,152 @@ async def test_a_worker_typing_a_phone_another_worker_booked_for_sees_nothing_of
     assert "由他人代为办理" in shown
     for private in ("李大爷", "举报邻居违建", "JD-", "09:00"):
         assert private not in shown, private
+
+
+# -- regressions (issue #9 follow-up) ----------------------------------------------------------
+
+
+async def _proxy_booking_via_chat(worker: BotClient) -> None:
+    await worker.send("/book")
+    await worker.send("李大爷")
+    await worker.send("13912345678")
+    await worker.press("公安局")
+    await worker.press("11月30日")
+    await worker.press("09:00")
+    await worker.send("低保申请被拒")
+    await worker.send("请重新审核")
+    await worker.press("1")
+    await worker.press("没有")
+    await worker.press("确认预约")
+
+
+async def test_petition_from_a_proxy_booking_belongs_to_the_citizen_not_the_worker(
+    dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    """Found in review: the case was owned by the worker's account (cases.citizen_id NOT
+    NULL), so the worker saw the citizen's petition in /mycases and got its later notices."""
+    from scheduling.notices import queue_case_notice
+
+    await set_role(dispatcher, WORKER, Role.community_worker)
+    await set_role(dispatcher, HEAD, Role.agency_head, PSB)
+    worker = citizen(dispatcher, bot, WORKER)
+    await _proxy_booking_via_chat(worker)
+    head = citizen(dispatcher, bot, HEAD)
+    clock.set(datetime(2026, 11, 30, 1, 30, tzinfo=UTC))
+    await head.send("/roster")
+    await head.press("来了")
+    await head.press("登记为信访事项")
+    await head.press("申诉、求决")
+    assert "网格员" in head.texts()[-2]
+    case = await db.fetch_one("SELECT id, number, citizen_id FROM cases")
+    assert case["citizen_id"] is None
+    party = await db.fetch_one(
+        "SELECT name, phone FROM parties WHERE case_id = ? AND role = 'applicant'", (case["id"],)
+    )
+    assert tuple(party) == ("李大爷", "13912345678")
+    # The worker gets the number to pass on, nothing of the case's content.
+    [receipt] = await outbox(db, "bk-outcome:")
+    text = render_text(receipt)
+    assert receipt.chat_id == WORKER and case["number"] in text and "转告" in text
+    assert "/mycases" not in text
+    await worker.send("/mycases")
+    assert case["number"] not in " ".join(worker.texts()[-2:])
+    # Later notices of the case go to no chat: the office tells the citizen in writing.
+    assert not await queue_case_notice(
+        db, case["id"], "accepted", {}, "test:accepted", clock=clock
+    )
+    assert (
+        await db.fetch_value("SELECT count(*) FROM reminders WHERE case_id = ?", (case["id"],))
+        == 0
+    )
+
+
+async def test_a_complaint_report_registered_at_the_roster_is_sensitive(
+    client: BotClient, dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    """Found in review: a reception-day petition was always registered as kind "request"
+    with sensitive = 0, so a 检举控告 raised there was open to every clerk."""
+    from cases.org.users import User
+    from cases.procedures.access import open_cases_for
+
+    await book_via_chat(client)
+    await set_role(dispatcher, HEAD, Role.agency_head, PSB)
+    head = citizen(dispatcher, bot, HEAD)
+    clock.set(datetime(2026, 11, 30, 1, 30, tzinfo=UTC))
+    await head.send("/roster")
+    await head.press("来了")
+    await head.press("登记为信访事项")
+    assert head.buttons() == [
+        "为自己的事情申诉、求决",
+        "提出建议、意见",
+        "检举、控告干部或机关的违纪违法行为",
+    ]
+    await head.press("检举、控告")
+    assert "保密" in head.texts()[-2]
+    case = await db.fetch_one(
+        "SELECT number, sensitive, respondent, routed_to,"
+        " json_extract(answers, '$.petition_kind') AS kind FROM cases"
+    )
+    assert (case["sensitive"], case["kind"], case["respondent"]) == (1, "report", None)
+    clerk = Role.office_staff
+    petition_clerk = User(telegram_id=8001, locale="zh", role=clerk, unit="petition_office")
+    other_clerk = User(telegram_id=8002, locale="zh", role=clerk, unit="reconsideration_office")
+    liaison = User(telegram_id=8003, locale="zh", role=Role.agency_liaison, unit=PSB)
+    assert [c.number for c in await open_cases_for(db, petition_clerk)] == [case["number"]]
+    assert await open_cases_for(db, other_clerk) == []
+    assert await open_cases_for(db, liaison) == []
+
+
+async def test_booking_reminders_follow_the_shared_reminder_policy(
+    booking: BookingService, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found in review: booking reminders had their own offsets in code; they are the reminder
+    policy's data (scheduling.policy.BOOKING_REMINDERS) with the citizens' quiet hours."""
+    import scheduling.booking as timing
+    from scheduling.policy import Offset, ReminderPolicy, Step, Unit
+
+    monkeypatch.setattr(
+        timing,
+        "BOOKING_REMINDERS",
+        ReminderPolicy("JD", (Step(Offset(-50, Unit.HOURS), (Role.citizen,)),)),
+    )
+    session_id = await _first_session(booking)
+    await booking.book(2000, session_id, 0, Issue("事项", "请求"))  # Monday 09:00
+    [reminder] = await outbox(db, "bk-rem:")
+    # 50 hours before is Saturday 07:00, in the quiet hours: 08:00.
+    assert reminder.due_at.astimezone(LEGAL_TZ) == datetime(2026, 11, 28, 8, 0, tzinfo=LEGAL_TZ)
+    assert (await db.fetch_value("SELECT dedup_key FROM reminders WHERE id = ?", (reminder.id,)))[
+        -5:
+    ] == ":-50h"
+
+
+async def test_agencies_are_told_of_cancellations_and_session_changes(
+    client: BotClient, dispatcher: Dispatcher, bot: Bot, booking: BookingService, db: Database
+) -> None:
+    """Found in review: the agency heard of each booking but not when it was cancelled, its
+    seat released, or its session moved or cancelled."""
+    await set_role(dispatcher, LIAISON, Role.agency_liaison, PSB)
+    await set_role(dispatcher, HEAD, Role.agency_head, PSB)
+    await set_role(dispatcher, ADMIN_ID, Role.admin)
+    await book_via_chat(client)
+    await client.press("取消预约")
+    ended = await outbox(db, "bk-agency-end:")
+    assert {r.chat_id for r in ended} == {LIAISON, HEAD}
+    assert "已被预约人取消" in render_text(ended[0]) and "JD-2026-000001" in render_text(ended[0])
+    await client.press("取消预约")  # twice: told once
+    assert len(await outbox(db, "bk-agency-end:")) == 2
+    # A waitlist place the agency never heard of: leaving it tells the agency nothing.
+    session_id = await _first_session(booking)
+    for n in range(3):
+        await booking.book(2000 + n, session_id, 0, Issue("事项", "请求"))
+    queued = await booking.book(2003, session_id, 0, Issue("事项", "请求"))
+    await booking.cancel(queued.booking.id, user_id=2003)
+    assert len(await outbox(db, "bk-agency-end:")) == 2
+    admin = citizen(dispatcher, bot, ADMIN_ID)
+    await admin.send(f"/sessions move {session_id} 2026-12-01 14:00-16:30")
+    [moved, *_] = [r for r in await outbox(db, "bk-agency-moved:") if r.chat_id == LIAISON]
+    assert "2026年12月1日（星期二） 14:00" in render_text(moved) and "3 人" in render_text(moved)
+    await admin.send(f"/sessions cancel {session_id}")
+    cancelled = await outbox(db, "bk-agency-session-cancelled:")
+    assert {r.chat_id for r in cancelled} == {LIAISON, HEAD}
+    assert "取消" in render_text(cancelled[0])
