@@ -952,3 +952,61 @@ async def test_agencies_are_told_of_cancellations_and_session_changes(
     cancelled = await outbox(db, "bk-agency-session-cancelled:")
     assert {r.chat_id for r in cancelled} == {LIAISON, HEAD}
     assert "取消" in render_text(cancelled[0])
+
+
+async def test_migration_0013_keeps_every_case_and_gives_proxy_petitions_back_to_the_citizen(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    from cases.store.migrate import MIGRATIONS_DIR, migrate
+    from tests.scheduling_helpers import add_case, add_user
+
+    before = tmp_path / "before"
+    before.mkdir()
+    for sql in sorted(MIGRATIONS_DIR.glob("*.sql")):
+        if sql.name < "0013":
+            (before / sql.name).write_text(sql.read_text(encoding="utf-8"), encoding="utf-8")
+    async with Database(tmp_path / "m.sqlite3") as database:
+        await migrate(database, before)
+        await add_user(database, 1001)
+        await add_user(database, WORKER, role="community_worker")
+        await add_user(database, 4001, role="mediator")
+        own = await add_case(database, 1001)
+        mediated = await add_case(database, 1001, procedure="mediation")
+        await database.execute("UPDATE cases SET mediator_id = 4001 WHERE id = ?", (mediated,))
+        # A reception-day petition registered from a proxy booking, owned by the worker.
+        proxied = await add_case(database, WORKER, procedure="petition", status="submitted")
+        await database.execute(
+            "INSERT INTO reception_sessions(agency, source, day, starts, ends, place, place_en,"
+            " slot_minutes, seats, created_at, updated_at)"
+            " VALUES (?, 'admin', '2026-11-30', '09:00', '11:00', 'p', 'p', 30, 3, 'x', 'x')",
+            (PSB,),
+        )
+        await database.execute(
+            "INSERT INTO bookings(number, session_id, slot, agency, citizen_id, booked_by,"
+            " person_name, person_phone, status, subject, request, people, case_id,"
+            " created_at, updated_at) VALUES ('JD-2026-000001', 1, 0, ?, NULL, ?, '李大爷',"
+            " '13912345678', 'attended', 's', 'r', 1, ?, 'x', 'x')",
+            (PSB, WORKER, proxied),
+        )
+        assert "0013_case_without_account.sql" in await migrate(database)
+        rows = await database.fetch_all("SELECT id, citizen_id, mediator_id FROM cases ORDER BY 1")
+        assert [tuple(r) for r in rows] == [
+            (own, 1001, None),
+            (mediated, 1001, 4001),
+            (proxied, None, None),
+        ]
+        assert await database.fetch_all("PRAGMA foreign_key_check") == []
+        indexes = {r["name"] for r in await database.fetch_all("PRAGMA index_list(cases)")}
+        assert {"cases_citizen", "cases_status", "cases_linked", "cases_mediator"} <= indexes
+        with pytest.raises(sqlite3.IntegrityError):  # only a petition may lack an account
+            await database.execute(
+                "INSERT INTO cases(number, procedure, status, subject, received_on, created_at,"
+                " updated_at) VALUES ('x', 'mediation', 'submitted', 's', 'd', 'x', 'x')"
+            )
+        with pytest.raises(sqlite3.IntegrityError):  # the status check is still there
+            await database.execute(
+                "INSERT INTO cases(number, procedure, status, subject, received_on, created_at,"
+                " updated_at) VALUES ('y', 'petition', 'nonsense', 's', 'd', 'x', 'x')"
+            )
