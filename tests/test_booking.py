@@ -1010,3 +1010,42 @@ async def test_migration_0013_keeps_every_case_and_gives_proxy_petitions_back_to
                 "INSERT INTO cases(number, procedure, status, subject, received_on, created_at,"
                 " updated_at) VALUES ('y', 'petition', 'nonsense', 's', 'd', 'x', 'x')"
             )
+
+
+async def test_sessions_in_the_past_with_inverted_hours_or_too_many_seats_are_refused(
+    dispatcher: Dispatcher, bot: Bot, db: Database
+) -> None:
+    """Found in re-checking #9: /sessions add took a day in the past, and hours or seats the
+    schema refuses ended in an internal error instead of an answer."""
+    admin = citizen(dispatcher, bot, ADMIN_ID)
+    await set_role(dispatcher, ADMIN_ID, Role.admin)
+    await admin.send("/sessions add county_housing 2026-11-16 09:00-11:00")
+    assert "已过" in admin.last_text()
+    await admin.send("/sessions add county_housing 2026-12-02 11:00-09:00")
+    assert "结束时间" in admin.last_text()
+    await admin.send("/sessions add county_housing 2026-12-02 09:00-11:00 900")
+    assert "500" in admin.last_text()
+    added = "SELECT count(*) FROM reception_sessions WHERE source = 'admin'"
+    assert await db.fetch_value(added) == 0
+    await admin.send("/sessions add county_housing 2026-12-02 09:00-11:00 2")
+    session_id = await db.fetch_value("SELECT id FROM reception_sessions WHERE source = 'admin'")
+    await admin.send(f"/sessions move {session_id} 2026-11-20 09:00-11:00")
+    assert "已过" in admin.last_text()
+
+
+async def test_a_moved_session_asks_i_will_come_again(
+    client: BotClient, dispatcher: Dispatcher, bot: Bot, db: Database
+) -> None:
+    await book_via_chat(client)
+    booking_id = await db.fetch_value("SELECT id FROM bookings")
+    await client.click(f"bk:come:{booking_id}")
+    assert await db.fetch_value("SELECT status FROM bookings") == "confirmed"
+    session_id = await db.fetch_value("SELECT session_id FROM bookings")
+    admin = citizen(dispatcher, bot, ADMIN_ID)
+    await set_role(dispatcher, ADMIN_ID, Role.admin)
+    await admin.send(f"/sessions move {session_id} 2026-12-01 14:00-16:30")
+    assert await db.fetch_value("SELECT status FROM bookings") == "booked"
+    new_time = [r for r in await outbox(db, "bk-rem:") if r.due_at.astimezone(LEGAL_TZ).day == 1]
+    assert new_time
+    labels = [b.text for row in render_markup(new_time[0]).inline_keyboard for b in row]
+    assert "👍 我会准时到" in labels

@@ -132,6 +132,17 @@ class RestDay(BookingError):
     msgid = N_("That day is a rest day in the legal calendar: no reception session can be held.")
 
 
+class PastDay(BookingError):
+    msgid = N_("That day has passed: a session can be held today or later.")
+
+
+class BadHours(BookingError):
+    msgid = N_(
+        "The session must end after it starts, last at least one slot, and hold 1 to 500 seats "
+        "per slot."
+    )
+
+
 # -- values ------------------------------------------------------------------------------------
 
 
@@ -416,6 +427,7 @@ __all__ = [
     "SEAT_HOLDING",
     "TRANSITIONS",
     "AgencySlots",
+    "BadHours",
     "Booking",
     "BookingError",
     "BookingSettings",
@@ -428,6 +440,7 @@ __all__ = [
     "OpenDay",
     "Outcome",
     "Outgoing",
+    "PastDay",
     "Proxy",
     "ReminderTime",
     "RestDay",

@@ -6,7 +6,7 @@ session and a slot number, so a moved session takes its bookings along."""
 from __future__ import annotations
 
 import sqlite3
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from cases.org.users import Role
@@ -16,9 +16,11 @@ from cases.reception.model import (
     BOOKING_FROM,
     LIVE,
     SEAT_HOLDING,
+    BadHours,
     NoSuchSession,
     OpenDay,
     Outgoing,
+    PastDay,
     RestDay,
     S,
     Session,
@@ -195,10 +197,9 @@ class SessionsMixin(ServiceBase):
         seats: int | None = None,
         place: str | None = None,
     ) -> Session:
-        if not self.calendar.is_workday(day):
-            raise RestDay()
         self.org.agency(agency)  # UnknownId for a wrong id
         minutes, default_seats = self.settings.slots_for(agency)
+        self._check_times(day, starts, ends, minutes, seats or default_seats)
         rule = next((r for r in self.org.reception_days_of(agency)), None)
         place_zh = place or (rule.place if rule else self.org.agency(agency).name)
         place_en = place or (rule.place_en if rule else self.org.agency(agency).name_en)
@@ -231,13 +232,26 @@ class SessionsMixin(ServiceBase):
         assert found is not None
         return found
 
+    def _check_times(self, day: date, starts: time, ends: time, minutes: int, seats: int) -> None:
+        """A new or moved session: a working day of the legal calendar, not in the past, with
+        at least one slot and a seat count the schema accepts."""
+        if day < self.today():
+            raise PastDay()
+        if not self.calendar.is_workday(day):
+            raise RestDay()
+        length = (datetime.combine(day, ends) - datetime.combine(day, starts)).total_seconds()
+        if length < minutes * 60 or not 1 <= seats <= 500:
+            raise BadHours()
+
     async def move_session(
         self, session_id: int, day: date, starts: time, ends: time, *, actor: int
     ) -> tuple[Session, int]:
-        """Move a session; its bookings follow and their people are told. Returns the session
-        and how many were told."""
-        if not self.calendar.is_workday(day):
-            raise RestDay()
+        """Move a session; its bookings follow and their people are told (an "I will come"
+        is asked again for the new time). Returns the session and how many were told."""
+        current = await self.session(session_id)
+        if current is None:
+            raise NoSuchSession()
+        self._check_times(day, starts, ends, current.slot_minutes, current.seats)
         now_dt = self.clock.now()
         now = to_db(now_dt)
 
@@ -256,7 +270,7 @@ class SessionsMixin(ServiceBase):
             ).rowcount
             if not changed:
                 raise NoSuchSession()
-            # Slots past the new end move to the last slot that exists.
+            # A booked slot past the new end would vanish: the move is refused (rolled back).
             session = Session.from_row(
                 conn.execute(
                     "SELECT * FROM reception_sessions WHERE id = ?", (session_id,)
@@ -270,9 +284,15 @@ class SessionsMixin(ServiceBase):
             ).fetchall():
                 booking = booking_from_row(row)
                 if booking.slot >= session.slot_count:
-                    raise SessionTooShort()  # rolls the move back: a booked time would vanish
+                    raise SessionTooShort()
                 detail = {"day": day.isoformat()}
                 record_event(conn, booking.id, now, actor, "session_moved", detail)
+                if booking.status is S.confirmed:  # "I will come" was for the old time
+                    conn.execute(
+                        "UPDATE bookings SET status = 'booked', updated_at = ?"
+                        " WHERE id = ? AND status = 'confirmed'",
+                        (now, booking.id),
+                    )
                 if booking.status in (S.booked, S.confirmed):  # a waitlist place has none
                     self._plan_reminders(conn, booking, now_dt)
                 self._q(
