@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 from datetime import datetime
+from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.state import State, StatesGroup
@@ -54,15 +55,37 @@ class BookingForm(StatesGroup):
     choosing = State()  # buttons only: agency, day, time, people, confirm
 
 
+class PickStep(StrEnum):
+    agency = "agency"
+    day = "day"
+    slot = "slot"  # value: "<session id>.<slot>"
+    people = "people"
+    elsewhere = "elsewhere"
+    confirm = "confirm"
+
+
 class BookingPick(CallbackData, prefix="bkp"):
-    step: str
+    step: PickStep
     value: str
 
 
-class BookingAction(CallbackData, prefix="bk"):
-    """Built by hand in cases/reception/booking.py for outbox messages: ``bk:<action>:<id>``."""
+class BookingStep(StrEnum):
+    """What a button on a booking does. The cases layer writes the same values by hand into
+    outbox messages (``bk:<value>:<id>``, cases/reception)."""
 
-    action: str
+    view = "view"
+    cancel = "cancel"
+    resched = "resched"
+    take = "take"
+    release = "release"
+    keep = "keep"
+    come = "come"
+
+
+class BookingAction(CallbackData, prefix="bk"):
+    """Built by hand in cases/reception (base, seats, sessions) for outbox messages: ``bk:<action>:<id>``."""
+
+    action: BookingStep
     booking_id: int = Field(ge=0, lt=2**63)
 
 

@@ -1049,3 +1049,17 @@ async def test_a_moved_session_asks_i_will_come_again(
     assert new_time
     labels = [b.text for row in render_markup(new_time[0]).inline_keyboard for b in row]
     assert "👍 我会准时到" in labels
+
+
+def test_every_button_the_service_writes_by_hand_is_one_the_handlers_parse() -> None:
+    """Outbox messages carry callback data written in cases/ (no aiogram there): each action
+    must be a value of the handlers' enum, or the button would land on "no longer valid"."""
+    import re
+
+    from handlers.booking_views import BookingStep
+
+    written: set[str] = set()
+    for module in Path("cases/reception").glob("*.py"):
+        written |= set(re.findall(r'f"bk:(\w+):\{', module.read_text(encoding="utf-8")))
+    assert written >= {"come", "cancel", "take", "keep", "release", "resched"}
+    assert written <= {step.value for step in BookingStep}
