@@ -83,7 +83,7 @@ class BookingStep(StrEnum):
 
 
 class BookingAction(CallbackData, prefix="bk"):
-    """Built by hand in cases/reception (base, seats, sessions) for outbox messages: ``bk:<action>:<id>``."""
+    """Also built by hand in cases/reception for outbox messages: ``bk:<action>:<id>``."""
 
     action: BookingStep
     booking_id: int = Field(ge=0, lt=2**63)
