@@ -82,7 +82,13 @@ def _line(item: Booking) -> str:
     )
     if item.outcome:
         line += " · " + _(OUTCOME_LABELS[item.outcome])
-    if item.person_name:
+    if item.person_name and item.booked_by_name:
+        line += " · " + t(
+            "booked by community worker {worker} for {name}",
+            worker=html.escape(item.booked_by_name),
+            name=html.escape(item.person_name),
+        )
+    elif item.person_name:
         line += " · " + t(
             "booked by a community worker for {name}", name=html.escape(item.person_name)
         )

@@ -125,6 +125,7 @@ PROVISIONAL = N_(
 NO_BOOKINGS = N_("No bookings.")
 PEOPLE_LINE = N_("{people} people")
 BOOKED_BY_PROXY = N_("Booked by a community worker for {name}.")
+BOOKED_BY_WORKER = N_("Booked by community worker {worker} for {name}.")
 FOR_CITIZEN = N_("(For {name}, who was booked by you as community worker.)")
 
 
@@ -268,9 +269,10 @@ def render_booking(locale: str, payload: Mapping[str, Any]) -> str:
         if not entries:
             lines.append(translate(locale, NO_BOOKINGS))
     if key.startswith("agency_") and params.get("proxy"):
+        worker = str(params.get("booked_by_name") or "")
         lines.append(
-            translate(locale, BOOKED_BY_PROXY).format(
-                name=html.escape(str(params.get("person_name", "")))
+            translate(locale, BOOKED_BY_WORKER if worker else BOOKED_BY_PROXY).format(
+                name=html.escape(str(params.get("person_name", ""))), worker=html.escape(worker)
             )
         )
     if key.startswith("outcome_referred") and params.get("proxy"):

@@ -503,7 +503,8 @@ async def test_community_worker_books_for_a_citizen(
     )
     assert tuple(row) == (None, WORKER, "李大爷", "13912345678")
     [to_agency] = [r for r in await outbox(db, "bk-agency:") if r.chat_id == LIAISON]
-    assert "社区网格员" in render_text(to_agency) and "李大爷" in render_text(to_agency)
+    # The booking shows who booked it: the worker (their Telegram name) and for whom.
+    assert "由社区网格员张三代李大爷预约" in render_text(to_agency)
     # The same worker can book for another citizen at the same agency.
     await worker.send("/book")
     await worker.send("王大妈")
@@ -836,6 +837,7 @@ async def test_petition_from_a_proxy_booking_belongs_to_the_citizen_not_the_work
     head = citizen(dispatcher, bot, HEAD)
     clock.set(datetime(2026, 11, 30, 1, 30, tzinfo=UTC))
     await head.send("/roster")
+    assert "由社区网格员张三代李大爷预约" in head.last_text()
     await head.press("来了")
     await head.press("登记为信访事项")
     await head.press("申诉、求决")

@@ -81,6 +81,7 @@ class ServiceBase:
             "people": booking.people,
             "person_name": booking.person_name or "",
             "proxy": booking.booked_by is not None,
+            "booked_by_name": booking.booked_by_name or "",
         }
 
     def _session_params(self, session: Session) -> dict[str, Any]:

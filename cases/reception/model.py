@@ -245,6 +245,7 @@ class Booking:
     outcome: str | None
     outcome_note: str | None
     case_id: int | None
+    booked_by_name: str | None = None  # the community worker's name, as Telegram gives it
 
     @property
     def starts_at(self) -> datetime:
@@ -344,7 +345,8 @@ BOOKING_COLUMNS = (
     " b.person_phone, b.status, b.subject, b.request, b.people, b.offer_until, b.outcome,"
     " b.outcome_note, b.case_id, s.id AS s_id, s.agency AS s_agency, s.source, s.day, s.starts,"
     " s.ends, s.place, s.place_en, s.slot_minutes, s.seats, s.status AS s_status,"
-    " s.provisional, s.confirmed"
+    " s.provisional, s.confirmed,"
+    " (SELECT display_name FROM users WHERE telegram_id = b.booked_by) AS booked_by_name"
 )
 BOOKING_FROM = " FROM bookings b JOIN reception_sessions s ON s.id = b.session_id"
 
@@ -383,6 +385,7 @@ def booking_from_row(row: sqlite3.Row) -> Booking:
         outcome=row["outcome"],
         outcome_note=row["outcome_note"],
         case_id=row["case_id"],
+        booked_by_name=row["booked_by_name"],
     )
 
 
