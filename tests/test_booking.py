@@ -1065,3 +1065,25 @@ def test_every_button_the_service_writes_by_hand_is_one_the_handlers_parse() -> 
         written |= set(re.findall(r'f"bk:(\w+):\{', module.read_text(encoding="utf-8")))
     assert written >= {"come", "cancel", "take", "keep", "release", "resched"}
     assert written <= {step.value for step in BookingStep}
+
+
+async def test_a_proxy_booking_settled_on_the_spot_tells_the_worker_not_the_note(
+    dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    """The settlement note is the citizen's, who was there; the worker who booked learns that
+    the matter was settled, for their records, and nothing more."""
+    await set_role(dispatcher, WORKER, Role.community_worker)
+    await set_role(dispatcher, HEAD, Role.agency_head, PSB)
+    worker = citizen(dispatcher, bot, WORKER)
+    await _proxy_booking_via_chat(worker)
+    head = citizen(dispatcher, bot, HEAD)
+    clock.set(datetime(2026, 11, 30, 1, 30, tzinfo=UTC))
+    await head.send("/roster")
+    await head.press("来了")
+    await head.press("当场化解")
+    await head.send("已当场为李大爷重新受理低保申请，身份证号见档案")
+    [told] = await outbox(db, "bk-outcome:")
+    text = render_text(told)
+    assert told.chat_id == WORKER and "李大爷" in text and "当场化解" in text
+    assert "重新受理" not in text
+    assert await db.fetch_value("SELECT outcome FROM bookings") == "settled"
