@@ -1,10 +1,10 @@
-"""The agency side of reception days: /roster (the day's bookings, attendance, outcome,
-monthly totals) and /sessions (administrators add, move and cancel sessions)."""
+"""The agency side of reception days: /roster (the day's bookings, attendance, the outcome,
+monthly totals). The router also carries /sessions (handlers/sessions.py)."""
 
 from __future__ import annotations
 
 import html
-from datetime import date, time
+from datetime import date
 from enum import StrEnum
 
 from aiogram import F, Router
@@ -24,6 +24,7 @@ from cases.reception.booking import Booking, BookingError, BookingService, Booki
 from handlers.booking_views import STATUS_LABELS, agency_name, refuse
 from handlers.filters import HasRole, NotCommand, When
 from handlers.keyboards import button, grid
+from handlers.sessions import command_sessions
 from handlers.texts import t
 
 ROSTER_ROLES = (Role.agency_liaison, Role.agency_head, Role.admin, Role.office_staff)
@@ -359,72 +360,6 @@ async def settled_note(
         await message.answer(_("The outcome of this booking was recorded before."))
         return
     await show_roster(message, item.agency, item.session.day, booking, org)
-
-
-def _times(text: str) -> tuple[time, time]:
-    start, _dash, end = text.partition("-")
-    return time.fromisoformat(start), time.fromisoformat(end)
-
-
-async def command_sessions(
-    message: Message,
-    command: CommandObject,
-    user: User,
-    booking: BookingService,
-    org: Organisation,
-) -> None:
-    args = (command.args or "").split()
-    usage = _(
-        "Usage:\n/sessions — the coming sessions\n/sessions add <agency id> <YYYY-MM-DD> "
-        "<HH:MM-HH:MM> [seats]\n/sessions move <session> <YYYY-MM-DD> <HH:MM-HH:MM>\n"
-        "/sessions cancel <session>"
-    )
-    try:
-        if not args:
-            lines = [_("Coming reception sessions:")]
-            for s in await booking.upcoming_sessions():
-                line = (
-                    f"#{s.id} · {html.escape(agency_name(org, s.agency))} · "
-                    + t("{day}", day=s.day)
-                    + f" {s.starts.strftime('%H:%M')}–{s.ends.strftime('%H:%M')} · "
-                    + t("{seats} seats per slot", seats=s.seats)
-                )
-                if s.provisional:
-                    line += " · " + _("provisional")
-                lines.append(line)
-            await message.answer("\n".join(lines) + "\n\n" + usage)
-        elif args[0] == "add" and len(args) in (4, 5):
-            starts, ends = _times(args[3])
-            session = await booking.add_session(
-                args[1],
-                date.fromisoformat(args[2]),
-                starts,
-                ends,
-                actor=user.telegram_id,
-                seats=int(args[4]) if len(args) == 5 else None,
-            )
-            await message.answer(t("Session #{id} added.", id=session.id))
-        elif args[0] == "move" and len(args) == 4:
-            starts, ends = _times(args[3])
-            session, told = await booking.move_session(
-                int(args[1]), date.fromisoformat(args[2]), starts, ends, actor=user.telegram_id
-            )
-            await message.answer(
-                t("Session #{id} moved; {count} people told.", id=session.id, count=told)
-            )
-        elif args[0] == "cancel" and len(args) == 2:
-            told = await booking.cancel_session(int(args[1]), actor=user.telegram_id)
-            await message.answer(
-                t("Session #{id} cancelled; {count} people told.", id=args[1], count=told)
-            )
-        else:
-            await message.answer(usage)
-    except BookingError as error:
-        await refuse(message, error, booking)
-    except UnknownId:
-        await message.answer(_("Unknown agency id."))
-    except ValueError:
-        await message.answer(usage)
 
 
 def build_router() -> Router:
