@@ -208,7 +208,7 @@ async def command_roster(
                 agency = arg
     if agency is None:
         await message.answer(
-            _("Usage: /roster <agency id> [YYYY-MM-DD], or /roster totals [YYYY-MM].")
+            html.escape(_("Usage: /roster <agency id> [YYYY-MM-DD], or /roster totals [YYYY-MM]."))
         )
         return
     try:

@@ -32,10 +32,13 @@ async def command_sessions(
     org: Organisation,
 ) -> None:
     args = (command.args or "").split()
-    usage = _(
-        "Usage:\n/sessions — the coming sessions\n/sessions add <agency id> <YYYY-MM-DD> "
-        "<HH:MM-HH:MM> [seats]\n/sessions move <session> <YYYY-MM-DD> <HH:MM-HH:MM>\n"
-        "/sessions cancel <session>"
+    # Escaped: the placeholders in angle brackets are not HTML (Telegram refused the message).
+    usage = html.escape(
+        _(
+            "Usage:\n/sessions — the coming sessions\n/sessions add <agency id> <YYYY-MM-DD> "
+            "<HH:MM-HH:MM> [seats]\n/sessions move <session> <YYYY-MM-DD> <HH:MM-HH:MM>\n"
+            "/sessions cancel <session>"
+        )
     )
     try:
         if not args:
@@ -49,6 +52,10 @@ async def command_sessions(
                 )
                 if s.provisional:
                     line += " · " + _("provisional")
+                if not s.confirmed:
+                    # The organisation file's reception_days are examples until the county
+                    # confirms day, hours and place (confirmed: true in the file).
+                    line += " · " + _("example from the organisation file, not confirmed")
                 lines.append(line)
             await message.answer("\n".join(lines) + "\n\n" + usage)
         elif args[0] == "add" and len(args) in (4, 5):

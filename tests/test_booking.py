@@ -427,6 +427,12 @@ async def test_admin_adds_sessions_on_a_make_up_saturday_but_not_on_a_holiday(
         "SELECT day, seats FROM reception_sessions WHERE agency = 'county_housing'"
     )
     assert [tuple(r) for r in rows] == [("2026-10-10", 4)]
+    # The list marks the organisation file's example days until the county confirms them.
+    await admin.send("/sessions")
+    lines = admin.last_text().splitlines()
+    [added] = [line for line in lines if "2026年10月10日" in line]
+    assert "尚未确认" not in added
+    assert any("公安局" in line and "尚未确认" in line for line in lines)
 
 
 async def test_moved_session_takes_its_bookings_along_and_tells_them(
@@ -1087,3 +1093,18 @@ async def test_a_proxy_booking_settled_on_the_spot_tells_the_worker_not_the_note
     assert told.chat_id == WORKER and "李大爷" in text and "当场化解" in text
     assert "重新受理" not in text
     assert await db.fetch_value("SELECT outcome FROM bookings") == "settled"
+
+
+async def test_sessions_and_roster_usage_reaches_the_chat(
+    dispatcher: Dispatcher, bot: Bot
+) -> None:
+    """Found in re-checking #9: the usage texts hold placeholders in angle brackets, which
+    Telegram read as HTML tags and refused, so /sessions and a bare /roster answered nothing."""
+    admin = citizen(dispatcher, bot, ADMIN_ID)
+    await set_role(dispatcher, ADMIN_ID, Role.admin)
+    await admin.send("/sessions")
+    assert "<部门编号>" in admin.last_text() and "近期接待场次" in admin.last_text()
+    await admin.send("/sessions shuffle")
+    assert "<部门编号>" in admin.last_text()
+    await admin.send("/roster")
+    assert "/roster <部门编号>" in admin.last_text()
