@@ -16,7 +16,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from cases.intake.forms import ELSEWHERE_CHOICES, ELSEWHERE_PETITION_LEGAL
-from cases.intake.validation import ValidationError, parse_phone
+from cases.intake.validation import TextLimits, ValidationError, clean_text, parse_phone
 from cases.org.organisation import Organisation, UnknownId
 from cases.org.users import Role, User
 from cases.reception.booking import (
@@ -106,8 +106,9 @@ async def ask_agency(
 
 
 async def proxy_name(message: Message, state: FSMContext) -> None:
-    name = (message.text or "").strip()
-    if not 2 <= len(name) <= 50:
+    try:  # as intake takes a name: control and invisible characters dropped, then the length
+        name = clean_text(message.text or "", max_len=TextLimits.NAME, min_len=2)
+    except ValidationError:
         await message.answer(_("Please type the citizen's full name (2 to 50 characters)."))
         return
     await state.update_data(proxy_name=name)
@@ -251,8 +252,9 @@ async def _pick_slot(
 
 
 async def subject_text(message: Message, state: FSMContext) -> None:
-    text = (message.text or "").strip()
-    if not 2 <= len(text) <= MAX_TEXT:
+    try:
+        text = clean_text(message.text or "", max_len=MAX_TEXT, min_len=2)
+    except ValidationError:
         await message.answer(t("Please write 2 to {limit} characters.", limit=MAX_TEXT))
         return
     await state.update_data(subject=text)
@@ -261,8 +263,9 @@ async def subject_text(message: Message, state: FSMContext) -> None:
 
 
 async def request_text(message: Message, state: FSMContext) -> None:
-    text = (message.text or "").strip()
-    if not 2 <= len(text) <= MAX_TEXT:
+    try:
+        text = clean_text(message.text or "", max_len=MAX_TEXT, min_len=2)
+    except ValidationError:
         await message.answer(t("Please write 2 to {limit} characters.", limit=MAX_TEXT))
         return
     await state.update_data(request=text)

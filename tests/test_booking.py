@@ -1110,3 +1110,27 @@ async def test_sessions_and_roster_usage_reaches_the_chat(
     assert "<部门编号>" in html.unescape(admin.last_text())
     await admin.send("/roster")
     assert "/roster <部门编号>" in html.unescape(admin.last_text())
+
+
+async def test_a_proxy_name_is_cleaned_as_intake_cleans_names(
+    dispatcher: Dispatcher, bot: Bot, db: Database
+) -> None:
+    """Re-checking #9 ("validated as in intake"): invisible characters padded a one-character
+    name past the length check and reached the agency's lists."""
+    await set_role(dispatcher, WORKER, Role.community_worker)
+    worker = citizen(dispatcher, bot, WORKER)
+    await worker.send("/book")
+    await worker.send("\u200b李\u200b")
+    assert "2至50个字" in worker.last_text()
+    await worker.send("  李\u200b大爷  ")
+    await worker.send("13912345678")
+    await worker.press("公安局")
+    await worker.press("11月30日")
+    await worker.press("09:00")
+    await worker.send("低保\u202e申请")
+    await worker.send("帮助办理")
+    await worker.press("1")
+    await worker.press("没有")
+    await worker.press("确认预约")
+    row = await db.fetch_one("SELECT person_name, subject FROM bookings")
+    assert tuple(row) == ("李大爷", "低保申请")
