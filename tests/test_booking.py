@@ -1134,3 +1134,20 @@ async def test_a_proxy_name_is_cleaned_as_intake_cleans_names(
     await worker.press("确认预约")
     row = await db.fetch_one("SELECT person_name, subject FROM bookings")
     assert tuple(row) == ("李大爷", "低保申请")
+
+
+async def test_agency_hears_a_reschedule_as_moved_and_a_waitlist_place_turned_seat_as_new(
+    dispatcher: Dispatcher, booking: BookingService, db: Database
+) -> None:
+    await set_role(dispatcher, LIAISON, Role.agency_liaison, PSB)
+    session_id = await _first_session(booking)
+    seated = [await booking.book(2000 + n, session_id, 0, Issue("事项", "请求")) for n in range(3)]
+    queued = await booking.book(2003, session_id, 0, Issue("候补事项", "请求"))
+    assert queued.outcome is Outcome.waitlisted
+    await booking.reschedule(seated[0].booking.id, user_id=2000, session_id=session_id, slot=2)
+    await booking.reschedule(queued.booking.id, user_id=2003, session_id=session_id, slot=3)
+    texts = [render_text(r) for r in await outbox(db, "bk-agency:") if r.chat_id == LIAISON]
+    number0, number3 = seated[0].booking.number, queued.booking.number
+    assert any("已改到" in x and number0 in x for x in texts)
+    assert any("新的局长接待日预约" in x and number3 in x for x in texts)
+    assert not any("已改到" in x and number3 in x for x in texts)

@@ -211,6 +211,9 @@ class SeatsMixin(ServiceBase):
 
         def work(conn: sqlite3.Connection) -> Result:
             still_open(conn, session_id)
+            # What the booking held, read inside the unit (units are serialised).
+            before = load_booking(conn, booking_id)
+            assert before is not None
             cursor = conn.execute(
                 "UPDATE bookings SET session_id = ?, slot = ?,"
                 " status = CASE WHEN status = 'confirmed' THEN 'booked'"
@@ -232,11 +235,13 @@ class SeatsMixin(ServiceBase):
                 now,
                 user_id,
                 "rescheduled",
-                {"from": [current.session.id, current.slot], "to": [session_id, slot]},
+                {"from": [before.session.id, before.slot], "to": [session_id, slot]},
             )
-            if current.status in SEAT_HOLDING:
-                self._seat_freed(conn, current.session, current.slot, now_dt)
-            self._booked_messages(conn, booking, now_dt, rescheduled=True)
+            if before.status in SEAT_HOLDING:
+                self._seat_freed(conn, before.session, before.slot, now_dt)
+            # The agency heard of a booking, not of a waitlist place: "moved" or "new".
+            moved = before.status in (S.booked, S.confirmed)
+            self._booked_messages(conn, booking, now_dt, rescheduled=moved)
             return Result(Outcome.booked, booking)
 
         return await self.db.run(work)
