@@ -1151,3 +1151,33 @@ async def test_agency_hears_a_reschedule_as_moved_and_a_waitlist_place_turned_se
     assert any("已改到" in x and number0 in x for x in texts)
     assert any("新的局长接待日预约" in x and number3 in x for x in texts)
     assert not any("已改到" in x and number3 in x for x in texts)
+
+
+async def test_the_petition_office_works_a_proxy_petition_without_an_account_to_tell(
+    dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    """The citizen without an account: staff open and accept the case as any other; the
+    notice of acceptance goes to no chat (the office tells them in writing), without error."""
+    await set_role(dispatcher, WORKER, Role.community_worker)
+    await set_role(dispatcher, HEAD, Role.agency_head, PSB)
+    await set_role(dispatcher, 8001, Role.office_staff, "petition_office")
+    worker = citizen(dispatcher, bot, WORKER)
+    await _proxy_booking_via_chat(worker)
+    head = citizen(dispatcher, bot, HEAD)
+    clock.set(datetime(2026, 11, 30, 1, 30, tzinfo=UTC))
+    await head.send("/roster")
+    await head.press("来了")
+    await head.press("登记为信访事项")
+    await head.press("申诉、求决")
+    case_id = await db.fetch_value("SELECT id FROM cases")
+    office = citizen(dispatcher, bot, 8001)
+    await office.click(f"staff:view:{case_id}::0:0::")
+    page = office.last_text()
+    assert "XF-2026-" in page and "李大爷" in page
+    await office.press("受理")
+    assert await db.fetch_value("SELECT status FROM cases") == "accepted"
+    chats = {
+        r[0]
+        for r in await db.fetch_all("SELECT chat_id FROM reminders WHERE case_id = ?", (case_id,))
+    }
+    assert WORKER not in chats
