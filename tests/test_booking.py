@@ -1181,3 +1181,17 @@ async def test_the_petition_office_works_a_proxy_petition_without_an_account_to_
         for r in await db.fetch_all("SELECT chat_id FROM reminders WHERE case_id = ?", (case_id,))
     }
     assert WORKER not in chats
+
+
+async def test_an_answer_typed_while_the_citizen_cancelled_is_not_sent(
+    client: BotClient, dispatcher: Dispatcher, bot: Bot, db: Database
+) -> None:
+    await book_via_chat(client)
+    await set_role(dispatcher, LIAISON, Role.agency_liaison, PSB)
+    liaison = citizen(dispatcher, bot, LIAISON)
+    await liaison.send("/roster 2026-11-30")
+    await liaison.press("000001：接待日前答复")
+    await client.press("取消预约")  # meanwhile
+    await liaison.send("噪音问题已处理。")
+    assert "已经取消" in liaison.last_text()
+    assert await outbox(db, "bk-answered:") == []

@@ -317,6 +317,10 @@ class SeatsMixin(ServiceBase):
         now = to_db(now_dt)
 
         def work(conn: sqlite3.Connection) -> bool:
+            # Checked again inside the unit: cancelled while staff were typing → not sent.
+            current = load_booking(conn, booking.id)
+            if current is None or current.status not in (S.booked, S.confirmed):
+                return False
             count = conn.execute(
                 "SELECT count(*) FROM booking_events WHERE booking_id = ? AND kind = 'answered'",
                 (booking.id,),
