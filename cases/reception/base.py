@@ -65,6 +65,11 @@ class ServiceBase:
     def closes_at(self, session: Session, slot: int) -> datetime:
         return session.slot_start(slot, self.tz) - timedelta(hours=self.settings.close_hours)
 
+    async def session(self, session_id: int) -> Session | None:
+        """One session by id; the sessions part (cases/reception/sessions.py) implements it,
+        and the seats part uses it."""
+        raise NotImplementedError
+
     def _params(self, booking: Booking) -> dict[str, Any]:
         agency = self.org.agency(booking.agency)
         return {
