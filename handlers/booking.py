@@ -1,8 +1,10 @@
-"""/book: a bureau chief's reception day (局长接待日, XF 18(2)), and the citizen's bookings.
+"""/book: a bureau chief's reception day (局长接待日, XF 18(2)), and the booking router.
 
 Agency → day → time (seats left) → the matter in brief → confirm → receipt. Every press is
 checked again by the service (a stale or forged button never books, cancels or shows another
-person's booking); seats are counted by the database (cases/reception/booking.py).
+person's booking); seats are counted by the database (cases/reception/seats.py). The citizen's
+own bookings and their buttons are in handlers/booking_manage.py, what both show in
+handlers/booking_views.py; this module's router carries them all.
 """
 
 from __future__ import annotations
