@@ -987,6 +987,10 @@ async def test_migration_0013_keeps_every_case_and_gives_proxy_petitions_back_to
         # A reception-day petition registered from a proxy booking, owned by the worker.
         proxied = await add_case(database, WORKER, procedure="petition", status="submitted")
         await database.execute(
+            "UPDATE cases SET answers = ? WHERE id = ?",
+            ('{"petition_kind": "request", "channel": "reception_day"}', proxied),
+        )
+        await database.execute(
             "INSERT INTO reception_sessions(agency, source, day, starts, ends, place, place_en,"
             " slot_minutes, seats, created_at, updated_at)"
             " VALUES (?, 'admin', '2026-11-30', '09:00', '11:00', 'p', 'p', 30, 3, 'x', 'x')",
@@ -1006,6 +1010,8 @@ async def test_migration_0013_keeps_every_case_and_gives_proxy_petitions_back_to
             (mediated, 1001, 4001),
             (proxied, None, None),
         ]
+        kind = "SELECT json_extract(answers, '$.petition_kind') FROM cases WHERE id = ?"
+        assert await database.fetch_value(kind, (proxied,)) == "complaint"
         assert await database.fetch_all("PRAGMA foreign_key_check") == []
         indexes = {r["name"] for r in await database.fetch_all("PRAGMA index_list(cases)")}
         assert {"cases_citizen", "cases_status", "cases_linked", "cases_mediator"} <= indexes

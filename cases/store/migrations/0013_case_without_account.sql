@@ -69,3 +69,10 @@ CREATE INDEX cases_mediator ON cases(mediator_id) WHERE mediator_id IS NOT NULL;
 UPDATE cases SET citizen_id = NULL
  WHERE id IN (SELECT case_id FROM bookings
                WHERE case_id IS NOT NULL AND citizen_id IS NULL AND booked_by IS NOT NULL);
+
+-- Those petitions were also registered with petition_kind "request", which is none of intake's
+-- kinds: they become "complaint" (申诉求决), the kind every reader already took them for.
+UPDATE cases SET answers = json_set(answers, '$.petition_kind', 'complaint')
+ WHERE procedure = 'petition'
+   AND json_extract(answers, '$.channel') = 'reception_day'
+   AND json_extract(answers, '$.petition_kind') = 'request';
