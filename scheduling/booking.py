@@ -6,7 +6,8 @@ writes with: one
 facts not text; :func:`render_booking` turns it into text in the reader's language when the
 outbox sends it, and :func:`booking_buttons` gives its buttons. :class:`BookingJobs` runs on
 every scheduler tick: recurring sessions entering the window, waitlist offers that ran out
-(passed on exactly once), the agencies' lists of tomorrow's bookings.
+(passed on exactly once), the agencies' lists of a reception day's bookings (the working
+afternoon before).
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ BOOKING_TEXTS: dict[str, str] = {
         "before the day:\n{note}\nIf this settles it, you can release your seat for someone "
         "else; or keep it and come as planned."
     ),
-    "day_list": N_("📋 Tomorrow's reception-day bookings, {agency}, {day_on}, {place}:"),
+    "day_list": N_("📋 Reception-day bookings of {agency} on {day_on}, {place}:"),
     "outcome_settled": N_(
         "Your matter from reception-day booking {number} was recorded as settled on the spot."
         "\nNote: {note}"

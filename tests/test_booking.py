@@ -1201,3 +1201,26 @@ async def test_an_answer_typed_while_the_citizen_cancelled_is_not_sent(
     await liaison.send("噪音问题已处理。")
     assert "已经取消" in liaison.last_text()
     assert await outbox(db, "bk-answered:") == []
+
+
+async def test_monday_day_list_went_out_on_sunday_instead_of_the_working_day_before(
+    client: BotClient, dispatcher: Dispatcher, db: Database, clock: FakeClock
+) -> None:
+    """Found in review: the list of a Monday's bookings was queued on Sunday at 15:00, a rest
+    day when nobody at the agency reads it. It now comes on Friday afternoon, once."""
+    await set_role(dispatcher, LIAISON, Role.agency_liaison, PSB)
+    await book_via_chat(client)
+    jobs = BookingJobs(dispatcher["booking"])
+    clock.set(datetime(2026, 11, 26, 7, 0, tzinfo=UTC))  # Thursday 15:00: Friday has none
+    await jobs.tick()
+    assert await outbox(db, "bk-daylist:") == []
+    clock.set(datetime(2026, 11, 27, 7, 0, tzinfo=UTC))  # Friday 15:00
+    await jobs.tick()
+    [day_list] = await outbox(db, "bk-daylist:")
+    text = render_text(day_list)
+    assert day_list.due_at.astimezone(LEGAL_TZ).date() == date(2026, 11, 27)
+    assert "11月30日" in text and "JD-2026-000001" in text and "明天" not in text
+    for saturday_sunday in (datetime(2026, 11, 28, 7, 0), datetime(2026, 11, 29, 7, 0)):
+        clock.set(saturday_sunday.replace(tzinfo=UTC))
+        await jobs.tick()
+    assert len(await outbox(db, "bk-daylist:")) == 1

@@ -1,5 +1,6 @@
-"""The agency's side of the day: the list of tomorrow's bookings, the roster with attendance
-and outcomes (settled, registered as a petition, referred), and the monthly totals."""
+"""The agency's side of the day: the list of a session's bookings the working afternoon
+before, the roster with attendance and outcomes (settled, registered as a petition, referred),
+and the monthly totals."""
 
 from __future__ import annotations
 
@@ -41,19 +42,30 @@ SENSITIVE_PETITION_KIND = "report"
 
 class RosterMixin(ServiceBase):
     async def queue_day_lists(self) -> int:
-        """The afternoon before (from 15:00): each agency's liaisons and head get the list of
-        the next day's bookings, once per session (the outbox's dedup key)."""
+        """The working afternoon before (from 15:00): each agency's liaisons and head get the
+        list of a session's bookings on the last working day before it, so a Monday's list
+        comes on Friday, not on Sunday when nobody reads it, and the list after a holiday on
+        the day before the holiday. Bookings made after the list (until ``close_hours``
+        before the time) reach the agency one by one as they are made. Once per session (the
+        outbox's dedup key); a list missed on that day (the bot was down) follows on a later
+        afternoon before the session."""
         now_dt = self.clock.now()
         local = now_dt.astimezone(self.tz)
         if local.time() < time(15, 0):
             return 0
-        tomorrow = (local.date() + timedelta(days=1)).isoformat()
+        today = local.date()
+        until = today + timedelta(days=1)
+        # Sessions fall on working days only: every day up to the next working day is covered
+        # now (the calendar's longest run of rest days is well under the cap).
+        while not self.calendar.is_workday(until) and until < today + timedelta(days=15):
+            until += timedelta(days=1)
 
         def work(conn: sqlite3.Connection) -> int:
             queued = 0
             sessions = conn.execute(
-                "SELECT * FROM reception_sessions WHERE day = ? AND status = 'open'",
-                (tomorrow,),
+                "SELECT * FROM reception_sessions WHERE day > ? AND day <= ? AND status = 'open'"
+                " ORDER BY day, starts, id",
+                (today.isoformat(), until.isoformat()),
             ).fetchall()
             for srow in sessions:
                 session = Session.from_row(srow)
@@ -78,14 +90,14 @@ class RosterMixin(ServiceBase):
                     self._q(
                         conn,
                         Outgoing(
-                            dedup_key=f"bk-daylist:{session.id}:{tomorrow}:{urow[0]}",
+                            dedup_key=f"bk-daylist:{session.id}:{session.day}:{urow[0]}",
                             chat_id=int(urow[0]),
                             audience=Role(urow[1]),
                             key="day_list",
                             params={
                                 "agency_zh": agency.name,
                                 "agency_en": agency.name_en,
-                                "day_on": tomorrow,
+                                "day_on": session.day.isoformat(),
                                 "entries": entries,
                                 "place_zh": session.place,
                                 "place_en": session.place_en,
