@@ -18,6 +18,7 @@ from pydantic import Field
 
 from cases.i18n import N_
 from cases.intake.forms import PETITION_KINDS
+from cases.intake.validation import ValidationError, clean_text
 from cases.org.organisation import Organisation, UnknownId
 from cases.org.users import Role, User
 from cases.reception.booking import Booking, BookingError, BookingService, BookingStatus
@@ -25,10 +26,12 @@ from handlers.booking_views import STATUS_LABELS, agency_name, refuse
 from handlers.filters import HasRole, NotCommand, When
 from handlers.keyboards import button, grid
 from handlers.sessions import command_sessions
-from handlers.texts import t
+from handlers.texts import current_locale, t
 
 ROSTER_ROLES = (Role.agency_liaison, Role.agency_head, Role.admin, Role.office_staff)
 AGENCY_ROLES = (Role.agency_liaison, Role.agency_head)
+NOTE_LIMIT = 1000
+"""A settlement note or an answer before the day, in characters."""
 
 OUTCOME_LABELS = {
     "settled": N_("✔ settled on the spot"),
@@ -335,13 +338,25 @@ async def register(
 async def settled_note(
     message: Message, state: FSMContext, user: User, booking: BookingService, org: Organisation
 ) -> None:
-    note = (message.text or "").strip()[:1000]
     data = await state.get_data()
     booking_id = data.get("booking_id")
-    await state.clear()
-    if not isinstance(booking_id, int) or not note:
+    if not isinstance(booking_id, int):
+        await state.clear()
         await message.answer(_("This button is no longer valid."))
         return
+    try:  # cleaned as intake cleans text; too long or empty: asked again, nothing cut off
+        note = clean_text(message.text or "", max_len=NOTE_LIMIT, min_len=2)
+    except ValidationError as error:
+        await message.answer(
+            error.render(current_locale())
+            + "\n"
+            + t(
+                "Nothing was recorded yet: please send the note again (at most {limit}).",
+                limit=NOTE_LIMIT,
+            )
+        )
+        return
+    await state.clear()
     try:
         item = await booking.staff_booking(booking_id, _agencies(user))
     except BookingError as error:

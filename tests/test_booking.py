@@ -1224,3 +1224,27 @@ async def test_monday_day_list_went_out_on_sunday_instead_of_the_working_day_bef
         clock.set(saturday_sunday.replace(tzinfo=UTC))
         await jobs.tick()
     assert len(await outbox(db, "bk-daylist:")) == 1
+
+
+async def test_a_settlement_note_over_1000_characters_was_silently_cut_off(
+    client: BotClient, dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    """Found in review: the roster's note was cut to 1,000 characters without a word, and a
+    note of blanks ended the input with "this button is no longer valid"."""
+    await book_via_chat(client)
+    await set_role(dispatcher, HEAD, Role.agency_head, PSB)
+    head = citizen(dispatcher, bot, HEAD)
+    clock.set(datetime(2026, 11, 30, 1, 30, tzinfo=UTC))
+    await head.send("/roster")
+    await head.press("来了")
+    await head.press("当场化解")
+    await head.send("说" * 1200)
+    assert "尚未记录" in head.last_text() and "1000" in head.last_text()
+    await head.send("\u200b \u3000")
+    assert "尚未记录" in head.last_text()
+    assert await db.fetch_value("SELECT outcome FROM bookings") is None
+    await head.send("已协调派出所夜间巡查，\u200b双方达成谅解。")  # still asked: the note is taken
+    assert tuple(await db.fetch_one("SELECT outcome, outcome_note FROM bookings")) == (
+        "settled",
+        "已协调派出所夜间巡查，双方达成谅解。",
+    )
