@@ -15,6 +15,7 @@ from cases.org.users import User
 from cases.reception.booking import (
     BookingError,
     BookingService,
+    BookingStatus,
     Issue,
     Outcome,
     Proxy,
@@ -115,7 +116,11 @@ async def action(
             else:
                 await message.answer(_("This booking is already cancelled or over."))
         elif callback_data.action == "keep":
-            await query.answer(_("Thank you, we expect you."))
+            if current.status in (BookingStatus.booked, BookingStatus.confirmed):
+                await query.answer(_("Thank you, we expect you."))
+            else:  # released, cancelled or over meanwhile: "we expect you" would be false
+                await query.answer()
+                await message.answer(_("This booking is already cancelled or over."))
         elif callback_data.action == "come":
             result = await booking.confirm(booking_id, user_id=user.telegram_id)
             await query.answer(_("Thank you, we expect you."))

@@ -1248,3 +1248,23 @@ async def test_a_settlement_note_over_1000_characters_was_silently_cut_off(
         "settled",
         "已协调派出所夜间巡查，双方达成谅解。",
     )
+
+
+async def test_keep_my_seat_after_releasing_it_said_we_expect_you(
+    client: BotClient, dispatcher: Dispatcher, bot: Bot, db: Database
+) -> None:
+    """Found in review: "keep my seat" pressed after "release" (or after a cancel) answered
+    "thank you, we expect you" for a booking that no longer held a seat."""
+    await book_via_chat(client)
+    await set_role(dispatcher, LIAISON, Role.agency_liaison, PSB)
+    liaison = citizen(dispatcher, bot, LIAISON)
+    await liaison.send("/roster 2026-11-30")
+    await liaison.press("000001：接待日前答复")
+    await liaison.send("噪音问题已由城关派出所上门处理。")
+    [answer] = await outbox(db, "bk-answered:")
+    keep, release = (row[0].callback_data for row in render_markup(answer).inline_keyboard)
+    await client.click(release)
+    assert "已释放" in client.last_text()
+    await client.click(keep)
+    assert "已经取消或已结束" in client.last_text()
+    assert await db.fetch_value("SELECT status FROM bookings") == "released"
