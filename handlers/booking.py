@@ -271,6 +271,26 @@ async def request_text(message: Message, state: FSMContext) -> None:
         await message.answer(t("Please write 2 to {limit} characters.", limit=MAX_TEXT))
         return
     await state.update_data(request=text)
+    if (await state.get_data()).get("proxy_name"):
+        await state.set_state(BookingForm.choosing)
+        await ask_people(message)
+        return
+    await state.set_state(BookingForm.own_name)
+    await message.answer(
+        _(
+            "Your full name, as on your ID card (the agency receives you by name and checks "
+            "the card when you arrive):"
+        )
+    )
+
+
+async def own_name(message: Message, state: FSMContext) -> None:
+    try:  # as intake takes a name: control and invisible characters dropped, then the length
+        name = clean_text(message.text or "", max_len=TextLimits.NAME, min_len=2)
+    except ValidationError:
+        await message.answer(_("Please type your full name (2 to 50 characters)."))
+        return
+    await state.update_data(own_name=name)
     await state.set_state(BookingForm.choosing)
     await ask_people(message)
 
@@ -331,6 +351,8 @@ async def _pick_elsewhere(
         t("Request: {request}", request=html.escape(str(data.get("request")))),
         t("People coming: {people}", people=data.get("people")),
     ]
+    if data.get("own_name"):
+        lines.append(t("Name: {name}", name=html.escape(str(data["own_name"]))))
     if data.get("proxy_name"):
         lines.append(
             t(
@@ -357,15 +379,22 @@ async def _confirm(
     org: Organisation,
     data: dict[str, object],
 ) -> None:
-    if not all(k in data for k in ("session_id", "slot", "subject", "request", "people")):
+    proxy = _proxy(data, user)
+    needed = ("session_id", "slot", "subject", "request", "people")
+    if not all(k in data for k in needed) or (proxy is None and "own_name" not in data):
         await message.answer(_("This button is no longer valid. Please start again with /book."))
         return
     result = await booking.book(
         user.telegram_id,
         int(str(data["session_id"])),
         int(str(data["slot"])),
-        Issue(str(data["subject"]), str(data["request"]), int(str(data["people"]))),
-        proxy=_proxy(data, user),
+        Issue(
+            str(data["subject"]),
+            str(data["request"]),
+            int(str(data["people"])),
+            None if proxy else str(data["own_name"]),
+        ),
+        proxy=proxy,
     )
     if result.outcome is not Outcome.waitlisted:
         await state.clear()
@@ -398,5 +427,6 @@ def build_router() -> Router:
     texts.message.register(proxy_phone, StateFilter(BookingForm.proxy_phone))
     texts.message.register(subject_text, StateFilter(BookingForm.subject))
     texts.message.register(request_text, StateFilter(BookingForm.request))
+    texts.message.register(own_name, StateFilter(BookingForm.own_name))
     router.include_router(texts)
     return router

@@ -159,7 +159,7 @@ async def alternative(
             user.telegram_id,
             callback_data.session_id,
             callback_data.slot,
-            Issue(old.subject, old.request, old.people),
+            Issue(old.subject, old.request, old.people, old.person_name),
             proxy=proxy,
         )
     except BookingError as error:

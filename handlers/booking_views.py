@@ -52,6 +52,7 @@ class BookingForm(StatesGroup):
     proxy_phone = State()
     subject = State()
     request = State()
+    own_name = State()  # the citizen's own name (a proxy booking has it already)
     choosing = State()  # buttons only: agency, day, time, people, confirm
 
 
@@ -123,8 +124,10 @@ def booking_card(booking: Booking, org: Organisation) -> str:
         t("Place: {place}", place=html.escape(booking.session.place_in(locale))),
         t("Matter: {subject}", subject=html.escape(booking.subject)),
     ]
-    if booking.person_name:
+    if booking.person_name and booking.booked_by is not None:
         lines.append(t("For: {name}", name=html.escape(booking.person_name)))
+    elif booking.person_name:
+        lines.append(t("Name: {name}", name=html.escape(booking.person_name)))
     if booking.session.provisional:
         lines.append("<i>" + _(PROVISIONAL_NOTE) + "</i>")
     return "\n".join(lines)

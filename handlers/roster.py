@@ -86,7 +86,9 @@ def _line(item: Booking) -> str:
     )
     if item.outcome:
         line += " · " + _(OUTCOME_LABELS[item.outcome])
-    if item.person_name and item.booked_by_name:
+    if item.person_name and item.booked_by is None:
+        line += " · " + html.escape(item.person_name)
+    elif item.person_name and item.booked_by_name:
         line += " · " + t(
             "booked by community worker {worker} for {name}",
             worker=html.escape(item.booked_by_name),

@@ -127,6 +127,7 @@ NO_BOOKINGS = N_("No bookings.")
 PEOPLE_LINE = N_("{people} people")
 BOOKED_BY_PROXY = N_("Booked by a community worker for {name}.")
 BOOKED_BY_WORKER = N_("Booked by community worker {worker} for {name}.")
+VISITOR = N_("Visitor: {name}.")
 FOR_CITIZEN = N_("(For {name}, who was booked by you as community worker.)")
 
 
@@ -266,6 +267,7 @@ def render_booking(locale: str, payload: Mapping[str, Any]) -> str:
             lines.append(
                 f"{entry.get('time')} · <code>{html.escape(str(entry.get('number')))}</code>"
                 f" · {html.escape(str(entry.get('subject')))} · {people}"
+                + (f" · {html.escape(str(entry['name']))}" if entry.get("name") else "")
             )
         if not entries:
             lines.append(translate(locale, NO_BOOKINGS))
@@ -275,6 +277,10 @@ def render_booking(locale: str, payload: Mapping[str, Any]) -> str:
             translate(locale, BOOKED_BY_WORKER if worker else BOOKED_BY_PROXY).format(
                 name=html.escape(str(params.get("person_name", ""))), worker=html.escape(worker)
             )
+        )
+    elif key.startswith("agency_") and params.get("person_name"):
+        lines.append(
+            translate(locale, VISITOR).format(name=html.escape(str(params["person_name"])))
         )
     if key.startswith("outcome_referred") and params.get("proxy"):
         lines.append(

@@ -57,6 +57,7 @@ async def book_via_chat(
     await client.press(time_label)
     await client.send("邻居长期噪音扰民")
     await client.send("请派出所依法处理")
+    await client.send("王小明")
     await client.press("2")
     await client.press("没有")
     await client.press("确认预约")
@@ -94,6 +95,7 @@ async def test_citizen_books_a_reception_day_and_gets_a_receipt(
     await client.press("09:30")
     await client.send("邻居长期噪音扰民")
     await client.send("请派出所依法处理")
+    await client.send("王小明")
     await client.press("2")
     await client.press("没有")
     assert "请核对并确认" in client.last_text()
@@ -139,6 +141,7 @@ async def test_matter_before_a_court_is_redirected_and_not_booked(
     await client.press("09:00")
     await client.send("土地纠纷")
     await client.send("撤销决定")
+    await client.send("王小明")
     await client.press("3")
     await client.press("法院")
     assert "诉讼" in client.last_text() and "没有预约" in client.last_text()
@@ -154,6 +157,7 @@ async def test_more_than_five_people_are_asked_to_choose_representatives(
     await client.press("09:00")
     await client.send("拆迁补偿")
     await client.send("补偿到位")
+    await client.send("王小明")
     await client.press("5人以上")
     assert "第二十条" in client.last_text() and "5" in client.last_text()
     assert "6" not in client.buttons()
@@ -177,6 +181,7 @@ async def test_double_press_on_confirm_books_once(client: BotClient, db: Databas
     await client.press("09:00")
     await client.send("噪音")
     await client.send("处理")
+    await client.send("王小明")
     await client.press("1")
     await client.press("没有")
     await asyncio.gather(client.press("确认预约"), client.press("确认预约"))
@@ -191,6 +196,7 @@ async def test_redelivered_confirm_update_books_once(client: BotClient, db: Data
     await client.press("09:00")
     await client.send("噪音")
     await client.send("处理")
+    await client.send("王小明")
     await client.press("1")
     await client.press("没有")
     sent = client.session.seen(client.user_id)[-1]
@@ -250,6 +256,7 @@ async def test_slot_that_filled_while_choosing_says_so_and_offers_free_times(
     await client.press("09:00")
     await client.send("噪音")
     await client.send("处理")
+    await client.send("王小明")
     await client.press("1")
     await client.press("没有")
     session_id = await _first_session(booking)
@@ -611,6 +618,7 @@ async def test_english_receipt(english_client: BotClient) -> None:
     await english_client.press("09:00")
     await english_client.send("Noise")
     await english_client.send("Stop it")
+    await english_client.send("Wang Xiaoming")
     await english_client.press("1")
     await english_client.press("No")
     await english_client.press("Confirm")
@@ -735,6 +743,7 @@ async def test_confirm_after_the_session_was_cancelled_books_nothing_and_shows_o
     await client.press("09:00")
     await client.send("噪音")
     await client.send("处理")
+    await client.send("王小明")
     await client.press("1")
     await client.press("没有")
     await booking.cancel_session(await _first_session(booking), actor=ADMIN_ID)
@@ -1268,3 +1277,48 @@ async def test_keep_my_seat_after_releasing_it_said_we_expect_you(
     await client.click(keep)
     assert "已经取消或已结束" in client.last_text()
     assert await db.fetch_value("SELECT status FROM bookings") == "released"
+
+
+async def test_a_citizens_own_booking_never_named_the_visitor_nor_the_petitioner(
+    client: BotClient, dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    """Found in review: a citizen booking for themselves was never asked their name, so the
+    agency's list and roster showed a number and a subject only (the head could not check the
+    ID card against anything) and a petition registered from it had no petitioner (XF 19)."""
+    await set_role(dispatcher, LIAISON, Role.agency_liaison, PSB)
+    await client.send("/book")
+    await client.press("公安局")
+    await client.press("11月30日")
+    await client.press("09:00")
+    await client.send("邻居长期噪音扰民")
+    await client.send("请派出所依法处理")
+    assert "姓名" in client.last_text() and "身份证" in client.last_text()
+    await client.send("王")
+    assert "2 至 50" in client.last_text()
+    await client.send(" 王\u200b小明 ")
+    await client.press("2")
+    await client.press("没有")
+    assert "姓名：王小明" in client.last_text()
+    await client.press("确认预约")
+    assert "姓名：王小明" in client.last_text() and "代" not in client.last_text()
+    [to_agency] = [r for r in await outbox(db, "bk-agency:") if r.chat_id == LIAISON]
+    assert "来访人：王小明" in render_text(to_agency)
+    jobs = BookingJobs(dispatcher["booking"])
+    clock.set(datetime(2026, 11, 27, 7, 0, tzinfo=UTC))  # Friday 15:00
+    await jobs.tick()
+    [day_list] = await outbox(db, "bk-daylist:")
+    assert "王小明" in render_text(day_list)
+    await set_role(dispatcher, HEAD, Role.agency_head, PSB)
+    head = citizen(dispatcher, bot, HEAD)
+    clock.set(datetime(2026, 11, 30, 1, 30, tzinfo=UTC))
+    await head.send("/roster")
+    assert "王小明" in head.last_text() and "网格员" not in head.last_text()
+    await head.press("来了")
+    await head.press("登记为信访事项")
+    await head.press("申诉、求决")
+    case = await db.fetch_one("SELECT id, citizen_id FROM cases")
+    assert case["citizen_id"] == client.user_id
+    party = await db.fetch_value(
+        "SELECT name FROM parties WHERE case_id = ? AND role = 'applicant'", (case["id"],)
+    )
+    assert party == "王小明"

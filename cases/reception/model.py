@@ -215,6 +215,9 @@ class Issue:
     subject: str
     request: str
     people: int = 1
+    name: str | None = None
+    """The visitor's full name, as on the ID card the agency checks on arrival (domain §6.3,
+    XF 19: a petition names its petitioner); a proxy booking has the citizen's in Proxy."""
 
 
 @dataclass(frozen=True)

@@ -75,9 +75,11 @@ class RosterMixin(ServiceBase):
                         "number": r["number"],
                         "subject": r["subject"],
                         "people": r["people"],
+                        "name": r["person_name"],
                     }
                     for r in conn.execute(
-                        "SELECT slot, number, subject, people FROM bookings WHERE session_id = ?"
+                        "SELECT slot, number, subject, people, person_name FROM bookings"
+                        " WHERE session_id = ?"
                         f" AND status IN {in_sql(SEAT_HOLDING)} ORDER BY slot, id",
                         (session.id,),
                     ).fetchall()

@@ -142,7 +142,7 @@ class SeatsMixin(ServiceBase):
                 session.agency,
                 citizen_id,
                 booked_by,
-                proxy.name if proxy else None,
+                proxy.name if proxy else issue.name,
                 proxy.phone if proxy else None,
                 issue.subject,
                 issue.request,
