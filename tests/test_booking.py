@@ -1322,3 +1322,25 @@ async def test_a_citizens_own_booking_never_named_the_visitor_nor_the_petitioner
         "SELECT name FROM parties WHERE case_id = ? AND role = 'applicant'", (case["id"],)
     )
     assert party == "王小明"
+
+
+async def test_i_do_not_know_which_agency_was_a_dead_end_after_the_triage(
+    client: BotClient,
+) -> None:
+    """Found in review: "I don't know which" led to the triage, whose petition answer offered
+    the written petition only, never the way back to a reception day. A report of wrongdoing
+    is not offered one (the agency's staff read a booking's matter; XF 30(3))."""
+    await client.send("/book")
+    await client.press("不知道")
+    for _ in range(6):
+        await client.press("否")
+    await client.press("是")  # a complaint, a request or a suggestion
+    assert "预约局长接待日" in " ".join(client.buttons())
+    await client.press("预约局长接待日")
+    assert "公安局" in " ".join(client.buttons())
+    await client.send("/book")
+    await client.press("不知道")
+    for _ in range(3):
+        await client.press("否")
+    await client.press("是")  # reports wrongdoing by an official
+    assert "预约局长接待日" not in " ".join(client.buttons())
