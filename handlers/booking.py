@@ -250,6 +250,14 @@ async def _pick_slot(
             "about? (one or two sentences)",
             when=when_text(session.slot_start(slot)),
         )
+        + "\n\n"
+        # The agency's liaisons and head read the matter as it is booked: a report of an
+        # official's wrongdoing belongs on the confidential route (XF 30(3)).
+        + _(
+            "The agency's staff read what you write here. To report wrongdoing by an official, "
+            "use /petition instead: a report is kept confidential and never passed to the "
+            "person or unit reported (《信访工作条例》第三十条)."
+        )
     )
 
 

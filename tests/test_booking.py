@@ -1344,3 +1344,17 @@ async def test_i_do_not_know_which_agency_was_a_dead_end_after_the_triage(
         await client.press("否")
     await client.press("是")  # reports wrongdoing by an official
     assert "预约局长接待日" not in " ".join(client.buttons())
+
+
+async def test_a_report_of_wrongdoing_typed_into_a_booking_reached_the_agency_unwarned(
+    client: BotClient,
+) -> None:
+    """Found in review: the matter typed into a booking goes at once to the agency's liaisons
+    and head, and nothing told a citizen that a report of an official's wrongdoing (检举控告)
+    belongs on the confidential route instead (XF 30(3))."""
+    await client.send("/book")
+    await client.press("公安局")
+    await client.press("11月30日")
+    await client.press("09:00")
+    prompt = client.last_text()
+    assert "检举控告" in prompt and "/petition" in prompt and "第三十条" in prompt
