@@ -1358,3 +1358,27 @@ async def test_a_report_of_wrongdoing_typed_into_a_booking_reached_the_agency_un
     await client.press("09:00")
     prompt = client.last_text()
     assert "检举控告" in prompt and "/petition" in prompt and "第三十条" in prompt
+
+
+async def test_a_reception_day_petition_said_the_applicant_submitted_it(
+    client: BotClient, dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    """Found in review: the case history of a petition registered at the roster read "the
+    applicant submitted the application", signed by the agency head who registered it."""
+    await book_via_chat(client)
+    await set_role(dispatcher, HEAD, Role.agency_head, PSB)
+    await set_role(dispatcher, 8001, Role.office_staff, "petition_office")
+    head = citizen(dispatcher, bot, HEAD)
+    clock.set(datetime(2026, 11, 30, 1, 30, tzinfo=UTC))
+    await head.send("/roster")
+    await head.press("来了")
+    await head.press("登记为信访事项")
+    await head.press("申诉、求决")
+    case_id = await db.fetch_value("SELECT id FROM cases")
+    office = citizen(dispatcher, bot, 8001)
+    await office.click(f"staff:view:{case_id}::0:0::")
+    page = office.last_text()
+    assert "在部门局长接待日当面接收，登记为信访事项" in page and "申请人提交了申请" not in page
+    await client.send("/mycases")
+    await client.press("XF-2026-")
+    assert "您在局长接待日反映的事项已登记为信访事项" in client.last_text()
