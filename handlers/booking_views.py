@@ -235,12 +235,19 @@ async def refuse(message: Message, error: BookingError, booking: BookingService)
 def day_buttons(days: list[OpenDay]) -> list[InlineKeyboardButton]:
     buttons = []
     for day in days:
-        label = t(
-            "{day} {time} · {seats} seats left",
-            day=day.session.day,
-            time=day.session.starts.strftime("%H:%M"),
-            seats=day.seats_left,
-        )
+        if day.seats_left:
+            label = t(
+                "{day} {time} · {seats} seats left",
+                day=day.session.day,
+                time=day.session.starts.strftime("%H:%M"),
+                seats=day.seats_left,
+            )
+        else:  # every time taken: the day is still open for its waitlist
+            label = t(
+                "{day} {time} · full, join the waitlist",
+                day=day.session.day,
+                time=day.session.starts.strftime("%H:%M"),
+            )
         if day.session.provisional:
             label += " · " + _("provisional")
         buttons.append(button(label, BookingPick(step="day", value=str(day.session.id))))
@@ -248,7 +255,8 @@ def day_buttons(days: list[OpenDay]) -> list[InlineKeyboardButton]:
 
 
 async def show_days(message: Message, agency: str, booking: BookingService) -> None:
-    days = await booking.open_days(agency)
+    # Full days too: a full slot offers the waitlist, also when the whole day is full.
+    days = await booking.open_days(agency, include_full=True)
     if not days:
         await message.answer(
             t(

@@ -1382,3 +1382,35 @@ async def test_a_reception_day_petition_said_the_applicant_submitted_it(
     await client.send("/mycases")
     await client.press("XF-2026-")
     assert "您在局长接待日反映的事项已登记为信访事项" in client.last_text()
+
+
+async def test_a_fully_booked_day_was_hidden_so_its_waitlist_could_not_be_joined(
+    client: BotClient, booking: BookingService, db: Database
+) -> None:
+    """Found in review: /book listed only days with a free seat, so once every time of a
+    reception day was taken the day vanished and nobody could join its waitlist."""
+    session_id = await _first_session(booking)
+    session = await booking.session(session_id)
+    assert session is not None and session.day == MONDAY
+    person = iter(range(2000, 2100))
+    for slot in range(session.slot_count):
+        for _ in range(session.seats):
+            await booking.book(next(person), session_id, slot, Issue("事项", "请求"))
+    await client.send("/book")
+    await client.press("公安局")
+    days = client.buttons()
+    assert days[0].startswith("2026年11月30日（星期一） 09:00") and "已满，登记候补" in days[0]
+    await client.press("11月30日")
+    assert all("已满，登记候补" in label for label in client.buttons())
+    await client.press("09:00")
+    await client.send("噪音")
+    await client.send("处理")
+    await client.send("王小明")
+    await client.press("1")
+    await client.press("没有")
+    await client.press("确认预约")
+    assert "候补" in client.last_text()
+    assert (
+        await db.fetch_value("SELECT status FROM bookings WHERE citizen_id = ?", (client.user_id,))
+        == "waiting"
+    )

@@ -121,9 +121,12 @@ class SessionsMixin(ServiceBase):
         )
         return None if row is None else Session.from_row(row)
 
-    async def open_days(self, agency: str, *, limit: int = 8) -> list[OpenDay]:
+    async def open_days(
+        self, agency: str, *, limit: int = 8, include_full: bool = False
+    ) -> list[OpenDay]:
         """The agency's next sessions that can still be booked, with their seats left (one
-        read: the sessions with their taken seats per slot)."""
+        read: the sessions with their taken seats per slot). ``include_full``: also sessions
+        whose every slot is taken, still open for the waitlist (seats left 0)."""
         await self.ensure_sessions()
         rows = await self.db.fetch_all(
             "SELECT s.*, b.slot AS taken_slot, count(b.id) AS taken FROM reception_sessions s"
@@ -141,7 +144,7 @@ class SessionsMixin(ServiceBase):
                 taken.setdefault(row["id"], {})[row["taken_slot"]] = row["taken"]
         found: list[OpenDay] = []
         for session_id, session in sessions.items():
-            slots = self._slots(session, taken.get(session_id, {}), include_full=False)
+            slots = self._slots(session, taken.get(session_id, {}), include_full=include_full)
             if slots:
                 found.append(OpenDay(session, sum(s.seats_left for s in slots)))
             if len(found) >= limit:
