@@ -167,9 +167,11 @@ def receipt(booking: Booking, org: Organisation) -> str:
 
 
 BOOKED_ELSEWHERE = N_(
-    "This person already has a booking at this agency, made by someone else. They can see and "
-    "change it themselves with /mycases, or ask the agency."
+    "This person already has a booking at this agency, made by another community worker. That "
+    "worker can change or cancel it; the agency can tell you more."
 )
+"""Only a proxy booking has a phone to match, and its citizen has no account: /mycases would
+show them nothing."""
 
 
 async def show_result(

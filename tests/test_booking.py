@@ -817,7 +817,7 @@ async def test_a_worker_typing_a_phone_another_worker_booked_for_sees_nothing_of
     await second.send("13912345678")
     await second.press("公安局")
     shown = second.last_text()
-    assert "由他人代为办理" in shown
+    assert "由其他社区网格员代为办理" in shown
     for private in ("李大爷", "举报邻居违建", "JD-", "09:00"):
         assert private not in shown, private
 
@@ -1414,3 +1414,22 @@ async def test_a_fully_booked_day_was_hidden_so_its_waitlist_could_not_be_joined
         await db.fetch_value("SELECT status FROM bookings WHERE citizen_id = ?", (client.user_id,))
         == "waiting"
     )
+
+
+async def test_booked_elsewhere_sent_the_citizen_to_mycases_where_they_see_nothing(
+    dispatcher: Dispatcher, bot: Bot, db: Database
+) -> None:
+    """Found in review: a worker typing a phone another worker had booked for was told the
+    citizen could see and change the booking with /mycases; a proxy booking's citizen has no
+    account and sees nothing there (a dead end)."""
+    other = WORKER + 777
+    await set_role(dispatcher, WORKER, Role.community_worker)
+    await set_role(dispatcher, other, Role.community_worker)
+    await _proxy_booking_via_chat(citizen(dispatcher, bot, WORKER))
+    second = citizen(dispatcher, bot, other)
+    await second.send("/book")
+    await second.send("李大爷")
+    await second.send("13912345678")
+    await second.press("公安局")
+    shown = second.last_text()
+    assert "/mycases" not in shown and "网格员更改或取消" in shown
