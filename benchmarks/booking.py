@@ -104,6 +104,7 @@ async def scenario(n: int) -> dict[str, float]:
             "subject": "物业维修基金",
             "request": "请求公开使用情况",
             "people": 1,
+            "own_name": "王小明",
         }
         for user_id in users:  # each citizen is at the confirm step of /book
             key = StorageKey(bot_id=BOT_ID, chat_id=user_id, user_id=user_id)

@@ -37,7 +37,7 @@ from cases.procedures.statuses import CITIZEN_STATUS_TEXTS as CASE_STATUSES
 from cases.procedures.statuses import OPEN_STATUSES, CaseStatus
 from cases.reception.booking import BookingService
 from cases.store.db import Database
-from handlers.booking import show_bookings
+from handlers.booking_manage import show_bookings
 from handlers.callbacks import CaseAction, CaseFollowUp, DocumentList, MenuAction
 from handlers.filters import When
 from handlers.intake import download_attachment

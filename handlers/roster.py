@@ -1,10 +1,11 @@
-"""The agency side of reception days: /roster (the day's bookings, attendance, outcome,
-monthly totals) and /sessions (administrators add, move and cancel sessions)."""
+"""The agency side of reception days: /roster (the day's bookings, attendance, the outcome,
+monthly totals). The router also carries /sessions (handlers/sessions.py)."""
 
 from __future__ import annotations
 
 import html
-from datetime import date, time
+from datetime import date
+from enum import StrEnum
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, StateFilter
@@ -16,16 +17,21 @@ from aiogram.utils.i18n import gettext as _
 from pydantic import Field
 
 from cases.i18n import N_
+from cases.intake.forms import PETITION_KINDS
+from cases.intake.validation import ValidationError, clean_text
 from cases.org.organisation import Organisation, UnknownId
 from cases.org.users import Role, User
 from cases.reception.booking import Booking, BookingError, BookingService, BookingStatus
-from handlers.booking import STATUS_LABELS, agency_name, refuse
+from handlers.booking_views import STATUS_LABELS, agency_name, refuse
 from handlers.filters import HasRole, NotCommand, When
 from handlers.keyboards import button, grid
-from handlers.texts import t
+from handlers.sessions import command_sessions
+from handlers.texts import current_locale, t
 
 ROSTER_ROLES = (Role.agency_liaison, Role.agency_head, Role.admin, Role.office_staff)
 AGENCY_ROLES = (Role.agency_liaison, Role.agency_head)
+NOTE_LIMIT = 1000
+"""A settlement note or an answer before the day, in characters."""
 
 OUTCOME_LABELS = {
     "settled": N_("✔ settled on the spot"),
@@ -34,8 +40,29 @@ OUTCOME_LABELS = {
 }
 
 
+class RosterStep(StrEnum):
+    attended = "attended"
+    no_show = "no_show"
+    answer = "answer"  # answer the matter before the day
+    settled = "settled"
+    petition = "petition"  # register as a petition: the kind is asked next
+    pet_complaint = "pet_complaint"
+    pet_suggestion = "pet_suggestion"
+    pet_report = "pet_report"
+    ref_reconsideration = "ref_reconsideration"
+    ref_mediation = "ref_mediation"
+
+
+PETITION_STEPS = {
+    RosterStep.pet_complaint: "complaint",
+    RosterStep.pet_suggestion: "suggestion",
+    RosterStep.pet_report: "report",
+}
+"""The kinds intake asks (cases.intake.forms PETITION_KINDS), chosen at registration."""
+
+
 class RosterAction(CallbackData, prefix="ros"):
-    action: str
+    action: RosterStep
     booking_id: int = Field(ge=0, lt=2**63)
 
 
@@ -59,7 +86,15 @@ def _line(item: Booking) -> str:
     )
     if item.outcome:
         line += " · " + _(OUTCOME_LABELS[item.outcome])
-    if item.person_name:
+    if item.person_name and item.booked_by is None:
+        line += " · " + html.escape(item.person_name)
+    elif item.person_name and item.booked_by_name:
+        line += " · " + t(
+            "booked by community worker {worker} for {name}",
+            worker=html.escape(item.booked_by_name),
+            name=html.escape(item.person_name),
+        )
+    elif item.person_name:
         line += " · " + t(
             "booked by a community worker for {name}", name=html.escape(item.person_name)
         )
@@ -71,25 +106,25 @@ def _buttons(item: Booking, today: date) -> list[InlineKeyboardButton]:
         return [
             button(
                 t("{number}: answer before the day", number=item.number[-6:]),
-                RosterAction(action="answer", booking_id=item.id),
+                RosterAction(action=RosterStep.answer, booking_id=item.id),
             )
         ]
     if item.status in (BookingStatus.booked, BookingStatus.confirmed):
         return [
             button(
                 t("✅ {number} came", number=item.number[-6:]),
-                RosterAction(action="attended", booking_id=item.id),
+                RosterAction(action=RosterStep.attended, booking_id=item.id),
             ),
             button(
                 t("✗ {number} did not come", number=item.number[-6:]),
-                RosterAction(action="no_show", booking_id=item.id),
+                RosterAction(action=RosterStep.no_show, booking_id=item.id),
             ),
         ]
     if item.status is BookingStatus.no_show:
         return [
             button(
                 t("✅ {number} came", number=item.number[-6:]),
-                RosterAction(action="attended", booking_id=item.id),
+                RosterAction(action=RosterStep.attended, booking_id=item.id),
             )
         ]
     if item.status is BookingStatus.attended and item.outcome is None:
@@ -97,19 +132,19 @@ def _buttons(item: Booking, today: date) -> list[InlineKeyboardButton]:
         return [
             button(
                 t("{number}: settled", number=short),
-                RosterAction(action="settled", booking_id=item.id),
+                RosterAction(action=RosterStep.settled, booking_id=item.id),
             ),
             button(
                 t("{number}: register petition", number=short),
-                RosterAction(action="petition", booking_id=item.id),
+                RosterAction(action=RosterStep.petition, booking_id=item.id),
             ),
             button(
                 t("{number}: refer to reconsideration", number=short),
-                RosterAction(action="ref_reconsideration", booking_id=item.id),
+                RosterAction(action=RosterStep.ref_reconsideration, booking_id=item.id),
             ),
             button(
                 t("{number}: refer to mediation", number=short),
-                RosterAction(action="ref_mediation", booking_id=item.id),
+                RosterAction(action=RosterStep.ref_mediation, booking_id=item.id),
             ),
         ]
     return []
@@ -178,7 +213,7 @@ async def command_roster(
                 agency = arg
     if agency is None:
         await message.answer(
-            _("Usage: /roster <agency id> [YYYY-MM-DD], or /roster totals [YYYY-MM].")
+            html.escape(_("Usage: /roster <agency id> [YYYY-MM-DD], or /roster totals [YYYY-MM]."))
         )
         return
     try:
@@ -207,54 +242,123 @@ async def roster_action(
         await refuse(message, error, booking)
         return
     act = callback_data.action
-    if act in ("attended", "no_show"):
-        done = await booking.mark(item, BookingStatus(act), actor=user.telegram_id)
+    if act in (RosterStep.attended, RosterStep.no_show):
+        done = await booking.mark(item, BookingStatus(act.value), actor=user.telegram_id)
         if not done:
             await message.answer(_("Attendance can be recorded on the day only, and once."))
             return
-    elif act in ("settled", "answer"):
+    elif act in (RosterStep.settled, RosterStep.answer):
         await state.set_state(RosterInput.note)
-        await state.set_data({"booking_id": item.id, "kind": act})
-        if act == "settled":
+        await state.set_data({"booking_id": item.id, "kind": act.value})
+        if act is RosterStep.settled:
             await message.answer(_("A short note on how the matter was settled:"))
         else:
             await message.answer(
                 _("Your answer to the citizen (they are then asked to keep or release the seat):")
             )
         return
-    elif act in ("petition", "ref_reconsideration", "ref_mediation"):
-        outcome = "petition" if act == "petition" else "referred"
-        note = None if act == "petition" else act.removeprefix("ref_")
-        done, number = await booking.record_outcome(
-            item, outcome, actor=user.telegram_id, note=note
-        )
-        if not done:
-            await message.answer(_("The outcome of this booking was recorded before."))
-            return
-        if number:
-            await message.answer(
-                t(
-                    "Registered as petition {number}; the citizen is told. The time to tell "
-                    "them whether it is accepted counts from the reception day.",
-                    number=f"<code>{number}</code>",
-                )
-            )
-    else:
-        await message.answer(_("This button is no longer valid."))
+    elif act is RosterStep.petition:
+        await ask_petition_kind(message, item)
         return
+    elif act in PETITION_STEPS or act in (
+        RosterStep.ref_reconsideration,
+        RosterStep.ref_mediation,
+    ):
+        await register(message, item, act, user, booking, org)
+        return
+    await show_roster(message, item.agency, item.session.day, booking, org)
+
+
+async def ask_petition_kind(message: Message, item: Booking) -> None:
+    """As intake asks it: the kind decides who may see the case (a 检举控告 is sensitive)."""
+    if item.status is not BookingStatus.attended or item.outcome is not None:
+        await message.answer(_("The outcome of this booking was recorded before."))
+        return
+    labels = {choice.value: choice.label for choice in PETITION_KINDS}
+    await message.answer(
+        t("{number}: what kind of matter is it?", number=f"<code>{item.number}</code>"),
+        reply_markup=grid(
+            [
+                button(_(labels[kind]), RosterAction(action=step, booking_id=item.id))
+                for step, kind in PETITION_STEPS.items()
+            ]
+        ),
+    )
+
+
+async def register(
+    message: Message,
+    item: Booking,
+    act: RosterStep,
+    user: User,
+    booking: BookingService,
+    org: Organisation,
+) -> None:
+    """Registered as a petition (of the chosen kind) or referred; recorded once."""
+    if act in PETITION_STEPS:
+        done, number = await booking.record_outcome(
+            item, "petition", actor=user.telegram_id, petition_kind=PETITION_STEPS[act]
+        )
+    else:
+        done, number = await booking.record_outcome(
+            item, "referred", actor=user.telegram_id, note=act.value.removeprefix("ref_")
+        )
+    if not done:
+        await message.answer(_("The outcome of this booking was recorded before."))
+        return
+    if number is None:
+        await message.answer(_("Recorded; the citizen is given the command to start it."))
+        await show_roster(message, item.agency, item.session.day, booking, org)
+        return
+    lines = [
+        t(
+            "Registered as petition {number}. The time to tell the citizen whether it is "
+            "accepted counts from the reception day.",
+            number=f"<code>{number}</code>",
+        )
+    ]
+    if act is RosterStep.pet_report:
+        lines.append(
+            _(
+                "A report of misconduct (检举控告) is confidential: only the petition office "
+                "sees the case (Regulations on Petition Work, Art. 30)."
+            )
+        )
+    if item.citizen_id is None:
+        lines.append(
+            _(
+                "Booked by a community worker for a citizen without the bot: the worker is "
+                "given the case number to pass on; the office tells the citizen in writing."
+            )
+        )
+    else:
+        lines.append(_("The citizen is told the case number."))
+    await message.answer("\n".join(lines))
     await show_roster(message, item.agency, item.session.day, booking, org)
 
 
 async def settled_note(
     message: Message, state: FSMContext, user: User, booking: BookingService, org: Organisation
 ) -> None:
-    note = (message.text or "").strip()[:1000]
     data = await state.get_data()
     booking_id = data.get("booking_id")
-    await state.clear()
-    if not isinstance(booking_id, int) or not note:
+    if not isinstance(booking_id, int):
+        await state.clear()
         await message.answer(_("This button is no longer valid."))
         return
+    try:  # cleaned as intake cleans text; too long or empty: asked again, nothing cut off
+        note = clean_text(message.text or "", max_len=NOTE_LIMIT, min_len=2)
+    except ValidationError as error:
+        await message.answer(
+            error.render(current_locale())
+            + "\n"
+            + t(
+                "Nothing was recorded yet: please send the note again (at most {limit}).",
+                limit=NOTE_LIMIT,
+            )
+        )
+        return
+    await state.clear()
     try:
         item = await booking.staff_booking(booking_id, _agencies(user))
     except BookingError as error:
@@ -273,72 +377,6 @@ async def settled_note(
         await message.answer(_("The outcome of this booking was recorded before."))
         return
     await show_roster(message, item.agency, item.session.day, booking, org)
-
-
-def _times(text: str) -> tuple[time, time]:
-    start, _dash, end = text.partition("-")
-    return time.fromisoformat(start), time.fromisoformat(end)
-
-
-async def command_sessions(
-    message: Message,
-    command: CommandObject,
-    user: User,
-    booking: BookingService,
-    org: Organisation,
-) -> None:
-    args = (command.args or "").split()
-    usage = _(
-        "Usage:\n/sessions — the coming sessions\n/sessions add <agency id> <YYYY-MM-DD> "
-        "<HH:MM-HH:MM> [seats]\n/sessions move <session> <YYYY-MM-DD> <HH:MM-HH:MM>\n"
-        "/sessions cancel <session>"
-    )
-    try:
-        if not args:
-            lines = [_("Coming reception sessions:")]
-            for s in await booking.upcoming_sessions():
-                line = (
-                    f"#{s.id} · {html.escape(agency_name(org, s.agency))} · "
-                    + t("{day}", day=s.day)
-                    + f" {s.starts.strftime('%H:%M')}–{s.ends.strftime('%H:%M')} · "
-                    + t("{seats} seats per slot", seats=s.seats)
-                )
-                if s.provisional:
-                    line += " · " + _("provisional")
-                lines.append(line)
-            await message.answer("\n".join(lines) + "\n\n" + usage)
-        elif args[0] == "add" and len(args) in (4, 5):
-            starts, ends = _times(args[3])
-            session = await booking.add_session(
-                args[1],
-                date.fromisoformat(args[2]),
-                starts,
-                ends,
-                actor=user.telegram_id,
-                seats=int(args[4]) if len(args) == 5 else None,
-            )
-            await message.answer(t("Session #{id} added.", id=session.id))
-        elif args[0] == "move" and len(args) == 4:
-            starts, ends = _times(args[3])
-            session, told = await booking.move_session(
-                int(args[1]), date.fromisoformat(args[2]), starts, ends, actor=user.telegram_id
-            )
-            await message.answer(
-                t("Session #{id} moved; {count} people told.", id=session.id, count=told)
-            )
-        elif args[0] == "cancel" and len(args) == 2:
-            told = await booking.cancel_session(int(args[1]), actor=user.telegram_id)
-            await message.answer(
-                t("Session #{id} cancelled; {count} people told.", id=args[1], count=told)
-            )
-        else:
-            await message.answer(usage)
-    except BookingError as error:
-        await refuse(message, error, booking)
-    except UnknownId:
-        await message.answer(_("Unknown agency id."))
-    except ValueError:
-        await message.answer(usage)
 
 
 def build_router() -> Router:

@@ -97,6 +97,14 @@ async def answer(query: CallbackQuery, callback_data: TriageAnswer, state: FSMCo
             text=_(FORM_BUTTON[outcome.procedure]),
             callback_data=MenuAction(action=FORM_COMMAND[outcome.procedure]),
         )
+        if outcome.procedure == "petition" and not outcome.sensitive:
+            # A petition may also be raised in person at an agency head's reception day (XF
+            # 18(2)); /book's "I don't know which" leads here and must lead back. Not for a
+            # report of wrongdoing: the agency's staff read a booking's matter (XF 30(3)).
+            builder.button(
+                text=_("📅 Book a bureau chief reception day"),
+                callback_data=MenuAction(action="book"),
+            )
     if outcome.basis:
         lines.append(_("Legal basis: {basis}").format(basis=plain_basis(outcome.basis, locale)))
     builder.button(text=_("📂 My cases"), callback_data=MenuAction(action="mycases"))

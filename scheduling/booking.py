@@ -6,7 +6,8 @@ writes with: one
 facts not text; :func:`render_booking` turns it into text in the reader's language when the
 outbox sends it, and :func:`booking_buttons` gives its buttons. :class:`BookingJobs` runs on
 every scheduler tick: recurring sessions entering the window, waitlist offers that ran out
-(passed on exactly once), the agencies' lists of tomorrow's bookings.
+(passed on exactly once), the agencies' lists of a reception day's bookings (the working
+afternoon before).
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ from zoneinfo import ZoneInfo
 
 from cases.i18n import N_, format_date, translate
 from cases.org.users import Role
-from cases.reception.booking import BookingService, Outgoing, Statement
+from cases.reception.booking import BookingService, Outgoing, ReminderTime, Statement
 from cases.store.time import LEGAL_TZ, from_db, to_db
 from scheduling.planner import after_quiet_hours
-from scheduling.policy import QUIET_START, Quiet
+from scheduling.policy import BOOKING_REMINDERS, QUIET_START, Quiet, Unit, quiet_for
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,22 @@ BOOKING_TEXTS: dict[str, str] = {
     "agency_rescheduled": N_(
         "📅 Reception-day booking {number} was moved to {when}, {place}\nSubject: {subject}\n"
         "Request: {request}\nPeople coming: {people}"
+    ),
+    "agency_cancelled": N_(
+        "❌ Reception-day booking {number} ({when}) was cancelled by the person who made it; "
+        "the seat went to the waitlist.\nSubject: {subject}"
+    ),
+    "agency_released": N_(
+        "✔ After your answer, the citizen released the seat of booking {number} ({when}): "
+        "they will not come.\nSubject: {subject}"
+    ),
+    "agency_session_cancelled": N_(
+        "❌ The reception session of {agency} on {when} was cancelled. The {count} people "
+        "booked or waiting were told at once and offered the nearest open times."
+    ),
+    "agency_session_moved": N_(
+        "📅 The reception session of {agency} was moved to {when}, {place}. The {count} people "
+        "booked or waiting were told; their bookings follow the session."
     ),
     "offer": N_(
         "🔔 A seat is free at the reception day of {agency}: {when}, {place}.\nIt is held for "
@@ -71,7 +88,7 @@ BOOKING_TEXTS: dict[str, str] = {
         "before the day:\n{note}\nIf this settles it, you can release your seat for someone "
         "else; or keep it and come as planned."
     ),
-    "day_list": N_("📋 Tomorrow's reception-day bookings, {agency}, {day_on}, {place}:"),
+    "day_list": N_("📋 Reception-day bookings of {agency} on {day_on}, {place}:"),
     "outcome_settled": N_(
         "Your matter from reception-day booking {number} was recorded as settled on the spot."
         "\nNote: {note}"
@@ -80,6 +97,17 @@ BOOKING_TEXTS: dict[str, str] = {
         "Your matter from reception-day booking {number} was registered as petition "
         "{case_number}, received on the reception day. The agency tells you in writing whether "
         "it is accepted (Regulations on Petition Work, Art. 23). Follow it with /mycases."
+    ),
+    "outcome_settled_proxy": N_(
+        "The matter {name} raised at the reception day (booking {number}) was recorded as "
+        "settled on the spot."
+    ),
+    "outcome_petition_proxy": N_(
+        "The matter {name} raised at the reception day (booking {number}) was registered as "
+        "petition {case_number}, received on the reception day. Please give {name} this "
+        "number: the office tells them in writing whether it is accepted (Regulations on "
+        "Petition Work, Art. 23). The case is theirs: its later messages do not come to this "
+        "chat."
     ),
     "outcome_referred_reconsideration": N_(
         "At the reception day ({number}) your matter was found to belong to administrative "
@@ -98,6 +126,9 @@ PROVISIONAL = N_(
 NO_BOOKINGS = N_("No bookings.")
 PEOPLE_LINE = N_("{people} people")
 BOOKED_BY_PROXY = N_("Booked by a community worker for {name}.")
+BOOKED_BY_WORKER = N_("Booked by community worker {worker} for {name}.")
+VISITOR = N_("Visitor: {name}.")
+FOR_CITIZEN = N_("(For {name}, who was booked by you as community worker.)")
 
 
 class BookingMailer:
@@ -160,6 +191,23 @@ class BookingMailer:
             )
         ]
 
+    def reminder_times(self, starts_at: datetime, now: datetime) -> list[ReminderTime]:
+        """The reminder policy's steps before ``starts_at`` (scheduling.policy
+        BOOKING_REMINDERS), moved out of the quiet hours as for every citizen; a step that
+        would then fall at or after the time itself, or is already past, is left out."""
+        found = []
+        for step in BOOKING_REMINDERS.steps:
+            if step.offset.unit is not Unit.HOURS:
+                raise ValueError(f"a booking reminder counts hours, not {step.offset.unit}")
+            due = starts_at + timedelta(hours=step.offset.amount)
+            for role in step.audiences:
+                if quiet_for(role) is not Quiet.NONE:
+                    due = after_quiet_hours(due, self.tz)
+            if now < due < starts_at:
+                key = "reminder_day" if step.offset.amount <= -24 else "reminder_2h"
+                found.append(ReminderTime(step.offset.label, key, due))
+        return found
+
     def hold_until(self, now: datetime, hours: int) -> datetime:
         """The end of a hold of ``hours`` awake hours: the night (quiet hours) does not count,
         so an offer made in the evening is not lost while its person sleeps."""
@@ -203,6 +251,8 @@ def render_booking(locale: str, payload: Mapping[str, Any]) -> str:
         "request": html.escape(str(params.get("request", ""))),
         "people": html.escape(str(params.get("people", ""))),
         "note": html.escape(str(params.get("note", ""))),
+        "name": html.escape(str(params.get("person_name", ""))),
+        "count": html.escape(str(params.get("count", ""))),
         "day_on": (
             format_date(date.fromisoformat(params["day_on"]), locale)
             if params.get("day_on")
@@ -217,12 +267,24 @@ def render_booking(locale: str, payload: Mapping[str, Any]) -> str:
             lines.append(
                 f"{entry.get('time')} · <code>{html.escape(str(entry.get('number')))}</code>"
                 f" · {html.escape(str(entry.get('subject')))} · {people}"
+                + (f" · {html.escape(str(entry['name']))}" if entry.get("name") else "")
             )
         if not entries:
             lines.append(translate(locale, NO_BOOKINGS))
     if key.startswith("agency_") and params.get("proxy"):
+        worker = str(params.get("booked_by_name") or "")
         lines.append(
-            translate(locale, BOOKED_BY_PROXY).format(
+            translate(locale, BOOKED_BY_WORKER if worker else BOOKED_BY_PROXY).format(
+                name=html.escape(str(params.get("person_name", ""))), worker=html.escape(worker)
+            )
+        )
+    elif key.startswith("agency_") and params.get("person_name"):
+        lines.append(
+            translate(locale, VISITOR).format(name=html.escape(str(params["person_name"])))
+        )
+    if key.startswith("outcome_referred") and params.get("proxy"):
+        lines.append(
+            translate(locale, FOR_CITIZEN).format(
                 name=html.escape(str(params.get("person_name", "")))
             )
         )

@@ -244,6 +244,10 @@ async def queue_case_notice(
         row = await cursor.fetchone()
     if row is None:
         raise ValueError(f"no case {case_id}")
+    if row["citizen_id"] is None:
+        # A citizen without an account (a petition registered at a reception day from a
+        # community worker's booking): told in writing by the office, not in any chat.
+        return False
     return await _insert(
         target,
         case_id=case_id,

@@ -290,6 +290,20 @@ POLICIES: dict[str, ReminderPolicy] = {
 }
 
 
+BOOKING_REMINDERS = ReminderPolicy(
+    # 局长接待日 bookings (issue #9): the person who booked is reminded the day before and two
+    # hours before the booked time, with "I will come" and "cancel". An appointment, not a
+    # legal period: the steps count hours back from the time (as a hearing's would), and the
+    # quiet hours of the audience apply (quiet_for). Not in POLICIES: the planner plans case
+    # facts; scheduling/booking.py plans these from the same data.
+    "JD",
+    (
+        Step(Offset(-24, Unit.HOURS), (Role.citizen,)),
+        Step(Offset(-2, Unit.HOURS), (Role.citizen,)),
+    ),
+)
+
+
 def quiet_for(role: Role) -> Quiet:
     return QUIET_BY_AUDIENCE[role]
 

@@ -5,6 +5,7 @@ and a petition registered from a booking with its X2 clock."""
 from __future__ import annotations
 
 import asyncio
+import html
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -56,6 +57,7 @@ async def book_via_chat(
     await client.press(time_label)
     await client.send("邻居长期噪音扰民")
     await client.send("请派出所依法处理")
+    await client.send("王小明")
     await client.press("2")
     await client.press("没有")
     await client.press("确认预约")
@@ -93,6 +95,7 @@ async def test_citizen_books_a_reception_day_and_gets_a_receipt(
     await client.press("09:30")
     await client.send("邻居长期噪音扰民")
     await client.send("请派出所依法处理")
+    await client.send("王小明")
     await client.press("2")
     await client.press("没有")
     assert "请核对并确认" in client.last_text()
@@ -138,6 +141,7 @@ async def test_matter_before_a_court_is_redirected_and_not_booked(
     await client.press("09:00")
     await client.send("土地纠纷")
     await client.send("撤销决定")
+    await client.send("王小明")
     await client.press("3")
     await client.press("法院")
     assert "诉讼" in client.last_text() and "没有预约" in client.last_text()
@@ -153,6 +157,7 @@ async def test_more_than_five_people_are_asked_to_choose_representatives(
     await client.press("09:00")
     await client.send("拆迁补偿")
     await client.send("补偿到位")
+    await client.send("王小明")
     await client.press("5人以上")
     assert "第二十条" in client.last_text() and "5" in client.last_text()
     assert "6" not in client.buttons()
@@ -176,6 +181,7 @@ async def test_double_press_on_confirm_books_once(client: BotClient, db: Databas
     await client.press("09:00")
     await client.send("噪音")
     await client.send("处理")
+    await client.send("王小明")
     await client.press("1")
     await client.press("没有")
     await asyncio.gather(client.press("确认预约"), client.press("确认预约"))
@@ -190,6 +196,7 @@ async def test_redelivered_confirm_update_books_once(client: BotClient, db: Data
     await client.press("09:00")
     await client.send("噪音")
     await client.send("处理")
+    await client.send("王小明")
     await client.press("1")
     await client.press("没有")
     sent = client.session.seen(client.user_id)[-1]
@@ -249,6 +256,7 @@ async def test_slot_that_filled_while_choosing_says_so_and_offers_free_times(
     await client.press("09:00")
     await client.send("噪音")
     await client.send("处理")
+    await client.send("王小明")
     await client.press("1")
     await client.press("没有")
     session_id = await _first_session(booking)
@@ -427,6 +435,12 @@ async def test_admin_adds_sessions_on_a_make_up_saturday_but_not_on_a_holiday(
         "SELECT day, seats FROM reception_sessions WHERE agency = 'county_housing'"
     )
     assert [tuple(r) for r in rows] == [("2026-10-10", 4)]
+    # The list marks the organisation file's example days until the county confirms them.
+    await admin.send("/sessions")
+    lines = admin.last_text().splitlines()
+    [added] = [line for line in lines if "2026年10月10日" in line]
+    assert "尚未确认" not in added
+    assert any("公安局" in line and "尚未确认" in line for line in lines)
 
 
 async def test_moved_session_takes_its_bookings_along_and_tells_them(
@@ -503,7 +517,8 @@ async def test_community_worker_books_for_a_citizen(
     )
     assert tuple(row) == (None, WORKER, "李大爷", "13912345678")
     [to_agency] = [r for r in await outbox(db, "bk-agency:") if r.chat_id == LIAISON]
-    assert "社区网格员" in render_text(to_agency) and "李大爷" in render_text(to_agency)
+    # The booking shows who booked it: the worker (their Telegram name) and for whom.
+    assert "由社区网格员张三代李大爷预约" in render_text(to_agency)
     # The same worker can book for another citizen at the same agency.
     await worker.send("/book")
     await worker.send("王大妈")
@@ -526,12 +541,22 @@ async def test_roster_attendance_and_petition_with_its_x2_deadline(
     assert "JD-2026-000001" in head.last_text() and "邻居长期噪音扰民" in head.last_text()
     await head.press("来了")
     await head.press("登记为信访事项")
+    assert "哪一类" in head.last_text()
+    await head.press("申诉、求决")
     assert "XF-2026-" in head.texts()[-2]
-    case = await db.fetch_one("SELECT id, number, procedure, received_on, routed_to FROM cases")
+    case = await db.fetch_one(
+        "SELECT id, number, procedure, received_on, routed_to, citizen_id, sensitive,"
+        " json_extract(answers, '$.petition_kind') AS kind FROM cases"
+    )
     assert (case["procedure"], case["received_on"], case["routed_to"]) == (
         "petition",
         "2026-11-30",
-        PSB,
+        "office:petition_office",
+    )
+    assert (case["citizen_id"], case["sensitive"], case["kind"]) == (
+        client.user_id,
+        0,
+        "complaint",
     )
     due = await db.fetch_value(
         "SELECT due_on FROM case_deadlines WHERE case_id = ? AND rule_id = 'X2'", (case["id"],)
@@ -540,7 +565,7 @@ async def test_roster_attendance_and_petition_with_its_x2_deadline(
     [told] = await outbox(db, "bk-outcome:")
     assert told.chat_id == client.user_id and case["number"] in render_text(told)
     # Once only.
-    await head.click(f"ros:petition:{await db.fetch_value('SELECT id FROM bookings')}")
+    await head.click(f"ros:pet_report:{await db.fetch_value('SELECT id FROM bookings')}")
     assert "已经记录" in head.last_text()
     assert await db.fetch_value("SELECT count(*) FROM cases") == 1
     await head.send("/roster totals 2026-11")
@@ -593,6 +618,7 @@ async def test_english_receipt(english_client: BotClient) -> None:
     await english_client.press("09:00")
     await english_client.send("Noise")
     await english_client.send("Stop it")
+    await english_client.send("Wang Xiaoming")
     await english_client.press("1")
     await english_client.press("No")
     await english_client.press("Confirm")
@@ -717,6 +743,7 @@ async def test_confirm_after_the_session_was_cancelled_books_nothing_and_shows_o
     await client.press("09:00")
     await client.send("噪音")
     await client.send("处理")
+    await client.send("王小明")
     await client.press("1")
     await client.press("没有")
     await booking.cancel_session(await _first_session(booking), actor=ADMIN_ID)
@@ -790,6 +817,619 @@ async def test_a_worker_typing_a_phone_another_worker_booked_for_sees_nothing_of
     await second.send("13912345678")
     await second.press("公安局")
     shown = second.last_text()
-    assert "由他人代为办理" in shown
+    assert "由其他社区网格员代为办理" in shown
     for private in ("李大爷", "举报邻居违建", "JD-", "09:00"):
         assert private not in shown, private
+
+
+# -- regressions (issue #9 follow-up) ----------------------------------------------------------
+
+
+async def _proxy_booking_via_chat(worker: BotClient) -> None:
+    await worker.send("/book")
+    await worker.send("李大爷")
+    await worker.send("13912345678")
+    await worker.press("公安局")
+    await worker.press("11月30日")
+    await worker.press("09:00")
+    await worker.send("低保申请被拒")
+    await worker.send("请重新审核")
+    await worker.press("1")
+    await worker.press("没有")
+    await worker.press("确认预约")
+
+
+async def test_petition_from_a_proxy_booking_belongs_to_the_citizen_not_the_worker(
+    dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    """Found in review: the case was owned by the worker's account (cases.citizen_id NOT
+    NULL), so the worker saw the citizen's petition in /mycases and got its later notices."""
+    from scheduling.notices import queue_case_notice
+
+    await set_role(dispatcher, WORKER, Role.community_worker)
+    await set_role(dispatcher, HEAD, Role.agency_head, PSB)
+    worker = citizen(dispatcher, bot, WORKER)
+    await _proxy_booking_via_chat(worker)
+    head = citizen(dispatcher, bot, HEAD)
+    clock.set(datetime(2026, 11, 30, 1, 30, tzinfo=UTC))
+    await head.send("/roster")
+    assert "由社区网格员张三代李大爷预约" in head.last_text()
+    await head.press("来了")
+    await head.press("登记为信访事项")
+    await head.press("申诉、求决")
+    assert "网格员" in head.texts()[-2]
+    case = await db.fetch_one("SELECT id, number, citizen_id FROM cases")
+    assert case["citizen_id"] is None
+    party = await db.fetch_one(
+        "SELECT name, phone FROM parties WHERE case_id = ? AND role = 'applicant'", (case["id"],)
+    )
+    assert tuple(party) == ("李大爷", "13912345678")
+    # The worker gets the number to pass on, nothing of the case's content.
+    [receipt] = await outbox(db, "bk-outcome:")
+    text = render_text(receipt)
+    assert receipt.chat_id == WORKER and case["number"] in text and "转告" in text
+    assert "/mycases" not in text
+    await worker.send("/mycases")
+    assert case["number"] not in " ".join(worker.texts()[-2:])
+    # Later notices of the case go to no chat: the office tells the citizen in writing.
+    assert not await queue_case_notice(
+        db, case["id"], "accepted", {}, "test:accepted", clock=clock
+    )
+    assert (
+        await db.fetch_value("SELECT count(*) FROM reminders WHERE case_id = ?", (case["id"],))
+        == 0
+    )
+
+
+async def test_a_complaint_report_registered_at_the_roster_is_sensitive(
+    client: BotClient, dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    """Found in review: a reception-day petition was always registered as kind "request"
+    with sensitive = 0, so a 检举控告 raised there was open to every clerk."""
+    from cases.org.users import User
+    from cases.procedures.access import open_cases_for
+
+    await book_via_chat(client)
+    await set_role(dispatcher, HEAD, Role.agency_head, PSB)
+    head = citizen(dispatcher, bot, HEAD)
+    clock.set(datetime(2026, 11, 30, 1, 30, tzinfo=UTC))
+    await head.send("/roster")
+    await head.press("来了")
+    await head.press("登记为信访事项")
+    assert head.buttons() == [
+        "为自己的事情申诉、求决",
+        "提出建议、意见",
+        "检举、控告干部或机关的违纪违法行为",
+    ]
+    await head.press("检举、控告")
+    assert "保密" in head.texts()[-2]
+    case = await db.fetch_one(
+        "SELECT number, sensitive, respondent, routed_to,"
+        " json_extract(answers, '$.petition_kind') AS kind FROM cases"
+    )
+    assert (case["sensitive"], case["kind"], case["respondent"]) == (1, "report", None)
+    clerk = Role.office_staff
+    petition_clerk = User(telegram_id=8001, locale="zh", role=clerk, unit="petition_office")
+    other_clerk = User(telegram_id=8002, locale="zh", role=clerk, unit="reconsideration_office")
+    liaison = User(telegram_id=8003, locale="zh", role=Role.agency_liaison, unit=PSB)
+    assert [c.number for c in await open_cases_for(db, petition_clerk)] == [case["number"]]
+    assert await open_cases_for(db, other_clerk) == []
+    assert await open_cases_for(db, liaison) == []
+
+
+async def test_booking_reminders_follow_the_shared_reminder_policy(
+    booking: BookingService, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found in review: booking reminders had their own offsets in code; they are the reminder
+    policy's data (scheduling.policy.BOOKING_REMINDERS) with the citizens' quiet hours."""
+    import scheduling.booking as timing
+    from scheduling.policy import Offset, ReminderPolicy, Step, Unit
+
+    monkeypatch.setattr(
+        timing,
+        "BOOKING_REMINDERS",
+        ReminderPolicy("JD", (Step(Offset(-50, Unit.HOURS), (Role.citizen,)),)),
+    )
+    session_id = await _first_session(booking)
+    await booking.book(2000, session_id, 0, Issue("事项", "请求"))  # Monday 09:00
+    [reminder] = await outbox(db, "bk-rem:")
+    # 50 hours before is Saturday 07:00, in the quiet hours: 08:00.
+    assert reminder.due_at.astimezone(LEGAL_TZ) == datetime(2026, 11, 28, 8, 0, tzinfo=LEGAL_TZ)
+    assert (await db.fetch_value("SELECT dedup_key FROM reminders WHERE id = ?", (reminder.id,)))[
+        -5:
+    ] == ":-50h"
+
+
+async def test_agencies_are_told_of_cancellations_and_session_changes(
+    client: BotClient, dispatcher: Dispatcher, bot: Bot, booking: BookingService, db: Database
+) -> None:
+    """Found in review: the agency heard of each booking but not when it was cancelled, its
+    seat released, or its session moved or cancelled."""
+    await set_role(dispatcher, LIAISON, Role.agency_liaison, PSB)
+    await set_role(dispatcher, HEAD, Role.agency_head, PSB)
+    await set_role(dispatcher, ADMIN_ID, Role.admin)
+    await book_via_chat(client)
+    await client.press("取消预约")
+    ended = await outbox(db, "bk-agency-end:")
+    assert {r.chat_id for r in ended} == {LIAISON, HEAD}
+    assert "已被预约人取消" in render_text(ended[0]) and "JD-2026-000001" in render_text(ended[0])
+    await client.press("取消预约")  # twice: told once
+    assert len(await outbox(db, "bk-agency-end:")) == 2
+    # A waitlist place the agency never heard of: leaving it tells the agency nothing.
+    session_id = await _first_session(booking)
+    for n in range(3):
+        await booking.book(2000 + n, session_id, 0, Issue("事项", "请求"))
+    queued = await booking.book(2003, session_id, 0, Issue("事项", "请求"))
+    await booking.cancel(queued.booking.id, user_id=2003)
+    assert len(await outbox(db, "bk-agency-end:")) == 2
+    admin = citizen(dispatcher, bot, ADMIN_ID)
+    await admin.send(f"/sessions move {session_id} 2026-12-01 14:00-16:30")
+    [moved, *_] = [r for r in await outbox(db, "bk-agency-moved:") if r.chat_id == LIAISON]
+    assert "2026年12月1日（星期二） 14:00" in render_text(moved) and "3 人" in render_text(moved)
+    await admin.send(f"/sessions cancel {session_id}")
+    cancelled = await outbox(db, "bk-agency-session-cancelled:")
+    assert {r.chat_id for r in cancelled} == {LIAISON, HEAD}
+    assert "取消" in render_text(cancelled[0])
+
+
+async def test_migration_0013_keeps_every_case_and_gives_proxy_petitions_back_to_the_citizen(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    from cases.store.migrate import MIGRATIONS_DIR, migrate
+    from tests.scheduling_helpers import add_case, add_user
+
+    before = tmp_path / "before"
+    before.mkdir()
+    for sql in sorted(MIGRATIONS_DIR.glob("*.sql")):
+        if sql.name < "0013":
+            (before / sql.name).write_text(sql.read_text(encoding="utf-8"), encoding="utf-8")
+    async with Database(tmp_path / "m.sqlite3") as database:
+        await migrate(database, before)
+        await add_user(database, 1001)
+        await add_user(database, WORKER, role="community_worker")
+        await add_user(database, 4001, role="mediator")
+        own = await add_case(database, 1001)
+        mediated = await add_case(database, 1001, procedure="mediation")
+        await database.execute("UPDATE cases SET mediator_id = 4001 WHERE id = ?", (mediated,))
+        # A reception-day petition registered from a proxy booking, owned by the worker.
+        proxied = await add_case(database, WORKER, procedure="petition", status="submitted")
+        await database.execute(
+            "UPDATE cases SET answers = ? WHERE id = ?",
+            ('{"petition_kind": "request", "channel": "reception_day"}', proxied),
+        )
+        await database.execute(
+            "INSERT INTO reception_sessions(agency, source, day, starts, ends, place, place_en,"
+            " slot_minutes, seats, created_at, updated_at)"
+            " VALUES (?, 'admin', '2026-11-30', '09:00', '11:00', 'p', 'p', 30, 3, 'x', 'x')",
+            (PSB,),
+        )
+        await database.execute(
+            "INSERT INTO bookings(number, session_id, slot, agency, citizen_id, booked_by,"
+            " person_name, person_phone, status, subject, request, people, case_id,"
+            " created_at, updated_at) VALUES ('JD-2026-000001', 1, 0, ?, NULL, ?, '李大爷',"
+            " '13912345678', 'attended', 's', 'r', 1, ?, 'x', 'x')",
+            (PSB, WORKER, proxied),
+        )
+        assert "0013_case_without_account.sql" in await migrate(database)
+        rows = await database.fetch_all("SELECT id, citizen_id, mediator_id FROM cases ORDER BY 1")
+        assert [tuple(r) for r in rows] == [
+            (own, 1001, None),
+            (mediated, 1001, 4001),
+            (proxied, None, None),
+        ]
+        kind = "SELECT json_extract(answers, '$.petition_kind') FROM cases WHERE id = ?"
+        assert await database.fetch_value(kind, (proxied,)) == "complaint"
+        assert await database.fetch_all("PRAGMA foreign_key_check") == []
+        indexes = {r["name"] for r in await database.fetch_all("PRAGMA index_list(cases)")}
+        assert {"cases_citizen", "cases_status", "cases_linked", "cases_mediator"} <= indexes
+        with pytest.raises(sqlite3.IntegrityError):  # only a petition may lack an account
+            await database.execute(
+                "INSERT INTO cases(number, procedure, status, subject, received_on, created_at,"
+                " updated_at) VALUES ('x', 'mediation', 'submitted', 's', 'd', 'x', 'x')"
+            )
+        with pytest.raises(sqlite3.IntegrityError):  # the status check is still there
+            await database.execute(
+                "INSERT INTO cases(number, procedure, status, subject, received_on, created_at,"
+                " updated_at) VALUES ('y', 'petition', 'nonsense', 's', 'd', 'x', 'x')"
+            )
+
+
+async def test_sessions_in_the_past_with_inverted_hours_or_too_many_seats_are_refused(
+    dispatcher: Dispatcher, bot: Bot, db: Database
+) -> None:
+    """Found in re-checking #9: /sessions add took a day in the past, and hours or seats the
+    schema refuses ended in an internal error instead of an answer."""
+    admin = citizen(dispatcher, bot, ADMIN_ID)
+    await set_role(dispatcher, ADMIN_ID, Role.admin)
+    await admin.send("/sessions add county_housing 2026-11-16 09:00-11:00")
+    assert "已过" in admin.last_text()
+    await admin.send("/sessions add county_housing 2026-12-02 11:00-09:00")
+    assert "结束时间" in admin.last_text()
+    await admin.send("/sessions add county_housing 2026-12-02 09:00-11:00 900")
+    assert "500" in admin.last_text()
+    added = "SELECT count(*) FROM reception_sessions WHERE source = 'admin'"
+    assert await db.fetch_value(added) == 0
+    await admin.send("/sessions add county_housing 2026-12-02 09:00-11:00 2")
+    session_id = await db.fetch_value("SELECT id FROM reception_sessions WHERE source = 'admin'")
+    await admin.send(f"/sessions move {session_id} 2026-11-20 09:00-11:00")
+    assert "已过" in admin.last_text()
+
+
+async def test_a_moved_session_asks_i_will_come_again(
+    client: BotClient, dispatcher: Dispatcher, bot: Bot, db: Database
+) -> None:
+    await book_via_chat(client)
+    booking_id = await db.fetch_value("SELECT id FROM bookings")
+    await client.click(f"bk:come:{booking_id}")
+    assert await db.fetch_value("SELECT status FROM bookings") == "confirmed"
+    session_id = await db.fetch_value("SELECT session_id FROM bookings")
+    admin = citizen(dispatcher, bot, ADMIN_ID)
+    await set_role(dispatcher, ADMIN_ID, Role.admin)
+    await admin.send(f"/sessions move {session_id} 2026-12-01 14:00-16:30")
+    assert await db.fetch_value("SELECT status FROM bookings") == "booked"
+    new_time = [r for r in await outbox(db, "bk-rem:") if r.due_at.astimezone(LEGAL_TZ).day == 1]
+    assert new_time
+    labels = [b.text for row in render_markup(new_time[0]).inline_keyboard for b in row]
+    assert "👍 我会准时到" in labels
+
+
+def test_every_button_the_service_writes_by_hand_is_one_the_handlers_parse() -> None:
+    """Outbox messages carry callback data written in cases/ (no aiogram there): each action
+    must be a value of the handlers' enum, or the button would land on "no longer valid"."""
+    import re
+
+    from handlers.booking_views import BookingStep
+
+    written: set[str] = set()
+    for module in Path("cases/reception").glob("*.py"):
+        written |= set(re.findall(r'f"bk:(\w+):\{', module.read_text(encoding="utf-8")))
+    assert written >= {"come", "cancel", "take", "keep", "release", "resched"}
+    assert written <= {step.value for step in BookingStep}
+
+
+async def test_a_proxy_booking_settled_on_the_spot_tells_the_worker_not_the_note(
+    dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    """The settlement note is the citizen's, who was there; the worker who booked learns that
+    the matter was settled, for their records, and nothing more."""
+    await set_role(dispatcher, WORKER, Role.community_worker)
+    await set_role(dispatcher, HEAD, Role.agency_head, PSB)
+    worker = citizen(dispatcher, bot, WORKER)
+    await _proxy_booking_via_chat(worker)
+    head = citizen(dispatcher, bot, HEAD)
+    clock.set(datetime(2026, 11, 30, 1, 30, tzinfo=UTC))
+    await head.send("/roster")
+    await head.press("来了")
+    await head.press("当场化解")
+    await head.send("已当场为李大爷重新受理低保申请，身份证号见档案")
+    [told] = await outbox(db, "bk-outcome:")
+    text = render_text(told)
+    assert told.chat_id == WORKER and "李大爷" in text and "当场化解" in text
+    assert "重新受理" not in text
+    assert await db.fetch_value("SELECT outcome FROM bookings") == "settled"
+
+
+async def test_sessions_and_roster_usage_reaches_the_chat(
+    dispatcher: Dispatcher, bot: Bot
+) -> None:
+    """Found in re-checking #9: the usage texts hold placeholders in angle brackets, which
+    Telegram read as HTML tags and refused, so /sessions and a bare /roster answered nothing."""
+    admin = citizen(dispatcher, bot, ADMIN_ID)
+    await set_role(dispatcher, ADMIN_ID, Role.admin)
+    await admin.send("/sessions")
+    shown = html.unescape(admin.last_text())  # as the reader sees it
+    assert "<部门编号>" in shown and "近期接待场次" in shown
+    await admin.send("/sessions shuffle")
+    assert "<部门编号>" in html.unescape(admin.last_text())
+    await admin.send("/roster")
+    assert "/roster <部门编号>" in html.unescape(admin.last_text())
+
+
+async def test_a_proxy_name_is_cleaned_as_intake_cleans_names(
+    dispatcher: Dispatcher, bot: Bot, db: Database
+) -> None:
+    """Re-checking #9 ("validated as in intake"): invisible characters padded a one-character
+    name past the length check and reached the agency's lists."""
+    await set_role(dispatcher, WORKER, Role.community_worker)
+    worker = citizen(dispatcher, bot, WORKER)
+    await worker.send("/book")
+    await worker.send("\u200b李\u200b")
+    assert "2至50个字" in worker.last_text()
+    await worker.send("  李\u200b大爷  ")
+    await worker.send("13912345678")
+    await worker.press("公安局")
+    await worker.press("11月30日")
+    await worker.press("09:00")
+    await worker.send("低保\u202e申请")
+    await worker.send("帮助办理")
+    await worker.press("1")
+    await worker.press("没有")
+    await worker.press("确认预约")
+    row = await db.fetch_one("SELECT person_name, subject FROM bookings")
+    assert tuple(row) == ("李大爷", "低保申请")
+
+
+async def test_agency_hears_a_reschedule_as_moved_and_a_waitlist_place_turned_seat_as_new(
+    dispatcher: Dispatcher, booking: BookingService, db: Database
+) -> None:
+    await set_role(dispatcher, LIAISON, Role.agency_liaison, PSB)
+    session_id = await _first_session(booking)
+    seated = [await booking.book(2000 + n, session_id, 0, Issue("事项", "请求")) for n in range(3)]
+    queued = await booking.book(2003, session_id, 0, Issue("候补事项", "请求"))
+    assert queued.outcome is Outcome.waitlisted
+    await booking.reschedule(seated[0].booking.id, user_id=2000, session_id=session_id, slot=2)
+    await booking.reschedule(queued.booking.id, user_id=2003, session_id=session_id, slot=3)
+    texts = [render_text(r) for r in await outbox(db, "bk-agency:") if r.chat_id == LIAISON]
+    number0, number3 = seated[0].booking.number, queued.booking.number
+    assert any("已改到" in x and number0 in x for x in texts)
+    assert any("新的局长接待日预约" in x and number3 in x for x in texts)
+    assert not any("已改到" in x and number3 in x for x in texts)
+
+
+async def test_the_petition_office_works_a_proxy_petition_without_an_account_to_tell(
+    dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    """The citizen without an account: staff open and accept the case as any other; the
+    notice of acceptance goes to no chat (the office tells them in writing), without error."""
+    await set_role(dispatcher, WORKER, Role.community_worker)
+    await set_role(dispatcher, HEAD, Role.agency_head, PSB)
+    await set_role(dispatcher, 8001, Role.office_staff, "petition_office")
+    worker = citizen(dispatcher, bot, WORKER)
+    await _proxy_booking_via_chat(worker)
+    head = citizen(dispatcher, bot, HEAD)
+    clock.set(datetime(2026, 11, 30, 1, 30, tzinfo=UTC))
+    await head.send("/roster")
+    await head.press("来了")
+    await head.press("登记为信访事项")
+    await head.press("申诉、求决")
+    case_id = await db.fetch_value("SELECT id FROM cases")
+    office = citizen(dispatcher, bot, 8001)
+    await office.click(f"staff:view:{case_id}::0:0::")
+    page = office.last_text()
+    assert "XF-2026-" in page and "李大爷" in page
+    await office.press("受理")
+    assert await db.fetch_value("SELECT status FROM cases") == "accepted"
+    chats = {
+        r[0]
+        for r in await db.fetch_all("SELECT chat_id FROM reminders WHERE case_id = ?", (case_id,))
+    }
+    assert WORKER not in chats
+
+
+async def test_an_answer_typed_while_the_citizen_cancelled_is_not_sent(
+    client: BotClient, dispatcher: Dispatcher, bot: Bot, db: Database
+) -> None:
+    await book_via_chat(client)
+    await set_role(dispatcher, LIAISON, Role.agency_liaison, PSB)
+    liaison = citizen(dispatcher, bot, LIAISON)
+    await liaison.send("/roster 2026-11-30")
+    await liaison.press("000001：接待日前答复")
+    await client.press("取消预约")  # meanwhile
+    await liaison.send("噪音问题已处理。")
+    assert "已经取消" in liaison.last_text()
+    assert await outbox(db, "bk-answered:") == []
+
+
+async def test_monday_day_list_went_out_on_sunday_instead_of_the_working_day_before(
+    client: BotClient, dispatcher: Dispatcher, db: Database, clock: FakeClock
+) -> None:
+    """Found in review: the list of a Monday's bookings was queued on Sunday at 15:00, a rest
+    day when nobody at the agency reads it. It now comes on Friday afternoon, once."""
+    await set_role(dispatcher, LIAISON, Role.agency_liaison, PSB)
+    await book_via_chat(client)
+    jobs = BookingJobs(dispatcher["booking"])
+    clock.set(datetime(2026, 11, 26, 7, 0, tzinfo=UTC))  # Thursday 15:00: Friday has none
+    await jobs.tick()
+    assert await outbox(db, "bk-daylist:") == []
+    clock.set(datetime(2026, 11, 27, 7, 0, tzinfo=UTC))  # Friday 15:00
+    await jobs.tick()
+    [day_list] = await outbox(db, "bk-daylist:")
+    text = render_text(day_list)
+    assert day_list.due_at.astimezone(LEGAL_TZ).date() == date(2026, 11, 27)
+    assert "11月30日" in text and "JD-2026-000001" in text and "明天" not in text
+    for saturday_sunday in (datetime(2026, 11, 28, 7, 0), datetime(2026, 11, 29, 7, 0)):
+        clock.set(saturday_sunday.replace(tzinfo=UTC))
+        await jobs.tick()
+    assert len(await outbox(db, "bk-daylist:")) == 1
+
+
+async def test_a_settlement_note_over_1000_characters_was_silently_cut_off(
+    client: BotClient, dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    """Found in review: the roster's note was cut to 1,000 characters without a word, and a
+    note of blanks ended the input with "this button is no longer valid"."""
+    await book_via_chat(client)
+    await set_role(dispatcher, HEAD, Role.agency_head, PSB)
+    head = citizen(dispatcher, bot, HEAD)
+    clock.set(datetime(2026, 11, 30, 1, 30, tzinfo=UTC))
+    await head.send("/roster")
+    await head.press("来了")
+    await head.press("当场化解")
+    await head.send("说" * 1200)
+    assert "尚未记录" in head.last_text() and "1000" in head.last_text()
+    await head.send("\u200b \u3000")
+    assert "尚未记录" in head.last_text()
+    assert await db.fetch_value("SELECT outcome FROM bookings") is None
+    await head.send("已协调派出所夜间巡查，\u200b双方达成谅解。")  # still asked: the note is taken
+    assert tuple(await db.fetch_one("SELECT outcome, outcome_note FROM bookings")) == (
+        "settled",
+        "已协调派出所夜间巡查，双方达成谅解。",
+    )
+
+
+async def test_keep_my_seat_after_releasing_it_said_we_expect_you(
+    client: BotClient, dispatcher: Dispatcher, bot: Bot, db: Database
+) -> None:
+    """Found in review: "keep my seat" pressed after "release" (or after a cancel) answered
+    "thank you, we expect you" for a booking that no longer held a seat."""
+    await book_via_chat(client)
+    await set_role(dispatcher, LIAISON, Role.agency_liaison, PSB)
+    liaison = citizen(dispatcher, bot, LIAISON)
+    await liaison.send("/roster 2026-11-30")
+    await liaison.press("000001：接待日前答复")
+    await liaison.send("噪音问题已由城关派出所上门处理。")
+    [answer] = await outbox(db, "bk-answered:")
+    keep, release = (row[0].callback_data for row in render_markup(answer).inline_keyboard)
+    await client.click(release)
+    assert "已释放" in client.last_text()
+    await client.click(keep)
+    assert "已经取消或已结束" in client.last_text()
+    assert await db.fetch_value("SELECT status FROM bookings") == "released"
+
+
+async def test_a_citizens_own_booking_never_named_the_visitor_nor_the_petitioner(
+    client: BotClient, dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    """Found in review: a citizen booking for themselves was never asked their name, so the
+    agency's list and roster showed a number and a subject only (the head could not check the
+    ID card against anything) and a petition registered from it had no petitioner (XF 19)."""
+    await set_role(dispatcher, LIAISON, Role.agency_liaison, PSB)
+    await client.send("/book")
+    await client.press("公安局")
+    await client.press("11月30日")
+    await client.press("09:00")
+    await client.send("邻居长期噪音扰民")
+    await client.send("请派出所依法处理")
+    assert "姓名" in client.last_text() and "身份证" in client.last_text()
+    await client.send("王")
+    assert "2 至 50" in client.last_text()
+    await client.send(" 王\u200b小明 ")
+    await client.press("2")
+    await client.press("没有")
+    assert "姓名：王小明" in client.last_text()
+    await client.press("确认预约")
+    assert "姓名：王小明" in client.last_text() and "代" not in client.last_text()
+    [to_agency] = [r for r in await outbox(db, "bk-agency:") if r.chat_id == LIAISON]
+    assert "来访人：王小明" in render_text(to_agency)
+    jobs = BookingJobs(dispatcher["booking"])
+    clock.set(datetime(2026, 11, 27, 7, 0, tzinfo=UTC))  # Friday 15:00
+    await jobs.tick()
+    [day_list] = await outbox(db, "bk-daylist:")
+    assert "王小明" in render_text(day_list)
+    await set_role(dispatcher, HEAD, Role.agency_head, PSB)
+    head = citizen(dispatcher, bot, HEAD)
+    clock.set(datetime(2026, 11, 30, 1, 30, tzinfo=UTC))
+    await head.send("/roster")
+    assert "王小明" in head.last_text() and "网格员" not in head.last_text()
+    await head.press("来了")
+    await head.press("登记为信访事项")
+    await head.press("申诉、求决")
+    case = await db.fetch_one("SELECT id, citizen_id FROM cases")
+    assert case["citizen_id"] == client.user_id
+    party = await db.fetch_value(
+        "SELECT name FROM parties WHERE case_id = ? AND role = 'applicant'", (case["id"],)
+    )
+    assert party == "王小明"
+
+
+async def test_i_do_not_know_which_agency_was_a_dead_end_after_the_triage(
+    client: BotClient,
+) -> None:
+    """Found in review: "I don't know which" led to the triage, whose petition answer offered
+    the written petition only, never the way back to a reception day. A report of wrongdoing
+    is not offered one (the agency's staff read a booking's matter; XF 30(3))."""
+    await client.send("/book")
+    await client.press("不知道")
+    for _ in range(6):
+        await client.press("否")
+    await client.press("是")  # a complaint, a request or a suggestion
+    assert "预约局长接待日" in " ".join(client.buttons())
+    await client.press("预约局长接待日")
+    assert "公安局" in " ".join(client.buttons())
+    await client.send("/book")
+    await client.press("不知道")
+    for _ in range(3):
+        await client.press("否")
+    await client.press("是")  # reports wrongdoing by an official
+    assert "预约局长接待日" not in " ".join(client.buttons())
+
+
+async def test_a_report_of_wrongdoing_typed_into_a_booking_reached_the_agency_unwarned(
+    client: BotClient,
+) -> None:
+    """Found in review: the matter typed into a booking goes at once to the agency's liaisons
+    and head, and nothing told a citizen that a report of an official's wrongdoing (检举控告)
+    belongs on the confidential route instead (XF 30(3))."""
+    await client.send("/book")
+    await client.press("公安局")
+    await client.press("11月30日")
+    await client.press("09:00")
+    prompt = client.last_text()
+    assert "检举控告" in prompt and "/petition" in prompt and "第三十条" in prompt
+
+
+async def test_a_reception_day_petition_said_the_applicant_submitted_it(
+    client: BotClient, dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    """Found in review: the case history of a petition registered at the roster read "the
+    applicant submitted the application", signed by the agency head who registered it."""
+    await book_via_chat(client)
+    await set_role(dispatcher, HEAD, Role.agency_head, PSB)
+    await set_role(dispatcher, 8001, Role.office_staff, "petition_office")
+    head = citizen(dispatcher, bot, HEAD)
+    clock.set(datetime(2026, 11, 30, 1, 30, tzinfo=UTC))
+    await head.send("/roster")
+    await head.press("来了")
+    await head.press("登记为信访事项")
+    await head.press("申诉、求决")
+    case_id = await db.fetch_value("SELECT id FROM cases")
+    office = citizen(dispatcher, bot, 8001)
+    await office.click(f"staff:view:{case_id}::0:0::")
+    page = office.last_text()
+    assert "在部门局长接待日当面接收，登记为信访事项" in page and "申请人提交了申请" not in page
+    await client.send("/mycases")
+    await client.press("XF-2026-")
+    assert "您在局长接待日反映的事项已登记为信访事项" in client.last_text()
+
+
+async def test_a_fully_booked_day_was_hidden_so_its_waitlist_could_not_be_joined(
+    client: BotClient, booking: BookingService, db: Database
+) -> None:
+    """Found in review: /book listed only days with a free seat, so once every time of a
+    reception day was taken the day vanished and nobody could join its waitlist."""
+    session_id = await _first_session(booking)
+    session = await booking.session(session_id)
+    assert session is not None and session.day == MONDAY
+    person = iter(range(2000, 2100))
+    for slot in range(session.slot_count):
+        for _ in range(session.seats):
+            await booking.book(next(person), session_id, slot, Issue("事项", "请求"))
+    await client.send("/book")
+    await client.press("公安局")
+    days = client.buttons()
+    assert days[0].startswith("2026年11月30日（星期一） 09:00") and "已满，登记候补" in days[0]
+    await client.press("11月30日")
+    assert all("已满，登记候补" in label for label in client.buttons())
+    await client.press("09:00")
+    await client.send("噪音")
+    await client.send("处理")
+    await client.send("王小明")
+    await client.press("1")
+    await client.press("没有")
+    await client.press("确认预约")
+    assert "候补" in client.last_text()
+    assert (
+        await db.fetch_value("SELECT status FROM bookings WHERE citizen_id = ?", (client.user_id,))
+        == "waiting"
+    )
+
+
+async def test_booked_elsewhere_sent_the_citizen_to_mycases_where_they_see_nothing(
+    dispatcher: Dispatcher, bot: Bot, db: Database
+) -> None:
+    """Found in review: a worker typing a phone another worker had booked for was told the
+    citizen could see and change the booking with /mycases; a proxy booking's citizen has no
+    account and sees nothing there (a dead end)."""
+    other = WORKER + 777
+    await set_role(dispatcher, WORKER, Role.community_worker)
+    await set_role(dispatcher, other, Role.community_worker)
+    await _proxy_booking_via_chat(citizen(dispatcher, bot, WORKER))
+    second = citizen(dispatcher, bot, other)
+    await second.send("/book")
+    await second.send("李大爷")
+    await second.send("13912345678")
+    await second.press("公安局")
+    shown = second.last_text()
+    assert "/mycases" not in shown and "网格员更改或取消" in shown

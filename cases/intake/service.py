@@ -156,6 +156,9 @@ def check_attachment(kind: str, size: int, mime_type: str | None) -> None:
 
 EVENT_TEXTS: dict[str, str] = {
     "submitted": N_("You submitted the application."),
+    "received_at_reception": N_(
+        "Your matter was registered as a petition at the agency's reception day (局长接待日)."
+    ),
     "linked": N_("Linked to your earlier case {number} on the same matter."),
     "material_added": N_("You added material."),
     "withdrawn": N_("You withdrew the case."),
@@ -179,6 +182,10 @@ EVENT_TEXTS: dict[str, str] = {
 STAFF_EVENT_TEXTS: dict[str, str] = {
     **EVENT_TEXTS,
     "submitted": N_("The applicant submitted the application."),
+    "received_at_reception": N_(
+        "Received in person at the agency's reception day (局长接待日) and registered as a "
+        "petition."
+    ),
     "linked": N_("Linked to the applicant's earlier case {number} on the same matter."),
     "material_added": N_("The applicant added material."),
     "withdrawn": N_("The applicant withdrew the case."),
