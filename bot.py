@@ -67,6 +67,7 @@ from cases.law.calendar import LegalCalendar
 from cases.law.deadline_rules import configure as configure_deadlines
 from cases.law.deadline_rules import default_engine
 from cases.litigation.court_cases import LitigationService
+from cases.mediation.service import Mediation
 from cases.org.organisation import Organisation, OrganisationError, load_organisation
 from cases.org.users import Role, UserRepository
 from cases.procedures.actions import CaseActions
@@ -85,7 +86,8 @@ from handlers.replies import RetryRateLimitedReplies
 from handlers.storage import SqliteStorage
 from scheduling.booking import BookingJobs, BookingMailer
 from scheduling.notices import alert_calendar_gap, notice_sink, notify_recomputed
-from scheduling.planner import Planner
+from scheduling.planner import Planner, after_quiet_hours
+from scheduling.policy import POLICIES
 from scheduling.runner import Scheduling
 from settings import ENV_FILE_VARIABLE, Settings, env_file
 
@@ -175,6 +177,8 @@ def create_dispatcher(
     org = org or load_organisation(settings.organisation_path)
     users = UserRepository(db, clock)
     processed = ProcessedUpdates(db, clock)
+    actions = CaseActions(db, clock, notice_sink(clock))
+    tz = ZoneInfo(settings.timezone)
     dp = Dispatcher(
         storage=SqliteStorage(FsmRecords(db, clock)),
         events_isolation=SimpleEventIsolation(),
@@ -190,7 +194,22 @@ def create_dispatcher(
         planner=Planner(
             db, clock, admin_ids=settings.admin_ids, escalation_hours=settings.escalation_hours
         ),
-        actions=CaseActions(db, clock, notice_sink(clock)),
+        actions=actions,
+        # The mediation itself (issue 10): the other party, sessions, outcome, period.
+        mediation=Mediation(
+            db,
+            clock,
+            actions,
+            settings.mediation,
+            defer=lambda moment: after_quiet_hours(moment, tz),
+            calendar=default_engine().calendar,
+            # The other party hears of M1 on the days the applicant does (the policy table).
+            m1_days_before=[
+                -step.offset.amount
+                for step in POLICIES["M1"].steps
+                if Role.citizen in step.audiences
+            ],
+        ),
         booking=BookingService(
             db,
             clock,

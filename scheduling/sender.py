@@ -43,6 +43,7 @@ from cases.procedures.followup import closure_offers
 from cases.store.time import LEGAL_TZ, from_db
 from handlers.callbacks import CaseAction, CaseFollowUp, ReminderAck
 from scheduling.booking import booking_buttons, render_booking
+from scheduling.mediation import mediation_buttons, render_mediation
 from scheduling.notices import render_case_notice
 from scheduling.outbox import (
     DeliveryUnknown,
@@ -231,6 +232,9 @@ def render_text(row: OutboxRow) -> str:
         return str(p.get("text", ""))
     if row.kind is Kind.NOTICE and p.get("booking"):
         return render_booking(loc, p)  # a reception-day booking (scheduling.booking)
+    if p.get("mediation"):
+        # The mediation itself (scheduling.mediation): sessions, the other party, outcome.
+        return render_mediation(loc, p, citizen=row.audience is Role.citizen)
     if row.kind is Kind.NOTICE and p.get("notice"):
         # A notice about a case event (scheduling.notices), rendered now in today's language.
         text = render_case_notice(loc, p, citizen=row.audience is Role.citizen)
@@ -338,6 +342,9 @@ def render_markup(row: OutboxRow, *, acknowledged: bool = False) -> InlineKeyboa
         row.case_id is not None
         and row.kind is not Kind.DIGEST
         and (not agency or row.rule_id in AGENCY_OPENS)
+        # Mediation messages open the mediation page with their own button: the other
+        # party may not open the applicant's case.
+        and not row.payload.get("mediation")
     ):
         buttons.append(
             InlineKeyboardButton(
@@ -359,6 +366,11 @@ def render_markup(row: OutboxRow, *, acknowledged: bool = False) -> InlineKeyboa
         rows += [
             [InlineKeyboardButton(text=text, callback_data=data)]
             for text, data in booking_buttons(row.locale, row.payload)
+        ]
+    if row.payload.get("mediation"):
+        rows += [
+            [InlineKeyboardButton(text=text, callback_data=data)]
+            for text, data in mediation_buttons(row.locale, row.payload)
         ]
     if buttons:
         rows.append(buttons)
