@@ -664,8 +664,8 @@ COUNTY_MEDIATION_BASIS_EN = "Gucheng County mediation period (set by the county,
 
 class AdminMediationPeriod(BaseModel):
     """A local 行政调解 period: the county's own rule, not a statute (domain §5: no national
-    period exists). The default is the county's: 30 calendar days from acceptance, extended
-    once by up to 30 days with the room lead's approval (``users.leads_room``).
+    period exists). :data:`COUNTY_MEDIATION_PERIOD` is the default: 30 calendar days from
+    acceptance, extended once by 30 days with the room lead's approval (``users.leads_room``).
 
     Example, after Beijing's 2014 draft (10 WD, at most 15 WD; ⚠ final text not checked):
     ``AdminMediationPeriod(unit="working_days", count=10, extension=5, basis="《××市行政调解
@@ -674,12 +674,22 @@ class AdminMediationPeriod(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    unit: Literal[Unit.CALENDAR_DAYS, Unit.WORKING_DAYS] = Unit.CALENDAR_DAYS
-    count: PositiveInt = 30
-    extension: int | None = Field(default=30, ge=1)
+    unit: Literal[Unit.CALENDAR_DAYS, Unit.WORKING_DAYS] = Unit.WORKING_DAYS
+    count: PositiveInt
+    extension: int | None = Field(default=None, ge=1)
     """The one extension, in ``unit``: granted whole, once (cases.mediation.period)."""
-    basis: str = COUNTY_MEDIATION_BASIS
-    basis_en: str = COUNTY_MEDIATION_BASIS_EN
+    basis: str = "本地行政调解规定"
+    basis_en: str = "local rules on administrative mediation"
+
+
+COUNTY_MEDIATION_PERIOD = AdminMediationPeriod(
+    unit=Unit.CALENDAR_DAYS,
+    count=30,
+    extension=30,
+    basis=COUNTY_MEDIATION_BASIS,
+    basis_en=COUNTY_MEDIATION_BASIS_EN,
+)
+"""The county's default: 30 calendar days from acceptance, extended once by 30 days."""
 
 
 class LocalPeriods(BaseModel):
@@ -702,7 +712,7 @@ class LocalPeriods(BaseModel):
     x6_days: PositiveInt = 30  # XF 35
     x7_days: PositiveInt = 30  # XF 36
     x8_days: PositiveInt = 30  # XF 36
-    admin_mediation: AdminMediationPeriod | None = AdminMediationPeriod()
+    admin_mediation: AdminMediationPeriod | None = COUNTY_MEDIATION_PERIOD
     """行政调解: no national period; the county's own (30 CD from acceptance, one extension).
     None = no deadline is computed (compute raises :class:`NoPeriodConfigured`)."""
 
