@@ -272,7 +272,7 @@ class SessionService:
                 case.id,
                 at=to_db(now),
                 actor_id=person_id,
-                actor_role=side.value,
+                actor_role="citizen" if side is Side.applicant else side.value,
                 kind="mediation_attendance",
                 detail={"session_id": session_id, "coming": coming, "side": side.value},
             )
