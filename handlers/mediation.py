@@ -237,6 +237,9 @@ def _keyboard(page: Page) -> InlineKeyboardMarkup | None:
             + _button(_("Refuse the extension"), MedAction.refuse_ext, case.id)
         )
     outcome = page.outcome
+    if page.viewer is Viewer.mediator and outcome is None and case.status == "settled":
+        # Settled from the staff case page: the terms and the follow-up are still to record.
+        rows.append(_button(_("Record the agreement's terms"), MedAction.agreed, case.id))
     if (
         page.viewer is Viewer.mediator
         and outcome is not None

@@ -557,3 +557,22 @@ async def test_migration_0016_upgrades_a_database_that_already_has_mediation_cas
         assert await database.fetch_value("SELECT consent FROM mediation_parties") == "unknown"
     finally:
         await database.close()
+
+
+async def test_an_agreement_recorded_on_the_staff_page_gets_its_terms_and_follow_up_here(
+    dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    """The staff case page's "agreement reached" records no terms: the mediation page asks for
+    them, and the follow-up visit and the other party's M1 reminders follow."""
+    w = await world(dispatcher, bot, db, clock)
+    await w.join()
+    user = await dispatcher["users"].get(MEDIATOR)
+    await dispatcher["actions"].mediation_outcome(w.case_id, user, agreed=True)
+    await w.page(w.mediator)
+    await w.mediator.press("记录调解协议内容")
+    await w.mediator.send("李四于12月10日前赔偿张三修车费800元")
+    assert "司法确认" in w.mediator.last_text()
+    assert len(await rows(db, f"med:{w.case_id}:m1:")) == 3
+    assert len(await rows(db, f"med:{w.case_id}:followup:")) == 1
+    await w.page(w.mediator)
+    assert "记录调解协议内容" not in w.mediator.buttons()

@@ -39,6 +39,7 @@ from cases.mediation.parties import Result
 from cases.org.users import User
 from cases.procedures.actions import CaseActions, Outcome
 from cases.procedures.history import append_event
+from cases.procedures.statuses import CaseStatus
 from cases.store.db import Database, row_in
 from cases.store.time import LEGAL_TZ, Clock, legal_today, to_db
 
@@ -87,17 +88,30 @@ class OutcomeService:
         case = await self._authorised(case_id, user)
         if case is None:
             return Result.not_allowed, {}
-        result = await self._actions.mediation_outcome(case_id, user, agreed=True)
-        if result.outcome is Outcome.not_allowed:
-            return Result.not_allowed, {}
-        if result.outcome is not Outcome.done:
-            return Result.already, {}
+        if case.status is CaseStatus.settled:
+            # Settled from the staff case page ("agreement reached"), which records no terms:
+            # the terms, the other party's notices and the follow-up visit are added now.
+            m1 = await self._db.fetch_one(
+                "SELECT due_on, provisional FROM case_deadlines WHERE case_id = ?"
+                " AND rule_id = 'M1' ORDER BY id DESC",
+                (case_id,),
+            )
+            if m1 is None:
+                return Result.already, {}
+            facts = {"confirm_due": m1["due_on"], "provisional": bool(m1["provisional"])}
+        else:
+            result = await self._actions.mediation_outcome(case_id, user, agreed=True)
+            if result.outcome is Outcome.not_allowed:
+                return Result.not_allowed, {}
+            if result.outcome is not Outcome.done:
+                return Result.already, {}
+            facts = dict(result.facts)
         now = self._clock.now()
         today = legal_today(self._clock)
         followup_on = self._calendar.add_calendar_days(today, self._settings.followup_days).day
-        confirm_due = date.fromisoformat(str(result.facts["confirm_due"]))
+        confirm_due = date.fromisoformat(str(facts["confirm_due"]))
         async with self._db.transaction() as conn:
-            await conn.execute(
+            inserted = await conn.execute(
                 "INSERT INTO mediation_outcomes(case_id, agreed, terms, ended_on, recorded_by,"
                 " followup_due_on) VALUES (?, 1, ?, ?, ?, ?) ON CONFLICT(case_id) DO NOTHING",
                 (
@@ -108,6 +122,8 @@ class OutcomeService:
                     followup_on.isoformat(),
                 ),
             )
+            if inserted.rowcount != 1:
+                return Result.already, {}
             await append_event(
                 conn,
                 case_id,
@@ -121,7 +137,7 @@ class OutcomeService:
             facts = {
                 "ended_on": today.isoformat(),
                 "confirm_due": confirm_due.isoformat(),
-                "provisional": bool(result.facts.get("provisional")),
+                "provisional": bool(facts.get("provisional")),
             }
             for person in await parties(conn, case):
                 if person.side is not Side.other_party:
