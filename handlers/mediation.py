@@ -25,7 +25,7 @@ from cases.litigation.court_cases import parse_hearing_time
 from cases.mediation.common import MAX_NOTE, MAX_PLACE, MAX_REASON, MAX_TERMS
 from cases.mediation.parties import LINK_PREFIX, LinkState, Result, parse_name, parse_phone
 from cases.mediation.service import Mediation, Page, Viewer
-from cases.org.users import User
+from cases.org.users import Role, User
 from cases.procedures.statuses import staff_status_text
 from cases.store.time import LEGAL_TZ, to_db
 from handlers.filters import NotCommand, When
@@ -286,6 +286,17 @@ async def _show(
     return True
 
 
+async def _form_case(message: Message, state: FSMContext) -> int | None:
+    """The case an open mediation question is about; None (and the question closed) when the
+    conversation state lost it."""
+    case_id = (await state.get_data()).get("case_id")
+    if isinstance(case_id, int):
+        return case_id
+    await state.clear()
+    await message.answer(_("This question is no longer open. Send /mediate."))
+    return None
+
+
 async def _alert(query: CallbackQuery, result: Result) -> None:
     await query.answer(
         _(RESULT_TEXTS.get(result, RESULT_TEXTS[Result.not_allowed])), show_alert=True
@@ -431,9 +442,17 @@ async def send_link(
 
 
 async def start_with_link(
-    message: Message, command: CommandObject, state: FSMContext, mediation: Mediation
+    message: Message,
+    command: CommandObject,
+    state: FSMContext,
+    mediation: Mediation,
+    user: User | None = None,
 ) -> None:
     assert message.from_user is not None and command.args is not None
+    if user is not None and user.role is not Role.citizen:
+        # Staff take no side in a case (回避): the link stays unused for the real party.
+        await message.answer(_("Staff cannot join a mediation as a party; the link is unused."))
+        return
     token = command.args.removeprefix(LINK_PREFIX)
     link_state, case = await mediation.parties.check_link(token, message.from_user.id)
     if link_state is not LinkState.valid or case is None:
@@ -606,6 +625,8 @@ async def session_ask(
 async def session_time(message: Message, state: FSMContext, mediation: Mediation) -> None:
     assert message.text is not None
     data = await state.get_data()
+    if await _form_case(message, state) is None:
+        return
     try:
         moment = parse_hearing_time(message.text, now=mediation.now())
     except ValidationError as error:
@@ -704,6 +725,8 @@ async def _save_session(
 ) -> None:
     data = await state.get_data()
     moving = await state.get_state() == MediationForm.move_place.state
+    if await _form_case(message, state) is None or not isinstance(data.get("starts_at"), str):
+        return
     await state.clear()
     if user is None:
         await message.answer(_("This is not available to you."))
@@ -812,7 +835,9 @@ async def terms_text(
     if len(terms) < 5 or len(terms) > MAX_TERMS:
         await message.answer(t("Please type the terms in 5 to {n} characters.", n=MAX_TERMS))
         return
-    case_id = int((await state.get_data())["case_id"])
+    case_id = await _form_case(message, state)
+    if case_id is None:
+        return
     await state.clear()
     if user is None:
         await message.answer(_("This is not available to you."))
@@ -941,6 +966,8 @@ async def _save_followup(
     note: str | None,
 ) -> None:
     data = await state.get_data()
+    if await _form_case(message, state) is None:
+        return
     await state.clear()
     if user is None:
         await message.answer(_("This is not available to you."))
@@ -990,7 +1017,9 @@ async def extend_reason(
     if len(reason) < 2 or len(reason) > MAX_REASON:
         await message.answer(t("Please type the reason in at most {n} characters.", n=MAX_REASON))
         return
-    case_id = int((await state.get_data())["case_id"])
+    case_id = await _form_case(message, state)
+    if case_id is None:
+        return
     await state.clear()
     if user is None:
         await message.answer(_("This is not available to you."))

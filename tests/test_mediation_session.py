@@ -328,6 +328,33 @@ async def test_cancelling_a_session_tells_everyone_and_stops_its_reminders(
     assert await rows(db, f"med:{w.case_id}:ses:") == []
     told = await rows(db, f"med:{w.case_id}:sesx:")
     assert {r.chat_id for r in told} == {OTHER_PARTY, 1001, MEDIATOR}
+    # Sent at once, even at night: someone may set out early in the morning.
+    quiet = await db.fetch_all("SELECT quiet FROM reminders WHERE dedup_key LIKE 'med:%:sesx:%'")
+    assert {r["quiet"] for r in quiet} == {"none"}
+
+
+async def test_a_session_scheduled_at_night_is_told_in_the_morning(
+    dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    w = await world(dispatcher, bot, db, clock)
+    await w.join()
+    clock.set(local(2026, 11, 25, 22, 30))
+    await w.schedule("2026-12-02 09:30")
+    notices = [
+        r for r in await rows(db, f"med:{w.case_id}:ses:") if r.step == "mediation:session_new"
+    ]
+    assert {r.due_at for r in notices} == {local(2026, 11, 26, 8, 0)}
+
+
+async def test_staff_cannot_join_a_mediation_as_the_other_party(
+    dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    w = await world(dispatcher, bot, db, clock)
+    token = await w.link_token()
+    await w.colleague.send(f"/start {token}")
+    assert "工作人员不能" in w.colleague.last_text()
+    await w.other.send(f"/start {token}")
+    assert "请输入您的姓名" in w.other.last_text()
 
 
 # -- outcome -----------------------------------------------------------------------------------

@@ -203,6 +203,8 @@ class Outgoing:
     expires_at: datetime | None = None
     reminder: bool = False
     """A timed reminder (kind ``reminder``), else a notice sent now (after quiet hours)."""
+    urgent: bool = False
+    """Sent at once, also at night (a cancelled session: someone may set out early)."""
 
 
 class Outbox:
@@ -215,7 +217,7 @@ class Outbox:
         self.defer = defer
 
     async def queue(self, conn: aiosqlite.Connection, out: Outgoing, now: datetime) -> bool:
-        due = self.defer(out.due_at or now)
+        due = (out.due_at or now) if out.urgent else self.defer(out.due_at or now)
         if out.expires_at is not None and due >= out.expires_at:
             return False  # the night would carry it past its use
         audience = Role.mediator if out.person.side is Side.mediator else Role.citizen
@@ -231,7 +233,7 @@ class Outbox:
             "INSERT INTO reminders(dedup_key, kind, rule_id, source_kind, source_id, case_id,"
             " step, audience, chat_id, locale, critical, quiet, payload, due_at, expires_at,"
             " created_at, updated_at)"
-            " VALUES (?, ?, NULL, 'notice', NULL, ?, ?, ?, ?, ?, 0, 'defer', ?, ?, ?, ?, ?)"
+            " VALUES (?, ?, NULL, 'notice', NULL, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT(dedup_key) DO NOTHING",
             (
                 out.dedup_key,
@@ -241,6 +243,7 @@ class Outbox:
                 audience.value,
                 out.person.chat_id,
                 out.person.locale,
+                "none" if out.urgent else "defer",
                 json.dumps(payload, ensure_ascii=False),
                 to_db(due),
                 to_db(out.expires_at) if out.expires_at else None,

@@ -229,7 +229,7 @@ class SessionService:
                         case,
                         "session_cancelled",
                         {"starts_at": to_db(session.starts_at), "place": session.place},
-                        # Told even at night: someone may set out early in the morning.
+                        urgent=True,  # told even at night: someone may set out early
                     ),
                     now,
                 )
