@@ -144,7 +144,9 @@ def render_page(page: Page) -> tuple[str, InlineKeyboardMarkup | None]:
     if page.sessions:
         lines.append(_("Sessions:"))
         for session, answers in page.sessions:
-            line = f"• {_when(session.starts_at)}, {html.escape(session.place)}"
+            line = "• " + t(
+                "{when}, {place}", when=_when(session.starts_at), place=html.escape(session.place)
+            )
             if page.viewer is Viewer.mediator and answers:
                 said = ", ".join(
                     f"{_(SIDE_NAMES.get(a.side, a.side))}: "

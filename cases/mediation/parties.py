@@ -116,7 +116,7 @@ class PartyService:
     # -- the mediator ------------------------------------------------------------------------
 
     async def record_consent(self, case_id: int, user: User, *, agrees: bool) -> Result:
-        """The other party agreed (TJ-free: mediation needs both sides) or refused."""
+        """The other party agreed or refused (mediation needs both sides, domain §5)."""
         if not agrees:
             return await self.refuse(case_id, user=user)
         now = self._clock.now()

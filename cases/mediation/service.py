@@ -31,6 +31,7 @@ from cases.org.users import Role, User
 from cases.procedures.actions import CaseActions
 from cases.procedures.case_clocks import CaseDeadline
 from cases.store.db import Database
+from cases.store.time import Clock
 
 
 class Viewer(StrEnum):
@@ -56,7 +57,7 @@ class Mediation:
     def __init__(
         self,
         db: Database,
-        clock: Any,
+        clock: Clock,
         actions: CaseActions,
         settings: MediationSettings,
         *,
@@ -76,7 +77,7 @@ class Mediation:
         self.period = PeriodService(db, clock, outbox)
 
     def now(self) -> datetime:
-        return self._clock.now()  # type: ignore[no-any-return]
+        return self._clock.now()
 
     async def viewer(self, case_id: int, user: User | None, user_id: int) -> Viewer | None:
         """Who this person is in the case; None: nobody it concerns (refused)."""
@@ -129,11 +130,12 @@ class Mediation:
         a mediator's own and the room's unassigned cases (a lead: the room's), the other
         party's cases, an applicant's mediation cases."""
         if user is not None and user.role is Role.mediator and user.unit:
+            params: tuple[object, ...]
             if user.leads_room:
                 where, params = "c.routed_to = ?", (f"room:{user.unit}",)
             else:
                 where = "c.routed_to = ? AND (c.mediator_id IS NULL OR c.mediator_id = ?)"
-                params = (f"room:{user.unit}", user_id)  # type: ignore[assignment]
+                params = (f"room:{user.unit}", user_id)
             rows = await self._db.fetch_all(
                 "SELECT c.id, c.number, c.status FROM cases c WHERE c.procedure = 'mediation'"
                 f" AND {where} AND c.status IN ('submitted', 'accepted', 'settled')"
