@@ -22,8 +22,8 @@ from cases.i18n import N_, format_date
 from cases.intake.forms import Procedure
 from cases.intake.validation import ValidationError
 from cases.litigation.court_cases import parse_hearing_time
-from cases.mediation.common import MAX_NOTE, MAX_PLACE, MAX_REASON, MAX_TERMS
-from cases.mediation.parties import LINK_PREFIX, LinkState, Result, parse_name, parse_phone
+from cases.mediation.common import MAX_NOTE, MAX_PLACE, MAX_REASON, MAX_TERMS, Result
+from cases.mediation.parties import LINK_PREFIX, LinkState, parse_name, parse_phone
 from cases.mediation.service import Mediation, Page, Viewer
 from cases.org.users import Role, User
 from cases.procedures.statuses import staff_status_text

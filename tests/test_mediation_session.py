@@ -603,3 +603,20 @@ async def test_an_agreement_recorded_on_the_staff_page_gets_its_terms_and_follow
     assert len(await rows(db, f"med:{w.case_id}:followup:")) == 1
     await w.page(w.mediator)
     assert "记录调解协议内容" not in w.mediator.buttons()
+
+
+async def test_the_other_party_joining_after_a_session_was_scheduled_is_told_and_reminded(
+    dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    w = await world(dispatcher, bot, db, clock)
+    await w.schedule("2026-12-02 09:30")
+    await w.join()
+    mine = [r for r in await rows(db, f"med:{w.case_id}:ses:") if r.chat_id == OTHER_PARTY]
+    assert sorted(r.step for r in mine) == [
+        "mediation:reminder_2h",
+        "mediation:reminder_day",
+        "mediation:session_new",
+    ]
+    assert {r.due_at for r in mine if r.step == "mediation:reminder_day"} == {
+        local(2026, 12, 1, 9, 30)
+    }

@@ -54,6 +54,15 @@ class MediationSettings(BaseModel):
     """Days after an agreement when the follow-up visit (回访) is due."""
 
 
+class Result(StrEnum):
+    done = "done"
+    already = "already"  # a double press, or the case moved on
+    not_allowed = "not_allowed"  # this person may not do this on this case
+    closed = "closed"  # the mediation has ended
+    joined = "joined"  # the other party has already joined (no new link)
+    no_lead = "no_lead"  # the room has no lead to approve an extension
+
+
 class Side(StrEnum):
     applicant = "applicant"
     other_party = "other_party"

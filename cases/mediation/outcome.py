@@ -29,13 +29,13 @@ from cases.mediation.common import (
     MediationSettings,
     Outbox,
     Outgoing,
+    Result,
     Side,
     acts_as_mediator,
     load_case,
     mediators,
     parties,
 )
-from cases.mediation.parties import Result
 from cases.org.users import User
 from cases.procedures.actions import CaseActions, Outcome
 from cases.procedures.history import append_event

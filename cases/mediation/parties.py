@@ -30,11 +30,13 @@ from cases.mediation.common import (
     Outbox,
     Outgoing,
     Person,
+    Result,
     Side,
     acts_as_mediator,
     load_case,
     mediators,
 )
+from cases.mediation.sessions import plan_session_messages, scheduled_sessions
 from cases.org.users import User
 from cases.procedures.case_clocks import cancel_case_deadlines
 from cases.procedures.history import append_event
@@ -44,15 +46,6 @@ from cases.store.time import Clock, from_db, legal_today, to_db
 
 LINK_PREFIX = "op_"
 """The deep-link payload prefix (``/start op_<token>``)."""
-
-
-class Result(StrEnum):
-    done = "done"
-    already = "already"  # a double press, or the case moved on
-    not_allowed = "not_allowed"  # this person may not do this on this case
-    closed = "closed"  # the mediation has ended
-    joined = "joined"  # the other party has already joined (no new link)
-    no_lead = "no_lead"  # the room has no lead to approve an extension
 
 
 class LinkState(StrEnum):
@@ -274,6 +267,12 @@ class PartyService:
                     " consent_at = ? WHERE case_id = ? AND consent = 'unknown'",
                     (user_id, stamp, case.id),
                 )
+                # Sessions scheduled before they joined: their notice and reminders too.
+                joined = Person(user_id, await _locale_of(conn, user_id), Side.other_party)
+                for session in await scheduled_sessions(conn, case.id, now):
+                    await plan_session_messages(
+                        conn, self._outbox, case, session, [joined], "session_new", now
+                    )
                 for person in await mediators(conn, case):
                     await self._outbox.queue(
                         conn,
@@ -384,6 +383,11 @@ async def _ensure_row(conn: aiosqlite.Connection, case_id: int, now: datetime) -
         " ON CONFLICT(case_id) DO NOTHING",
         (case_id, to_db(now)),
     )
+
+
+async def _locale_of(conn: aiosqlite.Connection, user_id: int) -> str:
+    row = await row_in(conn, "SELECT locale FROM users WHERE telegram_id = ?", (user_id,))
+    return row["locale"] if row is not None and row["locale"] in ("zh", "en") else "zh"
 
 
 async def _applicant(conn: aiosqlite.Connection, case: MediationCase) -> Person:

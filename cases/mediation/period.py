@@ -23,6 +23,7 @@ from cases.mediation.common import (
     MediationCase,
     Outbox,
     Outgoing,
+    Result,
     acts_as_mediator,
     everyone,
     is_room_lead,
@@ -30,7 +31,6 @@ from cases.mediation.common import (
     mediators,
     room_leads,
 )
-from cases.mediation.parties import Result
 from cases.org.users import User
 from cases.procedures.case_clocks import (
     CaseDeadline,

@@ -29,6 +29,7 @@ from cases.mediation.common import (
     Outbox,
     Outgoing,
     Person,
+    Result,
     Side,
     acts_as_mediator,
     everyone,
@@ -36,10 +37,9 @@ from cases.mediation.common import (
     mediators,
     parties,
 )
-from cases.mediation.parties import Result
 from cases.org.users import User
 from cases.procedures.history import append_event
-from cases.store.db import Database, row_in
+from cases.store.db import Database, row_in, rows_in
 from cases.store.time import LEGAL_TZ, Clock, from_db, to_db
 
 REMINDER_STEPS: tuple[tuple[str, timedelta], ...] = (
@@ -319,44 +319,9 @@ class SessionService:
         before: datetime | None = None,
     ) -> None:
         """The notice now and the reminders later, to both parties and the mediator."""
-        prefix = f"med:{case.id}:ses:{session.id}:v{session.version}"
-        params = {"starts_at": to_db(session.starts_at), "place": session.place}
-        if before is not None:
-            params["before"] = to_db(before)
-        for person in await everyone(conn, case):
-            buttons = _buttons(person, session)
-            await self._outbox.queue(
-                conn,
-                Outgoing(
-                    f"{prefix}:notice:{person.chat_id}",
-                    person,
-                    case,
-                    message,
-                    params,
-                    buttons,
-                    expires_at=session.starts_at,
-                ),
-                now,
-            )
-            for step, ahead in REMINDER_STEPS:
-                due = session.starts_at - ahead
-                if due <= now:
-                    continue
-                await self._outbox.queue(
-                    conn,
-                    Outgoing(
-                        f"{prefix}:{step}:{person.chat_id}",
-                        person,
-                        case,
-                        "reminder_day" if step == "day" else "reminder_2h",
-                        params,
-                        buttons,
-                        due_at=due,
-                        expires_at=session.starts_at,
-                        reminder=True,
-                    ),
-                    now,
-                )
+        await plan_session_messages(
+            conn, self._outbox, case, session, await everyone(conn, case), message, now, before
+        )
 
 
 def _buttons(person: Person, session: Session) -> tuple[tuple[str, str, int, int], ...]:
@@ -367,3 +332,68 @@ def _buttons(person: Person, session: Session) -> tuple[tuple[str, str, int, int
         (CANNOT_BUTTON, "cannot", session.id, session.version),
         (OPEN_BUTTON, "open", session.case_id, 0),
     )
+
+
+async def plan_session_messages(
+    conn: aiosqlite.Connection,
+    outbox: Outbox,
+    case: MediationCase,
+    session: Session,
+    people: list[Person],
+    message: str,
+    now: datetime,
+    before: datetime | None = None,
+) -> None:
+    """A session's notice now and its reminders the day before and two hours before, for
+    ``people``; keys name the session's version, so writing them twice writes them once."""
+    prefix = f"med:{case.id}:ses:{session.id}:v{session.version}"
+    params = {"starts_at": to_db(session.starts_at), "place": session.place}
+    if before is not None:
+        params["before"] = to_db(before)
+    for person in people:
+        buttons = _buttons(person, session)
+        await outbox.queue(
+            conn,
+            Outgoing(
+                f"{prefix}:notice:{person.chat_id}",
+                person,
+                case,
+                message,
+                params,
+                buttons,
+                expires_at=session.starts_at,
+            ),
+            now,
+        )
+        for step, ahead in REMINDER_STEPS:
+            due = session.starts_at - ahead
+            if due <= now:
+                continue
+            await outbox.queue(
+                conn,
+                Outgoing(
+                    f"{prefix}:{step}:{person.chat_id}",
+                    person,
+                    case,
+                    "reminder_day" if step == "day" else "reminder_2h",
+                    params,
+                    buttons,
+                    due_at=due,
+                    expires_at=session.starts_at,
+                    reminder=True,
+                ),
+                now,
+            )
+
+
+async def scheduled_sessions(
+    conn: aiosqlite.Connection, case_id: int, now: datetime
+) -> list[Session]:
+    """The sessions of a case still to come."""
+    rows = await rows_in(
+        conn,
+        "SELECT * FROM mediation_sessions WHERE case_id = ? AND status = 'scheduled'"
+        " AND starts_at > ? ORDER BY starts_at",
+        (case_id, to_db(now)),
+    )
+    return [_session(r) for r in rows]
