@@ -134,6 +134,11 @@ class OutcomeService:
                 detail={"terms": terms.strip()[:MAX_TERMS], "followup_due_on": str(followup_on)},
             )
             await self._outbox.cancel(conn, f"med:{case_id}:ses:", now)
+            await conn.execute(
+                "UPDATE mediation_sessions SET status = 'cancelled', updated_at = ?"
+                " WHERE case_id = ? AND status = 'scheduled' AND starts_at > ?",
+                (to_db(now), case_id, to_db(now)),
+            )
             facts = {
                 "ended_on": today.isoformat(),
                 "confirm_due": confirm_due.isoformat(),
