@@ -67,7 +67,8 @@ MEDIATION_TEXTS: dict[str, str] = {
     "confirm_reminder": N_(
         "⏰ Reminder: a joint application to the people's court for judicial confirmation of "
         "the mediation agreement of case {number} must be made by {confirm_due} ({basis}). "
-        "A late application is not accepted; the agreement still binds the parties."
+        "Whether an agreement reached in administrative mediation can be confirmed is for "
+        "the court to decide."
     ),
     "failed": N_("The mediation of case {number} ended on {ended_on} without an agreement."),
     "followup_due": N_(

@@ -620,3 +620,18 @@ async def test_the_other_party_joining_after_a_session_was_scheduled_is_told_and
     assert {r.due_at for r in mine if r.step == "mediation:reminder_day"} == {
         local(2026, 12, 1, 9, 30)
     }
+
+
+async def test_confirm_reminder_claims_no_binding_force_borrowed_from_people_mediation_law(
+    dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    """Binding force of an agreement is 人民调解法 Art 31, which is not the basis of the
+    county's 行政调解 (domain §5): the reminder says the court decides instead."""
+    w = await world(dispatcher, bot, db, clock)
+    await w.join()
+    await w.page(w.mediator)
+    await w.mediator.press("已达成调解协议")
+    await w.mediator.send("李四于12月10日前赔偿张三修车费800元")
+    text = render_text((await rows(db, f"med:{w.case_id}:m1:"))[0])
+    assert "约束力" not in text and "不予受理" not in text
+    assert "由法院决定" in text and "《民事诉讼法》第二百零五条" in text
