@@ -528,6 +528,8 @@ async def poll(
     reminder_bot = build_bot(settings)
     scheduling = Scheduling(bot=reminder_bot, db=db, clock=clock, settings=settings)
     scheduling.tick_steps.append(BookingJobs(dp["booking"]).tick)
+    # Mediations ended on the staff case page or withdrawn: sessions off, other party told.
+    scheduling.tick_steps.append(dp["mediation"].ending.sweep)
 
     @dp.startup()
     async def on_startup(bot: Bot) -> None:

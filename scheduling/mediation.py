@@ -71,6 +71,12 @@ MEDIATION_TEXTS: dict[str, str] = {
         "the court to decide."
     ),
     "failed": N_("The mediation of case {number} ended on {ended_on} without an agreement."),
+    "withdrawn": N_("The applicant withdrew case {number}: the mediation ended on {ended_on}."),
+    "withdrawn_staff": N_(
+        "The applicant withdrew case {number} on {ended_on}: the mediation ended, the sessions "
+        "still to come are cancelled and the other party is told."
+    ),
+    "ended": N_("The mediation of case {number} ended on {ended_on}."),
     "followup_due": N_(
         "🔔 The follow-up visit (回访) for the mediation agreement of case {number} is due "
         "({due_on}). Ask the parties whether the agreement is being kept, then record it below."
@@ -89,13 +95,14 @@ MEDIATION_TEXTS: dict[str, str] = {
     ),
 }
 
+CALLED_OFF = N_("The sessions that were still planned will not take place.")
 PARTY_ASK = N_("Please tell us below whether you will come.")
 SIDES: dict[str, str] = {
     "applicant": N_("applicant"),
     "other_party": N_("other party"),
     "mediator": N_("mediator"),
 }
-WITH_ROUTES = frozenset({"refused", "failed"})
+WITH_ROUTES = frozenset({"refused", "failed", "withdrawn", "ended"})
 """The applicant (and the other party) are told the routes that remain."""
 
 
@@ -140,6 +147,8 @@ def render_mediation(locale: str, payload: Mapping[str, Any], *, citizen: bool) 
     lines = [translate(locale, template).format(**values)]
     if key in ("session_new", "session_moved") and citizen:
         lines.append(translate(locale, PARTY_ASK))
+    if p.get("called_off") is True and citizen:
+        lines.append(translate(locale, CALLED_OFF))
     if key in WITH_ROUTES and citizen:
         lines.append(html.escape(translate(locale, MEDIATION_ROUTES)))
     if p.get("provisional") is True:

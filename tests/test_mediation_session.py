@@ -635,3 +635,72 @@ async def test_confirm_reminder_claims_no_binding_force_borrowed_from_people_med
     text = render_text((await rows(db, f"med:{w.case_id}:m1:"))[0])
     assert "约束力" not in text and "不予受理" not in text
     assert "由法院决定" in text and "《民事诉讼法》第二百零五条" in text
+
+
+async def test_no_agreement_on_the_staff_page_left_session_notices_and_the_other_party_untold(
+    dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    """Known limit of the first version: "no agreement" pressed on the staff case page left the
+    session scheduled, its notices and reminders pending, and the other party untold. The tick
+    step winds it up once."""
+    w = await world(dispatcher, bot, db, clock)
+    await w.join()
+    clock.set(local(2026, 11, 25, 22, 30))  # at night: the session notices wait for 08:00
+    await w.schedule("2026-12-02 09:30")
+    assert [r for r in await rows(db, f"med:{w.case_id}:ses:") if r.kind.value == "notice"]
+    user = await dispatcher["users"].get(MEDIATOR)
+    await dispatcher["actions"].mediation_outcome(w.case_id, user, agreed=False)
+    ending = dispatcher["mediation"].ending
+    assert await ending.sweep() == 1
+    assert await rows(db, f"med:{w.case_id}:ses:") == []
+    assert await db.fetch_value("SELECT status FROM mediation_sessions") == "cancelled"
+    [told] = await rows(db, f"med:{w.case_id}:failed:op")
+    assert told.chat_id == OTHER_PARTY
+    text = render_text(told)
+    assert "未达成协议" in text and "不再举行" in text and "/petition" in text
+    # Once: a second tick, or the mediation page's own "no agreement", tells nobody again.
+    assert await ending.sweep() == 0
+    await w.mediator.click(MediationButton(action=MedAction.failed_ok, item_id=w.case_id))
+    assert "已完成" in w.mediator.session.alerts()[-1]
+    assert len(await rows(db, f"med:{w.case_id}:failed:op")) == 1
+
+
+async def test_an_agreement_on_the_staff_page_left_the_session_reminders_running(
+    dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    """A settled case is not closed, so the planner kept the session's reminders: the tick
+    step calls the session off and the other party hears of the agreement and M1 at once,
+    before the mediator records the terms; recording them later tells nobody twice."""
+    w = await world(dispatcher, bot, db, clock)
+    await w.join()
+    await w.schedule("2026-12-02 09:30")
+    user = await dispatcher["users"].get(MEDIATOR)
+    await dispatcher["actions"].mediation_outcome(w.case_id, user, agreed=True)
+    await dispatcher["planner"].plan()
+    assert await dispatcher["mediation"].ending.sweep() == 1
+    assert await rows(db, f"med:{w.case_id}:ses:") == []
+    [agreed] = await rows(db, f"med:{w.case_id}:agreed:op")
+    assert "《民事诉讼法》第二百零五条" in render_text(agreed)
+    assert len(await rows(db, f"med:{w.case_id}:m1:")) == 3
+    await w.page(w.mediator)
+    await w.mediator.press("记录调解协议内容")
+    await w.mediator.send("李四于12月10日前赔偿张三修车费800元")
+    assert len(await rows(db, f"med:{w.case_id}:agreed:op")) == 1
+    assert len(await rows(db, f"med:{w.case_id}:m1:")) == 3
+    assert len(await rows(db, f"med:{w.case_id}:followup:")) == 1
+
+
+async def test_a_withdrawal_left_the_sessions_on_and_the_mediator_and_other_party_untold(
+    dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    w = await world(dispatcher, bot, db, clock)
+    await w.join()
+    await w.schedule("2026-12-02 09:30")
+    assert await dispatcher["intake"].withdraw(w.case_id, user_id=1001)
+    assert await dispatcher["mediation"].ending.sweep() == 1
+    assert await rows(db, f"med:{w.case_id}:ses:") == []
+    [op] = await rows(db, f"med:{w.case_id}:withdrawn:op")
+    assert op.chat_id == OTHER_PARTY and "撤回" in render_text(op)
+    [staff] = await rows(db, f"med:{w.case_id}:withdrawn:{MEDIATOR}")
+    assert "已告知对方当事人" in render_text(staff)
+    assert "张三" not in render_text(op) and VALID_ID not in render_text(op)

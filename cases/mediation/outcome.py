@@ -13,7 +13,7 @@ statistics).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Any
 
 import aiosqlite
@@ -30,25 +30,17 @@ from cases.mediation.common import (
     Outbox,
     Outgoing,
     Result,
-    Side,
     acts_as_mediator,
     load_case,
     mediators,
-    parties,
 )
+from cases.mediation.ending import morning, wind_up
 from cases.org.users import User
 from cases.procedures.actions import CaseActions, Outcome
 from cases.procedures.history import append_event
 from cases.procedures.statuses import CaseStatus
 from cases.store.db import Database, row_in
-from cases.store.time import LEGAL_TZ, Clock, legal_today, to_db
-
-REMIND_AT = time(8, 30)
-"""Day-based reminders go out in the morning, as the planner's do."""
-
-
-def morning(day: date) -> datetime:
-    return datetime.combine(day, REMIND_AT, LEGAL_TZ)
+from cases.store.time import Clock, legal_today, to_db
 
 
 class OutcomeService:
@@ -133,41 +125,21 @@ class OutcomeService:
                 kind="mediation_terms",
                 detail={"terms": terms.strip()[:MAX_TERMS], "followup_due_on": str(followup_on)},
             )
-            await self._outbox.cancel(conn, f"med:{case_id}:ses:", now)
-            await conn.execute(
-                "UPDATE mediation_sessions SET status = 'cancelled', updated_at = ?"
-                " WHERE case_id = ? AND status = 'scheduled' AND starts_at > ?",
-                (to_db(now), case_id, to_db(now)),
+            # Sessions still to come are called off; the other party hears of the agreement
+            # and of M1 (once, also when the staff case page recorded it first).
+            await wind_up(
+                conn,
+                self._outbox,
+                case_id,
+                now,
+                today,
+                m1_days_before=self._m1_days_before,
             )
             facts = {
                 "ended_on": today.isoformat(),
                 "confirm_due": confirm_due.isoformat(),
                 "provisional": bool(facts.get("provisional")),
             }
-            for person in await parties(conn, case):
-                if person.side is not Side.other_party:
-                    continue  # the applicant's notice and M1 reminders come from the table
-                await self._outbox.queue(
-                    conn, Outgoing(f"med:{case_id}:agreed:op", person, case, "agreed", facts), now
-                )
-                for days in self._m1_days_before:
-                    due = morning(confirm_due - timedelta(days=days))
-                    if due <= now:
-                        continue
-                    await self._outbox.queue(
-                        conn,
-                        Outgoing(
-                            f"med:{case_id}:m1:-{days}cd:{person.chat_id}",
-                            person,
-                            case,
-                            "confirm_reminder",
-                            facts,
-                            due_at=due,
-                            expires_at=morning(confirm_due + timedelta(days=1)),
-                            reminder=True,
-                        ),
-                        now,
-                    )
             await self._plan_followup(conn, case, followup_on, now)
         return Result.done, facts
 
@@ -190,25 +162,9 @@ class OutcomeService:
                 " VALUES (?, 0, ?, ?) ON CONFLICT(case_id) DO NOTHING",
                 (case_id, today.isoformat(), user.telegram_id),
             )
-            await self._outbox.cancel(conn, f"med:{case_id}:", now)
-            await conn.execute(
-                "UPDATE mediation_sessions SET status = 'cancelled', updated_at = ?"
-                " WHERE case_id = ? AND status = 'scheduled'",
-                (to_db(now), case_id),
+            await wind_up(
+                conn, self._outbox, case_id, now, today, m1_days_before=self._m1_days_before
             )
-            for person in await parties(conn, case):
-                if person.side is Side.other_party:
-                    await self._outbox.queue(
-                        conn,
-                        Outgoing(
-                            f"med:{case_id}:failed:op",
-                            person,
-                            case,
-                            "failed",
-                            {"ended_on": today.isoformat()},
-                        ),
-                        now,
-                    )
         return Result.done
 
     async def record_followup(

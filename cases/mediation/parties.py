@@ -327,8 +327,8 @@ class PartyService:
             await _ensure_row(conn, case_id, now)
             await conn.execute(
                 "UPDATE mediation_parties SET consent = 'refused', consent_by = ?,"
-                " consent_at = ?, updated_at = ? WHERE case_id = ?",
-                (actor_id, stamp, stamp, case_id),
+                " consent_at = ?, wound_up_at = ?, updated_at = ? WHERE case_id = ?",
+                (actor_id, stamp, stamp, stamp, case_id),
             )
             await cancel_case_deadlines(
                 conn, case_id, reason="closed", actor_id=actor_id, clock=self._clock

@@ -23,6 +23,7 @@ from cases.mediation.common import (
     is_room_lead,
     load_case,
 )
+from cases.mediation.ending import Ending
 from cases.mediation.outcome import OutcomeService
 from cases.mediation.parties import OtherParty, PartyService
 from cases.mediation.period import PeriodService
@@ -75,6 +76,8 @@ class Mediation:
             db, clock, outbox, actions, settings, calendar, m1_days_before=m1_days_before
         )
         self.period = PeriodService(db, clock, outbox)
+        self.ending = Ending(db, clock, outbox, m1_days_before=m1_days_before)
+        """The tick step (bot.py): ends recorded elsewhere are wound up."""
 
     def now(self) -> datetime:
         return self._clock.now()

@@ -14,10 +14,15 @@ CREATE TABLE mediation_parties (
     name       TEXT,
     phone      TEXT,
     joined_at  TEXT,
+    -- When the end of the mediation was wound up (sessions called off, the other party told),
+    -- wherever it was recorded: the compare-and-set that tells the other party once.
+    wound_up_at TEXT,
     updated_at TEXT NOT NULL,
     CHECK ((user_id IS NULL) = (joined_at IS NULL))
 ) STRICT;
 CREATE INDEX mediation_parties_user ON mediation_parties(user_id) WHERE user_id IS NOT NULL;
+CREATE INDEX mediation_parties_unwound ON mediation_parties(case_id)
+    WHERE user_id IS NOT NULL AND wound_up_at IS NULL;
 
 -- One-time links for the other party (t.me/<bot>?start=op_<token>). Only the SHA-256 of the
 -- token is kept: a copy of the database opens no case.
@@ -46,6 +51,8 @@ CREATE TABLE mediation_sessions (
     updated_at TEXT NOT NULL
 ) STRICT;
 CREATE INDEX mediation_sessions_case ON mediation_sessions(case_id, starts_at);
+CREATE INDEX mediation_sessions_scheduled ON mediation_sessions(starts_at)
+    WHERE status = 'scheduled';
 
 -- "I will come" / "I cannot come", per person and session (the last answer counts).
 CREATE TABLE mediation_attendance (
