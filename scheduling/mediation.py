@@ -32,6 +32,10 @@ MEDIATION_TEXTS: dict[str, str] = {
     "other_party_joined": N_(
         "The other party joined the mediation of case {number} and agrees to mediation."
     ),
+    "consent_applicant": N_(
+        "The other party agreed to the mediation of case {number}. The mediator will arrange "
+        "a session and tell you its date, time and place here."
+    ),
     "refused": N_(
         "The other party does not agree to mediation, and mediation needs both sides: the "
         "mediation of case {number} ended on {ended_on}."

@@ -704,3 +704,21 @@ async def test_a_withdrawal_left_the_sessions_on_and_the_mediator_and_other_part
     [staff] = await rows(db, f"med:{w.case_id}:withdrawn:{MEDIATOR}")
     assert "已告知对方当事人" in render_text(staff)
     assert "张三" not in render_text(op) and VALID_ID not in render_text(op)
+
+
+async def test_the_applicant_was_not_told_that_the_other_party_agreed(
+    dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    """After forwarding the link the applicant heard nothing until a session was scheduled:
+    now they learn the other side agreed and what comes next, once (link or mediator)."""
+    w = await world(dispatcher, bot, db, clock)
+    await w.join()
+    [told] = await rows(db, f"med:{w.case_id}:consent:applicant")
+    assert told.chat_id == 1001
+    text = render_text(told)
+    assert "对方当事人已同意调解" in text and "调解员将安排调解" in text
+    assert "李四" not in text and "13900002222" not in text
+    assert button(told, "查看调解").startswith("med:open:")
+    # The mediator's "the other party agrees" (a stale button) tells the applicant nothing new.
+    await w.mediator.click(MediationButton(action=MedAction.consent, item_id=w.case_id))
+    assert len(await rows(db, f"med:{w.case_id}:consent:")) == 1

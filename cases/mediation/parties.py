@@ -136,6 +136,7 @@ class PartyService:
                 kind="mediation_consent",
                 detail={"consent": True, "by": "mediator"},
             )
+            await _tell_applicant_agreed(conn, self._outbox, case, now)
         return Result.done
 
     async def create_link(
@@ -285,6 +286,7 @@ class PartyService:
                         ),
                         now,
                     )
+                await _tell_applicant_agreed(conn, self._outbox, case, now)
         if not agrees:
             await self.refuse(case.id, other_party_id=user_id)
         return LinkState.valid, case
@@ -394,3 +396,21 @@ async def _applicant(conn: aiosqlite.Connection, case: MediationCase) -> Person:
     row = await row_in(conn, "SELECT locale FROM users WHERE telegram_id = ?", (case.citizen_id,))
     locale = row["locale"] if row is not None and row["locale"] in ("zh", "en") else "zh"
     return Person(case.citizen_id, locale, Side.applicant)
+
+
+async def _tell_applicant_agreed(
+    conn: aiosqlite.Connection, outbox: Outbox, case: MediationCase, now: datetime
+) -> None:
+    """The applicant learns that the other side agreed and what comes next (once, whether the
+    other party pressed it or the mediator recorded it)."""
+    await outbox.queue(
+        conn,
+        Outgoing(
+            f"med:{case.id}:consent:applicant",
+            await _applicant(conn, case),
+            case,
+            "consent_applicant",
+            buttons=((OPEN_BUTTON, "open", case.id, 0),),
+        ),
+        now,
+    )
