@@ -51,6 +51,10 @@ RESULT_TEXTS: dict[Result, str] = {
     Result.not_allowed: N_("This is not available to you."),
     Result.closed: N_("The mediation of this case has ended; this is no longer possible."),
     Result.joined: N_("The other party has already joined; no new link is needed."),
+    Result.period_ended: N_(
+        "The mediation period has already ended, so it can no longer be extended (the county's "
+        "rule). Please record the outcome of the mediation."
+    ),
     Result.no_lead: N_(
         "Your room has no lead registered to approve an extension. Ask an administrator."
     ),
@@ -158,11 +162,15 @@ def render_page(page: Page) -> tuple[str, InlineKeyboardMarkup | None]:
     else:
         lines.append(_("No session scheduled yet."))
     if page.viewer is Viewer.mediator and page.period is not None:
+        due = format_date(page.period.due_on, current_locale())
         lines.append(
             t(
-                "Mediation period (the county's rule, not a statute): ends on {due}.",
-                due=page.period.due_on,
+                "Mediation period (the county's rule, not a statute): ended on {due}, overdue. "
+                "Please record the outcome.",
+                due=due,
             )
+            if page.today > page.period.due_on
+            else t("Mediation period (the county's rule, not a statute): ends on {due}.", due=due)
         )
         if page.extension is not None:
             lines.append(
@@ -201,6 +209,7 @@ EXTENSION_STATUS = {
     "pending": N_("awaiting the room lead"),
     "approved": N_("approved"),
     "refused": N_("refused"),
+    "lapsed": N_("lapsed (the period ended first)"),
 }
 
 
@@ -226,7 +235,7 @@ def _keyboard(page: Page) -> InlineKeyboardMarkup | None:
             _button(_("Agreement reached"), MedAction.agreed, case.id)
             + _button(_("No agreement"), MedAction.failed, case.id)
         )
-        if page.period is not None and page.extension is None:
+        if page.period is not None and page.extension is None and page.today <= page.period.due_on:
             rows.append(_button(_("Ask to extend the period"), MedAction.extend, case.id))
     if (
         page.lead

@@ -93,6 +93,10 @@ MEDIATION_TEXTS: dict[str, str] = {
     "ext_refused": N_(
         "The room lead did not approve extending the mediation period of case {number}."
     ),
+    "ext_lapsed": N_(
+        "The mediation period of case {number} ended before the room lead decided, so it can "
+        "no longer be extended. Please record the outcome of the mediation."
+    ),
     "period_extended": N_(
         "The mediation period of case {number} was extended with the room lead's approval: "
         "it now ends on {due_on} (a period set by the county, not by statute)."

@@ -722,3 +722,45 @@ async def test_the_applicant_was_not_told_that_the_other_party_agreed(
     # The mediator's "the other party agrees" (a stale button) tells the applicant nothing new.
     await w.mediator.click(MediationButton(action=MedAction.consent, item_id=w.case_id))
     assert len(await rows(db, f"med:{w.case_id}:consent:")) == 1
+
+
+async def test_an_extension_approved_after_the_period_ended_said_the_mediation_had_ended(
+    dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    """The clock refuses to extend an ended period; the lead was told "the mediation has
+    ended" (it had not) and the request hung, its buttons live. Now the request lapses, the
+    lead and the mediator are told why, and an overdue period offers no extension."""
+    w = await world(dispatcher, bot, db, clock)
+    await w.page(w.mediator)
+    await w.mediator.press("申请延长期限")
+    await w.mediator.send("双方仍在协商赔偿数额")
+    approve = button((await rows(db, f"med:{w.case_id}:ext:ask:"))[0], "批准延期")
+    clock.advance(timedelta(days=31))  # past the last day, 2026-12-25
+    await w.lead.click(approve)
+    alert = w.lead.session.alerts()[-1]
+    assert "已经届满" in alert and "调解已结束" not in alert
+    assert await db.fetch_value("SELECT status FROM mediation_extensions") == "lapsed"
+    assert await db.fetch_value("SELECT status FROM cases WHERE id = ?", (w.case_id,)) in (
+        "submitted",
+        "accepted",
+    )
+    [told] = await rows(db, f"med:{w.case_id}:ext:lapsed:")
+    assert told.chat_id == MEDIATOR and "请记录调解结果" in render_text(told)
+    await w.page(w.mediator)
+    assert "已超期" in w.mediator.last_text()
+    assert "申请延长期限" not in w.mediator.buttons()
+    await w.lead.click(approve)
+    assert "已完成" in w.lead.session.alerts()[-1]
+
+
+async def test_an_extension_asked_after_the_period_ended_was_sent_to_the_lead(
+    dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    w = await world(dispatcher, bot, db, clock)
+    await w.page(w.mediator)
+    clock.advance(timedelta(days=31))
+    await w.mediator.click(MediationButton(action=MedAction.extend, item_id=w.case_id))
+    await w.mediator.send("双方仍在协商赔偿数额")
+    assert "已经届满" in w.mediator.last_text()
+    assert await db.fetch_value("SELECT count(*) FROM mediation_extensions") == 0
+    assert await rows(db, f"med:{w.case_id}:ext:ask:") == []

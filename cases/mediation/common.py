@@ -61,6 +61,7 @@ class Result(StrEnum):
     closed = "closed"  # the mediation has ended
     joined = "joined"  # the other party has already joined (no new link)
     no_lead = "no_lead"  # the room has no lead to approve an extension
+    period_ended = "period_ended"  # the mediation period's last day has passed: no extension
 
 
 class Side(StrEnum):

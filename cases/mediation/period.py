@@ -41,7 +41,7 @@ from cases.procedures.case_clocks import (
 )
 from cases.procedures.history import append_event
 from cases.store.db import Database, row_in
-from cases.store.time import Clock, to_db
+from cases.store.time import Clock, legal_today, to_db
 
 PERIOD_RULE = "MA"
 
@@ -85,6 +85,8 @@ class PeriodService:
                 return Result.not_allowed
             if not case.running or deadline is None or not days or deadline.extension_days:
                 return Result.closed
+            if legal_today(self._clock) > deadline.due_on:
+                return Result.period_ended  # an ended period is not extended (the clock's rule)
             leads = await room_leads(conn, case)
             if not leads:
                 return Result.no_lead
@@ -147,6 +149,8 @@ class PeriodService:
             deadline = await self.running(case_id)
             if deadline is None:
                 return Result.closed
+            if legal_today(self._clock) > deadline.due_on:
+                return await self._lapse(case, user, now)
             try:
                 new_due = await extend_deadline(
                     self._db,
@@ -183,6 +187,32 @@ class PeriodService:
             await self._outbox.cancel(conn, f"med:{case_id}:ext:ask:", now)
             await self._tell(conn, case, approve, new_due.isoformat() if new_due else None, now)
         return Result.done
+
+    async def _lapse(self, case: MediationCase, user: User, now: datetime) -> Result:
+        """The period ended before the lead decided: the request lapses (it can no longer be
+        granted), the mediator is told, and the lead's buttons stop."""
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE mediation_extensions SET status = 'lapsed', decided_by = ?,"
+                " decided_at = ? WHERE case_id = ? AND status = 'pending'",
+                (user.telegram_id, to_db(now), case.id),
+            )
+            if cursor.rowcount != 1:
+                return Result.already
+            await self._outbox.cancel(conn, f"med:{case.id}:ext:ask:", now)
+            for person in await mediators(conn, case):
+                await self._outbox.queue(
+                    conn,
+                    Outgoing(
+                        f"med:{case.id}:ext:lapsed:{person.chat_id}",
+                        person,
+                        case,
+                        "ext_lapsed",
+                        buttons=((OPEN_BUTTON, "open", case.id, 0),),
+                    ),
+                    now,
+                )
+        return Result.period_ended
 
     async def _tell(
         self,

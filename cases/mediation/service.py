@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -32,7 +32,7 @@ from cases.org.users import Role, User
 from cases.procedures.actions import CaseActions
 from cases.procedures.case_clocks import CaseDeadline
 from cases.store.db import Database
-from cases.store.time import Clock
+from cases.store.time import Clock, legal_today
 
 
 class Viewer(StrEnum):
@@ -52,6 +52,7 @@ class Page:
     extension: dict[str, Any] | None
     outcome: dict[str, Any] | None
     applicant_name: str | None
+    today: date
 
 
 class Mediation:
@@ -126,6 +127,7 @@ class Mediation:
             extension=await self.period.request(case_id),
             outcome=await self.outcome.outcome(case_id),
             applicant_name=applicant_name if isinstance(applicant_name, str) else None,
+            today=legal_today(self._clock),
         )
 
     async def cases_for(self, user: User | None, user_id: int) -> list[tuple[int, str, str]]:

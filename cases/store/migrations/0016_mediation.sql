@@ -81,7 +81,7 @@ CREATE TABLE mediation_outcomes (
 ) STRICT;
 
 -- The county lets the mediation period (rule MA) be extended once, with the room lead's
--- approval: one request per case.
+-- approval: one request per case. 'lapsed': the period ended before the lead decided.
 CREATE TABLE mediation_extensions (
     case_id      INTEGER PRIMARY KEY REFERENCES cases(id),
     days         INTEGER NOT NULL CHECK (days >= 1),
@@ -89,7 +89,7 @@ CREATE TABLE mediation_extensions (
     requested_by INTEGER NOT NULL,
     requested_at TEXT NOT NULL,
     status       TEXT NOT NULL DEFAULT 'pending'
-                 CHECK (status IN ('pending', 'approved', 'refused')),
+                 CHECK (status IN ('pending', 'approved', 'refused', 'lapsed')),
     decided_by   INTEGER,
     decided_at   TEXT
 ) STRICT;
