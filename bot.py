@@ -528,8 +528,9 @@ async def poll(
     reminder_bot = build_bot(settings)
     scheduling = Scheduling(bot=reminder_bot, db=db, clock=clock, settings=settings)
     scheduling.tick_steps.append(BookingJobs(dp["booking"]).tick)
-    # Mediations ended on the staff case page or withdrawn: sessions off, other party told.
-    scheduling.tick_steps.append(dp["mediation"].ending.sweep)
+    # Mediations ended on the staff case page or withdrawn: sessions off, other party told;
+    # session messages follow the mediator who accepted the case.
+    scheduling.tick_steps.append(dp["mediation"].tick)
 
     @dp.startup()
     async def on_startup(bot: Bot) -> None:

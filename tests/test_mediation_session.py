@@ -764,3 +764,32 @@ async def test_an_extension_asked_after_the_period_ended_was_sent_to_the_lead(
     assert "已经届满" in w.mediator.last_text()
     assert await db.fetch_value("SELECT count(*) FROM mediation_extensions") == 0
     assert await rows(db, f"med:{w.case_id}:ext:ask:") == []
+
+
+async def test_session_reminders_planned_before_acceptance_kept_going_to_the_whole_room(
+    dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    """Known limit of the first version: a session scheduled while nobody had accepted the
+    case reminded every mediator of the room until it took place."""
+    w = await world(dispatcher, bot, db, clock)
+    await db.execute(
+        "UPDATE cases SET mediator_id = NULL, status = 'submitted' WHERE id = ?", (w.case_id,)
+    )
+    await w.join()
+    await w.page(w.colleague)  # any mediator of the room may act while nobody accepted
+    await w.colleague.press("安排调解")
+    await w.colleague.send("2026-12-02 09:30")
+    await w.colleague.send("城关镇调解室")
+    staff = [r for r in await rows(db, f"med:{w.case_id}:ses:") if r.chat_id > 5000]
+    assert {r.chat_id for r in staff} == {MEDIATOR, COLLEAGUE, LEAD}
+    await db.execute(
+        "UPDATE cases SET mediator_id = ?, status = 'accepted' WHERE id = ?",
+        (MEDIATOR, w.case_id),
+    )
+    await dispatcher["mediation"].tick()
+    left = await rows(db, f"med:{w.case_id}:ses:")
+    assert {r.chat_id for r in left} == {MEDIATOR, 1001, OTHER_PARTY}
+    mine = sorted(r.step for r in left if r.chat_id == MEDIATOR)
+    assert mine == ["mediation:reminder_2h", "mediation:reminder_day", "mediation:session_new"]
+    await dispatcher["mediation"].tick()  # nothing twice
+    assert len(await rows(db, f"med:{w.case_id}:ses:")) == len(left)

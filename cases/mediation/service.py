@@ -80,6 +80,12 @@ class Mediation:
         self.ending = Ending(db, clock, outbox, m1_days_before=m1_days_before)
         """The tick step (bot.py): ends recorded elsewhere are wound up."""
 
+    async def tick(self) -> None:
+        """The tick step (bot.py), run before each send: ends recorded elsewhere are wound up,
+        and session messages follow the mediator who accepted the case."""
+        await self.ending.sweep()
+        await self.sessions.retarget()
+
     def now(self) -> datetime:
         return self._clock.now()
 

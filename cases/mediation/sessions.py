@@ -297,6 +297,44 @@ class SessionService:
                     )
         return Result.done
 
+    async def retarget(self) -> int:
+        """Session messages planned while nobody had accepted the case went to every mediator of
+        the room; once one has, the others' pending ones stop and the mediator who has the case
+        gets any they were missing (keys name the person, so nothing is planned twice).
+        Returns how many rows were taken back. A tick step (bot.py, via Mediation.tick)."""
+        now = self._clock.now()
+        stamp = to_db(now)
+        taken = 0
+        async with self._db.transaction() as conn:
+            cases = await rows_in(
+                conn,
+                "SELECT DISTINCT s.case_id FROM mediation_sessions s"
+                " JOIN cases c ON c.id = s.case_id"
+                " WHERE s.status = 'scheduled' AND s.starts_at > ? AND c.mediator_id IS NOT NULL"
+                " AND c.status IN ('submitted', 'accepted')",
+                (stamp,),
+            )
+            for row in cases:
+                case = await load_case(conn, row["case_id"])
+                if case is None or case.mediator_id is None:
+                    continue
+                prefix = f"med:{case.id}:ses:"
+                cursor = await conn.execute(
+                    "UPDATE reminders SET status = 'cancelled', updated_at = ?"
+                    " WHERE case_id = ? AND status = 'pending' AND audience = 'mediator'"
+                    " AND chat_id <> ? AND dedup_key >= ? AND dedup_key < ?",
+                    (stamp, case.id, case.mediator_id, prefix, prefix + "\uffff"),
+                )
+                if cursor.rowcount == 0:
+                    continue
+                taken += cursor.rowcount
+                mediator = await mediators(conn, case)
+                for session in await scheduled_sessions(conn, case.id, now):
+                    await plan_session_messages(
+                        conn, self._outbox, case, session, mediator, "session_new", now
+                    )
+        return taken
+
     # -- helpers -------------------------------------------------------------------------------
 
     async def _session_of(
