@@ -17,9 +17,11 @@ from cases.store.db import Database
 from cases.store.migrate import MIGRATIONS_DIR, migrate
 from cases.store.time import LEGAL_TZ, FakeClock, from_db
 from handlers.mediation_callbacks import MedAction, MediationButton
+from scheduling.outbox import Outbox as Dispatching
 from scheduling.outbox import OutboxRow
 from scheduling.sender import render_markup, render_text
 from tests.fakes.telegram import BotClient
+from tests.scheduling_helpers import FakeTransport
 from tests.support import VALID_ID, PacedClient, fill_mediation, staff_client
 
 MEDIATOR = 5001
@@ -793,3 +795,27 @@ async def test_session_reminders_planned_before_acceptance_kept_going_to_the_who
     assert mine == ["mediation:reminder_2h", "mediation:reminder_day", "mediation:session_new"]
     await dispatcher["mediation"].tick()  # nothing twice
     assert len(await rows(db, f"med:{w.case_id}:ses:")) == len(left)
+
+
+async def test_the_link_token_stayed_in_the_database_after_its_message_was_sent(
+    dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    """Only the token's hash was to be kept, yet the sent outbox row kept the whole link for
+    as long as it was valid (and every backup with it)."""
+    w = await world(dispatcher, bot, db, clock)
+    token = await w.link_token()
+    transport = FakeTransport()
+    await Dispatching(db, transport, clock, admin_ids=[]).dispatch_due()
+    [sent] = [r for r in transport.delivered if r.step == "mediation:link"]
+    assert token in render_text(sent)  # the applicant got it
+    await dispatcher["mediation"].tick()
+    secret = token.removeprefix("op_")
+    assert (
+        await db.fetch_value(
+            "SELECT count(*) FROM reminders WHERE instr(payload, ?) > 0", (secret,)
+        )
+        == 0
+    )
+    # The hash still opens the mediation for the person the applicant forwarded it to.
+    await w.other.send(f"/start {token}")
+    assert "请输入您的姓名" in w.other.last_text()

@@ -7,7 +7,8 @@ mediation, and receives the session notices. A refusal, recorded by the mediator
 the other party, ends the case (status ``closed``) and the applicant is told the routes that
 remain (cases.procedures.followup.MEDIATION_ROUTES).
 
-Only the SHA-256 of a token is stored. A link is used once: the compare-and-set on
+Only the SHA-256 of a token is kept: the token itself is in the applicant's outbox row only
+until that message has gone (``scrub_sent_links``). A link is used once: the compare-and-set on
 ``used_at`` decides, so two people opening it together cannot both join.
 """
 
@@ -178,8 +179,8 @@ class PartyService:
                     applicant,
                     case,
                     "link",
-                    # The token itself travels only in this message (the row is kept as the
-                    # outbox's record of what was sent, like any notice).
+                    # The token itself travels only in this message; once the outbox is done
+                    # with the row, scrub_sent_links() blanks it (the hash stays).
                     {
                         "link": f"https://t.me/{bot_username}?start={LINK_PREFIX}{token}",
                         "expires_at": to_db(expires),
@@ -197,6 +198,19 @@ class PartyService:
                 detail={"expires_at": to_db(expires)},
             )
         return Result.done, expires
+
+    async def scrub_sent_links(self) -> int:
+        """The link's token leaves the database once its message is sent (or given up): only
+        the hash is kept, so a copy or a backup of the database opens no case. Tick step."""
+        now = to_db(self._clock.now())
+        return await self._db.execute(
+            "UPDATE reminders SET payload = json_set(payload, '$.params.link', ''),"
+            " updated_at = ? WHERE case_id IN"
+            " (SELECT case_id FROM mediation_links WHERE used_at IS NULL AND expires_at > ?)"
+            " AND step = 'mediation:link' AND status NOT IN ('pending', 'sending')"
+            " AND json_extract(payload, '$.params.link') <> ''",
+            (now, now),
+        )
 
     # -- the person who opens the link -------------------------------------------------------
 

@@ -85,6 +85,7 @@ class Mediation:
         and session messages follow the mediator who accepted the case."""
         await self.ending.sweep()
         await self.sessions.retarget()
+        await self.parties.scrub_sent_links()
 
     def now(self) -> datetime:
         return self._clock.now()

@@ -25,7 +25,8 @@ CREATE INDEX mediation_parties_unwound ON mediation_parties(case_id)
     WHERE user_id IS NOT NULL AND wound_up_at IS NULL;
 
 -- One-time links for the other party (t.me/<bot>?start=op_<token>). Only the SHA-256 of the
--- token is kept: a copy of the database opens no case.
+-- token is kept (the applicant's outbox row holds the link until it is sent, then is blanked):
+-- a copy of the database opens no case.
 CREATE TABLE mediation_links (
     token_hash TEXT PRIMARY KEY,
     case_id    INTEGER NOT NULL REFERENCES cases(id),
