@@ -330,9 +330,9 @@ async def test_cancelling_a_session_tells_everyone_and_stops_its_reminders(
     assert await rows(db, f"med:{w.case_id}:ses:") == []
     told = await rows(db, f"med:{w.case_id}:sesx:")
     assert {r.chat_id for r in told} == {OTHER_PARTY, 1001, MEDIATOR}
-    # Sent at once, even at night: someone may set out early in the morning.
+    # A session a week away: the cancellation keeps the quiet hours (see the night tests).
     quiet = await db.fetch_all("SELECT quiet FROM reminders WHERE dedup_key LIKE 'med:%:sesx:%'")
-    assert {r["quiet"] for r in quiet} == {"none"}
+    assert {r["quiet"] for r in quiet} == {"defer"}
 
 
 async def test_a_session_scheduled_at_night_is_told_in_the_morning(
@@ -819,3 +819,34 @@ async def test_the_link_token_stayed_in_the_database_after_its_message_was_sent(
     # The hash still opens the mediation for the person the applicant forwarded it to.
     await w.other.send(f"/start {token}")
     assert "请输入您的姓名" in w.other.last_text()
+
+
+async def test_a_session_moved_at_night_from_early_next_morning_was_told_only_at_eight(
+    dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    """A move was deferred to 08:00 like any notice, after people coming to a 09:00 session
+    may have set out; a cancellation, on the contrary, woke everyone at night even for a
+    session days away. Both now depend on how soon the session is."""
+    w = await world(dispatcher, bot, db, clock)
+    await w.join()
+    await w.schedule("2026-11-26 09:00")
+    await w.schedule("2026-11-30 15:00")
+    clock.set(local(2026, 11, 25, 23, 0))
+    early, later = await db.fetch_all("SELECT id FROM mediation_sessions ORDER BY starts_at")
+    await w.page(w.mediator)
+    await w.mediator.click(MediationButton(action=MedAction.move, item_id=early["id"], version=1))
+    await w.mediator.send("2026-11-27 09:00")
+    await w.mediator.press("地点不变")
+    moved = await rows(db, f"med:{w.case_id}:ses:{early['id']}:v2:notice:")
+    assert {r.chat_id for r in moved} == {1001, OTHER_PARTY, MEDIATOR}
+    assert all(r.due_at < local(2026, 11, 25, 23, 30) for r in moved)  # now, not at 08:00
+    quiet = await db.fetch_all(
+        "SELECT quiet FROM reminders WHERE dedup_key LIKE ?",
+        (f"med:{w.case_id}:ses:{early['id']}:v2:notice:%",),
+    )
+    assert {r["quiet"] for r in quiet} == {"none"}
+    await w.mediator.click(
+        MediationButton(action=MedAction.cancel, item_id=later["id"], version=1)
+    )
+    told = await rows(db, f"med:{w.case_id}:sesx:{later['id']}:")
+    assert {r.due_at for r in told} == {local(2026, 11, 26, 8, 0)}

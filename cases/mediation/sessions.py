@@ -42,6 +42,10 @@ from cases.procedures.history import append_event
 from cases.store.db import Database, row_in, rows_in
 from cases.store.time import LEGAL_TZ, Clock, from_db, to_db
 
+SETTING_OUT = timedelta(hours=3)
+"""A change to a session that starts within this time after the quiet hours end is told at
+once, also at night: people may set out before 08:00. Later sessions are told in the morning."""
+
 REMINDER_STEPS: tuple[tuple[str, timedelta], ...] = (
     ("day", timedelta(days=1)),
     ("2h", timedelta(hours=2)),
@@ -190,7 +194,13 @@ class SessionService:
                 },
             )
             await self._tell_and_plan(
-                conn, case, moved, "session_moved", now, before=session.starts_at
+                conn,
+                case,
+                moved,
+                "session_moved",
+                now,
+                before=session.starts_at,
+                urgent=self._soon(min(session.starts_at, starts_at), now),
             )
         return Result.done
 
@@ -229,7 +239,7 @@ class SessionService:
                         case,
                         "session_cancelled",
                         {"starts_at": to_db(session.starts_at), "place": session.place},
-                        urgent=True,  # told even at night: someone may set out early
+                        urgent=self._soon(session.starts_at, now),
                     ),
                     now,
                 )
@@ -346,6 +356,10 @@ class SessionService:
         case = await load_case(conn, row["case_id"])
         return (_session(row), case) if case is not None else None
 
+    def _soon(self, starts_at: datetime, now: datetime) -> bool:
+        """The session starts before people who set out early would read a morning notice."""
+        return starts_at <= self._outbox.defer(now) + SETTING_OUT
+
     async def _tell_and_plan(
         self,
         conn: aiosqlite.Connection,
@@ -355,10 +369,19 @@ class SessionService:
         now: datetime,
         *,
         before: datetime | None = None,
+        urgent: bool = False,
     ) -> None:
         """The notice now and the reminders later, to both parties and the mediator."""
         await plan_session_messages(
-            conn, self._outbox, case, session, await everyone(conn, case), message, now, before
+            conn,
+            self._outbox,
+            case,
+            session,
+            await everyone(conn, case),
+            message,
+            now,
+            before,
+            urgent=urgent,
         )
 
 
@@ -381,9 +404,12 @@ async def plan_session_messages(
     message: str,
     now: datetime,
     before: datetime | None = None,
+    *,
+    urgent: bool = False,
 ) -> None:
     """A session's notice now and its reminders the day before and two hours before, for
-    ``people``; keys name the session's version, so writing them twice writes them once."""
+    ``people``; keys name the session's version, so writing them twice writes them once.
+    ``urgent``: the notice goes out at once, also at night (a move of an early session)."""
     prefix = f"med:{case.id}:ses:{session.id}:v{session.version}"
     params = {"starts_at": to_db(session.starts_at), "place": session.place}
     if before is not None:
@@ -400,6 +426,7 @@ async def plan_session_messages(
                 params,
                 buttons,
                 expires_at=session.starts_at,
+                urgent=urgent,
             ),
             now,
         )
