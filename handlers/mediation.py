@@ -136,6 +136,11 @@ def render_page(page: Page) -> tuple[str, InlineKeyboardMarkup | None]:
         )
         if other.phone:
             lines.append(t("Other party's phone: {phone}", phone=html.escape(other.phone)))
+    elif page.viewer is Viewer.applicant:
+        # Whether the other side agreed, never what they typed (their name and phone).
+        lines.append(
+            t("Other party: {state}", state=_(CONSENT_TEXTS.get(other.consent, other.consent)))
+        )
     elif page.viewer is Viewer.other_party:
         lines.append(
             t(

@@ -850,3 +850,16 @@ async def test_a_session_moved_at_night_from_early_next_morning_was_told_only_at
     )
     told = await rows(db, f"med:{w.case_id}:sesx:{later['id']}:")
     assert {r.due_at for r in told} == {local(2026, 11, 26, 8, 0)}
+
+
+async def test_the_applicants_page_did_not_say_whether_the_other_party_had_agreed(
+    dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    w = await world(dispatcher, bot, db, clock)
+    await w.page(w.applicant)
+    assert "对方当事人：尚不清楚" in w.applicant.last_text()
+    await w.join()
+    await w.page(w.applicant)
+    page = w.applicant.last_text()
+    assert "对方当事人：同意调解" in page
+    assert "李四" not in page and "13900002222" not in page
