@@ -13,6 +13,7 @@ from pathlib import Path
 from aiogram import Bot, Dispatcher
 
 from cases.org.users import Role
+from cases.procedures.case_clocks import extend_deadline
 from cases.store.db import Database
 from cases.store.migrate import MIGRATIONS_DIR, migrate
 from cases.store.time import LEGAL_TZ, FakeClock, from_db
@@ -863,3 +864,31 @@ async def test_the_applicants_page_did_not_say_whether_the_other_party_had_agree
     page = w.applicant.last_text()
     assert "对方当事人：同意调解" in page
     assert "李四" not in page and "13900002222" not in page
+
+
+async def test_an_approval_interrupted_after_the_clock_step_could_be_refused_and_hung(
+    dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    """Approval is two units (the clock, then the request). Between them a second lead's
+    refusal won (period extended, request "refused"), and pressing approve again hit the
+    clock's guard ("already") with the request pending for ever."""
+    w = await world(dispatcher, bot, db, clock)
+    await w.page(w.mediator)
+    await w.mediator.press("申请延长期限")
+    await w.mediator.send("双方仍在协商赔偿数额")
+    ask = (await rows(db, f"med:{w.case_id}:ext:ask:"))[0]
+    ma = await db.fetch_value(
+        "SELECT id FROM case_deadlines WHERE case_id = ? AND rule_id = 'MA'", (w.case_id,)
+    )
+    # The first unit of the lead's approval ran; the process stopped before the second.
+    await extend_deadline(db, ma, LEAD, 30, "双方仍在协商赔偿数额", clock, expected_days=0)
+    await w.lead.click(button(ask, "不批准延期"))
+    assert "已完成" in w.lead.session.alerts()[-1]
+    assert await db.fetch_value("SELECT status FROM mediation_extensions") == "pending"
+    await w.lead.click(button(ask, "批准延期"))
+    assert await db.fetch_value("SELECT status FROM mediation_extensions") == "approved"
+    told = await rows(db, f"med:{w.case_id}:ext:yes:")
+    assert {r.chat_id for r in told} == {1001, MEDIATOR}
+    assert (
+        await db.fetch_value("SELECT extension_days FROM case_deadlines WHERE id = ?", (ma,)) == 30
+    )

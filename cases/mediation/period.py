@@ -146,31 +146,46 @@ class PeriodService:
             return Result.already
         new_due = None
         if approve:
+            # Two units: the clock, then the request. A press interrupted between them (or a
+            # second lead's press) finds the clock extended and completes the request.
             deadline = await self.running(case_id)
             if deadline is None:
                 return Result.closed
-            if legal_today(self._clock) > deadline.due_on:
-                return await self._lapse(case, user, now)
-            try:
-                new_due = await extend_deadline(
-                    self._db,
-                    deadline.id,
-                    user.telegram_id,
-                    int(pending["days"]),
-                    str(pending["reason"]),
-                    self._clock,
-                    engine=self.engine,
-                    expected_days=0,
-                )
-            except ExtensionChanged:
-                return Result.already
-            except ClockError:
-                return Result.closed
+            if not deadline.extension_days:
+                if legal_today(self._clock) > deadline.due_on:
+                    return await self._lapse(case, user, now)
+                try:
+                    await extend_deadline(
+                        self._db,
+                        deadline.id,
+                        user.telegram_id,
+                        int(pending["days"]),
+                        str(pending["reason"]),
+                        self._clock,
+                        engine=self.engine,
+                        expected_days=0,
+                    )
+                except ExtensionChanged:
+                    pass  # extended in the meantime by the same request's approval
+                except ClockError:
+                    return Result.closed
+                deadline = await self.running(case_id)
+                if deadline is None or not deadline.extension_days:
+                    return Result.closed
+            new_due = deadline.due_on
         async with self._db.transaction() as conn:
             cursor = await conn.execute(
                 "UPDATE mediation_extensions SET status = ?, decided_by = ?, decided_at = ?"
-                " WHERE case_id = ? AND status = 'pending'",
-                ("approved" if approve else "refused", user.telegram_id, to_db(now), case_id),
+                " WHERE case_id = ? AND status = 'pending'"
+                # A refusal cannot overtake an approval whose clock step is already done.
+                + (
+                    ""
+                    if approve
+                    else " AND NOT EXISTS (SELECT 1 FROM case_deadlines WHERE case_id = ?"
+                    " AND rule_id = 'MA' AND extension_days > 0)"
+                ),
+                ("approved" if approve else "refused", user.telegram_id, to_db(now), case_id)
+                + (() if approve else (case_id,)),
             )
             if cursor.rowcount != 1:
                 return Result.already
