@@ -67,6 +67,9 @@ LINK_TEXTS: dict[LinkState, str] = {
     ),
     LinkState.expired: N_("This link has expired. Please ask the mediator for a new one."),
     LinkState.closed: N_("The mediation of this case has ended; the link no longer works."),
+    LinkState.joined: N_(
+        "You have already joined this mediation with this link. Send /mediate to see it."
+    ),
     LinkState.own_case: N_(
         "This link is for the other party of your dispute: please forward it to them."
     ),

@@ -892,3 +892,17 @@ async def test_an_approval_interrupted_after_the_clock_step_could_be_refused_and
     assert (
         await db.fetch_value("SELECT extension_days FROM case_deadlines WHERE id = ?", (ma,)) == 30
     )
+
+
+async def test_the_other_party_opening_their_used_link_again_was_told_to_ask_for_a_new_one(
+    dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    w = await world(dispatcher, bot, db, clock)
+    token = await w.link_token()
+    await w.other.send(f"/start {token}")
+    await w.other.send("李四")
+    await w.other.send("13900002222")
+    await w.other.press("我同意调解")
+    await w.other.send(f"/start {token}")
+    assert "您已通过此链接加入" in w.other.last_text() and "/mediate" in w.other.last_text()
+    assert "新的链接" not in w.other.last_text()

@@ -56,6 +56,7 @@ class LinkState(StrEnum):
     expired = "expired"
     closed = "closed"  # the case ended
     own_case = "own_case"  # the applicant opened their own link
+    joined = "joined"  # the person who used it opened it again
 
 
 @dataclass(frozen=True)
@@ -223,7 +224,8 @@ class PartyService:
     ) -> tuple[LinkState, MediationCase | None]:
         row = await row_in(
             conn,
-            "SELECT case_id, expires_at, used_at FROM mediation_links WHERE token_hash = ?",
+            "SELECT case_id, expires_at, used_at, used_by FROM mediation_links"
+            " WHERE token_hash = ?",
             (token_hash(token),),
         )
         if row is None:
@@ -232,7 +234,7 @@ class PartyService:
         if case is None:
             return LinkState.unknown, None
         if row["used_at"] is not None:
-            return LinkState.used, case
+            return (LinkState.joined if row["used_by"] == user_id else LinkState.used), case
         if from_db(row["expires_at"]) <= self._clock.now():
             return LinkState.expired, case
         if not case.running:
