@@ -23,7 +23,13 @@ from cases.intake.forms import Procedure
 from cases.intake.validation import ValidationError
 from cases.litigation.court_cases import parse_hearing_time
 from cases.mediation.common import MAX_NOTE, MAX_PLACE, MAX_REASON, MAX_TERMS, Result
-from cases.mediation.parties import LINK_PREFIX, LinkState, parse_name, parse_phone
+from cases.mediation.parties import (
+    LINK_PREFIX,
+    LinkState,
+    parse_name,
+    parse_phone,
+    token_hash,
+)
 from cases.mediation.service import Mediation, Page, Viewer
 from cases.org.users import Role, User
 from cases.procedures.statuses import staff_status_text
@@ -472,15 +478,15 @@ async def start_with_link(
         # Staff take no side in a case (回避): the link stays unused for the real party.
         await message.answer(_("Staff cannot join a mediation as a party; the link is unused."))
         return
-    token = command.args.removeprefix(LINK_PREFIX)
-    link_state, case = await mediation.parties.check_link(token, message.from_user.id)
+    key = token_hash(command.args.removeprefix(LINK_PREFIX))
+    link_state, case = await mediation.parties.check_link(key, message.from_user.id)
     if link_state is not LinkState.valid or case is None:
         await state.clear()
         await message.answer(_(LINK_TEXTS[link_state]))
         return
     await state.clear()
     await state.set_state(MediationForm.op_name)
-    await state.update_data(token=token)
+    await state.update_data(link=key)  # the hash: the token itself is never stored
     await message.answer(
         t(
             "You were invited to the mediation of case {number} at {room} as the other party "
@@ -532,13 +538,13 @@ async def op_decide(
     user: User | None = None,
 ) -> None:
     data = await state.get_data()
-    token, name, phone = data.get("token"), data.get("name"), data.get("phone")
-    if not (isinstance(token, str) and isinstance(name, str) and isinstance(phone, str)):
+    key, name, phone = data.get("link"), data.get("name"), data.get("phone")
+    if not (isinstance(key, str) and isinstance(name, str) and isinstance(phone, str)):
         await query.answer(_("This button is no longer valid."), show_alert=True)
         return
     agrees = callback_data.action is MedAction.op_agree
     link_state, case = await mediation.parties.join(
-        token, query.from_user.id, name, phone, agrees=agrees
+        key, query.from_user.id, name, phone, agrees=agrees
     )
     await state.clear()
     await query.answer()

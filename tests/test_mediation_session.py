@@ -906,3 +906,25 @@ async def test_the_other_party_opening_their_used_link_again_was_told_to_ask_for
     await w.other.send(f"/start {token}")
     assert "您已通过此链接加入" in w.other.last_text() and "/mediate" in w.other.last_text()
     assert "新的链接" not in w.other.last_text()
+
+
+async def test_the_link_token_was_kept_in_the_conversation_state_while_the_name_was_typed(
+    dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    w = await world(dispatcher, bot, db, clock)
+    token = await w.link_token()
+    await w.other.send(f"/start {token}")
+    await w.other.send("李四")  # someone who stops here leaves the conversation state behind
+    secret = token.removeprefix("op_")
+    assert (
+        await db.fetch_value("SELECT count(*) FROM fsm_states WHERE instr(data, ?) > 0", (secret,))
+        == 0
+    )
+    await w.other.send("13900002222")
+    await w.other.press("我同意调解")
+    assert (
+        await db.fetch_value(
+            "SELECT user_id FROM mediation_parties WHERE case_id = ?", (w.case_id,)
+        )
+        == OTHER_PARTY
+    )

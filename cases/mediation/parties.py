@@ -215,18 +215,20 @@ class PartyService:
 
     # -- the person who opens the link -------------------------------------------------------
 
-    async def check_link(self, token: str, user_id: int) -> tuple[LinkState, MediationCase | None]:
+    async def check_link(self, key: str, user_id: int) -> tuple[LinkState, MediationCase | None]:
+        """``key``: the link's :func:`token_hash` (the conversation keeps the hash, never the
+        token, while the person types their name and phone)."""
         async with self._db.transaction() as conn:
-            return await self._check(conn, token, user_id)
+            return await self._check(conn, key, user_id)
 
     async def _check(
-        self, conn: aiosqlite.Connection, token: str, user_id: int
+        self, conn: aiosqlite.Connection, key: str, user_id: int
     ) -> tuple[LinkState, MediationCase | None]:
         row = await row_in(
             conn,
             "SELECT case_id, expires_at, used_at, used_by FROM mediation_links"
             " WHERE token_hash = ?",
-            (token_hash(token),),
+            (key,),
         )
         if row is None:
             return LinkState.unknown, None
@@ -244,20 +246,20 @@ class PartyService:
         return LinkState.valid, case
 
     async def join(
-        self, token: str, user_id: int, name: str, phone: str, *, agrees: bool
+        self, key: str, user_id: int, name: str, phone: str, *, agrees: bool
     ) -> tuple[LinkState, MediationCase | None]:
         """Use the link: the person becomes the other party (name and phone as typed, already
         validated), and agrees or refuses. Once: a second use finds ``used``."""
         now = self._clock.now()
         stamp = to_db(now)
         async with self._db.transaction() as conn:
-            state, case = await self._check(conn, token, user_id)
+            state, case = await self._check(conn, key, user_id)
             if state is not LinkState.valid or case is None:
                 return state, case
             claimed = await conn.execute(
                 "UPDATE mediation_links SET used_at = ?, used_by = ?"
                 " WHERE token_hash = ? AND used_at IS NULL",
-                (stamp, user_id, token_hash(token)),
+                (stamp, user_id, key),
             )
             if claimed.rowcount != 1:
                 return LinkState.used, case
