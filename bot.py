@@ -68,6 +68,7 @@ from cases.law.calendar import LegalCalendar
 from cases.law.deadline_rules import configure as configure_deadlines
 from cases.law.deadline_rules import default_engine
 from cases.litigation.court_cases import LitigationService
+from cases.mediation.service import Mediation
 from cases.org.organisation import Organisation, OrganisationError, load_organisation
 from cases.org.users import Role, UserRepository
 from cases.petitions.handover import PetitionHandover
@@ -88,7 +89,8 @@ from handlers.storage import SqliteStorage
 from scheduling.booking import BookingJobs, BookingMailer
 from scheduling.handover_notices import AgencyMailer
 from scheduling.notices import alert_calendar_gap, notice_sink, notify_recomputed
-from scheduling.planner import Planner
+from scheduling.planner import Planner, after_quiet_hours
+from scheduling.policy import POLICIES
 from scheduling.runner import Scheduling
 from scheduling.sender import SendLimiter
 from serving import serve_webhook
@@ -184,6 +186,8 @@ def create_dispatcher(
     org = org or load_organisation(settings.organisation_path)
     users = UserRepository(db, clock)
     processed = ProcessedUpdates(db, clock)
+    actions = CaseActions(db, clock, notice_sink(clock))
+    tz = ZoneInfo(settings.timezone)
     dp = Dispatcher(
         storage=storage or SqliteStorage(FsmRecords(db, clock)),
         events_isolation=events_isolation or SimpleEventIsolation(),
@@ -203,9 +207,24 @@ def create_dispatcher(
             escalation_hours=settings.escalation_hours,
             org=org,
         ),
-        actions=CaseActions(db, clock, notice_sink(clock)),
+        actions=actions,
         handover=PetitionHandover(
             db, clock, org, notice_sink(clock), AgencyMailer(db, clock, settings.admin_ids)
+        ),
+        # The mediation itself (issue 10): the other party, sessions, outcome, period.
+        mediation=Mediation(
+            db,
+            clock,
+            actions,
+            settings.mediation,
+            defer=lambda moment: after_quiet_hours(moment, tz),
+            calendar=default_engine().calendar,
+            # The other party hears of M1 on the days the applicant does (the policy table).
+            m1_days_before=[
+                -step.offset.amount
+                for step in POLICIES["M1"].steps
+                if Role.citizen in step.audiences
+            ],
         ),
         booking=BookingService(
             db,
@@ -573,6 +592,9 @@ async def serve(
         org=org,
     )
     scheduling.tick_steps.append(BookingJobs(dp["booking"]).tick)
+    # Mediations ended on the staff case page or withdrawn: sessions off, other party told;
+    # session messages follow the mediator who accepted the case.
+    scheduling.tick_steps.append(dp["mediation"].tick)
 
     @dp.startup()
     async def on_startup(bot: Bot) -> None:

@@ -14,6 +14,7 @@ from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from cases.law.deadline_rules import LocalPeriods
+from cases.mediation.common import MediationSettings
 from cases.reception.booking import BookingSettings
 
 ROOT = Path(__file__).resolve().parent
@@ -67,6 +68,8 @@ class Settings(BaseSettings):
     flood_limit: int = Field(default=20, ge=5, le=10_000)
     local_periods: LocalPeriods = LocalPeriods()
     """信访 figures and the 行政调解 period: local rules, national defaults (domain §2, §5)."""
+    mediation: MediationSettings = MediationSettings()
+    """行政调解: how long the other party's link is valid, when the follow-up visit is due."""
     booking: BookingSettings = BookingSettings()
     """局长接待日: slot length and seats (per agency), booking window, waitlist hold (issue 9)."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

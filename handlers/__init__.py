@@ -6,6 +6,8 @@ the first matching handler wins; every router passed on the way costs a filter p
 1. ``form-answers`` – messages while a form is open (the commonest update). Its root filter
                       lets commands through, so it shadows nothing below.
 2. ``cancel``     – /cancel must work inside every form and every staff input.
+   ``mediation-link`` – ``/start op_<token>``: the other party of a mediation joins (before
+                    ``start``, which takes every other /start).
 3. ``start``      – /start and /menu (leave any form; its draft stays saved), /help, /lang.
 4. ``intake``     – /petition, /mediation, /reconsider, the menu buttons and form buttons.
 5. ``mycases``    – /mycases, case pages, "add material" (its own state).
@@ -20,6 +22,8 @@ the first matching handler wins; every router passed on the way costs a filter p
                     the dossier for 案卷评查 (callback data only).
    ``petition-agency`` – petitions handed over: the office assigns or transfers, the agency
                     accepts, answers, asks for an extension (XF 22-23, 34; its states).
+   ``mediation``  – /mediate, the mediation page: the other party, sessions and answers,
+                    outcome, follow-up visit, the period's extension (its states).
 8. ``triage``     – "help me choose" questions (callback data only).
 9. ``litigation`` – staff: court cases against agencies (行政应诉), L3/L7 data entry; one
                      sub-router per flow (handlers/litigation/: registration, cards,
@@ -46,6 +50,7 @@ from handlers import (
     errors,
     intake,
     litigation,
+    mediation,
     mycases,
     petition_agency,
     reminders,
@@ -67,6 +72,7 @@ def get_routers() -> list[Router]:
     return [
         intake.build_answers_router(),
         common.build_cancel_router(),
+        mediation.build_link_router(),
         start.build_router(),
         intake.build_router(),
         mycases.build_router(),
@@ -78,6 +84,7 @@ def get_routers() -> list[Router]:
         documents.build_router(),
         agency_reply.build_router(),
         petition_agency.build_router(),
+        mediation.build_router(),
         triage.build_router(),
         litigation.build_router(),
         admin.build_router(),

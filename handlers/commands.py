@@ -61,6 +61,13 @@ STAFF_COMMANDS: dict[str, list[tuple[str, str]]] = {
 }
 """Shown only in the chats of staff (BotCommandScopeChat), after the citizens' commands."""
 
+MEDIATOR_COMMANDS: dict[str, list[tuple[str, str]]] = {
+    "zh": [("mediate", "调解：对方当事人、调解安排、结果与回访")],
+    "en": [("mediate", "Mediation: other party, sessions, outcome, follow-up")],
+}
+"""Mediators: the mediation itself (handlers/mediation.py). Parties use the same command
+without it being in their menu (their notices carry an "open the mediation" button)."""
+
 AGENCY_COMMANDS: dict[str, list[tuple[str, str]]] = {
     "zh": [
         ("roster", "本单位局长接待日名单"),
@@ -110,6 +117,7 @@ def role_commands(role: Role, locale: str = "en") -> list[tuple[str, str]]:
     if role in (Role.admin, Role.office_staff):
         commands += STAFF_COMMANDS[locale]
     elif role is Role.mediator:
+        commands += MEDIATOR_COMMANDS[locale]
         commands += STAFF_COMMANDS[locale][:1]  # /cases: their room's cases
     elif role in (Role.agency_liaison, Role.agency_head):
         commands += AGENCY_COMMANDS[locale]

@@ -47,7 +47,9 @@ STILL_MATTERS_IN: dict[str, frozenset[str]] = {
     "X1": frozenset({CaseStatus.submitted}),  # forward or assign (XF 22)
     "X2": frozenset({CaseStatus.submitted}),  # tell the petitioner (XF 23)
     "X4": frozenset({CaseStatus.accepted}),  # conclude (XF 34)
-    "MA": frozenset({CaseStatus.submitted}),  # 行政调解, local period
+    # 行政调解: the county's period runs until the outcome, before and after a mediator
+    # accepted the case.
+    "MA": frozenset({CaseStatus.submitted, CaseStatus.accepted}),
     "M1": frozenset({CaseStatus.settled}),  # 司法确认 (民事诉讼法 Art 205)
 }
 

@@ -52,6 +52,7 @@ from handlers.callbacks import (
     ReminderAck,
 )
 from scheduling.booking import booking_buttons, render_booking
+from scheduling.mediation import mediation_buttons, render_mediation
 from scheduling.notices import render_case_notice
 from scheduling.outbox import (
     DeliveryUnknown,
@@ -249,6 +250,9 @@ def render_text(row: OutboxRow) -> str:
         return str(p.get("text", ""))
     if row.kind is Kind.NOTICE and p.get("booking"):
         return render_booking(loc, p)  # a reception-day booking (scheduling.booking)
+    if p.get("mediation"):
+        # The mediation itself (scheduling.mediation): sessions, the other party, outcome.
+        return render_mediation(loc, p, citizen=row.audience is Role.citizen)
     if row.kind is Kind.NOTICE and p.get("notice"):
         # A notice about a case event (scheduling.notices), rendered now in today's language.
         text = render_case_notice(loc, p, citizen=row.audience is Role.citizen)
@@ -352,8 +356,10 @@ NOTICE_DOCUMENTS: dict[str, DocumentKind] = {
     Notice.accepted_after_review: DocumentKind.acceptance,
     Notice.correction_requested: DocumentKind.correction,
     Notice.refused: DocumentKind.refusal,
+    Notice.mediation_agreed: DocumentKind.agreement,
 }
-"""Notices whose written document (FY 30, 31) comes with them as a PDF button."""
+"""Notices whose written document (FY 30, 31; the mediation agreement) comes with them as a
+PDF button."""
 
 AGENCY_OPENS = frozenset({"F10", "X3", "X4"})
 """Rules whose reminders open the case for agency staff: the respondent's extract (F10), the
@@ -370,6 +376,9 @@ def render_markup(row: OutboxRow, *, acknowledged: bool = False) -> InlineKeyboa
         row.case_id is not None
         and row.kind is not Kind.DIGEST
         and (not agency or row.rule_id in AGENCY_OPENS)
+        # Mediation messages open the mediation page with their own button: the other
+        # party may not open the applicant's case.
+        and not row.payload.get("mediation")
     ):
         buttons.append(
             InlineKeyboardButton(
@@ -412,6 +421,11 @@ def render_markup(row: OutboxRow, *, acknowledged: bool = False) -> InlineKeyboa
         rows += [
             [InlineKeyboardButton(text=text, callback_data=data)]
             for text, data in booking_buttons(row.locale, row.payload)
+        ]
+    if row.payload.get("mediation"):
+        rows += [
+            [InlineKeyboardButton(text=text, callback_data=data)]
+            for text, data in mediation_buttons(row.locale, row.payload)
         ]
     if buttons:
         rows.append(buttons)

@@ -23,6 +23,7 @@ from cases.law.deadline_rules import (
     chinese_numeral,
     compute,
     configure,
+    default_engine,
 )
 
 PO_FILE = Path(__file__).resolve().parent.parent / "locales" / "src" / "zh" / "deadlines.po"
@@ -193,9 +194,15 @@ def test_hearing_itself_is_not_a_period() -> None:
 # -- local settings -----------------------------------------------------------------------------
 
 
-def test_administrative_mediation_has_no_default_period() -> None:
+def test_administrative_mediation_has_the_countys_period_by_default() -> None:
+    # Issue 10: the county's own rule, not a statute: 30 CD, one extension by the room lead.
+    result = compute("MA", date(2026, 3, 2))
+    assert result.due == date(2026, 4, 1) and "非法律规定" in result.basis
+    assert default_engine().rule("MA").extension is not None
     with pytest.raises(NoPeriodConfigured):
-        compute("MA", date(2026, 3, 2))
+        DeadlineEngine(local_periods=LocalPeriods(admin_mediation=None)).compute(
+            "MA", date(2026, 3, 2)
+        )
 
 
 def test_administrative_mediation_period_from_settings() -> None:

@@ -461,8 +461,14 @@ async def test_a_configured_local_mediation_period_appears_on_the_receipt(
 async def test_without_a_local_mediation_period_no_deadline_is_invented(
     client: BotClient, db: Database
 ) -> None:
-    await fill_mediation(client)
-    await client.press("提交")
+    from cases.law.deadline_rules import LocalPeriods, configure
+
+    configure(local_periods=LocalPeriods(admin_mediation=None))
+    try:
+        await fill_mediation(client)
+        await client.press("提交")
+    finally:
+        configure(local_periods=LocalPeriods())
     assert "TJ-2026-000001" in client.last_text()
     assert await db.fetch_value("SELECT count(*) FROM case_deadlines") == 0
 

@@ -134,6 +134,9 @@ FLOWS: dict[str, tuple[Role | None, Flow]] = {
         lambda c: c.click(AgencyReplyAction(action="start", case_id=1)),
     ),
     "petition-agency": (Role.agency_liaison, lambda c: _command(c, "/petitions")),
+    # An unknown link: the refusal is this router's own answer.
+    "mediation-link": (None, lambda c: _command(c, "/start op_unknown")),
+    "mediation": (Role.mediator, lambda c: _command(c, "/mediate")),
     "errors": (None, _failure),
     "fallback": (None, _plain_text),
 }

@@ -569,14 +569,14 @@ async def test_cases_lists_open_cases_soonest_deadline_first(
     citizen: PacedClient, admin: PacedClient, db: Database
 ) -> None:
     await fill_mediation(citizen)
-    await citizen.press("提交")  # no statutory period: last
+    await citizen.press("提交")  # the county's mediation period (MA): 30 days → 2026-12-25
     await file_petition(citizen, db)  # X1: 15 days → 2026-12-10
     await file_reconsideration(citizen, db)  # F5: 2026-12-02
     await admin.send("/cases")
     assert admin.buttons()[:3] == [
         "FY-2026-000001 · 2026年12月2日（星期三）",
         "XF-2026-000001 · 2026年12月10日（星期四）",
-        "TJ-2026-000001",
+        "TJ-2026-000001 · 2026年12月25日（星期五）",
     ]
     text = admin.last_text()
     assert text.index("FY-2026") < text.index("XF-2026") < text.index("TJ-2026")

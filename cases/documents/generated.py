@@ -62,9 +62,9 @@ EVENT_OF: dict[DocumentKind, str] = {
     DocumentKind.acceptance: "accepted",
     DocumentKind.correction: "correction_requested",
     DocumentKind.refusal: "refused",
-    DocumentKind.agreement: "mediation_agreed",
 }
-"""The history event a document records: no event, no document."""
+"""The history event a document records: no event, no document. The agreement comes from
+the recorded outcome (``mediation_outcomes``, cases.mediation.outcome) with its terms."""
 
 PROCEDURE_DOCUMENTS: dict[Procedure, tuple[DocumentKind, ...]] = {
     Procedure.reconsideration: (
@@ -110,6 +110,19 @@ async def _latest_event(db: Database, case_id: int, kind: str) -> Any:
     )
 
 
+async def _agreement(db: Database, case_id: int) -> Any:
+    return await db.fetch_one(
+        "SELECT o.terms, o.ended_on, p.name AS other_party, coalesce(m.shown_name,"
+        " m.real_name, u.display_name) AS mediator FROM mediation_outcomes o"
+        " JOIN cases c ON c.id = o.case_id"
+        " LEFT JOIN mediation_parties p ON p.case_id = o.case_id"
+        " LEFT JOIN users u ON u.telegram_id = c.mediator_id"
+        " LEFT JOIN mediator_profiles m ON m.user_id = c.mediator_id"
+        " WHERE o.case_id = ? AND o.agreed = 1 AND o.terms IS NOT NULL",
+        (case_id,),
+    )
+
+
 async def available_documents(db: Database, case_id: int, user: User) -> list[DocumentKind]:
     """The documents this person may have of this case now, in the order they arise."""
     row = await db.fetch_one("SELECT * FROM cases WHERE id = ?", (case_id,))
@@ -122,13 +135,12 @@ async def available_documents(db: Database, case_id: int, user: User) -> list[Do
     for kind in PROCEDURE_DOCUMENTS[Procedure(row["procedure"])]:
         if reader is Reader.mediator and kind is not DocumentKind.agreement:
             continue
-        event_kind = EVENT_OF.get(kind)
-        if event_kind is not None:
-            event = await _latest_event(db, case_id, event_kind)
-            if event is None:
+        if kind is DocumentKind.agreement:
+            if await _agreement(db, case_id) is None:
+                continue  # no agreement, or one recorded without its terms: nothing to print
+        elif (event_kind := EVENT_OF.get(kind)) is not None:
+            if await _latest_event(db, case_id, event_kind) is None:
                 continue
-            if kind is DocumentKind.agreement and not json.loads(event["detail"]).get("terms"):
-                continue  # an outcome recorded without its terms has nothing to print
         kinds.append(kind)
     if reader is not Reader.owner:
         kinds.append(DocumentKind.dossier)
@@ -244,16 +256,17 @@ async def _facts(
     elif kind is DocumentKind.refusal:
         values["reason"] = str(detail.get("reason") or "—")
     elif kind is DocumentKind.agreement:
-        room_id = row["routed_to"]
-        try:
-            values["room"] = org.room(room_id).name if room_id else "调解室"
-        except KeyError:
-            values["room"] = str(row["routed_to_name"] or "调解室")
-        values["other_party"] = str(detail.get("other_party") or answers.get("other_party") or "—")
-        values["terms"] = str(detail.get("terms") or "—")
-        ended = detail.get("ended_on")
-        values["agreed_on"] = official_date(date.fromisoformat(str(ended))) if ended else "—"
-        values["mediator"] = str(detail.get("mediator") or "__________")
+        agreement = await _agreement(db, row["id"])
+        assert agreement is not None
+        values["room"] = str(row["routed_to_name"] or "—")
+        # The other party as they joined (their own name); else as the applicant named them.
+        other = agreement["other_party"] or answers.get("other_party_name")
+        values["other_party"] = str(other or "—")
+        values["terms"] = str(agreement["terms"])
+        agreed = date.fromisoformat(agreement["ended_on"])
+        values["agreed_on"] = official_date(agreed)
+        values["issued_on"] = official_date(agreed)
+        values["mediator"] = str(agreement["mediator"] or "__________")
     return values
 
 

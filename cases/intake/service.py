@@ -40,6 +40,7 @@ from cases.intake.forms import (
 )
 from cases.intake.validation import ValidationError
 from cases.law.deadline_rules import Deadline, NoPeriodConfigured, compute
+from cases.mediation import history as mediation_history
 from cases.org.organisation import Organisation
 from cases.org.routing import mediation_room_for, reconsideration_body_for
 from cases.org.users import User
@@ -177,6 +178,7 @@ EVENT_TEXTS: dict[str, str] = {
     **history_texts("citizen"),
     "review_requested": N_("You asked for a review (复查) of the handling opinion."),
     **HANDOVER_HISTORY_CITIZEN,
+    **mediation_history.CITIZEN_EVENT_TEXTS,
 }
 
 STAFF_EVENT_TEXTS: dict[str, str] = {
@@ -192,6 +194,7 @@ STAFF_EVENT_TEXTS: dict[str, str] = {
     **history_texts("staff"),
     "review_requested": N_("The applicant asked for a review (复查) of the handling opinion."),
     **HANDOVER_HISTORY_STAFF,
+    **mediation_history.STAFF_EVENT_TEXTS,
 }
 """The same history for staff: the citizen's texts speak to the citizen ("you submitted")."""
 

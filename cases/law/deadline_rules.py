@@ -26,7 +26,8 @@ LP4      inaction: the agency's 2 M after the request, then LP1 runs (XS 47)
 M1       mediation agreement: joint application for 司法确认 within 30 CD (民事诉讼法 205)
 M2-M6    court online mediation (ZXTJ 10, 12, 24): choose mediator 2 WD, court appoints 3 WD,
          mediator confirms 3 WD, pre-filing period 30 CD, post-filing 15 CD / simplified 7 CD
-MA       行政调解: no national period; a local setting (:class:`AdminMediationPeriod`)
+MA       行政调解: no national period; the county's own rule (:class:`AdminMediationPeriod`,
+         default 30 CD from acceptance, extendable once with the room lead's approval)
 =======  ==============================================================================
 
 Not in the table: F4's second branch (emergencies, no limit) and L7 (the hearing itself is an
@@ -263,6 +264,9 @@ RECONSIDERATION_HEAD = "reconsideration_head"
 """Not a ``users.role``: office staff flagged ``heads_reconsideration`` (FY 62(1): the
 extension of the decision period is approved by the head of the reconsideration body)."""
 _HEAD_APPROVAL = frozenset({RECONSIDERATION_HEAD, "admin"})
+ROOM_LEAD = "room_lead"
+"""Not a ``users.role``: a mediator flagged ``leads_room`` (调解室负责人), who alone approves the
+one extension of the county's mediation period (MA)."""
 
 # One row per rule: id, procedure, actor, trigger, unit, count, law, article, title, effect.
 # fmt: off
@@ -654,8 +658,14 @@ RULES: Mapping[str, Rule] = {rule.id: rule for rule in RULES_TABLE}
 # -- local settings ---------------------------------------------------------------------------
 
 
+COUNTY_MEDIATION_BASIS = "谷城县行政调解期限（县定期限，非法律规定）"
+COUNTY_MEDIATION_BASIS_EN = "Gucheng County mediation period (set by the county, not a statute)"
+
+
 class AdminMediationPeriod(BaseModel):
-    """A local 行政调解 period.
+    """A local 行政调解 period: the county's own rule, not a statute (domain §5: no national
+    period exists). :data:`COUNTY_MEDIATION_PERIOD` is the default: 30 calendar days from
+    acceptance, extended once by 30 days with the room lead's approval (``users.leads_room``).
 
     Example, after Beijing's 2014 draft (10 WD, at most 15 WD; ⚠ final text not checked):
     ``AdminMediationPeriod(unit="working_days", count=10, extension=5, basis="《××市行政调解
@@ -667,8 +677,19 @@ class AdminMediationPeriod(BaseModel):
     unit: Literal[Unit.CALENDAR_DAYS, Unit.WORKING_DAYS] = Unit.WORKING_DAYS
     count: PositiveInt
     extension: int | None = Field(default=None, ge=1)
+    """The one extension, in ``unit``: granted whole, once (cases.mediation.period)."""
     basis: str = "本地行政调解规定"
     basis_en: str = "local rules on administrative mediation"
+
+
+COUNTY_MEDIATION_PERIOD = AdminMediationPeriod(
+    unit=Unit.CALENDAR_DAYS,
+    count=30,
+    extension=30,
+    basis=COUNTY_MEDIATION_BASIS,
+    basis_en=COUNTY_MEDIATION_BASIS_EN,
+)
+"""The county's default: 30 calendar days from acceptance, extended once by 30 days."""
 
 
 class LocalPeriods(BaseModel):
@@ -691,9 +712,9 @@ class LocalPeriods(BaseModel):
     x6_days: PositiveInt = 30  # XF 35
     x7_days: PositiveInt = 30  # XF 36
     x8_days: PositiveInt = 30  # XF 36
-    admin_mediation: AdminMediationPeriod | None = None
-    """行政调解: no national period, so None = no deadline is computed (compute raises
-    :class:`NoPeriodConfigured`)."""
+    admin_mediation: AdminMediationPeriod | None = COUNTY_MEDIATION_PERIOD
+    """行政调解: no national period; the county's own (30 CD from acceptance, one extension).
+    None = no deadline is computed (compute raises :class:`NoPeriodConfigured`)."""
 
     def apply(self, rules: Mapping[str, Rule]) -> dict[str, Rule]:
         """The table with these settings applied (the statutory rows are never mutated)."""
@@ -723,7 +744,7 @@ class LocalPeriods(BaseModel):
                 count=period.count,
                 local_citation=(period.basis, period.basis_en),
                 extension=(
-                    Extension(period.extension, frozenset({"mediator", "admin"}), "parties")
+                    Extension(period.extension, frozenset({ROOM_LEAD}), "parties")
                     if period.extension
                     else None
                 ),

@@ -22,7 +22,12 @@ from pydantic import BaseModel
 
 from cases.intake.forms import Procedure
 from cases.intake.validation import mask_id_number, mask_phone
-from cases.law.deadline_rules import RECONSIDERATION_HEAD, DeadlineEngine, default_engine
+from cases.law.deadline_rules import (
+    RECONSIDERATION_HEAD,
+    ROOM_LEAD,
+    DeadlineEngine,
+    default_engine,
+)
 from cases.org.users import Role, User
 from cases.procedures.case_clocks import (
     CaseDeadline,
@@ -297,6 +302,8 @@ def may_approve_extension(
     roles = {user.role.value}
     if user.role is Role.office_staff and user.heads_reconsideration:
         roles.add(RECONSIDERATION_HEAD)
+    if user.role is Role.mediator and user.leads_room:
+        roles.add(ROOM_LEAD)
     return bool(roles & rule.extension.approver_roles)
 
 

@@ -43,6 +43,7 @@ from pydantic import BaseModel, ConfigDict
 from cases.law.calendar import Counted, LegalCalendar
 from cases.law.deadline_rules import (
     RECONSIDERATION_HEAD,
+    ROOM_LEAD,
     DeadlineEngine,
     Direction,
     PauseReason,
@@ -170,9 +171,14 @@ async def _actor_role(conn: aiosqlite.Connection, actor_id: int | None) -> str:
 
 
 async def _approver_roles(conn: aiosqlite.Connection, actor_id: int | None) -> set[str]:
-    """The person's role, and ``reconsideration_head`` for the flagged head of the 复议机构."""
+    """The person's role, and ``reconsideration_head`` for the flagged head of the 复议机构,
+    ``room_lead`` for the flagged lead of a mediation room (MA)."""
     role = await _actor_role(conn, actor_id)
     roles = {role}
+    if role == "mediator":
+        row = await row_in(conn, "SELECT leads_room FROM users WHERE telegram_id = ?", (actor_id,))
+        if row is not None and row[0]:
+            roles.add(ROOM_LEAD)
     if role == "office_staff":
         row = await row_in(
             conn, "SELECT heads_reconsideration FROM users WHERE telegram_id = ?", (actor_id,)
