@@ -67,6 +67,8 @@ from cases.law.calendar import LegalCalendar
 from cases.law.deadline_rules import configure as configure_deadlines
 from cases.law.deadline_rules import default_engine
 from cases.litigation.court_cases import LitigationService
+from cases.mediation.assignment import AssignmentService
+from cases.mediation.profiles import MediatorProfiles
 from cases.org.organisation import Organisation, OrganisationError, load_organisation
 from cases.org.users import Role, UserRepository
 from cases.procedures.actions import CaseActions
@@ -83,6 +85,7 @@ from handlers import get_routers, setup_middlewares
 from handlers.commands import MENU_ROLES, set_commands
 from handlers.replies import RetryRateLimitedReplies
 from handlers.storage import SqliteStorage
+from scheduling.assignment import AssignmentJobs, AssignmentMailer
 from scheduling.booking import BookingJobs, BookingMailer
 from scheduling.notices import alert_calendar_gap, notice_sink, notify_recomputed
 from scheduling.planner import Planner
@@ -199,6 +202,15 @@ def create_dispatcher(
             settings.booking,
             BookingMailer(ZoneInfo(settings.timezone)),
         ),
+        assignment=AssignmentService(
+            db,
+            clock,
+            org,
+            default_engine().calendar,
+            settings.mediation,
+            AssignmentMailer(ZoneInfo(settings.timezone)),
+        ),
+        mediators=MediatorProfiles(db, clock, org, users),
     )
     setup_middlewares(
         dp, processed=processed, users=users, i18n=i18n, flood_limit=settings.flood_limit
@@ -509,6 +521,7 @@ async def poll(
     reminder_bot = build_bot(settings)
     scheduling = Scheduling(bot=reminder_bot, db=db, clock=clock, settings=settings)
     scheduling.tick_steps.append(BookingJobs(dp["booking"]).tick)
+    scheduling.tick_steps.append(AssignmentJobs(dp["assignment"]).tick)
 
     @dp.startup()
     async def on_startup(bot: Bot) -> None:

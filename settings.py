@@ -13,6 +13,7 @@ from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from cases.law.deadline_rules import LocalPeriods
+from cases.mediation.profiles import MediationSettings
 from cases.reception.booking import BookingSettings
 
 ROOT = Path(__file__).resolve().parent
@@ -67,6 +68,8 @@ class Settings(BaseSettings):
     """信访 figures and the 行政调解 period: local rules, national defaults (domain §2, §5)."""
     booking: BookingSettings = BookingSettings()
     """局长接待日: slot length and seats (per agency), booking window, waitlist hold (issue 9)."""
+    mediation: MediationSettings = MediationSettings()
+    """行政调解 assignment: default maximum load, offer hours, office hours, contact days."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     channel: Literal["telegram", "web"] = "telegram"
     """Whose reminders this process delivers (README, "Web chat"): with a Telegram process and

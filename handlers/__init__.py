@@ -16,6 +16,8 @@ the first matching handler wins; every router passed on the way costs a filter p
    ``case-file``  – the application in full and its evidence files (staff and the respondent
                     agency; callback data only).
    ``agency-reply`` – the respondent agency's written reply and evidence (FY 48; its state).
+   ``assignment`` – mediators: offers (accept / decline), /profile, /away, /conflict; room
+                    leads /unassigned and /mediators (its state: a typed decline reason).
 8. ``triage``     – "help me choose" questions (callback data only).
 9. ``litigation`` – staff: court cases against agencies (行政应诉), L3/L7 data entry; one
                      sub-router per flow (handlers/litigation/: registration, cards,
@@ -35,6 +37,7 @@ from cases.store.processed_updates import ProcessedUpdates
 from handlers import (
     admin,
     agency_reply,
+    assignment,
     booking,
     case_file,
     common,
@@ -70,6 +73,7 @@ def get_routers() -> list[Router]:
         staff.build_router(),
         case_file.build_router(),
         agency_reply.build_router(),
+        assignment.build_router(),
         triage.build_router(),
         litigation.build_router(),
         admin.build_router(),

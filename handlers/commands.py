@@ -72,13 +72,33 @@ ADMIN_COMMANDS: dict[str, list[tuple[str, str]]] = {
         ("grant", "设置工作人员角色"),
         ("staff", "工作人员名单"),
         ("sessions", "局长接待日场次"),
+        ("mediators", "调解员名单与调解室负责人"),
     ],
     "en": [
         ("grant", "Give a person a staff role"),
         ("staff", "List of staff"),
         ("sessions", "Reception-day sessions"),
+        ("mediators", "Mediators and room leads"),
     ],
 }
+
+MEDIATOR_COMMANDS: dict[str, list[tuple[str, str]]] = {
+    "zh": [
+        ("profile", "我的调解员资料：显示名、擅长类别、最大案件数"),
+        ("away", "登记不在岗日期"),
+        ("conflict", "申请回避"),
+        ("unassigned", "未分派的调解案件（调解室负责人）"),
+        ("mediators", "本调解室调解员（调解室负责人）"),
+    ],
+    "en": [
+        ("profile", "My mediator profile: shown name, skills, maximum load"),
+        ("away", "Declare an absence"),
+        ("conflict", "Step aside from a case (conflict of interest)"),
+        ("unassigned", "Unassigned mediation cases (room lead)"),
+        ("mediators", "Your room's mediators (room lead)"),
+    ],
+}
+"""Mediators: their profile and offers (issue #10); the last two are for room leads."""
 
 
 ROLE_GROUPS: dict[Role, str] = {
@@ -102,6 +122,7 @@ def role_commands(role: Role, locale: str = "en") -> list[tuple[str, str]]:
         commands += STAFF_COMMANDS[locale]
     elif role is Role.mediator:
         commands += STAFF_COMMANDS[locale][:1]  # /cases: their room's cases
+        commands += MEDIATOR_COMMANDS[locale]
     elif role in (Role.agency_liaison, Role.agency_head):
         commands += AGENCY_COMMANDS[locale]
     if role is Role.admin:

@@ -42,6 +42,7 @@ from cases.org.users import Role
 from cases.procedures.followup import closure_offers
 from cases.store.time import LEGAL_TZ, from_db
 from handlers.callbacks import CaseAction, CaseFollowUp, ReminderAck
+from scheduling.assignment import assignment_buttons, render_assignment
 from scheduling.booking import booking_buttons, render_booking
 from scheduling.notices import render_case_notice
 from scheduling.outbox import (
@@ -231,6 +232,8 @@ def render_text(row: OutboxRow) -> str:
         return str(p.get("text", ""))
     if row.kind is Kind.NOTICE and p.get("booking"):
         return render_booking(loc, p)  # a reception-day booking (scheduling.booking)
+    if row.kind is Kind.NOTICE and p.get("assignment"):
+        return render_assignment(loc, p)  # a mediation offer (scheduling.assignment)
     if row.kind is Kind.NOTICE and p.get("notice"):
         # A notice about a case event (scheduling.notices), rendered now in today's language.
         text = render_case_notice(loc, p, citizen=row.audience is Role.citizen)
@@ -360,6 +363,10 @@ def render_markup(row: OutboxRow, *, acknowledged: bool = False) -> InlineKeyboa
             [InlineKeyboardButton(text=text, callback_data=data)]
             for text, data in booking_buttons(row.locale, row.payload)
         ]
+    rows += [
+        [InlineKeyboardButton(text=text, callback_data=data)]
+        for text, data in assignment_buttons(row.locale, row.payload)
+    ]
     if buttons:
         rows.append(buttons)
     return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None

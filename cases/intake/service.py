@@ -50,7 +50,7 @@ from cases.procedures.case_clocks import (
     next_deadline,
     open_deadline,
 )
-from cases.procedures.history import append_event
+from cases.procedures.history import ASSIGNMENT_EVENT_TEXTS, CITIZEN, STAFF, append_event
 from cases.procedures.privacy import mask_numbers
 from cases.procedures.statuses import OPEN_STATUSES, CaseStatus
 from cases.procedures.transitions import history_texts
@@ -171,6 +171,7 @@ EVENT_TEXTS: dict[str, str] = {
     # Staff actions and deemed acceptance: their rows of the transition table.
     **history_texts("citizen"),
     "review_requested": N_("You asked for a review (复查) of the handling opinion."),
+    **ASSIGNMENT_EVENT_TEXTS[CITIZEN],
 }
 
 STAFF_EVENT_TEXTS: dict[str, str] = {
@@ -181,6 +182,7 @@ STAFF_EVENT_TEXTS: dict[str, str] = {
     "withdrawn": N_("The applicant withdrew the case."),
     **history_texts("staff"),
     "review_requested": N_("The applicant asked for a review (复查) of the handling opinion."),
+    **ASSIGNMENT_EVENT_TEXTS[STAFF],
 }
 """The same history for staff: the citizen's texts speak to the citizen ("you submitted")."""
 

@@ -134,6 +134,14 @@ class UserRepository:
         )
         self._cache.pop(telegram_id, None)
 
+    async def set_leads_room(self, telegram_id: int, lead: bool) -> None:
+        """A mediator leads their room (issue #10); only mediators can."""
+        await self._db.execute(
+            "UPDATE users SET leads_room = ? WHERE telegram_id = ? AND role = 'mediator'",
+            (int(lead), telegram_id),
+        )
+        self._cache.pop(telegram_id, None)
+
     async def with_role(self, role: Role) -> list[User]:
         rows = await self._db.fetch_all(
             _SELECT + " WHERE role = ? ORDER BY telegram_id",
