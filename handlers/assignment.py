@@ -62,7 +62,7 @@ BAD_DATE = N_("I could not read the dates. Please write them like 2026-12-20 202
 LEADS_ONLY = N_("Only the lead of a mediation room sees its unassigned cases.")
 CONFLICT_USAGE = N_(
     "To step aside from a case because of a conflict of interest (回避), send its number and "
-    "the reason, e.g. /conflict MA-2026-00012 the applicant is my relative"
+    "the reason, e.g. /conflict TJ-2026-000012 the applicant is my relative"
 )
 
 

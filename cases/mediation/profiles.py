@@ -13,6 +13,7 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
+from cases.i18n import N_
 from cases.org.organisation import Organisation
 from cases.org.users import Role, User, UserRepository
 from cases.store.db import Database
@@ -46,8 +47,8 @@ class ProfileError(Exception):
         self.msgid = msgid
 
 
-NOT_YOURS = "You may not change this mediator's profile."
-NOT_A_MEDIATOR = "This person is not a mediator."
+NOT_YOURS = N_("You may not change this mediator's profile.")
+NOT_A_MEDIATOR = N_("This person is not a mediator.")
 
 
 class Absence(BaseModel):
@@ -209,7 +210,7 @@ class MediatorProfiles:
         mediator = await self._mediator(actor, mediator_id)
         name = " ".join(name.split())
         if not name or len(name) > MAX_SHOWN_NAME:
-            raise ProfileError("The name must be 1 to 32 characters.")
+            raise ProfileError(N_("The name must be 1 to 32 characters."))
         await self._ensure_row(mediator_id)
         await self._db.execute(
             "UPDATE mediator_profiles SET shown_name = ?, updated_at = ? WHERE user_id = ?",
@@ -221,7 +222,7 @@ class MediatorProfiles:
         mediator = await self._mediator(actor, mediator_id)
         digits = normalise_phone(phone)
         if not re.fullmatch(r"1[3-9]\d{9}|0\d{9,11}", digits):
-            raise ProfileError("Please type a mainland mobile or landline number.")
+            raise ProfileError(N_("Please type a mainland mobile or landline number."))
         await self._ensure_row(mediator_id)
         await self._db.execute(
             "UPDATE mediator_profiles SET phone = ?, updated_at = ? WHERE user_id = ?",
@@ -235,11 +236,11 @@ class MediatorProfiles:
         mediator = await self._mediator(actor, mediator_id)
         today = self._clock.now().astimezone(LEGAL_TZ).date()
         if ends_on < starts_on:
-            raise ProfileError("The last day comes before the first day.")
+            raise ProfileError(N_("The last day comes before the first day."))
         if ends_on < today:
-            raise ProfileError("This absence lies in the past.")
+            raise ProfileError(N_("This absence lies in the past."))
         if (ends_on - starts_on).days >= MAX_ABSENCE_DAYS:
-            raise ProfileError("An absence may last at most a year.")
+            raise ProfileError(N_("An absence may last at most a year."))
         await self._db.execute(
             "INSERT INTO mediator_absences(user_id, starts_on, ends_on, created_at)"
             " VALUES (?, ?, ?, ?)",
@@ -260,7 +261,7 @@ class MediatorProfiles:
     async def set_lead(self, actor: User, mediator_id: int, lead: bool) -> MediatorProfile:
         """Administrators make a mediator the lead of their room (or stop it)."""
         if actor.role is not Role.admin:
-            raise ProfileError("Only administrators make a mediator a room lead.")
+            raise ProfileError(N_("Only administrators make a mediator a room lead."))
         mediator = await self._mediator(actor, mediator_id)
         await self._users.set_leads_room(mediator_id, lead)
         updated = await self._users.get(mediator_id)
