@@ -131,6 +131,7 @@ FLOWS: dict[str, tuple[Role | None, Flow]] = {
         Role.agency_liaison,
         lambda c: c.click(AgencyReplyAction(action="start", case_id=1)),
     ),
+    "assignment": (Role.mediator, lambda c: _command(c, "/profile")),
     "errors": (None, _failure),
     "fallback": (None, _plain_text),
 }
