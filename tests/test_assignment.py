@@ -421,3 +421,32 @@ async def test_an_offer_pending_at_a_restart_runs_out_and_passes_on_after_it(
     finally:
         await reopened.close()
         await db.open()
+
+
+async def test_migration_0015_upgrades_a_database_with_cases_and_mediators(
+    tmp_path, clock: FakeClock
+) -> None:
+    """A database from before 0015, with a waiting mediation case and a mediator: after the
+    upgrade the case is offered like a new one."""
+    import shutil
+
+    from cases.org.users import UserRepository
+    from cases.store.migrate import MIGRATIONS_DIR, migrate
+
+    before = tmp_path / "before"
+    before.mkdir()
+    for path in MIGRATIONS_DIR.glob("*.sql"):
+        if "mediation_assignment" not in path.name:
+            shutil.copy(path, before / path.name)
+    db = Database(tmp_path / "old.sqlite3")
+    await db.open()
+    try:
+        await migrate(db, before, clock=clock)
+        await UserRepository(db, clock).set_role(6001, Role.mediator, PSB_ROOM)
+        case_id = await insert_case(db, 500)
+        applied = await migrate(db, clock=clock)
+        assert [name.split("_", 1)[1] for name in applied] == ["mediation_assignment.sql"]
+        assert await service(db, clock).offer(case_id) == 6001
+        assert await db.fetch_value("SELECT count(*) FROM cases") == 1
+    finally:
+        await db.close()
