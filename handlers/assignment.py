@@ -510,6 +510,13 @@ async def command_unassigned(
             )
         else:
             state = _("nobody eligible now")
+        if item.last_reason:
+            code, _sep, note = item.last_reason.partition(":")
+            try:
+                label = _(DECLINE_LABELS[DeclineReason(code)])
+            except ValueError:
+                label = code
+            state += t("; last declined: {reason}", reason=html.escape(note or label))
         lines.append(
             t(
                 "• {number} · {category} · {township} · received {received} · {state}; "
@@ -553,12 +560,16 @@ async def on_lead_assign(
                 )
             return
         loads = await assignment.open_load(allowed)
+        away = await assignment.absent_today(allowed)
         buttons = []
         for mediator_id in allowed:
             person = await users.get(mediator_id)
+            label = t("{name} · {load} open", name=_person(person), load=loads[mediator_id])
+            if mediator_id in away:
+                label += " · " + _("away today")
             buttons.append(
                 button(
-                    t("{name} · {load} open", name=_person(person), load=loads[mediator_id]),
+                    label,
                     LeadAssign(op=LeadOp.assign, case_id=case_id, mediator_id=mediator_id),
                 )
             )

@@ -40,6 +40,14 @@ ASSIGNMENT_TEXTS: dict[str, str] = {
         "⚠️ No mediator of {room} can take mediation case {number} ({category}, {township}) "
         "now. Please assign it by hand: /unassigned"
     ),
+    "offer_expired": N_(
+        "The offer of mediation case {number} ran out without an answer and has passed to "
+        "another mediator."
+    ),
+    "offer_withdrawn": N_(
+        "The room lead assigned mediation case {number} to another mediator; the offer to you "
+        "is withdrawn."
+    ),
     "citizen_assigned": N_(
         "Your mediation request {number}: {mediator} of {room} will mediate. They will "
         "contact you by {contact_due}."
@@ -154,7 +162,11 @@ class AssignmentJobs:
         self.service = service
 
     async def tick(self) -> None:
-        for step in (self.service.expire_due, self.service.offer_unassigned):
+        for step in (
+            self.service.withdraw_closed,
+            self.service.expire_due,
+            self.service.offer_unassigned,
+        ):
             try:
                 await step()
             except Exception:

@@ -147,6 +147,7 @@ async def test_a_friday_afternoon_offer_runs_out_on_monday_and_passes_to_the_nex
         (6002, "pending"),
     ]
     assert "新的调解案件分派给您" in zhou.last_text()
+    assert "已超时未答复，已转给其他调解员" in wang.last_text()
     await wang.press("接受")  # too late: the old button is refused
     assert any("已失效" in alert for alert in wang.session.alerts())
     assert await db.fetch_value("SELECT mediator_id FROM cases WHERE id = ?", (case_id,)) is None
@@ -310,7 +311,8 @@ async def test_the_room_lead_sees_unassigned_cases_and_assigns_by_hand(
     await lead.send("/unassigned")
     assert number in lead.last_text() and "目前没有可承办的调解员" in lead.last_text()
     await lead.press(f"分派 {number}")
-    assert lead.buttons() == ["组长 · 在办 0 件", "王 · 在办 0 件"]
+    # Absent mediators may be chosen by hand; the lead sees who is away.
+    assert lead.buttons() == ["组长 · 在办 0 件 · 今日不在岗", "王 · 在办 0 件 · 今日不在岗"]
     await lead.press("王")
     assert "已分派给 王" in lead.last_text()
     assert await db.fetch_value("SELECT mediator_id FROM cases WHERE id = ?", (case_id,)) == 6002
@@ -320,6 +322,49 @@ async def test_the_room_lead_sees_unassigned_cases_and_assigns_by_hand(
     assert "调解室负责人将调解案件" in wang.last_text()
     assert "王" in client.last_text() and "前与您联系" in client.last_text()
     assert (await events(db, case_id))[-1] == "mediation_assigned"
+
+
+async def test_assigning_by_hand_withdraws_the_pending_offer_and_a_closed_case_drops_its_own(
+    dispatcher: Dispatcher, db: Database, bot: Bot, clock: FakeClock, client: BotClient
+) -> None:
+    lead = await make_mediator(dispatcher, bot, 6001, name="组长", lead=True)
+    await lead.send("/away 2026-11-25 2026-11-30")
+    zhou = await make_mediator(dispatcher, bot, 6002, name="周")
+    case_id = await file_mediation(client, db)
+    number = await db.fetch_value("SELECT number FROM cases WHERE id = ?", (case_id,))
+    await tick(dispatcher, db, bot, clock)
+    assert "新的调解案件分派给您" in zhou.last_text()
+    await zhou.press("不接受")
+    await zhou.press("需要回避")
+    await tick(dispatcher, db, bot, clock)
+    await lead.send("/unassigned")
+    assert "最近拒绝原因：需要回避（利害关系）" in lead.last_text()
+    # The lead cannot assign a mediator who declared a conflict, only one without.
+    await lead.press(f"分派 {number}")
+    assert lead.buttons() == ["组长 · 在办 0 件 · 今日不在岗"]
+    await lead.click(LeadAssign(op=LeadOp.assign, case_id=case_id, mediator_id=6002))
+    assert "该调解员与本案有利害关系，应当回避。" in lead.session.alerts()
+
+    # A second case: offered to zhou, then the lead assigns it to himself by hand.
+    other = await file_mediation(client, db, other="王二")
+    await tick(dispatcher, db, bot, clock)
+    assert (await offers(db, other))[-1][1:] == (6002, "pending")
+    await lead.click(LeadAssign(op=LeadOp.assign, case_id=other, mediator_id=6001))
+    await tick(dispatcher, db, bot, clock)
+    assert "对您的分派已撤回" in zhou.last_text()
+    await zhou.press("接受")
+    assert any("已失效" in alert for alert in zhou.session.alerts())
+    assert await db.fetch_value("SELECT mediator_id FROM cases WHERE id = ?", (other,)) == 6001
+
+    # A third, withdrawn by the applicant while offered: the offer is withdrawn too.
+    third = await insert_case(db, 700)
+    await tick(dispatcher, db, bot, clock)
+    offer_id = (await offers(db, third))[-1][0]
+    await db.execute("UPDATE cases SET status = 'withdrawn' WHERE id = ?", (third,))
+    await tick(dispatcher, db, bot, clock)
+    assert (await offers(db, third))[-1][2] == "withdrawn"
+    await zhou.click(OfferAnswer(op=OfferOp.accept, offer_id=offer_id))
+    assert await db.fetch_value("SELECT mediator_id FROM cases WHERE id = ?", (third,)) is None
 
 
 async def test_forged_buttons_are_refused_across_mediators_rooms_and_roles(

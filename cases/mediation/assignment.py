@@ -106,6 +106,8 @@ class UnassignedCase:
     pending_until: datetime | None
     declined: int
     expired: int
+    last_reason: str | None = None
+    """The last decline's reason code (DeclineReason) and typed note, "code: note"."""
 
 
 @dataclass
@@ -498,12 +500,34 @@ class AssignmentService:
                     detail={"offer_id": int(row[0])},
                 )
                 case = await self._case(conn, int(offer[0]))
-                if case is not None and case["status"] in _OPEN and case["mediator_id"] is None:
+                await self._queue(
+                    conn,
+                    Outgoing(
+                        f"asg:expired:{row[0]}",
+                        int(offer[1]),
+                        Role.mediator,
+                        "offer_expired",
+                        self._case_params(case),
+                    ),
+                    now,
+                )
+                if case["status"] in _OPEN and case["mediator_id"] is None:
                     await self._offer_next(conn, case, now)
                 expired += 1
         return expired
 
+    async def withdraw_closed(self) -> int:
+        """Pending offers of cases that closed meanwhile (withdrawn by the applicant, say) are
+        withdrawn, so they neither run out into a new offer nor count as load."""
+        return await self.db.execute(
+            "UPDATE mediation_offers SET status = 'withdrawn', answered_at = ?"
+            " WHERE status = 'pending' AND case_id IN (SELECT id FROM cases"
+            f" WHERE status NOT IN ({_OPEN_SQL}))",
+            (to_db(self.clock.now()), *_OPEN),
+        )
+
     async def tick(self) -> None:
+        await self.withdraw_closed()
         await self.expire_due()
         await self.offer_unassigned()
 
@@ -546,8 +570,9 @@ class AssignmentService:
             changed = await conn.execute(
                 "UPDATE mediation_offers SET status = 'accepted', answered_at = ?"
                 " WHERE id = ? AND mediator_id = ? AND status = 'pending' AND expires_at > ?"
-                " AND EXISTS (SELECT 1 FROM cases WHERE id = case_id AND mediator_id IS NULL)",
-                (stamp, offer_id, user.telegram_id, stamp),
+                " AND EXISTS (SELECT 1 FROM cases WHERE id = case_id AND mediator_id IS NULL"
+                f" AND status IN ({_OPEN_SQL}))",
+                (stamp, offer_id, user.telegram_id, stamp, *_OPEN),
             )
             if changed.rowcount != 1:
                 return await self._answer_state(conn, offer_id, user, OfferStatus.accepted)
@@ -734,7 +759,9 @@ class AssignmentService:
             " (SELECT count(*) FROM mediation_offers WHERE case_id = c.id"
             "  AND status = 'declined'),"
             " (SELECT count(*) FROM mediation_offers WHERE case_id = c.id"
-            "  AND status = 'expired')"
+            "  AND status = 'expired'),"
+            " (SELECT reason_code || ':' || coalesce(reason, '') FROM mediation_offers"
+            "  WHERE case_id = c.id AND status = 'declined' ORDER BY id DESC LIMIT 1)"
             " FROM cases c WHERE c.procedure = 'mediation' AND c.mediator_id IS NULL"
             f" AND c.status IN ({_OPEN_SQL}) AND c.routed_to = ? ORDER BY c.id",
             (*_OPEN, f"room:{lead.unit}"),
@@ -753,6 +780,7 @@ class AssignmentService:
                     pending_until=from_db(r[5]) if r[5] else None,
                     declined=int(r[6]),
                     expired=int(r[7]),
+                    last_reason=r[8],
                 )
             )
         return out
@@ -787,11 +815,30 @@ class AssignmentService:
                 )
                 outcome = Outcome.conflict if member else Outcome.refused
                 return Result(outcome, case_id, str(case["number"]))
-            await conn.execute(
-                "UPDATE mediation_offers SET status = 'withdrawn', answered_at = ?"
-                " WHERE case_id = ? AND status = 'pending'",
-                (stamp, case_id),
+            pending = await row_in(
+                conn,
+                "SELECT id, mediator_id FROM mediation_offers WHERE case_id = ?"
+                " AND status = 'pending'",
+                (case_id,),
             )
+            if pending is not None:
+                await conn.execute(
+                    "UPDATE mediation_offers SET status = 'withdrawn', answered_at = ?"
+                    " WHERE id = ?",
+                    (stamp, pending[0]),
+                )
+                if int(pending[1]) != mediator_id:
+                    await self._queue(
+                        conn,
+                        Outgoing(
+                            f"asg:withdrawn:{pending[0]}",
+                            int(pending[1]),
+                            Role.mediator,
+                            "offer_withdrawn",
+                            self._case_params(case),
+                        ),
+                        now,
+                    )
             changed = await conn.execute(
                 "UPDATE cases SET mediator_id = ?, updated_at = ? WHERE id = ?"
                 " AND mediator_id IS NULL",
@@ -827,6 +874,18 @@ class AssignmentService:
                 now,
             )
         return Result(Outcome.done, case_id, str(case["number"]), {"contact_due": contact})
+
+    async def absent_today(self, mediator_ids: Sequence[int]) -> set[int]:
+        if not mediator_ids:
+            return set()
+        marks = ",".join("?" for _ in mediator_ids)
+        today = self.today().isoformat()
+        rows = await self.db.fetch_all(
+            f"SELECT DISTINCT user_id FROM mediator_absences WHERE user_id IN ({marks})"
+            " AND starts_on <= ? AND ends_on >= ?",
+            (*mediator_ids, today, today),
+        )
+        return {int(r[0]) for r in rows}
 
     async def open_load(self, mediator_ids: Sequence[int]) -> dict[int, int]:
         """Open cases held per mediator (for the lead's lists and the benchmark)."""
