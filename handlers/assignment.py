@@ -66,6 +66,10 @@ CONFLICT_USAGE = N_(
 )
 
 
+UNASSIGNED_SHOWN = 15
+"""Cases listed at once by /unassigned (one message; the oldest first)."""
+
+
 class DeclineText(StatesGroup):
     reason = State()
 
@@ -500,7 +504,11 @@ async def command_unassigned(
         return
     lines = ["<b>" + _("Mediation cases without a mediator") + "</b>"]
     buttons = []
-    for item in cases:
+    if len(cases) > UNASSIGNED_SHOWN:
+        lines.append(
+            t("The oldest {shown} of {count} are shown.", shown=UNASSIGNED_SHOWN, count=len(cases))
+        )
+    for item in cases[:UNASSIGNED_SHOWN]:
         if item.pending_to is not None and item.pending_until is not None:
             person = await users.get(item.pending_to)
             state = t(

@@ -121,8 +121,8 @@ def role_commands(role: Role, locale: str = "en") -> list[tuple[str, str]]:
     if role in (Role.admin, Role.office_staff):
         commands += STAFF_COMMANDS[locale]
     elif role is Role.mediator:
-        commands += STAFF_COMMANDS[locale][:1]  # /cases: their room's cases
-        commands += MEDIATOR_COMMANDS[locale]
+        # Their profile and offers, then /cases (their room's cases) last, as before.
+        commands += MEDIATOR_COMMANDS[locale] + STAFF_COMMANDS[locale][:1]
     elif role in (Role.agency_liaison, Role.agency_head):
         commands += AGENCY_COMMANDS[locale]
     if role is Role.admin:

@@ -517,12 +517,16 @@ class AssignmentService:
         return expired
 
     async def withdraw_closed(self) -> int:
-        """Pending offers of cases that closed meanwhile (withdrawn by the applicant, say) are
-        withdrawn, so they neither run out into a new offer nor count as load."""
+        """Pending offers of cases that closed meanwhile (withdrawn by the applicant, say) or
+        made to someone who is no longer a mediator of the case's room are withdrawn: they
+        neither wait out their hours nor count as load, and the case is offered again."""
         return await self.db.execute(
             "UPDATE mediation_offers SET status = 'withdrawn', answered_at = ?"
-            " WHERE status = 'pending' AND case_id IN (SELECT id FROM cases"
-            f" WHERE status NOT IN ({_OPEN_SQL}))",
+            " WHERE status = 'pending' AND (case_id IN (SELECT id FROM cases"
+            f" WHERE status NOT IN ({_OPEN_SQL})) OR NOT EXISTS (SELECT 1 FROM users u"
+            " JOIN cases c ON c.id = mediation_offers.case_id"
+            " WHERE u.telegram_id = mediation_offers.mediator_id AND u.role = 'mediator'"
+            " AND c.routed_to = 'room:' || u.unit))",
             (to_db(self.clock.now()), *_OPEN),
         )
 
