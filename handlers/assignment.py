@@ -10,10 +10,12 @@ who may do what (``cases.mediation``); this module parses, calls and renders.
 
 from __future__ import annotations
 
+import contextlib
 import html
 from datetime import date
 
 from aiogram import F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -329,7 +331,10 @@ async def on_profile_action(
         if query.message is not None:
             await query.message.answer(text, reply_markup=markup)
         return
-    await query.message.edit_text(text, reply_markup=markup)
+    # The same button twice leaves the text unchanged, which Telegram refuses to "edit": the
+    # record is what counts.
+    with contextlib.suppress(TelegramBadRequest):
+        await query.message.edit_text(text, reply_markup=markup)
 
 
 async def command_mediators(
@@ -375,7 +380,8 @@ async def on_offer(
         if result.outcome is Outcome.done:
             await query.answer()
             if isinstance(query.message, Message):
-                await query.message.edit_reply_markup(reply_markup=None)
+                with contextlib.suppress(TelegramBadRequest):
+                    await query.message.edit_reply_markup(reply_markup=None)
                 await query.message.answer(
                     t(
                         "You accepted mediation case {number}. Please contact the applicant by "
@@ -448,7 +454,8 @@ async def on_decline(
         return
     await query.answer()
     if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
+        with contextlib.suppress(TelegramBadRequest):
+            await query.message.edit_reply_markup(reply_markup=None)
         await _declined(query.message, result)
 
 
@@ -598,7 +605,8 @@ async def on_lead_assign(
         return
     await query.answer()
     if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
+        with contextlib.suppress(TelegramBadRequest):
+            await query.message.edit_reply_markup(reply_markup=None)
         person = await users.get(callback_data.mediator_id)
         await query.message.answer(
             t(
