@@ -20,22 +20,21 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from functools import partial
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
-
-import aiosqlite
 
 from cases.law.calendar import Counted, LegalCalendar
 from cases.mediation.profiles import MediationSettings, normalise_phone
 from cases.org.organisation import Organisation, UnknownId
 from cases.org.users import Role, User
-from cases.procedures.history import append_event
 from cases.procedures.statuses import OPEN_STATUSES
-from cases.store.db import Database, row_in, rows_in
+from cases.store.db import Database
 from cases.store.time import LEGAL_TZ, Clock, from_db, to_db
 
 Statement = tuple[str, Sequence[Any]]
@@ -121,6 +120,32 @@ class _Candidate:
     idle_since: str = ""
 
 
+def _rows(conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+    return conn.execute(sql, params).fetchall()
+
+
+def _row(conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> Any:
+    return conn.execute(sql, params).fetchone()
+
+
+def _event(
+    conn: sqlite3.Connection,
+    case_id: int,
+    *,
+    at: str,
+    actor_id: int | None,
+    actor_role: str,
+    kind: str,
+    detail: Mapping[str, Any],
+) -> None:
+    """``cases.procedures.history.append_event`` inside a one-trip unit (``Database.run``)."""
+    conn.execute(
+        "INSERT INTO case_events(case_id, at, actor_id, actor_role, kind, detail)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (case_id, at, actor_id, actor_role, kind, json.dumps(detail, ensure_ascii=False)),
+    )
+
+
 def _clean(text: str | None) -> str:
     return re.sub(r"\s+", "", text or "")
 
@@ -193,9 +218,9 @@ class AssignmentService:
                 return agency.id
         return None
 
-    async def _parties(self, conn: aiosqlite.Connection, case_id: int) -> tuple[set[str], str]:
+    def _parties(self, conn: sqlite3.Connection, case_id: int) -> tuple[set[str], str]:
         """The parties' names and every phone digit run found in their details and answers."""
-        rows = await rows_in(
+        rows = _rows(
             conn, "SELECT name, phone, details FROM parties WHERE case_id = ?", (case_id,)
         )
         names = {_clean(r[0]) for r in rows if _clean(r[0])}
@@ -217,8 +242,8 @@ class AssignmentService:
             return True
         return dispute_agency is not None and dispute_agency == room_agency
 
-    async def _candidates(
-        self, conn: aiosqlite.Connection, case: Mapping[str, Any], *, any_state: bool = False
+    def _candidates(
+        self, conn: sqlite3.Connection, case: Mapping[str, Any], *, any_state: bool = False
     ) -> list[_Candidate]:
         """The eligible mediators of the case's room, best first. ``any_state``: the lead
         assigning by hand may pass over skills, absence and load, never a conflict."""
@@ -228,7 +253,7 @@ class AssignmentService:
         except UnknownId:
             return []
         answers = json.loads(case["answers"] or "{}")
-        rows = await rows_in(
+        rows = _rows(
             conn,
             "SELECT u.telegram_id, u.display_name, p.shown_name, p.phone, p.max_load"
             " FROM users u LEFT JOIN mediator_profiles p ON p.user_id = u.telegram_id"
@@ -248,20 +273,20 @@ class AssignmentService:
         }
         ids = tuple(found)
         marks = ",".join("?" for _ in ids)
-        for r in await rows_in(
+        for r in _rows(
             conn,
             f"SELECT user_id, category_id FROM mediator_skills WHERE user_id IN ({marks})",
             ids,
         ):
             found[int(r[0])].skills.add(str(r[1]))
-        for r in await rows_in(
+        for r in _rows(
             conn,
             f"SELECT mediator_id, count(*) FROM cases WHERE mediator_id IN ({marks})"
             f" AND status IN ({_OPEN_SQL}) GROUP BY mediator_id",
             (*ids, *_OPEN),
         ):
             found[int(r[0])].load += int(r[1])
-        for r in await rows_in(
+        for r in _rows(
             conn,
             "SELECT mediator_id, sum(status = 'pending'),"
             " max(CASE WHEN status = 'accepted' THEN answered_at END)"
@@ -273,13 +298,13 @@ class AssignmentService:
             found[int(r[0])].idle_since = str(r[2] or "")
         declared = {
             int(r[0])
-            for r in await rows_in(
+            for r in _rows(
                 conn, "SELECT user_id FROM mediator_conflicts WHERE case_id = ?", (case["id"],)
             )
         }
         passed = {
             int(r[0])
-            for r in await rows_in(
+            for r in _rows(
                 conn,
                 "SELECT mediator_id FROM mediation_offers WHERE case_id = ?"
                 " AND status IN ('declined', 'expired')",
@@ -291,14 +316,14 @@ class AssignmentService:
             today = self.today().isoformat()
             absent = {
                 int(r[0])
-                for r in await rows_in(
+                for r in _rows(
                     conn,
                     f"SELECT user_id FROM mediator_absences WHERE user_id IN ({marks})"
                     " AND starts_on <= ? AND ends_on >= ?",
                     (*ids, today, today),
                 )
             }
-        names, digits = await self._parties(conn, int(case["id"]))
+        names, digits = self._parties(conn, int(case["id"]))
         dispute_agency = self._agency_of_dispute(case, answers)
         category = str(answers.get("category_id") or "")
         eligible = []
@@ -320,17 +345,17 @@ class AssignmentService:
 
     # -- offering ------------------------------------------------------------------------
 
-    async def _case(self, conn: aiosqlite.Connection, case_id: int) -> Any:
-        return await row_in(
+    def _case(self, conn: sqlite3.Connection, case_id: int) -> Any:
+        return _row(
             conn,
             "SELECT id, number, procedure, status, routed_to, answers, mediator_id, citizen_id,"
             " respondent FROM cases WHERE id = ?",
             (case_id,),
         )
 
-    async def _queue(self, conn: aiosqlite.Connection, message: Outgoing, now: datetime) -> None:
+    def _queue(self, conn: sqlite3.Connection, message: Outgoing, now: datetime) -> None:
         for sql, params in self.mailer.queue(message, now):
-            await conn.execute(sql, params)
+            conn.execute(sql, params)
 
     def _case_params(self, case: Any) -> dict[str, Any]:
         """Facts for the message, names in both languages (the sender has no organisation)."""
@@ -349,21 +374,19 @@ class AssignmentService:
             params[key + "_en"] = named.name_en if named else ""
         return params
 
-    async def _offer_next(
-        self, conn: aiosqlite.Connection, case: Any, now: datetime
-    ) -> int | None:
+    def _offer_next(self, conn: sqlite3.Connection, case: Any, now: datetime) -> int | None:
         """Offer ``case`` to the best eligible mediator, or tell the room's lead nobody is."""
         stamp = to_db(now)
-        candidates = await self._candidates(conn, case)
+        candidates = self._candidates(conn, case)
         if not candidates:
-            last = await row_in(
+            last = _row(
                 conn,
                 "SELECT kind FROM case_events WHERE case_id = ? AND kind LIKE 'mediation_%'"
                 " ORDER BY id DESC LIMIT 1",
                 (case["id"],),
             )
             if last is None or last[0] != "mediation_unassigned":
-                await append_event(
+                _event(
                     conn,
                     int(case["id"]),
                     at=stamp,
@@ -372,17 +395,17 @@ class AssignmentService:
                     kind="mediation_unassigned",
                     detail={},
                 )
-                rounds = await row_in(
+                rounds = _row(
                     conn, "SELECT count(*) FROM mediation_offers WHERE case_id = ?", (case["id"],)
                 )
                 room_id = str(case["routed_to"] or "").removeprefix("room:")
-                for lead in await rows_in(
+                for lead in _rows(
                     conn,
                     "SELECT telegram_id FROM users WHERE role = 'mediator' AND unit = ?"
                     " AND leads_room = 1",
                     (room_id,),
                 ):
-                    await self._queue(
+                    self._queue(
                         conn,
                         Outgoing(
                             f"asg:nobody:{case['id']}:{rounds[0] if rounds else 0}:{lead[0]}",
@@ -396,13 +419,13 @@ class AssignmentService:
             return None
         chosen = candidates[0]
         expires, provisional = self.offer_expires(now)
-        cursor = await conn.execute(
+        cursor = conn.execute(
             "INSERT INTO mediation_offers(case_id, mediator_id, offered_at, expires_at)"
             " VALUES (?, ?, ?, ?)",
             (case["id"], chosen.user_id, stamp, to_db(expires)),
         )
         offer_id = int(cursor.lastrowid or 0)
-        await append_event(
+        _event(
             conn,
             int(case["id"]),
             at=stamp,
@@ -411,7 +434,7 @@ class AssignmentService:
             kind="mediation_offered",
             detail={"offer_id": offer_id, "until": to_db(expires), "load": chosen.load},
         )
-        first = await row_in(
+        first = _row(
             conn,
             "SELECT min(due_on) FROM case_deadlines WHERE case_id = ? AND status = 'open'",
             (case["id"],),
@@ -423,7 +446,7 @@ class AssignmentService:
             "contact_due": self.contact_by(self.today()).day.isoformat(),
             "provisional": provisional,
         }
-        await self._queue(
+        self._queue(
             conn,
             Outgoing(f"asg:offer:{offer_id}", chosen.user_id, Role.mediator, "offer", params),
             now,
@@ -434,8 +457,9 @@ class AssignmentService:
         """Offer one unassigned mediation case (idempotent: a case already assigned or with a
         pending offer is left as it is). Returns the mediator offered, if any."""
         now = self.clock.now()
-        async with self.db.transaction() as conn:
-            case = await self._case(conn, case_id)
+
+        def work(conn: sqlite3.Connection) -> int | None:
+            case = self._case(conn, case_id)
             if (
                 case is None
                 or case["procedure"] != "mediation"
@@ -443,14 +467,16 @@ class AssignmentService:
                 or case["mediator_id"] is not None
             ):
                 return None
-            pending = await row_in(
+            pending = _row(
                 conn,
                 "SELECT 1 FROM mediation_offers WHERE case_id = ? AND status = 'pending'",
                 (case_id,),
             )
             if pending is not None:
                 return None
-            return await self._offer_next(conn, case, now)
+            return self._offer_next(conn, case, now)
+
+        return await self.db.run(work)
 
     async def offer_unassigned(self, limit: int = 500) -> int:
         """Every open mediation case without a mediator or a pending offer is offered (new
@@ -475,44 +501,48 @@ class AssignmentService:
             " ORDER BY expires_at, id",
             (to_db(now),),
         )
+
+        def work(conn: sqlite3.Connection, offer_id: int) -> bool:
+            changed = conn.execute(
+                "UPDATE mediation_offers SET status = 'expired', answered_at = ?"
+                " WHERE id = ? AND status = 'pending' AND expires_at <= ?",
+                (to_db(now), offer_id, to_db(now)),
+            )
+            if changed.rowcount != 1:
+                return False
+            offer = _row(
+                conn,
+                "SELECT case_id, mediator_id FROM mediation_offers WHERE id = ?",
+                (offer_id,),
+            )
+            _event(
+                conn,
+                int(offer[0]),
+                at=to_db(now),
+                actor_id=int(offer[1]),
+                actor_role="mediator",
+                kind="mediation_offer_expired",
+                detail={"offer_id": int(offer_id)},
+            )
+            case = self._case(conn, int(offer[0]))
+            self._queue(
+                conn,
+                Outgoing(
+                    f"asg:expired:{offer_id}",
+                    int(offer[1]),
+                    Role.mediator,
+                    "offer_expired",
+                    self._case_params(case),
+                ),
+                now,
+            )
+            if case["status"] in _OPEN and case["mediator_id"] is None:
+                self._offer_next(conn, case, now)
+            return True
+
         expired = 0
         for row in rows:
-            async with self.db.transaction() as conn:
-                changed = await conn.execute(
-                    "UPDATE mediation_offers SET status = 'expired', answered_at = ?"
-                    " WHERE id = ? AND status = 'pending' AND expires_at <= ?",
-                    (to_db(now), row[0], to_db(now)),
-                )
-                if changed.rowcount != 1:
-                    continue
-                offer = await row_in(
-                    conn,
-                    "SELECT case_id, mediator_id FROM mediation_offers WHERE id = ?",
-                    (row[0],),
-                )
-                await append_event(
-                    conn,
-                    int(offer[0]),
-                    at=to_db(now),
-                    actor_id=int(offer[1]),
-                    actor_role="mediator",
-                    kind="mediation_offer_expired",
-                    detail={"offer_id": int(row[0])},
-                )
-                case = await self._case(conn, int(offer[0]))
-                await self._queue(
-                    conn,
-                    Outgoing(
-                        f"asg:expired:{row[0]}",
-                        int(offer[1]),
-                        Role.mediator,
-                        "offer_expired",
-                        self._case_params(case),
-                    ),
-                    now,
-                )
-                if case["status"] in _OPEN and case["mediator_id"] is None:
-                    await self._offer_next(conn, case, now)
+            if await self.db.run(partial(work, offer_id=int(row[0]))):
                 expired += 1
         return expired
 
@@ -537,10 +567,10 @@ class AssignmentService:
 
     # -- answers -------------------------------------------------------------------------
 
-    async def _answer_state(
-        self, conn: aiosqlite.Connection, offer_id: int, user: User, wanted: OfferStatus
+    def _answer_state(
+        self, conn: sqlite3.Connection, offer_id: int, user: User, wanted: OfferStatus
     ) -> Result:
-        row = await row_in(
+        row = _row(
             conn,
             "SELECT o.case_id, o.mediator_id, o.status, c.number FROM mediation_offers o"
             " JOIN cases c ON c.id = o.case_id WHERE o.id = ?",
@@ -570,8 +600,9 @@ class AssignmentService:
         the citizen is told who mediates and by when they will be contacted."""
         now = self.clock.now()
         stamp = to_db(now)
-        async with self.db.transaction() as conn:
-            changed = await conn.execute(
+
+        def work(conn: sqlite3.Connection) -> Result:
+            changed = conn.execute(
                 "UPDATE mediation_offers SET status = 'accepted', answered_at = ?"
                 " WHERE id = ? AND mediator_id = ? AND status = 'pending' AND expires_at > ?"
                 " AND EXISTS (SELECT 1 FROM cases WHERE id = case_id AND mediator_id IS NULL"
@@ -579,17 +610,15 @@ class AssignmentService:
                 (stamp, offer_id, user.telegram_id, stamp, *_OPEN),
             )
             if changed.rowcount != 1:
-                return await self._answer_state(conn, offer_id, user, OfferStatus.accepted)
-            offer = await row_in(
-                conn, "SELECT case_id FROM mediation_offers WHERE id = ?", (offer_id,)
-            )
+                return self._answer_state(conn, offer_id, user, OfferStatus.accepted)
+            offer = _row(conn, "SELECT case_id FROM mediation_offers WHERE id = ?", (offer_id,))
             case_id = int(offer[0])
-            await conn.execute(
+            conn.execute(
                 "UPDATE cases SET mediator_id = ?, updated_at = ? WHERE id = ?"
                 " AND mediator_id IS NULL",
                 (user.telegram_id, stamp, case_id),
             )
-            await append_event(
+            _event(
                 conn,
                 case_id,
                 at=stamp,
@@ -598,12 +627,14 @@ class AssignmentService:
                 kind="mediation_accepted",
                 detail={"offer_id": offer_id},
             )
-            case = await self._case(conn, case_id)
-            contact = await self._tell_citizen(conn, case, user.telegram_id, now)
-        return Result(Outcome.done, case_id, str(case["number"]), {"contact_due": contact})
+            case = self._case(conn, case_id)
+            contact = self._tell_citizen(conn, case, user.telegram_id, now)
+            return Result(Outcome.done, case_id, str(case["number"]), {"contact_due": contact})
 
-    async def _shown_name(self, conn: aiosqlite.Connection, mediator_id: int) -> str:
-        row = await row_in(
+        return await self.db.run(work)
+
+    def _shown_name(self, conn: sqlite3.Connection, mediator_id: int) -> str:
+        row = _row(
             conn,
             "SELECT coalesce(p.shown_name, u.display_name, '') FROM users u"
             " LEFT JOIN mediator_profiles p ON p.user_id = u.telegram_id"
@@ -612,24 +643,24 @@ class AssignmentService:
         )
         return str(row[0]) if row else ""
 
-    async def _tell_citizen(
-        self, conn: aiosqlite.Connection, case: Any, mediator_id: int, now: datetime
+    def _tell_citizen(
+        self, conn: sqlite3.Connection, case: Any, mediator_id: int, now: datetime
     ) -> str:
         contact = self.contact_by(self.today())
         room_id = str(case["routed_to"] or "").removeprefix("room:")
         params = self._case_params(case) | {
-            "mediator": await self._shown_name(conn, mediator_id),
+            "mediator": self._shown_name(conn, mediator_id),
             "room_id": room_id,
             "contact_due": contact.day.isoformat(),
             "provisional": contact.provisional,
         }
-        count = await row_in(
+        count = _row(
             conn,
             "SELECT count(*) FROM case_events WHERE case_id = ? AND kind IN"
             " ('mediation_accepted', 'mediation_assigned')",
             (case["id"],),
         )
-        await self._queue(
+        self._queue(
             conn,
             Outgoing(
                 f"asg:citizen:{case['id']}:{count[0] if count else 0}",
@@ -650,26 +681,25 @@ class AssignmentService:
         now = self.clock.now()
         stamp = to_db(now)
         note = (text or "").strip()[:300] or None
-        async with self.db.transaction() as conn:
-            changed = await conn.execute(
+
+        def work(conn: sqlite3.Connection) -> Result:
+            changed = conn.execute(
                 "UPDATE mediation_offers SET status = 'declined', answered_at = ?,"
                 " reason_code = ?, reason = ? WHERE id = ? AND mediator_id = ?"
                 " AND status = 'pending'",
                 (stamp, reason.value, note, offer_id, user.telegram_id),
             )
             if changed.rowcount != 1:
-                return await self._answer_state(conn, offer_id, user, OfferStatus.declined)
-            offer = await row_in(
-                conn, "SELECT case_id FROM mediation_offers WHERE id = ?", (offer_id,)
-            )
+                return self._answer_state(conn, offer_id, user, OfferStatus.declined)
+            offer = _row(conn, "SELECT case_id FROM mediation_offers WHERE id = ?", (offer_id,))
             case_id = int(offer[0])
             if reason is DeclineReason.conflict:
-                await conn.execute(
+                conn.execute(
                     "INSERT INTO mediator_conflicts(case_id, user_id, reason, declared_at)"
                     " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                     (case_id, user.telegram_id, note, stamp),
                 )
-            await append_event(
+            _event(
                 conn,
                 case_id,
                 at=stamp,
@@ -678,10 +708,12 @@ class AssignmentService:
                 kind="mediation_declined",
                 detail={"offer_id": offer_id, "reason": reason.value, "note": note},
             )
-            case = await self._case(conn, case_id)
+            case = self._case(conn, case_id)
             if case["status"] in _OPEN and case["mediator_id"] is None:
-                await self._offer_next(conn, case, now)
-        return Result(Outcome.done, case_id, str(case["number"]))
+                self._offer_next(conn, case, now)
+            return Result(Outcome.done, case_id, str(case["number"]))
+
+        return await self.db.run(work)
 
     async def declare_conflict(self, user: User, number: str, reason: str | None) -> Result:
         """A mediator who finds a conflict of interest (回避) on a case they hold, or one
@@ -689,8 +721,9 @@ class AssignmentService:
         now = self.clock.now()
         stamp = to_db(now)
         note = (reason or "").strip()[:300] or None
-        async with self.db.transaction() as conn:
-            case = await row_in(
+
+        def work(conn: sqlite3.Connection) -> Result:
+            case = _row(
                 conn,
                 "SELECT id FROM cases WHERE number = ? AND procedure = 'mediation'",
                 (number.strip().upper(),),
@@ -698,21 +731,21 @@ class AssignmentService:
             if case is None:
                 return Result(Outcome.refused)
             case_id = int(case[0])
-            pending = await row_in(
+            pending = _row(
                 conn,
                 "SELECT id FROM mediation_offers WHERE case_id = ? AND mediator_id = ?"
                 " AND status = 'pending'",
                 (case_id, user.telegram_id),
             )
             if pending is not None:
-                await conn.execute(
+                conn.execute(
                     "UPDATE mediation_offers SET status = 'declined', answered_at = ?,"
                     " reason_code = 'conflict', reason = ? WHERE id = ?",
                     (stamp, note, pending[0]),
                 )
                 kind = "mediation_declined"
             else:
-                changed = await conn.execute(
+                changed = conn.execute(
                     "UPDATE cases SET mediator_id = NULL, updated_at = ? WHERE id = ?"
                     " AND mediator_id = ?",
                     (stamp, case_id, user.telegram_id),
@@ -720,12 +753,12 @@ class AssignmentService:
                 if changed.rowcount != 1:
                     return Result(Outcome.refused)
                 kind = "mediation_handed_over"
-            await conn.execute(
+            conn.execute(
                 "INSERT INTO mediator_conflicts(case_id, user_id, reason, declared_at)"
                 " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (case_id, user.telegram_id, note, stamp),
             )
-            await append_event(
+            _event(
                 conn,
                 case_id,
                 at=stamp,
@@ -734,10 +767,12 @@ class AssignmentService:
                 kind=kind,
                 detail={"reason": DeclineReason.conflict.value, "note": note},
             )
-            row = await self._case(conn, case_id)
+            row = self._case(conn, case_id)
             if row["status"] in _OPEN:
-                await self._offer_next(conn, row, now)
-        return Result(Outcome.done, case_id, number)
+                self._offer_next(conn, row, now)
+            return Result(Outcome.done, case_id, number)
+
+        return await self.db.run(work)
 
     # -- the room lead -------------------------------------------------------------------
 
@@ -792,11 +827,14 @@ class AssignmentService:
     async def choosable(self, lead: User, case_id: int) -> list[int] | None:
         """The mediators the lead may assign ``case_id`` to (no conflict), or None when the
         case is not the lead's to assign."""
-        async with self.db.transaction() as conn:
-            case = await self._case(conn, case_id)
+
+        def work(conn: sqlite3.Connection) -> list[int] | None:
+            case = self._case(conn, case_id)
             if case is None or not self._leads(lead, case) or case["mediator_id"] is not None:
                 return None
-            return [c.user_id for c in await self._candidates(conn, case, any_state=True)]
+            return [c.user_id for c in self._candidates(conn, case, any_state=True)]
+
+        return await self.db.run(work)
 
     async def assign_by_lead(self, lead: User, case_id: int, mediator_id: int) -> Result:
         """The room lead assigns by hand: a pending offer is withdrawn; the mediator is told,
@@ -804,35 +842,36 @@ class AssignmentService:
         interest is not."""
         now = self.clock.now()
         stamp = to_db(now)
-        async with self.db.transaction() as conn:
-            case = await self._case(conn, case_id)
+
+        def work(conn: sqlite3.Connection) -> Result:
+            case = self._case(conn, case_id)
             if case is None or not self._leads(lead, case):
                 return Result(Outcome.refused)
             if case["mediator_id"] is not None or case["status"] not in _OPEN:
                 return Result(Outcome.stale, case_id, str(case["number"]))
-            allowed = {c.user_id for c in await self._candidates(conn, case, any_state=True)}
+            allowed = {c.user_id for c in self._candidates(conn, case, any_state=True)}
             if mediator_id not in allowed:
-                member = await row_in(
+                member = _row(
                     conn,
                     "SELECT 1 FROM users WHERE telegram_id = ? AND role = 'mediator' AND unit = ?",
                     (mediator_id, lead.unit),
                 )
                 outcome = Outcome.conflict if member else Outcome.refused
                 return Result(outcome, case_id, str(case["number"]))
-            pending = await row_in(
+            pending = _row(
                 conn,
                 "SELECT id, mediator_id FROM mediation_offers WHERE case_id = ?"
                 " AND status = 'pending'",
                 (case_id,),
             )
             if pending is not None:
-                await conn.execute(
+                conn.execute(
                     "UPDATE mediation_offers SET status = 'withdrawn', answered_at = ?"
                     " WHERE id = ?",
                     (stamp, pending[0]),
                 )
                 if int(pending[1]) != mediator_id:
-                    await self._queue(
+                    self._queue(
                         conn,
                         Outgoing(
                             f"asg:withdrawn:{pending[0]}",
@@ -843,20 +882,20 @@ class AssignmentService:
                         ),
                         now,
                     )
-            changed = await conn.execute(
+            changed = conn.execute(
                 "UPDATE cases SET mediator_id = ?, updated_at = ? WHERE id = ?"
                 " AND mediator_id IS NULL",
                 (mediator_id, stamp, case_id),
             )
             if changed.rowcount != 1:
                 return Result(Outcome.stale, case_id, str(case["number"]))
-            cursor = await conn.execute(
+            cursor = conn.execute(
                 "INSERT INTO mediation_offers(case_id, mediator_id, status, offered_at,"
                 " expires_at, answered_at, reason_code) VALUES (?, ?, 'accepted', ?, ?, ?,"
                 " 'by_lead')",
                 (case_id, mediator_id, stamp, stamp, stamp),
             )
-            await append_event(
+            _event(
                 conn,
                 case_id,
                 at=stamp,
@@ -865,8 +904,8 @@ class AssignmentService:
                 kind="mediation_assigned",
                 detail={"mediator_id": mediator_id, "offer_id": int(cursor.lastrowid or 0)},
             )
-            contact = await self._tell_citizen(conn, case, mediator_id, now)
-            await self._queue(
+            contact = self._tell_citizen(conn, case, mediator_id, now)
+            self._queue(
                 conn,
                 Outgoing(
                     f"asg:assigned:{cursor.lastrowid}",
@@ -877,7 +916,9 @@ class AssignmentService:
                 ),
                 now,
             )
-        return Result(Outcome.done, case_id, str(case["number"]), {"contact_due": contact})
+            return Result(Outcome.done, case_id, str(case["number"]), {"contact_due": contact})
+
+        return await self.db.run(work)
 
     async def absent_today(self, mediator_ids: Sequence[int]) -> set[int]:
         if not mediator_ids:
