@@ -70,9 +70,17 @@ async def setup(db: Database, clock: FakeClock, cases: int, rng: random.Random) 
         )
     )
     await users.ensure(CITIZEN)
+    world = {"mediators": mediators, "absent": absent, "names": names}
+    await add_cases(db, rng, world, 0, cases)
+    return world
+
+
+async def add_cases(db: Database, rng: random.Random, world: dict, first: int, count: int) -> None:
+    """``count`` submitted cases spread over the rooms; some name a mediator as the other side."""
+    mediators, names = world["mediators"], world["names"]
     rooms = list(ROOMS)
     rows = []
-    for n in range(cases):
+    for n in range(first, first + count):
         room = rooms[n % len(rooms)]
         _count, categories, township = ROOMS[room]
         other = f"对方{n}"
@@ -100,7 +108,6 @@ async def setup(db: Database, clock: FakeClock, cases: int, rng: random.Random) 
             )
 
     await db.run(write)
-    return {"mediators": mediators, "absent": absent, "names": names}
 
 
 async def run(cases: int) -> None:
@@ -178,6 +185,15 @@ async def run(cases: int) -> None:
         print(
             f"assigned despite a conflict: {bad_conflicts + bad_declared},"
             f" to an absent mediator: {bad_absent}"
+        )
+        # A backlog (after downtime, say): one scheduler tick offers every waiting case.
+        await add_cases(db, rng, world, cases, cases)
+        started = time.perf_counter()
+        offered = await service.offer_unassigned(limit=cases)
+        elapsed = time.perf_counter() - started
+        print(
+            f"backlog: {offered} of {cases} waiting cases offered in one tick in {elapsed:.2f} s"
+            f" ({offered / elapsed:.0f} offers/s, one commit)"
         )
         await db.close()
         if worst > 1 or bad_conflicts or bad_declared or bad_absent:

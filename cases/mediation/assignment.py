@@ -453,45 +453,49 @@ class AssignmentService:
         )
         return chosen.user_id
 
+    def _offer_one(self, conn: sqlite3.Connection, case_id: int, now: datetime) -> int | None:
+        case = self._case(conn, case_id)
+        if (
+            case is None
+            or case["procedure"] != "mediation"
+            or case["status"] not in _OPEN
+            or case["mediator_id"] is not None
+        ):
+            return None
+        pending = _row(
+            conn,
+            "SELECT 1 FROM mediation_offers WHERE case_id = ? AND status = 'pending'",
+            (case_id,),
+        )
+        if pending is not None:
+            return None
+        return self._offer_next(conn, case, now)
+
     async def offer(self, case_id: int) -> int | None:
         """Offer one unassigned mediation case (idempotent: a case already assigned or with a
         pending offer is left as it is). Returns the mediator offered, if any."""
         now = self.clock.now()
-
-        def work(conn: sqlite3.Connection) -> int | None:
-            case = self._case(conn, case_id)
-            if (
-                case is None
-                or case["procedure"] != "mediation"
-                or case["status"] not in _OPEN
-                or case["mediator_id"] is not None
-            ):
-                return None
-            pending = _row(
-                conn,
-                "SELECT 1 FROM mediation_offers WHERE case_id = ? AND status = 'pending'",
-                (case_id,),
-            )
-            if pending is not None:
-                return None
-            return self._offer_next(conn, case, now)
-
-        return await self.db.run(work)
+        return await self.db.run(lambda conn: self._offer_one(conn, case_id, now))
 
     async def offer_unassigned(self, limit: int = 500) -> int:
         """Every open mediation case without a mediator or a pending offer is offered (new
-        submissions, cases whose mediator stepped aside, cases nobody could take before)."""
-        rows = await self.db.fetch_all(
-            "SELECT c.id FROM cases c WHERE c.procedure = 'mediation' AND c.mediator_id IS NULL"
-            f" AND c.status IN ({_OPEN_SQL}) AND NOT EXISTS (SELECT 1 FROM mediation_offers o"
-            " WHERE o.case_id = c.id AND o.status = 'pending') ORDER BY c.id LIMIT ?",
-            (*_OPEN, limit),
-        )
-        offered = 0
-        for row in rows:
-            if await self.offer(int(row[0])) is not None:
-                offered += 1
-        return offered
+        submissions, cases whose mediator stepped aside, cases nobody could take before), in
+        one unit of work: a backlog after downtime costs one commit, and each offer sees the
+        ones made before it (pending offers count as load)."""
+        now = self.clock.now()
+
+        def work(conn: sqlite3.Connection) -> int:
+            rows = _rows(
+                conn,
+                "SELECT c.id FROM cases c WHERE c.procedure = 'mediation'"
+                f" AND c.mediator_id IS NULL AND c.status IN ({_OPEN_SQL})"
+                " AND NOT EXISTS (SELECT 1 FROM mediation_offers o WHERE o.case_id = c.id"
+                " AND o.status = 'pending') ORDER BY c.id LIMIT ?",
+                (*_OPEN, limit),
+            )
+            return sum(self._offer_one(conn, int(r[0]), now) is not None for r in rows)
+
+        return await self.db.run(work)
 
     async def expire_due(self) -> int:
         """Offers unanswered past their time pass to the next mediator (once each)."""
