@@ -23,7 +23,13 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.i18n import gettext as _
 
 from cases.i18n import N_
-from cases.mediation.assignment import AssignmentService, DeclineReason, Outcome, Result
+from cases.mediation.assignment import (
+    MAX_REASON,
+    AssignmentService,
+    DeclineReason,
+    Outcome,
+    Result,
+)
 from cases.mediation.profiles import (
     LOAD_CHOICES,
     MAX_SHOWN_NAME,
@@ -466,6 +472,15 @@ async def on_decline_text(
     if not text:
         await message.answer(_("Please type the reason in one message."))
         return
+    if len(text) > MAX_REASON:
+        await message.answer(
+            t(
+                "Please say it in at most {n} characters (yours has {count}).",
+                n=MAX_REASON,
+                count=len(text),
+            )
+        )
+        return
     offer_id = int((await state.get_data()).get("offer_id", 0))
     await state.clear()
     result = await assignment.decline(offer_id, user, DeclineReason.other, text)
@@ -478,6 +493,15 @@ async def command_conflict(
     number, _sep, reason = (command.args or "").strip().partition(" ")
     if not number:
         await message.answer(_(CONFLICT_USAGE))
+        return
+    if len(reason.strip()) > MAX_REASON:
+        await message.answer(
+            t(
+                "Please say it in at most {n} characters (yours has {count}).",
+                n=MAX_REASON,
+                count=len(reason.strip()),
+            )
+        )
         return
     result = await assignment.declare_conflict(user, number, reason)
     if result.outcome is not Outcome.done:

@@ -103,6 +103,8 @@ async def test_decline_with_a_chosen_or_typed_reason_passes_the_case_to_the_next
 
     await zhou.press("不接受")
     await zhou.press("其他原因")
+    await zhou.send("很" * 301)  # too long: refused, still asked
+    assert zhou.last_text() == "请控制在 300 个字以内（您输入了 301 个字）。"
     await zhou.send("下周要出差培训")
     assert "您已拒绝案件" in zhou.last_text()
     reason = await db.fetch_value(

@@ -19,6 +19,7 @@ double press or a stale button acts once. Every step is an event in the case his
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sqlite3
 from collections.abc import Mapping, Sequence
@@ -37,7 +38,11 @@ from cases.procedures.statuses import OPEN_STATUSES
 from cases.store.db import Database
 from cases.store.time import LEGAL_TZ, Clock, from_db, to_db
 
+log = logging.getLogger(__name__)
+
 Statement = tuple[str, Sequence[Any]]
+MAX_REASON = 300
+"""A decline reason or conflict note, typed by the mediator (longer ones are refused)."""
 _OPEN = tuple(s.value for s in OPEN_STATUSES)
 _OPEN_SQL = ",".join("?" for _ in _OPEN)
 
@@ -493,7 +498,18 @@ class AssignmentService:
                 " AND o.status = 'pending') ORDER BY c.id LIMIT ?",
                 (*_OPEN, limit),
             )
-            return sum(self._offer_one(conn, int(r[0]), now) is not None for r in rows)
+            offered = 0
+            for row in rows:
+                # One case that fails (bad data) must not hold up the others: its own
+                # savepoint is rolled back and the rest are offered.
+                conn.execute("SAVEPOINT offer_one")
+                try:
+                    offered += self._offer_one(conn, int(row[0]), now) is not None
+                except Exception:
+                    conn.execute("ROLLBACK TO offer_one")
+                    log.exception("offering mediation case %s failed", row[0])
+                conn.execute("RELEASE offer_one")
+            return offered
 
         return await self.db.run(work)
 
@@ -684,7 +700,7 @@ class AssignmentService:
         conflict of interest given as the reason is recorded: never offered to them again."""
         now = self.clock.now()
         stamp = to_db(now)
-        note = (text or "").strip()[:300] or None
+        note = (text or "").strip()[:MAX_REASON] or None
 
         def work(conn: sqlite3.Connection) -> Result:
             changed = conn.execute(
@@ -724,7 +740,7 @@ class AssignmentService:
         offered to them, steps aside: the case is handed on and never offered to them again."""
         now = self.clock.now()
         stamp = to_db(now)
-        note = (reason or "").strip()[:300] or None
+        note = (reason or "").strip()[:MAX_REASON] or None
 
         def work(conn: sqlite3.Connection) -> Result:
             case = _row(
