@@ -497,3 +497,31 @@ async def test_migration_0015_upgrades_a_database_with_cases_and_mediators(
         assert await db.fetch_value("SELECT count(*) FROM cases") == 1
     finally:
         await db.close()
+
+
+async def test_an_english_speaking_mediator_reads_the_offer_in_english_with_escaped_names(
+    db: Database, clock: FakeClock
+) -> None:
+    import json as json_module
+
+    from cases.org.users import UserRepository
+    from scheduling.assignment import assignment_buttons, render_assignment
+
+    users = UserRepository(db, clock)
+    await users.set_role(6001, Role.mediator, PSB_ROOM)
+    await users.set_locale(6001, "en")
+    case_id = await insert_case(db, 800)
+    assert await service(db, clock).offer(case_id) == 6001
+    row = await db.fetch_one(
+        "SELECT locale, payload FROM reminders WHERE dedup_key LIKE 'asg:offer:%'"
+    )
+    assert row is not None and row[0] == "en"
+    payload = json_module.loads(row[1])
+    text = render_assignment("en", payload)
+    assert "A mediation case is offered to you: <code>TJ-2026-000800</code>" in text
+    assert "Traffic" in text and "Chengguan" in text
+    assert "Wed 25 Nov 2026 13:00" in text
+    labels = [label for label, _data in assignment_buttons("en", payload)]
+    assert labels == ["✅ Accept", "Decline"]
+    payload["params"]["number"] = "<b>x</b>"
+    assert "&lt;b&gt;x&lt;/b&gt;" in render_assignment("en", payload)
