@@ -203,11 +203,17 @@ async def test_a_party_named_or_phoned_like_a_mediator_or_the_dispute_agency_is_
     assert not li.texts() or "分派给您" not in li.last_text()
     await clear.press("接受")
 
-    # A dispute with the agency the room belongs to (the county PSB): nobody of its room.
+    # A dispute with the agency the room belongs to (the county PSB): nobody of its room may
+    # mediate; the county's default room (the justice bureau's) takes it.
+    county = await make_mediator(dispatcher, bot, 6100, COUNTY_ROOM)
     other = await insert_case(db, 900, other_party_name="谷城县公安局")
     await tick(dispatcher, db, bot, clock)
-    assert await offers(db, other) == []
-    assert await events(db, other) == ["mediation_unassigned"]
+    assert [m for _i, m, _s in await offers(db, other)] == [6100]
+    assert "新的调解案件分派给您" in county.last_text()
+    assert await db.fetch_value("SELECT routed_to FROM cases WHERE id = ?", (other,)) == (
+        f"room:{COUNTY_ROOM}"
+    )
+    assert await events(db, other) == ["mediation_moved", "mediation_offered"]
 
 
 async def test_declaring_a_conflict_later_hands_the_case_on_and_never_back(

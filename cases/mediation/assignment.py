@@ -379,10 +379,46 @@ class AssignmentService:
             params[key + "_en"] = named.name_en if named else ""
         return params
 
+    def _room_is_a_party(self, case: Any) -> bool:
+        """The dispute is with the agency the case's room belongs to, and that room is not the
+        county's default room: nobody of the room may mediate it (回避)."""
+        room_id = str(case["routed_to"] or "").removeprefix("room:")
+        try:
+            room = self.org.room(room_id)
+        except UnknownId:
+            return False
+        if room.default or room.agency_id is None:
+            return False
+        answers = json.loads(case["answers"] or "{}")
+        return self._agency_of_dispute(case, answers) == room.agency_id
+
+    def _move_to_default_room(self, conn: sqlite3.Connection, case: Any, stamp: str) -> Any:
+        """Hand the case to the county's default room (the one that takes what no other room
+        takes), recorded in the history; returns the case as it now is."""
+        room = self.org.default_room
+        source = str(case["routed_to"] or "").removeprefix("room:")
+        conn.execute(
+            "UPDATE cases SET routed_to = ?, routed_to_name = ?, updated_at = ? WHERE id = ?",
+            (f"room:{room.id}", room.name, stamp, case["id"]),
+        )
+        _event(
+            conn,
+            int(case["id"]),
+            at=stamp,
+            actor_id=None,
+            actor_role="system",
+            kind="mediation_moved",
+            detail={"from": source, "to": room.id},
+        )
+        return self._case(conn, int(case["id"]))
+
     def _offer_next(self, conn: sqlite3.Connection, case: Any, now: datetime) -> int | None:
         """Offer ``case`` to the best eligible mediator, or tell the room's lead nobody is."""
         stamp = to_db(now)
         candidates = self._candidates(conn, case)
+        if not candidates and self._room_is_a_party(case):
+            case = self._move_to_default_room(conn, case, stamp)
+            candidates = self._candidates(conn, case)
         if not candidates:
             last = _row(
                 conn,

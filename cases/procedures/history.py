@@ -120,6 +120,10 @@ ASSIGNMENT_EVENT_TEXTS: dict[str, dict[str, str]] = {
         "mediation_handed_over": N_(
             "The mediator stepped aside (回避); the case passes to another mediator."
         ),
+        "mediation_moved": N_(
+            "The dispute is with the body the mediation room belongs to, so the county's "
+            "mediation room takes the case (回避)."
+        ),
     },
     # Staff: the mediator concerned is named in the line's actor (the offered mediator for
     # an offer and its time-out, the lead for an assignment by hand).
@@ -134,6 +138,10 @@ ASSIGNMENT_EVENT_TEXTS: dict[str, dict[str, str]] = {
             "The mediator declared a conflict of interest (回避) and handed the case on."
         ),
         "mediation_assigned": N_("The room lead assigned the case by hand."),
+        "mediation_moved": N_(
+            "The dispute is with the body this room belongs to: passed to the county's default "
+            "mediation room (回避)."
+        ),
         "mediation_unassigned": N_(
             "No mediator of the room can take the case now; the room lead assigns it."
         ),
