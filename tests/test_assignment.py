@@ -256,7 +256,7 @@ async def test_max_load_absence_and_skills_keep_a_mediator_from_offers(
     # Maximum 3 (a button), and three open cases already.
     await full.send("/profile")
     await full.press("3")
-    assert "最多同时承办：3 件" in full.last_text()
+    assert "最多同时承办件数：3；" in full.last_text()
     for n in range(3):
         case = await insert_case(db, 100 + n)
         await db.execute("UPDATE cases SET mediator_id = 6001 WHERE id = ?", (case,))
@@ -427,7 +427,7 @@ async def test_an_admin_makes_a_mediator_the_room_lead_and_the_lead_manages_the_
     await lead.send("/mediators")
     await lead.press("王")
     await lead.press("5")
-    assert "最多同时承办：5 件" in lead.last_text()
+    assert "最多同时承办件数：5；" in lead.last_text()
     await lead.send("/away 6002 2026-12-20 2026-12-31")
     assert "已登记不在岗：2026-12-20 – 2026-12-31" in lead.last_text()
     await wang.send("/profile")
