@@ -40,6 +40,12 @@ ASSIGNMENT_TEXTS: dict[str, str] = {
         "⚠️ No mediator of {room} can take mediation case {number} ({category}, {township}) "
         "now. Please assign it by hand: /unassigned"
     ),
+    "nobody_no_lead": N_(
+        "⚠️ No mediator of {room} can take mediation case {number} ({category}, {township}) "
+        "now, and the room has no lead to assign it by hand. Please make one of its mediators "
+        "the room lead (/mediators) or register mediators for the room (/grant); the lead then "
+        "assigns the case with /unassigned."
+    ),
     "offer_expired": N_(
         "The offer of mediation case {number} ran out without an answer and has passed to "
         "another mediator."

@@ -440,19 +440,29 @@ class AssignmentService:
                     conn, "SELECT count(*) FROM mediation_offers WHERE case_id = ?", (case["id"],)
                 )
                 room_id = str(case["routed_to"] or "").removeprefix("room:")
-                for lead in _rows(
+                # The room's leads assign by hand; a room without a lead (or without any
+                # mediator) would leave the case waiting unseen, so the administrators are told
+                # instead: they make a lead (/mediators) or register mediators.
+                key, audience = "nobody", Role.mediator
+                recipients = _rows(
                     conn,
                     "SELECT telegram_id FROM users WHERE role = 'mediator' AND unit = ?"
                     " AND leads_room = 1",
                     (room_id,),
-                ):
+                )
+                if not recipients:
+                    key, audience = "nobody_no_lead", Role.admin
+                    recipients = _rows(
+                        conn, "SELECT telegram_id FROM users WHERE role = 'admin' ORDER BY 1"
+                    )
+                for person in recipients:
                     self._queue(
                         conn,
                         Outgoing(
-                            f"asg:nobody:{case['id']}:{rounds[0] if rounds else 0}:{lead[0]}",
-                            int(lead[0]),
-                            Role.mediator,
-                            "nobody",
+                            f"asg:{key}:{case['id']}:{rounds[0] if rounds else 0}:{person[0]}",
+                            int(person[0]),
+                            audience,
+                            key,
                             self._case_params(case),
                         ),
                         now,

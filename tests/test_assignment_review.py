@@ -1,0 +1,41 @@
+"""Regression tests from the review of mediation assignment (issue #10): each is named after
+the defect it pins down."""
+
+from __future__ import annotations
+
+from aiogram import Bot, Dispatcher
+
+from cases.org.users import Role
+from cases.store.db import Database
+from cases.store.time import FakeClock
+from tests.assignment_support import (
+    events,
+    file_mediation,
+    make_mediator,
+    offers,
+    tick,
+)
+from tests.fakes.telegram import BotClient
+from tests.support import ADMIN_ID
+
+
+async def test_room_without_a_lead_left_an_unassignable_case_unseen_now_admins_are_told(
+    dispatcher: Dispatcher, db: Database, bot: Bot, clock: FakeClock, client: BotClient
+) -> None:
+    admin = BotClient(dispatcher, bot, user_id=ADMIN_ID, language_code="zh-hans")
+    await dispatcher["users"].set_role(ADMIN_ID, Role.admin)
+    wang = await make_mediator(dispatcher, bot, 6001)  # the room's only mediator, no lead
+    case_id = await file_mediation(client, db)
+    await tick(dispatcher, db, bot, clock)
+    await wang.press("不接受")
+    await wang.press("目前案件太多")
+    await tick(dispatcher, db, bot, clock)
+    assert (await events(db, case_id))[-1] == "mediation_unassigned"
+    told = admin.last_text()
+    assert "未设负责人" in told and "/mediators" in told
+    number = await db.fetch_value("SELECT number FROM cases WHERE id = ?", (case_id,))
+    assert number in told
+    # Told once, not on every tick.
+    await tick(dispatcher, db, bot, clock)
+    assert sum("未设负责人" in text for text in admin.texts()) == 1
+    assert [(m, s) for _i, m, s in await offers(db, case_id)] == [(6001, "declined")]
