@@ -170,6 +170,7 @@ class AssignmentJobs:
     async def tick(self) -> None:
         for step in (
             self.service.withdraw_closed,
+            self.service.release_departed,
             self.service.expire_due,
             self.service.offer_unassigned,
         ):

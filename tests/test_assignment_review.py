@@ -39,3 +39,25 @@ async def test_room_without_a_lead_left_an_unassignable_case_unseen_now_admins_a
     await tick(dispatcher, db, bot, clock)
     assert sum("未设负责人" in text for text in admin.texts()) == 1
     assert [(m, s) for _i, m, s in await offers(db, case_id)] == [(6001, "declined")]
+
+
+async def test_case_held_by_a_mediator_granted_away_stayed_with_nobody_now_goes_back_to_the_room(
+    dispatcher: Dispatcher, db: Database, bot: Bot, clock: FakeClock, client: BotClient
+) -> None:
+    admin = BotClient(dispatcher, bot, user_id=ADMIN_ID, language_code="zh-hans")
+    await dispatcher["users"].set_role(ADMIN_ID, Role.admin)
+    wang = await make_mediator(dispatcher, bot, 6001)
+    zhou = await make_mediator(dispatcher, bot, 6002)
+    case_id = await file_mediation(client, db)
+    await tick(dispatcher, db, bot, clock)
+    await wang.press("接受")
+    assert await db.fetch_value("SELECT mediator_id FROM cases WHERE id = ?", (case_id,)) == 6001
+
+    await admin.send("/grant 6001 citizen")  # wang leaves the mediation room
+    await tick(dispatcher, db, bot, clock)
+
+    assert await db.fetch_value("SELECT mediator_id FROM cases WHERE id = ?", (case_id,)) is None
+    assert (await events(db, case_id))[-2:] == ["mediation_released", "mediation_offered"]
+    assert "新的调解案件分派给您" in zhou.last_text()
+    await zhou.press("接受")
+    assert await db.fetch_value("SELECT mediator_id FROM cases WHERE id = ?", (case_id,)) == 6002

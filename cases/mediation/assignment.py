@@ -626,8 +626,47 @@ class AssignmentService:
             (to_db(self.clock.now()), *_OPEN),
         )
 
+    async def release_departed(self) -> int:
+        """Open cases held by someone who is no longer a mediator of the case's room (their role
+        or room changed with /grant, or they were removed) go back to the room's queue: else
+        nobody mediates them and no lead sees them in /unassigned. Offered again this tick."""
+        stamp = to_db(self.clock.now())
+
+        def work(conn: sqlite3.Connection) -> int:
+            rows = _rows(
+                conn,
+                "SELECT c.id, c.mediator_id FROM cases c WHERE c.procedure = 'mediation'"
+                f" AND c.mediator_id IS NOT NULL AND c.status IN ({_OPEN_SQL})"
+                " AND NOT EXISTS (SELECT 1 FROM users u WHERE u.telegram_id = c.mediator_id"
+                " AND u.role = 'mediator' AND c.routed_to = 'room:' || u.unit)",
+                _OPEN,
+            )
+            released = 0
+            for case_id, mediator_id in rows:
+                changed = conn.execute(
+                    "UPDATE cases SET mediator_id = NULL, updated_at = ? WHERE id = ?"
+                    " AND mediator_id = ?",
+                    (stamp, case_id, mediator_id),
+                )
+                if changed.rowcount != 1:
+                    continue
+                _event(
+                    conn,
+                    int(case_id),
+                    at=stamp,
+                    actor_id=None,
+                    actor_role="system",
+                    kind="mediation_released",
+                    detail={"mediator_id": int(mediator_id)},
+                )
+                released += 1
+            return released
+
+        return await self.db.run(work)
+
     async def tick(self) -> None:
         await self.withdraw_closed()
+        await self.release_departed()
         await self.expire_due()
         await self.offer_unassigned()
 

@@ -124,6 +124,10 @@ ASSIGNMENT_EVENT_TEXTS: dict[str, dict[str, str]] = {
             "The dispute is with the body the mediation room belongs to, so the county's "
             "mediation room takes the case (回避)."
         ),
+        "mediation_released": N_(
+            "Your mediator can no longer take the case; another mediator will be assigned and "
+            "will contact you."
+        ),
     },
     # Staff: the mediator concerned is named in the line's actor (the offered mediator for
     # an offer and its time-out, the lead for an assignment by hand).
@@ -141,6 +145,10 @@ ASSIGNMENT_EVENT_TEXTS: dict[str, dict[str, str]] = {
         "mediation_moved": N_(
             "The dispute is with the body this room belongs to: passed to the county's default "
             "mediation room (回避)."
+        ),
+        "mediation_released": N_(
+            "The mediator is no longer a mediator of this room; the case went back to the "
+            "room's queue."
         ),
         "mediation_unassigned": N_(
             "No mediator of the room can take the case now; the room lead assigns it."
