@@ -9,6 +9,7 @@ from cases.org.users import Role
 from cases.store.db import Database
 from cases.store.time import FakeClock
 from tests.assignment_support import (
+    COUNTY_ROOM,
     events,
     file_mediation,
     make_mediator,
@@ -61,3 +62,19 @@ async def test_case_held_by_a_mediator_granted_away_stayed_with_nobody_now_goes_
     assert "新的调解案件分派给您" in zhou.last_text()
     await zhou.press("接受")
     assert await db.fetch_value("SELECT mediator_id FROM cases WHERE id = ?", (case_id,)) == 6002
+
+
+async def test_room_lead_moved_to_another_room_by_grant_kept_leading_now_the_lead_is_cleared(
+    dispatcher: Dispatcher, db: Database, bot: Bot, clock: FakeClock, client: BotClient
+) -> None:
+    admin = BotClient(dispatcher, bot, user_id=ADMIN_ID, language_code="zh-hans")
+    await dispatcher["users"].set_role(ADMIN_ID, Role.admin)
+    lead = await make_mediator(dispatcher, bot, 6001, lead=True)
+    await admin.send(f"/grant 6001 mediator {COUNTY_ROOM}")
+    await lead.send("/unassigned")  # not the lead of the room they were moved to
+    assert lead.last_text() == "只有调解室负责人可以查看本室未分派的案件。"
+    # Granted again to the same room: still its lead (a repeated grant changes nothing).
+    await dispatcher["users"].set_leads_room(6001, True)
+    await admin.send(f"/grant 6001 mediator {COUNTY_ROOM}")
+    user = await dispatcher["users"].get(6001)
+    assert user is not None and user.leads_room
