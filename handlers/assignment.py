@@ -504,6 +504,15 @@ async def command_conflict(
         )
         return
     result = await assignment.declare_conflict(user, number, reason)
+    if result.outcome is Outcome.stale:
+        await message.answer(
+            t(
+                "Case {number} is closed; there is nothing to hand on, and it keeps you as its "
+                "mediator.",
+                number=f"<code>{html.escape(result.number or '')}</code>",
+            )
+        )
+        return
     if result.outcome is not Outcome.done:
         await message.answer(_("You hold no offer or case with this number."))
         return

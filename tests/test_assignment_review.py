@@ -78,3 +78,22 @@ async def test_room_lead_moved_to_another_room_by_grant_kept_leading_now_the_lea
     await admin.send(f"/grant 6001 mediator {COUNTY_ROOM}")
     user = await dispatcher["users"].get(6001)
     assert user is not None and user.leads_room
+
+
+async def test_conflict_declared_on_a_closed_case_erased_its_mediator_now_refused(
+    dispatcher: Dispatcher, db: Database, bot: Bot, clock: FakeClock, client: BotClient
+) -> None:
+    wang = await make_mediator(dispatcher, bot, 6001)
+    await make_mediator(dispatcher, bot, 6002)
+    case_id = await file_mediation(client, db)
+    number = await db.fetch_value("SELECT number FROM cases WHERE id = ?", (case_id,))
+    await tick(dispatcher, db, bot, clock)
+    await wang.press("接受")
+    await db.execute("UPDATE cases SET status = 'withdrawn' WHERE id = ?", (case_id,))
+
+    await wang.send(f"/conflict {number} 申请人是我的表弟")
+
+    assert "已办结" in wang.last_text()
+    assert await db.fetch_value("SELECT mediator_id FROM cases WHERE id = ?", (case_id,)) == 6001
+    assert (await events(db, case_id))[-1] == "mediation_accepted"
+    assert await db.fetch_value("SELECT count(*) FROM mediator_conflicts") == 0

@@ -850,12 +850,21 @@ class AssignmentService:
                 )
                 kind = "mediation_declined"
             else:
+                # Only an open case is handed on: a closed one keeps the mediator who
+                # mediated it (its record must still say who did).
                 changed = conn.execute(
                     "UPDATE cases SET mediator_id = NULL, updated_at = ? WHERE id = ?"
-                    " AND mediator_id = ?",
-                    (stamp, case_id, user.telegram_id),
+                    f" AND mediator_id = ? AND status IN ({_OPEN_SQL})",
+                    (stamp, case_id, user.telegram_id, *_OPEN),
                 )
                 if changed.rowcount != 1:
+                    held = _row(
+                        conn,
+                        "SELECT 1 FROM cases WHERE id = ? AND mediator_id = ?",
+                        (case_id, user.telegram_id),
+                    )
+                    if held is not None:
+                        return Result(Outcome.stale, case_id, number)
                     return Result(Outcome.refused)
                 kind = "mediation_handed_over"
             conn.execute(
