@@ -54,6 +54,11 @@ ASSIGNMENT_TEXTS: dict[str, str] = {
         "The room lead assigned mediation case {number} to another mediator; the offer to you "
         "is withdrawn."
     ),
+    "citizen_moved": N_(
+        "Your mediation request {number}: the other side is the body {from_room} belongs to, "
+        "so to avoid a conflict of interest (回避) {room} handles it instead. You will be told "
+        "who mediates."
+    ),
     "citizen_assigned": N_(
         "Your mediation request {number}: {mediator} of {room} will mediate. They will "
         "contact you by {contact_due}."
@@ -139,6 +144,7 @@ def render_assignment(locale: str, payload: Mapping[str, Any]) -> str:
         "category": html.escape(str(params.get(f"category_{lang}") or "—")),
         "township": html.escape(str(params.get(f"township_{lang}") or "—")),
         "room": html.escape(str(params.get(f"room_{lang}") or "—")),
+        "from_room": html.escape(str(params.get(f"from_room_{lang}") or "—")),
         "mediator": html.escape(str(params.get("mediator") or translate(locale, A_MEDIATOR))),
         "contact_due": contact_due,
         "until": until,

@@ -97,3 +97,24 @@ async def test_conflict_declared_on_a_closed_case_erased_its_mediator_now_refuse
     assert await db.fetch_value("SELECT mediator_id FROM cases WHERE id = ?", (case_id,)) == 6001
     assert (await events(db, case_id))[-1] == "mediation_accepted"
     assert await db.fetch_value("SELECT count(*) FROM mediator_conflicts") == 0
+
+
+async def test_case_moved_to_the_default_room_was_silent_now_the_citizen_is_told_why(
+    dispatcher: Dispatcher, db: Database, bot: Bot, clock: FakeClock, client: BotClient
+) -> None:
+    await make_mediator(dispatcher, bot, 6001)  # the PSB room's, who must step aside
+    county = await make_mediator(dispatcher, bot, 6100, COUNTY_ROOM)
+    case_id = await file_mediation(client, db, other="谷城县公安局")
+    client.clear()
+
+    await tick(dispatcher, db, bot, clock)
+
+    assert [m for _i, m, _s in await offers(db, case_id)] == [6100]
+    told = client.last_text()
+    assert "谷城县公安局行政调解室所属的机关" in told and "回避" in told
+    county_room = await db.fetch_value("SELECT routed_to_name FROM cases WHERE id = ?", (case_id,))
+    assert county_room in told
+    # Told once: later ticks do not repeat it.
+    await county.press("接受")
+    await tick(dispatcher, db, bot, clock)
+    assert sum("回避" in text for text in client.texts()) == 1

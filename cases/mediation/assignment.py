@@ -410,7 +410,27 @@ class AssignmentService:
             kind="mediation_moved",
             detail={"from": source, "to": room.id},
         )
-        return self._case(conn, int(case["id"]))
+        moved = self._case(conn, int(case["id"]))
+        # The citizen was told at submission which room handles the case: they are told that
+        # it changed, and why, not left to find another room's name later.
+        params = self._case_params(moved)
+        try:
+            before = self.org.room(source)
+            params |= {"from_room_zh": before.name, "from_room_en": before.name_en}
+        except UnknownId:
+            pass
+        self._queue(
+            conn,
+            Outgoing(
+                f"asg:moved:{case['id']}:{room.id}",
+                int(case["citizen_id"]),
+                Role.citizen,
+                "citizen_moved",
+                params,
+            ),
+            from_db(stamp),
+        )
+        return moved
 
     def _offer_next(self, conn: sqlite3.Connection, case: Any, now: datetime) -> int | None:
         """Offer ``case`` to the best eligible mediator, or tell the room's lead nobody is."""
