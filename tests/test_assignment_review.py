@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from aiogram import Bot, Dispatcher
 
+from cases.mediation.assignment import AssignmentService
 from cases.org.users import Role
 from cases.store.db import Database
 from cases.store.time import FakeClock
@@ -12,6 +13,7 @@ from tests.assignment_support import (
     COUNTY_ROOM,
     events,
     file_mediation,
+    insert_case,
     make_mediator,
     offers,
     tick,
@@ -118,3 +120,18 @@ async def test_case_moved_to_the_default_room_was_silent_now_the_citizen_is_told
     await county.press("接受")
     await tick(dispatcher, db, bot, clock)
     assert sum("回避" in text for text in client.texts()) == 1
+
+
+async def test_backlog_of_cases_nobody_can_take_starved_new_cases_past_the_limit_now_they_come_first(
+    dispatcher: Dispatcher, db: Database, bot: Bot, clock: FakeClock
+) -> None:
+    service: AssignmentService = dispatcher["assignment"]
+    stuck = [await insert_case(db, n, COUNTY_ROOM) for n in (801, 802)]  # a room nobody staffs
+    await service.offer_unassigned()
+    assert [(await events(db, c))[-1] for c in stuck] == ["mediation_unassigned"] * 2
+    await make_mediator(dispatcher, bot, 6001)
+    new = await insert_case(db, 803)
+
+    await service.offer_unassigned(limit=2)  # room for two cases in this pass
+
+    assert [m for _i, m, _s in await offers(db, new)] == [6001]

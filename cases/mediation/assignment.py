@@ -561,7 +561,12 @@ class AssignmentService:
                 "SELECT c.id FROM cases c WHERE c.procedure = 'mediation'"
                 f" AND c.mediator_id IS NULL AND c.status IN ({_OPEN_SQL})"
                 " AND NOT EXISTS (SELECT 1 FROM mediation_offers o WHERE o.case_id = c.id"
-                " AND o.status = 'pending') ORDER BY c.id LIMIT ?",
+                " AND o.status = 'pending')"
+                # Cases nobody could take at the last pass (the lead or the administrators
+                # were told) come last, so a backlog of them never keeps new cases waiting.
+                " ORDER BY coalesce((SELECT e.kind FROM case_events e WHERE e.case_id = c.id"
+                " AND e.kind LIKE 'mediation_%' ORDER BY e.id DESC LIMIT 1), '')"
+                " = 'mediation_unassigned', c.id LIMIT ?",
                 (*_OPEN, limit),
             )
             offered = 0
