@@ -122,7 +122,7 @@ async def test_case_moved_to_the_default_room_was_silent_now_the_citizen_is_told
     assert sum("回避" in text for text in client.texts()) == 1
 
 
-async def test_backlog_of_cases_nobody_can_take_starved_new_cases_past_the_limit_now_they_come_first(
+async def test_backlog_nobody_can_take_starved_new_cases_past_the_limit_now_they_come_first(
     dispatcher: Dispatcher, db: Database, bot: Bot, clock: FakeClock
 ) -> None:
     service: AssignmentService = dispatcher["assignment"]
