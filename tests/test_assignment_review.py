@@ -135,3 +135,23 @@ async def test_backlog_nobody_can_take_starved_new_cases_past_the_limit_now_they
     await service.offer_unassigned(limit=2)  # room for two cases in this pass
 
     assert [m for _i, m, _s in await offers(db, new)] == [6001]
+
+
+async def test_offer_to_a_mediator_who_then_declared_an_absence_waited_out_its_hours_now_passes_on(
+    dispatcher: Dispatcher, db: Database, bot: Bot, clock: FakeClock, client: BotClient
+) -> None:
+    wang = await make_mediator(dispatcher, bot, 6001)
+    zhou = await make_mediator(dispatcher, bot, 6002)
+    case_id = await file_mediation(client, db)
+    await tick(dispatcher, db, bot, clock)
+    assert [(m, s) for _i, m, s in await offers(db, case_id)] == [(6001, "pending")]
+
+    await wang.send("/away 2026-11-25 2026-11-27")  # from today: he will not answer
+    await tick(dispatcher, db, bot, clock)
+
+    assert [(m, s) for _i, m, s in await offers(db, case_id)] == [
+        (6001, "withdrawn"),
+        (6002, "pending"),
+    ]
+    assert "新的调解案件分派给您" in zhou.last_text()
+    assert (await events(db, case_id))[-2:] == ["mediation_offer_withdrawn", "mediation_offered"]

@@ -638,18 +638,53 @@ class AssignmentService:
         return expired
 
     async def withdraw_closed(self) -> int:
-        """Pending offers of cases that closed meanwhile (withdrawn by the applicant, say) or
-        made to someone who is no longer a mediator of the case's room are withdrawn: they
-        neither wait out their hours nor count as load, and the case is offered again."""
-        return await self.db.execute(
-            "UPDATE mediation_offers SET status = 'withdrawn', answered_at = ?"
-            " WHERE status = 'pending' AND (case_id IN (SELECT id FROM cases"
-            f" WHERE status NOT IN ({_OPEN_SQL})) OR NOT EXISTS (SELECT 1 FROM users u"
-            " JOIN cases c ON c.id = mediation_offers.case_id"
-            " WHERE u.telegram_id = mediation_offers.mediator_id AND u.role = 'mediator'"
-            " AND c.routed_to = 'room:' || u.unit))",
-            (to_db(self.clock.now()), *_OPEN),
-        )
+        """Pending offers of cases that closed meanwhile (withdrawn by the applicant, say), made
+        to someone who is no longer a mediator of the case's room, or to a mediator who has
+        since declared an absence covering today are withdrawn: they neither wait out their
+        hours nor count as load, the history says why, and the case is offered again (an
+        absent mediator's case to someone else; they may have it again when back)."""
+        now = self.clock.now()
+        stamp = to_db(now)
+        today = self.today().isoformat()
+
+        def work(conn: sqlite3.Connection) -> int:
+            rows = _rows(
+                conn,
+                "SELECT o.id, o.case_id, o.mediator_id,"
+                f" CASE WHEN c.status NOT IN ({_OPEN_SQL}) THEN 'closed'"
+                "  WHEN NOT EXISTS (SELECT 1 FROM users u WHERE u.telegram_id = o.mediator_id"
+                "   AND u.role = 'mediator' AND c.routed_to = 'room:' || u.unit) THEN 'left'"
+                "  WHEN EXISTS (SELECT 1 FROM mediator_absences a"
+                "   WHERE a.user_id = o.mediator_id AND a.starts_on <= ? AND a.ends_on >= ?)"
+                "  THEN 'absent' END"
+                " FROM mediation_offers o JOIN cases c ON c.id = o.case_id"
+                " WHERE o.status = 'pending'",
+                (*_OPEN, today, today),
+            )
+            withdrawn = 0
+            for offer_id, case_id, mediator_id, why in rows:
+                if why is None:
+                    continue
+                changed = conn.execute(
+                    "UPDATE mediation_offers SET status = 'withdrawn', answered_at = ?,"
+                    " reason_code = ? WHERE id = ? AND status = 'pending'",
+                    (stamp, why, offer_id),
+                )
+                if changed.rowcount != 1:
+                    continue
+                _event(
+                    conn,
+                    int(case_id),
+                    at=stamp,
+                    actor_id=int(mediator_id),
+                    actor_role="mediator",
+                    kind="mediation_offer_withdrawn",
+                    detail={"offer_id": int(offer_id), "why": why},
+                )
+                withdrawn += 1
+            return withdrawn
+
+        return await self.db.run(work)
 
     async def release_departed(self) -> int:
         """Open cases held by someone who is no longer a mediator of the case's room (their role

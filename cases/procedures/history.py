@@ -141,6 +141,10 @@ ASSIGNMENT_EVENT_TEXTS: dict[str, dict[str, str]] = {
         "mediation_handed_over": N_(
             "The mediator declared a conflict of interest (回避) and handed the case on."
         ),
+        "mediation_offer_withdrawn": N_(
+            "The offer to this mediator was withdrawn: the case closed, or they left the room "
+            "or are away."
+        ),
         "mediation_assigned": N_("The room lead assigned the case by hand."),
         "mediation_moved": N_(
             "The dispute is with the body this room belongs to: passed to the county's default "
