@@ -155,3 +155,18 @@ async def test_offer_to_a_mediator_who_then_declared_an_absence_waited_out_its_h
     ]
     assert "新的调解案件分派给您" in zhou.last_text()
     assert (await events(db, case_id))[-2:] == ["mediation_offer_withdrawn", "mediation_offered"]
+
+
+async def test_unassigned_list_said_assigned_for_a_mere_offer_now_says_waiting_for_an_answer(
+    dispatcher: Dispatcher, db: Database, bot: Bot, clock: FakeClock, client: BotClient
+) -> None:
+    lead = await make_mediator(dispatcher, bot, 6001, name="组长", lead=True)
+    await lead.send("/away 2026-11-25 2026-11-26")
+    await make_mediator(dispatcher, bot, 6002, name="周")
+    await file_mediation(client, db)
+    await tick(dispatcher, db, bot, clock)
+
+    await lead.send("/unassigned")
+
+    assert "已请 周 承办，待其于 2026-11-25 13:00 前答复（尚未接受）" in lead.last_text()
+    assert "已分派给" not in lead.last_text()
