@@ -132,6 +132,10 @@ def profile_text(
             name=html.escape(profile.shown_name or profile.display_name or "—"),
         ),
         t(
+            "Real name (only for conflict-of-interest checks, never shown to applicants): {name}",
+            name=html.escape(profile.real_name or _("not given")),
+        ),
+        t(
             "Phone (only for conflict-of-interest checks): {phone}",
             phone=_masked_phone(profile.phone),
         ),
@@ -155,6 +159,7 @@ def profile_text(
             "dispute to take or drop it (none chosen: every kind of the room).",
             n=MAX_SHOWN_NAME,
         ),
+        _("Real name, checked against the parties: /profile realname 王明"),
     ]
     return "\n".join(lines)
 
@@ -251,6 +256,8 @@ async def command_profile(
     try:
         if field == "name" and value.strip():
             profile = await mediators.set_shown_name(user, user.telegram_id, value)
+        elif field == "realname" and value.strip():
+            profile = await mediators.set_real_name(user, user.telegram_id, value)
         elif field == "phone" and value.strip():
             profile = await mediators.set_phone(user, user.telegram_id, value)
         else:

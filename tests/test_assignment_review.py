@@ -170,3 +170,21 @@ async def test_unassigned_list_said_assigned_for_a_mere_offer_now_says_waiting_f
 
     assert "已请 周 承办，待其于 2026-11-25 13:00 前答复（尚未接受）" in lead.last_text()
     assert "已分派给" not in lead.last_text()
+
+
+async def test_mediator_whose_shown_name_is_not_their_real_name_escaped_the_name_conflict_check(
+    dispatcher: Dispatcher, db: Database, bot: Bot, clock: FakeClock, client: BotClient
+) -> None:
+    li = await make_mediator(dispatcher, bot, 6001, name="Xiao Li")
+    await li.send("/profile name 李老师")
+    await li.send("/profile realname 李 四")  # the other side's name in the filed case
+    assert "真实姓名（仅用于回避核查，不向申请人显示）：李四" in li.last_text()
+    await li.send("/profile realname 李")
+    assert li.last_text() == "真实姓名应为 2 至 32 个字。"
+    clear = await make_mediator(dispatcher, bot, 6002)
+    case_id = await file_mediation(client, db, other="李四")
+
+    await tick(dispatcher, db, bot, clock)
+
+    assert [m for _i, m, _s in await offers(db, case_id)] == [6002]
+    assert "新的调解案件分派给您" in clear.last_text()

@@ -260,7 +260,8 @@ class AssignmentService:
         answers = json.loads(case["answers"] or "{}")
         rows = _rows(
             conn,
-            "SELECT u.telegram_id, u.display_name, p.shown_name, p.phone, p.max_load"
+            "SELECT u.telegram_id, u.display_name, p.shown_name, p.phone, p.max_load,"
+            " p.real_name"
             " FROM users u LEFT JOIN mediator_profiles p ON p.user_id = u.telegram_id"
             " WHERE u.role = 'mediator' AND u.unit = ? ORDER BY u.telegram_id",
             (room_id,),
@@ -270,7 +271,7 @@ class AssignmentService:
         found = {
             int(r[0]): _Candidate(
                 user_id=int(r[0]),
-                names=tuple(n for n in (_clean(r[1]), _clean(r[2])) if n),
+                names=tuple(n for n in (_clean(r[1]), _clean(r[2]), _clean(r[5])) if n),
                 phone=normalise_phone(r[3]),
                 max_load=int(r[4] or self.settings.default_max_load),
             )

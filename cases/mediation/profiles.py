@@ -64,6 +64,8 @@ class MediatorProfile(BaseModel):
     """The Telegram name (staff see it in histories)."""
     shown_name: str | None
     phone: str | None
+    real_name: str | None = None
+    """For conflict-of-interest checks only (回避): never shown to applicants."""
     max_load: int | None
     skills: tuple[str, ...]
     absences: tuple[Absence, ...]
@@ -115,7 +117,8 @@ class MediatorProfiles:
 
     async def load(self, mediator: User) -> MediatorProfile:
         row = await self._db.fetch_one(
-            "SELECT shown_name, phone, max_load FROM mediator_profiles WHERE user_id = ?",
+            "SELECT shown_name, phone, max_load, real_name FROM mediator_profiles"
+            " WHERE user_id = ?",
             (mediator.telegram_id,),
         )
         skills = await self._db.fetch_all(
@@ -135,6 +138,7 @@ class MediatorProfiles:
             shown_name=row[0] if row else None,
             phone=row[1] if row else None,
             max_load=row[2] if row else None,
+            real_name=row[3] if row else None,
             skills=tuple(str(r[0]) for r in skills),
             absences=tuple(
                 Absence(id=r[0], starts_on=date.fromisoformat(r[1]), ends_on=r[2])
@@ -214,6 +218,19 @@ class MediatorProfiles:
         await self._ensure_row(mediator_id)
         await self._db.execute(
             "UPDATE mediator_profiles SET shown_name = ?, updated_at = ? WHERE user_id = ?",
+            (name, self._stamp(), mediator_id),
+        )
+        return await self.load(mediator)
+
+    async def set_real_name(self, actor: User, mediator_id: int, name: str) -> MediatorProfile:
+        """The mediator's legal name, matched against the parties' names (回避)."""
+        mediator = await self._mediator(actor, mediator_id)
+        name = "".join(name.split())
+        if not 2 <= len(name) <= MAX_SHOWN_NAME:
+            raise ProfileError(N_("The real name must be 2 to 32 characters."))
+        await self._ensure_row(mediator_id)
+        await self._db.execute(
+            "UPDATE mediator_profiles SET real_name = ?, updated_at = ? WHERE user_id = ?",
             (name, self._stamp(), mediator_id),
         )
         return await self.load(mediator)

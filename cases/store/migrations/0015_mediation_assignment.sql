@@ -1,11 +1,13 @@
 -- Mediators' profiles and the offers that assign mediation cases to them (issue #10).
 -- mediator_profiles: what a mediator chose to show citizens (shown_name), a phone used only to
--- find conflicts of interest (回避), and a maximum load (NULL: the room's default, a setting).
+-- find conflicts of interest (回避), the real name for the same checks (the shown name may be
+-- "王老师", the Telegram name anything), and a maximum load (NULL: the room's default).
 -- A mediator without a row serves every category of their room with the default load.
 CREATE TABLE mediator_profiles (
     user_id INTEGER PRIMARY KEY REFERENCES users(telegram_id),
     shown_name TEXT,
     phone TEXT,
+    real_name TEXT,
     max_load INTEGER CHECK (max_load IS NULL OR max_load BETWEEN 1 AND 500),
     updated_at TEXT NOT NULL
 );
