@@ -59,6 +59,11 @@ ASSIGNMENT_TEXTS: dict[str, str] = {
         "so to avoid a conflict of interest (回避) {room} handles it instead. You will be told "
         "who mediates."
     ),
+    "citizen_moved_recused": N_(
+        "Your mediation request {number}: every mediator of {from_room} must step aside in it "
+        "(回避, a conflict of interest), so {room} handles it instead. You will be told who "
+        "mediates."
+    ),
     "citizen_assigned": N_(
         "Your mediation request {number}: {mediator} of {room} will mediate. They will "
         "contact you by {contact_due}."

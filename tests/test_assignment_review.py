@@ -188,3 +188,32 @@ async def test_mediator_whose_shown_name_is_not_their_real_name_escaped_the_name
 
     assert [m for _i, m, _s in await offers(db, case_id)] == [6002]
     assert "新的调解案件分派给您" in clear.last_text()
+
+
+async def test_case_whose_room_has_only_conflicted_mediators_waited_for_ever_now_goes_to_default(
+    dispatcher: Dispatcher, db: Database, bot: Bot, clock: FakeClock, client: BotClient
+) -> None:
+    lead = await make_mediator(dispatcher, bot, 6001, lead=True)
+    await lead.send("/profile realname 李四")  # the other side: the room's only mediator
+    county = await make_mediator(dispatcher, bot, 6100, COUNTY_ROOM)
+    case_id = await file_mediation(client, db, other="李四")
+    client.clear()
+
+    await tick(dispatcher, db, bot, clock)
+
+    assert await db.fetch_value("SELECT routed_to FROM cases WHERE id = ?", (case_id,)) == (
+        f"room:{COUNTY_ROOM}"
+    )
+    assert await events(db, case_id) == ["mediation_moved_recused", "mediation_offered"]
+    assert "新的调解案件分派给您" in county.last_text()
+    assert "均与本案有利害关系，应当回避" in client.last_text()
+    # A room that merely has nobody free (load, absence, declines) keeps its case.
+    zhou = await make_mediator(dispatcher, bot, 6002)
+    await zhou.send("/away 2026-11-25 2026-11-26")
+    await lead.send("/away 2026-11-25 2026-11-26")
+    kept = await file_mediation(client, db, other="赵六")
+    await tick(dispatcher, db, bot, clock)
+    assert await db.fetch_value("SELECT routed_to FROM cases WHERE id = ?", (kept,)) == (
+        "room:room_psb"
+    )
+    assert (await events(db, kept))[-1] == "mediation_unassigned"

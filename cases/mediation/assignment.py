@@ -393,9 +393,30 @@ class AssignmentService:
         answers = json.loads(case["answers"] or "{}")
         return self._agency_of_dispute(case, answers) == room.agency_id
 
-    def _move_to_default_room(self, conn: sqlite3.Connection, case: Any, stamp: str) -> Any:
+    def _room_all_recused(self, conn: sqlite3.Connection, case: Any) -> bool:
+        """Every mediator of the case's room (there is at least one) has a conflict of interest
+        on it, and the room is not the default one: the lead could not assign it either, so
+        the case would wait for ever (a small township room related to a party)."""
+        room_id = str(case["routed_to"] or "").removeprefix("room:")
+        try:
+            room = self.org.room(room_id)
+        except UnknownId:
+            return False
+        if room.default:
+            return False
+        staffed = _row(
+            conn,
+            "SELECT 1 FROM users WHERE role = 'mediator' AND unit = ? LIMIT 1",
+            (room_id,),
+        )
+        return staffed is not None and not self._candidates(conn, case, any_state=True)
+
+    def _move_to_default_room(
+        self, conn: sqlite3.Connection, case: Any, stamp: str, *, recused: bool = False
+    ) -> Any:
         """Hand the case to the county's default room (the one that takes what no other room
-        takes), recorded in the history; returns the case as it now is."""
+        takes), recorded in the history; returns the case as it now is. ``recused``: every
+        mediator of the room has a conflict, rather than the room's agency being the party."""
         room = self.org.default_room
         source = str(case["routed_to"] or "").removeprefix("room:")
         conn.execute(
@@ -408,7 +429,7 @@ class AssignmentService:
             at=stamp,
             actor_id=None,
             actor_role="system",
-            kind="mediation_moved",
+            kind="mediation_moved_recused" if recused else "mediation_moved",
             detail={"from": source, "to": room.id},
         )
         moved = self._case(conn, int(case["id"]))
@@ -426,7 +447,7 @@ class AssignmentService:
                 f"asg:moved:{case['id']}:{room.id}",
                 int(case["citizen_id"]),
                 Role.citizen,
-                "citizen_moved",
+                "citizen_moved_recused" if recused else "citizen_moved",
                 params,
             ),
             from_db(stamp),
@@ -439,6 +460,9 @@ class AssignmentService:
         candidates = self._candidates(conn, case)
         if not candidates and self._room_is_a_party(case):
             case = self._move_to_default_room(conn, case, stamp)
+            candidates = self._candidates(conn, case)
+        elif not candidates and self._room_all_recused(conn, case):
+            case = self._move_to_default_room(conn, case, stamp, recused=True)
             candidates = self._candidates(conn, case)
         if not candidates:
             last = _row(

@@ -124,6 +124,10 @@ ASSIGNMENT_EVENT_TEXTS: dict[str, dict[str, str]] = {
             "The dispute is with the body the mediation room belongs to, so the county's "
             "mediation room takes the case (回避)."
         ),
+        "mediation_moved_recused": N_(
+            "Every mediator of the room must step aside (回避), so the county's mediation room "
+            "takes the case."
+        ),
         "mediation_released": N_(
             "Your mediator can no longer take the case; another mediator will be assigned and "
             "will contact you."
@@ -149,6 +153,10 @@ ASSIGNMENT_EVENT_TEXTS: dict[str, dict[str, str]] = {
         "mediation_moved": N_(
             "The dispute is with the body this room belongs to: passed to the county's default "
             "mediation room (回避)."
+        ),
+        "mediation_moved_recused": N_(
+            "Every mediator of this room has a conflict of interest (回避): passed to the "
+            "county's default mediation room."
         ),
         "mediation_released": N_(
             "The mediator is no longer a mediator of this room; the case went back to the "
