@@ -68,6 +68,8 @@ from cases.law.calendar import LegalCalendar
 from cases.law.deadline_rules import configure as configure_deadlines
 from cases.law.deadline_rules import default_engine
 from cases.litigation.court_cases import LitigationService
+from cases.mediation.assignment import AssignmentService
+from cases.mediation.profiles import MediatorProfiles
 from cases.mediation.service import Mediation
 from cases.org.organisation import Organisation, OrganisationError, load_organisation
 from cases.org.users import Role, UserRepository
@@ -86,6 +88,7 @@ from handlers import get_routers, setup_middlewares
 from handlers.commands import MENU_ROLES, set_commands
 from handlers.replies import RetryRateLimitedReplies
 from handlers.storage import SqliteStorage
+from scheduling.assignment import AssignmentJobs, AssignmentMailer
 from scheduling.booking import BookingJobs, BookingMailer
 from scheduling.handover_notices import AgencyMailer
 from scheduling.notices import alert_calendar_gap, notice_sink, notify_recomputed
@@ -234,6 +237,15 @@ def create_dispatcher(
             settings.booking,
             BookingMailer(ZoneInfo(settings.timezone)),
         ),
+        assignment=AssignmentService(
+            db,
+            clock,
+            org,
+            default_engine().calendar,
+            settings.mediation,
+            AssignmentMailer(ZoneInfo(settings.timezone)),
+        ),
+        mediators=MediatorProfiles(db, clock, org, users),
     )
     setup_middlewares(
         dp, processed=processed, users=users, i18n=i18n, flood_limit=settings.flood_limit
@@ -595,6 +607,7 @@ async def serve(
     # Mediations ended on the staff case page or withdrawn: sessions off, other party told;
     # session messages follow the mediator who accepted the case.
     scheduling.tick_steps.append(dp["mediation"].tick)
+    scheduling.tick_steps.append(AssignmentJobs(dp["assignment"]).tick)
 
     @dp.startup()
     async def on_startup(bot: Bot) -> None:

@@ -69,7 +69,8 @@ class Settings(BaseSettings):
     local_periods: LocalPeriods = LocalPeriods()
     """信访 figures and the 行政调解 period: local rules, national defaults (domain §2, §5)."""
     mediation: MediationSettings = MediationSettings()
-    """行政调解: how long the other party's link is valid, when the follow-up visit is due."""
+    """行政调解: the other party's link, the follow-up visit, and assignment (default maximum
+    load, offer hours, office hours, contact days)."""
     booking: BookingSettings = BookingSettings()
     """局长接待日: slot length and seats (per agency), booking window, waitlist hold (issue 9)."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

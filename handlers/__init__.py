@@ -24,6 +24,8 @@ the first matching handler wins; every router passed on the way costs a filter p
                     accepts, answers, asks for an extension (XF 22-23, 34; its states).
    ``mediation``  – /mediate, the mediation page: the other party, sessions and answers,
                     outcome, follow-up visit, the period's extension (its states).
+   ``assignment`` – mediators: offers (accept / decline), /profile, /away, /conflict; room
+                    leads /unassigned and /mediators (its state: a typed decline reason).
 8. ``triage``     – "help me choose" questions (callback data only).
 9. ``litigation`` – staff: court cases against agencies (行政应诉), L3/L7 data entry; one
                      sub-router per flow (handlers/litigation/: registration, cards,
@@ -43,6 +45,7 @@ from cases.store.processed_updates import ProcessedUpdates
 from handlers import (
     admin,
     agency_reply,
+    assignment,
     booking,
     case_file,
     common,
@@ -85,6 +88,7 @@ def get_routers() -> list[Router]:
         agency_reply.build_router(),
         petition_agency.build_router(),
         mediation.build_router(),
+        assignment.build_router(),
         triage.build_router(),
         litigation.build_router(),
         admin.build_router(),

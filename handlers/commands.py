@@ -61,13 +61,6 @@ STAFF_COMMANDS: dict[str, list[tuple[str, str]]] = {
 }
 """Shown only in the chats of staff (BotCommandScopeChat), after the citizens' commands."""
 
-MEDIATOR_COMMANDS: dict[str, list[tuple[str, str]]] = {
-    "zh": [("mediate", "调解：对方当事人、调解安排、结果与回访")],
-    "en": [("mediate", "Mediation: other party, sessions, outcome, follow-up")],
-}
-"""Mediators: the mediation itself (handlers/mediation.py). Parties use the same command
-without it being in their menu (their notices carry an "open the mediation" button)."""
-
 AGENCY_COMMANDS: dict[str, list[tuple[str, str]]] = {
     "zh": [
         ("roster", "本单位局长接待日名单"),
@@ -88,13 +81,37 @@ ADMIN_COMMANDS: dict[str, list[tuple[str, str]]] = {
         ("grant", "设置工作人员角色"),
         ("staff", "工作人员名单"),
         ("sessions", "局长接待日场次"),
+        ("mediators", "调解员名单与调解室负责人"),
     ],
     "en": [
         ("grant", "Give a person a staff role"),
         ("staff", "List of staff"),
         ("sessions", "Reception-day sessions"),
+        ("mediators", "Mediators and room leads"),
     ],
 }
+
+MEDIATOR_COMMANDS: dict[str, list[tuple[str, str]]] = {
+    "zh": [
+        ("mediate", "调解：对方当事人、调解安排、结果与回访"),
+        ("profile", "我的调解员资料：显示名、擅长类别、最大案件数"),
+        ("away", "登记不在岗日期"),
+        ("conflict", "申请回避"),
+        ("unassigned", "未分派的调解案件（调解室负责人）"),
+        ("mediators", "本调解室调解员（调解室负责人）"),
+    ],
+    "en": [
+        ("mediate", "Mediation: other party, sessions, outcome, follow-up"),
+        ("profile", "My mediator profile: shown name, skills, maximum load"),
+        ("away", "Declare an absence"),
+        ("conflict", "Step aside from a case (conflict of interest)"),
+        ("unassigned", "Unassigned mediation cases (room lead)"),
+        ("mediators", "Your room's mediators (room lead)"),
+    ],
+}
+"""Mediators (issue #10): the mediation itself (handlers/mediation.py; parties use /mediate
+without it in their menu: their notices carry an "open the mediation" button), their profile
+and offers (handlers/assignment.py); the last two are for room leads."""
 
 
 ROLE_GROUPS: dict[Role, str] = {
@@ -117,8 +134,8 @@ def role_commands(role: Role, locale: str = "en") -> list[tuple[str, str]]:
     if role in (Role.admin, Role.office_staff):
         commands += STAFF_COMMANDS[locale]
     elif role is Role.mediator:
-        commands += MEDIATOR_COMMANDS[locale]
-        commands += STAFF_COMMANDS[locale][:1]  # /cases: their room's cases
+        # Their profile and offers, then /cases (their room's cases) last, as before.
+        commands += MEDIATOR_COMMANDS[locale] + STAFF_COMMANDS[locale][:1]
     elif role in (Role.agency_liaison, Role.agency_head):
         commands += AGENCY_COMMANDS[locale]
     if role is Role.admin:

@@ -51,6 +51,7 @@ from handlers.callbacks import (
     OpinionFiles,
     ReminderAck,
 )
+from scheduling.assignment import assignment_buttons, render_assignment
 from scheduling.booking import booking_buttons, render_booking
 from scheduling.mediation import mediation_buttons, render_mediation
 from scheduling.notices import render_case_notice
@@ -253,6 +254,8 @@ def render_text(row: OutboxRow) -> str:
     if p.get("mediation"):
         # The mediation itself (scheduling.mediation): sessions, the other party, outcome.
         return render_mediation(loc, p, citizen=row.audience is Role.citizen)
+    if row.kind is Kind.NOTICE and p.get("assignment"):
+        return render_assignment(loc, p)  # a mediation offer (scheduling.assignment)
     if row.kind is Kind.NOTICE and p.get("notice"):
         # A notice about a case event (scheduling.notices), rendered now in today's language.
         text = render_case_notice(loc, p, citizen=row.audience is Role.citizen)
@@ -427,6 +430,10 @@ def render_markup(row: OutboxRow, *, acknowledged: bool = False) -> InlineKeyboa
             [InlineKeyboardButton(text=text, callback_data=data)]
             for text, data in mediation_buttons(row.locale, row.payload)
         ]
+    rows += [
+        [InlineKeyboardButton(text=text, callback_data=data)]
+        for text, data in assignment_buttons(row.locale, row.payload)
+    ]
     if buttons:
         rows.append(buttons)
     return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None

@@ -137,6 +137,7 @@ FLOWS: dict[str, tuple[Role | None, Flow]] = {
     # An unknown link: the refusal is this router's own answer.
     "mediation-link": (None, lambda c: _command(c, "/start op_unknown")),
     "mediation": (Role.mediator, lambda c: _command(c, "/mediate")),
+    "assignment": (Role.mediator, lambda c: _command(c, "/profile")),
     "errors": (None, _failure),
     "fallback": (None, _plain_text),
 }

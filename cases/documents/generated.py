@@ -136,12 +136,12 @@ async def available_documents(db: Database, case_id: int, user: User) -> list[Do
         if reader is Reader.mediator and kind is not DocumentKind.agreement:
             continue
         if kind is DocumentKind.agreement:
-            if await _agreement(db, case_id) is None:
-                continue  # no agreement, or one recorded without its terms: nothing to print
-        elif (event_kind := EVENT_OF.get(kind)) is not None:
-            if await _latest_event(db, case_id, event_kind) is None:
-                continue
-        kinds.append(kind)
+            exists = await _agreement(db, case_id) is not None  # recorded with its terms
+        else:
+            event_kind = EVENT_OF.get(kind)
+            exists = event_kind is None or await _latest_event(db, case_id, event_kind) is not None
+        if exists:
+            kinds.append(kind)
     if reader is not Reader.owner:
         kinds.append(DocumentKind.dossier)
     return kinds

@@ -53,7 +53,7 @@ from cases.procedures.case_clocks import (
     next_deadline,
     open_deadline,
 )
-from cases.procedures.history import append_event
+from cases.procedures.history import ASSIGNMENT_EVENT_TEXTS, CITIZEN, STAFF, append_event
 from cases.procedures.privacy import mask_numbers
 from cases.procedures.statuses import OPEN_STATUSES, CaseStatus
 from cases.procedures.transitions import history_texts
@@ -179,6 +179,7 @@ EVENT_TEXTS: dict[str, str] = {
     "review_requested": N_("You asked for a review (复查) of the handling opinion."),
     **HANDOVER_HISTORY_CITIZEN,
     **mediation_history.CITIZEN_EVENT_TEXTS,
+    **ASSIGNMENT_EVENT_TEXTS[CITIZEN],
 }
 
 STAFF_EVENT_TEXTS: dict[str, str] = {
@@ -195,6 +196,7 @@ STAFF_EVENT_TEXTS: dict[str, str] = {
     "review_requested": N_("The applicant asked for a review (复查) of the handling opinion."),
     **HANDOVER_HISTORY_STAFF,
     **mediation_history.STAFF_EVENT_TEXTS,
+    **ASSIGNMENT_EVENT_TEXTS[STAFF],
 }
 """The same history for staff: the citizen's texts speak to the citizen ("you submitted")."""
 

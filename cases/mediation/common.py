@@ -44,7 +44,8 @@ MAX_REASON = 300
 
 
 class MediationSettings(BaseModel):
-    """The county's choices for the mediation itself (the period is ``LocalPeriods``)."""
+    """The county's choices for mediation (``MEDIATION__…``): the mediation itself and the
+    assignment of cases (the period is ``LocalPeriods``)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -52,6 +53,15 @@ class MediationSettings(BaseModel):
     """How long the one-time link for the other party stays valid."""
     followup_days: int = Field(default=30, ge=1, le=365)
     """Days after an agreement when the follow-up visit (回访) is due."""
+    default_max_load: int = Field(default=8, ge=1, le=500)
+    """Open cases a mediator carries at most when they set no maximum of their own."""
+    offer_working_hours: int = Field(default=4, ge=1, le=80)
+    """An offer not answered within this many working hours passes to the next mediator."""
+    workday_start: str = Field(default="08:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    workday_end: str = Field(default="17:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    """Office hours on a working day of the legal calendar (offers count only these)."""
+    contact_working_days: int = Field(default=3, ge=1, le=30)
+    """The mediator contacts the applicant within this many working days of accepting."""
 
 
 class Result(StrEnum):

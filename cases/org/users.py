@@ -126,11 +126,29 @@ class UserRepository:
         self, telegram_id: int, role: Role, unit: str | None = None, *, head: bool = False
     ) -> None:
         """``head``: office staff who head the reconsideration body (FY 62(1)); any other
-        grant clears it."""
+        grant clears it. Leading a mediation room (issue #10) survives only a grant that keeps
+        the person a mediator of the same room."""
         await self.ensure(telegram_id)
         await self._db.execute(
-            "UPDATE users SET role = ?, unit = ?, heads_reconsideration = ? WHERE telegram_id = ?",
-            (role.value, unit, int(head and role is Role.office_staff), telegram_id),
+            "UPDATE users SET role = ?, unit = ?, heads_reconsideration = ?,"
+            " leads_room = CASE WHEN role = ? AND unit IS ? THEN leads_room ELSE 0 END"
+            " WHERE telegram_id = ?",
+            (
+                role.value,
+                unit,
+                int(head and role is Role.office_staff),
+                role.value,
+                unit,
+                telegram_id,
+            ),
+        )
+        self._cache.pop(telegram_id, None)
+
+    async def set_leads_room(self, telegram_id: int, lead: bool) -> None:
+        """A mediator leads their room (issue #10); only mediators can."""
+        await self._db.execute(
+            "UPDATE users SET leads_room = ? WHERE telegram_id = ? AND role = 'mediator'",
+            (int(lead), telegram_id),
         )
         self._cache.pop(telegram_id, None)
 

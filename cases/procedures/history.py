@@ -107,3 +107,64 @@ def _date(value: object) -> object:
         return date.fromisoformat(str(value))
     except ValueError:
         return value
+
+
+# -- mediation assignment (cases.mediation.assignment) --------------------------------------
+
+ASSIGNMENT_EVENT_TEXTS: dict[str, dict[str, str]] = {
+    # The citizen learns that a mediator took the case (the notice names them) and that one
+    # stepped aside; offers, declines and time-outs are the room's internal business.
+    CITIZEN: {
+        "mediation_accepted": N_("A mediator took on your case and will contact you."),
+        "mediation_assigned": N_("A mediator was assigned to your case and will contact you."),
+        "mediation_handed_over": N_(
+            "The mediator stepped aside (回避); the case passes to another mediator."
+        ),
+        "mediation_moved": N_(
+            "The dispute is with the body the mediation room belongs to, so the county's "
+            "mediation room takes the case (回避)."
+        ),
+        "mediation_moved_recused": N_(
+            "Every mediator of the room must step aside (回避), so the county's mediation room "
+            "takes the case."
+        ),
+        "mediation_released": N_(
+            "Your mediator can no longer take the case; another mediator will be assigned and "
+            "will contact you."
+        ),
+    },
+    # Staff: the mediator concerned is named in the line's actor (the offered mediator for
+    # an offer and its time-out, the lead for an assignment by hand).
+    STAFF: {
+        "mediation_offered": N_("Offered to this mediator; waiting for their answer."),
+        "mediation_accepted": N_("The mediator accepted the case."),
+        "mediation_declined": N_("The mediator declined the case."),
+        "mediation_offer_expired": N_(
+            "The offer to this mediator ran out unanswered; passed to the next."
+        ),
+        "mediation_handed_over": N_(
+            "The mediator declared a conflict of interest (回避) and handed the case on."
+        ),
+        "mediation_offer_withdrawn": N_(
+            "The offer to this mediator was withdrawn: the case closed, or they left the room "
+            "or are away."
+        ),
+        "mediation_assigned": N_("The room lead assigned the case by hand."),
+        "mediation_moved": N_(
+            "The dispute is with the body this room belongs to: passed to the county's default "
+            "mediation room (回避)."
+        ),
+        "mediation_moved_recused": N_(
+            "Every mediator of this room has a conflict of interest (回避): passed to the "
+            "county's default mediation room."
+        ),
+        "mediation_released": N_(
+            "The mediator is no longer a mediator of this room; the case went back to the "
+            "room's queue."
+        ),
+        "mediation_unassigned": N_(
+            "No mediator of the room can take the case now; the room lead assigns it."
+        ),
+    },
+}
+"""The history line of each assignment event, per audience."""
