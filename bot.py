@@ -64,8 +64,7 @@ from pydantic import ValidationError
 from cases.i18n import LOCALES_DIR
 from cases.intake.service import IntakeService
 from cases.law.calendar import LegalCalendar
-from cases.law.deadline_rules import configure as configure_deadlines
-from cases.law.deadline_rules import default_engine
+from cases.law.deadline_rules import DeadlineEngine
 from cases.litigation.court_cases import LitigationService
 from cases.org.organisation import Organisation, OrganisationError, load_organisation
 from cases.org.users import Role, UserRepository
@@ -169,10 +168,16 @@ def create_dispatcher(
     *,
     i18n: I18n | None = None,
     org: Organisation | None = None,
+    engine: DeadlineEngine | None = None,
 ) -> Dispatcher:
-    """Everything a handler needs arrives as workflow data, by parameter name."""
+    """Everything a handler needs arrives as workflow data, by parameter name.
+
+    ``engine`` is the one deadline engine of the process (the configured calendar and local
+    periods, :func:`load_data_files`); every service that counts a period is given it.
+    """
     i18n = i18n or build_i18n(settings)
     org = org or load_organisation(settings.organisation_path)
+    engine = engine or deadline_engine(settings)
     users = UserRepository(db, clock)
     processed = ProcessedUpdates(db, clock)
     dp = Dispatcher(
@@ -183,19 +188,24 @@ def create_dispatcher(
         clock=clock,
         users=users,
         org=org,
-        intake=IntakeService(db, clock, org),
+        deadlines=engine,
+        intake=IntakeService(db, clock, org, engine=engine),
         followup=FollowUpService(db, clock),
-        litigation=LitigationService(db, clock, org),
+        litigation=LitigationService(db, clock, org, engine=engine),
         # Handlers preview reminders with the planner itself (what it will send, to whom).
         planner=Planner(
-            db, clock, admin_ids=settings.admin_ids, escalation_hours=settings.escalation_hours
+            db,
+            clock,
+            admin_ids=settings.admin_ids,
+            escalation_hours=settings.escalation_hours,
+            calendar=engine.calendar,
         ),
-        actions=CaseActions(db, clock, notice_sink(clock)),
+        actions=CaseActions(db, clock, notice_sink(clock), engine=engine),
         booking=BookingService(
             db,
             clock,
             org,
-            default_engine().calendar,
+            engine.calendar,
             settings.booking,
             BookingMailer(ZoneInfo(settings.timezone)),
         ),
@@ -273,8 +283,19 @@ class StartupError(Exception):
 
 @dataclass(frozen=True)
 class DataFiles:
-    calendar: LegalCalendar
+    engine: DeadlineEngine
+    """The deadline engine on the calendar file and the local periods of the settings."""
     org: Organisation
+
+    @property
+    def calendar(self) -> LegalCalendar:
+        return self.engine.calendar
+
+
+def deadline_engine(settings: Settings) -> DeadlineEngine:
+    """The engine of the settings' calendar file and local periods (tests and benchmarks; the
+    bot builds it in :func:`load_data_files`, where a bad file stops the start)."""
+    return DeadlineEngine(LegalCalendar(settings.calendar_overrides_path), settings.local_periods)
 
 
 def _reason(exc: BaseException) -> str:
@@ -336,7 +357,7 @@ def load_data_files(settings: Settings) -> DataFiles:
             f"organisation file {settings.organisation_path} cannot be read ({_reason(exc)}); "
             "fix ORGANISATION_PATH, or leave it empty for the bundled cases/data/gucheng.json"
         ) from None
-    return DataFiles(calendar=calendar, org=org)
+    return DataFiles(engine=DeadlineEngine(calendar, settings.local_periods), org=org)
 
 
 def _database_unusable(path: Path, exc: BaseException) -> StartupError:
@@ -386,7 +407,6 @@ async def prepare_store(settings: Settings, db: Database, clock: Clock, files: D
         log.info("applied migrations: %s", ", ".join(applied))
 
     calendar = files.calendar
-    configure_deadlines(calendar=calendar, local_periods=settings.local_periods)
     missing = calendar.missing_years(legal_today(clock))
     if missing:
         # Domain §1.2: never guess silently. Deadlines in these years are marked provisional
@@ -397,13 +417,15 @@ async def prepare_store(settings: Settings, db: Database, clock: Clock, files: D
             ", ".join(map(str, missing)),
         )
         await alert_calendar_gap(db, missing, clock, admin_ids=settings.admin_ids)
-    changed = await recompute_provisional(db, calendar, clock)
+    changed = await recompute_provisional(db, files.engine, clock)
     # The citizen and whoever must act are told each new date, once (deduplicated). Re-reading
     # the last week's moves also covers a crash between the move and the telling.
     moved = await recent_recomputations(db, clock.now() - timedelta(days=7))
     if moved:
         await notify_recomputed(db, moved, clock, admin_ids=settings.admin_ids)
-    defences = await LitigationService(db, clock, files.org).recompute_provisional()
+    defences = await LitigationService(
+        db, clock, files.org, engine=files.engine
+    ).recompute_provisional()
     if changed or defences:
         log.info(
             "recomputed %d provisional deadlines and %d defence dates after a calendar update",
@@ -483,7 +505,7 @@ async def run(settings: Settings) -> int:
         if not await _until_stopped(bot, asyncio.Event()):
             log.info("stopped while waiting for Telegram")
             return EXIT_STOPPED
-        await poll(settings, db, clock, bot, files.org)
+        await poll(settings, db, clock, bot, files)
         return EXIT_STOPPED
     except StartupError as exc:
         log.error("not starting: %s", exc)
@@ -497,17 +519,17 @@ async def run(settings: Settings) -> int:
         await db.close()
 
 
-async def poll(
-    settings: Settings, db: Database, clock: Clock, bot: Bot, org: Organisation
-) -> None:
+async def poll(settings: Settings, db: Database, clock: Clock, bot: Bot, files: DataFiles) -> None:
     """Polling until SIGTERM/SIGINT; on_shutdown lets running handlers finish first."""
-    dp = create_dispatcher(settings, db, clock, org=org)
+    dp = create_dispatcher(settings, db, clock, org=files.org, engine=files.engine)
     users: UserRepository = dp["users"]
     # Handlers' replies are retried after a 429; reminders go through their own Bot, whose
     # sender paces itself and handles 429 on its own (scheduling/sender.py).
     bot.session.middleware(RetryRateLimitedReplies())
     reminder_bot = build_bot(settings)
-    scheduling = Scheduling(bot=reminder_bot, db=db, clock=clock, settings=settings)
+    scheduling = Scheduling(
+        bot=reminder_bot, db=db, clock=clock, engine=files.engine, settings=settings
+    )
     scheduling.tick_steps.append(BookingJobs(dp["booking"]).tick)
 
     @dp.startup()

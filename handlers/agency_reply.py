@@ -25,7 +25,6 @@ from pydantic import Field
 from cases.i18n import N_
 from cases.intake.validation import ValidationError
 from cases.org.users import Role, User
-from cases.procedures.access import available_actions
 from cases.procedures.actions import (
     MAX_REPLY_FILES,
     MAX_REPLY_TEXT,
@@ -34,7 +33,6 @@ from cases.procedures.actions import (
     CaseActions,
     Outcome,
     ReplyFile,
-    respondent_case_view,
 )
 from cases.store.db import Database
 from handlers.filters import HasRole, NotCommand, When
@@ -71,10 +69,10 @@ def _keyboard(case_id: int) -> InlineKeyboardMarkup:
     )
 
 
-async def _may_reply(db: Database, case_id: int, user: User) -> str | None:
+async def _may_reply(actions: CaseActions, case_id: int, user: User) -> str | None:
     """The case number when this person may submit the reply now, else None."""
-    view = await respondent_case_view(db, case_id, user)
-    if view is None or Action.reply_received not in available_actions(view, user):
+    view = await actions.respondent_view(case_id, user)
+    if view is None or Action.reply_received not in actions.available(view, user):
         return None
     return view.number
 
@@ -84,9 +82,9 @@ async def on_start(
     callback_data: AgencyReplyAction,
     state: FSMContext,
     user: User,
-    db: Database,
+    actions: CaseActions,
 ) -> None:
-    number = await _may_reply(db, callback_data.case_id, user)
+    number = await _may_reply(actions, callback_data.case_id, user)
     message = query.message if isinstance(query.message, Message) else None
     if number is None or message is None:
         await query.answer(_(NOT_AVAILABLE), show_alert=True)
@@ -179,7 +177,7 @@ async def on_send(
     if not drafted:
         # A second press after the reply was recorded, or a button without a draft: the
         # server decides what it was.
-        view = await respondent_case_view(db, callback_data.case_id, user)
+        view = await actions.respondent_view(callback_data.case_id, user)
         if view is None:
             result_outcome = Outcome.not_allowed
         elif not view.reply_received_before:

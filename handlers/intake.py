@@ -60,6 +60,7 @@ from cases.intake.service import (
 )
 from cases.intake.validation import ValidationError, mask_id_number, mask_phone, parse_phone
 from cases.law.citations import plain_basis
+from cases.law.deadline_rules import DeadlineEngine
 from handlers.callbacks import MenuAction
 from handlers.filters import NotCommand, When
 from handlers.keyboards import button, cancel_confirmation, grid, main_menu
@@ -119,11 +120,17 @@ def masked_details(details: SavedDetails) -> str:
 
 
 def question_text(
-    draft: Draft, field: Field, today: Any, *, saved: SavedDetails | None = None, org: Any = None
+    draft: Draft,
+    field: Field,
+    today: Any,
+    *,
+    engine: DeadlineEngine,
+    saved: SavedDetails | None = None,
+    org: Any = None,
 ) -> str:
     parts: list[str] = []
     if field.intro is not None:
-        note = field.intro(draft.answers, today)
+        note = field.intro(draft.answers, today, engine)
         if note is not None:
             parts.append("⚠️ " + t(note.message, **note.params))
     if field.kind is Kind.saved and saved is not None:
@@ -239,7 +246,7 @@ def summary_text(draft: Draft, service: IntakeService, files: int) -> str:
         )
     )
     if draft.procedure is Procedure.reconsideration:
-        window = timeliness(draft.answers, service.today())
+        window = timeliness(draft.answers, service.today(), service.engine)
         if window.window_end is not None and not window.late:
             lines += [
                 "",
@@ -355,7 +362,9 @@ async def ask(
         return
     files = await service.attachment_count(draft.id) if field.kind is Kind.evidence else 0
     saved = await service.saved_details(draft.user_id) if field.kind is Kind.saved else None
-    text = question_text(draft, field, service.today(), saved=saved, org=service.org)
+    text = question_text(
+        draft, field, service.today(), engine=service.engine, saved=saved, org=service.org
+    )
     if prefix:
         text = prefix + "\n\n" + text
     await target.answer(text, reply_markup=question_keyboard(draft, field, service, files))

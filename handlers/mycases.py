@@ -30,6 +30,7 @@ from cases.intake.service import (
 from cases.intake.validation import TextLimits, ValidationError, clean_text
 from cases.law.deadline_rules import RULES
 from cases.org.users import Role, User
+from cases.procedures.actions import CaseActions
 from cases.procedures.followup import RATE_BUTTON, RATE_PROMPT, FollowUpService, RatingOutcome
 from cases.procedures.history import CITIZEN
 from cases.procedures.statuses import CITIZEN_STATUS_TEXTS as CASE_STATUSES
@@ -201,6 +202,7 @@ async def case_button(
     intake: IntakeService,
     user: User,
     db: Database,
+    actions: CaseActions,
 ) -> None:
     message = query.message if isinstance(query.message, Message) else None
     if callback_data.action == "list":
@@ -215,7 +217,7 @@ async def case_button(
         from handlers.staff import open_staff_case
 
         if user.role is Role.citizen or not await open_staff_case(
-            query, callback_data.case_id, user, intake, db, callback_data.action
+            query, callback_data.case_id, user, actions, db, intake.org, callback_data.action
         ):
             await query.answer(_("This case is not available to you."), show_alert=True)
         return

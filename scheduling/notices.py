@@ -31,7 +31,7 @@ import aiosqlite
 
 from cases.i18n import DEFAULT_LOCALE, LOCALES, N_, format_date, translate
 from cases.intake.forms import PROVISIONAL_NOTE
-from cases.law.deadline_rules import RULES
+from cases.law.deadline_rules import RULES, DeadlineEngine
 from cases.org.users import Role
 from cases.procedures.actions import NoticeSink, settle_deemed_acceptances
 from cases.procedures.case_clocks import ChangedDeadline
@@ -261,10 +261,10 @@ def notice_sink(clock: Clock, tz: ZoneInfo = LEGAL_TZ) -> NoticeSink:
     return partial(queue_case_notice, clock=clock, tz=tz)
 
 
-async def deem_accepted(db: Database, clock: Clock) -> list[int]:
+async def deem_accepted(db: Database, clock: Clock, engine: DeadlineEngine) -> list[int]:
     """The scheduler's step for FY 30(3): F5 reviews that ended undecided make their cases
     accepted, and each citizen is told once (``notice:deemed_accepted:<case>``)."""
-    accepted = await settle_deemed_acceptances(db, clock, notice_sink(clock))
+    accepted = await settle_deemed_acceptances(db, clock, notice_sink(clock), engine=engine)
     if accepted:
         log.info("deemed accepted (FY 30(3)): %d case(s)", len(accepted))
     return accepted

@@ -52,14 +52,6 @@ _CHUNK = 400  # sources per write transaction: keeps the writer lock short for t
 # --- the legal calendar -------------------------------------------------------------------
 
 
-def default_calendar() -> LegalCalendar:
-    """The deadline engine's calendar, so reminders count working days exactly as deadlines do
-    (C4/C5, with the administrators' override file)."""
-    from cases.law.deadline_rules import default_engine
-
-    return default_engine().calendar
-
-
 def shift_working_days(calendar: LegalCalendar, day: date, amount: int) -> date:
     """``amount`` working days after (>0) or before (<0) ``day``; 0 is the day itself."""
     step = 1 if amount > 0 else -1
@@ -197,21 +189,16 @@ class Planner:
         admin_ids: list[int],
         escalation_hours: float = 24,
         tz: ZoneInfo = LEGAL_TZ,
-        calendar: LegalCalendar | None = None,
+        calendar: LegalCalendar,
     ) -> None:
         self.db = db
         self.clock = clock
         self.admin_ids = admin_ids
         self.escalation_hours = escalation_hours
         self.tz = tz
-        self._calendar = calendar
-
-    @property
-    def calendar(self) -> LegalCalendar:
-        """The given calendar, else the deadline engine's as it is now: a planner made before
-        start-up configured the engine (the dispatcher's, for previews) must not keep the old one.
-        """
-        return self._calendar if self._calendar is not None else default_calendar()
+        self.calendar = calendar
+        """The deadline engine's calendar, so reminders count working days exactly as deadlines
+        do (C4/C5, with the administrators' override file)."""
 
     def directory(self) -> RecipientDirectory:
         """Who stands for each role: one cache per pass, so a fresh one per call."""

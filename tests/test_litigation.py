@@ -9,7 +9,6 @@ import pytest
 from aiogram import Bot, Dispatcher
 
 from cases.intake.validation import ValidationError
-from cases.law.deadline_rules import compute
 from cases.litigation.court_cases import (
     LitigationService,
     RegisterLawsuit,
@@ -22,7 +21,7 @@ from cases.store.time import LEGAL_TZ, FakeClock, from_db, to_db
 from handlers.litigation import CaseButton, FormButton
 from scheduling.planner import Planner
 from tests.fakes.telegram import BotClient
-from tests.support import ADMIN_ID
+from tests.support import ADMIN_ID, ENGINE, compute
 
 CASE_NUMBER = "（2026）鄂0625行初12号"
 NOW = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)  # the clock fixture: Wed 09:00 in Gucheng
@@ -52,7 +51,7 @@ def citizen(routed: Dispatcher, bot: Bot) -> BotClient:
 
 @pytest.fixture
 def service(db: Database, clock: FakeClock) -> LitigationService:
-    return LitigationService(db, clock, load_organisation())
+    return LitigationService(db, clock, load_organisation(), engine=ENGINE)
 
 
 def lawsuit_input(**changes: object) -> RegisterLawsuit:
@@ -143,7 +142,7 @@ async def test_the_planner_then_plans_l3_and_l7_reminders(
 ) -> None:
     await fill_form(staff)
     await staff.press("登记")
-    await Planner(db, clock, admin_ids=[ADMIN_ID]).plan()
+    await Planner(db, clock, admin_ids=[ADMIN_ID], calendar=ENGINE.calendar).plan()
     rows = await db.fetch_all(
         "SELECT rule_id, source_kind, step, due_at, chat_id, critical FROM reminders"
         " WHERE status = 'pending' ORDER BY due_at"
@@ -175,7 +174,7 @@ async def test_defence_filed_stops_the_l3_reminders(
 ) -> None:
     await fill_form(staff)
     await staff.press("登记")
-    planner = Planner(db, clock, admin_ids=[ADMIN_ID])
+    planner = Planner(db, clock, admin_ids=[ADMIN_ID], calendar=ENGINE.calendar)
     await planner.plan()
     card = await open_card(staff, CASE_NUMBER)
     assert CASE_NUMBER in card
@@ -636,7 +635,7 @@ async def test_provisional_defence_dates_are_recounted_when_the_calendar_grows(
     import json
 
     from cases.law.calendar import LegalCalendar
-    from cases.law.deadline_rules import configure
+    from cases.law.deadline_rules import DeadlineEngine
 
     clock.set(datetime(2026, 12, 30, 1, 0, tzinfo=UTC))
     received = date(2026, 12, 28)  # + 15 days → 2027-01-12, outside chinesecalendar 1.11
@@ -644,11 +643,10 @@ async def test_provisional_defence_dates_are_recounted_when_the_calendar_grows(
     assert lawsuit.defence is not None and lawsuit.defence.provisional
     overrides = tmp_path / "overrides.json"
     overrides.write_text(json.dumps({"years": {"2027": {"holidays": [], "workdays": []}}}))
-    configure(calendar=LegalCalendar(overrides))
-    try:
-        assert await service.recompute_provisional() == 1
-    finally:
-        configure(calendar=LegalCalendar())
+    # The next start builds its engine on the extended calendar.
+    extended = DeadlineEngine(LegalCalendar(overrides))
+    restarted = LitigationService(db, clock, load_organisation(), engine=extended)
+    assert await restarted.recompute_provisional() == 1
     assert await db.fetch_value("SELECT provisional FROM litigation_defences") == 0
 
 
@@ -881,7 +879,7 @@ async def test_registrar_is_told_admins_stand_in_when_only_other_agencies_have_l
     await staff.press("登记")
     receipt = staff.last_text()
     assert "系统中尚未登记谷城县公安局的机关联络人或机关负责人，暂由管理员接收" in receipt
-    await Planner(db, clock, admin_ids=[ADMIN_ID]).plan()
+    await Planner(db, clock, admin_ids=[ADMIN_ID], calendar=ENGINE.calendar).plan()
     chats = {r[0] for r in await db.fetch_all("SELECT DISTINCT chat_id FROM reminders")}
     assert chats == {ADMIN_ID}  # what the note says is what the planner did
 
@@ -961,7 +959,7 @@ async def test_reminder_preview_is_what_the_planner_schedules(
     planner = routed["planner"]
     lawsuit_id = await db.fetch_value("SELECT id FROM lawsuits")
     preview = await planner.preview(await planner.lawsuit_sources(lawsuit_id))
-    await Planner(db, clock, admin_ids=[ADMIN_ID]).plan()
+    await Planner(db, clock, admin_ids=[ADMIN_ID], calendar=ENGINE.calendar).plan()
     planned = await db.fetch_all("SELECT dedup_key, due_at, chat_id FROM reminders")
     # (An administrator standing in for the liaison and the head gets one row per step.)
     assert {(r.dedup_key, to_db(r.due_at), r.recipient.chat_id) for r in preview} == {

@@ -22,13 +22,14 @@ from tests.scheduling_helpers import (
     reminders,
     set_deadline,
 )
+from tests.support import ENGINE
 
 CITIZEN = 1001
 DUE = date(2026, 12, 9)  # a Wednesday
 
 
 def planner(db: Database, clock: FakeClock, **kw: object) -> Planner:
-    return Planner(db, clock, admin_ids=[ADMIN, ADMIN_2], **kw)  # type: ignore[arg-type]
+    return Planner(db, clock, admin_ids=[ADMIN, ADMIN_2], calendar=ENGINE.calendar, **kw)  # type: ignore[arg-type]
 
 
 async def f10_case(db: Database) -> tuple[int, int]:
@@ -470,7 +471,7 @@ async def test_court_reminders_reach_only_the_defendant_agencys_staff(
     users = UserRepository(db, clock)
     await users.set_role(501, Role.agency_liaison, "county_psb")
     await users.set_role(502, Role.agency_liaison, "county_housing")
-    service = LitigationService(db, clock, load_organisation())
+    service = LitigationService(db, clock, load_organisation(), engine=ENGINE)
     await service.register_lawsuit(
         RegisterLawsuit(
             agency_id="county_psb",
@@ -484,7 +485,7 @@ async def test_court_reminders_reach_only_the_defendant_agencys_staff(
             registered_by=ADMIN,
         )
     )
-    planner = Planner(db, clock, admin_ids=[ADMIN], tz=LEGAL_TZ)
+    planner = Planner(db, clock, admin_ids=[ADMIN], tz=LEGAL_TZ, calendar=ENGINE.calendar)
     await planner.plan()
     chats = {
         r[0]

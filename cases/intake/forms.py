@@ -19,7 +19,7 @@ from typing import Any
 
 from cases.i18n import N_
 from cases.intake import validation as v
-from cases.law.deadline_rules import compute
+from cases.law.deadline_rules import DeadlineEngine
 from cases.org.organisation import Organisation
 
 Answers = Mapping[str, Any]
@@ -85,7 +85,7 @@ class Field:
     masked: bool = False
     gate: Callable[[Answers, Organisation], Gate | None] | None = None
     """After the answer: a reason this channel cannot take the matter (then the form ends)."""
-    intro: Callable[[Answers, date], Note | None] | None = None
+    intro: Callable[[Answers, date, DeadlineEngine], Note | None] | None = None
     """Before the question: something the citizen must know first (e.g. they are late)."""
     clears: tuple[str, ...] = ()
     """Answers checked against this one; a changed answer asks them again."""
@@ -383,8 +383,8 @@ LONG_STOP_NOTE = N_(
 )
 
 
-def late_note(answers: Answers, today: date) -> Note | None:
-    window = timeliness(answers, today)
+def late_note(answers: Answers, today: date, engine: DeadlineEngine) -> Note | None:
+    window = timeliness(answers, today, engine)
     if not window.late or window.window_end is None:
         return None
     message = LATE_NOTE if window.extendable else LONG_STOP_NOTE
@@ -407,9 +407,9 @@ class Timeliness:
         return self.rule_id != "F3"
 
 
-def timeliness(answers: Answers, today: date) -> Timeliness:
+def timeliness(answers: Answers, today: date, engine: DeadlineEngine) -> Timeliness:
     if answers.get("act_kind") == INACTION:
-        return _inaction_window(answers, today)
+        return _inaction_window(answers, today, engine)
     known = answers.get("known_date")
     if not known:
         return Timeliness(None, None, "", False)
@@ -419,12 +419,12 @@ def timeliness(answers: Answers, today: date) -> Timeliness:
     # question is asked only once F1 has passed (within it F2 changes nothing), so an
     # unanswered question means F1.
     rule_id = "F2" if answers.get("rights_notified") == NO else "F1"
-    window = compute(rule_id, date.fromisoformat(str(known)))
+    window = engine.compute(rule_id, date.fromisoformat(str(known)))
     result = Timeliness(window.due, rule_id, window.basis, today > window.due, window.provisional)
     made = answers.get("act_date")
     if made:
         # F3 (FY 21): the long stop from the day the act was made caps every other window.
-        long_stop = compute("F3", date.fromisoformat(str(made)))
+        long_stop = engine.compute("F3", date.fromisoformat(str(made)))
         if long_stop.due < window.due:
             result = Timeliness(
                 long_stop.due, "F3", long_stop.basis, today > long_stop.due, long_stop.provisional
@@ -432,23 +432,23 @@ def timeliness(answers: Answers, today: date) -> Timeliness:
     return result
 
 
-def f1_passed(answers: Answers, today: date) -> bool:
+def f1_passed(answers: Answers, today: date, engine: DeadlineEngine) -> bool:
     """The 60 days of F1 from the day the citizen learned of the decision are over: only then
     can F2 (rights not notified) or the manner of service (C12) change the outcome."""
     known = answers.get("known_date")
     if answers.get("act_kind") == INACTION or not known:
         return False
-    return today > compute("F1", date.fromisoformat(str(known))).due
+    return today > engine.compute("F1", date.fromisoformat(str(known))).due
 
 
-def _inaction_window(answers: Answers, today: date) -> Timeliness:
+def _inaction_window(answers: Answers, today: date, engine: DeadlineEngine) -> Timeliness:
     """F4 (FYSS 16): without a statutory performance period the agency has 60 days from the
     request; the F1 window of 60 days runs from the end of that period."""
     requested = answers.get("act_date")
     if not requested:
         return Timeliness(None, None, "", False)
-    performance = compute("F4", date.fromisoformat(str(requested)))
-    window = compute("F1", performance.due)
+    performance = engine.compute("F4", date.fromisoformat(str(requested)))
+    window = engine.compute("F1", performance.due)
     basis = f"{performance.basis}、{window.basis}"
     return Timeliness(
         window.due,

@@ -39,7 +39,7 @@ from cases.intake.forms import (
     timeliness,
 )
 from cases.intake.validation import ValidationError
-from cases.law.deadline_rules import Deadline, NoPeriodConfigured, compute
+from cases.law.deadline_rules import Deadline, DeadlineEngine, NoPeriodConfigured
 from cases.org.organisation import Organisation
 from cases.org.routing import mediation_room_for, reconsideration_body_for
 from cases.org.users import User
@@ -259,10 +259,13 @@ SAVED_FIELDS = ("applicant_name", "id_type", "id_number", "phone", "address")
 
 
 class IntakeService:
-    def __init__(self, db: Database, clock: Clock, org: Organisation) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, org: Organisation, *, engine: DeadlineEngine
+    ) -> None:
         self._db = db
         self._clock = clock
         self.org = org
+        self.engine = engine
         self.tz = LEGAL_TZ
         # Open drafts, write-through: one process owns the database, so this never goes stale
         # and a form step reads its draft without a round trip.
@@ -357,8 +360,8 @@ class IntakeService:
         if field.contact_key and isinstance(value, str):
             answers[key], answers[field.contact_key] = split_contact(value)
         if draft.procedure is Procedure.reconsideration:
-            answers[F1_PASSED] = f1_passed(answers, self.today())
-            answers["_late"] = timeliness(answers, self.today()).late
+            answers[F1_PASSED] = f1_passed(answers, self.today(), self.engine)
+            answers["_late"] = timeliness(answers, self.today(), self.engine).late
         gate = field.gate(answers, self.org) if field.gate else None
         following = spec.next_field(answers)
         status = "discarded" if gate else "open"
@@ -610,8 +613,8 @@ class IntakeService:
         if draft.procedure is not Procedure.reconsideration:
             return
         answers = dict(draft.answers)
-        answers[F1_PASSED] = f1_passed(answers, received_on)
-        answers["_late"] = timeliness(answers, received_on).late
+        answers[F1_PASSED] = f1_passed(answers, received_on, self.engine)
+        answers["_late"] = timeliness(answers, received_on, self.engine).late
         if answers == draft.answers or draft.spec.next_field(answers) is None:
             return
         following = draft.spec.next_field(answers)
@@ -668,7 +671,9 @@ class IntakeService:
             offer = False
             deadline = case.next_deadline
             first_deadline = (
-                compute(deadline.rule_id, deadline.trigger_on) if deadline is not None else None
+                self.engine.compute(deadline.rule_id, deadline.trigger_on)
+                if deadline is not None
+                else None
             )
         return SubmitResult(
             case=case, created=created, first_deadline=first_deadline, offer_to_save=offer
@@ -749,11 +754,18 @@ class IntakeService:
             )
         rule_id = first_rule or FIRST_RULE[procedure]
         try:
-            deadline = compute(rule_id, received_on) if rule_id else None
+            deadline = self.engine.compute(rule_id, received_on) if rule_id else None
         except NoPeriodConfigured:
             deadline = None  # 行政调解 where the county set no period
         if deadline is not None:
-            await open_deadline(conn, case_id, deadline.rule_id, received_on, clock=self._clock)
+            await open_deadline(
+                conn,
+                case_id,
+                deadline.rule_id,
+                received_on,
+                clock=self._clock,
+                engine=self.engine,
+            )
         return case_id, deadline
 
     def _route(self, procedure: Procedure, answers: dict[str, Any]) -> tuple[str, str]:
@@ -902,7 +914,7 @@ class IntakeService:
                 or not on
             ):
                 return ReviewResult(outcome="not_concluded")
-            window = compute("X5", date.fromisoformat(str(on)))
+            window = self.engine.compute("X5", date.fromisoformat(str(on)))
             if today > window.due:
                 return ReviewResult(outcome="late", due=window.due)
             answers = {**json.loads(row["answers"]), "review_of": row["number"]}
@@ -1010,7 +1022,7 @@ class IntakeService:
             await _event(conn, case_id, now, user_id, "material_added", {"text": text})
 
     async def staff_view(self, case_id: int, user: User) -> StaffCaseView | None:
-        return await staff_case_view(self._db, case_id, user)
+        return await staff_case_view(self._db, case_id, user, self.engine)
 
     async def _summary(self, row: sqlite3.Row) -> CaseSummary:
         return CaseSummary(
@@ -1023,7 +1035,7 @@ class IntakeService:
             created_at=from_db(row["created_at"]),
             routed_to_name=row["routed_to_name"],
             linked_number=row["linked_number"],
-            next_deadline=await next_deadline(self._db, row["id"]),
+            next_deadline=await next_deadline(self._db, row["id"], self.engine),
         )
 
 

@@ -30,7 +30,7 @@ from cases.intake.validation import (
     ValidationError,
     _replace_chinese_numerals,
 )
-from cases.law.deadline_rules import RULES, compute
+from cases.law.deadline_rules import RULES, DeadlineEngine
 from cases.org.organisation import Agency, Organisation, UnknownId
 from cases.store.db import Database
 from cases.store.time import LEGAL_TZ, Clock, from_db, legal_today, to_db
@@ -353,10 +353,13 @@ class AppearanceStats(BaseModel):
 class LitigationService:
     """Every write is one unit of work (``db.run``); reads see committed data only."""
 
-    def __init__(self, db: Database, clock: Clock, org: Organisation) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, org: Organisation, *, engine: DeadlineEngine
+    ) -> None:
         self._db = db
         self._clock = clock
         self.org = org
+        self.engine = engine
         self.tz = LEGAL_TZ
 
     def today(self) -> date:
@@ -368,9 +371,7 @@ class LitigationService:
     def on_rest_day(self, moment: datetime) -> bool:
         """Courts sit on working days; a hearing on a weekend or a public holiday (legal
         calendar, C5 make-up days count as working days) is more likely a typing slip."""
-        from cases.law.deadline_rules import default_engine
-
-        return not default_engine().calendar.is_workday(moment.astimezone(self.tz).date())
+        return not self.engine.calendar.is_workday(moment.astimezone(self.tz).date())
 
     # registration -----------------------------------------------------------------------
 
@@ -393,7 +394,7 @@ class LitigationService:
         if data.hearing_at is not None:
             self.check_hearing_time(data.hearing_at, data.complaint_received_on)
         # L3 (XS 67(1)): 15 CD from receipt of the complaint copy; C1, C4 on the legal calendar.
-        deadline = compute("L3", data.complaint_received_on)
+        deadline = self.engine.compute("L3", data.complaint_received_on)
         stamp = to_db(self.now())
         head_required = data.major or data.court_requested_head
 
@@ -646,7 +647,7 @@ class LitigationService:
         )
         updates = []
         for row in rows:
-            deadline = compute("L3", date.fromisoformat(row["complaint_received_on"]))
+            deadline = self.engine.compute("L3", date.fromisoformat(row["complaint_received_on"]))
             if deadline.provisional and deadline.due.isoformat() == row["due_on"]:
                 continue
             stamp = to_db(self._clock.now())

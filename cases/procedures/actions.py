@@ -35,18 +35,20 @@ from pydantic import BaseModel
 
 from cases.i18n import N_
 from cases.intake.forms import Procedure
-from cases.law.deadline_rules import DeadlineEngine, citation, default_engine
+from cases.law.deadline_rules import DeadlineEngine, citation
 from cases.org.users import User
 from cases.procedures.access import (
     StaffCaseView,
     available_actions,
     extendable_deadline,
+    extension_left,
     respondent_case_view,
     review_period_ended,
     staff_case_view,
     supply_period_ended,
 )
 from cases.procedures.case_clocks import (
+    CaseDeadline,
     ClockError,
     ExtensionChanged,
     cancel_case_deadlines,
@@ -235,22 +237,36 @@ class CaseActions:
         clock: Clock,
         notify: NoticeSink,
         *,
-        engine: DeadlineEngine | None = None,
+        engine: DeadlineEngine,
     ) -> None:
         self._db = db
         self._clock = clock
         self._notify = notify
-        self._engine = engine
-
-    @property
-    def engine(self) -> DeadlineEngine:
-        return self._engine or default_engine()
+        self.engine = engine
 
     def _now(self) -> str:
         return to_db(self._clock.now())
 
-    def _today(self) -> date:
+    def today(self) -> date:
         return legal_today(self._clock)
+
+    # -- what a handler shows: the case as this person may see it, and their actions ------
+
+    async def staff_view(self, case_id: int, user: User) -> StaffCaseView | None:
+        """The case page for staff; None when this person may not open it."""
+        return await staff_case_view(self._db, case_id, user, self.engine)
+
+    async def respondent_view(self, case_id: int, user: User) -> StaffCaseView | None:
+        """The respondent agency's view of a reconsideration it answers (FY 48)."""
+        return await respondent_case_view(self._db, case_id, user, self.engine)
+
+    def available(self, view: StaffCaseView, user: User) -> tuple[Action, ...]:
+        """The actions this person may take on the case today (the table's rows)."""
+        return available_actions(view, user, self.engine, today=self.today())
+
+    def extension_left(self, deadline: CaseDeadline) -> int | None:
+        """Days still grantable on this deadline (None: no cap in law)."""
+        return extension_left(deadline, self.engine)
 
     # -- the one entry point ----------------------------------------------------------------
 
@@ -274,7 +290,7 @@ class CaseActions:
             return _ALREADY
         if row.extend:
             return await self._extend(view, row, user, given)
-        today = self._today()
+        today = self.today()
         on = today
         facts: dict[str, Any] = {}
         if action is Action.copy_sent:
@@ -303,7 +319,13 @@ class CaseActions:
         if row.pause:
             try:
                 await pause_case(
-                    self._db, view.id, row.pause, today, user.telegram_id, self._clock
+                    self._db,
+                    view.id,
+                    row.pause,
+                    today,
+                    user.telegram_id,
+                    self._clock,
+                    engine=self.engine,
                 )
             except ClockError:
                 nothing_paused = not any(d.status == "paused" for d in view.deadlines)
@@ -311,8 +333,10 @@ class CaseActions:
                     return ActionResult(Outcome.refused, error="no running clock to suspend")
         if row.resume:
             with contextlib.suppress(ClockError):  # resumed by an earlier press
-                await resume_case(self._db, view.id, today, user.telegram_id, self._clock)
-        for deadline in await open_deadlines(self._db, view.id) if row.cancel else ():
+                await resume_case(
+                    self._db, view.id, today, user.telegram_id, self._clock, engine=self.engine
+                )
+        for deadline in await open_deadlines(self._db, view.id, self.engine) if row.cancel else ():
             if deadline.rule_id in row.cancel:
                 with contextlib.suppress(ClockError):
                     await cancel_deadline(
@@ -381,12 +405,12 @@ class CaseActions:
         self, case_id: int, user: User, action: Action
     ) -> tuple[StaffCaseView | None, ActionResult | None]:
         """Re-read the case and the person's rights; (view, None) when the action may run."""
-        view = await staff_case_view(self._db, case_id, user)
+        view = await staff_case_view(self._db, case_id, user, self.engine)
         if view is None and ROLE_SCOPE.get(user.role) is Scope.respondent:
-            view = await respondent_case_view(self._db, case_id, user)
+            view = await respondent_case_view(self._db, case_id, user, self.engine)
         if view is None or user.role not in roles_acting_on(view.procedure):
             return None, _NOT_ALLOWED
-        if action not in available_actions(view, user, self._engine, today=self._today()):
+        if action not in available_actions(view, user, self.engine, today=self.today()):
             return view, _ALREADY
         return view, None
 
@@ -397,11 +421,11 @@ class CaseActions:
         fine."""
         if not rules:
             return
-        for deadline in await open_deadlines(self._db, case_id):
+        for deadline in await open_deadlines(self._db, case_id, self.engine):
             if deadline.rule_id in rules:
                 with contextlib.suppress(ClockError):
                     await mark_met(
-                        self._db, deadline.id, user.telegram_id, on or self._today(), self._clock
+                        self._db, deadline.id, user.telegram_id, on or self.today(), self._clock
                     )
 
     async def _close_missed(self, case_id: int, rules: tuple[str, ...], user: User) -> None:
@@ -416,7 +440,7 @@ class CaseActions:
                         self._db,
                         row["id"],
                         user.telegram_id,
-                        self._today(),
+                        self.today(),
                         self._clock,
                         late_ok=True,
                     )
@@ -449,7 +473,7 @@ class CaseActions:
             simplified=simplified,
             clock=self._clock,
             actor_id=user.telegram_id,
-            engine=self._engine,
+            engine=self.engine,
         )
         return await _due(conn, deadline_id)
 
@@ -468,10 +492,10 @@ class CaseActions:
     async def _review_ended(self, case_id: int, user: User) -> ActionResult | None:
         """FY 30(2)-(3): 补正 and 不予受理 belong to the review period; once F5 has passed the
         application is deemed accepted (even before the scheduler records it)."""
-        view = await staff_case_view(self._db, case_id, user)
+        view = await staff_case_view(self._db, case_id, user, self.engine)
         if view is None or view.status is not CaseStatus.submitted:
             return None
-        ended = review_period_ended(view, self._today())
+        ended = review_period_ended(view, self.today())
         if ended is None:
             return None
         return ActionResult(
@@ -500,14 +524,14 @@ class CaseActions:
                 given.days,
                 given.reason,
                 self._clock,
-                engine=self._engine,
+                engine=self.engine,
                 expected_days=given.expected_total,
             )
         except ExtensionChanged:
             return _ALREADY  # a second approver's simultaneous press: one extension only
         except ClockError as error:
             return ActionResult(Outcome.refused, error=str(error))
-        stored = await get_deadline(self._db, deadline.id)
+        stored = await get_deadline(self._db, deadline.id, self.engine)
         provisional = bool(stored and stored.provisional)
         total = deadline.extension_days + given.days
         params: dict[str, Any] = {
@@ -587,7 +611,7 @@ class CaseActions:
 
     async def decide(self, case_id: int, user: User) -> ActionResult:
         """作出复议决定 (F12/F13 met) or, on a petition, 出具处理意见 (X4 met)."""
-        view = await staff_case_view(self._db, case_id, user)
+        view = await staff_case_view(self._db, case_id, user, self.engine)
         petition = view is not None and view.procedure is Procedure.petition
         return await self.run(Action.conclude if petition else Action.decide, case_id, user)
 
@@ -722,7 +746,7 @@ def _dedup(row: Transition, case_id: int, today: date) -> str:
 
 
 async def settle_deemed_acceptances(
-    db: Database, clock: Clock, notify: NoticeSink, *, engine: DeadlineEngine | None = None
+    db: Database, clock: Clock, notify: NoticeSink, *, engine: DeadlineEngine
 ) -> list[int]:
     """F5 ended without a decision: the case is accepted as of the F5 last day (FY 30(3)).
 

@@ -50,7 +50,6 @@ from cases.law.deadline_rules import (
     Unit,
     UnknownRule,
     count_period,
-    default_engine,
 )
 from cases.procedures.history import append_event
 from cases.store.db import Database, row_in, rows_in
@@ -266,7 +265,8 @@ async def open_deadline(
     engine: DeadlineEngine | None = None,
 ) -> int:
     """Start a rule's clock inside the caller's transaction (e.g. F5 on case submission)."""
-    engine = engine or default_engine()
+    # Only cases/reception/booking.py still opens X2 without one (its split is pending).
+    engine = engine if engine is not None else DeadlineEngine()
     deadline = engine.compute(rule_id, trigger, simplified=simplified)
     running = await row_in(
         conn,
@@ -327,13 +327,12 @@ async def pause_case(
     actor_id: int | None,
     clock: Clock,
     *,
-    engine: DeadlineEngine | None = None,
+    engine: DeadlineEngine,
 ) -> list[int]:
     """Stop the running deadlines the reason pauses (``Rule.pausable``); returns their ids."""
     if reason not in PAUSE_REASONS:
         raise ClockError(f"unknown pause reason {reason!r}; known: {sorted(PAUSE_REASONS)}")
     _check_not_future(on, clock)
-    engine = engine or default_engine()
     day = on.isoformat()
     async with db.transaction() as conn:
         role = await _actor_role(conn, actor_id)
@@ -388,11 +387,10 @@ async def resume_case(
     actor_id: int | None,
     clock: Clock,
     *,
-    engine: DeadlineEngine | None = None,
+    engine: DeadlineEngine,
 ) -> list[ChangedDeadline]:
     """Restart the paused deadlines of a case; each last day moves as the module doc says."""
     _check_not_future(on, clock)
-    engine = engine or default_engine()
     day = on.isoformat()
     changes: list[ChangedDeadline] = []
     async with db.transaction() as conn:
@@ -451,7 +449,7 @@ async def extend_deadline(
     reason: str,
     clock: Clock,
     *,
-    engine: DeadlineEngine | None = None,
+    engine: DeadlineEngine,
     expected_days: int | None = None,
 ) -> date:
     """Grant an extension (X4, F12, F7, M5/M6, MA if configured); returns the new last day.
@@ -469,7 +467,6 @@ async def extend_deadline(
         raise ClockError("an extension is a positive whole number of days")
     if not reason or not reason.strip():
         raise ClockError("an extension needs a reason (the citizen is told it)")
-    engine = engine or default_engine()
     async with db.transaction() as conn:
         row = await _deadline_row(conn, deadline_id)
         rule = _rule_or_none(engine, row["rule_id"])
@@ -674,14 +671,13 @@ async def cancel_case_deadlines(
 
 
 async def expire_acceptance_reviews(
-    db: Database, today: date, clock: Clock, *, engine: DeadlineEngine | None = None
+    db: Database, today: date, clock: Clock, *, engine: DeadlineEngine
 ) -> list[int]:
     """F5 reviews whose last day has passed: deemed accepted (FY 30(3)); returns the case ids.
 
     "审查期限届满之日起视为受理": the acceptance date is the F5 last day, so F9 and F12 (F13 when
     the case runs the simplified procedure) open with that day as their trigger.
     """
-    engine = engine or default_engine()
     accepted: list[int] = []
     async with db.transaction() as conn:
         rows = await rows_in(
@@ -740,20 +736,14 @@ async def expire_acceptance_reviews(
 
 
 async def recompute_provisional(
-    db: Database,
-    calendar: LegalCalendar,
-    clock: Clock,
-    *,
-    engine: DeadlineEngine | None = None,
+    db: Database, engine: DeadlineEngine, clock: Clock
 ) -> list[ChangedDeadline]:
     """After the calendar data was extended: recount every running provisional deadline.
 
     Clears ``provisional`` where the days are now covered; returns those whose last day moved,
     so whoever must act (and the citizen) can be told. Call it at start-up after loading the
-    calendar, then ``cases.law.deadline_rules.configure(calendar=...)``.
+    calendar, with the engine built on it.
     """
-    base = engine or default_engine()
-    engine = DeadlineEngine(calendar, base.local_periods)
     changed: list[ChangedDeadline] = []
     async with db.transaction() as conn:
         rows = await rows_in(
@@ -836,27 +826,28 @@ def _model(row: sqlite3.Row, engine: DeadlineEngine) -> CaseDeadline:
     )
 
 
-async def get_deadline(db: Database, deadline_id: int) -> CaseDeadline | None:
+async def get_deadline(
+    db: Database, deadline_id: int, engine: DeadlineEngine
+) -> CaseDeadline | None:
     row = await db.fetch_one("SELECT * FROM case_deadlines WHERE id = ?", (deadline_id,))
-    return None if row is None else _model(row, default_engine())
+    return None if row is None else _model(row, engine)
 
 
-async def open_deadlines(db: Database, case_id: int) -> list[CaseDeadline]:
+async def open_deadlines(db: Database, case_id: int, engine: DeadlineEngine) -> list[CaseDeadline]:
     """Running deadlines of a case (open and paused), soonest first."""
     rows = await db.fetch_all(
         "SELECT * FROM case_deadlines WHERE case_id = ? AND status IN ('open', 'paused')"
         " ORDER BY due_on, id",
         (case_id,),
     )
-    engine = default_engine()
     return [_model(row, engine) for row in rows]
 
 
-async def next_deadline(db: Database, case_id: int) -> CaseDeadline | None:
+async def next_deadline(db: Database, case_id: int, engine: DeadlineEngine) -> CaseDeadline | None:
     """The open deadline due first (a paused one has no running last day)."""
     row = await db.fetch_one(
         "SELECT * FROM case_deadlines WHERE case_id = ? AND status = 'open'"
         " ORDER BY due_on, id LIMIT 1",
         (case_id,),
     )
-    return None if row is None else _model(row, default_engine())
+    return None if row is None else _model(row, engine)
