@@ -33,6 +33,7 @@ from aiogram.utils.i18n import gettext as _
 from pydantic import Field as PydanticField
 
 from cases.i18n import N_
+from cases.intake.evidence import ATTACHMENT_TOO_LARGE, AttachmentIn, check_attachment
 from cases.intake.forms import (
     PROCEDURE_NAMES,
     PROVISIONAL_NOTE,
@@ -47,17 +48,8 @@ from cases.intake.forms import (
     timeliness,
     township_from_address,
 )
-from cases.intake.service import (
-    ATTACHMENT_TOO_LARGE,
-    AttachmentIn,
-    Draft,
-    DraftNotFound,
-    FormMovedOn,
-    IntakeService,
-    SavedDetails,
-    SubmitResult,
-    check_attachment,
-)
+from cases.intake.records import Draft, DraftNotFound, FormMovedOn, SavedDetails, SubmitResult
+from cases.intake.service import IntakeService
 from cases.intake.validation import ValidationError, mask_id_number, mask_phone, parse_phone
 from cases.law.citations import plain_basis
 from cases.law.deadline_rules import DeadlineEngine

@@ -18,15 +18,10 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from cases.i18n import N_, format_date
+from cases.intake.citizen_cases import EVENT_TEXTS
 from cases.intake.forms import FORMS, PROCEDURE_NAMES, Procedure, display_value
-from cases.intake.service import (
-    EVENT_TEXTS,
-    CaseClosed,
-    CaseDetail,
-    CaseNotFound,
-    CaseSummary,
-    IntakeService,
-)
+from cases.intake.records import CaseClosed, CaseDetail, CaseNotFound, CaseSummary
+from cases.intake.service import IntakeService
 from cases.intake.validation import TextLimits, ValidationError, clean_text
 from cases.law.deadline_rules import RULES
 from cases.org.users import Role, User

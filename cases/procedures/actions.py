@@ -195,7 +195,7 @@ def _basis(law: str, article: str, suffix_zh: str = "", suffix_en: str = "") -> 
 
 
 class ReplyFile(BaseModel):
-    """One file of the respondent's evidence, kept as citizen evidence is (cases.intake.service
+    """One file of the respondent's evidence, kept as citizen evidence is (cases.intake.evidence
     ``AttachmentIn``): the Telegram file and the SHA-256 of what was received."""
 
     kind: str

@@ -10,8 +10,8 @@ reads the same rows to offer the buttons. Rules that are not a plain status chan
 review period, one 补正 only, extension caps and approvers, copy sent once) are named by
 :class:`Guard` and checked in ``cases.procedures.actions``.
 
-The history wording per audience lives in ``cases.intake.service`` (EVENT_TEXTS for the citizen,
-STAFF_EVENT_TEXTS for staff) under each row's ``event``; clock events are worded by
+The history wording per audience lives in ``cases.intake.citizen_cases`` (EVENT_TEXTS for the
+citizen, STAFF_EVENT_TEXTS for staff) under each row's ``event``; clock events are worded by
 ``cases.procedures.history.describe_clock_event``.
 """
 
