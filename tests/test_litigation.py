@@ -9,11 +9,9 @@ import pytest
 from aiogram import Bot, Dispatcher
 
 from cases.intake.validation import ValidationError
-from cases.litigation.court_cases import (
-    LitigationService,
-    RegisterLawsuit,
-    parse_hearing_time,
-)
+from cases.litigation.court_cases import LitigationService
+from cases.litigation.hearing_times import parse_hearing_time
+from cases.litigation.models import RegisterLawsuit
 from cases.org.organisation import load_organisation
 from cases.org.users import Role
 from cases.store.db import Database

@@ -464,7 +464,8 @@ async def test_court_reminders_reach_only_the_defendant_agencys_staff(
 ) -> None:
     """Regression: a court case has no citizen case, so unit scoping was skipped and every
     agency's liaison got every court's reminders."""
-    from cases.litigation.court_cases import LitigationService, RegisterLawsuit
+    from cases.litigation.court_cases import LitigationService
+    from cases.litigation.models import RegisterLawsuit
     from cases.org.organisation import load_organisation
     from cases.org.users import Role, UserRepository
 

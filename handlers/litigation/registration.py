@@ -19,15 +19,9 @@ from cases.i18n import N_, format_date
 from cases.intake.forms import PROVISIONAL_NOTE
 from cases.intake.validation import ValidationError, clean_text, parse_date, parse_yes_no
 from cases.law.deadline_rules import RULES
-from cases.litigation.court_cases import (
-    LIMITS,
-    UNKNOWN_AGENCY,
-    Lawsuit,
-    LitigationService,
-    RegisterLawsuit,
-    find_agency,
-    parse_hearing_time,
-)
+from cases.litigation.court_cases import LitigationService
+from cases.litigation.hearing_times import UNKNOWN_AGENCY, find_agency, parse_hearing_time
+from cases.litigation.models import LIMITS, Lawsuit, RegisterLawsuit
 from cases.store.time import from_db, to_db
 from handlers.filters import NotCommand, When
 from handlers.keyboards import button, grid
