@@ -69,7 +69,7 @@ from cases.litigation.court_cases import LitigationService
 from cases.org.organisation import Organisation, OrganisationError, load_organisation
 from cases.org.users import Role, UserRepository
 from cases.procedures.actions import CaseActions
-from cases.procedures.case_clocks import recent_recomputations, recompute_provisional
+from cases.procedures.deadline_recount import recent_recomputations, recompute_provisional
 from cases.procedures.followup import FollowUpService
 from cases.procedures.privacy import redact
 from cases.reception.booking import BookingService

@@ -34,7 +34,7 @@ from cases.intake.forms import PROVISIONAL_NOTE
 from cases.law.deadline_rules import RULES, DeadlineEngine
 from cases.org.users import Role
 from cases.procedures.actions import NoticeSink, settle_deemed_acceptances
-from cases.procedures.case_clocks import ChangedDeadline
+from cases.procedures.deadline_records import ChangedDeadline
 from cases.procedures.transitions import Notice
 from cases.store.db import Database
 from cases.store.time import LEGAL_TZ, Clock, to_db

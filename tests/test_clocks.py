@@ -13,22 +13,23 @@ import pytest
 from cases.law.calendar import LegalCalendar
 from cases.law.deadline_rules import DeadlineEngine, Unit
 from cases.procedures.case_clocks import (
-    ClockError,
-    PauseInterval,
     cancel_case_deadlines,
     cancel_deadline,
-    clock_due,
-    expire_acceptance_reviews,
     extend_deadline,
-    get_deadline,
     mark_met,
-    next_deadline,
     open_deadline,
-    open_deadlines,
     pause_case,
-    recompute_provisional,
     resume_case,
 )
+from cases.procedures.deadline_records import (
+    ClockError,
+    PauseInterval,
+    clock_due,
+    get_deadline,
+    next_deadline,
+    open_deadlines,
+)
+from cases.procedures.deadline_recount import expire_acceptance_reviews, recompute_provisional
 from cases.store.db import Database
 from cases.store.time import FakeClock, to_db
 from tests.support import ENGINE

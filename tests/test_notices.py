@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 from cases.law.deadline_rules import DeadlineEngine
 from cases.procedures.actions import Notice
-from cases.procedures.case_clocks import ChangedDeadline
+from cases.procedures.deadline_records import ChangedDeadline
 from cases.store.db import Database
 from cases.store.time import FakeClock, from_db
 from scheduling.notices import deem_accepted, notify_recomputed, queue_case_notice
@@ -261,7 +261,7 @@ async def test_moved_deadlines_are_told_even_after_a_crash_before_telling(
     import json as _json
 
     from cases.law.calendar import LegalCalendar
-    from cases.procedures.case_clocks import recent_recomputations, recompute_provisional
+    from cases.procedures.deadline_recount import recent_recomputations, recompute_provisional
 
     await add_user(db, CITIZEN, locale="zh")
     case_id = await add_case(db, CITIZEN, number="FY-2026-000011", status="accepted")

@@ -16,7 +16,7 @@ from aiogram import Bot, Dispatcher
 from cases.i18n import format_date
 from cases.org.users import Role, User
 from cases.procedures.actions import ActionResult, CaseActions, Outcome
-from cases.procedures.case_clocks import expire_acceptance_reviews
+from cases.procedures.deadline_recount import expire_acceptance_reviews
 from cases.store.db import Database
 from cases.store.time import FakeClock
 from handlers.staff import callbacks as staff_handlers

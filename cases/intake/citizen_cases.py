@@ -25,10 +25,8 @@ from cases.intake.records import (
 )
 from cases.org.users import User
 from cases.procedures.access import StaffCaseView, staff_case_view
-from cases.procedures.case_clocks import (
-    cancel_case_deadlines,
-    next_deadline,
-)
+from cases.procedures.case_clocks import cancel_case_deadlines
+from cases.procedures.deadline_records import next_deadline
 from cases.procedures.statuses import OPEN_STATUSES, CaseStatus
 from cases.procedures.transitions import history_texts
 from cases.store.db import row_in

@@ -22,7 +22,7 @@ from cases.intake.forms import (
 )
 from cases.law.deadline_rules import Deadline, DeadlineEngine
 from cases.org.organisation import Organisation
-from cases.procedures.case_clocks import CaseDeadline
+from cases.procedures.deadline_records import CaseDeadline
 from cases.procedures.history import append_event
 from cases.procedures.statuses import OPEN_STATUSES
 from cases.store.db import Database, row_in

@@ -31,9 +31,7 @@ from cases.intake.records import (
 from cases.law.deadline_rules import Deadline, NoPeriodConfigured
 from cases.org.organisation import Organisation
 from cases.org.routing import mediation_room_for, reconsideration_body_for
-from cases.procedures.case_clocks import (
-    open_deadline,
-)
+from cases.procedures.case_clocks import open_deadline
 from cases.procedures.privacy import mask_numbers
 from cases.procedures.statuses import OPEN_STATUSES, CaseStatus
 from cases.store.db import row_in, rows_in

@@ -24,10 +24,7 @@ from cases.intake.forms import Procedure
 from cases.intake.validation import mask_id_number, mask_phone
 from cases.law.deadline_rules import RECONSIDERATION_HEAD, DeadlineEngine
 from cases.org.users import Role, User
-from cases.procedures.case_clocks import (
-    CaseDeadline,
-    open_deadlines,
-)
+from cases.procedures.deadline_records import CaseDeadline, open_deadlines
 from cases.procedures.privacy import mask_id_numbers, mask_numbers
 from cases.procedures.statuses import OPEN_STATUSES, CaseStatus
 from cases.procedures.transitions import (

@@ -48,20 +48,22 @@ from cases.procedures.access import (
     supply_period_ended,
 )
 from cases.procedures.case_clocks import (
-    CaseDeadline,
-    ClockError,
-    ExtensionChanged,
     cancel_case_deadlines,
     cancel_deadline,
-    expire_acceptance_reviews,
     extend_deadline,
-    get_deadline,
     mark_met,
     open_deadline,
-    open_deadlines,
     pause_case,
     resume_case,
 )
+from cases.procedures.deadline_records import (
+    CaseDeadline,
+    ClockError,
+    ExtensionChanged,
+    get_deadline,
+    open_deadlines,
+)
+from cases.procedures.deadline_recount import expire_acceptance_reviews
 from cases.procedures.history import append_event
 from cases.procedures.statuses import CaseStatus
 from cases.procedures.transitions import (
