@@ -3,7 +3,7 @@
 The liaison (or head) opens the extract from an F10 reminder or the case button; under it
 "✍️ Submit reply" starts a draft kept in the FSM state: the written reply as text messages and
 its evidence as files (each downloaded once and kept with its SHA-256, as citizen evidence is,
-``handlers.intake.download_attachment``). "Send the reply" hands the draft to
+``handlers.intake.files.download_attachment``). "Send the reply" hands the draft to
 ``CaseActions.reply_received``, the transition table's row: it re-authorises the person
 (respondent agency, copy sent, no reply yet) and records the reply once, closing F10. A second
 press, or a button of another agency's case, changes nothing.
@@ -117,7 +117,7 @@ async def on_text(message: Message, state: FSMContext) -> None:
 
 
 async def on_file(message: Message, state: FSMContext, bot: Bot) -> None:
-    from handlers.intake import download_attachment  # the citizens' evidence rules
+    from handlers.intake.files import download_attachment  # the citizens' evidence rules
 
     data = await state.get_data()
     files: list[dict[str, object]] = list(data.get("files") or [])

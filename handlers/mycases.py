@@ -35,7 +35,7 @@ from cases.store.db import Database
 from handlers.booking import show_bookings
 from handlers.callbacks import CaseAction, CaseFollowUp, MenuAction
 from handlers.filters import When
-from handlers.intake import download_attachment
+from handlers.intake.files import download_attachment
 from handlers.keyboards import button, grid, main_menu
 from handlers.texts import colon, current_locale, event_text, t
 
@@ -430,7 +430,7 @@ async def rating_comment(message: Message, state: FSMContext, followup: FollowUp
 async def _request_review(
     query: CallbackQuery, message: Message | None, case_id: int, intake: IntakeService
 ) -> None:
-    from handlers.intake import receipt_text
+    from handlers.intake.rendering import receipt_text
 
     try:
         review = await intake.request_review(case_id, user_id=query.from_user.id)
