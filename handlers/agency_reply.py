@@ -25,15 +25,14 @@ from pydantic import Field
 from cases.i18n import N_
 from cases.intake.validation import ValidationError
 from cases.org.users import Role, User
-from cases.procedures.actions import (
+from cases.procedures.action_steps import (
     MAX_REPLY_FILES,
     MAX_REPLY_TEXT,
     REPLY_TOO_LONG,
-    Action,
-    CaseActions,
     Outcome,
     ReplyFile,
 )
+from cases.procedures.actions import Action, CaseActions
 from cases.store.db import Database
 from handlers.filters import HasRole, NotCommand, When
 from handlers.keyboards import button, grid

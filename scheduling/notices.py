@@ -33,7 +33,8 @@ from cases.i18n import DEFAULT_LOCALE, LOCALES, N_, format_date, translate
 from cases.intake.forms import PROVISIONAL_NOTE
 from cases.law.deadline_rules import RULES, DeadlineEngine
 from cases.org.users import Role
-from cases.procedures.actions import NoticeSink, settle_deemed_acceptances
+from cases.procedures.action_steps import NoticeSink
+from cases.procedures.actions import settle_deemed_acceptances
 from cases.procedures.deadline_records import ChangedDeadline
 from cases.procedures.transitions import Notice
 from cases.store.db import Database

@@ -15,7 +15,8 @@ from aiogram import Bot, Dispatcher
 
 from cases.i18n import format_date
 from cases.org.users import Role, User
-from cases.procedures.actions import ActionResult, CaseActions, Outcome
+from cases.procedures.action_steps import ActionResult, Outcome
+from cases.procedures.actions import CaseActions
 from cases.procedures.deadline_recount import expire_acceptance_reviews
 from cases.store.db import Database
 from cases.store.time import FakeClock

@@ -9,7 +9,8 @@ from pathlib import Path
 from aiogram import Bot, Dispatcher
 
 from cases.org.users import Role
-from cases.procedures.actions import CaseActions, Outcome
+from cases.procedures.action_steps import Outcome
+from cases.procedures.actions import CaseActions
 from cases.procedures.transitions import Action
 from cases.store.db import Database
 from cases.store.time import LEGAL_TZ, FakeClock, from_db

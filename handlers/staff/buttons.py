@@ -16,7 +16,8 @@ from aiogram.types import CallbackQuery
 from aiogram.utils.i18n import gettext as _
 
 from cases.intake.forms import Procedure
-from cases.procedures.actions import Action, ActionInput, CaseActions
+from cases.procedures.action_steps import ActionInput
+from cases.procedures.actions import Action, CaseActions
 from handlers.staff.callbacks import StaffAction, StaffInput, Step
 from handlers.staff.keyboards import confirm_keyboard, procedure_keyboard
 from handlers.staff.page import ask_copy_sent

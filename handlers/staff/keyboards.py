@@ -12,7 +12,8 @@ from aiogram.utils.i18n import gettext as _
 from cases.i18n import N_
 from cases.intake.forms import Procedure
 from cases.procedures.access import StaffCaseView
-from cases.procedures.actions import PETITION_COMPLAINT, Action
+from cases.procedures.actions import Action
+from cases.procedures.transitions import PETITION_COMPLAINT
 from handlers.case_file import application_button
 from handlers.keyboards import button, grid
 from handlers.staff.callbacks import Nav, StaffAction, Step, nav

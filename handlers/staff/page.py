@@ -17,7 +17,8 @@ from cases.law.deadline_rules import RULES, citation
 from cases.org.organisation import Organisation
 from cases.org.users import Role, User
 from cases.procedures.access import StaffCaseView, open_cases_for
-from cases.procedures.actions import Action, ActionResult, CaseActions, Outcome
+from cases.procedures.action_steps import ActionResult, Outcome
+from cases.procedures.actions import Action, CaseActions
 from cases.procedures.history import STAFF
 from cases.procedures.statuses import staff_status_text
 from cases.store.db import Database

@@ -22,12 +22,8 @@ from aiogram.utils.i18n import gettext as _
 
 from cases.org.users import User
 from cases.procedures.access import StaffCaseView, review_period_ended
-from cases.procedures.actions import (
-    REVIEW_PERIOD_ENDED,
-    Action,
-    ActionInput,
-    CaseActions,
-)
+from cases.procedures.action_steps import REVIEW_PERIOD_ENDED, ActionInput
+from cases.procedures.actions import Action, CaseActions
 from cases.procedures.statuses import CaseStatus
 from handlers.staff.callbacks import StaffAction
 from handlers.staff.page import report, show

@@ -4,12 +4,12 @@ the "done" lines per action (data; the Chinese is in locales/src/zh/staff.po).""
 from __future__ import annotations
 
 from cases.i18n import N_
-from cases.procedures.actions import (
+from cases.procedures.action_steps import (
     RECEIPT_BEFORE_ACCEPTANCE,
     RECEIPT_IN_FUTURE,
     REVIEW_PERIOD_ENDED,
-    Action,
 )
+from cases.procedures.actions import Action
 
 ACTION_LABELS: dict[Action, str] = {
     Action.accept: N_("✅ Accept (受理)"),
