@@ -23,8 +23,8 @@ from cases.i18n import N_, format_date, translate
 from cases.org.users import Role
 from cases.reception.booking import BookingService, Outgoing, Statement
 from cases.store.time import LEGAL_TZ, from_db, to_db
-from scheduling.planner import after_quiet_hours
 from scheduling.policy import QUIET_START, Quiet
+from scheduling.timing import after_quiet_hours
 
 log = logging.getLogger(__name__)
 

@@ -39,9 +39,9 @@ from cases.procedures.deadline_records import ChangedDeadline
 from cases.procedures.transitions import Notice
 from cases.store.db import Database
 from cases.store.time import LEGAL_TZ, Clock, to_db
-from scheduling.planner import after_quiet_hours
 from scheduling.policy import CLOSED_CASE_STATUSES, Quiet
 from scheduling.recipients import RecipientDirectory
+from scheduling.timing import after_quiet_hours
 
 log = logging.getLogger(__name__)
 

@@ -35,9 +35,10 @@ from cases.store.time import Clock
 from scheduling.digest import queue_digests
 from scheduling.notices import alert_calendar_gap, deem_accepted
 from scheduling.outbox import DispatchReport, Outbox, Transport
-from scheduling.planner import Planner, in_quiet_hours
+from scheduling.planner import Planner
 from scheduling.policy import DIGEST_AT
 from scheduling.sender import RateLimiter, TelegramSender
+from scheduling.timing import in_quiet_hours
 
 if TYPE_CHECKING:  # only scheduling/sender.py talks to Telegram; this is a type
     from aiogram import Bot

@@ -237,7 +237,7 @@ def test_f10_reminder_masks_numbers_typed_into_the_applicants_name_or_the_act() 
     agency's extract masked them."""
     import json
 
-    from scheduling.planner import _respondent_details
+    from scheduling.sources import respondent_details as _respondent_details
 
     details = _respondent_details(
         json.dumps({"applicant_name": "张三 13912345678 420625199001011234", "act_title": "决定"})

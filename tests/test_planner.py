@@ -7,8 +7,9 @@ from datetime import date, datetime, timedelta
 from cases.store.db import Database
 from cases.store.time import LEGAL_TZ, FakeClock, from_db, to_db
 from scheduling.outbox import AckOutcome, Outbox, acknowledge
-from scheduling.planner import Planner, after_quiet_hours
+from scheduling.planner import Planner
 from scheduling.recipients import resolve_recipients
+from scheduling.timing import after_quiet_hours
 from tests.scheduling_helpers import (
     ADMIN,
     ADMIN_2,
