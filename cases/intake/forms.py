@@ -19,6 +19,7 @@ from typing import Any
 
 from cases.i18n import N_
 from cases.intake import validation as v
+from cases.intake.identity import IdType, parse_other_id, parse_resident_id
 from cases.law.deadline_rules import DeadlineEngine
 from cases.org.organisation import Organisation
 
@@ -149,7 +150,7 @@ NO = "no"
 DECISION = "decision"
 INACTION = "inaction"
 
-ID_TYPES = tuple(Choice(t.value, t.label) for t in v.IdType)
+ID_TYPES = tuple(Choice(t.value, t.label) for t in IdType)
 
 ID_WHY = N_(
     "We ask for your ID number to identify you as the applicant: the law requires it in the "
@@ -197,7 +198,7 @@ OTHER_ID = "_other_id"
 F1_PASSED = "_f1_passed"
 """Set by the service with every answer: the 60-day window (F1) from the day the citizen
 learned of the decision has passed as of today (only then do the F2 questions matter)."""
-RESIDENT_ID = v.IdType.resident_id.value
+RESIDENT_ID = IdType.resident_id.value
 USE_SAVED = "use"
 CHANGE_SAVED = "change"
 
@@ -1005,10 +1006,10 @@ def parse_answer(
             not_before_message=spec_field.not_before_message or v.DATE_NOT_BEFORE,
         ).isoformat()
     if kind is Kind.id_number:
-        id_type = v.IdType(answers.get("id_type", v.IdType.resident_id))
-        if id_type is v.IdType.resident_id:
-            return v.parse_resident_id(text, today=today).number
-        return v.parse_other_id(id_type, text)
+        id_type = IdType(answers.get("id_type", IdType.resident_id))
+        if id_type is IdType.resident_id:
+            return parse_resident_id(text, today=today).number
+        return parse_other_id(id_type, text)
     if kind is Kind.phone:
         return v.parse_phone(text, default_area_code=org.phone_area_code)
     if kind is Kind.count:

@@ -19,10 +19,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 
 from cases.i18n import N_
-from cases.intake.validation import (
-    FutureDateError,
-    ValidationError,
-)
+from cases.intake.validation import FutureDateError, ValidationError
 from cases.law.deadline_rules import DeadlineEngine
 from cases.litigation.hearing_times import (
     HEARING_BEFORE_COMPLAINT,

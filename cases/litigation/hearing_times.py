@@ -9,10 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from cases.i18n import N_
-from cases.intake.validation import (
-    ValidationError,
-    _replace_chinese_numerals,
-)
+from cases.intake.validation import ValidationError, _replace_chinese_numerals
 from cases.org.organisation import Agency, Organisation
 from cases.store.time import LEGAL_TZ
 
