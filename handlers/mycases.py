@@ -19,7 +19,8 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from cases.i18n import N_, format_date
 from cases.intake.citizen_cases import EVENT_TEXTS
-from cases.intake.forms import FORMS, PROCEDURE_NAMES, Procedure, display_value
+from cases.intake.form_engine import PROCEDURE_NAMES, Procedure, display_value
+from cases.intake.forms import FORMS
 from cases.intake.records import CaseClosed, CaseDetail, CaseNotFound, CaseSummary
 from cases.intake.service import IntakeService
 from cases.intake.validation import TextLimits, ValidationError, clean_text

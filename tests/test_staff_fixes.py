@@ -212,7 +212,7 @@ async def test_court_hearing_added_later_on_a_rest_day_asks_to_confirm(
 def test_mediation_texts_cite_no_peoples_mediation_law_for_administrative_mediation() -> None:
     """The county's 行政调解室 do 行政调解: court confirmation rests on 民事诉讼法 Art 205, and
     nothing a mediation party or mediator reads names 人民调解法 as the basis."""
-    from cases.intake.forms import Procedure
+    from cases.intake.form_engine import Procedure
     from cases.law.deadline_rules import RULES, citation
     from cases.org.routing import TRIAGE_QUESTIONS
     from cases.procedures.transitions import TRANSITIONS

@@ -29,7 +29,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from cases.i18n import N_
-from cases.intake.forms import FORMS, Kind, Procedure, display_value, timeliness
+from cases.intake.form_engine import Kind, Procedure, display_value
+from cases.intake.forms import FORMS
+from cases.intake.timeliness import timeliness
 from cases.intake.validation import mask_id_number, mask_phone
 from cases.law.deadline_rules import RULES, DeadlineEngine
 from cases.org.organisation import Organisation

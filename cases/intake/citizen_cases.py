@@ -8,9 +8,7 @@ import sqlite3
 from datetime import date
 
 from cases.i18n import N_
-from cases.intake.forms import (
-    Procedure,
-)
+from cases.intake.form_engine import Procedure
 from cases.intake.records import (
     CaseDetail,
     CaseEvent,

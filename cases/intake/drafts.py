@@ -8,21 +8,15 @@ from typing import Any
 
 import aiosqlite
 
+from cases.intake.form_engine import Gate, Kind, Procedure, split_contact
 from cases.intake.forms import (
     CHANGE_SAVED,
-    F1_PASSED,
     FORMS,
     HAS_SAVED,
     OTHER_ID,
     RESIDENT_ID,
     SAVED_KEY,
     USE_SAVED,
-    Gate,
-    Kind,
-    Procedure,
-    f1_passed,
-    split_contact,
-    timeliness,
 )
 from cases.intake.records import (
     SAVED_FIELDS,
@@ -32,6 +26,7 @@ from cases.intake.records import (
     SavedDetails,
     draft_from_row,
 )
+from cases.intake.timeliness import F1_PASSED, f1_passed, timeliness
 from cases.store.db import row_in, rows_in
 from cases.store.time import to_db
 

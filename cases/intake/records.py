@@ -14,12 +14,8 @@ from typing import Any
 import aiosqlite
 from pydantic import BaseModel
 
-from cases.intake.forms import (
-    FORMS,
-    Field,
-    FormSpec,
-    Procedure,
-)
+from cases.intake.form_engine import Field, FormSpec, Procedure
+from cases.intake.forms import FORMS
 from cases.law.deadline_rules import Deadline, DeadlineEngine
 from cases.org.organisation import Organisation
 from cases.procedures.deadline_records import CaseDeadline

@@ -10,14 +10,8 @@ from typing import Any
 
 import aiosqlite
 
-from cases.intake.forms import (
-    CASE_NUMBER_PREFIX,
-    F1_PASSED,
-    RESIDENT_ID,
-    Procedure,
-    f1_passed,
-    timeliness,
-)
+from cases.intake.form_engine import CASE_NUMBER_PREFIX, Procedure
+from cases.intake.forms import RESIDENT_ID
 from cases.intake.records import (
     Draft,
     DraftNotFound,
@@ -28,6 +22,7 @@ from cases.intake.records import (
     draft_from_row,
     submitted_answers,
 )
+from cases.intake.timeliness import F1_PASSED, f1_passed, timeliness
 from cases.law.deadline_rules import Deadline, NoPeriodConfigured
 from cases.org.organisation import Organisation
 from cases.org.routing import mediation_room_for, reconsideration_body_for

@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from cases.intake.forms import Procedure
+from cases.intake.form_engine import Procedure
 from cases.intake.validation import mask_id_number, mask_phone
 from cases.law.deadline_rules import RECONSIDERATION_HEAD, DeadlineEngine
 from cases.org.users import Role, User

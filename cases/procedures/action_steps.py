@@ -14,7 +14,7 @@ import aiosqlite
 from pydantic import BaseModel
 
 from cases.i18n import N_
-from cases.intake.forms import Procedure
+from cases.intake.form_engine import Procedure
 from cases.law.deadline_rules import citation
 from cases.org.users import User
 from cases.procedures.access import (

@@ -29,7 +29,7 @@ from typing import Any
 
 import aiosqlite
 
-from cases.intake.forms import Procedure
+from cases.intake.form_engine import Procedure
 from cases.law.deadline_rules import DeadlineEngine
 from cases.org.users import User
 from cases.procedures.access import (

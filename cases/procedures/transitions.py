@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from cases.i18n import N_
-from cases.intake.forms import Procedure
+from cases.intake.form_engine import Procedure
 from cases.org.users import Role
 from cases.procedures.statuses import CaseStatus
 

@@ -7,9 +7,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.state import State, StatesGroup
 from pydantic import Field as PydanticField
 
-from cases.intake.forms import (
-    Procedure,
-)
+from cases.intake.form_engine import Procedure
 
 SUMMARY_VALUE_LIMIT = 300
 DONE_WORDS = {"完成", "好了", "没有了", "没有", "done", "finish", "finished", "ok"}

@@ -16,9 +16,7 @@ from aiogram.types import (
 from aiogram.utils.i18n import gettext as _
 
 from cases.intake.evidence import ATTACHMENT_TOO_LARGE, AttachmentIn, check_attachment
-from cases.intake.forms import (
-    Kind,
-)
+from cases.intake.form_engine import Kind
 from cases.intake.service import IntakeService
 from cases.intake.validation import ValidationError
 from handlers.intake.flow import ask, current_draft, form_gone

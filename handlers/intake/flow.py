@@ -17,14 +17,7 @@ from aiogram.types import (
 from aiogram.utils.i18n import gettext as _
 
 from cases.i18n import N_
-from cases.intake.forms import (
-    Field,
-    Gate,
-    Kind,
-    Procedure,
-    choices_for,
-    parse_answer,
-)
+from cases.intake.form_engine import Field, Gate, Kind, Procedure, choices_for, parse_answer
 from cases.intake.records import Draft, DraftNotFound, FormMovedOn
 from cases.intake.service import IntakeService
 from cases.intake.validation import ValidationError, parse_phone

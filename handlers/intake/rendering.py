@@ -15,20 +15,19 @@ from aiogram.types import (
 from aiogram.utils.i18n import gettext as _
 
 from cases.i18n import N_
-from cases.intake.forms import (
+from cases.intake.form_engine import (
     PROCEDURE_NAMES,
-    PROVISIONAL_NOTE,
-    RESIDENT_ID,
     Field,
     Kind,
     Procedure,
     choices_for,
     display_value,
-    timeliness,
     township_from_address,
 )
+from cases.intake.forms import PROVISIONAL_NOTE, RESIDENT_ID
 from cases.intake.records import Draft, SavedDetails, SubmitResult
 from cases.intake.service import IntakeService
+from cases.intake.timeliness import timeliness
 from cases.intake.validation import mask_id_number, mask_phone
 from cases.law.deadline_rules import DeadlineEngine
 from handlers.intake.callbacks import SUMMARY_VALUE_LIMIT, FormButton

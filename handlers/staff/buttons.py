@@ -15,7 +15,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery
 from aiogram.utils.i18n import gettext as _
 
-from cases.intake.forms import Procedure
+from cases.intake.form_engine import Procedure
 from cases.procedures.action_steps import ActionInput
 from cases.procedures.actions import Action, CaseActions
 from handlers.staff.callbacks import StaffAction, StaffInput, Step

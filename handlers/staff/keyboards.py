@@ -10,7 +10,7 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from cases.i18n import N_
-from cases.intake.forms import Procedure
+from cases.intake.form_engine import Procedure
 from cases.procedures.access import StaffCaseView
 from cases.procedures.actions import Action
 from cases.procedures.transitions import PETITION_COMPLAINT

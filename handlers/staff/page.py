@@ -12,7 +12,8 @@ from aiogram.utils.i18n import gettext as _
 
 from cases.i18n import format_date
 from cases.intake.citizen_cases import STAFF_EVENT_TEXTS
-from cases.intake.forms import PROCEDURE_NAMES, PROVISIONAL_NOTE
+from cases.intake.form_engine import PROCEDURE_NAMES
+from cases.intake.forms import PROVISIONAL_NOTE
 from cases.law.deadline_rules import RULES, citation
 from cases.org.organisation import Organisation
 from cases.org.users import Role, User
