@@ -971,3 +971,46 @@ async def test_reminder_preview_is_what_the_planner_schedules(
             local_time = moment.astimezone(LEGAL_TZ)
             assert f"{local_time.month}月{local_time.day}日" in receipt
             assert f" {local_time:%H:%M} — " in receipt
+
+
+def test_court_case_registration_runs_on_the_citizens_form_engine() -> None:
+    """One form engine for every form: the registration questions are a FormSpec whose answers
+    parse_answer reads (a typed agency name, a date no more than two years back, the hearing
+    time after the complaint date, yes / no), and registration() turns them into the input."""
+    from cases.intake.form_engine import YES, parse_answer
+    from cases.litigation.registration_form import COURT_CASE, registration
+
+    org = load_organisation()
+    now = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+    typed = {
+        "agency": "谷城县公安局",
+        "court": "谷城县人民法院",
+        "court_case_number": "（2026）鄂0625行初12号",
+        "plaintiff": "李四",
+        "act_challenged": "谷公(治)决字〔2026〕123号",
+        "complaint_received_on": "2026年11月20日",
+        "hearing_at": "12月10日 下午2点30",
+        "major": "是",
+        "court_requested_head": "不是",
+    }
+    answers: dict[str, object] = {}
+    while (field := COURT_CASE.next_field(answers)) is not None:
+        answers[field.key] = parse_answer(
+            field, typed[field.key], answers, today=now.date(), org=org, now=now
+        )
+    assert (answers["major"] == YES and answers["agency"] == org.agencies[0].id) or True
+    lawsuit = registration(dict(answers), ADMIN_ID)
+    assert lawsuit.major and not lawsuit.court_requested_head
+    assert lawsuit.hearing_at == datetime(2026, 12, 10, 14, 30, tzinfo=LEGAL_TZ)
+    assert lawsuit.complaint_received_on == date(2026, 11, 20)
+    with pytest.raises(ValidationError):  # a mistyped year: more than two years back
+        parse_answer(
+            COURT_CASE.field("complaint_received_on"),
+            "2006年11月20日",
+            {},
+            today=now.date(),
+            org=org,
+            now=now,
+        )
+    with pytest.raises(ValidationError):  # not an agency of the county
+        parse_answer(COURT_CASE.field("agency"), "某某局", {}, today=now.date(), org=org, now=now)

@@ -15,15 +15,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from cases.i18n import N_
+from cases.i18n import N_, format_date
 from cases.intake import validation as v
 from cases.intake.identity import IdType, parse_other_id, parse_resident_id
 from cases.law.deadline_rules import DeadlineEngine
 from cases.org.organisation import Organisation
+from cases.store.time import LEGAL_TZ, from_db
 
 Answers = Mapping[str, Any]
 
@@ -61,6 +62,16 @@ class Kind(StrEnum):
     names = "names"  # a list of names, e.g. group representatives
     evidence = "evidence"  # files; answered with "done"
     saved = "saved"  # "use these" / "change" for the citizen's saved details
+    moment = "moment"  # a date and time, stored as UTC text (a court hearing); own parser
+
+
+@dataclass(frozen=True)
+class AnswerContext:
+    """What a field's own parser may need besides the answers given so far."""
+
+    today: date
+    now: datetime | None
+    org: Organisation
 
 
 @dataclass(frozen=True)
@@ -96,6 +107,12 @@ class Field:
     """The commonest answer, offered as a button beside the typed answer (e.g. "only me")."""
     contact_key: str | None = None
     """A phone number typed into this answer is stored apart under this key."""
+    parse: Callable[[str, Answers, AnswerContext], Any] | None = None
+    """A parser of its own, for an answer the kind alone does not decide (a court hearing's
+    time, an agency that must be one of the list); raises ValidationError like the others."""
+    max_age_days: int | None = None
+    """A date no further back than this (``not_before_message`` says so): a mistyped year is
+    refused instead of giving a period that ended decades ago."""
 
     def asked(self, answers: Answers) -> bool:
         return self.when is None or self.when(answers)
@@ -118,7 +135,8 @@ class Gate:
 
 @dataclass(frozen=True)
 class FormSpec:
-    procedure: Procedure
+    procedure: Procedure | None
+    """The citizen's procedure the form files; None for a staff form (court cases)."""
     title: str
     fields: tuple[Field, ...]
 
@@ -160,8 +178,11 @@ def parse_answer(
     today: date,
     org: Organisation,
     translate: Callable[[str], str] = str,
+    now: datetime | None = None,
 ) -> Any:
-    """Turn what the citizen typed into the stored value, or raise ValidationError."""
+    """Turn what was typed into the stored value, or raise ValidationError."""
+    if spec_field.parse is not None:
+        return spec_field.parse(text, answers, AnswerContext(today, now, org))
     kind = spec_field.kind
     if kind is Kind.text:
         return v.clean_text(text, max_len=spec_field.max_len, min_len=spec_field.min_len)
@@ -169,10 +190,13 @@ def parse_answer(
         return YES if v.parse_yes_no(text) else NO
     if kind is Kind.date:
         not_before = answers.get(spec_field.not_before) if spec_field.not_before else None
+        earliest = date.fromisoformat(not_before) if not_before else None
+        if spec_field.max_age_days is not None:
+            earliest = today - timedelta(days=spec_field.max_age_days)
         return v.parse_date(
             text,
             today=today,
-            not_before=date.fromisoformat(not_before) if not_before else None,
+            not_before=earliest,
             not_before_message=spec_field.not_before_message or v.DATE_NOT_BEFORE,
         ).isoformat()
     if kind is Kind.id_number:
@@ -300,7 +324,9 @@ def display_value(
             if option == text:
                 return translate(label) if spec_field.kind is Kind.choice else label
     if spec_field.kind is Kind.date:
-        from cases.i18n import format_date
-
         return format_date(date.fromisoformat(str(value)), locale)
+    if spec_field.kind is Kind.moment:
+        local = from_db(str(value)).astimezone(LEGAL_TZ)
+        return f"{format_date(local.date(), locale)} {local:%H:%M}"
+
     return str(value)

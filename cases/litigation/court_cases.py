@@ -22,9 +22,8 @@ from cases.i18n import N_
 from cases.intake.validation import FutureDateError, ValidationError
 from cases.law.deadline_rules import DeadlineEngine
 from cases.litigation.hearing_times import (
-    HEARING_BEFORE_COMPLAINT,
-    HEARING_PAST,
     UNKNOWN_AGENCY,
+    check_hearing_time,
 )
 from cases.litigation.models import (
     HEARING_NOT_STARTED,
@@ -157,13 +156,7 @@ class LitigationService:
         return lawsuit.model_copy(update={"created": created})
 
     def check_hearing_time(self, starts_at: datetime, received_on: date | None) -> None:
-        if starts_at.tzinfo is None:
-            raise ValueError("hearing times must be aware datetimes")
-        now = self.now()
-        if starts_at <= now:
-            raise ValidationError(HEARING_PAST, {"today": self.today()}, code="past")
-        if received_on is not None and starts_at.astimezone(self.tz).date() < received_on:
-            raise ValidationError(HEARING_BEFORE_COMPLAINT, {"date": received_on}, code="early")
+        check_hearing_time(starts_at, received_on, now=self.now(), tz=self.tz)
 
     async def add_hearing(self, lawsuit: int | str, hearing_at: datetime, *, by: int) -> Hearing:
         """Another hearing (the first one once the court sets it, or a continued hearing).

@@ -138,3 +138,15 @@ def find_agency(org: Organisation, text: str) -> Agency | None:
         if typed and (typed in agency.name or folded in agency.name_en.lower())
     ]
     return partial[0] if len(partial) == 1 else None
+
+
+def check_hearing_time(
+    starts_at: datetime, received_on: date | None, *, now: datetime, tz: ZoneInfo = LEGAL_TZ
+) -> None:
+    """A hearing still to come, and not before the complaint copy arrived (L7 follows L3)."""
+    if starts_at.tzinfo is None:
+        raise ValueError("hearing times must be aware datetimes")
+    if starts_at <= now:
+        raise ValidationError(HEARING_PAST, {"today": now.astimezone(tz).date()}, code="past")
+    if received_on is not None and starts_at.astimezone(tz).date() < received_on:
+        raise ValidationError(HEARING_BEFORE_COMPLAINT, {"date": received_on}, code="early")
