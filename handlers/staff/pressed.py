@@ -97,12 +97,13 @@ async def on_refused(
 ) -> None:
     """A staff button this person may not use now: say why, and show the case as it is."""
     found = await authorise(query, callback_data, user, actions)
-    if found is None or isinstance(found, Pressed) or not isinstance(query.message, Message):
-        # Pressed: the case moved on between the filter and here; the next press acts.
-        await query.answer(_(NOT_AVAILABLE), show_alert=found is None)
+    if found is None or not isinstance(query.message, Message):
+        await query.answer(_(NOT_AVAILABLE), show_alert=True)
         return
     await query.answer()
-    view, today = found, actions.today()
+    # A press that became possible between the filter and here (the case moved): shown as
+    # it is now; the next press acts.
+    view, today = (found.view if isinstance(found, Pressed) else found), actions.today()
     ended = review_period_ended(view, today) if view.status is CaseStatus.submitted else None
     if callback_data.action in (Action.correct, Action.refuse) and ended is not None:
         # FY 30(3): a button from before the review period ended.
