@@ -65,8 +65,7 @@ from pydantic import ValidationError
 from cases.i18n import LOCALES_DIR
 from cases.intake.service import IntakeService
 from cases.law.calendar import LegalCalendar
-from cases.law.deadline_rules import configure as configure_deadlines
-from cases.law.deadline_rules import default_engine
+from cases.law.deadline_rules import DeadlineEngine
 from cases.litigation.court_cases import LitigationService
 from cases.mediation.assignment import AssignmentService
 from cases.mediation.profiles import MediatorProfiles
@@ -75,7 +74,7 @@ from cases.org.organisation import Organisation, OrganisationError, load_organis
 from cases.org.users import Role, UserRepository
 from cases.petitions.handover import PetitionHandover
 from cases.procedures.actions import CaseActions
-from cases.procedures.case_clocks import recent_recomputations, recompute_provisional
+from cases.procedures.deadline_recount import recent_recomputations, recompute_provisional
 from cases.procedures.followup import FollowUpService
 from cases.procedures.privacy import redact
 from cases.reception.booking import BookingService
@@ -92,10 +91,11 @@ from scheduling.assignment import AssignmentJobs, AssignmentMailer
 from scheduling.booking import BookingJobs, BookingMailer
 from scheduling.handover_notices import AgencyMailer
 from scheduling.notices import alert_calendar_gap, notice_sink, notify_recomputed
-from scheduling.planner import Planner, after_quiet_hours
+from scheduling.planner import Planner
 from scheduling.policy import POLICIES
 from scheduling.runner import Scheduling
 from scheduling.sender import SendLimiter
+from scheduling.timing import after_quiet_hours
 from serving import serve_webhook
 from settings import ENV_FILE_VARIABLE, Settings, env_file
 
@@ -181,15 +181,22 @@ def create_dispatcher(
     org: Organisation | None = None,
     storage: BaseStorage | None = None,
     events_isolation: BaseEventIsolation | None = None,
+    engine: DeadlineEngine | None = None,
 ) -> Dispatcher:
-    """Everything a handler needs arrives as workflow data, by parameter name. ``storage`` and
-    ``events_isolation``: Redis's when replicas share the work (:func:`shared_state`);
-    default the database's FSM records and this process's per-chat locks."""
+    """Everything a handler needs arrives as workflow data, by parameter name.
+
+    ``engine`` is the one deadline engine of the process (the configured calendar and local
+    periods, :func:`load_data_files`); every service that counts a period is given it.
+    ``storage`` and ``events_isolation``: Redis's when replicas share the work
+    (:func:`shared_state`); default the database's FSM records and this process's per-chat
+    locks.
+    """
     i18n = i18n or build_i18n(settings)
     org = org or load_organisation(settings.organisation_path)
+    engine = engine or deadline_engine(settings)
     users = UserRepository(db, clock)
     processed = ProcessedUpdates(db, clock)
-    actions = CaseActions(db, clock, notice_sink(clock))
+    actions = CaseActions(db, clock, notice_sink(clock), engine=engine)
     tz = ZoneInfo(settings.timezone)
     dp = Dispatcher(
         storage=storage or SqliteStorage(FsmRecords(db, clock)),
@@ -199,20 +206,27 @@ def create_dispatcher(
         clock=clock,
         users=users,
         org=org,
-        intake=IntakeService(db, clock, org),
+        deadlines=engine,
+        intake=IntakeService(db, clock, org, engine=engine),
         followup=FollowUpService(db, clock),
-        litigation=LitigationService(db, clock, org),
+        litigation=LitigationService(db, clock, org, engine=engine),
         # Handlers preview reminders with the planner itself (what it will send, to whom).
         planner=Planner(
             db,
             clock,
             admin_ids=settings.admin_ids,
             escalation_hours=settings.escalation_hours,
+            calendar=engine.calendar,
             org=org,
         ),
         actions=actions,
         handover=PetitionHandover(
-            db, clock, org, notice_sink(clock), AgencyMailer(db, clock, settings.admin_ids)
+            db,
+            clock,
+            org,
+            notice_sink(clock),
+            AgencyMailer(db, clock, settings.admin_ids),
+            engine=engine,
         ),
         # The mediation itself (issue 10): the other party, sessions, outcome, period.
         mediation=Mediation(
@@ -221,7 +235,7 @@ def create_dispatcher(
             actions,
             settings.mediation,
             defer=lambda moment: after_quiet_hours(moment, tz),
-            calendar=default_engine().calendar,
+            calendar=engine.calendar,
             # The other party hears of M1 on the days the applicant does (the policy table).
             m1_days_before=[
                 -step.offset.amount
@@ -233,15 +247,16 @@ def create_dispatcher(
             db,
             clock,
             org,
-            default_engine().calendar,
+            engine.calendar,
             settings.booking,
             BookingMailer(ZoneInfo(settings.timezone)),
+            engine=engine,
         ),
         assignment=AssignmentService(
             db,
             clock,
             org,
-            default_engine().calendar,
+            engine.calendar,
             settings.mediation,
             AssignmentMailer(ZoneInfo(settings.timezone)),
         ),
@@ -320,8 +335,19 @@ class StartupError(Exception):
 
 @dataclass(frozen=True)
 class DataFiles:
-    calendar: LegalCalendar
+    engine: DeadlineEngine
+    """The deadline engine on the calendar file and the local periods of the settings."""
     org: Organisation
+
+    @property
+    def calendar(self) -> LegalCalendar:
+        return self.engine.calendar
+
+
+def deadline_engine(settings: Settings) -> DeadlineEngine:
+    """The engine of the settings' calendar file and local periods (tests and benchmarks; the
+    bot builds it in :func:`load_data_files`, where a bad file stops the start)."""
+    return DeadlineEngine(LegalCalendar(settings.calendar_overrides_path), settings.local_periods)
 
 
 def _reason(exc: BaseException) -> str:
@@ -383,7 +409,7 @@ def load_data_files(settings: Settings) -> DataFiles:
             f"organisation file {settings.organisation_path} cannot be read ({_reason(exc)}); "
             "fix ORGANISATION_PATH, or leave it empty for the bundled cases/data/gucheng.json"
         ) from None
-    return DataFiles(calendar=calendar, org=org)
+    return DataFiles(engine=DeadlineEngine(calendar, settings.local_periods), org=org)
 
 
 def _database_unusable(path: Path, exc: BaseException) -> StartupError:
@@ -433,7 +459,6 @@ async def prepare_store(settings: Settings, db: Database, clock: Clock, files: D
         log.info("applied migrations: %s", ", ".join(applied))
 
     calendar = files.calendar
-    configure_deadlines(calendar=calendar, local_periods=settings.local_periods)
     missing = calendar.missing_years(legal_today(clock))
     if missing:
         # Domain §1.2: never guess silently. Deadlines in these years are marked provisional
@@ -444,13 +469,15 @@ async def prepare_store(settings: Settings, db: Database, clock: Clock, files: D
             ", ".join(map(str, missing)),
         )
         await alert_calendar_gap(db, missing, clock, admin_ids=settings.admin_ids)
-    changed = await recompute_provisional(db, calendar, clock)
+    changed = await recompute_provisional(db, files.engine, clock)
     # The citizen and whoever must act are told each new date, once (deduplicated). Re-reading
     # the last week's moves also covers a crash between the move and the telling.
     moved = await recent_recomputations(db, clock.now() - timedelta(days=7))
     if moved:
         await notify_recomputed(db, moved, clock, admin_ids=settings.admin_ids)
-    defences = await LitigationService(db, clock, files.org).recompute_provisional()
+    defences = await LitigationService(
+        db, clock, files.org, engine=files.engine
+    ).recompute_provisional()
     if changed or defences:
         log.info(
             "recomputed %d provisional deadlines and %d defence dates after a calendar update",
@@ -530,7 +557,7 @@ async def run(settings: Settings) -> int:
         if not await _until_stopped(bot, asyncio.Event()):
             log.info("stopped while waiting for Telegram")
             return EXIT_STOPPED
-        await serve(settings, db, clock, bot, files.org)
+        await serve(settings, db, clock, bot, files)
         return EXIT_STOPPED
     except StartupError as exc:
         log.error("not starting: %s", exc)
@@ -577,7 +604,7 @@ def shared_state(settings: Settings, bot_id: int) -> SharedState | None:
 
 
 async def serve(
-    settings: Settings, db: Database, clock: Clock, bot: Bot, org: Organisation
+    settings: Settings, db: Database, clock: Clock, bot: Bot, files: DataFiles
 ) -> None:
     """Polling, or the webhook with ``WEBHOOK_URL`` (serving.py), until SIGTERM/SIGINT;
     on_shutdown lets running handlers finish first."""
@@ -586,7 +613,8 @@ async def serve(
         settings,
         db,
         clock,
-        org=org,
+        org=files.org,
+        engine=files.engine,
         storage=shared.storage if shared else None,
         events_isolation=shared.events_isolation if shared else None,
     )
@@ -601,7 +629,8 @@ async def serve(
         clock=clock,
         settings=settings,
         limiter=shared.limiter if shared else None,
-        org=org,
+        org=files.org,
+        engine=files.engine,
     )
     scheduling.tick_steps.append(BookingJobs(dp["booking"]).tick)
     # Mediations ended on the staff case page or withdrawn: sessions off, other party told;

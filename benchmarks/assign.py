@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cases.law.deadline_rules import default_engine  # noqa: E402
+from cases.law.deadline_rules import DeadlineEngine  # noqa: E402
 from cases.mediation.assignment import AssignmentService, DeclineReason  # noqa: E402
 from cases.mediation.common import MediationSettings  # noqa: E402
 from cases.org.organisation import load_organisation  # noqa: E402
@@ -123,7 +123,7 @@ async def run(cases: int) -> None:
             db,
             clock,
             load_organisation(None),
-            default_engine().calendar,
+            DeadlineEngine().calendar,
             MediationSettings(default_max_load=500),
             AssignmentMailer(),
         )

@@ -1,4 +1,4 @@
-"""How many ``cases.law.deadline_rules.compute()`` calls per second, for a mix of rules.
+"""How many ``DeadlineEngine.compute()`` calls per second, for a mix of rules.
 
 Calendar-day, working-day and month rules over triggers spread across 2024–2026 (Spring
 Festival, National Day, make-up Saturdays) and into 2027, which the calendar data does not
@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cases.law.deadline_rules import compute, default_engine
+from cases.law.deadline_rules import DeadlineEngine
 
 MIX = ("F5", "F9", "F10", "F12", "X4", "L3", "F15", "LP1", "L8", "F3")
 """5/7/10 WD, 60/60/15/15 CD, 6 M, 6 M, 5 years."""
@@ -31,7 +31,7 @@ def triggers() -> list[date]:
 
 
 def run(seconds: float) -> None:
-    default_engine()  # load the calendar outside the timing
+    compute = DeadlineEngine().compute  # load the calendar outside the timing
     days = triggers()
     cases = [(rule_id, day, i % 4 == 0) for i, day in enumerate(days) for rule_id in MIX]
     provisional = sum(compute(r, d, simplified=s).provisional for r, d, s in cases)

@@ -30,7 +30,7 @@ from aiogram.enums import ParseMode  # noqa: E402
 from aiogram.types import Message, Update  # noqa: E402
 
 from bot import create_dispatcher, tune_runtime  # noqa: E402
-from cases.intake.forms import Procedure  # noqa: E402
+from cases.intake.form_engine import Procedure  # noqa: E402
 from cases.intake.service import IntakeService  # noqa: E402
 from cases.org.users import UserRepository  # noqa: E402
 from cases.store.db import Database  # noqa: E402

@@ -26,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from cases.law.calendar import LegalCalendar  # noqa: E402
 from cases.store.db import Database  # noqa: E402
 from cases.store.migrate import migrate  # noqa: E402
 from cases.store.time import FakeClock, to_db  # noqa: E402
@@ -94,7 +95,7 @@ async def build(path: Path, cases: int, target_reminders: int) -> dict[str, floa
         )
     figures = {"generate_s": time.perf_counter() - t0}
 
-    planner = Planner(db, clock, admin_ids=ADMINS)
+    planner = Planner(db, clock, admin_ids=ADMINS, calendar=LegalCalendar())
     t0 = time.perf_counter()
     report = await planner.plan()
     figures["planner_cold_s"] = time.perf_counter() - t0
@@ -144,7 +145,7 @@ async def start_up(path: Path) -> dict[str, float]:
     await db.open()
     await migrate(db, clock=clock)
     t_open = time.perf_counter()
-    planner = Planner(db, clock, admin_ids=ADMINS)
+    planner = Planner(db, clock, admin_ids=ADMINS, calendar=LegalCalendar())
     outbox = Outbox(db, NullTransport(), clock, admin_ids=ADMINS)
     await outbox.recover_interrupted()
     await planner.plan()

@@ -31,8 +31,8 @@ sys.path.insert(0, str(ROOT))
 from scripts.compile_locales import compile_all  # noqa: E402
 from tests.fakes.bot_api_server import FakeBotAPI  # noqa: E402
 from tests.webchat_support import Bot, file_reconsideration  # noqa: E402
+from webchat.bot_api import GatewayConfig  # noqa: E402
 from webchat.client import WebClient  # noqa: E402
-from webchat.gateway import GatewayConfig  # noqa: E402
 from webchat.server import ServerConfig, WebChatServer  # noqa: E402
 from webchat.web import WebLimits  # noqa: E402
 

@@ -3,7 +3,7 @@
 The liaison (or head) opens the extract from an F10 reminder or the case button; under it
 "✍️ Submit reply" starts a draft kept in the FSM state: the written reply as text messages and
 its evidence as files (each downloaded once and kept with its SHA-256, as citizen evidence is,
-``handlers.intake.download_attachment``). "Send the reply" hands the draft to
+``handlers.intake.files.download_attachment``). "Send the reply" hands the draft to
 ``CaseActions.reply_received``, the transition table's row: it re-authorises the person
 (respondent agency, copy sent, no reply yet) and records the reply once, closing F10. A second
 press, or a button of another agency's case, changes nothing.
@@ -25,17 +25,14 @@ from pydantic import Field
 from cases.i18n import N_
 from cases.intake.validation import ValidationError
 from cases.org.users import Role, User
-from cases.procedures.access import available_actions
-from cases.procedures.actions import (
+from cases.procedures.action_steps import (
     MAX_REPLY_FILES,
     MAX_REPLY_TEXT,
     REPLY_TOO_LONG,
-    Action,
-    CaseActions,
     Outcome,
     ReplyFile,
-    respondent_case_view,
 )
+from cases.procedures.actions import Action, CaseActions
 from cases.store.db import Database
 from handlers.filters import HasRole, NotCommand, When
 from handlers.keyboards import button, grid
@@ -71,10 +68,10 @@ def _keyboard(case_id: int) -> InlineKeyboardMarkup:
     )
 
 
-async def _may_reply(db: Database, case_id: int, user: User) -> str | None:
+async def _may_reply(actions: CaseActions, case_id: int, user: User) -> str | None:
     """The case number when this person may submit the reply now, else None."""
-    view = await respondent_case_view(db, case_id, user)
-    if view is None or Action.reply_received not in available_actions(view, user):
+    view = await actions.respondent_view(case_id, user)
+    if view is None or Action.reply_received not in actions.available(view, user):
         return None
     return view.number
 
@@ -84,9 +81,9 @@ async def on_start(
     callback_data: AgencyReplyAction,
     state: FSMContext,
     user: User,
-    db: Database,
+    actions: CaseActions,
 ) -> None:
-    number = await _may_reply(db, callback_data.case_id, user)
+    number = await _may_reply(actions, callback_data.case_id, user)
     message = query.message if isinstance(query.message, Message) else None
     if number is None or message is None:
         await query.answer(_(NOT_AVAILABLE), show_alert=True)
@@ -119,7 +116,7 @@ async def on_text(message: Message, state: FSMContext) -> None:
 
 
 async def on_file(message: Message, state: FSMContext, bot: Bot) -> None:
-    from handlers.intake import download_attachment  # the citizens' evidence rules
+    from handlers.intake.files import download_attachment  # the citizens' evidence rules
 
     data = await state.get_data()
     files: list[dict[str, object]] = list(data.get("files") or [])
@@ -179,7 +176,7 @@ async def on_send(
     if not drafted:
         # A second press after the reply was recorded, or a button without a draft: the
         # server decides what it was.
-        view = await respondent_case_view(db, callback_data.case_id, user)
+        view = await actions.respondent_view(callback_data.case_id, user)
         if view is None:
             result_outcome = Outcome.not_allowed
         elif not view.reply_received_before:

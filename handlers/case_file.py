@@ -36,6 +36,7 @@ from cases.intake.case_file import (
     reply_file,
 )
 from cases.intake.forms import PROVISIONAL_NOTE
+from cases.law.deadline_rules import DeadlineEngine
 from cases.org.organisation import Organisation
 from cases.org.users import Role, User
 from cases.store.db import Database
@@ -301,10 +302,15 @@ def case_file_keyboard(case_file: CaseFile) -> InlineKeyboardMarkup | None:
 
 
 async def send_case_file(
-    message: Message, case_id: int, user: User, db: Database, org: Organisation
+    message: Message,
+    case_id: int,
+    user: User,
+    db: Database,
+    org: Organisation,
+    deadlines: DeadlineEngine,
 ) -> bool:
     """Send the application in full; False when this person may not read it."""
-    case_file = await build_case_file(db, case_id, user, org, current_locale())
+    case_file = await build_case_file(db, case_id, user, org, current_locale(), deadlines)
     if case_file is None:
         return False
     parts = case_file_messages(case_file)
@@ -330,11 +336,12 @@ async def case_file_button(
     user: User,
     db: Database,
     org: Organisation,
+    deadlines: DeadlineEngine,
     bot: Bot,
 ) -> None:
     message = query.message if isinstance(query.message, Message) else None
     if callback_data.action == "full" and message is not None:
-        if await send_case_file(message, callback_data.case_id, user, db, org):
+        if await send_case_file(message, callback_data.case_id, user, db, org, deadlines):
             await query.answer()
             return
     elif callback_data.action == "reply":

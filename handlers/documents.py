@@ -22,6 +22,7 @@ from cases.documents.generated import (
 )
 from cases.documents.pdf import render_pdf
 from cases.i18n import N_
+from cases.law.deadline_rules import DeadlineEngine
 from cases.org.organisation import Organisation
 from cases.org.users import User
 from cases.store.db import Database
@@ -78,10 +79,11 @@ async def send_document(
     db: Database,
     org: Organisation,
     clock: Clock,
+    deadlines: DeadlineEngine,
     bot: Bot,
 ) -> None:
     document = await build_document(
-        db, callback_data.case_id, callback_data.kind, user, org, clock
+        db, callback_data.case_id, callback_data.kind, user, org, clock, deadlines
     )
     if document is None:
         await query.answer(_(NOT_AVAILABLE), show_alert=True)

@@ -21,7 +21,7 @@ from aiogram.utils.i18n import gettext as _
 from cases.i18n import N_, format_date
 from cases.intake.forms import Procedure
 from cases.intake.validation import ValidationError
-from cases.litigation.court_cases import parse_hearing_time
+from cases.litigation.hearing_times import parse_hearing_time
 from cases.mediation.common import MAX_NOTE, MAX_PLACE, MAX_REASON, MAX_TERMS, Result
 from cases.mediation.parties import (
     LINK_PREFIX,

@@ -18,19 +18,16 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from cases.i18n import N_, format_date
-from cases.intake.forms import FORMS, PROCEDURE_NAMES, Procedure, display_value
-from cases.intake.service import (
-    EVENT_TEXTS,
-    CaseClosed,
-    CaseDetail,
-    CaseNotFound,
-    CaseSummary,
-    IntakeService,
-)
+from cases.intake.citizen_cases import EVENT_TEXTS
+from cases.intake.form_engine import PROCEDURE_NAMES, Procedure, display_value
+from cases.intake.forms import FORMS
+from cases.intake.records import CaseClosed, CaseDetail, CaseNotFound, CaseSummary
+from cases.intake.service import IntakeService
 from cases.intake.validation import TextLimits, ValidationError, clean_text
 from cases.law.deadline_rules import RULES
 from cases.org.users import Role, User
 from cases.petitions.handover import PetitionHandover
+from cases.procedures.actions import CaseActions
 from cases.procedures.followup import RATE_BUTTON, RATE_PROMPT, FollowUpService, RatingOutcome
 from cases.procedures.history import CITIZEN
 from cases.procedures.statuses import CITIZEN_STATUS_TEXTS as CASE_STATUSES
@@ -40,7 +37,7 @@ from cases.store.db import Database
 from handlers.booking_manage import show_bookings
 from handlers.callbacks import CaseAction, CaseFollowUp, DocumentList, MenuAction
 from handlers.filters import When
-from handlers.intake import download_attachment
+from handlers.intake.files import download_attachment
 from handlers.keyboards import button, grid, main_menu
 from handlers.texts import colon, current_locale, event_text, t
 
@@ -205,6 +202,7 @@ async def case_button(
     intake: IntakeService,
     user: User,
     db: Database,
+    actions: CaseActions,
     handover: PetitionHandover | None = None,
 ) -> None:
     message = query.message if isinstance(query.message, Message) else None
@@ -220,7 +218,14 @@ async def case_button(
         from handlers.staff import open_staff_case
 
         if user.role is Role.citizen or not await open_staff_case(
-            query, callback_data.case_id, user, intake, db, callback_data.action, handover
+            query,
+            callback_data.case_id,
+            user,
+            actions,
+            db,
+            intake.org,
+            callback_data.action,
+            handover,
         ):
             await query.answer(_("This case is not available to you."), show_alert=True)
         return
@@ -438,7 +443,7 @@ async def rating_comment(message: Message, state: FSMContext, followup: FollowUp
 async def _request_review(
     query: CallbackQuery, message: Message | None, case_id: int, intake: IntakeService
 ) -> None:
-    from handlers.intake import receipt_text
+    from handlers.intake.rendering import receipt_text
 
     try:
         review = await intake.request_review(case_id, user_id=query.from_user.id)

@@ -39,6 +39,7 @@ from pydantic import Field
 from cases.i18n import N_, format_date
 from cases.intake.forms import Procedure
 from cases.intake.validation import TextLimits, ValidationError, clean_text
+from cases.law.deadline_rules import DeadlineEngine
 from cases.org.organisation import Organisation
 from cases.org.users import Role, User
 from cases.petitions.handover import (
@@ -617,7 +618,9 @@ def agency_page(view: AgencyPetitionView) -> str:
     return "\n".join(lines)
 
 
-def agency_keyboard(view: AgencyPetitionView, user: User) -> InlineKeyboardMarkup:
+def agency_keyboard(
+    view: AgencyPetitionView, user: User, engine: DeadlineEngine
+) -> InlineKeyboardMarkup:
     case_id = view.id
     buttons = []
     agency = user.role in AGENCY_ROLES  # an administrator only decides an extension
@@ -643,7 +646,7 @@ def agency_keyboard(view: AgencyPetitionView, user: User) -> InlineKeyboardMarku
                 PetitionAgencyAction(step=AgencyStep.opinion, case_id=case_id),
             )
         )
-        if x4 is not None and view.pending_extension is None and extension_left(x4) != 0:
+        if x4 is not None and view.pending_extension is None and extension_left(x4, engine) != 0:
             buttons.append(
                 button(
                     _("⏳ Ask for an extension (申请延期)"),
@@ -655,7 +658,7 @@ def agency_keyboard(view: AgencyPetitionView, user: User) -> InlineKeyboardMarku
         view.handover.status == "accepted"
         and pending is not None
         and x4 is not None
-        and may_approve_extension(x4, user)
+        and may_approve_extension(x4, user, engine)
     ):
         buttons += [
             button(
@@ -682,7 +685,8 @@ async def show_agency_petition(
         return False
     text = agency_page(view)
     await message.answer(
-        f"{note}\n\n{text}" if note else text, reply_markup=agency_keyboard(view, user)
+        f"{note}\n\n{text}" if note else text,
+        reply_markup=agency_keyboard(view, user, handover.engine),
     )
     return True
 
@@ -867,7 +871,7 @@ async def opinion_text(message: Message, state: FSMContext) -> None:
 
 
 async def opinion_file(message: Message, state: FSMContext, bot: Bot) -> None:
-    from handlers.intake import download_attachment  # the citizens' evidence rules
+    from handlers.intake.files import download_attachment
 
     data = await state.get_data()
     files: list[dict[str, object]] = list(data.get("files") or [])
@@ -988,7 +992,7 @@ async def extension_text(
         await message.answer("❗ " + error.render(current_locale()))
         return
     await state.update_data(reason=reason)
-    left = extension_left(x4)
+    left = extension_left(x4, handover.engine)
     limit = left if left is not None else max(EXTENSION_CHOICES)
     choices = sorted({d for d in EXTENSION_CHOICES if d <= limit} | {limit})
     await message.answer(

@@ -24,8 +24,8 @@ from cases.i18n import N_, format_date, translate
 from cases.org.users import Role
 from cases.reception.booking import BookingService, Outgoing, ReminderTime, Statement
 from cases.store.time import LEGAL_TZ, from_db, to_db
-from scheduling.planner import after_quiet_hours
 from scheduling.policy import BOOKING_REMINDERS, QUIET_START, Quiet, Unit, quiet_for
+from scheduling.timing import after_quiet_hours
 
 log = logging.getLogger(__name__)
 

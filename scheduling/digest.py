@@ -17,9 +17,10 @@ from cases.org.users import Role
 from cases.procedures.statuses import CaseStatus
 from cases.store.db import Database
 from cases.store.time import LEGAL_TZ, Clock, from_db, to_db
-from scheduling.planner import end_of_day, rule_texts
 from scheduling.policy import CLOSED_CASE_STATUSES, STAFF_ROLES
 from scheduling.recipients import Recipient, RecipientDirectory
+from scheduling.sources import rule_texts
+from scheduling.timing import end_of_day
 
 MAX_ITEMS = 40
 """Per section, for readability; the length budget below is what keeps the message sendable."""

@@ -31,17 +31,18 @@ import aiosqlite
 
 from cases.i18n import DEFAULT_LOCALE, LOCALES, N_, format_date, translate
 from cases.intake.forms import PROVISIONAL_NOTE
-from cases.law.deadline_rules import RULES
+from cases.law.deadline_rules import RULES, DeadlineEngine
 from cases.org.users import Role
 from cases.petitions.handover import NOTICE_TEXTS as HANDOVER_NOTICE_TEXTS
-from cases.procedures.actions import NoticeSink, settle_deemed_acceptances
-from cases.procedures.case_clocks import ChangedDeadline
+from cases.procedures.action_steps import NoticeSink
+from cases.procedures.actions import settle_deemed_acceptances
+from cases.procedures.deadline_records import ChangedDeadline
 from cases.procedures.transitions import Notice
 from cases.store.db import Database
 from cases.store.time import LEGAL_TZ, Clock, to_db
-from scheduling.planner import after_quiet_hours
 from scheduling.policy import CLOSED_CASE_STATUSES, Quiet
 from scheduling.recipients import RecipientDirectory
+from scheduling.timing import after_quiet_hours
 
 log = logging.getLogger(__name__)
 
@@ -270,10 +271,10 @@ def notice_sink(clock: Clock, tz: ZoneInfo = LEGAL_TZ) -> NoticeSink:
     return partial(queue_case_notice, clock=clock, tz=tz)
 
 
-async def deem_accepted(db: Database, clock: Clock) -> list[int]:
+async def deem_accepted(db: Database, clock: Clock, engine: DeadlineEngine) -> list[int]:
     """The scheduler's step for FY 30(3): F5 reviews that ended undecided make their cases
     accepted, and each citizen is told once (``notice:deemed_accepted:<case>``)."""
-    accepted = await settle_deemed_acceptances(db, clock, notice_sink(clock))
+    accepted = await settle_deemed_acceptances(db, clock, notice_sink(clock), engine=engine)
     if accepted:
         log.info("deemed accepted (FY 30(3)): %d case(s)", len(accepted))
     return accepted

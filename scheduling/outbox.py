@@ -25,9 +25,9 @@ from cases.org.users import Role
 from cases.procedures.history import append_event
 from cases.store.db import Database
 from cases.store.time import LEGAL_TZ, Clock, from_db, to_db
-from scheduling.planner import after_quiet_hours, in_quiet_hours
 from scheduling.policy import STAFF_ROLES, Kind, Quiet
 from scheduling.recipients import RecipientDirectory
+from scheduling.timing import after_quiet_hours, in_quiet_hours
 
 log = logging.getLogger(__name__)
 

@@ -13,191 +13,49 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import sqlite3
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from cases.law.calendar import LegalCalendar
-from cases.org.contact import office_contact
 from cases.org.organisation import Organisation
-from cases.procedures.privacy import mask_numbers
 from cases.store.db import Database
-from cases.store.time import LEGAL_TZ, Clock, from_db, to_db
+from cases.store.time import LEGAL_TZ, Clock, to_db
+from scheduling.escalation import escalate
 from scheduling.policy import (
     CLOSED_CASE_STATUSES,
     ESCALATION_NEXT,
     POLICIES,
     POLICY_VERSION,
-    QUIET_END,
-    QUIET_START,
     Kind,
-    Offset,
     Quiet,
     ReminderPolicy,
     Role,
-    RuleTexts,
     Unit,
     quiet_for,
 )
 from scheduling.recipients import UNIT_SCOPED, Recipient, RecipientDirectory
+from scheduling.sources import (
+    PlannedRow,
+    PlanReport,
+    Source,
+    lawsuit_sources,
+    load_sources,
+    rule_texts,
+)
+from scheduling.timing import (
+    after_quiet_hours,
+    end_of_day,
+    shift,
+    shift_working_days,
+)
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 PLANNED_KINDS = (Kind.REMINDER.value, Kind.CHASE.value, Kind.OVERDUE.value)
 _CHUNK = 400  # sources per write transaction: keeps the writer lock short for the handlers
-
-
-# --- the legal calendar -------------------------------------------------------------------
-
-
-def default_calendar() -> LegalCalendar:
-    """The deadline engine's calendar, so reminders count working days exactly as deadlines do
-    (C4/C5, with the administrators' override file)."""
-    from cases.law.deadline_rules import default_engine
-
-    return default_engine().calendar
-
-
-def shift_working_days(calendar: LegalCalendar, day: date, amount: int) -> date:
-    """``amount`` working days after (>0) or before (<0) ``day``; 0 is the day itself."""
-    step = 1 if amount > 0 else -1
-    remaining = abs(amount)
-    while remaining:
-        day += timedelta(days=step)
-        if calendar.is_workday(day):
-            remaining -= 1
-    return day
-
-
-def shift(calendar: LegalCalendar, day: date, offset: Offset) -> date:
-    if offset.unit is Unit.WORKING_DAYS:
-        return shift_working_days(calendar, day, offset.amount)
-    if offset.unit is Unit.CALENDAR_DAYS:
-        return day + timedelta(days=offset.amount)
-    raise ValueError(f"a day cannot be shifted by {offset.unit}")
-
-
-def end_of_day(day: date, tz: ZoneInfo) -> datetime:
-    """C10: a period ends at 24:00 of its last day, Asia/Shanghai."""
-    return datetime.combine(day + timedelta(days=1), time(0), tz).astimezone(UTC)
-
-
-def in_quiet_hours(moment: datetime, tz: ZoneInfo) -> bool:
-    local = moment.astimezone(tz).time()
-    return local >= QUIET_START or local < QUIET_END
-
-
-def after_quiet_hours(moment: datetime, tz: ZoneInfo) -> datetime:
-    """The first moment a citizen may be written to: ``moment`` itself or the next 08:00."""
-    if not in_quiet_hours(moment, tz):
-        return moment
-    local = moment.astimezone(tz)
-    day = local.date() if local.time() < QUIET_END else local.date() + timedelta(days=1)
-    return datetime.combine(day, QUIET_END, tz).astimezone(UTC)
-
-
-# --- sources ------------------------------------------------------------------------------
-
-
-def _respondent_details(answers: str | None) -> dict[str, str]:
-    """What a reminder about the respondent's copy and reply (F9, F10) names so that the
-    liaison knows which matter it is: the act challenged (its document number) and the
-    applicant, as the respondent's extract shows them (cases.intake.case_file AGENCY_FIELDS: the
-    name, never an ID or phone number)."""
-    if not answers:
-        return {}
-    try:
-        data = json.loads(answers)
-    except ValueError:
-        return {}
-    if not isinstance(data, dict):
-        return {}
-    out: dict[str, str] = {}
-    act = data.get("act_title")
-    if isinstance(act, str) and act.strip():
-        out["act_title"] = mask_numbers(act.strip()[:200])
-    name = data.get("organisation_name") or data.get("applicant_name")
-    if isinstance(name, str) and name.strip():
-        # Free text: a number typed into it is masked as the extract masks it.
-        out["applicant"] = mask_numbers(name.strip()[:100])
-    return out
-
-
-AGENCY_CONTACT_OFFICE: dict[str, str] = {
-    # Reminders to an agency name the office that deals with it (its role in the
-    # organisation file): the reconsideration office for the respondent's copy and reply (FY 48),
-    # the petition office for an assigned petition (XF 22-23, 34).
-    "F9": "reconsideration",
-    "F10": "reconsideration",
-    "X3": "petition",
-    "X4": "petition",
-}
-AGENCY_RULE_MARKS = ", ".join(f"'{rule}'" for rule in AGENCY_CONTACT_OFFICE)
-
-
-@dataclass(frozen=True)
-class Source:
-    """Something a reminder can be about: one row of a facts table."""
-
-    kind: str  # deadline | hearing | defence
-    id: int
-    rule_id: str
-    case_id: int | None
-    due_on: date
-    starts_at: datetime | None = None  # hearings only
-    status: str = "open"
-    provisional: bool = False
-    unit: str | None = None  # court cases: the defendant agency (org id), for unit staff
-    details: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def key(self) -> str:
-        prefix = {"deadline": "", "hearing": "h", "defence": "l"}[self.kind]
-        moment = (
-            self.starts_at.strftime("%Y%m%dT%H%MZ") if self.starts_at else self.due_on.isoformat()
-        )
-        return f"{self.rule_id}:{prefix}{self.id}@{moment}"
-
-
-@dataclass(frozen=True)
-class PlannedRow:
-    dedup_key: str
-    kind: Kind
-    rule_id: str
-    source: Source
-    step: str
-    audience: Role
-    recipient: Recipient
-    critical: bool
-    quiet: Quiet
-    due_at: datetime
-    expires_at: datetime | None
-    payload: dict[str, Any]
-
-
-@dataclass
-class PlanReport:
-    sources_seen: int = 0
-    sources_planned: int = 0
-    inserted: int = 0
-    """New rows, plus pending rows refreshed with a new language or facts."""
-    cancelled: int = 0
-    escalated: int = 0
-
-
-def rule_texts(rule_id: str) -> RuleTexts | None:
-    """Title, effect-when-missed and basis: the deadline engine's, else the policy's (L7)."""
-    from cases.law.deadline_rules import RULES
-
-    rule = RULES.get(rule_id)
-    if rule is not None:
-        return RuleTexts(rule.title, rule.effect_when_missed, rule.basis, rule.basis_en)
-    policy = POLICIES.get(rule_id)
-    return policy.texts if policy is not None else None
 
 
 class Planner:
@@ -211,7 +69,7 @@ class Planner:
         admin_ids: list[int],
         escalation_hours: float = 24,
         tz: ZoneInfo = LEGAL_TZ,
-        calendar: LegalCalendar | None = None,
+        calendar: LegalCalendar,
         org: Organisation | None = None,
     ) -> None:
         self.org = org
@@ -221,34 +79,9 @@ class Planner:
         self.admin_ids = admin_ids
         self.escalation_hours = escalation_hours
         self.tz = tz
-        self._calendar = calendar
-
-    @property
-    def calendar(self) -> LegalCalendar:
-        """The given calendar, else the deadline engine's as it is now: a planner made before
-        start-up configured the engine (the dispatcher's, for previews) must not keep the old one.
-        """
-        return self._calendar if self._calendar is not None else default_calendar()
-
-    def _agency_details(self, row: Any) -> dict[str, str]:
-        """What a reminder an agency receives names (F9, F10: the act and the applicant; X3,
-        X4: the matter and the petitioner, never for a report, XF 30(3)), and the office to
-        contact, from the organisation file."""
-        rule_id = row["rule_id"]
-        if rule_id not in AGENCY_CONTACT_OFFICE:
-            return {}
-        out = _respondent_details(row["answers"])
-        if row["procedure"] == "petition":
-            out.pop("act_title", None)
-            if row["sensitive"]:
-                out.pop("applicant", None)
-            elif row["subject"]:
-                out["subject"] = mask_numbers(str(row["subject"])[:100])
-        if self.org is not None:
-            office = AGENCY_CONTACT_OFFICE[rule_id]
-            out["office_contact_zh"] = office_contact(self.org, office, "zh")
-            out["office_contact_en"] = office_contact(self.org, office, "en")
-        return out
+        self.calendar = calendar
+        """The deadline engine's calendar, so reminders count working days exactly as deadlines
+        do (C4/C5, with the administrators' override file)."""
 
     def directory(self) -> RecipientDirectory:
         """Who stands for each role: one cache per pass, so a fresh one per call."""
@@ -269,111 +102,11 @@ class Planner:
     # --- loading ---
 
     async def load_sources(self) -> list[Source]:
-        closed = sorted(CLOSED_CASE_STATUSES)
-        marks = ",".join("?" for _ in closed)
-        rules = sorted(POLICIES)
-        rule_marks = ",".join("?" for _ in rules)
-        sources: list[Source] = []
-        rows = await self.db.fetch_all(
-            "SELECT d.id, d.case_id, d.rule_id, d.due_on, d.provisional, d.status, d.basis,"
-            " c.number, c.procedure, c.sensitive,"
-            f" CASE WHEN d.rule_id IN ({AGENCY_RULE_MARKS}) THEN c.answers END AS answers,"
-            f" CASE WHEN d.rule_id IN ({AGENCY_RULE_MARKS}) THEN c.subject END AS subject"
-            " FROM case_deadlines d JOIN cases c ON c.id = d.case_id"
-            f" WHERE d.status IN ('open', 'missed') AND d.rule_id IN ({rule_marks})"
-            f" AND c.status NOT IN ({marks})",
-            [*rules, *closed],
-        )
-        sources += [
-            Source(
-                "deadline",
-                r["id"],
-                r["rule_id"],
-                r["case_id"],
-                date.fromisoformat(r["due_on"]),
-                status=r["status"],
-                provisional=bool(r["provisional"]),
-                details={
-                    "case_number": r["number"],
-                    "procedure": r["procedure"],
-                    "basis_zh": r["basis"],
-                    **self._agency_details(r),
-                },
-            )
-            for r in rows
-        ]
-        sources += await self._hearing_sources()
-        sources += await self._defence_sources()
-        return sources
+        return await load_sources(self.db, self.tz, self.org)
 
     async def lawsuit_sources(self, lawsuit_id: int) -> list[Source]:
         """One court case's open defence period and scheduled hearings, as a pass loads them."""
-        return [
-            *await self._defence_sources(" AND l.lawsuit_id = ?", (lawsuit_id,)),
-            *await self._hearing_sources(" AND h.lawsuit_id = ?", (lawsuit_id,)),
-        ]
-
-    async def _hearing_sources(self, where: str = "", params: Sequence[Any] = ()) -> list[Source]:
-        closed = sorted(CLOSED_CASE_STATUSES)
-        marks = ",".join("?" for _ in closed)
-        sources: list[Source] = []
-        rows = await self.db.fetch_all(
-            "SELECT h.*, c.number, s.agency_id FROM hearings h"
-            " LEFT JOIN cases c ON c.id = h.case_id LEFT JOIN lawsuits s ON s.id = h.lawsuit_id"
-            f" WHERE h.status = 'scheduled' AND (c.id IS NULL OR c.status NOT IN ({marks}))"
-            + where,
-            [*closed, *params],
-        )
-        for r in rows:
-            starts_at = from_db(r["starts_at"])
-            sources.append(
-                Source(
-                    "hearing",
-                    r["id"],
-                    "L7",
-                    r["case_id"],
-                    starts_at.astimezone(self.tz).date(),
-                    starts_at=starts_at,
-                    unit=r["agency_id"],
-                    details={
-                        "case_number": r["number"],
-                        "agency": r["agency"],
-                        "court": r["court"],
-                        "court_case_number": r["court_case_number"],
-                        "major": bool(r["major"]),
-                        "head_required": bool(r["head_required"]),
-                    },
-                )
-            )
-        return sources
-
-    async def _defence_sources(self, where: str = "", params: Sequence[Any] = ()) -> list[Source]:
-        closed = sorted(CLOSED_CASE_STATUSES)
-        marks = ",".join("?" for _ in closed)
-        rows = await self.db.fetch_all(
-            "SELECT l.*, c.number, s.agency_id FROM litigation_defences l"
-            " LEFT JOIN cases c ON c.id = l.case_id LEFT JOIN lawsuits s ON s.id = l.lawsuit_id"
-            f" WHERE l.status = 'open' AND (c.id IS NULL OR c.status NOT IN ({marks}))" + where,
-            [*closed, *params],
-        )
-        return [
-            Source(
-                "defence",
-                r["id"],
-                "L3",
-                r["case_id"],
-                date.fromisoformat(r["due_on"]),
-                provisional=bool(r["provisional"]),
-                unit=r["agency_id"],
-                details={
-                    "case_number": r["number"],
-                    "agency": r["agency"],
-                    "court": r["court"],
-                    "court_case_number": r["court_case_number"],
-                },
-            )
-            for r in rows
-        ]
+        return await lawsuit_sources(self.db, lawsuit_id, self.tz)
 
     # --- pure planning ---
 
@@ -686,111 +419,15 @@ class Planner:
             cancelled += cursor.rowcount
         return cancelled
 
-    async def _source_open(self, kind: str, source_id: int | None) -> bool:
-        """The deadline still runs (not met, cancelled or paused; the case not closed)."""
-        sql = {
-            "deadline": "SELECT 1 FROM case_deadlines d JOIN cases c ON c.id = d.case_id"
-            " WHERE d.id = ? AND d.status IN ('open', 'missed') AND c.status NOT IN ({})",
-            "hearing": "SELECT 1 FROM hearings h LEFT JOIN cases c ON c.id = h.case_id"
-            " WHERE h.id = ? AND h.status = 'scheduled'"
-            " AND (c.id IS NULL OR c.status NOT IN ({}))",
-            "defence": "SELECT 1 FROM litigation_defences l LEFT JOIN cases c ON c.id = l.case_id"
-            " WHERE l.id = ? AND l.status = 'open' AND (c.id IS NULL OR c.status NOT IN ({}))",
-        }.get(kind)
-        if sql is None or source_id is None:
-            return True
-        closed = sorted(CLOSED_CASE_STATUSES)
-        sql = sql.format(",".join("?" for _ in closed))
-        return bool(await self.db.fetch_value(sql, (source_id, *closed)))
-
     async def escalate(self, directory: RecipientDirectory | None = None) -> int:
-        """An unacknowledged critical reminder goes to the next person up (ESCALATION_NEXT).
-
-        The original row keeps its proof of service; the escalation is a new row pointing to
-        it (``escalated_from``), itself escalated further if it is ignored too.
-        """
-        now = self.clock.now()
-        stamp = to_db(now)
-        directory = directory or RecipientDirectory(self.db, admin_ids=self.admin_ids)
-        rows = await self.db.fetch_all(
-            "SELECT * FROM reminders WHERE status = 'sent' AND acknowledged_at IS NULL"
-            " AND escalated_at IS NULL AND escalate_after IS NOT NULL AND escalate_after <= ?"
-            " AND (expires_at IS NULL OR expires_at > ?)",
-            (stamp, stamp),
+        """An unacknowledged critical reminder goes to the next person up (escalation.py)."""
+        return await escalate(
+            self.db,
+            self.clock,
+            directory or self.directory(),
+            escalation_hours=self.escalation_hours,
+            tz=self.tz,
         )
-        added = 0
-        for row in rows:
-            if not await self._source_open(row["source_kind"], row["source_id"]):
-                continue
-            audience = Role(row["audience"])
-            next_role = ESCALATION_NEXT.get(audience)
-            people = await directory.resolve(next_role, row["case_id"]) if next_role else []
-            people = [p for p in people if p.chat_id != row["chat_id"]]
-            payload = json.loads(row["payload"])
-            payload["escalated_from_chat"] = row["chat_id"]
-            payload["escalated_from_role"] = audience.value
-            payload["original_sent_at"] = row["sent_at"]
-            if next_role is not None and next_role in ESCALATION_NEXT:
-                payload["escalate_hours"] = payload.get("escalate_hours", self.escalation_hours)
-            else:
-                payload.pop("escalate_hours", None)
-            quiet, due_at = self._escalation_timing(next_role, row, now)
-            async with self.db.transaction() as conn:
-                claimed = await conn.execute(
-                    "UPDATE reminders SET escalated_at = ?, updated_at = ?"
-                    " WHERE id = ? AND escalated_at IS NULL AND acknowledged_at IS NULL",
-                    (stamp, stamp, row["id"]),
-                )
-                if claimed.rowcount != 1 or next_role is None:
-                    continue
-                for person in people:
-                    cursor = await conn.execute(
-                        "INSERT INTO reminders(dedup_key, kind, rule_id, source_kind, source_id,"
-                        " case_id, step, audience, chat_id, locale, critical, quiet,"
-                        " deadline_on, payload, due_at, expires_at, escalated_from,"
-                        " created_at, updated_at)"
-                        " VALUES (?,?,?,?,?,?,?,?,?,?,1,?,?,?,?,?,?,?,?)"
-                        " ON CONFLICT(dedup_key) DO NOTHING",
-                        (
-                            f"esc:{row['id']}:{person.chat_id}",
-                            Kind.ESCALATION.value,
-                            row["rule_id"],
-                            row["source_kind"],
-                            row["source_id"],
-                            row["case_id"],
-                            row["step"],
-                            next_role.value,
-                            person.chat_id,
-                            person.locale,
-                            quiet.value,
-                            row["deadline_on"],
-                            json.dumps(payload, ensure_ascii=False),
-                            to_db(due_at),
-                            row["expires_at"],
-                            row["id"],
-                            stamp,
-                            stamp,
-                        ),
-                    )
-                    added += cursor.rowcount
-        return added
-
-    def _escalation_timing(
-        self, role: Role | None, row: sqlite3.Row, now: datetime
-    ) -> tuple[Quiet, datetime]:
-        """Quiet hours for an escalation, as for any reminder to its new audience: staff are
-        written to at night only about a deadline that ends today (DEFER_UNLESS_DUE_TODAY);
-        anything else waits for 08:00. Still sent at once when waiting would outlive the
-        reminder (a hearing that starts before 08:00)."""
-        quiet = quiet_for(role) if role is not None else Quiet.NONE
-        due_today = row["deadline_on"] == now.astimezone(self.tz).date().isoformat()
-        if quiet is Quiet.NONE or (quiet is Quiet.DEFER_UNLESS_DUE_TODAY and due_today):
-            return quiet, now
-        morning = after_quiet_hours(now, self.tz)
-        expires_at = from_db(row["expires_at"]) if row["expires_at"] else None
-        if expires_at is not None and morning >= expires_at:
-            return Quiet.NONE, now  # the outbox would defer it past its use: urgent
-        return quiet, morning
 
 
 def _chunks(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:

@@ -28,7 +28,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from cases.law.deadline_rules import default_engine
+from cases.law.deadline_rules import DeadlineEngine
 from cases.org.organisation import Organisation
 from cases.store.db import Database
 from cases.store.processed_updates import purge_processed_updates
@@ -36,9 +36,10 @@ from cases.store.time import Clock
 from scheduling.digest import queue_digests
 from scheduling.notices import alert_calendar_gap, deem_accepted
 from scheduling.outbox import DispatchReport, Outbox, Transport
-from scheduling.planner import Planner, in_quiet_hours
+from scheduling.planner import Planner
 from scheduling.policy import DIGEST_AT
 from scheduling.sender import RateLimiter, SendLimiter, TelegramSender
+from scheduling.timing import in_quiet_hours
 
 if TYPE_CHECKING:  # only scheduling/sender.py talks to Telegram; this is a type
     from aiogram import Bot
@@ -130,6 +131,7 @@ class Scheduling:
         bot: Bot | None = None,
         db: Database,
         clock: Clock,
+        engine: DeadlineEngine,
         settings: _SettingsLike | None = None,
         config: SchedulingConfig | None = None,
         transport: Transport | None = None,
@@ -147,6 +149,7 @@ class Scheduling:
         self.config = config
         self.db = db
         self.clock = clock
+        self.engine = engine
         self.transport = transport
         admin_ids = list(config.admin_ids)
         self.planner = Planner(
@@ -156,6 +159,7 @@ class Scheduling:
             escalation_hours=config.escalation_hours,
             tz=config.tz,
             org=org,
+            calendar=engine.calendar,
         )
         self.outbox = Outbox(
             db, transport, clock, admin_ids=admin_ids, tz=config.tz, chat_ids=config.chat_ids
@@ -238,7 +242,7 @@ class Scheduling:
         open) and queues the citizen's notice. A failure here is logged and does not hold up
         the reminders."""
         try:
-            return await deem_accepted(self.db, self.clock)
+            return await deem_accepted(self.db, self.clock, self.engine)
         except Exception:
             log.exception("deemed acceptance step failed")
             return []
@@ -246,7 +250,7 @@ class Scheduling:
     async def digest(self) -> int:
         # A bot running across New Year must warn too, not only at start-up (domain §1.2).
         today = self.clock.now().astimezone(self.config.tz).date()
-        missing = default_engine().calendar.missing_years(today)
+        missing = self.engine.calendar.missing_years(today)
         await alert_calendar_gap(
             self.db, missing, self.clock, admin_ids=list(self.config.admin_ids), tz=self.config.tz
         )

@@ -18,12 +18,18 @@ from typing import IO, Any
 
 from aiogram import Bot, Dispatcher
 
+from cases.law.deadline_rules import DeadlineEngine
 from cases.org.users import Role
 from cases.store.db import Database
 from cases.store.time import FakeClock
 from settings import ENV_FILE_VARIABLE, Settings
 from tests.fakes.bot_api_server import FakeBotAPI
 from tests.fakes.telegram import TOKEN, BotClient
+
+ENGINE = DeadlineEngine()
+"""The deadline engine of the default settings (bundled calendar, no local periods): what
+bot.create_dispatcher builds, for tests that compute a due date or call a clock function."""
+compute = ENGINE.compute
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_ID = 9001  # in settings.admin_ids of every test bot

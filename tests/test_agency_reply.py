@@ -18,7 +18,7 @@ from cases.store.time import FakeClock
 from handlers.agency_reply import AgencyReplyAction
 from handlers.callbacks import CaseAction
 from handlers.case_file import CaseFileAction
-from handlers.staff import StaffAction, Step
+from handlers.staff.callbacks import StaffAction, Step
 from scheduling.outbox import OutboxRow
 from scheduling.planner import Planner
 from scheduling.sender import render_markup, render_text
@@ -34,6 +34,7 @@ from tests.case_file_support import (
     person,
     visible,
 )
+from tests.support import ENGINE
 
 REPLY_PDF = b"%PDF-1.4 the agency's evidence"
 ADMIN = 9001
@@ -89,7 +90,7 @@ async def test_liaison_replies_in_the_chat_f10_met_reminders_stop_office_reads_i
     dispatcher: Dispatcher, bot: Bot, clock: FakeClock, db: Database
 ) -> None:
     case_id, office, liaison = await copy_sent_case(dispatcher, bot, clock, db)
-    planner = Planner(db, clock, admin_ids=[ADMIN])
+    planner = Planner(db, clock, admin_ids=[ADMIN], calendar=ENGINE.calendar)
     await planner.plan()
     assert await pending_f10(db) > 0
 
@@ -170,7 +171,7 @@ async def test_office_records_a_paper_reply_and_the_chase_stops(
     dispatcher: Dispatcher, bot: Bot, clock: FakeClock, db: Database
 ) -> None:
     case_id, office, _liaison = await copy_sent_case(dispatcher, bot, clock, db)
-    planner = Planner(db, clock, admin_ids=[ADMIN])
+    planner = Planner(db, clock, admin_ids=[ADMIN], calendar=ENGINE.calendar)
     await planner.plan()
     await office.press("答复和证据已收到")
     await office.press("确认")
@@ -200,7 +201,7 @@ async def test_a_reply_after_f10_passed_still_stops_the_chase_up(
             " WHERE case_id = ? AND rule_id = 'F10'",
             (case_id,),
         )
-    planner = Planner(db, clock, admin_ids=[ADMIN])
+    planner = Planner(db, clock, admin_ids=[ADMIN], calendar=ENGINE.calendar)
     await planner.plan()
     assert await pending_f10(db) > 0  # the chase-up and the overdue report
     await liaison.click(AgencyReplyAction(action="start", case_id=case_id))
@@ -215,7 +216,7 @@ async def test_f10_reminder_to_the_liaison_names_the_act_and_applicant_and_opens
     dispatcher: Dispatcher, bot: Bot, clock: FakeClock, db: Database
 ) -> None:
     case_id, _office, _liaison = await copy_sent_case(dispatcher, bot, clock, db)
-    await Planner(db, clock, admin_ids=[ADMIN]).plan()
+    await Planner(db, clock, admin_ids=[ADMIN], calendar=ENGINE.calendar).plan()
     row = await db.fetch_one(
         "SELECT * FROM reminders WHERE rule_id = 'F10' AND chat_id = ? ORDER BY due_at LIMIT 1",
         (LIAISON,),
@@ -236,7 +237,7 @@ def test_f10_reminder_masks_numbers_typed_into_the_applicants_name_or_the_act() 
     agency's extract masked them."""
     import json
 
-    from scheduling.planner import _respondent_details
+    from scheduling.sources import respondent_details as _respondent_details
 
     details = _respondent_details(
         json.dumps({"applicant_name": "张三 13912345678 420625199001011234", "act_title": "决定"})

@@ -9,7 +9,6 @@ from datetime import UTC, date, timedelta
 
 from aiogram import Bot, Dispatcher
 
-from cases.law.deadline_rules import default_engine
 from cases.mediation.assignment import AssignmentService, DeclineReason
 from cases.mediation.common import MediationSettings
 from cases.org.organisation import load_organisation
@@ -38,7 +37,7 @@ from tests.assignment_support import (
     tick,
 )
 from tests.fakes.telegram import BotClient
-from tests.support import ADMIN_ID
+from tests.support import ADMIN_ID, ENGINE
 
 
 async def test_a_new_case_is_offered_to_one_mediator_who_accepts_and_the_citizen_is_told(
@@ -166,7 +165,7 @@ def service(db: Database, clock: FakeClock, **settings: int) -> AssignmentServic
         db,
         clock,
         load_organisation(None),
-        default_engine().calendar,
+        ENGINE.calendar,
         MediationSettings(**settings),  # type: ignore[arg-type]
         AssignmentMailer(),
     )
@@ -178,7 +177,7 @@ async def test_offer_hours_skip_the_national_day_holiday_and_count_the_make_up_s
     assignment = service(db, clock)
     # Wednesday 30 Sep 2026, 16:00: 1½ hours that day; 1–7 October are holidays.
     until, provisional = assignment.offer_expires(local(2026, 9, 30, 16, 0))
-    calendar = default_engine().calendar
+    calendar = ENGINE.calendar
     first_workday = next(
         date(2026, 10, d) for d in range(1, 31) if calendar.is_workday(date(2026, 10, d))
     )

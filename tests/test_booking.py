@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from aiogram import Bot, Dispatcher
 
-from cases.law.deadline_rules import compute
 from cases.org.users import Role
 from cases.reception.booking import BookingService, BookingStatus, Issue, Outcome
 from cases.store.db import Database
@@ -21,7 +20,7 @@ from scheduling.booking import BookingJobs, BookingMailer
 from scheduling.outbox import OutboxRow
 from scheduling.sender import render_markup, render_text
 from tests.fakes.telegram import BotClient
-from tests.support import ADMIN_ID
+from tests.support import ADMIN_ID, compute
 
 PSB = "county_psb"  # reception day: Monday 09:00–11:30 (organisation file example)
 LIAISON = 7101

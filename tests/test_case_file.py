@@ -38,6 +38,7 @@ from tests.case_file_support import (
     person,
     visible,
 )
+from tests.support import ENGINE
 
 
 async def test_office_reads_the_whole_reconsideration_as_filed(
@@ -367,7 +368,7 @@ async def test_mediator_page_masks_an_id_number_typed_into_the_other_sides_conta
         ("李四 " + VALID_ID, json.dumps({"contact": f"13900002222 身份证{VALID_ID}"})),
     )
     mediator = User(telegram_id=2, locale="zh", role=Role.mediator, unit="r1")
-    view = await staff_case_view(db, 1, mediator)
+    view = await staff_case_view(db, 1, mediator, ENGINE)
     assert view is not None
     page = " ".join(view.parties)
     assert VALID_ID not in page
@@ -399,7 +400,7 @@ def test_long_stop_is_shown_as_final_and_names_the_real_property_rule() -> None:
         "known_date": "2026-10-01",
         "rights_notified": "yes",
     }
-    check = timeliness_check(answers, date(2026, 11, 25))
+    check = timeliness_check(answers, date(2026, 11, 25), ENGINE)
     assert check is not None
     assert check.rule_id == "F3" and check.late
     assert check.verdict == LATE_LONG_STOP and "F3R" in check.verdict
@@ -418,7 +419,7 @@ def test_f2_window_is_said_to_be_only_the_one_year_cap() -> None:
         "known_date": "2026-11-03",
         "rights_notified": "no",
     }
-    check = timeliness_check(answers, date(2026, 11, 25))
+    check = timeliness_check(answers, date(2026, 11, 25), ENGINE)
     assert check is not None
     assert (check.rule_id, check.verdict, check.notes) == ("F2", ON_TIME, [F2_CAP])
 

@@ -13,24 +13,26 @@ import pytest
 from cases.law.calendar import LegalCalendar
 from cases.law.deadline_rules import DeadlineEngine, Unit
 from cases.procedures.case_clocks import (
-    ClockError,
-    PauseInterval,
     cancel_case_deadlines,
     cancel_deadline,
-    clock_due,
-    expire_acceptance_reviews,
     extend_deadline,
-    get_deadline,
     mark_met,
-    next_deadline,
     open_deadline,
-    open_deadlines,
     pause_case,
-    recompute_provisional,
     resume_case,
 )
+from cases.procedures.deadline_records import (
+    ClockError,
+    PauseInterval,
+    clock_due,
+    get_deadline,
+    next_deadline,
+    open_deadlines,
+)
+from cases.procedures.deadline_recount import expire_acceptance_reviews, recompute_provisional
 from cases.store.db import Database
 from cases.store.time import FakeClock, to_db
+from tests.support import ENGINE
 
 CITIZEN, STAFF, HEAD, MEDIATOR = 1001, 2001, 3001, 4001
 
@@ -87,7 +89,7 @@ async def start(
 ) -> int:
     async with db.transaction() as conn:
         return await open_deadline(
-            conn, case_id, rule_id, trigger, simplified=simplified, clock=clock
+            conn, case_id, rule_id, trigger, simplified=simplified, clock=clock, engine=ENGINE
         )
 
 
@@ -151,16 +153,18 @@ async def test_open_deadline_rolls_back_with_the_callers_transaction(
 ) -> None:
     with pytest.raises(RuntimeError):
         async with db.transaction() as conn:
-            await open_deadline(conn, case_id, "F5", date(2026, 11, 20), clock=clock)
+            await open_deadline(
+                conn, case_id, "F5", date(2026, 11, 20), clock=clock, engine=ENGINE
+            )
             raise RuntimeError("submission failed")
-    assert await open_deadlines(db, case_id) == []
+    assert await open_deadlines(db, case_id, ENGINE) == []
 
 
 async def test_provisional_deadline_is_flagged_for_staff(
     db: Database, clock: FakeClock, case_id: int
 ) -> None:
     deadline_id = await start(db, clock, case_id, "F12", date(2026, 12, 20))
-    [shown] = await open_deadlines(db, case_id)
+    [shown] = await open_deadlines(db, case_id, ENGINE)
     assert (shown.id, shown.due_on, shown.provisional) == (deadline_id, date(2027, 2, 18), True)
     [opened] = await events(db, case_id, "deadline_opened")
     assert opened["detail"]["provisional"] is True
@@ -176,14 +180,16 @@ async def test_suspension_moves_a_calendar_day_period_by_the_paused_days(
     # last day 10-31 moves to Tue 11-10 (not the rolled 11-02 + 10).
     deadline_id = await start(db, clock, case_id, "F12", date(2026, 9, 1))
     assert (await row(db, deadline_id))["due_on"] == "2026-11-02"
-    assert await pause_case(db, case_id, "suspension", date(2026, 9, 10), STAFF, clock) == [
-        deadline_id
-    ]
+    assert await pause_case(
+        db, case_id, "suspension", date(2026, 9, 10), STAFF, clock, engine=ENGINE
+    ) == [deadline_id]
     paused = await row(db, deadline_id)
     assert (paused["status"], paused["paused_since"]) == ("paused", "2026-09-10")
-    assert await next_deadline(db, case_id) is None  # a paused clock has no running last day
+    assert (
+        await next_deadline(db, case_id, ENGINE) is None
+    )  # a paused clock has no running last day
 
-    [change] = await resume_case(db, case_id, date(2026, 9, 20), STAFF, clock)
+    [change] = await resume_case(db, case_id, date(2026, 9, 20), STAFF, clock, engine=ENGINE)
     assert (change.old_due, change.new_due) == (date(2026, 11, 2), date(2026, 11, 10))
     resumed = await row(db, deadline_id)
     assert (resumed["status"], resumed["due_on"], resumed["paused_days"]) == (
@@ -203,8 +209,8 @@ async def test_suspension_recounts_remaining_working_days_from_the_resume_date(
     # F10: Mon 11-02 + 10 WD = 11-16. Suspended Wed 11-04 after 2 WD; 8 WD remain from
     # Fri 11-20: 23, 24, 25, 26, 27, 30, 12-01, 12-02.
     deadline_id = await start(db, clock, case_id, "F10", date(2026, 11, 2))
-    await pause_case(db, case_id, "suspension", date(2026, 11, 4), STAFF, clock)
-    [change] = await resume_case(db, case_id, date(2026, 11, 20), STAFF, clock)
+    await pause_case(db, case_id, "suspension", date(2026, 11, 4), STAFF, clock, engine=ENGINE)
+    [change] = await resume_case(db, case_id, date(2026, 11, 20), STAFF, clock, engine=ENGINE)
     assert change.new_due == date(2026, 12, 2)
     assert (await row(db, deadline_id))["due_on"] == "2026-12-02"
 
@@ -215,8 +221,8 @@ async def test_acceptance_review_restarts_in_full_after_correction(
     # F5: Mon 11-16 → 11-23. 补正 notice 11-18; materials arrive Tue 11-24 → a new 5 WD
     # review from 11-24 (FY 31(3)): 12-01.
     deadline_id = await start(db, clock, case_id, "F5", date(2026, 11, 16))
-    await pause_case(db, case_id, "correction", date(2026, 11, 18), STAFF, clock)
-    await resume_case(db, case_id, date(2026, 11, 24), STAFF, clock)
+    await pause_case(db, case_id, "correction", date(2026, 11, 18), STAFF, clock, engine=ENGINE)
+    await resume_case(db, case_id, date(2026, 11, 24), STAFF, clock, engine=ENGINE)
     assert (await row(db, deadline_id))["due_on"] == "2026-12-01"
     pauses = await db.fetch_all("SELECT reason, started_on, ended_on FROM deadline_pauses")
     assert [tuple(p) for p in pauses] == [("correction", "2026-11-18", "2026-11-24")]
@@ -227,10 +233,12 @@ async def test_only_rules_the_reason_pauses_stop(
 ) -> None:
     f12 = await start(db, clock, case_id, "F12", date(2026, 11, 2))
     f14 = await start(db, clock, case_id, "F14", date(2026, 11, 2))
-    assert await pause_case(db, case_id, "suspension", date(2026, 11, 10), STAFF, clock) == [f12]
+    assert await pause_case(
+        db, case_id, "suspension", date(2026, 11, 10), STAFF, clock, engine=ENGINE
+    ) == [f12]
     assert (await row(db, f14))["status"] == "open"
     with pytest.raises(ClockError, match="no running deadline"):
-        await pause_case(db, case_id, "hearing", date(2026, 11, 10), STAFF, clock)
+        await pause_case(db, case_id, "hearing", date(2026, 11, 10), STAFF, clock, engine=ENGINE)
 
 
 async def test_pause_and_resume_are_refused_when_they_make_no_sense(
@@ -238,14 +246,16 @@ async def test_pause_and_resume_are_refused_when_they_make_no_sense(
 ) -> None:
     await start(db, clock, case_id, "F12", date(2026, 11, 2))
     with pytest.raises(ClockError, match="future"):
-        await pause_case(db, case_id, "suspension", date(2026, 11, 26), STAFF, clock)
+        await pause_case(
+            db, case_id, "suspension", date(2026, 11, 26), STAFF, clock, engine=ENGINE
+        )
     with pytest.raises(ClockError, match="unknown pause reason"):
-        await pause_case(db, case_id, "holiday", date(2026, 11, 10), STAFF, clock)
+        await pause_case(db, case_id, "holiday", date(2026, 11, 10), STAFF, clock, engine=ENGINE)
     with pytest.raises(ClockError, match="no paused deadline"):
-        await resume_case(db, case_id, date(2026, 11, 20), STAFF, clock)
-    await pause_case(db, case_id, "suspension", date(2026, 11, 10), STAFF, clock)
+        await resume_case(db, case_id, date(2026, 11, 20), STAFF, clock, engine=ENGINE)
+    await pause_case(db, case_id, "suspension", date(2026, 11, 10), STAFF, clock, engine=ENGINE)
     with pytest.raises(ClockError, match="before the pause"):
-        await resume_case(db, case_id, date(2026, 11, 9), STAFF, clock)
+        await resume_case(db, case_id, date(2026, 11, 9), STAFF, clock, engine=ENGINE)
 
 
 def test_months_periods_move_by_the_paused_calendar_days() -> None:
@@ -272,15 +282,17 @@ async def test_petition_extension_up_to_thirty_days_with_the_heads_approval(
     case_id = await add_case(db, clock, "petition")
     # X4: 2026-10-01 + 60 CD = Mon 11-30.
     deadline_id = await start(db, clock, case_id, "X4", date(2026, 10, 1))
-    new_due = await extend_deadline(db, deadline_id, HEAD, 20, "需要补充调查", clock)
-    assert new_due == date(2026, 12, 21)  # Sun 12-20 rolls to Monday
-    assert await extend_deadline(db, deadline_id, HEAD, 10, "仍需调查", clock) == date(
-        2026, 12, 30
+    new_due = await extend_deadline(
+        db, deadline_id, HEAD, 20, "需要补充调查", clock, engine=ENGINE
     )
+    assert new_due == date(2026, 12, 21)  # Sun 12-20 rolls to Monday
+    assert await extend_deadline(
+        db, deadline_id, HEAD, 10, "仍需调查", clock, engine=ENGINE
+    ) == date(2026, 12, 30)
     with pytest.raises(ClockError, match="at most 30"):
-        await extend_deadline(db, deadline_id, HEAD, 1, "再延一天", clock)
+        await extend_deadline(db, deadline_id, HEAD, 1, "再延一天", clock, engine=ENGINE)
     with pytest.raises(ClockError, match="cannot approve"):
-        await extend_deadline(db, deadline_id, STAFF, 1, "x", clock)
+        await extend_deadline(db, deadline_id, STAFF, 1, "x", clock, engine=ENGINE)
     first, second = await events(db, case_id, "deadline_extended")
     assert first["detail"]["tell"] == "petitioner"
     assert first["detail"]["reason"] == "需要补充调查"
@@ -293,9 +305,9 @@ async def test_reconsideration_decision_extension(
     db: Database, clock: FakeClock, case_id: int
 ) -> None:
     deadline_id = await start(db, clock, case_id, "F12", date(2026, 10, 1))
-    assert await extend_deadline(db, deadline_id, STAFF, 30, "情况复杂", clock) == date(
-        2026, 12, 30
-    )
+    assert await extend_deadline(
+        db, deadline_id, STAFF, 30, "情况复杂", clock, engine=ENGINE
+    ) == date(2026, 12, 30)
     [extended] = await events(db, case_id, "deadline_extended")
     assert extended["detail"]["tell"] == "parties"
 
@@ -304,15 +316,15 @@ async def test_extension_refusals(db: Database, clock: FakeClock, case_id: int) 
     f12 = await start(db, clock, case_id, "F12", date(2026, 10, 1))
     f5 = await start(db, clock, case_id, "F5", date(2026, 11, 23))
     with pytest.raises(ClockError, match="approver"):
-        await extend_deadline(db, f12, None, 5, "情况复杂", clock)
+        await extend_deadline(db, f12, None, 5, "情况复杂", clock, engine=ENGINE)
     with pytest.raises(ClockError, match="no extension"):
-        await extend_deadline(db, f5, STAFF, 2, "情况复杂", clock)
+        await extend_deadline(db, f5, STAFF, 2, "情况复杂", clock, engine=ENGINE)
     with pytest.raises(ClockError, match="cannot approve"):
-        await extend_deadline(db, f12, CITIZEN, 5, "情况复杂", clock)
+        await extend_deadline(db, f12, CITIZEN, 5, "情况复杂", clock, engine=ENGINE)
     with pytest.raises(ClockError, match="reason"):
-        await extend_deadline(db, f12, STAFF, 5, "  ", clock)
+        await extend_deadline(db, f12, STAFF, 5, "  ", clock, engine=ENGINE)
     with pytest.raises(ClockError, match="at most 30"):
-        await extend_deadline(db, f12, STAFF, 31, "情况复杂", clock)
+        await extend_deadline(db, f12, STAFF, 31, "情况复杂", clock, engine=ENGINE)
     assert (await row(db, f12))["due_on"] == "2026-11-30"
     assert await events(db, case_id, "deadline_extended") == []
 
@@ -322,7 +334,7 @@ async def test_an_ended_period_cannot_be_extended(
 ) -> None:
     deadline_id = await start(db, clock, case_id, "F12", date(2026, 9, 1))  # due 11-02
     with pytest.raises(ClockError, match="already ended"):
-        await extend_deadline(db, deadline_id, STAFF, 10, "情况复杂", clock)
+        await extend_deadline(db, deadline_id, STAFF, 10, "情况复杂", clock, engine=ENGINE)
 
 
 # -- deemed acceptance --------------------------------------------------------------------------
@@ -335,27 +347,29 @@ async def test_expired_acceptance_review_means_deemed_accepted(
     f5 = await start(db, clock, case_id, "F5", date(2026, 11, 13))  # due Fri 11-20
     await start(db, clock, other_case, "F5", date(2026, 11, 18))  # due today, 11-25
 
-    assert await expire_acceptance_reviews(db, date(2026, 11, 25), clock) == [case_id]
+    assert await expire_acceptance_reviews(db, date(2026, 11, 25), clock, engine=ENGINE) == [
+        case_id
+    ]
     assert (await row(db, f5))["status"] == "missed"
     [accepted] = await events(db, case_id, "deemed_accepted")
     assert accepted["detail"]["accepted_on"] == "2026-11-20"
-    running = {d.rule_id: d for d in await open_deadlines(db, case_id)}
+    running = {d.rule_id: d for d in await open_deadlines(db, case_id, ENGINE)}
     assert set(running) == {"F9", "F12"}
     assert running["F9"].trigger_on == date(2026, 11, 20)
     assert running["F9"].due_on == date(2026, 12, 1)
     assert (running["F12"].due_on, running["F12"].provisional) == (date(2027, 1, 19), True)
     # The other case's review ends at 24:00 today: still open.
-    assert [d.rule_id for d in await open_deadlines(db, other_case)] == ["F5"]
+    assert [d.rule_id for d in await open_deadlines(db, other_case, ENGINE)] == ["F5"]
     # Running it again changes nothing.
-    assert await expire_acceptance_reviews(db, date(2026, 11, 25), clock) == []
+    assert await expire_acceptance_reviews(db, date(2026, 11, 25), clock, engine=ENGINE) == []
 
 
 async def test_deemed_acceptance_in_the_simplified_procedure(
     db: Database, clock: FakeClock, case_id: int
 ) -> None:
     await start(db, clock, case_id, "F5", date(2026, 11, 13), simplified=True)
-    await expire_acceptance_reviews(db, date(2026, 11, 25), clock)
-    running = {d.rule_id: d.due_on for d in await open_deadlines(db, case_id)}
+    await expire_acceptance_reviews(db, date(2026, 11, 25), clock, engine=ENGINE)
+    running = {d.rule_id: d.due_on for d in await open_deadlines(db, case_id, ENGINE)}
     assert running == {"F9": date(2026, 11, 25), "F13": date(2026, 12, 21)}
 
 
@@ -373,7 +387,7 @@ async def test_recompute_after_overrides_cover_the_year(
     unchanged = await start(db, clock, third_case, "F12", date(2026, 12, 20))  # 2027-02-18
 
     calendar = calendar_with_2027(tmp_path, ["2027-01-01", "2027-01-05", "2027-01-19"])
-    changes = await recompute_provisional(db, calendar, clock)
+    changes = await recompute_provisional(db, DeadlineEngine(calendar), clock)
 
     # 12-29, 12-30, 12-31, (01-01 holiday) 01-04, (01-05 now a holiday too) 01-06.
     assert [(c.deadline_id, c.case_id, c.old_due, c.new_due) for c in changes] == [
@@ -386,14 +400,14 @@ async def test_recompute_after_overrides_cover_the_year(
     assert (await row(db, unchanged))["due_on"] == "2027-02-18"
     assert len(await events(db, third_case, "deadline_recomputed")) == 1
     # Nothing provisional is left: a second run changes nothing.
-    assert await recompute_provisional(db, calendar, clock) == []
+    assert await recompute_provisional(db, DeadlineEngine(calendar), clock) == []
 
 
 async def test_recompute_without_new_data_changes_nothing(
     db: Database, clock: FakeClock, case_id: int
 ) -> None:
     deadline_id = await start(db, clock, case_id, "F12", date(2026, 11, 20))
-    assert await recompute_provisional(db, LegalCalendar(), clock) == []
+    assert await recompute_provisional(db, DeadlineEngine(LegalCalendar()), clock) == []
     assert (await row(db, deadline_id))["provisional"] == 1
     assert await events(db, case_id, "deadline_recomputed") == []
 
@@ -402,12 +416,14 @@ async def test_recompute_keeps_pauses_and_extensions(
     db: Database, clock: FakeClock, case_id: int, tmp_path: Path
 ) -> None:
     deadline_id = await start(db, clock, case_id, "F12", date(2026, 11, 2))  # 2027-01-01 prov.
-    await pause_case(db, case_id, "suspension", date(2026, 11, 10), STAFF, clock)
-    await resume_case(db, case_id, date(2026, 11, 12), STAFF, clock)  # +2 → Sun 01-03 → 01-04
-    await extend_deadline(db, deadline_id, STAFF, 3, "情况复杂", clock)  # 01-06
+    await pause_case(db, case_id, "suspension", date(2026, 11, 10), STAFF, clock, engine=ENGINE)
+    await resume_case(
+        db, case_id, date(2026, 11, 12), STAFF, clock, engine=ENGINE
+    )  # +2 → Sun 01-03 → 01-04
+    await extend_deadline(db, deadline_id, STAFF, 3, "情况复杂", clock, engine=ENGINE)  # 01-06
     assert (await row(db, deadline_id))["due_on"] == "2027-01-06"
     calendar = calendar_with_2027(tmp_path, ["2027-01-06", "2027-01-07"])
-    [change] = await recompute_provisional(db, calendar, clock)
+    [change] = await recompute_provisional(db, DeadlineEngine(calendar), clock)
     assert change.new_due == date(2027, 1, 8)
 
 
@@ -419,7 +435,7 @@ async def test_met_and_cancelled_deadlines_leave_the_running_list(
 ) -> None:
     f9 = await start(db, clock, case_id, "F9", date(2026, 11, 20))  # due 12-01
     f12 = await start(db, clock, case_id, "F12", date(2026, 10, 1))  # due 11-30
-    nxt = await next_deadline(db, case_id)
+    nxt = await next_deadline(db, case_id, ENGINE)
     assert nxt is not None
     assert (nxt.id, nxt.title) == (f12, "Decide the reconsideration case")
 
@@ -430,8 +446,8 @@ async def test_met_and_cancelled_deadlines_leave_the_running_list(
     assert met["detail"]["late"] is False
 
     await cancel_deadline(db, f9, STAFF, "申请人撤回申请", clock)
-    assert await open_deadlines(db, case_id) == []
-    cancelled = await get_deadline(db, f9)
+    assert await open_deadlines(db, case_id, ENGINE) == []
+    cancelled = await get_deadline(db, f9, ENGINE)
     assert cancelled is not None and cancelled.status == "cancelled"
 
 
@@ -440,13 +456,13 @@ async def test_withdrawal_stops_every_clock_and_closes_the_pause(
 ) -> None:
     f5 = await start(db, clock, case_id, "F5", date(2026, 11, 20))
     f12 = await start(db, clock, case_id, "F12", date(2026, 11, 2))
-    await pause_case(db, case_id, "suspension", date(2026, 11, 10), STAFF, clock)
+    await pause_case(db, case_id, "suspension", date(2026, 11, 10), STAFF, clock, engine=ENGINE)
     async with db.transaction() as conn:
         stopped = await cancel_case_deadlines(
             conn, case_id, reason="withdrawn", actor_id=CITIZEN, clock=clock
         )
     assert stopped == [f5, f12]
-    assert await open_deadlines(db, case_id) == []
+    assert await open_deadlines(db, case_id, ENGINE) == []
     assert await db.fetch_value("SELECT ended_on FROM deadline_pauses") == "2026-11-25"
     assert len(await events(db, case_id, "deadline_cancelled")) == 2
 
@@ -454,7 +470,7 @@ async def test_withdrawal_stops_every_clock_and_closes_the_pause(
 async def test_every_change_is_in_the_history(
     db: Database, clock: FakeClock, case_id: int
 ) -> None:
-    engine = DeadlineEngine()
+    engine = ENGINE
     f12 = await start(db, clock, case_id, "F12", date(2026, 10, 1))
     await pause_case(db, case_id, "inspection", date(2026, 10, 5), STAFF, clock, engine=engine)
     await resume_case(db, case_id, date(2026, 10, 8), STAFF, clock, engine=engine)

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
 
-from cases.law import deadline_rules
 from cases.law.calendar import LegalCalendar
 from cases.law.deadline_rules import (
     RULES,
@@ -21,21 +19,12 @@ from cases.law.deadline_rules import (
     NoPeriodConfigured,
     Unit,
     chinese_numeral,
-    compute,
-    configure,
-    default_engine,
 )
 
 PO_FILE = Path(__file__).resolve().parent.parent / "locales" / "src" / "zh" / "deadlines.po"
 
 
-@pytest.fixture
-def restore_default_engine() -> Iterator[None]:
-    saved = deadline_rules._default_engine
-    try:
-        yield
-    finally:
-        deadline_rules._default_engine = saved
+compute = DeadlineEngine().compute
 
 
 # -- domain §1.3, every worked example ----------------------------------------------------------
@@ -170,14 +159,11 @@ def test_provisional_when_the_due_date_falls_in_an_uncovered_year() -> None:
     assert compute("F5", date(2026, 12, 1)).provisional is False
 
 
-def test_configure_with_extended_calendar_removes_provisional(
-    tmp_path: Path, restore_default_engine: None
-) -> None:
+def test_an_engine_on_an_extended_calendar_removes_provisional(tmp_path: Path) -> None:
     path = tmp_path / "overrides.json"
     holidays = [f"2027-02-{d:02d}" for d in range(15, 20)]
     path.write_text(json.dumps({"years": {"2027": {"holidays": holidays}}}), "utf-8")
-    configure(calendar=LegalCalendar(path))
-    result = compute("F12", date(2026, 12, 20))
+    result = DeadlineEngine(LegalCalendar(path)).compute("F12", date(2026, 12, 20))
     assert (result.due, result.provisional) == (date(2027, 2, 22), False)
 
 
@@ -198,7 +184,7 @@ def test_administrative_mediation_has_the_countys_period_by_default() -> None:
     # Issue 10: the county's own rule, not a statute: 30 CD, one extension by the room lead.
     result = compute("MA", date(2026, 3, 2))
     assert result.due == date(2026, 4, 1) and "非法律规定" in result.basis
-    assert default_engine().rule("MA").extension is not None
+    assert DeadlineEngine().rule("MA").extension is not None
     with pytest.raises(NoPeriodConfigured):
         DeadlineEngine(local_periods=LocalPeriods(admin_mediation=None)).compute(
             "MA", date(2026, 3, 2)

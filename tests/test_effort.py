@@ -233,7 +233,7 @@ async def test_a_late_application_is_asked_about_rights_and_f2_keeps_it_in_time(
 
 
 def test_a_phone_number_typed_with_the_other_side_is_kept_apart() -> None:
-    from cases.intake.forms import split_contact
+    from cases.intake.form_engine import split_contact
 
     assert split_contact("李四 13900002222") == ("李四", "13900002222")
     assert split_contact("李四，电话：0710-7221234") == ("李四", "0710-7221234")

@@ -14,7 +14,7 @@ from cases.procedures.followup import CLOSING_NOTICES, rating_statistics
 from cases.procedures.transitions import Action
 from cases.store.db import Database
 from cases.store.time import FakeClock
-from handlers.staff import Nav, StaffAction, Step
+from handlers.staff.callbacks import Nav, StaffAction, Step
 from scheduling.outbox import Outbox
 from scheduling.sender import CaseFollowUp, render_markup, render_text
 from tests.scheduling_helpers import FakeTransport

@@ -437,20 +437,24 @@ async def test_typing_a_button_label_counts_as_pressing_it(
 
 
 async def test_a_configured_local_mediation_period_appears_on_the_receipt(
-    client: BotClient, db: Database
+    settings: Settings, db: Database, clock: FakeClock, bot: Bot
 ) -> None:
-    from cases.law.deadline_rules import AdminMediationPeriod, LocalPeriods, configure
+    from bot import create_dispatcher
+    from cases.law.deadline_rules import AdminMediationPeriod, DeadlineEngine, LocalPeriods
 
-    configure(
+    engine = DeadlineEngine(
         local_periods=LocalPeriods(
             admin_mediation=AdminMediationPeriod(count=10, basis="《谷城县行政调解办法》第十条")
         )
     )
-    try:
-        await fill_mediation(client)
-        await client.press("提交")
-    finally:
-        configure(local_periods=LocalPeriods())
+    client = BotClient(
+        create_dispatcher(settings, db, clock, engine=engine),
+        bot,
+        user_id=1001,
+        language_code="zh-hans",
+    )
+    await fill_mediation(client)
+    await client.press("提交")
     receipt = client.last_text()
     # 10 working days after Wed 2026-11-25 → Wed 2026-12-09.
     assert "2026年12月9日（星期三）" in receipt
@@ -459,16 +463,20 @@ async def test_a_configured_local_mediation_period_appears_on_the_receipt(
 
 
 async def test_without_a_local_mediation_period_no_deadline_is_invented(
-    client: BotClient, db: Database
+    settings: Settings, db: Database, clock: FakeClock, bot: Bot
 ) -> None:
-    from cases.law.deadline_rules import LocalPeriods, configure
+    from bot import create_dispatcher
+    from cases.law.deadline_rules import DeadlineEngine, LocalPeriods
 
-    configure(local_periods=LocalPeriods(admin_mediation=None))
-    try:
-        await fill_mediation(client)
-        await client.press("提交")
-    finally:
-        configure(local_periods=LocalPeriods())
+    engine = DeadlineEngine(local_periods=LocalPeriods(admin_mediation=None))
+    client = BotClient(
+        create_dispatcher(settings, db, clock, engine=engine),
+        bot,
+        user_id=1001,
+        language_code="zh-hans",
+    )
+    await fill_mediation(client)
+    await client.press("提交")
     assert "TJ-2026-000001" in client.last_text()
     assert await db.fetch_value("SELECT count(*) FROM case_deadlines") == 0
 

@@ -9,12 +9,9 @@ import pytest
 from aiogram import Bot, Dispatcher
 
 from cases.intake.validation import ValidationError
-from cases.law.deadline_rules import compute
-from cases.litigation.court_cases import (
-    LitigationService,
-    RegisterLawsuit,
-    parse_hearing_time,
-)
+from cases.litigation.court_cases import LitigationService
+from cases.litigation.hearing_times import parse_hearing_time
+from cases.litigation.models import RegisterLawsuit
 from cases.org.organisation import load_organisation
 from cases.org.users import Role
 from cases.store.db import Database
@@ -22,7 +19,7 @@ from cases.store.time import LEGAL_TZ, FakeClock, from_db, to_db
 from handlers.litigation import CaseButton, FormButton
 from scheduling.planner import Planner
 from tests.fakes.telegram import BotClient
-from tests.support import ADMIN_ID
+from tests.support import ADMIN_ID, ENGINE, compute
 
 CASE_NUMBER = "（2026）鄂0625行初12号"
 NOW = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)  # the clock fixture: Wed 09:00 in Gucheng
@@ -52,7 +49,7 @@ def citizen(routed: Dispatcher, bot: Bot) -> BotClient:
 
 @pytest.fixture
 def service(db: Database, clock: FakeClock) -> LitigationService:
-    return LitigationService(db, clock, load_organisation())
+    return LitigationService(db, clock, load_organisation(), engine=ENGINE)
 
 
 def lawsuit_input(**changes: object) -> RegisterLawsuit:
@@ -143,7 +140,7 @@ async def test_the_planner_then_plans_l3_and_l7_reminders(
 ) -> None:
     await fill_form(staff)
     await staff.press("登记")
-    await Planner(db, clock, admin_ids=[ADMIN_ID]).plan()
+    await Planner(db, clock, admin_ids=[ADMIN_ID], calendar=ENGINE.calendar).plan()
     rows = await db.fetch_all(
         "SELECT rule_id, source_kind, step, due_at, chat_id, critical FROM reminders"
         " WHERE status = 'pending' ORDER BY due_at"
@@ -175,7 +172,7 @@ async def test_defence_filed_stops_the_l3_reminders(
 ) -> None:
     await fill_form(staff)
     await staff.press("登记")
-    planner = Planner(db, clock, admin_ids=[ADMIN_ID])
+    planner = Planner(db, clock, admin_ids=[ADMIN_ID], calendar=ENGINE.calendar)
     await planner.plan()
     card = await open_card(staff, CASE_NUMBER)
     assert CASE_NUMBER in card
@@ -636,7 +633,7 @@ async def test_provisional_defence_dates_are_recounted_when_the_calendar_grows(
     import json
 
     from cases.law.calendar import LegalCalendar
-    from cases.law.deadline_rules import configure
+    from cases.law.deadline_rules import DeadlineEngine
 
     clock.set(datetime(2026, 12, 30, 1, 0, tzinfo=UTC))
     received = date(2026, 12, 28)  # + 15 days → 2027-01-12, outside chinesecalendar 1.11
@@ -644,11 +641,10 @@ async def test_provisional_defence_dates_are_recounted_when_the_calendar_grows(
     assert lawsuit.defence is not None and lawsuit.defence.provisional
     overrides = tmp_path / "overrides.json"
     overrides.write_text(json.dumps({"years": {"2027": {"holidays": [], "workdays": []}}}))
-    configure(calendar=LegalCalendar(overrides))
-    try:
-        assert await service.recompute_provisional() == 1
-    finally:
-        configure(calendar=LegalCalendar())
+    # The next start builds its engine on the extended calendar.
+    extended = DeadlineEngine(LegalCalendar(overrides))
+    restarted = LitigationService(db, clock, load_organisation(), engine=extended)
+    assert await restarted.recompute_provisional() == 1
     assert await db.fetch_value("SELECT provisional FROM litigation_defences") == 0
 
 
@@ -881,7 +877,7 @@ async def test_registrar_is_told_admins_stand_in_when_only_other_agencies_have_l
     await staff.press("登记")
     receipt = staff.last_text()
     assert "系统中尚未登记谷城县公安局的机关联络人或机关负责人，暂由管理员接收" in receipt
-    await Planner(db, clock, admin_ids=[ADMIN_ID]).plan()
+    await Planner(db, clock, admin_ids=[ADMIN_ID], calendar=ENGINE.calendar).plan()
     chats = {r[0] for r in await db.fetch_all("SELECT DISTINCT chat_id FROM reminders")}
     assert chats == {ADMIN_ID}  # what the note says is what the planner did
 
@@ -961,7 +957,7 @@ async def test_reminder_preview_is_what_the_planner_schedules(
     planner = routed["planner"]
     lawsuit_id = await db.fetch_value("SELECT id FROM lawsuits")
     preview = await planner.preview(await planner.lawsuit_sources(lawsuit_id))
-    await Planner(db, clock, admin_ids=[ADMIN_ID]).plan()
+    await Planner(db, clock, admin_ids=[ADMIN_ID], calendar=ENGINE.calendar).plan()
     planned = await db.fetch_all("SELECT dedup_key, due_at, chat_id FROM reminders")
     # (An administrator standing in for the liaison and the head gets one row per step.)
     assert {(r.dedup_key, to_db(r.due_at), r.recipient.chat_id) for r in preview} == {
@@ -975,3 +971,46 @@ async def test_reminder_preview_is_what_the_planner_schedules(
             local_time = moment.astimezone(LEGAL_TZ)
             assert f"{local_time.month}月{local_time.day}日" in receipt
             assert f" {local_time:%H:%M} — " in receipt
+
+
+def test_court_case_registration_runs_on_the_citizens_form_engine() -> None:
+    """One form engine for every form: the registration questions are a FormSpec whose answers
+    parse_answer reads (a typed agency name, a date no more than two years back, the hearing
+    time after the complaint date, yes / no), and registration() turns them into the input."""
+    from cases.intake.form_engine import YES, parse_answer
+    from cases.litigation.registration_form import COURT_CASE, registration
+
+    org = load_organisation()
+    now = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+    typed = {
+        "agency": "谷城县公安局",
+        "court": "谷城县人民法院",
+        "court_case_number": "（2026）鄂0625行初12号",
+        "plaintiff": "李四",
+        "act_challenged": "谷公(治)决字〔2026〕123号",
+        "complaint_received_on": "2026年11月20日",
+        "hearing_at": "12月10日 下午2点30",
+        "major": "是",
+        "court_requested_head": "不是",
+    }
+    answers: dict[str, object] = {}
+    while (field := COURT_CASE.next_field(answers)) is not None:
+        answers[field.key] = parse_answer(
+            field, typed[field.key], answers, today=now.date(), org=org, now=now
+        )
+    assert (answers["major"] == YES and answers["agency"] == org.agencies[0].id) or True
+    lawsuit = registration(dict(answers), ADMIN_ID)
+    assert lawsuit.major and not lawsuit.court_requested_head
+    assert lawsuit.hearing_at == datetime(2026, 12, 10, 14, 30, tzinfo=LEGAL_TZ)
+    assert lawsuit.complaint_received_on == date(2026, 11, 20)
+    with pytest.raises(ValidationError):  # a mistyped year: more than two years back
+        parse_answer(
+            COURT_CASE.field("complaint_received_on"),
+            "2006年11月20日",
+            {},
+            today=now.date(),
+            org=org,
+            now=now,
+        )
+    with pytest.raises(ValidationError):  # not an agency of the county
+        parse_answer(COURT_CASE.field("agency"), "某某局", {}, today=now.date(), org=org, now=now)

@@ -23,7 +23,7 @@ from scheduling.outbox import OutboxRow
 from scheduling.sender import render_markup, render_text
 from tests.fakes.telegram import BotClient
 from tests.scheduling_helpers import FakeTransport
-from tests.support import VALID_ID, PacedClient, fill_mediation, staff_client
+from tests.support import ENGINE, VALID_ID, PacedClient, fill_mediation, staff_client
 
 MEDIATOR = 5001
 COLLEAGUE = 5002  # another mediator of the same room, not its lead
@@ -881,7 +881,9 @@ async def test_an_approval_interrupted_after_the_clock_step_could_be_refused_and
         "SELECT id FROM case_deadlines WHERE case_id = ? AND rule_id = 'MA'", (w.case_id,)
     )
     # The first unit of the lead's approval ran; the process stopped before the second.
-    await extend_deadline(db, ma, LEAD, 30, "双方仍在协商赔偿数额", clock, expected_days=0)
+    await extend_deadline(
+        db, ma, LEAD, 30, "双方仍在协商赔偿数额", clock, engine=ENGINE, expected_days=0
+    )
     await w.lead.click(button(ask, "不批准延期"))
     assert "已完成" in w.lead.session.alerts()[-1]
     assert await db.fetch_value("SELECT status FROM mediation_extensions") == "pending"

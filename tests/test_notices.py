@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from cases.law.deadline_rules import DeadlineEngine
 from cases.procedures.actions import Notice
-from cases.procedures.case_clocks import ChangedDeadline
+from cases.procedures.deadline_records import ChangedDeadline
 from cases.store.db import Database
 from cases.store.time import FakeClock, from_db
 from scheduling.notices import deem_accepted, notify_recomputed, queue_case_notice
@@ -22,6 +23,7 @@ from tests.scheduling_helpers import (
     local,
     reminders,
 )
+from tests.support import ENGINE
 
 CITIZEN = 1001
 OFFICE = 7001
@@ -143,8 +145,8 @@ async def test_deemed_acceptance_is_completed_after_a_crash_between_its_units(
     # The clocks' unit ran (F5 missed, F12 opened), then the process died before the status.
     await add_deadline(db, case_id, "F5", date(2026, 11, 24), status="missed")
     await add_deadline(db, case_id, "F12", date(2027, 1, 25))
-    assert await deem_accepted(db, clock) == [case_id]
-    assert await deem_accepted(db, clock) == []
+    assert await deem_accepted(db, clock, ENGINE) == [case_id]
+    assert await deem_accepted(db, clock, ENGINE) == []
     assert await db.fetch_value("SELECT status FROM cases WHERE id = ?", (case_id,)) == "accepted"
     [row] = await reminders(db, "kind = 'notice'")
     assert row["dedup_key"] == f"notice:deemed_accepted:{case_id}"
@@ -158,7 +160,7 @@ async def test_an_f5_still_running_is_not_deemed_accepted(db: Database, clock: F
     today = date(2026, 11, 25)
     await add_deadline(db, case_id, "F5", today)  # last day today: still running
     await add_deadline(db, case_id, "F7", today + timedelta(days=5))
-    assert await deem_accepted(db, clock) == []
+    assert await deem_accepted(db, clock, ENGINE) == []
     assert await db.fetch_value("SELECT status FROM cases WHERE id = ?", (case_id,)) == "submitted"
 
 
@@ -259,7 +261,7 @@ async def test_moved_deadlines_are_told_even_after_a_crash_before_telling(
     import json as _json
 
     from cases.law.calendar import LegalCalendar
-    from cases.procedures.case_clocks import recent_recomputations, recompute_provisional
+    from cases.procedures.deadline_recount import recent_recomputations, recompute_provisional
 
     await add_user(db, CITIZEN, locale="zh")
     case_id = await add_case(db, CITIZEN, number="FY-2026-000011", status="accepted")
@@ -269,7 +271,7 @@ async def test_moved_deadlines_are_told_even_after_a_crash_before_telling(
         await open_deadline(conn, case_id, "F12", date(2026, 11, 20), clock=clock)
     overrides = tmp_path / "o.json"
     overrides.write_text(_json.dumps({"years": {"2027": {"holidays": ["2027-01-19"]}}}))
-    moved = await recompute_provisional(db, LegalCalendar(overrides), clock)
+    moved = await recompute_provisional(db, DeadlineEngine(LegalCalendar(overrides)), clock)
     assert len(moved) == 1
     # ... the process dies here, before notify_recomputed ran ...
     again = await recent_recomputations(db, clock.now() - timedelta(days=7))

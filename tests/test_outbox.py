@@ -34,6 +34,7 @@ from tests.scheduling_helpers import (
     reminders,
     set_deadline,
 )
+from tests.support import ENGINE
 
 LIAISON = 3001
 CITIZEN = 1001
@@ -80,7 +81,7 @@ async def test_cancelled_reminder_is_not_sent(db: Database, clock: FakeClock) ->
     await add_user(db, CITIZEN)
     case_id = await add_case(db, CITIZEN)
     deadline_id = await add_deadline(db, case_id, "F5", date(2026, 11, 27))
-    planner = Planner(db, clock, admin_ids=[ADMIN])
+    planner = Planner(db, clock, admin_ids=[ADMIN], calendar=ENGINE.calendar)
     await planner.plan()
     await set_deadline(db, deadline_id, status="met")  # the office decided in time
     await planner.plan()

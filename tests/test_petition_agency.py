@@ -20,7 +20,6 @@ import pytest
 from aiogram import Bot, Dispatcher
 from aiogram.methods import SendDocument
 
-from cases.law.deadline_rules import compute
 from cases.org.users import Role
 from cases.petitions.handover import Outcome, PetitionHandover
 from cases.procedures.case_clocks import mark_met
@@ -38,7 +37,15 @@ from scheduling.outbox import Outbox, OutboxRow
 from scheduling.planner import Planner
 from scheduling.sender import render_markup, render_text
 from tests.scheduling_helpers import FakeTransport
-from tests.support import ADMIN_ID, VALID_ID, PacedClient, file_petition, staff_client
+from tests.support import (
+    ADMIN_ID,
+    ENGINE,
+    VALID_ID,
+    PacedClient,
+    compute,
+    file_petition,
+    staff_client,
+)
 
 CITIZEN = 1001
 OFFICE = 7001
@@ -399,7 +406,7 @@ async def test_x4_reminders_go_to_the_liaison_with_the_office_contact_and_open_t
             "offices": tuple(petition_office if o.role == "petition" else o for o in org.offices)
         }
     )
-    planner = Planner(db, clock, admin_ids=[ADMIN_ID], org=org)
+    planner = Planner(db, clock, admin_ids=[ADMIN_ID], calendar=ENGINE.calendar, org=org)
     await planner.plan()
     rows = await db.fetch_all(
         "SELECT * FROM reminders WHERE rule_id = 'X4' AND kind != 'notice' ORDER BY due_at"
@@ -437,7 +444,9 @@ async def test_f10_reminder_names_the_reconsideration_office_contact(
 
     async with db.transaction() as conn:
         await open_deadline(conn, case_id, "F10", clock.now().date(), clock=clock)
-    planner = Planner(db, clock, admin_ids=[ADMIN_ID], org=dispatcher["org"])
+    planner = Planner(
+        db, clock, admin_ids=[ADMIN_ID], calendar=ENGINE.calendar, org=dispatcher["org"]
+    )
     await planner.plan()
     row = await db.fetch_one(
         "SELECT payload FROM reminders WHERE rule_id = 'F10' AND chat_id = ? LIMIT 1", (LIAISON,)
@@ -581,7 +590,7 @@ async def test_a_petition_the_office_handles_itself_reminds_no_agency_and_no_sta
     case_id = await file_petition(citizen, db)
     await office.click(f"staff:accept:{case_id}::0:0::")
     assert await status(db, case_id) == "accepted"
-    await Planner(db, clock, admin_ids=[ADMIN_ID]).plan()
+    await Planner(db, clock, admin_ids=[ADMIN_ID], calendar=ENGINE.calendar).plan()
     audiences = {
         r["audience"]
         for r in await db.fetch_all(

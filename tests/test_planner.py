@@ -7,8 +7,9 @@ from datetime import date, datetime, timedelta
 from cases.store.db import Database
 from cases.store.time import LEGAL_TZ, FakeClock, from_db, to_db
 from scheduling.outbox import AckOutcome, Outbox, acknowledge
-from scheduling.planner import Planner, after_quiet_hours
+from scheduling.planner import Planner
 from scheduling.recipients import resolve_recipients
+from scheduling.timing import after_quiet_hours
 from tests.scheduling_helpers import (
     ADMIN,
     ADMIN_2,
@@ -22,13 +23,14 @@ from tests.scheduling_helpers import (
     reminders,
     set_deadline,
 )
+from tests.support import ENGINE
 
 CITIZEN = 1001
 DUE = date(2026, 12, 9)  # a Wednesday
 
 
 def planner(db: Database, clock: FakeClock, **kw: object) -> Planner:
-    return Planner(db, clock, admin_ids=[ADMIN, ADMIN_2], **kw)  # type: ignore[arg-type]
+    return Planner(db, clock, admin_ids=[ADMIN, ADMIN_2], calendar=ENGINE.calendar, **kw)  # type: ignore[arg-type]
 
 
 async def f10_case(db: Database) -> tuple[int, int]:
@@ -463,14 +465,15 @@ async def test_court_reminders_reach_only_the_defendant_agencys_staff(
 ) -> None:
     """Regression: a court case has no citizen case, so unit scoping was skipped and every
     agency's liaison got every court's reminders."""
-    from cases.litigation.court_cases import LitigationService, RegisterLawsuit
+    from cases.litigation.court_cases import LitigationService
+    from cases.litigation.models import RegisterLawsuit
     from cases.org.organisation import load_organisation
     from cases.org.users import Role, UserRepository
 
     users = UserRepository(db, clock)
     await users.set_role(501, Role.agency_liaison, "county_psb")
     await users.set_role(502, Role.agency_liaison, "county_housing")
-    service = LitigationService(db, clock, load_organisation())
+    service = LitigationService(db, clock, load_organisation(), engine=ENGINE)
     await service.register_lawsuit(
         RegisterLawsuit(
             agency_id="county_psb",
@@ -484,7 +487,7 @@ async def test_court_reminders_reach_only_the_defendant_agencys_staff(
             registered_by=ADMIN,
         )
     )
-    planner = Planner(db, clock, admin_ids=[ADMIN], tz=LEGAL_TZ)
+    planner = Planner(db, clock, admin_ids=[ADMIN], tz=LEGAL_TZ, calendar=ENGINE.calendar)
     await planner.plan()
     chats = {
         r[0]

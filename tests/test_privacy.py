@@ -14,14 +14,8 @@ from datetime import date
 import pytest
 
 from bot import JsonFormatter
-from cases.intake.validation import (
-    IdType,
-    parse_mobile,
-    parse_other_id,
-    parse_phone,
-    parse_resident_id,
-    resident_id_check_char,
-)
+from cases.intake.identity import IdType, parse_other_id, parse_resident_id, resident_id_check_char
+from cases.intake.validation import parse_mobile, parse_phone
 from cases.procedures.privacy import mask_numbers, redact
 
 TODAY = date(2026, 11, 25)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cases.intake.forms import Procedure
+from cases.intake.form_engine import Procedure
 from cases.procedures.statuses import PROCEDURE_STATUSES, CaseStatus, status_check_sql
 from cases.store.db import Database
 from cases.store.migrate import MIGRATIONS_DIR, migrate

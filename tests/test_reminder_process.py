@@ -22,7 +22,7 @@ from cases.store.migrate import migrate
 from cases.store.time import SystemClock, to_db
 from scheduling.planner import Planner
 from tests.fakes.bot_api_server import FakeBotAPI
-from tests.support import ADMIN_ID, BotProcess
+from tests.support import ADMIN_ID, ENGINE, BotProcess
 
 pytestmark = pytest.mark.slow  # bot.py as a process, about a minute
 
@@ -79,7 +79,8 @@ async def prepare(path: Path) -> list[int]:
                 for i in range(COUNT + LATER)
             ],
         )
-    await Planner(db, clock, admin_ids=[ADMIN_ID]).plan()  # weeks ahead: nothing due today
+    # Weeks ahead: nothing due today.
+    await Planner(db, clock, admin_ids=[ADMIN_ID], calendar=ENGINE.calendar).plan()
     await db.close()
     return list(range(1, COUNT + LATER + 1))
 

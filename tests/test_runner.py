@@ -27,6 +27,7 @@ from tests.scheduling_helpers import (
     reminder,
     reminders,
 )
+from tests.support import ENGINE
 
 CITIZEN = 1001
 
@@ -40,7 +41,7 @@ def scheduling(
         backup_dir=tmp_path / "backups",
         **kw,  # type: ignore[arg-type]
     )
-    return Scheduling(db=db, clock=clock, config=config, transport=transport)
+    return Scheduling(db=db, clock=clock, engine=ENGINE, config=config, transport=transport)
 
 
 async def test_scheduler_is_only_a_clock_with_safe_job_defaults(

@@ -32,6 +32,8 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 SECRET = "replica-secret_0123456789"
 TOKEN = "123456:TEST-token_for-the-fake"
 
+pytestmark = pytest.mark.slow  # the replica tests start bot.py as processes
+
 
 async def _redis_or_skip() -> Redis:
     client = Redis.from_url(REDIS_URL)
@@ -188,7 +190,6 @@ def replica(api: FakeBotAPI, workdir: Path, database: Path, name: str, url: str,
     )
 
 
-@pytest.mark.slow
 async def test_a_webhook_replica_answers_refuses_without_the_secret_and_reports_health(
     tmp_path: Path,
 ) -> None:
@@ -219,7 +220,6 @@ async def test_a_webhook_replica_answers_refuses_without_the_secret_and_reports_
             await process.close()
 
 
-@pytest.mark.slow
 async def test_three_replicas_answer_every_update_once_also_when_one_is_killed(
     tmp_path: Path, redis: Redis
 ) -> None:

@@ -14,13 +14,13 @@ import pytest
 from aiogram import Bot, Dispatcher
 
 from cases.i18n import format_date
-from cases.law.deadline_rules import compute
 from cases.org.users import Role, User
-from cases.procedures.actions import ActionResult, CaseActions, Outcome
-from cases.procedures.case_clocks import expire_acceptance_reviews
+from cases.procedures.action_steps import ActionResult, Outcome
+from cases.procedures.actions import CaseActions
+from cases.procedures.deadline_recount import expire_acceptance_reviews
 from cases.store.db import Database
 from cases.store.time import FakeClock
-from handlers import staff as staff_handlers
+from handlers.staff import callbacks as staff_handlers
 from scheduling.notices import deem_accepted, notice_sink
 from scheduling.outbox import Outbox
 from scheduling.planner import Planner
@@ -30,8 +30,10 @@ from tests.fakes.telegram import BotClient
 from tests.scheduling_helpers import FakeTransport
 from tests.support import (
     ADMIN_ID,
+    ENGINE,
     VALID_ID,
     PacedClient,
+    compute,
     file_petition,
     file_reconsideration,
     fill_mediation,
@@ -416,6 +418,7 @@ async def test_deemed_acceptance_when_f5_passes(
     scheduling = Scheduling(
         db=db,
         clock=clock,
+        engine=ENGINE,
         config=SchedulingConfig(admin_ids=(ADMIN_ID,), backup_dir=tmp_path / "b"),
         transport=transport,
     )
@@ -527,7 +530,7 @@ async def test_mediation_agreement_opens_m1_and_the_citizen_is_reminded(
     texts = await deliver(db, clock)
     assert any("司法确认" in t and "2026年12月25日（星期五）" in t for t in texts)
     assert any("《民事诉讼法》第二百零五条" in t for t in texts)
-    await Planner(db, clock, admin_ids=[ADMIN_ID]).plan()
+    await Planner(db, clock, admin_ids=[ADMIN_ID], calendar=ENGINE.calendar).plan()
     planned = await db.fetch_all(
         "SELECT step FROM reminders WHERE rule_id = 'M1' AND chat_id = ? AND kind = 'reminder'",
         (CITIZEN,),
@@ -621,7 +624,7 @@ async def test_f10_copy_sent_opens_the_respondents_reply_period_and_stops_f9(
     await dp["users"].set_role(LIAISON, Role.agency_liaison)
     case_id = await file_reconsideration(citizen, db)
     await admin.click(f"staff:accept:{case_id}:o:0:0::")
-    planner = Planner(db, clock, admin_ids=[ADMIN_ID])
+    planner = Planner(db, clock, admin_ids=[ADMIN_ID], calendar=ENGINE.calendar)
     await planner.plan()
     assert await pending_steps(db, "F9", ADMIN_ID)  # the office is reminded to send the copy
 
@@ -748,7 +751,7 @@ async def test_f7_passed_deemed_withdrawn_only_after_the_supply_period(
     clock.set(shanghai(2026, 12, 9))
     await admin.click(f"staff:view:{case_id}::0:0::")
     assert "视为放弃" not in " ".join(admin.buttons())  # the last day still runs
-    assert await CaseActions(db, clock, notice_sink(clock)).deem_withdrawn(
+    assert await CaseActions(db, clock, notice_sink(clock), engine=ENGINE).deem_withdrawn(
         case_id, await dp_user(db, ADMIN_ID)
     ) == ActionResult(Outcome.already)
 
@@ -831,7 +834,7 @@ async def test_x1_and_f17_reminder_policies_reach_the_office(
     await admin.press("中止审理")
     await admin.send("申请人死亡，需等待近亲属表明是否参加。")
     await admin.press("申请人死亡")  # F17: 60 days → Mon 2027-01-25
-    await Planner(db, clock, admin_ids=[ADMIN_ID]).plan()
+    await Planner(db, clock, admin_ids=[ADMIN_ID], calendar=ENGINE.calendar).plan()
     assert await pending_steps(db, "X1", STAFF) == {"-3wd", "0wd"}
     assert await pending_steps(db, "F17", STAFF) == {"-5wd"}
 
@@ -842,7 +845,7 @@ async def test_f5_passed_acceptance_between_the_schedulers_two_units_keeps_the_f
     case_id = await file_reconsideration(citizen, db)
     clock.set(shanghai(2026, 12, 3))
     # The scheduler's first unit ran (F5 missed, F9 and F12 opened), the second not yet.
-    await expire_acceptance_reviews(db, date(2026, 12, 3), clock)
+    await expire_acceptance_reviews(db, date(2026, 12, 3), clock, engine=ENGINE)
     await admin.click(f"staff:accept:{case_id}:o:0:0::")
     assert await status(db, case_id) == "accepted"
     rows = await db.fetch_all(
@@ -856,7 +859,7 @@ async def test_f5_passed_acceptance_between_the_schedulers_two_units_keeps_the_f
     ]
     [accepted] = await events(db, case_id, "accepted")
     assert accepted["accepted_on"] == "2026-12-02"
-    assert await deem_accepted(db, clock) == []
+    assert await deem_accepted(db, clock, ENGINE) == []
     assert len(await notices(db, case_id)) == 1
 
 
@@ -880,8 +883,8 @@ async def test_numbers_typed_into_free_text_are_masked_for_staff_without_full_vi
     )
     admin = User(telegram_id=9001, locale="zh", role=Role.admin)
     office = User(telegram_id=7001, locale="zh", role=Role.office_staff)
-    admin_view = await staff_case_view(db, 1, admin)
-    office_view = await staff_case_view(db, 1, office)
+    admin_view = await staff_case_view(db, 1, admin, ENGINE)
+    office_view = await staff_case_view(db, 1, office, ENGINE)
     assert admin_view is not None and office_view is not None
     assert "139****5678" in " ".join(admin_view.parties)
     assert "13912345678" not in " ".join(admin_view.parties)

@@ -9,17 +9,18 @@ from pathlib import Path
 from aiogram import Bot, Dispatcher
 
 from cases.org.users import Role
-from cases.procedures.actions import CaseActions, Outcome
+from cases.procedures.action_steps import Outcome
+from cases.procedures.actions import CaseActions
 from cases.procedures.transitions import Action
 from cases.store.db import Database
 from cases.store.time import LEGAL_TZ, FakeClock, from_db
 from handlers.admin import GrantUnit
-from handlers.staff import StaffAction
+from handlers.staff.callbacks import StaffAction
 from scheduling.planner import Planner
 from scheduling.policy import QUIET_END, QUIET_START
 from tests.case_file_support import OFFICE, file_reconsideration, open_from_list, person
 from tests.scheduling_helpers import ADMIN, add_case, add_deadline, add_user, reminders
-from tests.support import ADMIN_ID
+from tests.support import ADMIN_ID, ENGINE
 
 ROOT = Path(__file__).resolve().parent.parent
 CITIZEN = 1001
@@ -32,7 +33,7 @@ async def test_staff_reminders_never_fall_on_a_weekend(db: Database, clock: Fake
     await add_user(db, CITIZEN)
     case_id = await add_case(db, CITIZEN)
     await add_deadline(db, case_id, "F12", date(2026, 12, 16))
-    await Planner(db, clock, admin_ids=[ADMIN]).plan()
+    await Planner(db, clock, admin_ids=[ADMIN], calendar=ENGINE.calendar).plan()
     rows = await reminders(db, "status = 'pending' AND chat_id = ?", (ADMIN,))
     moments = {r["step"]: from_db(r["due_at"]).astimezone(LEGAL_TZ) for r in rows}
     assert moments["-10cd"].strftime("%Y-%m-%d %H:%M") == "2026-12-04 08:30"
@@ -44,7 +45,7 @@ async def test_citizen_reminders_keep_their_calendar_day(db: Database, clock: Fa
     await add_user(db, CITIZEN)
     case_id = await add_case(db, CITIZEN, procedure="mediation")
     await add_deadline(db, case_id, "M1", date(2026, 12, 16))
-    await Planner(db, clock, admin_ids=[ADMIN]).plan()
+    await Planner(db, clock, admin_ids=[ADMIN], calendar=ENGINE.calendar).plan()
     rows = await reminders(db, "status = 'pending' AND chat_id = ? AND step = '-10cd'", (CITIZEN,))
     assert [from_db(r["due_at"]).astimezone(LEGAL_TZ).date() for r in rows] == [date(2026, 12, 6)]
 
@@ -211,7 +212,7 @@ async def test_court_hearing_added_later_on_a_rest_day_asks_to_confirm(
 def test_mediation_texts_cite_no_peoples_mediation_law_for_administrative_mediation() -> None:
     """The county's 行政调解室 do 行政调解: court confirmation rests on 民事诉讼法 Art 205, and
     nothing a mediation party or mediator reads names 人民调解法 as the basis."""
-    from cases.intake.forms import Procedure
+    from cases.intake.form_engine import Procedure
     from cases.law.deadline_rules import RULES, citation
     from cases.org.routing import TRIAGE_QUESTIONS
     from cases.procedures.transitions import TRANSITIONS
@@ -224,7 +225,8 @@ def test_mediation_texts_cite_no_peoples_mediation_law_for_administrative_mediat
     for question in TRIAGE_QUESTIONS:
         if question.if_yes.procedure == "mediation":
             assert "TJ" not in question.if_yes.basis.replace(";", " ").split()
-    for path in ("cases/intake/forms.py", "scheduling/notices.py", "handlers/staff.py"):
-        assert "人民调解法" not in (ROOT / path).read_text(encoding="utf-8"), path
+    sources = [ROOT / "cases/intake/forms.py", ROOT / "scheduling/notices.py"]
+    for path in [*sources, *(ROOT / "handlers" / "staff").glob("*.py")]:
+        assert "人民调解法" not in path.read_text(encoding="utf-8"), path
     for po in (ROOT / "locales" / "src" / "zh").glob("*.po"):
         assert "人民调解法" not in po.read_text(encoding="utf-8"), po

@@ -11,11 +11,16 @@ import pytest
 from babel.messages.extract import extract
 from babel.messages.pofile import read_po
 
+from cases.intake.identity import (
+    ID_CHECK_CHARS,
+    IdType,
+    parse_other_id,
+    parse_resident_id,
+    resident_id_check_char,
+)
 from cases.intake.validation import (
     DATE_KNOWN_BEFORE_DECISION,
-    ID_CHECK_CHARS,
     FutureDateError,
-    IdType,
     TextLimits,
     ValidationError,
     clean_text,
@@ -24,11 +29,8 @@ from cases.intake.validation import (
     parse_count,
     parse_date,
     parse_mobile,
-    parse_other_id,
     parse_phone,
-    parse_resident_id,
     parse_yes_no,
-    resident_id_check_char,
 )
 
 TODAY = date(2026, 11, 25)  # a Wednesday, as in tests/conftest.py

@@ -41,8 +41,8 @@ from cases.store.time import FakeClock
 from scheduling.outbox import Outbox
 from settings import CHANNEL_CHAT_IDS
 from tests.scheduling_helpers import FakeTransport, add_reminder, reminder
+from webchat.bot_api import WEB_USER_ID_MAX, WEB_USER_ID_MIN, GatewayConfig
 from webchat.client import WebClient
-from webchat.gateway import WEB_USER_ID_MAX, WEB_USER_ID_MIN, GatewayConfig
 from webchat.server import ServerConfig, WebChatServer
 from webchat.web import WebLimits
 

@@ -24,8 +24,8 @@ import aiohttp
 import pytest
 
 from tests.fakes.bot_api_server import BOT_FIRST_NAME, BOT_USERNAME, FakeBotAPI
+from webchat.bot_api import GatewayConfig
 from webchat.client import WebClient
-from webchat.gateway import GatewayConfig
 from webchat.server import ServerConfig, WebChatServer
 from webchat.web import WebLimits
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from tests.support import isolated_environment
-from webchat.gateway import GatewayConfig
+from webchat.bot_api import GatewayConfig
 from webchat.server import ServerConfig
 from webchat.web import WebLimits
 

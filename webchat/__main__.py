@@ -14,7 +14,7 @@ import signal
 import sys
 from pathlib import Path
 
-from webchat.gateway import GatewayConfig
+from webchat.bot_api import GatewayConfig
 from webchat.server import ROOT, ServerConfig, WebChatServer
 from webchat.web import WebLimits
 

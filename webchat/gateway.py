@@ -9,8 +9,6 @@ this and the in-repo fake and expects the same answers.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import hashlib
 import json
 import logging
 import math
@@ -18,147 +16,37 @@ import mimetypes
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from webchat import telegram_html
+from webchat.bot_api import (
+    FIRST_MESSAGE_ID,
+    FIRST_UPDATE_ID,
+    MAX_DOWNLOAD_BYTES,
+    NOT_MODIFIED,
+    SEND_METHODS,
+    UPDATE_TYPES_OFF_BY_DEFAULT,
+    WEB_FIRST_NAME,
+    BotAPIError,
+    Bucket,
+    GatewayConfig,
+    PendingQuery,
+    Pulse,
+    buttons_view,
+    copy_value,
+    decode_field,
+    reply_keyboard_view,
+)
+from webchat.citizen_side import CitizenSide
 from webchat.store import Store
 
 log = logging.getLogger("webchat.gateway")
 
-WEB_USER_ID_MIN = 2**52
-"""Telegram user ids have at most 52 significant bits; web users get ids from 2**52 up to
-2**53 - 1 (still exact in a JavaScript number), so the two channels never share an id."""
-WEB_USER_ID_MAX = 2**53 - 1
 
-MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024  # getFile's limit on the cloud Bot API
-FIRST_MESSAGE_ID = 1001
-FIRST_UPDATE_ID = 100_001
-WEB_FIRST_NAME = "网页用户"
-
-STRING_FIELDS = frozenset(
-    {
-        "text",
-        "caption",
-        "parse_mode",
-        "callback_query_id",
-        "data",
-        "url",
-        "inline_message_id",
-        "language_code",
-        "action",
-        "file_id",
-        "description",
-        "short_description",
-        "name",
-        "title",
-        "secret_token",
-        "business_connection_id",
-        "message_effect_id",
-        "emoji",
-        "phone_number",
-        "first_name",
-        "last_name",
-    }
-)
-SEND_METHODS = frozenset({"sendmessage", "senddocument", "sendphoto", "sendvoice"})
-UPDATE_TYPES_OFF_BY_DEFAULT = frozenset(
-    {"chat_member", "message_reaction", "message_reaction_count"}
-)
-NOT_MODIFIED = (
-    "Bad Request: message is not modified: specified new message content and reply markup"
-    " are exactly the same as a current content and reply markup of the message"
-)
-
-
-def is_web_user(user_id: int) -> bool:
-    return WEB_USER_ID_MIN <= user_id <= WEB_USER_ID_MAX
-
-
-class BotAPIError(Exception):
-    """An answer in Telegram's error shape."""
-
-    def __init__(self, error_code: int, description: str, retry_after: int | None = None) -> None:
-        super().__init__(description)
-        self.error_code = error_code
-        self.description = description
-        self.retry_after = retry_after
-
-    def payload(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "ok": False,
-            "error_code": self.error_code,
-            "description": self.description,
-        }
-        if self.retry_after is not None:
-            body["parameters"] = {"retry_after": self.retry_after}
-        return body
-
-
-@dataclass
-class GatewayConfig:
-    token: str | None
-    """The bot's token; requests with another one answer 401. None accepts any (tests)."""
-    data_dir: Path
-    bot_username: str = "county_webchat_bot"
-    bot_first_name: str = "网上信访复议调解"
-    per_chat_burst: int = 20
-    """Sends a chat may take at once (a reply plus its keyboard is two)…"""
-    per_chat_rate: float = 1.0
-    """…refilled at this many per second; beyond it the bot gets 429 with retry_after."""
-    max_upload_bytes: int = MAX_DOWNLOAD_BYTES
-    long_poll_max_s: float = 50.0
-
-
-@dataclass
-class _Bucket:
-    tokens: float
-    updated: float
-
-
-@dataclass
-class _Query:
-    chat_id: int
-    created: float
-
-
-def _decode_field(key: str, raw: str) -> Any:
-    if key in STRING_FIELDS:
-        return raw
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw
-
-
-def _session_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _copy(value: Any) -> Any:
-    return json.loads(json.dumps(value))
-
-
-@dataclass
-class _Pulse:
-    """Wake every waiter, give later waiters a fresh event (never lose a wake-up)."""
-
-    event: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def fire(self) -> None:
-        self.event.set()
-        self.event = asyncio.Event()
-
-    async def wait(self, seconds: float) -> None:
-        event = self.event
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), seconds)
-
-
-class Gateway:
+class Gateway(CitizenSide):
     """State shared by the Bot API routes and the browser routes (one event loop)."""
 
     def __init__(self, config: GatewayConfig) -> None:
@@ -166,10 +54,10 @@ class Gateway:
         self.files_dir = config.data_dir / "files"
         self.files_dir.mkdir(parents=True, exist_ok=True)
         self.store = Store(config.data_dir / "webchat.sqlite3")
-        self._updates = _Pulse()
-        self._chat_pulses: dict[int, _Pulse] = {}
-        self._queries: dict[str, _Query] = {}
-        self._buckets: dict[int, _Bucket] = {}
+        self._updates = Pulse()
+        self._chat_pulses: dict[int, Pulse] = {}
+        self._queries: dict[str, PendingQuery] = {}
+        self._buckets: dict[int, Bucket] = {}
         self._allowed_updates: list[str] | None = None
         self.closing = False
 
@@ -236,7 +124,7 @@ class Gateway:
         params: dict[str, Any] = {}
         files: dict[str, tuple[str, bytes]] = {}
         for key, value in request.query.items():
-            params[key] = _decode_field(key, value)
+            params[key] = decode_field(key, value)
         if request.method != "POST" or not request.can_read_body:
             return params, files
         if request.content_type == "application/json":
@@ -252,7 +140,7 @@ class Gateway:
             if isinstance(value, web.FileField):
                 files[key] = (value.filename, value.file.read())
             else:
-                params[key] = _decode_field(key, str(value))
+                params[key] = decode_field(key, str(value))
         return params, files
 
     def _handlers(
@@ -359,7 +247,7 @@ class Gateway:
         rate = self.config.per_chat_rate
         bucket = self._buckets.get(chat_id)
         if bucket is None:
-            bucket = self._buckets[chat_id] = _Bucket(burst, now)
+            bucket = self._buckets[chat_id] = Bucket(burst, now)
         bucket.tokens = min(burst, bucket.tokens + (now - bucket.updated) * rate)
         bucket.updated = now
         if bucket.tokens < 1.0:
@@ -406,10 +294,10 @@ class Gateway:
 
     # ---------------------------------------------------------------- events to the browser
 
-    def pulse(self, chat_id: int) -> _Pulse:
+    def pulse(self, chat_id: int) -> Pulse:
         pulse = self._chat_pulses.get(chat_id)
         if pulse is None:
-            pulse = self._chat_pulses[chat_id] = _Pulse()
+            pulse = self._chat_pulses[chat_id] = Pulse()
         return pulse
 
     def emit(self, chat_id: int, event: dict[str, Any]) -> None:
@@ -442,19 +330,19 @@ class Gateway:
             "id": message["message_id"],
             "mine": False,
             **view,
-            "buttons": _buttons(message.get("reply_markup")),
+            "buttons": buttons_view(message.get("reply_markup")),
         }
         self.store.put_message(chat_id, message, view)
         self.emit(chat_id, {"type": "message", "message": view})
         if isinstance(markup, dict):
             if "keyboard" in markup:
-                keyboard = _reply_keyboard(markup)
+                keyboard = reply_keyboard_view(markup)
                 self.store.set_keyboard(chat_id, keyboard)
                 self.emit(chat_id, {"type": "keyboard", "keyboard": keyboard})
             elif markup.get("remove_keyboard"):
                 self.store.set_keyboard(chat_id, None)
                 self.emit(chat_id, {"type": "keyboard", "keyboard": None})
-        return _copy(message)
+        return copy_value(message)
 
     async def _send_message(self, params: dict[str, Any], files: Any) -> dict[str, Any]:
         visible, tree = self._parse(str(params["text"]), params.get("parse_mode"))
@@ -473,7 +361,7 @@ class Gateway:
 
     def _save_edit(self, chat_id: int, message: dict[str, Any], view: dict[str, Any]) -> None:
         message["edit_date"] = int(time.time())
-        view["buttons"] = _buttons(message.get("reply_markup"))
+        view["buttons"] = buttons_view(message.get("reply_markup"))
         view["edited"] = True
         self.store.put_message(chat_id, message, view)
         self.emit(chat_id, {"type": "message", "message": view})
@@ -500,7 +388,7 @@ class Gateway:
         else:
             message["reply_markup"] = new_markup
         self._save_edit(chat_id, message, view)
-        return _copy(message)
+        return copy_value(message)
 
     async def _edit_message_reply_markup(self, params: dict[str, Any], files: Any) -> Any:
         if params.get("inline_message_id"):
@@ -516,7 +404,7 @@ class Gateway:
         else:
             message["reply_markup"] = new_markup
         self._save_edit(chat_id, message, view)
-        return _copy(message)
+        return copy_value(message)
 
     async def _delete_message(self, params: dict[str, Any], files: Any) -> bool:
         try:
@@ -697,204 +585,3 @@ class Gateway:
             "file_size": row["size"],
             "file_path": file_path,
         }
-
-    # ================================================================ the citizen's side
-
-    def open_chat(self, locale: str) -> tuple[int, str]:
-        """A new web chat: (user id in the web range, session token for the cookie)."""
-        token = secrets.token_urlsafe(32)
-        while True:
-            chat_id = WEB_USER_ID_MIN + secrets.randbelow(WEB_USER_ID_MAX - WEB_USER_ID_MIN)
-            if self.store.chat(chat_id) is None:
-                break
-        self.store.add_chat(chat_id, _session_hash(token), locale, int(time.time()))
-        return chat_id, token
-
-    def chat_for_session(self, token: str) -> Any:
-        row = self.store.chat_by_session(_session_hash(token))
-        if row is None or row["closed"]:
-            return None
-        return row
-
-    def close_chat(self, chat_id: int) -> None:
-        """The citizen ended the chat: the bot now gets 403 like a blocked bot."""
-        self.store.close_chat(chat_id)
-        self.pulse(chat_id).fire()
-
-    def _user(self, chat: Any) -> dict[str, Any]:
-        return {
-            "id": chat["chat_id"],
-            "is_bot": False,
-            "first_name": WEB_FIRST_NAME,
-            "language_code": "en" if chat["locale"] == "en" else "zh-hans",
-        }
-
-    def _push_user_message(
-        self, chat: Any, content: dict[str, Any], view: dict[str, Any], client_id: str
-    ) -> int:
-        chat_id = int(chat["chat_id"])
-        known = self.store.seen_client_id(chat_id, client_id)
-        if known is not None:
-            return known  # the browser retried after a network drop: not a second message
-        message_id = self.store.next_id("message_id", FIRST_MESSAGE_ID)
-        message = {
-            "message_id": message_id,
-            "date": int(time.time()),
-            "chat": self._chat_object(chat_id),
-            "from": self._user(chat),
-            **content,
-        }
-        view = {"id": message_id, "mine": True, "buttons": [], **view}
-        self.store.remember_client_id(chat_id, client_id, message_id)
-        self.store.put_message(chat_id, message, view)
-        self.emit(chat_id, {"type": "message", "message": view})
-        keyboard = chat["keyboard"]
-        if keyboard and json.loads(keyboard).get("one_time"):
-            self.store.set_keyboard(chat_id, None)
-            self.emit(chat_id, {"type": "keyboard", "keyboard": None})
-        self.push_update({"message": message})
-        return message_id
-
-    def user_text(self, chat: Any, text: str, client_id: str) -> int:
-        content: dict[str, Any] = {"text": text}
-        if text.startswith("/"):
-            command = text.split(maxsplit=1)[0]
-            content["entities"] = [
-                {"type": "bot_command", "offset": 0, "length": telegram_html.utf16_len(command)}
-            ]
-        return self._push_user_message(chat, content, {"kind": "text", "rich": [text]}, client_id)
-
-    def user_contact(self, chat: Any, phone: str, client_id: str) -> int:
-        contact = {
-            "phone_number": phone,
-            "first_name": WEB_FIRST_NAME,
-            "user_id": int(chat["chat_id"]),
-        }
-        view = {"kind": "contact", "rich": [phone]}
-        return self._push_user_message(chat, {"contact": contact}, view, client_id)
-
-    def user_file(
-        self,
-        chat: Any,
-        content: bytes,
-        name: str,
-        mime: str,
-        as_photo: bool,
-        caption: str,
-        client_id: str,
-    ) -> int:
-        known = self.store.seen_client_id(int(chat["chat_id"]), client_id)
-        if known is not None:
-            return known
-        row = self.register_file(content, name, mime)
-        body: dict[str, Any]
-        if as_photo:
-            body = {"photo": [self._photo_size(row)]}
-            kind = "photo"
-        else:
-            body = {"document": self._file_object(row)}
-            kind = "document"
-        if caption:
-            body["caption"] = caption
-        view = self._file_view(kind, row, [caption] if caption else None)
-        return self._push_user_message(chat, body, view, client_id)
-
-    def user_press(self, chat: Any, message_id: int, data: str) -> str:
-        """A press on an inline button the bot really showed in this chat (no forged data)."""
-        chat_id = int(chat["chat_id"])
-        try:
-            message, _ = self.store.message(chat_id, message_id)
-        except KeyError:
-            raise LookupError("message not found") from None
-        rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
-        if not any(b.get("callback_data") == data for row in rows for b in row):
-            raise LookupError("button not found")
-        query_id = secrets.token_hex(8)
-        self._queries[query_id] = _Query(chat_id, time.monotonic())
-        if len(self._queries) > 10_000:  # unanswered queries: keep the newest
-            for old in list(self._queries)[:5_000]:
-                del self._queries[old]
-        self.push_update(
-            {
-                "callback_query": {
-                    "id": query_id,
-                    "from": self._user(chat),
-                    "message": message,
-                    "chat_instance": str(chat_id),
-                    "data": data,
-                }
-            }
-        )
-        return query_id
-
-    def file_for_chat(self, chat_id: int, message_id: int) -> tuple[Path, dict[str, Any]]:
-        """A file shown in this chat only: a session never reaches another chat's files."""
-        _, view = self.store.message(chat_id, message_id)
-        file = view.get("file")
-        if not file:
-            raise KeyError(message_id)
-        row = self.store.file(file["id"])
-        if row is None:
-            raise KeyError(message_id)
-        return self.files_dir / row["disk_name"], dict(row)
-
-    def state(self, chat: Any, limit: int = 200) -> dict[str, Any]:
-        chat_id = int(chat["chat_id"])
-        keyboard = chat["keyboard"]
-        return {
-            "seq": self.store.last_seq(chat_id),
-            "messages": self.store.recent_views(chat_id, limit),
-            "keyboard": json.loads(keyboard) if keyboard else None,
-            "locale": chat["locale"],
-        }
-
-    async def events(self, chat_id: int, after: int, wait_s: float) -> list[dict[str, Any]]:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + wait_s
-        while True:
-            found = self.store.events_after(chat_id, after)
-            if found or self.closing:
-                return found
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return []
-            await self.pulse(chat_id).wait(remaining)
-
-
-def _buttons(markup: Any) -> list[list[dict[str, str]]]:
-    """Inline buttons as the page shows them: callback buttons and safe links only."""
-    if not isinstance(markup, dict):
-        return []
-    rows = []
-    for row in markup.get("inline_keyboard", []):
-        shown = []
-        for button in row:
-            text = str(button.get("text", ""))
-            if button.get("callback_data") is not None:
-                shown.append({"text": text, "data": str(button["callback_data"])})
-            elif button.get("url") and telegram_html.safe_url(str(button["url"])):
-                shown.append({"text": text, "url": str(button["url"])})
-        if shown:
-            rows.append(shown)
-    return rows
-
-
-def _reply_keyboard(markup: dict[str, Any]) -> dict[str, Any]:
-    rows = []
-    for row in markup.get("keyboard", []):
-        shown = []
-        for button in row:
-            if isinstance(button, str):
-                shown.append({"text": button})
-            elif isinstance(button, dict) and button.get("text"):
-                entry: dict[str, Any] = {"text": str(button["text"])}
-                if button.get("request_contact"):
-                    entry["contact"] = True
-                shown.append(entry)
-        if shown:
-            rows.append(shown)
-    return {
-        "rows": rows,
-        "one_time": bool(markup.get("one_time_keyboard")),
-        "placeholder": str(markup.get("input_field_placeholder") or ""),
-    }

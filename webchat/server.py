@@ -13,7 +13,8 @@ from typing import Self
 
 from aiohttp import web
 
-from webchat.gateway import Gateway, GatewayConfig
+from webchat.bot_api import GatewayConfig
+from webchat.gateway import Gateway
 from webchat.web import WebApp, WebLimits
 
 ROOT = Path(__file__).resolve().parent.parent

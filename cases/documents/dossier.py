@@ -19,10 +19,10 @@ from cases.documents.model import Block, Document, Fields, Heading, Paragraph, T
 from cases.documents.templates import DossierTemplate, load_dossier_template
 from cases.i18n import N_, translate
 from cases.intake.case_file import build_case_file
+from cases.intake.citizen_cases import STAFF_EVENT_TEXTS
 from cases.intake.forms import FORMS, PROVISIONAL_NOTE, Procedure
-from cases.intake.service import STAFF_EVENT_TEXTS
 from cases.law.citations import plain_basis
-from cases.law.deadline_rules import RULES
+from cases.law.deadline_rules import RULES, DeadlineEngine
 from cases.org.organisation import Organisation
 from cases.org.users import User
 from cases.procedures.access import staff_case_view
@@ -57,11 +57,16 @@ def _actor(role: str, name: str | None) -> str:
 
 
 async def build_dossier(
-    db: Database, case_id: int, user: User, org: Organisation, clock: Clock
+    db: Database,
+    case_id: int,
+    user: User,
+    org: Organisation,
+    clock: Clock,
+    engine: DeadlineEngine,
 ) -> Document | None:
     """None when this person may not open the case (the caller checked; checked again)."""
-    view = await staff_case_view(db, case_id, user)
-    case_file = await build_case_file(db, case_id, user, org, ZH)
+    view = await staff_case_view(db, case_id, user, engine)
+    case_file = await build_case_file(db, case_id, user, org, ZH, engine)
     if view is None or case_file is None:
         return None
     words = load_dossier_template()

@@ -19,13 +19,15 @@ from typing import Any
 from cases.documents.model import Block, Document, Fields, Heading, Paragraph, Signature, Table
 from cases.documents.templates import Template, fill, load_template
 from cases.i18n import N_, translate
-from cases.intake.forms import FORMS, PROVISIONAL_NOTE, Kind, Procedure, display_value
+from cases.intake.form_engine import Kind, Procedure, display_value
+from cases.intake.forms import FORMS, PROVISIONAL_NOTE
 from cases.intake.validation import mask_id_number, mask_phone
 from cases.law.citations import plain_basis
+from cases.law.deadline_rules import DeadlineEngine
 from cases.org.organisation import Organisation
 from cases.org.users import Role, User
 from cases.procedures.access import ROLE_SEES_IN_FULL, may_open_case
-from cases.procedures.actions import ORDINARY, SIMPLIFIED
+from cases.procedures.action_steps import ORDINARY, SIMPLIFIED
 from cases.store.db import Database
 from cases.store.time import LEGAL_TZ, Clock, from_db
 
@@ -148,7 +150,13 @@ async def available_documents(db: Database, case_id: int, user: User) -> list[Do
 
 
 async def build_document(
-    db: Database, case_id: int, kind: DocumentKind, user: User, org: Organisation, clock: Clock
+    db: Database,
+    case_id: int,
+    kind: DocumentKind,
+    user: User,
+    org: Organisation,
+    clock: Clock,
+    engine: DeadlineEngine,
 ) -> Document | None:
     """The document, or None when this person may not have it (or it does not exist yet)."""
     if kind not in await available_documents(db, case_id, user):
@@ -156,7 +164,7 @@ async def build_document(
     if kind is DocumentKind.dossier:
         from cases.documents.dossier import build_dossier
 
-        return await build_dossier(db, case_id, user, org, clock)
+        return await build_dossier(db, case_id, user, org, clock, engine)
     row = await db.fetch_one("SELECT * FROM cases WHERE id = ?", (case_id,))
     assert row is not None
     template = load_template(TEMPLATE_OF[kind])

@@ -29,9 +29,11 @@ from typing import Any
 from pydantic import BaseModel
 
 from cases.i18n import N_
-from cases.intake.forms import FORMS, Kind, Procedure, display_value, timeliness
+from cases.intake.form_engine import Kind, Procedure, display_value
+from cases.intake.forms import FORMS
+from cases.intake.timeliness import timeliness
 from cases.intake.validation import mask_id_number, mask_phone
-from cases.law.deadline_rules import RULES
+from cases.law.deadline_rules import RULES, DeadlineEngine
 from cases.org.organisation import Organisation
 from cases.org.users import Role, User
 from cases.procedures.access import ROLE_SEES_IN_FULL, free_text_masker, may_open_case
@@ -178,8 +180,10 @@ class TimelinessCheck(BaseModel):
     """Msgids said after the verdict."""
 
 
-def timeliness_check(answers: dict[str, Any], received_on: date) -> TimelinessCheck | None:
-    window = timeliness(answers, received_on)
+def timeliness_check(
+    answers: dict[str, Any], received_on: date, engine: DeadlineEngine
+) -> TimelinessCheck | None:
+    window = timeliness(answers, received_on, engine)
     if not window.rule_id or not window.window_end:
         return None
     notes: list[str] = []
@@ -316,7 +320,12 @@ def _masker(user: User) -> tuple[Callable[[str], str], Callable[[str], str], Cal
 
 
 async def build_case_file(
-    db: Database, case_id: int, user: User, org: Organisation, locale: str
+    db: Database,
+    case_id: int,
+    user: User,
+    org: Organisation,
+    locale: str,
+    engine: DeadlineEngine,
 ) -> CaseFile | None:
     """The application as this person may read it; None when they may not open the case."""
     row = await db.fetch_one("SELECT * FROM cases WHERE id = ?", (case_id,))
@@ -382,7 +391,7 @@ async def build_case_file(
 
     check = None
     if procedure is Procedure.reconsideration:
-        check = timeliness_check(answers, date.fromisoformat(row["received_on"]))
+        check = timeliness_check(answers, date.fromisoformat(row["received_on"]), engine)
 
     linked = None
     if row["linked_case_id"] is not None:

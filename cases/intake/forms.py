@@ -10,146 +10,25 @@ Answers are stored JSON-ready: strings, ints, bools, ISO dates.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import date
-from enum import StrEnum
-from typing import Any
 
 from cases.i18n import N_
 from cases.intake import validation as v
-from cases.law.deadline_rules import compute
+from cases.intake.form_engine import YES, Answers, Choice, Field, FormSpec, Gate, Kind, Procedure
+from cases.intake.identity import IdType
+from cases.intake.timeliness import DECISION, F1_PASSED, INACTION, late_note
 from cases.org.organisation import Organisation
 
-Answers = Mapping[str, Any]
-
-
-class Procedure(StrEnum):
-    reconsideration = "reconsideration"
-    petition = "petition"
-    mediation = "mediation"
-
-
-CASE_NUMBER_PREFIX: dict[Procedure, str] = {
-    Procedure.reconsideration: "FY",
-    Procedure.petition: "XF",
-    Procedure.mediation: "TJ",
-}
-
-PROCEDURE_NAMES: dict[Procedure, str] = {
-    Procedure.reconsideration: N_("administrative reconsideration application"),
-    Procedure.petition: N_("petition"),
-    Procedure.mediation: N_("administrative mediation request"),
-}
-
-
-class Kind(StrEnum):
-    text = "text"
-    choice = "choice"  # fixed choices, as buttons
-    yes_no = "yes_no"
-    date = "date"
-    id_number = "id_number"  # parsed by the id_type answered before
-    phone = "phone"  # typed, or shared with Telegram's contact button
-    agency = "agency"  # the configured agencies, or a typed name
-    township = "township"
-    category = "category"
-    count = "count"
-    names = "names"  # a list of names, e.g. group representatives
-    evidence = "evidence"  # files; answered with "done"
-    saved = "saved"  # "use these" / "change" for the citizen's saved details
-
-
-@dataclass(frozen=True)
-class Choice:
-    value: str
-    label: str
-
-
-@dataclass(frozen=True)
-class Field:
-    key: str
-    kind: Kind
-    prompt: str
-    label: str
-    why: str | None = None
-    optional: bool = False
-    max_len: int = v.TextLimits.SHORT
-    min_len: int = 1
-    choices: tuple[Choice, ...] = ()
-    when: Callable[[Answers], bool] | None = None
-    not_before: str | None = None  # key of an earlier date field
-    not_before_message: str | None = None
-    minimum: int = 1
-    maximum: int = 9999
-    masked: bool = False
-    gate: Callable[[Answers, Organisation], Gate | None] | None = None
-    """After the answer: a reason this channel cannot take the matter (then the form ends)."""
-    intro: Callable[[Answers, date], Note | None] | None = None
-    """Before the question: something the citizen must know first (e.g. they are late)."""
-    clears: tuple[str, ...] = ()
-    """Answers checked against this one; a changed answer asks them again."""
-    default: Choice | None = None
-    """The commonest answer, offered as a button beside the typed answer (e.g. "only me")."""
-    contact_key: str | None = None
-    """A phone number typed into this answer is stored apart under this key."""
-
-    def asked(self, answers: Answers) -> bool:
-        return self.when is None or self.when(answers)
-
-
-@dataclass(frozen=True)
-class Note:
-    message: str
-    params: dict[str, object] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Gate:
-    """The form stops here: the matter belongs elsewhere; say where and why (never a bare no)."""
-
-    message: str
-    params: dict[str, str] = field(default_factory=dict)
-    basis: str = ""
-
-
-@dataclass(frozen=True)
-class FormSpec:
-    procedure: Procedure
-    title: str
-    fields: tuple[Field, ...]
-
-    def field(self, key: str, answers: Answers | None = None) -> Field:
-        """The field stored under ``key``; where branches ask it differently (a decision or
-        an inaction), the variant asked for these answers."""
-        variants = [item for item in self.fields if item.key == key]
-        if not variants:
-            raise KeyError(key)
-        if answers is not None:
-            for item in variants:
-                if item.asked(answers):
-                    return item
-        return variants[0]
-
-    def asked_fields(self, answers: Answers) -> list[Field]:
-        return [f for f in self.fields if f.asked(answers)]
-
-    def next_field(self, answers: Answers) -> Field | None:
-        """The first question asked in this branch and not answered yet (None: complete)."""
-        for item in self.fields:
-            if item.asked(answers) and item.key not in answers:
-                return item
-        return None
+PROVISIONAL_NOTE = N_(
+    "This date is provisional: the official holiday calendar for that year is not published "
+    "yet, so weekends only were taken into account."
+)
+"""Said beside any date counted in a year the holiday calendar does not cover yet."""
 
 
 # --- shared pieces -----------------------------------------------------------------------
 
-YES = "yes"
-NO = "no"
-DECISION = "decision"
-INACTION = "inaction"
-
-ID_TYPES = tuple(Choice(t.value, t.label) for t in v.IdType)
+ID_TYPES = tuple(Choice(t.value, t.label) for t in IdType)
 
 ID_WHY = N_(
     "We ask for your ID number to identify you as the applicant: the law requires it in the "
@@ -194,10 +73,7 @@ SAVED_KEY = "_use_saved"
 HAS_SAVED = "_has_saved"
 OTHER_ID = "_other_id"
 """Set by the "not a resident ID card" button: the document type is asked, then the number."""
-F1_PASSED = "_f1_passed"
-"""Set by the service with every answer: the 60-day window (F1) from the day the citizen
-learned of the decision has passed as of today (only then do the F2 questions matter)."""
-RESIDENT_ID = v.IdType.resident_id.value
+RESIDENT_ID = IdType.resident_id.value
 USE_SAVED = "use"
 CHANGE_SAVED = "change"
 
@@ -362,100 +238,6 @@ def _respondent_gate(answers: Answers, org: Organisation) -> Gate | None:
         RECONSIDERATION_ELSEWHERE,
         params={"agency": body.agency.name, "body": body.body.name},
         basis=body.basis,
-    )
-
-
-LATE_NOTE = N_(
-    "By the dates you gave, the time limit for applying ended on {date} ({basis}). You can "
-    "still apply: if something you could not control kept you from applying in time, the "
-    "period is extended by that time (《行政复议法》第二十条第二款)."
-)
-PROVISIONAL_NOTE = N_(
-    "This date is provisional: the official holiday calendar for that year is not published "
-    "yet, so weekends only were taken into account."
-)
-
-
-LONG_STOP_NOTE = N_(
-    "By the dates you gave, the decision was made more than five years ago: the time limit "
-    "ended on {date} ({basis}), and this limit cannot be extended. You can still submit the "
-    "application; the office will decide whether it can accept it."
-)
-
-
-def late_note(answers: Answers, today: date) -> Note | None:
-    window = timeliness(answers, today)
-    if not window.late or window.window_end is None:
-        return None
-    message = LATE_NOTE if window.extendable else LONG_STOP_NOTE
-    return Note(message, {"date": window.window_end, "basis": window.basis})
-
-
-@dataclass(frozen=True)
-class Timeliness:
-    """F1/F2/F3/F4 at intake: the window, and whether the application is already outside it."""
-
-    window_end: date | None
-    rule_id: str | None
-    basis: str
-    late: bool
-    provisional: bool = False
-
-    @property
-    def extendable(self) -> bool:
-        """FY 20(2) resumes the F1/F2 period after an obstacle; the FY 21 long stop is final."""
-        return self.rule_id != "F3"
-
-
-def timeliness(answers: Answers, today: date) -> Timeliness:
-    if answers.get("act_kind") == INACTION:
-        return _inaction_window(answers, today)
-    known = answers.get("known_date")
-    if not known:
-        return Timeliness(None, None, "", False)
-    # F1 (FY 20(1)): 60 days from knowing. F2 (FY 20(3)): not told of the right, the body and
-    # the period → at most one year from knowing the act (⚠ the 60 days then run from learning
-    # of the right, which the form does not ask; the cap is what the bot can check). The
-    # question is asked only once F1 has passed (within it F2 changes nothing), so an
-    # unanswered question means F1.
-    rule_id = "F2" if answers.get("rights_notified") == NO else "F1"
-    window = compute(rule_id, date.fromisoformat(str(known)))
-    result = Timeliness(window.due, rule_id, window.basis, today > window.due, window.provisional)
-    made = answers.get("act_date")
-    if made:
-        # F3 (FY 21): the long stop from the day the act was made caps every other window.
-        long_stop = compute("F3", date.fromisoformat(str(made)))
-        if long_stop.due < window.due:
-            result = Timeliness(
-                long_stop.due, "F3", long_stop.basis, today > long_stop.due, long_stop.provisional
-            )
-    return result
-
-
-def f1_passed(answers: Answers, today: date) -> bool:
-    """The 60 days of F1 from the day the citizen learned of the decision are over: only then
-    can F2 (rights not notified) or the manner of service (C12) change the outcome."""
-    known = answers.get("known_date")
-    if answers.get("act_kind") == INACTION or not known:
-        return False
-    return today > compute("F1", date.fromisoformat(str(known))).due
-
-
-def _inaction_window(answers: Answers, today: date) -> Timeliness:
-    """F4 (FYSS 16): without a statutory performance period the agency has 60 days from the
-    request; the F1 window of 60 days runs from the end of that period."""
-    requested = answers.get("act_date")
-    if not requested:
-        return Timeliness(None, None, "", False)
-    performance = compute("F4", date.fromisoformat(str(requested)))
-    window = compute("F1", performance.due)
-    basis = f"{performance.basis}、{window.basis}"
-    return Timeliness(
-        window.due,
-        "F4",
-        basis,
-        today > window.due,
-        performance.provisional or window.provisional,
     )
 
 
@@ -976,160 +758,3 @@ FORMS: dict[Procedure, FormSpec] = {
     Procedure.petition: PETITION,
     Procedure.mediation: MEDIATION,
 }
-
-
-# --- parsing one answer ---------------------------------------------------------------------
-
-
-def parse_answer(
-    spec_field: Field,
-    text: str,
-    answers: Answers,
-    *,
-    today: date,
-    org: Organisation,
-    translate: Callable[[str], str] = str,
-) -> Any:
-    """Turn what the citizen typed into the stored value, or raise ValidationError."""
-    kind = spec_field.kind
-    if kind is Kind.text:
-        return v.clean_text(text, max_len=spec_field.max_len, min_len=spec_field.min_len)
-    if kind is Kind.yes_no:
-        return YES if v.parse_yes_no(text) else NO
-    if kind is Kind.date:
-        not_before = answers.get(spec_field.not_before) if spec_field.not_before else None
-        return v.parse_date(
-            text,
-            today=today,
-            not_before=date.fromisoformat(not_before) if not_before else None,
-            not_before_message=spec_field.not_before_message or v.DATE_NOT_BEFORE,
-        ).isoformat()
-    if kind is Kind.id_number:
-        id_type = v.IdType(answers.get("id_type", v.IdType.resident_id))
-        if id_type is v.IdType.resident_id:
-            return v.parse_resident_id(text, today=today).number
-        return v.parse_other_id(id_type, text)
-    if kind is Kind.phone:
-        return v.parse_phone(text, default_area_code=org.phone_area_code)
-    if kind is Kind.count:
-        if spec_field.default is not None and match_choice(spec_field, text, org, translate):
-            return int(spec_field.default.value)
-        return v.parse_count(text, minimum=spec_field.minimum, maximum=spec_field.maximum)
-    if kind is Kind.names:
-        return parse_names(text, maximum=spec_field.maximum, max_len=spec_field.max_len)
-    if kind in (Kind.choice, Kind.township, Kind.category, Kind.agency, Kind.saved):
-        match = match_choice(spec_field, text, org, translate)
-        if match is not None:
-            return match
-        if kind is Kind.agency:
-            return "text:" + v.clean_text(text, max_len=v.TextLimits.SHORT)
-        raise v.ValidationError(N_("Please choose one of the buttons below."))
-    raise v.ValidationError(N_("Please use the buttons below to answer."))
-
-
-REPRESENTATIVES_TOO_MANY = N_(
-    "A group may choose at most {maximum} representatives (《信访工作条例》第二十条). "
-    "Please type at most {maximum} names."
-)
-
-
-_PHONE_IN_TEXT = re.compile(
-    r"(?<![\d+])(?:\+?86[\s-]?)?(?:1[3-9]\d(?:[\s-]?\d{4}){2}|0\d{2,3}[\s-]?\d{7,8})(?!\d)"
-)
-
-
-def split_contact(text: str) -> tuple[str, str | None]:
-    """ "李四 13900002222" → ("李四", "13900002222"): the name, and a phone number if one was
-    typed with it. Without a name beside the number, the whole answer is the name."""
-    numbers = [m.group(0).strip() for m in _PHONE_IN_TEXT.finditer(text)]
-    if not numbers:
-        return text, None
-    rest = _PHONE_IN_TEXT.sub(" ", text)
-    rest = re.sub(r"(电话|手机|联系方式|phone|tel\.?)\s*[:：]?\s*$", "", rest.strip(), flags=re.I)
-    name = re.sub(r"\s+", " ", rest).strip(" ,，;；:：、/（）()")
-    if not name:
-        return text, None
-    return name, "、".join(numbers)
-
-
-def parse_names(text: str, *, maximum: int, max_len: int) -> list[str]:
-    cleaned = v.clean_text(text, max_len=max_len)
-    for separator in ("，", "、", ";", "；", "\n"):
-        cleaned = cleaned.replace(separator, ",")
-    names = [name.strip() for name in cleaned.split(",") if name.strip()]
-    if not names:
-        raise v.ValidationError(N_("Please type at least one name."))
-    if len(names) > maximum:
-        raise v.ValidationError(REPRESENTATIVES_TOO_MANY, {"maximum": maximum})
-    return names
-
-
-def township_from_address(answers: Answers, org: Organisation) -> str | None:
-    """The one town or township the citizen's address names (offered first, to confirm with
-    one press), or None when it names none or several."""
-    address = str(answers.get("address") or "").lower()
-    if not address:
-        return None
-    found = {
-        place.id
-        for place in org.townships
-        if place.name in address or place.name_en.split()[0].lower() in address
-    }
-    return found.pop() if len(found) == 1 else None
-
-
-def choices_for(spec_field: Field, org: Organisation, locale: str) -> list[tuple[str, str]]:
-    """(value, label) pairs for the buttons; fixed labels are msgids, org names are not."""
-    if spec_field.kind is Kind.agency:
-        return [(a.id, a.display_name(locale)) for a in org.agencies]
-    if spec_field.kind is Kind.township:
-        places = [*org.townships, *org.functional_zones]
-        return [(p.id, p.display_name(locale)) for p in places]
-    if spec_field.kind is Kind.category:
-        return [(c.id, c.display_name(locale)) for c in org.dispute_categories]
-    if spec_field.default is not None:
-        return [(spec_field.default.value, spec_field.default.label)]
-    return [(c.value, c.label) for c in spec_field.choices]
-
-
-def match_choice(
-    spec_field: Field, text: str, org: Organisation, translate: Callable[[str], str] = str
-) -> str | None:
-    """A typed answer that names one of the choices (as shown, in either language) counts as
-    pressing its button."""
-    typed = text.strip().lower()
-    for locale in ("zh", "en"):
-        for value, label in choices_for(spec_field, org, locale):
-            if typed in (value.lower(), label.lower(), translate(label).lower()):
-                return value
-    return None
-
-
-def display_value(
-    spec_field: Field, value: Any, org: Organisation, translate: Callable[[str], str], locale: str
-) -> str:
-    """How an answer is shown back (summary, case page); ID and phone numbers masked."""
-    if value is None:
-        return translate(N_("(skipped)"))
-    if spec_field.kind is Kind.id_number:
-        return v.mask_id_number(str(value))
-    if spec_field.kind is Kind.phone:
-        return v.mask_phone(str(value))
-    if spec_field.kind is Kind.yes_no:
-        return translate(N_("Yes")) if value == YES else translate(N_("No"))
-    if spec_field.kind is Kind.evidence:
-        return translate(N_("{count} file(s)")).format(count=value)
-    if spec_field.kind is Kind.names:
-        return "、".join(value)
-    if spec_field.kind in (Kind.agency, Kind.township, Kind.category, Kind.choice):
-        text = str(value)
-        if text.startswith("text:"):
-            return text[5:]
-        for option, label in choices_for(spec_field, org, locale):
-            if option == text:
-                return translate(label) if spec_field.kind is Kind.choice else label
-    if spec_field.kind is Kind.date:
-        from cases.i18n import format_date
-
-        return format_date(date.fromisoformat(str(value)), locale)
-    return str(value)

@@ -21,7 +21,7 @@ For a day outside coverage the calendar does not guess silently: it falls back t
 are working days, no holidays" and every counting helper reports ``provisional=True`` when any
 day it consulted was outside coverage. The deadline is then shown as provisional, the
 administrators are alerted (see :meth:`LegalCalendar.missing_years`), and open deadlines are
-recomputed when the data is extended (``cases.procedures.case_clocks.recompute_provisional``).
+recomputed when the data is extended (``cases.procedures.deadline_recount.recompute_provisional``).
 
 Override file (``cases/data/calendar_overrides.json``; the ``CALENDAR_OVERRIDES_PATH`` setting
 may point elsewhere)::

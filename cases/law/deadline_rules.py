@@ -2,8 +2,10 @@
 
 Every rule of domain.md with a fixed period is one row of :data:`RULES`: who must act, what
 starts it, the unit and count, the simplified-procedure variant, the extension allowance, the
-article, and what happens when it is missed. ``compute(rule_id, trigger)`` applies the counting
-rules C1–C6 of :mod:`cases.law.calendar`.
+article, and what happens when it is missed. ``DeadlineEngine.compute(rule_id, trigger)``
+applies the counting rules C1–C6 of :mod:`cases.law.calendar`. bot.py builds one engine (the
+configured calendar and local periods) and hands it to every service that counts; there is no
+process-wide engine.
 
 Rule ids are those of domain.md (X1–X8, F1–F17, L1–L9). Ids invented here:
 
@@ -796,7 +798,11 @@ def count_period(
 
 
 class DeadlineEngine:
-    """The rule table (with local settings applied) bound to one legal calendar."""
+    """The rule table (with local settings applied) bound to one legal calendar.
+
+    ``DeadlineEngine().compute("F5", date(2025, 9, 26)).due == date(2025, 10, 10)``; without
+    arguments it uses the bundled calendar and no local periods (tests, benchmarks).
+    """
 
     def __init__(
         self, calendar: LegalCalendar | None = None, local_periods: LocalPeriods | None = None
@@ -839,34 +845,3 @@ class DeadlineEngine:
             title=rule.title,
             effect_when_missed=rule.effect_when_missed,
         )
-
-
-_default_engine: DeadlineEngine | None = None
-
-
-def default_engine() -> DeadlineEngine:
-    """The engine module-level :func:`compute` uses (built on first use)."""
-    global _default_engine
-    if _default_engine is None:
-        _default_engine = DeadlineEngine()
-    return _default_engine
-
-
-def configure(
-    calendar: LegalCalendar | None = None, local_periods: LocalPeriods | None = None
-) -> DeadlineEngine:
-    """Replace the default engine at start-up; an argument left None keeps the current one."""
-    global _default_engine
-    current = _default_engine
-    _default_engine = DeadlineEngine(
-        calendar if calendar is not None else (current.calendar if current else None),
-        local_periods
-        if local_periods is not None
-        else (current.local_periods if current else None),
-    )
-    return _default_engine
-
-
-def compute(rule_id: str, trigger: date, *, simplified: bool = False) -> Deadline:
-    """The public entry point: ``compute("F5", date(2025, 9, 26)).due == date(2025, 10, 10)``."""
-    return default_engine().compute(rule_id, trigger, simplified=simplified)

@@ -14,338 +14,34 @@ rate and the lawyer-only incidents are tracked separately (domain §4).
 
 from __future__ import annotations
 
-import re
 import sqlite3
-import unicodedata
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated, Literal
-from zoneinfo import ZoneInfo
-
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from datetime import date, datetime, time, timedelta
 
 from cases.i18n import N_
-from cases.intake.validation import (
-    FutureDateError,
-    ValidationError,
-    _replace_chinese_numerals,
+from cases.intake.validation import FutureDateError, ValidationError
+from cases.law.deadline_rules import DeadlineEngine
+from cases.litigation.hearing_times import (
+    UNKNOWN_AGENCY,
+    check_hearing_time,
 )
-from cases.law.deadline_rules import RULES, compute
-from cases.org.organisation import Agency, Organisation, UnknownId
+from cases.litigation.models import (
+    HEARING_NOT_STARTED,
+    AgencyAppearances,
+    Appearance,
+    AppearanceStats,
+    Attendance,
+    Defence,
+    DefenceNotFound,
+    Hearing,
+    HearingNotFound,
+    Lawsuit,
+    LawsuitNotFound,
+    RegisterLawsuit,
+)
+from cases.org.organisation import Organisation, UnknownId
 from cases.store.db import Database
 from cases.store.time import LEGAL_TZ, Clock, from_db, legal_today, to_db
-
-Attendance = Literal["head", "staff", "lawyer_only", "absent"]
-
-# Longest answers accepted, in characters (a court case number such as （2026）鄂0625行初12号
-# is short; the act challenged may name a decision and its document number).
-LIMITS: dict[str, int] = {
-    "court": 100,
-    "court_case_number": 100,
-    "plaintiff": 100,
-    "act_challenged": 300,
-    "appeared_by": 100,
-    "excuse": 500,
-}
-MAX_HEARING_AHEAD = timedelta(days=2 * 366)
-"""A hearing further ahead than this is almost certainly a mistyped year."""
-
-# --- messages ---------------------------------------------------------------------------------
-
-HEARING_FORMAT = N_(
-    "Please type the date and time of the hearing, for example {example} or {example_zh}."
-)
-HEARING_NOT_REAL = N_(
-    "There is no such day or time. Please check it and type it again, for example {example}."
-)
-HEARING_NO_TIME = N_("Please add the time of the hearing, for example {example}.")
-HEARING_AMBIGUOUS = N_(
-    "Is that in the morning or in the afternoon? Please add 上午 or 下午, or use the 24-hour "
-    "clock, for example {example}."
-)
-HEARING_PAST = N_(
-    "This time has already passed. Please type the date and time of a hearing still to come "
-    "(today is {today})."
-)
-HEARING_TOO_FAR = N_(
-    "Please check the year: the hearing would be on {date}, more than two years from now."
-)
-HEARING_BEFORE_COMPLAINT = N_(
-    "The hearing cannot be before the complaint copy was received ({date}). Please check the date."
-)
-UNKNOWN_AGENCY = N_(
-    "This agency is not in the list. Please press one of the buttons, or type its full name."
-)
-HEARING_NOT_STARTED = N_(
-    "The hearing of {date} {time} has not started yet. Please record the appearance once it "
-    "has begun."
-)
-"""Said when someone tries to record who appeared before the hearing's start time."""
-
-ATTENDANCE_NAMES: dict[str, str] = {
-    "head": N_("the agency head in person"),
-    "staff": N_("staff member instead of the head"),
-    "lawyer_only": N_("only a lawyer (not permitted)"),
-    "absent": N_("nobody appeared for the agency"),
-}
-
-
-class LawsuitNotFound(LookupError):
-    """No open court case with this id (stale or forged button, or closed meanwhile)."""
-
-
-class DefenceNotFound(LookupError):
-    """No defence period with this id."""
-
-
-class HearingNotFound(LookupError):
-    """No hearing with this id that is still awaiting its record."""
-
-
-# --- parsing ----------------------------------------------------------------------------------
-
-_WEEKDAY_NOTE = re.compile(r"[（(]?\s*(?:星期|周|礼拜)[一二三四五六日天]\s*[）)]?")
-_HEARING_RE = re.compile(
-    r"(?:(?P<year>\d{4})\s*[-/.年]\s*)?(?P<month>\d{1,2})\s*[-/.月]\s*(?P<day>\d{1,2})\s*[日号]?"
-    r"\s*[,，]?\s*(?P<period>上午|早上|早晨|中午|下午|晚上|傍晚|am|pm)?\s*"
-    r"(?P<hour>\d{1,2})\s*"
-    r"(?:[:：]\s*(?P<minute>\d{2})|[点时]\s*(?:(?P<minute_cn>\d{1,2})\s*分?|(?P<half>半))?)"
-    r"\s*(?P<suffix>am|pm)?"
-)
-_DATE_ONLY_RE = re.compile(r"(?:\d{4}\s*[-/.年]\s*)?\d{1,2}\s*[-/.月]\s*\d{1,2}\s*[日号]?")
-_AFTERNOON = {"下午", "晚上", "傍晚", "pm"}
-_EARLIEST_UNMARKED_HOUR = 7
-"""Courts do not sit before 07:00: "2:30" without 上午/下午 is taken to be ambiguous."""
-
-
-def _examples(today: date) -> dict[str, str]:
-    sample = today + timedelta(days=14)
-    return {
-        "example": f"{sample.isoformat()} 09:30",
-        "example_zh": f"{sample.month}月{sample.day}日 上午9点30",
-    }
-
-
-def parse_hearing_time(text: str, *, now: datetime, tz: ZoneInfo = LEGAL_TZ) -> datetime:
-    """A hearing date and time as staff type it, as an aware UTC datetime (L7).
-
-    Accepts ``2026-12-10 09:30``, ``2026/12/10 9:30``, ``2026年12月10日 14:30``,
-    ``12月10日 上午9点30``, ``12月10日9:30``, ``十二月十日下午两点半``, ``12-10 2:30pm``, with or
-    without a weekday such as （星期四）. A date without a year is the next such day from today.
-    The time is local (Asia/Shanghai) and must be in the future.
-    """
-    today = now.astimezone(tz).date()
-    examples = _examples(today)
-    cleaned = unicodedata.normalize("NFKC", text).strip().lower()
-    cleaned = _WEEKDAY_NOTE.sub(" ", cleaned).rstrip("。.,，!！")
-    numeric = _replace_chinese_numerals(cleaned)
-    match = _HEARING_RE.fullmatch(numeric.strip()) if numeric is not None else None
-    if match is None:
-        if numeric is not None and _DATE_ONLY_RE.fullmatch(numeric.strip()):
-            raise ValidationError(HEARING_NO_TIME, examples, code="no_time")
-        raise ValidationError(HEARING_FORMAT, examples, code="format")
-    month, day, hour = int(match["month"]), int(match["day"]), int(match["hour"])
-    if match["minute"] is not None:
-        minute = int(match["minute"])
-    elif match["minute_cn"] is not None:
-        minute = int(match["minute_cn"])
-    else:
-        minute = 30 if match["half"] else 0
-    period = match["period"] or match["suffix"]
-    if (period in _AFTERNOON and hour < 12) or (period == "中午" and hour < 6):
-        hour += 12
-    elif period is None and hour < _EARLIEST_UNMARKED_HOUR:
-        raise ValidationError(HEARING_AMBIGUOUS, {"example": "14:30"}, code="ambiguous")
-    if not (0 <= hour <= 23 and 0 <= minute <= 59):
-        raise ValidationError(HEARING_NOT_REAL, examples, code="not_real")
-    try:
-        day_on = _hearing_day(match["year"], month, day, today)
-    except ValueError:
-        raise ValidationError(HEARING_NOT_REAL, examples, code="not_real") from None
-    moment = datetime.combine(day_on, time(hour, minute), tz).astimezone(UTC)
-    if moment <= now:
-        raise ValidationError(HEARING_PAST, {"today": today}, code="past")
-    if moment - now > MAX_HEARING_AHEAD:
-        raise ValidationError(HEARING_TOO_FAR, {"date": day_on}, code="too_far")
-    return moment
-
-
-def _hearing_day(year: str | None, month: int, day: int, today: date) -> date:
-    """The typed day; without a year, the first such day from today on (a hearing is ahead)."""
-    if year is not None:
-        return date(int(year), month, day)
-    for candidate_year in range(today.year, today.year + 5):  # 5 years always hold a 29 Feb
-        try:
-            candidate = date(candidate_year, month, day)
-        except ValueError:
-            continue
-        if candidate >= today:
-            return candidate
-    raise ValueError("no such month and day")
-
-
-def find_agency(org: Organisation, text: str) -> Agency | None:
-    """A typed agency name: exact (Chinese or English name, id), else a unique partial match."""
-    typed = unicodedata.normalize("NFKC", text).strip()
-    folded = typed.lower()
-    for agency in org.agencies:
-        if typed == agency.name or folded in (agency.name_en.lower(), agency.id):
-            return agency
-    partial = [
-        agency
-        for agency in org.agencies
-        if typed and (typed in agency.name or folded in agency.name_en.lower())
-    ]
-    return partial[0] if len(partial) == 1 else None
-
-
-# --- models -----------------------------------------------------------------------------------
-
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-
-
-class RegisterLawsuit(BaseModel):
-    """What staff enter when the agency receives the complaint copy (domain §6.5)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    agency_id: str
-    court: Annotated[Text, StringConstraints(max_length=LIMITS["court"])]
-    court_case_number: Annotated[Text, StringConstraints(max_length=LIMITS["court_case_number"])]
-    plaintiff: Annotated[Text, StringConstraints(max_length=LIMITS["plaintiff"])]
-    act_challenged: Annotated[Text, StringConstraints(max_length=LIMITS["act_challenged"])]
-    complaint_received_on: date
-    hearing_at: datetime | None = None
-    major: bool = False
-    court_requested_head: bool = False
-    registered_by: int
-
-
-class Defence(BaseModel):
-    """The L3 period: evidence, normative documents and 答辩状 within 15 CD (XS 67(1))."""
-
-    id: int
-    due_on: date
-    provisional: bool
-    status: str  # open | filed | cancelled
-    filed_on: date | None = None
-    basis: str = RULES["L3"].basis
-    basis_en: str = RULES["L3"].basis_en
-
-
-class Appearance(BaseModel):
-    attendance: Attendance
-    appeared_by: str | None
-    excuse: str | None
-    recorded_at: datetime
-
-
-class Hearing(BaseModel):
-    id: int
-    starts_at: datetime  # UTC
-    head_required: bool
-    status: str  # scheduled | held | adjourned | cancelled
-    appearance: Appearance | None = None
-
-
-class Lawsuit(BaseModel):
-    id: int
-    agency_id: str
-    agency: str
-    court: str
-    court_case_number: str
-    plaintiff: str
-    act_challenged: str
-    complaint_received_on: date
-    major: bool
-    court_requested_head: bool
-    status: str
-    defence: Defence | None
-    hearings: list[Hearing]
-    created: bool = True
-    """False when this court case was already registered for this agency (a second press)."""
-
-    @property
-    def head_required(self) -> bool:
-        """XSJS 129(1): the head must appear in major cases and when the court asked in
-        writing."""
-        return self.major or self.court_requested_head
-
-    def next_hearing(self, now: datetime) -> Hearing | None:
-        return next(
-            (h for h in self.hearings if h.status == "scheduled" and h.starts_at > now), None
-        )
-
-    def hearings_to_record(self, now: datetime) -> list[Hearing]:
-        """Hearings that have started but whose appearance is not recorded yet."""
-        return [h for h in self.hearings if h.status == "scheduled" and h.starts_at <= now]
-
-
-class AgencyAppearances(BaseModel):
-    agency: str
-    held: int
-    """Hearings with an appearance record."""
-    head: int
-    staff: int
-    lawyer_only: int
-    absent: int
-    unrecorded: int = 0
-    """Hearings that took place but have no record yet."""
-
-
-class AppearanceStats(BaseModel):
-    """One year's hearings that took place (by the local date of the hearing) and who appeared.
-
-    The rates count every hearing that has taken place, recorded or not: a hearing nobody
-    recorded is not (yet) an attended one. Leaving it out would inflate the 出庭率 exactly
-    where the follow-up is weakest.
-    """
-
-    year: int
-    held: int
-    """Hearings with an appearance record."""
-    head: int
-    staff: int
-    lawyer_only: int
-    absent: int
-    head_required_held: int
-    """Recorded hearings of cases where the head had to appear (XSJS 129(1))."""
-    head_required_head: int
-    unrecorded: int
-    """Hearings of the year that have taken place but have no appearance record yet."""
-    head_required_unrecorded: int = 0
-    by_agency: list[AgencyAppearances]
-
-    @property
-    def taken_place(self) -> int:
-        """Every hearing of the year that has started: the denominator of the rates."""
-        return self.held + self.unrecorded
-
-    @property
-    def attended(self) -> int:
-        """Head in person or 相应的工作人员: what the 2013 plan's 出庭率 counts (XS 3(3))."""
-        return self.head + self.staff
-
-    @staticmethod
-    def _rate(part: int, whole: int) -> float | None:
-        return part / whole if whole else None
-
-    @property
-    def attendance_rate(self) -> float | None:
-        return self._rate(self.attended, self.taken_place)
-
-    @property
-    def head_rate(self) -> float | None:
-        return self._rate(self.head, self.taken_place)
-
-    @property
-    def head_required_taken_place(self) -> int:
-        return self.head_required_held + self.head_required_unrecorded
-
-    @property
-    def head_required_rate(self) -> float | None:
-        return self._rate(self.head_required_head, self.head_required_taken_place)
-
 
 # --- the service ------------------------------------------------------------------------------
 
@@ -353,10 +49,13 @@ class AppearanceStats(BaseModel):
 class LitigationService:
     """Every write is one unit of work (``db.run``); reads see committed data only."""
 
-    def __init__(self, db: Database, clock: Clock, org: Organisation) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, org: Organisation, *, engine: DeadlineEngine
+    ) -> None:
         self._db = db
         self._clock = clock
         self.org = org
+        self.engine = engine
         self.tz = LEGAL_TZ
 
     def today(self) -> date:
@@ -368,9 +67,7 @@ class LitigationService:
     def on_rest_day(self, moment: datetime) -> bool:
         """Courts sit on working days; a hearing on a weekend or a public holiday (legal
         calendar, C5 make-up days count as working days) is more likely a typing slip."""
-        from cases.law.deadline_rules import default_engine
-
-        return not default_engine().calendar.is_workday(moment.astimezone(self.tz).date())
+        return not self.engine.calendar.is_workday(moment.astimezone(self.tz).date())
 
     # registration -----------------------------------------------------------------------
 
@@ -393,7 +90,7 @@ class LitigationService:
         if data.hearing_at is not None:
             self.check_hearing_time(data.hearing_at, data.complaint_received_on)
         # L3 (XS 67(1)): 15 CD from receipt of the complaint copy; C1, C4 on the legal calendar.
-        deadline = compute("L3", data.complaint_received_on)
+        deadline = self.engine.compute("L3", data.complaint_received_on)
         stamp = to_db(self.now())
         head_required = data.major or data.court_requested_head
 
@@ -459,13 +156,7 @@ class LitigationService:
         return lawsuit.model_copy(update={"created": created})
 
     def check_hearing_time(self, starts_at: datetime, received_on: date | None) -> None:
-        if starts_at.tzinfo is None:
-            raise ValueError("hearing times must be aware datetimes")
-        now = self.now()
-        if starts_at <= now:
-            raise ValidationError(HEARING_PAST, {"today": self.today()}, code="past")
-        if received_on is not None and starts_at.astimezone(self.tz).date() < received_on:
-            raise ValidationError(HEARING_BEFORE_COMPLAINT, {"date": received_on}, code="early")
+        check_hearing_time(starts_at, received_on, now=self.now(), tz=self.tz)
 
     async def add_hearing(self, lawsuit: int | str, hearing_at: datetime, *, by: int) -> Hearing:
         """Another hearing (the first one once the court sets it, or a continued hearing).
@@ -646,7 +337,7 @@ class LitigationService:
         )
         updates = []
         for row in rows:
-            deadline = compute("L3", date.fromisoformat(row["complaint_received_on"]))
+            deadline = self.engine.compute("L3", date.fromisoformat(row["complaint_received_on"]))
             if deadline.provisional and deadline.due.isoformat() == row["due_on"]:
                 continue
             stamp = to_db(self._clock.now())

@@ -14,7 +14,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from cases.law.deadline_rules import DeadlineEngine, default_engine
+from cases.law.deadline_rules import DeadlineEngine
 from cases.mediation.common import (
     APPROVE_BUTTON,
     MAX_REASON,
@@ -32,13 +32,8 @@ from cases.mediation.common import (
     room_leads,
 )
 from cases.org.users import User
-from cases.procedures.case_clocks import (
-    CaseDeadline,
-    ClockError,
-    ExtensionChanged,
-    extend_deadline,
-    open_deadlines,
-)
+from cases.procedures.case_clocks import ClockError, ExtensionChanged, extend_deadline
+from cases.procedures.deadline_records import CaseDeadline, open_deadlines
 from cases.procedures.history import append_event
 from cases.store.db import Database, row_in
 from cases.store.time import Clock, legal_today, to_db
@@ -47,9 +42,7 @@ PERIOD_RULE = "MA"
 
 
 class PeriodService:
-    def __init__(
-        self, db: Database, clock: Clock, outbox: Outbox, engine: DeadlineEngine | None = None
-    ) -> None:
+    def __init__(self, db: Database, clock: Clock, outbox: Outbox, engine: DeadlineEngine) -> None:
         self._db = db
         self._clock = clock
         self._outbox = outbox
@@ -57,10 +50,10 @@ class PeriodService:
 
     @property
     def engine(self) -> DeadlineEngine:
-        return self._engine or default_engine()
+        return self._engine
 
     async def running(self, case_id: int) -> CaseDeadline | None:
-        for deadline in await open_deadlines(self._db, case_id):
+        for deadline in await open_deadlines(self._db, case_id, self.engine):
             if deadline.rule_id == PERIOD_RULE and deadline.status == "open":
                 return deadline
         return None

@@ -30,7 +30,7 @@ from cases.mediation.period import PeriodService
 from cases.mediation.sessions import Attendance, Session, SessionService
 from cases.org.users import Role, User
 from cases.procedures.actions import CaseActions
-from cases.procedures.case_clocks import CaseDeadline
+from cases.procedures.deadline_records import CaseDeadline
 from cases.store.db import Database
 from cases.store.time import Clock, legal_today
 
@@ -76,7 +76,7 @@ class Mediation:
         self.outcome = OutcomeService(
             db, clock, outbox, actions, settings, calendar, m1_days_before=m1_days_before
         )
-        self.period = PeriodService(db, clock, outbox)
+        self.period = PeriodService(db, clock, outbox, actions.engine)
         self.ending = Ending(db, clock, outbox, m1_days_before=m1_days_before)
         """The tick step (bot.py): ends recorded elsewhere are wound up."""
 

@@ -51,7 +51,7 @@ from pydantic import BaseModel
 from cases.i18n import N_
 from cases.intake.forms import Procedure
 from cases.intake.validation import ValidationError, clean_text, mask_phone
-from cases.law.deadline_rules import DeadlineEngine, citation, default_engine
+from cases.law.deadline_rules import DeadlineEngine, citation
 from cases.org.contact import office_contact
 from cases.org.organisation import Agency, Organisation, UnknownId
 from cases.org.users import Role, User
@@ -63,16 +63,14 @@ from cases.procedures.actions import (
     staff_event,
 )
 from cases.procedures.case_clocks import (
-    CaseDeadline,
     ClockError,
     ExtensionChanged,
     cancel_case_deadlines,
     extend_deadline,
-    get_deadline,
     mark_met,
     open_deadline,
-    open_deadlines,
 )
+from cases.procedures.deadline_records import CaseDeadline, get_deadline, open_deadlines
 from cases.procedures.privacy import mask_numbers
 from cases.procedures.statuses import CaseStatus
 from cases.procedures.transitions import Notice
@@ -384,7 +382,7 @@ class PetitionHandover:
         notify: NoticeSink,
         agencies: AgencyNotices,
         *,
-        engine: DeadlineEngine | None = None,
+        engine: DeadlineEngine,
     ) -> None:
         self._db = db
         self._clock = clock
@@ -395,7 +393,7 @@ class PetitionHandover:
 
     @property
     def engine(self) -> DeadlineEngine:
-        return self._engine or default_engine()
+        return self._engine
 
     def today(self) -> date:
         return legal_today(self._clock)
@@ -500,7 +498,7 @@ class PetitionHandover:
             place=place,
             petitioner=petitioner,
             handover=handover,
-            deadlines=await open_deadlines(self._db, case_id),
+            deadlines=await open_deadlines(self._db, case_id, self._engine),
             pending_extension=PendingExtension(
                 id=pending["id"], days=pending["days"], reason=pending["reason"]
             )
@@ -530,7 +528,10 @@ class PetitionHandover:
     async def opinion_for_office(self, case_id: int, user: User) -> dict[str, Any] | None:
         """The agency's handling opinion as recorded (text, files with SHA-256, who and when),
         for the petition office overseeing it; None if none or not theirs to read."""
-        if user.role not in OFFICE_ROLES or await staff_case_view(self._db, case_id, user) is None:
+        if (
+            user.role not in OFFICE_ROLES
+            or await staff_case_view(self._db, case_id, user, self._engine) is None
+        ):
             return None
         row = await self._db.fetch_one(
             "SELECT detail FROM case_events WHERE case_id = ? AND kind = ?"
@@ -543,7 +544,7 @@ class PetitionHandover:
         """The petition office (or an administrator) on a petition still at the office."""
         if user.role not in OFFICE_ROLES:
             return False
-        view = await staff_case_view(self._db, case_id, user)
+        view = await staff_case_view(self._db, case_id, user, self._engine)
         if view is None or view.procedure is not Procedure.petition:
             return False
         return view.status is CaseStatus.submitted and await self.live(case_id) is None
@@ -986,7 +987,10 @@ class PetitionHandover:
         """XF 23(3) "经转送、交办机关核实同意后，交还相关材料": the petition office agrees (the
         handover is returned, X3 stops, the office assigns or transfers it again) or not (the
         agency must handle it; X3 runs on)."""
-        if user.role not in OFFICE_ROLES or await staff_case_view(self._db, case_id, user) is None:
+        if (
+            user.role not in OFFICE_ROLES
+            or await staff_case_view(self._db, case_id, user, self._engine) is None
+        ):
             return _NOT_ALLOWED
         handover = await self.live(case_id)
         if handover is None or not handover.objection_pending or handover.agency_id is None:
@@ -1137,13 +1141,13 @@ class PetitionHandover:
                     expected_days=int(base or 0),
                 )
             except ExtensionChanged:
-                stored = await get_deadline(self._db, x4.id)
+                stored = await get_deadline(self._db, x4.id, self._engine)
                 new_due = stored.due_on if stored else x4.due_on  # an earlier press extended
             except ClockError:
                 # The period ended meanwhile, or the 30 days are used (its English message is
                 # for the log, not for the head who pressed).
                 return Result(Outcome.refused, EXTENSION_IMPOSSIBLE)
-        stored = await get_deadline(self._db, x4.id)
+        stored = await get_deadline(self._db, x4.id, self._engine)
         provisional = bool(stored and stored.provisional)
         liaisons = await self._agencies.people([Role.agency_liaison], agency_id)
         now = self._now()
@@ -1211,7 +1215,9 @@ class PetitionHandover:
     async def already_or_not(self, case_id: int, user: User) -> Result:
         """A press on a petition this person may see but that has moved on: already; any
         other: not allowed."""
-        if user.role in OFFICE_ROLES and await staff_case_view(self._db, case_id, user):
+        if user.role in OFFICE_ROLES and await staff_case_view(
+            self._db, case_id, user, self._engine
+        ):
             return _ALREADY
         return _NOT_ALLOWED
 

@@ -20,19 +20,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from cases.intake.forms import Procedure
+from cases.intake.form_engine import Procedure
 from cases.intake.validation import mask_id_number, mask_phone
-from cases.law.deadline_rules import (
-    RECONSIDERATION_HEAD,
-    ROOM_LEAD,
-    DeadlineEngine,
-    default_engine,
-)
+from cases.law.deadline_rules import RECONSIDERATION_HEAD, ROOM_LEAD, DeadlineEngine
 from cases.org.users import Role, User
-from cases.procedures.case_clocks import (
-    CaseDeadline,
-    open_deadlines,
-)
+from cases.procedures.deadline_records import CaseDeadline, open_deadlines
 from cases.procedures.privacy import mask_id_numbers, mask_numbers
 from cases.procedures.statuses import OPEN_STATUSES, CaseStatus
 from cases.procedures.transitions import (
@@ -118,12 +110,14 @@ class StaffCaseView(BaseModel):
         return bool(accepted and accepted[-1].detail.get("simplified"))
 
 
-async def staff_case_view(db: Database, case_id: int, user: User) -> StaffCaseView | None:
+async def staff_case_view(
+    db: Database, case_id: int, user: User, engine: DeadlineEngine
+) -> StaffCaseView | None:
     """None when this role may not open this case."""
     row = await db.fetch_one("SELECT * FROM cases WHERE id = ?", (case_id,))
     if row is None or not _may_open(row, user):
         return None
-    return await _view(db, row, user)
+    return await _view(db, row, user, engine)
 
 
 def is_respondent(row: sqlite3.Row | Mapping[str, Any], user: User) -> bool:
@@ -137,16 +131,18 @@ def is_respondent(row: sqlite3.Row | Mapping[str, Any], user: User) -> bool:
     return isinstance(answers, dict) and answers.get("respondent_id") == user.unit
 
 
-async def respondent_case_view(db: Database, case_id: int, user: User) -> StaffCaseView | None:
+async def respondent_case_view(
+    db: Database, case_id: int, user: User, engine: DeadlineEngine
+) -> StaffCaseView | None:
     """The case as the respondent agency's action guards need it (masked as for any role
     that sees no number in full); None unless this person answers for the respondent."""
     row = await db.fetch_one("SELECT * FROM cases WHERE id = ?", (case_id,))
     if row is None or not is_respondent(row, user):
         return None
-    return await _view(db, row, user)
+    return await _view(db, row, user, engine)
 
 
-async def _view(db: Database, row: Any, user: User) -> StaffCaseView:
+async def _view(db: Database, row: Any, user: User, engine: DeadlineEngine) -> StaffCaseView:
     case_id = int(row["id"])
     full = ROLE_SEES_IN_FULL.get(user.role, frozenset())
     free = free_text_masker(user)
@@ -183,7 +179,7 @@ async def _view(db: Database, row: Any, user: User) -> StaffCaseView:
             (case_id,),
         )
     ]
-    deadlines = await open_deadlines(db, case_id)
+    deadlines = await open_deadlines(db, case_id, engine)
     accepted = [e for e in events if e.kind == "accepted" and e.detail.get("accepted_on")]
     accepted_on = (
         date.fromisoformat(str(accepted[-1].detail["accepted_on"]))
@@ -281,9 +277,9 @@ def supply_period_ended(view: StaffCaseView, today: date) -> date | None:
     return None
 
 
-def extension_left(deadline: CaseDeadline, engine: DeadlineEngine | None = None) -> int | None:
+def extension_left(deadline: CaseDeadline, engine: DeadlineEngine) -> int | None:
     """Days still grantable (None: no cap in law)."""
-    rule = (engine or default_engine()).rule(deadline.rule_id)
+    rule = engine.rule(deadline.rule_id)
     if rule.extension is None:
         return 0
     if rule.extension.max_count is None:
@@ -291,12 +287,10 @@ def extension_left(deadline: CaseDeadline, engine: DeadlineEngine | None = None)
     return max(0, rule.extension.max_count - deadline.extension_days)
 
 
-def may_approve_extension(
-    deadline: CaseDeadline, user: User, engine: DeadlineEngine | None = None
-) -> bool:
+def may_approve_extension(deadline: CaseDeadline, user: User, engine: DeadlineEngine) -> bool:
     """X4 needs the head of the body (XF 34): an agency head or an administrator; F12 the head
     of the reconsideration body (FY 62(1)): flagged office staff or an administrator."""
-    rule = (engine or default_engine()).rule(deadline.rule_id)
+    rule = engine.rule(deadline.rule_id)
     if rule.extension is None:
         return False
     roles = {user.role.value}
@@ -310,7 +304,7 @@ def may_approve_extension(
 def available_actions(
     view: StaffCaseView,
     user: User,
-    engine: DeadlineEngine | None = None,
+    engine: DeadlineEngine,
     *,
     today: date | None = None,
 ) -> tuple[Action, ...]:
@@ -335,7 +329,7 @@ def _guard_passes(
     row: Transition,
     view: StaffCaseView,
     user: User,
-    engine: DeadlineEngine | None,
+    engine: DeadlineEngine,
     today: date | None,
 ) -> bool:
     if guard is Guard.once_correction:

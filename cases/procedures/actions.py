@@ -24,50 +24,74 @@ scheduler.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import date
-from enum import StrEnum
 from typing import Any
 
 import aiosqlite
-from pydantic import BaseModel
 
-from cases.i18n import N_
-from cases.intake.forms import Procedure
-from cases.law.deadline_rules import DeadlineEngine, citation, default_engine
+from cases.intake.form_engine import Procedure
+from cases.law.deadline_rules import DeadlineEngine
 from cases.org.users import User
 from cases.procedures.access import (
     StaffCaseView,
     available_actions,
     extendable_deadline,
+    extension_left,
     respondent_case_view,
     review_period_ended,
     staff_case_view,
     supply_period_ended,
 )
+from cases.procedures.action_steps import (
+    ALREADY,
+    DECISION_RULES,
+    MAX_REPLY_FILES,
+    MAX_REPLY_TEXT,
+    NOT_ALLOWED,
+    REPLY_TOO_LONG,
+    REVIEW_PERIOD_ENDED,
+    ActionInput,
+    ActionResult,
+    NoticeSink,
+    Outcome,
+    ReplyFile,
+    basis_of,
+    basis_params,
+    copy_recorded,
+    due_of,
+    guards_of,
+    notice_dedup_key,
+    notice_params,
+    receipt_refused,
+    reply_recorded,
+    running_due,
+    staff_event,
+    transition_status,
+    typed_params,
+    variant_of,
+)
 from cases.procedures.case_clocks import (
-    ClockError,
-    ExtensionChanged,
     cancel_case_deadlines,
     cancel_deadline,
-    expire_acceptance_reviews,
     extend_deadline,
-    get_deadline,
     mark_met,
     open_deadline,
-    open_deadlines,
     pause_case,
     resume_case,
 )
-from cases.procedures.history import append_event
+from cases.procedures.deadline_records import (
+    CaseDeadline,
+    ClockError,
+    ExtensionChanged,
+    get_deadline,
+    open_deadlines,
+)
+from cases.procedures.deadline_recount import expire_acceptance_reviews
 from cases.procedures.statuses import CaseStatus
 from cases.procedures.transitions import (
     DUE_KEYS,
-    PETITION_COMPLAINT,
     PETITION_FORWARDED_TO,
     ROLE_SCOPE,
-    TRANSITIONS,
     Action,
     Guard,
     Notice,
@@ -78,151 +102,6 @@ from cases.procedures.transitions import (
 )
 from cases.store.db import Database, row_in
 from cases.store.time import Clock, legal_today, to_db
-
-ORDINARY = N_("ordinary procedure")
-SIMPLIFIED = N_("simplified procedure")  # FY 53-54: F9 3 WD, F10 5 WD, decision in 30 days
-
-# Refusals the handler explains (English msgids; ``ActionResult.facts`` fills them).
-REVIEW_PERIOD_ENDED = N_(
-    "The acceptance review period ended on {review_due}: the application is deemed accepted "
-    "as of that day (Administrative Reconsideration Law, Art. 30(3)). A notice to correct or "
-    "a refusal is no longer possible; record the acceptance instead."
-)
-REPLY_TOO_LONG = N_(
-    "The reply is too long for the chat: send at most 4,000 characters of text and 20 files, "
-    "and the rest on paper."
-)
-RECEIPT_IN_FUTURE = N_("The date the respondent received the copy cannot be in the future.")
-RECEIPT_BEFORE_ACCEPTANCE = N_(
-    "The respondent cannot have received the copy before the case was accepted on "
-    "{accepted_on}. Please check the date."
-)
-
-
-NoticeSink = Callable[[aiosqlite.Connection, int, str, dict[str, Any], str], Awaitable[bool]]
-"""``(conn, case_id, kind, params, dedup_key) -> queued``: writes one outbox row inside the
-caller's transaction (``scheduling.notices.queue_case_notice`` bound to a clock)."""
-
-
-# -- actions ------------------------------------------------------------------------------------
-
-
-class Outcome(StrEnum):
-    done = "done"
-    already = "already"  # a double press, or the case moved on
-    not_allowed = "not_allowed"  # this person may not act on this case
-    refused = "refused"  # the law or the clock does not allow it (see ``error``)
-
-
-@dataclass(frozen=True)
-class ActionResult:
-    outcome: Outcome
-    status: CaseStatus | None = None
-    facts: dict[str, Any] = field(default_factory=dict)
-    """Dates and figures the handler shows staff (ISO dates)."""
-    error: str | None = None
-
-
-_ALREADY = ActionResult(Outcome.already)
-_NOT_ALLOWED = ActionResult(Outcome.not_allowed)
-
-DECISION_RULES = ("F12", "F13")
-
-
-async def _transition(
-    conn: aiosqlite.Connection,
-    case_id: int,
-    from_status: CaseStatus,
-    to_status: CaseStatus,
-    now: str,
-) -> bool:
-    """The guard that makes every action happen once."""
-    cursor = await conn.execute(
-        "UPDATE cases SET status = ?, updated_at = ? WHERE id = ? AND status = ?",
-        (to_status, now, case_id, from_status),
-    )
-    return cursor.rowcount == 1
-
-
-async def staff_event(
-    conn: aiosqlite.Connection,
-    case_id: int,
-    now: str,
-    actor: User | None,
-    kind: str,
-    detail: dict[str, Any],
-) -> None:
-    """An audit row with the actor's id and role (``system`` when the scheduler acts)."""
-    await append_event(
-        conn,
-        case_id,
-        at=now,
-        actor_id=actor.telegram_id if actor else None,
-        actor_role=actor.role.value if actor else "system",
-        kind=kind,
-        detail=detail,
-    )
-
-
-async def _due(conn: aiosqlite.Connection, deadline_id: int) -> tuple[str, bool]:
-    """(last day, provisional) of a stored deadline: a notice shows the date with the
-    provisional note when the holiday calendar does not cover it yet (domain §1.2)."""
-    row = await row_in(
-        conn, "SELECT due_on, provisional FROM case_deadlines WHERE id = ?", (deadline_id,)
-    )
-    assert row is not None
-    return str(row[0]), bool(row[1])
-
-
-async def _running_due(
-    conn: aiosqlite.Connection, case_id: int, rules: tuple[str, ...]
-) -> tuple[str, bool]:
-    row = await row_in(
-        conn,
-        "SELECT due_on, provisional FROM case_deadlines WHERE case_id = ?"
-        " AND status IN ('open', 'paused')"
-        f" AND rule_id IN ({','.join('?' for _ in rules)}) ORDER BY due_on LIMIT 1",
-        (case_id, *rules),
-    )
-    return (str(row[0]), bool(row[1])) if row else ("", False)
-
-
-def _basis(law: str, article: str, suffix_zh: str = "", suffix_en: str = "") -> dict[str, str]:
-    zh, en = citation(law, article)
-    return {"basis_zh": zh + suffix_zh, "basis_en": en + suffix_en}
-
-
-class ReplyFile(BaseModel):
-    """One file of the respondent's evidence, kept as citizen evidence is (cases.intake.service
-    ``AttachmentIn``): the Telegram file and the SHA-256 of what was received."""
-
-    kind: str
-    file_id: str
-    file_unique_id: str
-    size: int
-    sha256: str | None
-    file_name: str | None = None
-    mime_type: str | None = None
-
-
-MAX_REPLY_FILES = 20
-MAX_REPLY_TEXT = 4000
-
-
-@dataclass(frozen=True)
-class ActionInput:
-    """What staff chose or typed for an action (each action reads the fields it needs)."""
-
-    simplified: bool = False  # accept: the simplified procedure (FY 53-54)
-    reason: str = ""  # refuse, extend, suspend: shown to the citizen
-    missing: str = ""  # correct: what the applicant must supply
-    received_on: date | None = None  # copy sent: the respondent's receipt day
-    terminating_ground: bool = False  # suspend: FY 39(1) items 1, 2, 4 (F17 starts)
-    days: int = 0  # extend: days added
-    expected_total: int = 0  # extend: the extension total the button was shown with
-    reply_text: str = ""  # reply received: the respondent's written reply (in the chat)
-    reply_files: tuple[ReplyFile, ...] = ()  # reply received: its evidence, as sent
-    paper: bool = False  # reply received: the office records a reply that came on paper
 
 
 class CaseActions:
@@ -235,22 +114,36 @@ class CaseActions:
         clock: Clock,
         notify: NoticeSink,
         *,
-        engine: DeadlineEngine | None = None,
+        engine: DeadlineEngine,
     ) -> None:
         self._db = db
         self._clock = clock
         self._notify = notify
-        self._engine = engine
-
-    @property
-    def engine(self) -> DeadlineEngine:
-        return self._engine or default_engine()
+        self.engine = engine
 
     def _now(self) -> str:
         return to_db(self._clock.now())
 
-    def _today(self) -> date:
+    def today(self) -> date:
         return legal_today(self._clock)
+
+    # -- what a handler shows: the case as this person may see it, and their actions ------
+
+    async def staff_view(self, case_id: int, user: User) -> StaffCaseView | None:
+        """The case page for staff; None when this person may not open it."""
+        return await staff_case_view(self._db, case_id, user, self.engine)
+
+    async def respondent_view(self, case_id: int, user: User) -> StaffCaseView | None:
+        """The respondent agency's view of a reconsideration it answers (FY 48)."""
+        return await respondent_case_view(self._db, case_id, user, self.engine)
+
+    def available(self, view: StaffCaseView, user: User) -> tuple[Action, ...]:
+        """The actions this person may take on the case today (the table's rows)."""
+        return available_actions(view, user, self.engine, today=self.today())
+
+    def extension_left(self, deadline: CaseDeadline) -> int | None:
+        """Days still grantable on this deadline (None: no cap in law)."""
+        return extension_left(deadline, self.engine)
 
     # -- the one entry point ----------------------------------------------------------------
 
@@ -262,23 +155,23 @@ class CaseActions:
         compare-and-set status change, the clocks started or stopped, the event and the
         citizen's notice. A double press or a race finds the status moved: ``already``."""
         given = given or ActionInput()
-        if Guard.review_period in _guards_of(action):
+        if Guard.review_period in guards_of(action):
             ended = await self._review_ended(case_id, user)
             if ended is not None:
                 return ended
         view, stop = await self._authorise(case_id, user, action)
         if stop or view is None:
-            return stop or _NOT_ALLOWED
-        row = transition_for(action, view.procedure, _variant(action, view, given))
+            return stop or NOT_ALLOWED
+        row = transition_for(action, view.procedure, variant_of(action, view, given))
         if row is None:
-            return _ALREADY
+            return ALREADY
         if row.extend:
             return await self._extend(view, row, user, given)
-        today = self._today()
+        today = self.today()
         on = today
         facts: dict[str, Any] = {}
         if action is Action.copy_sent:
-            refused = _receipt_refused(view, given.received_on, today)
+            refused = receipt_refused(view, given.received_on, today)
             if refused is not None:
                 return refused
             assert given.received_on is not None
@@ -303,7 +196,13 @@ class CaseActions:
         if row.pause:
             try:
                 await pause_case(
-                    self._db, view.id, row.pause, today, user.telegram_id, self._clock
+                    self._db,
+                    view.id,
+                    row.pause,
+                    today,
+                    user.telegram_id,
+                    self._clock,
+                    engine=self.engine,
                 )
             except ClockError:
                 nothing_paused = not any(d.status == "paused" for d in view.deadlines)
@@ -311,8 +210,10 @@ class CaseActions:
                     return ActionResult(Outcome.refused, error="no running clock to suspend")
         if row.resume:
             with contextlib.suppress(ClockError):  # resumed by an earlier press
-                await resume_case(self._db, view.id, today, user.telegram_id, self._clock)
-        for deadline in await open_deadlines(self._db, view.id) if row.cancel else ():
+                await resume_case(
+                    self._db, view.id, today, user.telegram_id, self._clock, engine=self.engine
+                )
+        for deadline in await open_deadlines(self._db, view.id, self.engine) if row.cancel else ():
             if deadline.rule_id in row.cancel:
                 with contextlib.suppress(ClockError):
                     await cancel_deadline(
@@ -321,12 +222,12 @@ class CaseActions:
         target = row.target or view.status
         now = self._now()
         async with self._db.transaction() as conn:
-            if not await _transition(conn, view.id, view.status, target, now):
-                return _ALREADY
-            if Guard.copy_once in row.guards and await _copy_recorded(conn, view.id):
-                return _ALREADY
-            if Guard.reply_once in row.guards and await _reply_recorded(conn, view.id):
-                return _ALREADY
+            if not await transition_status(conn, view.id, view.status, target, now):
+                return ALREADY
+            if Guard.copy_once in row.guards and await copy_recorded(conn, view.id):
+                return ALREADY
+            if Guard.reply_once in row.guards and await reply_recorded(conn, view.id):
+                return ALREADY
             if row.stop_all:
                 await cancel_case_deadlines(
                     conn,
@@ -347,7 +248,7 @@ class CaseActions:
                 if rule_id in DUE_KEYS:
                     facts[DUE_KEYS[rule_id]], facts["provisional"] = due, provisional
             if row.report_due:
-                due, provisional = await _running_due(conn, view.id, row.report_due)
+                due, provisional = await running_due(conn, view.id, row.report_due)
                 facts[DUE_KEYS[row.report_due[0]]], facts["provisional"] = due, provisional
             if row.next_rule:
                 following = self.engine.compute(row.next_rule, today)
@@ -356,7 +257,7 @@ class CaseActions:
             forwarded_to = PETITION_FORWARDED_TO.get(row.variant or "")
             if forwarded_to:
                 facts["forwarded_to"] = forwarded_to
-            detail = {**facts, **_typed(action, given)}
+            detail = {**facts, **typed_params(action, given)}
             if action is Action.accept:
                 detail.update(simplified=row.variant == "simplified")
                 if ended is not None:
@@ -370,8 +271,8 @@ class CaseActions:
                     conn,
                     view.id,
                     Notice.accepted_after_review if ended else row.notice,
-                    _notice_params(row, detail, facts),
-                    _dedup(row, view.id, today),
+                    notice_params(row, detail, facts),
+                    notice_dedup_key(row, view.id, today),
                 )
         return ActionResult(Outcome.done, target, facts)
 
@@ -381,13 +282,13 @@ class CaseActions:
         self, case_id: int, user: User, action: Action
     ) -> tuple[StaffCaseView | None, ActionResult | None]:
         """Re-read the case and the person's rights; (view, None) when the action may run."""
-        view = await staff_case_view(self._db, case_id, user)
+        view = await staff_case_view(self._db, case_id, user, self.engine)
         if view is None and ROLE_SCOPE.get(user.role) is Scope.respondent:
-            view = await respondent_case_view(self._db, case_id, user)
+            view = await respondent_case_view(self._db, case_id, user, self.engine)
         if view is None or user.role not in roles_acting_on(view.procedure):
-            return None, _NOT_ALLOWED
-        if action not in available_actions(view, user, self._engine, today=self._today()):
-            return view, _ALREADY
+            return None, NOT_ALLOWED
+        if action not in available_actions(view, user, self.engine, today=self.today()):
+            return view, ALREADY
         return view, None
 
     async def _close_met(
@@ -397,11 +298,11 @@ class CaseActions:
         fine."""
         if not rules:
             return
-        for deadline in await open_deadlines(self._db, case_id):
+        for deadline in await open_deadlines(self._db, case_id, self.engine):
             if deadline.rule_id in rules:
                 with contextlib.suppress(ClockError):
                     await mark_met(
-                        self._db, deadline.id, user.telegram_id, on or self._today(), self._clock
+                        self._db, deadline.id, user.telegram_id, on or self.today(), self._clock
                     )
 
     async def _close_missed(self, case_id: int, rules: tuple[str, ...], user: User) -> None:
@@ -416,7 +317,7 @@ class CaseActions:
                         self._db,
                         row["id"],
                         user.telegram_id,
-                        self._today(),
+                        self.today(),
                         self._clock,
                         late_ok=True,
                     )
@@ -440,7 +341,7 @@ class CaseActions:
             (case_id, rule_id),
         )
         if running is not None:
-            return await _due(conn, int(running[0]))
+            return await due_of(conn, int(running[0]))
         deadline_id = await open_deadline(
             conn,
             case_id,
@@ -449,9 +350,9 @@ class CaseActions:
             simplified=simplified,
             clock=self._clock,
             actor_id=user.telegram_id,
-            engine=self._engine,
+            engine=self.engine,
         )
-        return await _due(conn, deadline_id)
+        return await due_of(conn, deadline_id)
 
     async def _deemed_on(self, case_id: int) -> date | None:
         """The F5 last day when the scheduler already marked F5 missed (FY 30(3)) but has not
@@ -468,10 +369,10 @@ class CaseActions:
     async def _review_ended(self, case_id: int, user: User) -> ActionResult | None:
         """FY 30(2)-(3): 补正 and 不予受理 belong to the review period; once F5 has passed the
         application is deemed accepted (even before the scheduler records it)."""
-        view = await staff_case_view(self._db, case_id, user)
+        view = await staff_case_view(self._db, case_id, user, self.engine)
         if view is None or view.status is not CaseStatus.submitted:
             return None
-        ended = review_period_ended(view, self._today())
+        ended = review_period_ended(view, self.today())
         if ended is None:
             return None
         return ActionResult(
@@ -491,7 +392,7 @@ class CaseActions:
         holds that compare-and-set (``extend_deadline``); the notice follows in a second."""
         deadline = extendable_deadline(view, row.extend)
         if deadline is None or deadline.extension_days != given.expected_total:
-            return _ALREADY
+            return ALREADY
         try:
             new_due = await extend_deadline(
                 self._db,
@@ -500,14 +401,14 @@ class CaseActions:
                 given.days,
                 given.reason,
                 self._clock,
-                engine=self._engine,
+                engine=self.engine,
                 expected_days=given.expected_total,
             )
         except ExtensionChanged:
-            return _ALREADY  # a second approver's simultaneous press: one extension only
+            return ALREADY  # a second approver's simultaneous press: one extension only
         except ClockError as error:
             return ActionResult(Outcome.refused, error=str(error))
-        stored = await get_deadline(self._db, deadline.id)
+        stored = await get_deadline(self._db, deadline.id, self.engine)
         provisional = bool(stored and stored.provisional)
         total = deadline.extension_days + given.days
         params: dict[str, Any] = {
@@ -520,7 +421,7 @@ class CaseActions:
         if row.action is Action.extend:
             params["what_msgid"] = self.engine.rule(deadline.rule_id).title
         assert row.notice is not None and row.basis is not None
-        params.update(_basis_of(row))
+        params.update(basis_of(row))
         async with self._db.transaction() as conn:
             await self._notify(
                 conn, view.id, row.notice, params, f"notice:extended:{deadline.id}:{total}"
@@ -587,7 +488,7 @@ class CaseActions:
 
     async def decide(self, case_id: int, user: User) -> ActionResult:
         """作出复议决定 (F12/F13 met) or, on a petition, 出具处理意见 (X4 met)."""
-        view = await staff_case_view(self._db, case_id, user)
+        view = await staff_case_view(self._db, case_id, user, self.engine)
         petition = view is not None and view.procedure is Procedure.petition
         return await self.run(Action.conclude if petition else Action.decide, case_id, user)
 
@@ -617,112 +518,11 @@ SIMPLIFIED_RULES = frozenset({"F9", "F10", "F13"})
 """Clocks whose period differs in the simplified procedure (FY 53-54)."""
 
 
-def _guards_of(action: Action) -> frozenset[Guard]:
-    return frozenset(g for row in TRANSITIONS if row.action is action for g in row.guards)
-
-
-def _variant(action: Action, view: StaffCaseView, given: ActionInput) -> str | None:
-    """Which row of the action applies: the track, the petition kind, the suspension
-    ground."""
-    if action is Action.accept and view.procedure is Procedure.reconsideration:
-        return "simplified" if given.simplified else "ordinary"
-    if action is Action.accept and view.procedure is Procedure.petition:
-        kind = view.petition_kind or PETITION_COMPLAINT
-        return kind if kind in PETITION_FORWARDED_TO else PETITION_COMPLAINT
-    if action is Action.suspend:
-        return "terminating" if given.terminating_ground else "other"
-    return None
-
-
-def _typed(action: Action, given: ActionInput) -> dict[str, Any]:
-    """What staff chose or typed, as the event and the notice record it."""
-    if action is Action.correct:
-        return {"missing": given.missing}
-    if action is Action.suspend:
-        return {"reason": given.reason, "terminating_ground": given.terminating_ground}
-    if action is Action.refuse:
-        return {"reason": given.reason}
-    if action is Action.reply_received:
-        return {
-            "text": given.reply_text,
-            "files": [f.model_dump() for f in given.reply_files],
-            "paper": given.paper,
-        }
-    return {}
-
-
-def _receipt_refused(
-    view: StaffCaseView, received_on: date | None, today: date
-) -> ActionResult | None:
-    """The respondent's receipt day: not in the future, not before the acceptance."""
-    if received_on is None or received_on > today:
-        return ActionResult(Outcome.refused, view.status, error=RECEIPT_IN_FUTURE)
-    if view.accepted_on is not None and received_on < view.accepted_on:
-        return ActionResult(
-            Outcome.refused,
-            view.status,
-            {"accepted_on": view.accepted_on.isoformat()},
-            error=RECEIPT_BEFORE_ACCEPTANCE,
-        )
-    return None
-
-
-async def _reply_recorded(conn: aiosqlite.Connection, case_id: int) -> bool:
-    return bool(
-        await row_in(
-            conn,
-            "SELECT 1 FROM case_events WHERE case_id = ? AND kind = 'reply_received'",
-            (case_id,),
-        )
-    )
-
-
-async def _copy_recorded(conn: aiosqlite.Connection, case_id: int) -> bool:
-    """F10 runs once (FY 48): a copy-sent event or an F10 row means it was recorded."""
-    return bool(
-        await row_in(
-            conn, "SELECT 1 FROM case_events WHERE case_id = ? AND kind = 'copy_sent'", (case_id,)
-        )
-        or await row_in(
-            conn,
-            "SELECT 1 FROM case_deadlines WHERE case_id = ? AND rule_id = 'F10'",
-            (case_id,),
-        )
-    )
-
-
-def _basis_of(row: Transition) -> dict[str, str]:
-    assert row.basis is not None
-    basis = row.basis
-    return _basis(basis.law, basis.article, basis.paragraph_zh, basis.paragraph_en)
-
-
-def _notice_params(
-    row: Transition, detail: dict[str, Any], facts: dict[str, Any]
-) -> dict[str, Any]:
-    """The notice's facts. XF 30(3): a forwarded report's notice names nobody and nothing of
-    the matter, only the day and the article."""
-    if row.notice is Notice.report_forwarded:
-        return {"accepted_on": facts["accepted_on"], **_basis_of(row)}
-    params = {**detail, **(_basis_of(row) if row.basis else {})}
-    params.pop("forwarded_to", None)
-    if row.action is Action.accept and row.procedure is Procedure.reconsideration:
-        params["track_msgid"] = SIMPLIFIED if row.variant == "simplified" else ORDINARY
-    return params
-
-
-def _dedup(row: Transition, case_id: int, today: date) -> str:
-    """One notice per case and event; suspension and resumption may happen more than once
-    (one a day)."""
-    key = f"notice:{row.event}:{case_id}"
-    return f"{key}:{today.isoformat()}" if row.action in (Action.suspend, Action.resume) else key
-
-
 # -- deemed acceptance (FY 30(3)) ---------------------------------------------------------------
 
 
 async def settle_deemed_acceptances(
-    db: Database, clock: Clock, notify: NoticeSink, *, engine: DeadlineEngine | None = None
+    db: Database, clock: Clock, notify: NoticeSink, *, engine: DeadlineEngine
 ) -> list[int]:
     """F5 ended without a decision: the case is accepted as of the F5 last day (FY 30(3)).
 
@@ -746,14 +546,14 @@ async def settle_deemed_acceptances(
         case_id, accepted_on = int(row["id"]), str(row["due_on"])
         now = to_db(clock.now())
         async with db.transaction() as conn:
-            if not await _transition(
+            if not await transition_status(
                 conn, case_id, CaseStatus.submitted, CaseStatus.accepted, now
             ):
                 continue
             await staff_event(
                 conn, case_id, now, None, "accepted", {"accepted_on": accepted_on, "deemed": True}
             )
-            decision_due, provisional = await _running_due(conn, case_id, DECISION_RULES)
+            decision_due, provisional = await running_due(conn, case_id, DECISION_RULES)
             await notify(
                 conn,
                 case_id,
@@ -762,7 +562,7 @@ async def settle_deemed_acceptances(
                     "accepted_on": accepted_on,
                     "decision_due": decision_due,
                     "provisional": provisional,
-                    **_basis("FY", "30", "第三款", "(3)"),
+                    **basis_params("FY", "30", "第三款", "(3)"),
                 },
                 f"notice:deemed_accepted:{case_id}",
             )

@@ -31,231 +31,30 @@ allowance, and the period must still be running (an extension is decided before 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Any, get_args
+from datetime import date
+from typing import Any
 
 import aiosqlite
-from dateutil.relativedelta import relativedelta
-from pydantic import BaseModel, ConfigDict
 
-from cases.law.calendar import Counted, LegalCalendar
 from cases.law.deadline_rules import (
-    RECONSIDERATION_HEAD,
-    ROOM_LEAD,
     DeadlineEngine,
-    Direction,
-    PauseReason,
-    Rule,
-    Unit,
-    UnknownRule,
-    count_period,
-    default_engine,
 )
-from cases.procedures.history import append_event
+from cases.procedures.deadline_records import (
+    PAUSE_REASONS,
+    RUNNING,
+    ChangedDeadline,
+    ClockError,
+    ExtensionChanged,
+    actor_role,
+    approver_roles,
+    check_not_future,
+    clock_event,
+    deadline_row,
+    recount,
+    rule_or_none,
+)
 from cases.store.db import Database, row_in, rows_in
 from cases.store.time import Clock, legal_today, to_db
-
-PAUSE_REASONS: frozenset[str] = frozenset(get_args(PauseReason))
-RUNNING = ("open", "paused")
-
-
-class ClockError(ValueError):
-    """A clock operation the law or the case's state does not allow; the message says why."""
-
-
-class ExtensionChanged(ClockError):
-    """Another approver extended this period since the extension was chosen."""
-
-
-@dataclass(frozen=True, slots=True)
-class PauseInterval:
-    started_on: date
-    ended_on: date
-    reason: str
-
-
-class CaseDeadline(BaseModel):
-    """A stored deadline, as the handlers and the scheduler read it."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: int
-    case_id: int
-    rule_id: str
-    title: str  # English msgid; translate where shown
-    actor: str
-    trigger_on: date
-    due_on: date
-    provisional: bool
-    status: str
-    simplified: bool
-    unit: Unit
-    count: int
-    direction: Direction
-    basis: str
-    paused_since: date | None
-    paused_days: int
-    extension_days: int
-
-
-class ChangedDeadline(BaseModel):
-    """A deadline whose last day moved: tell whoever must act (and the citizen)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    deadline_id: int
-    case_id: int
-    rule_id: str
-    old_due: date
-    new_due: date
-    provisional: bool
-
-
-# -- the pure part ------------------------------------------------------------------------------
-
-
-def clock_due(
-    calendar: LegalCalendar,
-    unit: Unit,
-    count: int,
-    trigger: date,
-    *,
-    direction: Direction = "after",
-    extension: int = 0,
-    pauses: Sequence[PauseInterval] = (),
-    restart_on: Iterable[str] = (),
-) -> Counted:
-    """The last day of a period with closed pauses and granted extensions (see module doc)."""
-    total = count + extension
-    if direction == "before" or not pauses:
-        return count_period(calendar, unit, trigger, total, direction)
-    ordered = sorted(pauses, key=lambda p: (p.started_on, p.ended_on))
-    if unit in (Unit.MONTHS, Unit.YEARS):
-        delta = relativedelta(months=total) if unit is Unit.MONTHS else relativedelta(years=total)
-        shift = sum((p.ended_on - p.started_on).days for p in ordered)
-        return calendar.roll_forward(trigger + delta + timedelta(days=shift))
-    restart = frozenset(restart_on)
-    position, remaining, provisional = trigger, total, False
-    for pause in ordered:
-        if pause.reason in restart:
-            remaining = total
-        elif unit is Unit.WORKING_DAYS:
-            used = calendar.workdays_between(position, pause.started_on)
-            provisional = provisional or any(
-                not calendar.covers(date(y, 1, 1))
-                for y in range(position.year, pause.started_on.year + 1)
-            )
-            remaining = max(0, remaining - used)
-        else:
-            remaining = max(0, remaining - (pause.started_on - position).days)
-        position = max(position, pause.ended_on)
-    if remaining == 0:
-        day, late_provisional = calendar.roll_forward(position)
-    else:
-        day, late_provisional = count_period(calendar, unit, position, remaining)
-    return Counted(day, provisional or late_provisional)
-
-
-# -- helpers ------------------------------------------------------------------------------------
-
-
-async def _actor_role(conn: aiosqlite.Connection, actor_id: int | None) -> str:
-    if actor_id is None:
-        return "system"
-    row = await row_in(conn, "SELECT role FROM users WHERE telegram_id = ?", (actor_id,))
-    if row is None:
-        raise ClockError(f"unknown user {actor_id}")
-    return str(row["role"])
-
-
-async def _approver_roles(conn: aiosqlite.Connection, actor_id: int | None) -> set[str]:
-    """The person's role, and ``reconsideration_head`` for the flagged head of the 复议机构,
-    ``room_lead`` for the flagged lead of a mediation room (MA)."""
-    role = await _actor_role(conn, actor_id)
-    roles = {role}
-    if role == "mediator":
-        row = await row_in(conn, "SELECT leads_room FROM users WHERE telegram_id = ?", (actor_id,))
-        if row is not None and row[0]:
-            roles.add(ROOM_LEAD)
-    if role == "office_staff":
-        row = await row_in(
-            conn, "SELECT heads_reconsideration FROM users WHERE telegram_id = ?", (actor_id,)
-        )
-        if row is not None and row[0]:
-            roles.add(RECONSIDERATION_HEAD)
-    return roles
-
-
-async def _event(
-    conn: aiosqlite.Connection,
-    case_id: int,
-    actor_id: int | None,
-    actor_role: str,
-    kind: str,
-    detail: dict[str, Any],
-    clock: Clock,
-) -> None:
-    await append_event(
-        conn,
-        case_id,
-        at=to_db(clock.now()),
-        actor_id=actor_id,
-        actor_role=actor_role,
-        kind=kind,
-        detail=detail,
-    )
-
-
-async def _closed_pauses(conn: aiosqlite.Connection, deadline_id: int) -> list[PauseInterval]:
-    rows = await rows_in(
-        conn,
-        "SELECT started_on, ended_on, reason FROM deadline_pauses"
-        " WHERE deadline_id = ? AND ended_on IS NOT NULL ORDER BY started_on, id",
-        (deadline_id,),
-    )
-    return [
-        PauseInterval(date.fromisoformat(r["started_on"]), date.fromisoformat(r["ended_on"]), r[2])
-        for r in rows
-    ]
-
-
-def _rule_or_none(engine: DeadlineEngine, rule_id: str) -> Rule | None:
-    try:
-        return engine.rule(rule_id)
-    except UnknownRule:
-        return None
-
-
-async def _recount(
-    conn: aiosqlite.Connection, row: sqlite3.Row | Mapping[str, Any], engine: DeadlineEngine
-) -> Counted:
-    """The row's last day from its stored period, pauses and extensions (not from settings)."""
-    rule = _rule_or_none(engine, row["rule_id"])
-    return clock_due(
-        engine.calendar,
-        Unit(row["unit"]),
-        row["count"],
-        date.fromisoformat(row["trigger_on"]),
-        direction=row["direction"],
-        extension=row["extension_days"],
-        pauses=await _closed_pauses(conn, row["id"]),
-        restart_on=rule.restart_on_resume if rule else (),
-    )
-
-
-async def _deadline_row(conn: aiosqlite.Connection, deadline_id: int) -> sqlite3.Row:
-    row = await row_in(conn, "SELECT * FROM case_deadlines WHERE id = ?", (deadline_id,))
-    if row is None:
-        raise ClockError(f"no deadline {deadline_id}")
-    return row
-
-
-def _check_not_future(on: date, clock: Clock) -> None:
-    if on > legal_today(clock):
-        raise ClockError(f"{on.isoformat()} is in the future")
-
 
 # -- writes -------------------------------------------------------------------------------------
 
@@ -272,7 +71,8 @@ async def open_deadline(
     engine: DeadlineEngine | None = None,
 ) -> int:
     """Start a rule's clock inside the caller's transaction (e.g. F5 on case submission)."""
-    engine = engine or default_engine()
+    # Only cases/reception/booking.py still opens X2 without one (its split is pending).
+    engine = engine if engine is not None else DeadlineEngine()
     deadline = engine.compute(rule_id, trigger, simplified=simplified)
     running = await row_in(
         conn,
@@ -282,7 +82,7 @@ async def open_deadline(
     )
     if running is not None:
         raise ClockError(f"{rule_id} is already running for case {case_id}")
-    role = await _actor_role(conn, actor_id)
+    role = await actor_role(conn, actor_id)
     now = to_db(clock.now())
     cursor = await conn.execute(
         "INSERT INTO case_deadlines(case_id, rule_id, trigger_on, due_on, provisional, status,"
@@ -305,7 +105,7 @@ async def open_deadline(
     )
     deadline_id = cursor.lastrowid
     assert deadline_id is not None
-    await _event(
+    await clock_event(
         conn,
         case_id,
         actor_id,
@@ -333,16 +133,15 @@ async def pause_case(
     actor_id: int | None,
     clock: Clock,
     *,
-    engine: DeadlineEngine | None = None,
+    engine: DeadlineEngine,
 ) -> list[int]:
     """Stop the running deadlines the reason pauses (``Rule.pausable``); returns their ids."""
     if reason not in PAUSE_REASONS:
         raise ClockError(f"unknown pause reason {reason!r}; known: {sorted(PAUSE_REASONS)}")
-    _check_not_future(on, clock)
-    engine = engine or default_engine()
+    check_not_future(on, clock)
     day = on.isoformat()
     async with db.transaction() as conn:
-        role = await _actor_role(conn, actor_id)
+        role = await actor_role(conn, actor_id)
         rows = await rows_in(
             conn,
             "SELECT * FROM case_deadlines WHERE case_id = ? AND status = 'open'"
@@ -351,7 +150,7 @@ async def pause_case(
         )
         paused = []
         for row in rows:
-            rule = _rule_or_none(engine, row["rule_id"])
+            rule = rule_or_none(engine, row["rule_id"])
             if rule is not None and reason in rule.pausable:
                 paused.append(row)
         if not paused:
@@ -368,7 +167,7 @@ async def pause_case(
                 " started_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (row["id"], case_id, reason, day, actor_id, now, now),
             )
-        await _event(
+        await clock_event(
             conn,
             case_id,
             actor_id,
@@ -394,15 +193,14 @@ async def resume_case(
     actor_id: int | None,
     clock: Clock,
     *,
-    engine: DeadlineEngine | None = None,
+    engine: DeadlineEngine,
 ) -> list[ChangedDeadline]:
     """Restart the paused deadlines of a case; each last day moves as the module doc says."""
-    _check_not_future(on, clock)
-    engine = engine or default_engine()
+    check_not_future(on, clock)
     day = on.isoformat()
     changes: list[ChangedDeadline] = []
     async with db.transaction() as conn:
-        role = await _actor_role(conn, actor_id)
+        role = await actor_role(conn, actor_id)
         rows = await rows_in(
             conn,
             "SELECT * FROM case_deadlines WHERE case_id = ? AND status = 'paused' ORDER BY id",
@@ -420,7 +218,7 @@ async def resume_case(
                 " WHERE deadline_id = ? AND ended_on IS NULL",
                 (day, actor_id, now, row["id"]),
             )
-            new_due, provisional = await _recount(conn, row, engine)
+            new_due, provisional = await recount(conn, row, engine)
             await conn.execute(
                 "UPDATE case_deadlines SET status = 'open', paused_since = NULL,"
                 " paused_days = paused_days + ?, due_on = ?, provisional = ?, updated_at = ?"
@@ -437,7 +235,7 @@ async def resume_case(
                     provisional=provisional,
                 )
             )
-        await _event(
+        await clock_event(
             conn,
             case_id,
             actor_id,
@@ -457,7 +255,7 @@ async def extend_deadline(
     reason: str,
     clock: Clock,
     *,
-    engine: DeadlineEngine | None = None,
+    engine: DeadlineEngine,
     expected_days: int | None = None,
 ) -> date:
     """Grant an extension (X4, F12, F7, M5/M6, MA if configured); returns the new last day.
@@ -475,10 +273,9 @@ async def extend_deadline(
         raise ClockError("an extension is a positive whole number of days")
     if not reason or not reason.strip():
         raise ClockError("an extension needs a reason (the citizen is told it)")
-    engine = engine or default_engine()
     async with db.transaction() as conn:
-        row = await _deadline_row(conn, deadline_id)
-        rule = _rule_or_none(engine, row["rule_id"])
+        row = await deadline_row(conn, deadline_id)
+        rule = rule_or_none(engine, row["rule_id"])
         if rule is None or rule.extension is None:
             raise ClockError(f"{row['rule_id']} cannot be extended: the law allows no extension")
         if row["status"] != "open":
@@ -488,9 +285,9 @@ async def extend_deadline(
         old_due = date.fromisoformat(row["due_on"])
         if legal_today(clock) > old_due:
             raise ClockError("the period has already ended; it can no longer be extended")
-        role = await _actor_role(conn, approver_id)
+        role = await actor_role(conn, approver_id)
         allowance = rule.extension
-        if not await _approver_roles(conn, approver_id) & allowance.approver_roles:
+        if not await approver_roles(conn, approver_id) & allowance.approver_roles:
             raise ClockError(f"a user with role {role!r} cannot approve this extension")
         total = row["extension_days"] + days
         if allowance.max_count is not None and total > allowance.max_count:
@@ -501,7 +298,7 @@ async def extend_deadline(
             )
         extended = dict(row)
         extended["extension_days"] = total
-        new_due, provisional = await _recount(conn, extended, engine)
+        new_due, provisional = await recount(conn, extended, engine)
         await conn.execute(
             "UPDATE case_deadlines SET extension_days = ?, extended_by = ?, extension_reason = ?,"
             " due_on = ?, provisional = ?, updated_at = ? WHERE id = ?",
@@ -515,7 +312,7 @@ async def extend_deadline(
                 deadline_id,
             ),
         )
-        await _event(
+        await clock_event(
             conn,
             row["case_id"],
             approver_id,
@@ -541,7 +338,7 @@ async def extend_deadline(
     return new_due
 
 
-async def _close_row(
+async def close_row(
     conn: aiosqlite.Connection,
     row: sqlite3.Row,
     status: str,
@@ -563,7 +360,7 @@ async def _close_row(
         " closed_by = ?, updated_at = ? WHERE id = ?",
         (status, on.isoformat(), actor_id, now, row["id"]),
     )
-    await _event(
+    await clock_event(
         conn,
         row["case_id"],
         actor_id,
@@ -580,7 +377,7 @@ async def _close_row(
     )
 
 
-async def _close(
+async def close_deadline(
     db: Database,
     deadline_id: int,
     status: str,
@@ -592,11 +389,11 @@ async def _close(
     also: tuple[str, ...] = (),
 ) -> None:
     async with db.transaction() as conn:
-        row = await _deadline_row(conn, deadline_id)
+        row = await deadline_row(conn, deadline_id)
         if row["status"] not in (*RUNNING, *also):
             raise ClockError(f"deadline {deadline_id} is already {row['status']}")
-        role = await _actor_role(conn, actor_id)
-        await _close_row(conn, row, status, kind, actor_id, role, on, clock, extra)
+        role = await actor_role(conn, actor_id)
+        await close_row(conn, row, status, kind, actor_id, role, on, clock, extra)
 
 
 async def mark_met(
@@ -611,10 +408,10 @@ async def mark_met(
     """The act was done on ``on`` (the event records whether that was after the last day).
     ``late_ok``: a clock the scheduler already marked missed may be met late (the
     respondent's reply after F10: its chase-up stops, the lateness stays on record)."""
-    _check_not_future(on, clock)
+    check_not_future(on, clock)
     row = await db.fetch_one("SELECT due_on FROM case_deadlines WHERE id = ?", (deadline_id,))
     late = row is not None and on.isoformat() > row["due_on"]
-    await _close(
+    await close_deadline(
         db,
         deadline_id,
         "met",
@@ -634,7 +431,7 @@ async def cancel_deadline(
     if not reason or not reason.strip():
         raise ClockError("cancelling a deadline needs a reason")
     today = legal_today(clock)
-    await _close(
+    await close_deadline(
         db,
         deadline_id,
         "cancelled",
@@ -656,7 +453,7 @@ async def cancel_case_deadlines(
 ) -> list[int]:
     """Stop every running clock of a case inside the caller's transaction (withdrawal,
     diversion to another procedure, 终止); open pauses are closed too. Returns the ids."""
-    role = await _actor_role(conn, actor_id)
+    role = await actor_role(conn, actor_id)
     today = legal_today(clock)
     rows = await rows_in(
         conn,
@@ -665,7 +462,7 @@ async def cancel_case_deadlines(
         (case_id,),
     )
     for row in rows:
-        await _close_row(
+        await close_row(
             conn,
             row,
             "cancelled",
@@ -677,192 +474,3 @@ async def cancel_case_deadlines(
             {"reason": reason},
         )
     return [row["id"] for row in rows]
-
-
-async def expire_acceptance_reviews(
-    db: Database, today: date, clock: Clock, *, engine: DeadlineEngine | None = None
-) -> list[int]:
-    """F5 reviews whose last day has passed: deemed accepted (FY 30(3)); returns the case ids.
-
-    "审查期限届满之日起视为受理": the acceptance date is the F5 last day, so F9 and F12 (F13 when
-    the case runs the simplified procedure) open with that day as their trigger.
-    """
-    engine = engine or default_engine()
-    accepted: list[int] = []
-    async with db.transaction() as conn:
-        rows = await rows_in(
-            conn,
-            "SELECT * FROM case_deadlines WHERE rule_id = 'F5' AND status = 'open'"
-            " AND due_on < ? ORDER BY due_on, id",
-            (today.isoformat(),),
-        )
-        now = to_db(clock.now())
-        for row in rows:
-            case_id, due_on = row["case_id"], row["due_on"]
-            accepted_on = date.fromisoformat(due_on)
-            await conn.execute(
-                "UPDATE case_deadlines SET status = 'missed', closed_on = ?, updated_at = ?"
-                " WHERE id = ?",
-                (due_on, now, row["id"]),
-            )
-            await _event(
-                conn,
-                case_id,
-                None,
-                "system",
-                "deadline_missed",
-                {"deadline_id": row["id"], "rule_id": "F5", "due_on": due_on},
-                clock,
-            )
-            await _event(
-                conn,
-                case_id,
-                None,
-                "system",
-                "deemed_accepted",
-                {"accepted_on": due_on, "deadline_id": row["id"], "basis": row["basis"]},
-                clock,
-            )
-            simplified = bool(row["simplified"])
-            for rule_id in ("F9", "F13" if simplified else "F12"):
-                running = await row_in(
-                    conn,
-                    "SELECT 1 FROM case_deadlines WHERE case_id = ? AND rule_id = ?"
-                    " AND status IN ('open', 'paused')",
-                    (case_id, rule_id),
-                )
-                if running is None:
-                    await open_deadline(
-                        conn,
-                        case_id,
-                        rule_id,
-                        accepted_on,
-                        simplified=simplified,
-                        clock=clock,
-                        engine=engine,
-                    )
-            accepted.append(case_id)
-    return accepted
-
-
-async def recompute_provisional(
-    db: Database,
-    calendar: LegalCalendar,
-    clock: Clock,
-    *,
-    engine: DeadlineEngine | None = None,
-) -> list[ChangedDeadline]:
-    """After the calendar data was extended: recount every running provisional deadline.
-
-    Clears ``provisional`` where the days are now covered; returns those whose last day moved,
-    so whoever must act (and the citizen) can be told. Call it at start-up after loading the
-    calendar, then ``cases.law.deadline_rules.configure(calendar=...)``.
-    """
-    base = engine or default_engine()
-    engine = DeadlineEngine(calendar, base.local_periods)
-    changed: list[ChangedDeadline] = []
-    async with db.transaction() as conn:
-        rows = await rows_in(
-            conn,
-            "SELECT * FROM case_deadlines WHERE provisional = 1"
-            " AND status IN ('open', 'paused') ORDER BY id",
-        )
-        now = to_db(clock.now())
-        for row in rows:
-            new_due, provisional = await _recount(conn, row, engine)
-            old_due = date.fromisoformat(row["due_on"])
-            if new_due == old_due and provisional:
-                continue
-            await conn.execute(
-                "UPDATE case_deadlines SET due_on = ?, provisional = ?, updated_at = ?"
-                " WHERE id = ?",
-                (new_due.isoformat(), int(provisional), now, row["id"]),
-            )
-            change = ChangedDeadline(
-                deadline_id=row["id"],
-                case_id=row["case_id"],
-                rule_id=row["rule_id"],
-                old_due=old_due,
-                new_due=new_due,
-                provisional=provisional,
-            )
-            await _event(
-                conn,
-                row["case_id"],
-                None,
-                "system",
-                "deadline_recomputed",
-                change.model_dump(mode="json"),
-                clock,
-            )
-            if new_due != old_due:
-                changed.append(change)
-    return changed
-
-
-async def recent_recomputations(db: Database, since: datetime) -> list[ChangedDeadline]:
-    """Moved deadlines recorded since ``since`` (the ``deadline_recomputed`` events written in
-    the same unit as the move). Telling people is a separate unit, so start-up re-reads these:
-    a crash between the two must not leave anyone untold (the notices are deduplicated)."""
-    changes = []
-    for row in await db.fetch_all(
-        "SELECT detail FROM case_events WHERE kind = 'deadline_recomputed' AND at >= ?"
-        " ORDER BY id",
-        (to_db(since),),
-    ):
-        change = ChangedDeadline.model_validate_json(row["detail"])
-        if change.old_due != change.new_due:
-            changes.append(change)
-    return changes
-
-
-# -- reads --------------------------------------------------------------------------------------
-
-
-def _model(row: sqlite3.Row, engine: DeadlineEngine) -> CaseDeadline:
-    rule = _rule_or_none(engine, row["rule_id"])
-    return CaseDeadline(
-        id=row["id"],
-        case_id=row["case_id"],
-        rule_id=row["rule_id"],
-        title=rule.title if rule else row["rule_id"],
-        actor=rule.actor if rule else "",
-        trigger_on=date.fromisoformat(row["trigger_on"]),
-        due_on=date.fromisoformat(row["due_on"]),
-        provisional=bool(row["provisional"]),
-        status=row["status"],
-        simplified=bool(row["simplified"]),
-        unit=Unit(row["unit"]),
-        count=row["count"],
-        direction=row["direction"],
-        basis=row["basis"],
-        paused_since=date.fromisoformat(row["paused_since"]) if row["paused_since"] else None,
-        paused_days=row["paused_days"],
-        extension_days=row["extension_days"],
-    )
-
-
-async def get_deadline(db: Database, deadline_id: int) -> CaseDeadline | None:
-    row = await db.fetch_one("SELECT * FROM case_deadlines WHERE id = ?", (deadline_id,))
-    return None if row is None else _model(row, default_engine())
-
-
-async def open_deadlines(db: Database, case_id: int) -> list[CaseDeadline]:
-    """Running deadlines of a case (open and paused), soonest first."""
-    rows = await db.fetch_all(
-        "SELECT * FROM case_deadlines WHERE case_id = ? AND status IN ('open', 'paused')"
-        " ORDER BY due_on, id",
-        (case_id,),
-    )
-    engine = default_engine()
-    return [_model(row, engine) for row in rows]
-
-
-async def next_deadline(db: Database, case_id: int) -> CaseDeadline | None:
-    """The open deadline due first (a paused one has no running last day)."""
-    row = await db.fetch_one(
-        "SELECT * FROM case_deadlines WHERE case_id = ? AND status = 'open'"
-        " ORDER BY due_on, id LIMIT 1",
-        (case_id,),
-    )
-    return None if row is None else _model(row, default_engine())

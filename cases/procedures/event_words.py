@@ -52,6 +52,7 @@ class _Detail(dict[str, str]):
 ACTOR_NAMES: dict[str, str] = {
     # The same msgids as the reminder texts (scheduling.sender), so one translation serves both.
     "citizen": N_("applicant"),
+    "other_party": N_("other party"),
     "mediator": N_("mediator"),
     "office_staff": N_("office staff"),
     "agency_liaison": N_("agency liaison"),

@@ -26,7 +26,7 @@ from cases.store.db import Database
 from cases.store.time import Clock, to_db
 
 RATEABLE_STATUSES = ("decided", "settled", "closed", "withdrawn")
-"""Case statuses after which the citizen is asked to rate (cases/intake/service.py CASE_STATUSES):
+"""Case statuses after which the citizen is asked to rate (cases/procedures/statuses.py):
 a decision or handling opinion, a mediation agreement (settled) or failure (closed), a
 withdrawal. A refusal or a deemed abandonment is not a handling to rate."""
 

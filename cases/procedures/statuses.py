@@ -11,7 +11,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from cases.i18n import N_
-from cases.intake.forms import Procedure
+from cases.intake.form_engine import Procedure
 
 
 class CaseStatus(StrEnum):

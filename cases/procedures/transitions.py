@@ -10,8 +10,8 @@ reads the same rows to offer the buttons. Rules that are not a plain status chan
 review period, one 补正 only, extension caps and approvers, copy sent once) are named by
 :class:`Guard` and checked in ``cases.procedures.actions``.
 
-The history wording per audience lives in ``cases.intake.service`` (EVENT_TEXTS for the citizen,
-STAFF_EVENT_TEXTS for staff) under each row's ``event``; clock events are worded by
+The history wording per audience lives in ``cases.intake.citizen_cases`` (EVENT_TEXTS for the
+citizen, STAFF_EVENT_TEXTS for staff) under each row's ``event``; clock events are worded by
 ``cases.procedures.history.describe_clock_event``.
 """
 
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from cases.i18n import N_
-from cases.intake.forms import Procedure
+from cases.intake.form_engine import Procedure
 from cases.org.users import Role
 from cases.procedures.statuses import CaseStatus
 

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from cases.i18n import N_
 from cases.law.calendar import LegalCalendar
+from cases.law.deadline_rules import DeadlineEngine
 from cases.org.organisation import Organisation
 from cases.org.users import Role
 from cases.reception.model import (
@@ -36,7 +37,11 @@ class ServiceBase:
         settings: BookingSettings | None = None,
         mailer: Mailer | None = None,
         tz: ZoneInfo = LEGAL_TZ,
+        engine: DeadlineEngine | None = None,
     ) -> None:
+        """``engine``: the process's deadline engine (local periods), for the X2 of a petition
+        registered at the roster; ``calendar`` places the sessions."""
+        self.engine = engine
         self.db = db
         self.clock = clock
         self.org = org

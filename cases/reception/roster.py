@@ -297,7 +297,7 @@ class RosterMixin(ServiceBase):
             " VALUES (?, ?, ?, 'agency', 'received_at_reception', ?)",
             (case_id, now, actor, json.dumps({"number": number, "booking": booking.number})),
         )
-        await open_deadline(conn, case_id, "X2", received_on, clock=self.clock)
+        await open_deadline(conn, case_id, "X2", received_on, clock=self.clock, engine=self.engine)
         return case_id, number
 
     async def totals(self, month: str, agencies: Sequence[str] | None = None) -> list[Row]:

@@ -15,14 +15,8 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from cases.intake.validation import ValidationError, clean_text, parse_yes_no
-from cases.litigation.court_cases import (
-    ATTENDANCE_NAMES,
-    LIMITS,
-    Hearing,
-    HearingNotFound,
-    Lawsuit,
-    LitigationService,
-)
+from cases.litigation.court_cases import LitigationService
+from cases.litigation.models import ATTENDANCE_NAMES, LIMITS, Hearing, HearingNotFound, Lawsuit
 from handlers.filters import NotCommand, When
 from handlers.keyboards import button, grid
 from handlers.litigation.shared import (

@@ -16,14 +16,9 @@ from aiogram.utils.i18n import gettext as _
 
 from cases.i18n import N_
 from cases.intake.validation import ValidationError
-from cases.litigation.court_cases import (
-    HEARING_NOT_STARTED,
-    Hearing,
-    Lawsuit,
-    LawsuitNotFound,
-    LitigationService,
-    parse_hearing_time,
-)
+from cases.litigation.court_cases import LitigationService
+from cases.litigation.hearing_times import parse_hearing_time
+from cases.litigation.models import HEARING_NOT_STARTED, Hearing, Lawsuit, LawsuitNotFound
 from cases.org.users import User
 from cases.store.time import LEGAL_TZ, to_db
 from handlers.filters import NotCommand, When

@@ -1,12 +1,14 @@
-"""Registering a court case (/lawsuit): a short form whose answers stay in FSM data (a small
-JSON dict: the form is short and staff-only), then the receipt with the L3 defence period,
-the hearing and the planner's own reminders for them.
+"""Registering a court case (/lawsuit): the form spec of cases/litigation/registration_form.py
+run on the citizens' form engine (next question, parsing, display), its answers kept in FSM
+data (a small JSON dict: the form is short and staff-only); then the receipt with the L3
+defence period, the hearing, the planner's own preview of their reminders (``Planner.preview``,
+what a pass would write) and, per defendant agency, whom nobody stands for yet
+(``Planner.unstaffed_roles``, the recipient directory's own answer).
 """
 
 from __future__ import annotations
 
 import html
-from datetime import date, timedelta
 from typing import Any
 
 from aiogram import F, Router
@@ -15,20 +17,15 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from cases.i18n import N_, format_date
+from cases.i18n import N_
+from cases.intake.form_engine import NO, YES, Field, Kind, choices_for, display_value, parse_answer
 from cases.intake.forms import PROVISIONAL_NOTE
-from cases.intake.validation import ValidationError, clean_text, parse_date, parse_yes_no
+from cases.intake.validation import ValidationError
 from cases.law.deadline_rules import RULES
-from cases.litigation.court_cases import (
-    LIMITS,
-    UNKNOWN_AGENCY,
-    Lawsuit,
-    LitigationService,
-    RegisterLawsuit,
-    find_agency,
-    parse_hearing_time,
-)
-from cases.store.time import from_db, to_db
+from cases.litigation.court_cases import LitigationService
+from cases.litigation.models import Lawsuit
+from cases.litigation.registration_form import COURT_CASE, registration
+from cases.store.time import from_db
 from handlers.filters import NotCommand, When
 from handlers.keyboards import button, grid
 from handlers.litigation.shared import (
@@ -47,102 +44,28 @@ from handlers.litigation.shared import (
 from handlers.texts import current_locale, joined, t
 from scheduling.planner import Planner
 
-COMPLAINT_MAX_AGE_DAYS = 2 * 365
-"""How far back the complaint copy may have been received (see ``_parse``)."""
+
+def _field(step: object) -> Field | None:
+    """The question ``step`` names, if it is one of the form's (FSM data may be stale)."""
+    if not isinstance(step, str):
+        return None
+    try:
+        return COURT_CASE.field(step)
+    except KeyError:
+        return None
 
 
-COMPLAINT_TOO_OLD = N_(
-    "Please check the year: a court case can be registered only if its complaint copy was "
-    "received in the last two years, on or after {date}."
-)
-
-
-STEPS: tuple[str, ...] = (
-    "agency",
-    "court",
-    "court_case_number",
-    "plaintiff",
-    "act_challenged",
-    "complaint_received_on",
-    "hearing_at",
-    "major",
-    "court_requested_head",
-)
-
-
-YES_NO_STEPS = frozenset({"major", "court_requested_head"})
-
-
-TEXT_STEPS = frozenset({"court", "court_case_number", "plaintiff", "act_challenged"})
-
-
-PROMPTS: dict[str, str] = {
-    "agency": N_("Which agency is the defendant? Press its button, or type its name."),
-    "court": N_("Which court is hearing the case? For example: 谷城县人民法院."),
-    "court_case_number": N_(
-        "What is the court's case number, as written on the complaint copy? For example: "
-        "（2026）鄂0625行初12号."
-    ),
-    "plaintiff": N_(
-        "Who is the plaintiff? The name of the person or organisation; for several, for "
-        "example: 张三等3人."
-    ),
-    "act_challenged": N_(
-        "Which administrative act is challenged? For example the decision and its document number."
-    ),
-    "complaint_received_on": N_(
-        "On which date did the agency receive the copy of the complaint? The 15 days for "
-        "filing the evidence and the defence run from that date (《行政诉讼法》第六十七条)."
-    ),
-    "hearing_at": N_(
-        "When is the hearing? Type the date and time, for example {example}. If the court "
-        "has not set it yet, press “Not set yet”."
-    ),
-    "major": N_(
-        "Is this a major case: one touching a major public interest, of high public concern, "
-        "or liable to cause a mass incident (群体性事件)? In such cases the agency head must "
-        "appear in court in person (最高人民法院关于适用《行政诉讼法》的解释 第一百二十九条)."
-    ),
-    "court_requested_head": N_(
-        "Has the court suggested in writing that the agency head appear in court?"
-    ),
-}
-
-
-LABELS: dict[str, str] = {
-    "agency": N_("Defendant agency"),
-    "court": N_("Court"),
-    "court_case_number": N_("Court case number"),
-    "plaintiff": N_("Plaintiff"),
-    "act_challenged": N_("Act challenged"),
-    "complaint_received_on": N_("Complaint copy received on"),
-    "hearing_at": N_("Court hearing"),
-    "major": N_("Major case"),
-    "court_requested_head": N_("Court asked for the head in writing"),
-}
-
-
-def _yes_no(value: bool) -> str:
-    return _("Yes") if value else _("No")
-
-
-def _next_step(answers: dict[str, Any]) -> str | None:
-    return next((step for step in STEPS if step not in answers), None)
-
-
-def _question(step: str, service: LitigationService) -> tuple[str, InlineKeyboardMarkup | None]:
-    if step == "agency":
-        locale = current_locale()
+def _question(field: Field, service: LitigationService) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The question with its buttons: the agencies, yes / no, or "not set yet"."""
+    step = field.key
+    if field.kind is Kind.agency:
+        choices = choices_for(field, service.org, current_locale())
         buttons = [
-            button(agency.display_name(locale), FormButton(step=step, action="pick", value=i))
-            for i, agency in enumerate(service.org.agencies)
+            button(label, FormButton(step=step, action="pick", value=i))
+            for i, (_value, label) in enumerate(choices)
         ]
-        return _(PROMPTS[step]), grid(buttons, 2)
-    if step == "hearing_at":
-        example = example_time(service)
-        keyboard = grid([button(_("Not set yet"), FormButton(step=step, action="skip"))])
-        return t(PROMPTS[step], example=example), keyboard
-    if step in YES_NO_STEPS:
+        return _(field.prompt), grid(buttons, 2)
+    if field.kind is Kind.yes_no:
         keyboard = grid(
             [
                 button(_("Yes"), FormButton(step=step, action="yes")),
@@ -150,28 +73,25 @@ def _question(step: str, service: LitigationService) -> tuple[str, InlineKeyboar
             ],
             2,
         )
-        return _(PROMPTS[step]), keyboard
-    return _(PROMPTS[step]), None
+        return _(field.prompt), keyboard
+    if field.optional:
+        keyboard = grid([button(_("Not set yet"), FormButton(step=step, action="skip"))])
+        return t(field.prompt, example=example_time(service)), keyboard
+    return _(field.prompt), None
 
 
-def _display(step: str, value: Any, service: LitigationService) -> str:
-    if step == "agency":
-        return service.org.agency(value).display_name(current_locale())
-    if step == "complaint_received_on":
-        return format_date(date.fromisoformat(value), current_locale())
-    if step == "hearing_at":
-        return local_time(from_db(value)) if value else _("Not set yet")
-    if step in YES_NO_STEPS:
-        return _yes_no(bool(value))
-    return str(value)
+def _display(field: Field, value: Any, service: LitigationService) -> str:
+    if value is None:
+        return _("Not set yet")
+    return display_value(field, value, service.org, _, current_locale())
 
 
 def _summary(answers: dict[str, Any], service: LitigationService) -> str:
-    lines = [f"<b>{html.escape(_('New court case (行政应诉)'))}</b>", _("Please check:"), ""]
+    lines = [f"<b>{html.escape(_(COURT_CASE.title))}</b>", _("Please check:"), ""]
     lines += [
-        f"<b>{html.escape(_(LABELS[step]))}</b>: "
-        f"{html.escape(_display(step, answers.get(step), service))}"
-        for step in STEPS
+        f"<b>{html.escape(_(field.label))}</b>: "
+        f"{html.escape(_display(field, answers.get(field.key), service))}"
+        for field in COURT_CASE.asked_fields(answers)
     ]
     return "\n".join(lines)
 
@@ -193,13 +113,13 @@ async def _ask_next(
     service: LitigationService,
     prefix: str | None = None,
 ) -> None:
-    step = _next_step(answers)
+    field = COURT_CASE.next_field(answers)
     await state.set_state(LitigationForm.registering)
-    await state.set_data({"step": step or "summary", "answers": answers})
-    if step is None:
+    await state.set_data({"step": field.key if field else "summary", "answers": answers})
+    if field is None:
         text, keyboard = _summary(answers, service), _summary_keyboard()
     else:
-        text, keyboard = _question(step, service)
+        text, keyboard = _question(field, service)
     if prefix:
         text = prefix + "\n\n" + text
     await message.answer(text, reply_markup=keyboard)
@@ -219,66 +139,45 @@ async def start_lawsuit(
     )
 
 
-def _parse(step: str, text: str, answers: dict[str, Any], service: LitigationService) -> Any:
-    """The answer to ``step`` as stored in the form data (JSON), or ValidationError."""
-    if step == "agency":
-        agency = find_agency(service.org, text)
-        if agency is None:
-            raise ValidationError(UNKNOWN_AGENCY)
-        return agency.id
-    if step in TEXT_STEPS:
-        return clean_text(text, max_len=LIMITS[step])
-    if step == "complaint_received_on":
-        today = service.today()
-        # Two years back: a court case still open that long after the complaint copy came
-        # (first instance, extensions, an appeal) can still be registered for its hearings,
-        # while a mistyped year (1900, 2006) is refused instead of giving an L3 deadline
-        # decades ago.
-        earliest = today - timedelta(days=COMPLAINT_MAX_AGE_DAYS)
-        return parse_date(
-            text,
-            today=today,
-            not_before=earliest,
-            not_before_message=COMPLAINT_TOO_OLD,
-        ).isoformat()
-    if step == "hearing_at":
-        moment = parse_hearing_time(text, now=service.now())
-        service.check_hearing_time(moment, date.fromisoformat(answers["complaint_received_on"]))
-        return to_db(moment)
-    return parse_yes_no(text)
-
-
 async def form_text(message: Message, state: FSMContext, litigation: LitigationService) -> None:
     assert message.text is not None
     data = await state.get_data()
     answers = dict(data.get("answers") or {})
-    step = data.get("step")
-    if step == "summary" or step not in STEPS:
+    field = _field(data.get("step"))
+    if field is None:
         await message.answer(
             _("Please press “Register” or “Cancel”."), reply_markup=_summary_keyboard()
         )
         return
     try:
-        value = _parse(step, message.text, answers, litigation)
+        value = parse_answer(
+            field,
+            message.text,
+            answers,
+            today=litigation.today(),
+            org=litigation.org,
+            translate=_,
+            now=litigation.now(),
+        )
     except ValidationError as error:
-        _text, keyboard = _question(step, litigation)
+        _text, keyboard = _question(field, litigation)
         await message.answer(error_text(error), reply_markup=keyboard)
         return
-    if step == "hearing_at" and litigation.on_rest_day(from_db(value)):
+    if field.kind is Kind.moment and litigation.on_rest_day(from_db(value)):
         # A hearing on a rest day is possible but rare: ask before taking it.
         await state.update_data(pending_hearing=value)
         await message.answer(
             t(REST_DAY_HEARING, when=local_time(from_db(value))),
             reply_markup=grid(
                 [
-                    button(_("Yes, keep it"), FormButton(step=step, action="rest_ok")),
-                    button(_("No, type it again"), FormButton(step=step, action="rest_no")),
+                    button(_("Yes, keep it"), FormButton(step=field.key, action="rest_ok")),
+                    button(_("No, type it again"), FormButton(step=field.key, action="rest_no")),
                 ],
                 2,
             ),
         )
         return
-    answers[step] = value
+    answers[field.key] = value
     await _ask_next(message, state, answers, litigation)
 
 
@@ -306,30 +205,39 @@ async def form_button(
         return
     await query.answer()
     answers = dict(data.get("answers") or {})
-    step, action = callback_data.step, callback_data.action
-    if step == "summary":
+    action = callback_data.action
+    if callback_data.step == "summary":
         if action == "cancel":
             await state.clear()
             await message.answer(_("Cancelled. Nothing was registered."))
         elif action == "register":
             await _register(message, query.from_user.id, state, answers, litigation, planner)
         return
-    if step == "agency" and action == "pick":
-        agencies = litigation.org.agencies
-        if not 0 <= callback_data.value < len(agencies):
-            await _ask_next(message, state, answers, litigation)
-            return
-        answers[step] = agencies[callback_data.value].id
-    elif step in YES_NO_STEPS and action in ("yes", "no"):
-        answers[step] = action == "yes"
-    elif step == "hearing_at" and action == "skip":
-        answers[step] = None
-    elif step == "hearing_at" and action == "rest_ok" and data.get("pending_hearing"):
-        answers[step] = data["pending_hearing"]
-    else:
-        await _ask_next(message, state, answers, litigation)
-        return
+    field = _field(callback_data.step)
+    if field is not None:
+        value = _pressed(field, action, callback_data.value, data, litigation)
+        if value is not _NOTHING:
+            answers[field.key] = value
     await _ask_next(message, state, answers, litigation)
+
+
+_NOTHING = object()
+
+
+def _pressed(
+    field: Field, action: str, index: int, data: dict[str, Any], service: LitigationService
+) -> Any:
+    """The answer a button gives (the engine's stored form), or _NOTHING: ask again."""
+    if field.kind is Kind.agency and action == "pick":
+        choices = choices_for(field, service.org, current_locale())
+        return choices[index][0] if 0 <= index < len(choices) else _NOTHING
+    if field.kind is Kind.yes_no and action in ("yes", "no"):
+        return YES if action == "yes" else NO
+    if field.optional and action == "skip":
+        return None
+    if field.kind is Kind.moment and action == "rest_ok" and data.get("pending_hearing"):
+        return data["pending_hearing"]
+    return _NOTHING
 
 
 async def _register(
@@ -341,20 +249,7 @@ async def _register(
     planner: Planner,
 ) -> None:
     try:
-        lawsuit = await service.register_lawsuit(
-            RegisterLawsuit(
-                agency_id=answers["agency"],
-                court=answers["court"],
-                court_case_number=answers["court_case_number"],
-                plaintiff=answers["plaintiff"],
-                act_challenged=answers["act_challenged"],
-                complaint_received_on=date.fromisoformat(answers["complaint_received_on"]),
-                hearing_at=from_db(answers["hearing_at"]) if answers.get("hearing_at") else None,
-                major=bool(answers["major"]),
-                court_requested_head=bool(answers["court_requested_head"]),
-                registered_by=user_id,
-            )
-        )
+        lawsuit = await service.register_lawsuit(registration(answers, user_id))
     except ValidationError as error:
         # e.g. the hearing time passed while the summary waited: ask that question again.
         if error.code == "past":
@@ -436,9 +331,9 @@ async def form_not_text(
     message: Message, state: FSMContext, litigation: LitigationService
 ) -> None:
     """Not text while a registration question is open: ask for text, repeat the question."""
-    step = (await state.get_data()).get("step")
-    if isinstance(step, str) and step in STEPS:
-        text, keyboard = _question(step, litigation)
+    field = _field((await state.get_data()).get("step"))
+    if field is not None:
+        text, keyboard = _question(field, litigation)
     else:
         text, keyboard = _("Please press “Register” or “Cancel”."), _summary_keyboard()
     await message.answer(_(TYPE_AS_TEXT) + "\n\n" + text, reply_markup=keyboard)

@@ -20,7 +20,7 @@ from cases.org.users import Role
 from cases.store.time import LEGAL_TZ
 from handlers.filters import HasRole
 from handlers.texts import current_locale
-from scheduling.planner import PlannedRow
+from scheduling.sources import PlannedRow
 
 STAFF = HasRole(Role.admin, Role.office_staff)
 """The office: every court case, every action (the command menus say the same)."""
