@@ -915,3 +915,23 @@ async def test_office_case_list_read_to_be_accepted_or_forwarded_for_an_assigned
     office.clear()
     await office.send("/cases")
     assert "谷城县交通运输局正在办理" in office.last_text()
+
+
+async def test_extension_was_offered_after_the_handling_period_had_ended(
+    citizen: PacedClient,
+    office: PacedClient,
+    liaison: PacedClient,
+    db: Database,
+    clock: FakeClock,
+) -> None:
+    """XF 34 extends a running period: after its last day the liaison was still offered the
+    request, which no head could then approve."""
+    case_id = await assigned_petition(citizen, office, db, clock)
+    await liaison.click(PetitionAgencyAction(step=AgencyStep.accept, case_id=case_id))
+    clock.advance(timedelta(days=70))
+    await liaison.click(PetitionAgencyAction(step=AgencyStep.view, case_id=case_id))
+    assert not any("申请延期" in b for b in liaison.buttons())
+    assert any("出具处理意见" in b for b in liaison.buttons())
+    await liaison.click(PetitionAgencyAction(step=AgencyStep.extend, case_id=case_id))
+    assert "不能再延长" in liaison.last_text()
+    assert await db.fetch_value("SELECT count(*) FROM petition_extension_requests") == 0

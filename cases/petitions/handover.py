@@ -234,6 +234,10 @@ EXTENSION_IMPOSSIBLE = N_(
     "The extension cannot be granted: the handling period has already ended, or the 30 days "
     "the law allows are used up (《信访工作条例》第三十四条). Refuse the request instead."
 )
+PERIOD_ENDED = N_(
+    "The handling period ended on {conclude_due}; it can no longer be extended "
+    "(《信访工作条例》第三十四条). Please send the handling opinion now."
+)
 EXTENSION_PENDING = N_("An extension request is already waiting for the head's decision.")
 
 
@@ -339,6 +343,8 @@ class AgencyPetitionView(BaseModel):
     objection_due: date | None = None
     """X3a (XF 23(3)): while the agency has not accepted, the last day it may object."""
     may_object: bool = False
+    period_ended: bool = False
+    """X4 ran out (the clock stays open until the opinion): no extension any more (XF 34)."""
 
     def running(self, rule_id: str) -> CaseDeadline | None:
         return next((d for d in self.deadlines if d.rule_id == rule_id), None)
@@ -479,6 +485,7 @@ class PetitionHandover:
             " WHERE case_id = ? AND status = 'pending'",
             (case_id,),
         )
+        deadlines = await open_deadlines(self._db, case_id)
         objection_due = (
             self.engine.compute("X3a", handover.assigned_on).due
             if handover.status == "assigned"
@@ -500,7 +507,7 @@ class PetitionHandover:
             place=place,
             petitioner=petitioner,
             handover=handover,
-            deadlines=await open_deadlines(self._db, case_id),
+            deadlines=deadlines,
             pending_extension=PendingExtension(
                 id=pending["id"], days=pending["days"], reason=pending["reason"]
             )
@@ -509,6 +516,7 @@ class PetitionHandover:
             office_contact=office_contact(self.org, "petition", user.locale or "zh"),
             opinion_sent=handover.status == "concluded",
             objection_due=objection_due,
+            period_ended=any(d.rule_id == "X4" and d.due_on < self.today() for d in deadlines),
             may_object=objection_due is not None
             and self.today() <= objection_due
             and handover.objection_reason is None,
@@ -1057,6 +1065,8 @@ class PetitionHandover:
         x4 = view.running("X4")
         if view.handover.status != "accepted" or x4 is None or x4.status != "open":
             return _ALREADY
+        if view.period_ended:
+            return Result(Outcome.refused, PERIOD_ENDED, {"conclude_due": x4.due_on.isoformat()})
         reason = _clean(reason, MAX_REASON)
         if not reason:
             return Result(Outcome.refused, REASON_MISSING)
