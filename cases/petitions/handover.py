@@ -957,12 +957,7 @@ class PetitionHandover:
         agency = self.org.agency(user.unit or "")
         now = self._now()
         async with self._db.transaction() as conn:
-            if await row_in(
-                conn,
-                "SELECT 1 FROM case_deadlines WHERE case_id = ? AND rule_id = 'X3'"
-                " AND status = 'met'",
-                (case_id,),
-            ):
+            if await _x3_met(conn, case_id):
                 return _ALREADY  # an "accept" press is under way (it meets X3 first)
             changed = await conn.execute(
                 "UPDATE petition_handovers SET objection_reason = ?, objected_by = ?,"
@@ -1009,6 +1004,8 @@ class PetitionHandover:
                 " AND objection_refused_at IS NULL"
             )
             if agree:
+                if await _x3_met(conn, case_id):
+                    return _ALREADY  # the agency's "accept" is under way (it meets X3 first)
                 changed = await conn.execute(
                     "UPDATE petition_handovers SET status = 'returned'" + pending,
                     (handover.id,),
@@ -1275,6 +1272,18 @@ async def _set_status(
         (new, now, case_id, old),
     )
     return cursor.rowcount == 1
+
+
+async def _x3_met(conn: aiosqlite.Connection, case_id: int) -> bool:
+    """X3 met while the handover is still 'assigned': an acceptance is between its two steps
+    (it meets X3, then takes the handover), so an objection or a return yields to it."""
+    return bool(
+        await row_in(
+            conn,
+            "SELECT 1 FROM case_deadlines WHERE case_id = ? AND rule_id = 'X3' AND status = 'met'",
+            (case_id,),
+        )
+    )
 
 
 async def _still(conn: aiosqlite.Connection, case_id: int, status: CaseStatus) -> bool:
