@@ -48,6 +48,7 @@ from cases.petitions.handover import (
     MAX_OPINION_TEXT,
     OBJECTION_ENDED,
     OFFICE_ROLES,
+    PERIOD_ENDED,
     AgencyPetitionView,
     Outcome,
     PetitionHandover,
@@ -646,7 +647,12 @@ def agency_keyboard(
                 PetitionAgencyAction(step=AgencyStep.opinion, case_id=case_id),
             )
         )
-        if x4 is not None and view.pending_extension is None and extension_left(x4, engine) != 0:
+        if (
+            x4 is not None
+            and view.pending_extension is None
+            and extension_left(x4, engine) != 0
+            and not view.period_ended
+        ):
             buttons.append(
                 button(
                     _("⏳ Ask for an extension (申请延期)"),
@@ -962,6 +968,10 @@ async def on_extend(
     await query.answer()
     if view.pending_extension is not None:
         await message.answer("❗ " + _(EXTENSION_PENDING))
+        return
+    x4 = view.running("X4")
+    if view.period_ended and x4 is not None:  # a stale button: say so before a reason is typed
+        await message.answer("❗ " + t(PERIOD_ENDED, conclude_due=x4.due_on))
         return
     await state.set_state(AgencyInput.extension)
     await state.set_data({"case_id": view.id})

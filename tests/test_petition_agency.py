@@ -924,3 +924,50 @@ async def test_office_case_list_read_to_be_accepted_or_forwarded_for_an_assigned
     office.clear()
     await office.send("/cases")
     assert "谷城县交通运输局正在办理" in office.last_text()
+
+
+async def test_extension_was_offered_after_the_handling_period_had_ended(
+    citizen: PacedClient,
+    office: PacedClient,
+    liaison: PacedClient,
+    db: Database,
+    clock: FakeClock,
+) -> None:
+    """XF 34 extends a running period: after its last day the liaison was still offered the
+    request, which no head could then approve."""
+    case_id = await assigned_petition(citizen, office, db, clock)
+    await liaison.click(PetitionAgencyAction(step=AgencyStep.accept, case_id=case_id))
+    clock.advance(timedelta(days=70))
+    await liaison.click(PetitionAgencyAction(step=AgencyStep.view, case_id=case_id))
+    assert not any("申请延期" in b for b in liaison.buttons())
+    assert any("出具处理意见" in b for b in liaison.buttons())
+    await liaison.click(PetitionAgencyAction(step=AgencyStep.extend, case_id=case_id))
+    assert "不能再延长" in liaison.last_text()
+    assert await db.fetch_value("SELECT count(*) FROM petition_extension_requests") == 0
+
+
+async def test_office_agreeing_to_an_objection_while_the_agency_accepts_left_x3_met_on_a_return(
+    dispatcher: Dispatcher,
+    citizen: PacedClient,
+    office: PacedClient,
+    liaison: PacedClient,
+    head: PacedClient,
+    db: Database,
+    clock: FakeClock,
+) -> None:
+    case_id = await assigned_petition(citizen, office, db, clock)
+    service: PetitionHandover = dispatcher["handover"]
+    await service.object(case_id, await dispatcher["users"].get(LIAISON), reason="不属本局职责")
+    x3_id = int(
+        await db.fetch_value(
+            "SELECT id FROM case_deadlines WHERE case_id = ? AND rule_id = 'X3'", (case_id,)
+        )
+    )
+    await mark_met(db, x3_id, HEAD, date(2026, 11, 25), clock)  # the head's accept, under way
+    office_user = await dispatcher["users"].get(OFFICE)
+    agreed = await service.decide_objection(case_id, office_user, agree=True)
+    assert agreed.outcome is Outcome.already
+    assert (await service.accept(case_id, await dispatcher["users"].get(HEAD))).outcome is (
+        Outcome.done
+    )
+    assert await db.fetch_value("SELECT status FROM petition_handovers") == "accepted"

@@ -232,6 +232,10 @@ EXTENSION_IMPOSSIBLE = N_(
     "The extension cannot be granted: the handling period has already ended, or the 30 days "
     "the law allows are used up (《信访工作条例》第三十四条). Refuse the request instead."
 )
+PERIOD_ENDED = N_(
+    "The handling period ended on {conclude_due}; it can no longer be extended "
+    "(《信访工作条例》第三十四条). Please send the handling opinion now."
+)
 EXTENSION_PENDING = N_("An extension request is already waiting for the head's decision.")
 
 
@@ -337,6 +341,8 @@ class AgencyPetitionView(BaseModel):
     objection_due: date | None = None
     """X3a (XF 23(3)): while the agency has not accepted, the last day it may object."""
     may_object: bool = False
+    period_ended: bool = False
+    """X4 ran out (the clock stays open until the opinion): no extension any more (XF 34)."""
 
     def running(self, rule_id: str) -> CaseDeadline | None:
         return next((d for d in self.deadlines if d.rule_id == rule_id), None)
@@ -477,6 +483,7 @@ class PetitionHandover:
             " WHERE case_id = ? AND status = 'pending'",
             (case_id,),
         )
+        deadlines = await open_deadlines(self._db, case_id, self._engine)
         objection_due = (
             self.engine.compute("X3a", handover.assigned_on).due
             if handover.status == "assigned"
@@ -498,7 +505,7 @@ class PetitionHandover:
             place=place,
             petitioner=petitioner,
             handover=handover,
-            deadlines=await open_deadlines(self._db, case_id, self._engine),
+            deadlines=deadlines,
             pending_extension=PendingExtension(
                 id=pending["id"], days=pending["days"], reason=pending["reason"]
             )
@@ -507,6 +514,7 @@ class PetitionHandover:
             office_contact=office_contact(self.org, "petition", user.locale or "zh"),
             opinion_sent=handover.status == "concluded",
             objection_due=objection_due,
+            period_ended=any(d.rule_id == "X4" and d.due_on < self.today() for d in deadlines),
             may_object=objection_due is not None
             and self.today() <= objection_due
             and handover.objection_reason is None,
@@ -950,12 +958,7 @@ class PetitionHandover:
         agency = self.org.agency(user.unit or "")
         now = self._now()
         async with self._db.transaction() as conn:
-            if await row_in(
-                conn,
-                "SELECT 1 FROM case_deadlines WHERE case_id = ? AND rule_id = 'X3'"
-                " AND status = 'met'",
-                (case_id,),
-            ):
+            if await _x3_met(conn, case_id):
                 return _ALREADY  # an "accept" press is under way (it meets X3 first)
             changed = await conn.execute(
                 "UPDATE petition_handovers SET objection_reason = ?, objected_by = ?,"
@@ -1005,6 +1008,8 @@ class PetitionHandover:
                 " AND objection_refused_at IS NULL"
             )
             if agree:
+                if await _x3_met(conn, case_id):
+                    return _ALREADY  # the agency's "accept" is under way (it meets X3 first)
                 changed = await conn.execute(
                     "UPDATE petition_handovers SET status = 'returned'" + pending,
                     (handover.id,),
@@ -1061,6 +1066,8 @@ class PetitionHandover:
         x4 = view.running("X4")
         if view.handover.status != "accepted" or x4 is None or x4.status != "open":
             return _ALREADY
+        if view.period_ended:
+            return Result(Outcome.refused, PERIOD_ENDED, {"conclude_due": x4.due_on.isoformat()})
         reason = _clean(reason, MAX_REASON)
         if not reason:
             return Result(Outcome.refused, REASON_MISSING)
@@ -1271,6 +1278,18 @@ async def _set_status(
         (new, now, case_id, old),
     )
     return cursor.rowcount == 1
+
+
+async def _x3_met(conn: aiosqlite.Connection, case_id: int) -> bool:
+    """X3 met while the handover is still 'assigned': an acceptance is between its two steps
+    (it meets X3, then takes the handover), so an objection or a return yields to it."""
+    return bool(
+        await row_in(
+            conn,
+            "SELECT 1 FROM case_deadlines WHERE case_id = ? AND rule_id = 'X3' AND status = 'met'",
+            (case_id,),
+        )
+    )
 
 
 async def _still(conn: aiosqlite.Connection, case_id: int, status: CaseStatus) -> bool:
