@@ -1479,3 +1479,19 @@ async def test_migration_0013_left_the_workers_pending_notices_of_the_citizens_p
         await migrate(database)
         rows = await database.fetch_all("SELECT dedup_key, status FROM reminders ORDER BY 1")
         assert [tuple(r) for r in rows] == [("a", "cancelled"), ("b", "pending")]
+
+
+async def test_an_answer_begun_then_left_for_roster_sent_the_next_message_to_the_citizen(
+    client: BotClient, dispatcher: Dispatcher, bot: Bot, db: Database
+) -> None:
+    """Found in review: a liaison who pressed "answer before the day", then went on with
+    /roster, stayed in the note step: the next thing they typed went to the citizen as the
+    agency's answer."""
+    await book_via_chat(client)
+    await set_role(dispatcher, LIAISON, Role.agency_liaison, PSB)
+    liaison = citizen(dispatcher, bot, LIAISON)
+    await liaison.send("/roster 2026-11-30")
+    await liaison.press("000001：接待日前答复")
+    await liaison.send("/roster 2026-11-30")
+    await liaison.send("下午开会，记得带材料")
+    assert await outbox(db, "bk-answered:") == []
