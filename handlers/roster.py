@@ -176,7 +176,12 @@ async def command_roster(
     user: User,
     booking: BookingService,
     org: Organisation,
+    state: FSMContext,
 ) -> None:
+    if await state.get_state() == RosterInput.note.state:
+        # A note or answer begun and left: a later message must not reach a citizen as the
+        # agency's answer, nor be recorded as a settlement.
+        await state.clear()
     args = (command.args or "").split()
     own = _agencies(user)
     if args and args[0] == "totals":

@@ -1432,3 +1432,65 @@ async def test_booked_elsewhere_sent_the_citizen_to_mycases_where_they_see_nothi
     await second.press("公安局")
     shown = second.last_text()
     assert "/mycases" not in shown and "网格员更改或取消" in shown
+
+
+async def test_migration_0013_left_the_workers_pending_notices_of_the_citizens_petition(
+    tmp_path: Path,
+) -> None:
+    """Found in review: migration 0013 gave proxy petitions back to the citizen but left the
+    messages about them already queued for the worker's chat (a notice deferred by the quiet
+    hours), which were then sent to the worker after the upgrade."""
+    from cases.store.migrate import MIGRATIONS_DIR, migrate
+    from tests.scheduling_helpers import add_case, add_user
+
+    before = tmp_path / "before"
+    before.mkdir()
+    for sql in sorted(MIGRATIONS_DIR.glob("*.sql")):
+        if sql.name < "0013":
+            (before / sql.name).write_text(sql.read_text(encoding="utf-8"), encoding="utf-8")
+    async with Database(tmp_path / "m.sqlite3") as database:
+        await migrate(database, before)
+        await add_user(database, 1001)
+        await add_user(database, WORKER, role="community_worker")
+        own = await add_case(database, 1001, procedure="petition", status="accepted")
+        proxied = await add_case(database, WORKER, procedure="petition", status="accepted")
+        await database.execute(
+            "INSERT INTO reception_sessions(agency, source, day, starts, ends, place, place_en,"
+            " slot_minutes, seats, created_at, updated_at)"
+            " VALUES (?, 'admin', '2026-11-30', '09:00', '11:00', 'p', 'p', 30, 3, 'x', 'x')",
+            (PSB,),
+        )
+        await database.execute(
+            "INSERT INTO bookings(number, session_id, slot, agency, citizen_id, booked_by,"
+            " person_name, person_phone, status, subject, request, people, case_id,"
+            " created_at, updated_at) VALUES ('JD-2026-000001', 1, 0, ?, NULL, ?, '李大爷',"
+            " '13912345678', 'attended', 's', 'r', 1, ?, 'x', 'x')",
+            (PSB, WORKER, proxied),
+        )
+        for key, case_id, chat in (("a", proxied, WORKER), ("b", own, 1001)):
+            await database.execute(
+                "INSERT INTO reminders(dedup_key, kind, source_kind, case_id, step, audience,"
+                " chat_id, due_at, created_at, updated_at)"
+                " VALUES (?, 'notice', 'notice', ?, 'notice:accepted', 'citizen', ?,"
+                " '2026-12-01T00:00:00.000000+00:00', 'x', 'x')",
+                (key, case_id, chat),
+            )
+        await migrate(database)
+        rows = await database.fetch_all("SELECT dedup_key, status FROM reminders ORDER BY 1")
+        assert [tuple(r) for r in rows] == [("a", "cancelled"), ("b", "pending")]
+
+
+async def test_an_answer_begun_then_left_for_roster_sent_the_next_message_to_the_citizen(
+    client: BotClient, dispatcher: Dispatcher, bot: Bot, db: Database
+) -> None:
+    """Found in review: a liaison who pressed "answer before the day", then went on with
+    /roster, stayed in the note step: the next thing they typed went to the citizen as the
+    agency's answer."""
+    await book_via_chat(client)
+    await set_role(dispatcher, LIAISON, Role.agency_liaison, PSB)
+    liaison = citizen(dispatcher, bot, LIAISON)
+    await liaison.send("/roster 2026-11-30")
+    await liaison.press("000001：接待日前答复")
+    await liaison.send("/roster 2026-11-30")
+    await liaison.send("下午开会，记得带材料")
+    assert await outbox(db, "bk-answered:") == []

@@ -64,6 +64,16 @@ CREATE INDEX cases_status ON cases(status);
 CREATE INDEX cases_linked ON cases(linked_case_id);
 CREATE INDEX cases_mediator ON cases(mediator_id) WHERE mediator_id IS NOT NULL;
 
+-- Messages about those petitions still waiting for the worker's chat (a notice deferred by the
+-- quiet hours, one waiting for a retry) were the citizen's: withdrawn, as the office now tells
+-- the citizen in writing.
+UPDATE reminders
+   SET status = 'cancelled',
+       updated_at = strftime('%Y-%m-%dT%H:%M:%S', 'now') || '.000000+00:00'
+ WHERE status = 'pending' AND audience = 'citizen'
+   AND case_id IN (SELECT case_id FROM bookings
+                    WHERE case_id IS NOT NULL AND citizen_id IS NULL AND booked_by IS NOT NULL);
+
 -- Petitions registered at a reception day from a proxy booking until now were the worker's:
 -- they become the citizen's (no account; the booking's name and phone are the applicant party).
 UPDATE cases SET citizen_id = NULL
