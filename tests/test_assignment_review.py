@@ -217,3 +217,19 @@ async def test_case_whose_room_has_only_conflicted_mediators_waited_for_ever_now
         "room:room_psb"
     )
     assert (await events(db, kept))[-1] == "mediation_unassigned"
+
+
+async def test_staff_history_called_a_pending_offer_assigned_now_says_waiting_for_an_answer(
+    dispatcher: Dispatcher, db: Database, bot: Bot, clock: FakeClock, client: BotClient
+) -> None:
+    admin = BotClient(dispatcher, bot, user_id=ADMIN_ID, language_code="zh-hans")
+    await dispatcher["users"].set_role(ADMIN_ID, Role.admin)
+    await make_mediator(dispatcher, bot, 6001, name="王")
+    case_id = await file_mediation(client, db)
+    await tick(dispatcher, db, bot, clock)
+
+    await admin.click(f"staff:view:{case_id}::0:0::")
+
+    history = admin.last_text().split("办理经过")[-1]
+    assert "已请该调解员承办，等待其答复（尚未接受）。" in history
+    assert "已分派给该调解员" not in history
