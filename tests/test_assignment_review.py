@@ -233,3 +233,19 @@ async def test_staff_history_called_a_pending_offer_assigned_now_says_waiting_fo
     history = admin.last_text().split("办理经过")[-1]
     assert "已请该调解员承办，等待其答复（尚未接受）。" in history
     assert "已分派给该调解员" not in history
+
+
+async def test_offer_withdrawn_because_the_case_closed_left_the_mediator_untold_now_they_are_told(
+    dispatcher: Dispatcher, db: Database, bot: Bot, clock: FakeClock, client: BotClient
+) -> None:
+    wang = await make_mediator(dispatcher, bot, 6001)
+    case_id = await file_mediation(client, db)
+    await tick(dispatcher, db, bot, clock)
+    await db.execute("UPDATE cases SET status = 'withdrawn' WHERE id = ?", (case_id,))
+
+    await tick(dispatcher, db, bot, clock)
+    await tick(dispatcher, db, bot, clock)
+
+    assert "已撤回，无需答复" in wang.last_text()
+    assert sum("无需答复" in text for text in wang.texts()) == 1
+    assert (await events(db, case_id))[-1] == "mediation_offer_withdrawn"

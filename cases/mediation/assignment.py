@@ -706,6 +706,18 @@ class AssignmentService:
                     kind="mediation_offer_withdrawn",
                     detail={"offer_id": int(offer_id), "why": why},
                 )
+                if why == "closed":  # else they know: they left the room or declared absence
+                    self._queue(
+                        conn,
+                        Outgoing(
+                            f"asg:closed:{offer_id}",
+                            int(mediator_id),
+                            Role.mediator,
+                            "offer_closed",
+                            self._case_params(self._case(conn, int(case_id))),
+                        ),
+                        now,
+                    )
                 withdrawn += 1
             return withdrawn
 
