@@ -249,3 +249,18 @@ async def test_offer_withdrawn_because_the_case_closed_left_the_mediator_untold_
     assert "已撤回，无需答复" in wang.last_text()
     assert sum("无需答复" in text for text in wang.texts()) == 1
     assert (await events(db, case_id))[-1] == "mediation_offer_withdrawn"
+
+
+async def test_telegram_nickname_barred_a_mediator_with_a_real_name_from_look_alike_parties(
+    dispatcher: Dispatcher, db: Database, bot: Bot, clock: FakeClock, client: BotClient
+) -> None:
+    xiao = await make_mediator(dispatcher, bot, 6001, name="小王")
+    case_id = await file_mediation(client, db, other="小王庄村民委员会")
+    await tick(dispatcher, db, bot, clock)
+    assert await offers(db, case_id) == []  # a nickname is all we know: kept out
+
+    await xiao.send("/profile realname 王晓明")
+    other = await file_mediation(client, db, other="小王庄村民委员会")
+    await tick(dispatcher, db, bot, clock)
+
+    assert [m for _i, m, _s in await offers(db, other)] == [6001]
