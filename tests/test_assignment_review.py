@@ -3,6 +3,8 @@ the defect it pins down."""
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from aiogram import Bot, Dispatcher
 
 from cases.mediation.assignment import AssignmentService
@@ -14,6 +16,7 @@ from tests.assignment_support import (
     events,
     file_mediation,
     insert_case,
+    local,
     make_mediator,
     offers,
     tick,
@@ -264,3 +267,20 @@ async def test_telegram_nickname_barred_a_mediator_with_a_real_name_from_look_al
     await tick(dispatcher, db, bot, clock)
 
     assert [m for _i, m, _s in await offers(db, other)] == [6001]
+
+
+async def test_offer_made_after_hours_or_on_a_rest_day_counts_from_the_next_working_morning(
+    dispatcher: Dispatcher,
+) -> None:
+    """Coverage the review asked for (no defect found): 4 working hours, 08:30-17:30."""
+    service: AssignmentService = dispatcher["assignment"]
+    cases = [
+        (local(2026, 11, 27, 18, 0), local(2026, 11, 30, 12, 30)),  # Friday evening → Monday
+        (local(2026, 11, 28, 10, 0), local(2026, 11, 30, 12, 30)),  # Saturday → Monday
+        (local(2026, 11, 30, 17, 30), local(2026, 12, 1, 12, 30)),  # at closing → next day
+        (local(2026, 11, 30, 7, 0), local(2026, 11, 30, 12, 30)),  # before opening
+        (local(2026, 2, 13, 17, 0), local(2026, 2, 14, 12, 0)),  # 调休 Saturday 02-14 counts
+    ]
+    for offered, due in cases:
+        until, provisional = service.offer_expires(offered)
+        assert (until, provisional) == (due.astimezone(UTC), False), offered
