@@ -54,6 +54,10 @@ ASSIGNMENT_TEXTS: dict[str, str] = {
         "The room lead assigned mediation case {number} to another mediator; the offer to you "
         "is withdrawn."
     ),
+    "offer_closed": N_(
+        "Mediation case {number} has been closed (withdrawn by the applicant, say); the offer "
+        "to you is withdrawn and needs no answer."
+    ),
     "citizen_moved": N_(
         "Your mediation request {number}: the other side is the body {from_room} belongs to, "
         "so to avoid a conflict of interest (回避) {room} handles it instead. You will be told "

@@ -3,6 +3,8 @@ the defect it pins down."""
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from aiogram import Bot, Dispatcher
 
 from cases.mediation.assignment import AssignmentService
@@ -14,6 +16,7 @@ from tests.assignment_support import (
     events,
     file_mediation,
     insert_case,
+    local,
     make_mediator,
     offers,
     tick,
@@ -217,3 +220,67 @@ async def test_case_whose_room_has_only_conflicted_mediators_waited_for_ever_now
         "room:room_psb"
     )
     assert (await events(db, kept))[-1] == "mediation_unassigned"
+
+
+async def test_staff_history_called_a_pending_offer_assigned_now_says_waiting_for_an_answer(
+    dispatcher: Dispatcher, db: Database, bot: Bot, clock: FakeClock, client: BotClient
+) -> None:
+    admin = BotClient(dispatcher, bot, user_id=ADMIN_ID, language_code="zh-hans")
+    await dispatcher["users"].set_role(ADMIN_ID, Role.admin)
+    await make_mediator(dispatcher, bot, 6001, name="王")
+    case_id = await file_mediation(client, db)
+    await tick(dispatcher, db, bot, clock)
+
+    await admin.click(f"staff:view:{case_id}::0:0::")
+
+    history = admin.last_text().split("办理经过")[-1]
+    assert "已请该调解员承办，等待其答复（尚未接受）。" in history
+    assert "已分派给该调解员" not in history
+
+
+async def test_offer_withdrawn_because_the_case_closed_left_the_mediator_untold_now_they_are_told(
+    dispatcher: Dispatcher, db: Database, bot: Bot, clock: FakeClock, client: BotClient
+) -> None:
+    wang = await make_mediator(dispatcher, bot, 6001)
+    case_id = await file_mediation(client, db)
+    await tick(dispatcher, db, bot, clock)
+    await db.execute("UPDATE cases SET status = 'withdrawn' WHERE id = ?", (case_id,))
+
+    await tick(dispatcher, db, bot, clock)
+    await tick(dispatcher, db, bot, clock)
+
+    assert "已撤回，无需答复" in wang.last_text()
+    assert sum("无需答复" in text for text in wang.texts()) == 1
+    assert (await events(db, case_id))[-1] == "mediation_offer_withdrawn"
+
+
+async def test_telegram_nickname_barred_a_mediator_with_a_real_name_from_look_alike_parties(
+    dispatcher: Dispatcher, db: Database, bot: Bot, clock: FakeClock, client: BotClient
+) -> None:
+    xiao = await make_mediator(dispatcher, bot, 6001, name="小王")
+    case_id = await file_mediation(client, db, other="小王庄村民委员会")
+    await tick(dispatcher, db, bot, clock)
+    assert await offers(db, case_id) == []  # a nickname is all we know: kept out
+
+    await xiao.send("/profile realname 王晓明")
+    other = await file_mediation(client, db, other="小王庄村民委员会")
+    await tick(dispatcher, db, bot, clock)
+
+    assert [m for _i, m, _s in await offers(db, other)] == [6001]
+
+
+async def test_offer_made_after_hours_or_on_a_rest_day_counts_from_the_next_working_morning(
+    dispatcher: Dispatcher,
+) -> None:
+    """Coverage the review asked for (no defect found): 4 working hours, 08:30-17:30."""
+    service: AssignmentService = dispatcher["assignment"]
+    cases = [
+        (local(2026, 11, 27, 18, 0), local(2026, 11, 30, 12, 30)),  # Friday evening → Monday
+        (local(2026, 11, 28, 10, 0), local(2026, 11, 30, 12, 30)),  # Saturday → Monday
+        (local(2026, 11, 30, 17, 30), local(2026, 12, 1, 12, 30)),  # at closing → next day
+        (local(2026, 11, 30, 7, 0), local(2026, 11, 30, 12, 30)),  # before opening
+        (local(2026, 2, 13, 17, 0), local(2026, 2, 14, 12, 0)),  # 调休 Saturday 02-14 counts
+    ]
+    for offered, due in cases:
+        until, provisional = service.offer_expires(offered)
+        assert (until, provisional) == (due.astimezone(UTC), False), offered

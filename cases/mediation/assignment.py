@@ -272,7 +272,14 @@ class AssignmentService:
         found = {
             int(r[0]): _Candidate(
                 user_id=int(r[0]),
-                names=tuple(n for n in (_clean(r[1]), _clean(r[2]), _clean(r[5])) if n),
+                # The real name, once given, is the one checked: a Telegram nickname ("小王")
+                # or a shown name would otherwise bar mediators for look-alike parties, and a
+                # conflict is not the lead's to override. Without it, both stand in.
+                names=(
+                    (_clean(r[5]),)
+                    if _clean(r[5])
+                    else tuple(n for n in (_clean(r[1]), _clean(r[2])) if n)
+                ),
                 phone=normalise_phone(r[3]),
                 max_load=int(r[4] or self.settings.default_max_load),
             )
@@ -707,6 +714,18 @@ class AssignmentService:
                     kind="mediation_offer_withdrawn",
                     detail={"offer_id": int(offer_id), "why": why},
                 )
+                if why == "closed":  # else they know: they left the room or declared absence
+                    self._queue(
+                        conn,
+                        Outgoing(
+                            f"asg:closed:{offer_id}",
+                            int(mediator_id),
+                            Role.mediator,
+                            "offer_closed",
+                            self._case_params(self._case(conn, int(case_id))),
+                        ),
+                        now,
+                    )
                 withdrawn += 1
             return withdrawn
 
