@@ -928,3 +928,22 @@ async def test_the_link_token_was_kept_in_the_conversation_state_while_the_name_
         )
         == OTHER_PARTY
     )
+
+
+async def test_the_applicants_m1_reminder_claimed_binding_force_from_people_mediation_law(
+    dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    """The planner's M1 reminders to the applicant said "调解协议对双方仍有约束力" (人民调解法
+    Art 31), not the basis of 行政调解."""
+    w = await world(dispatcher, bot, db, clock)
+    await w.page(w.mediator)
+    await w.mediator.press("已达成调解协议")
+    await w.mediator.send("李四于12月10日前赔偿张三修车费800元")
+    await dispatcher["planner"].plan()
+    found = await db.fetch_all(
+        "SELECT * FROM reminders WHERE rule_id = 'M1' AND chat_id = 1001 ORDER BY due_at"
+    )
+    assert found
+    for row in found:
+        text = render_text(OutboxRow.from_row(row))
+        assert "约束力" not in text and "由法院决定" in text
