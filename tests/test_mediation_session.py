@@ -947,3 +947,19 @@ async def test_the_applicants_m1_reminder_claimed_binding_force_from_people_medi
     for row in found:
         text = render_text(OutboxRow.from_row(row))
         assert "约束力" not in text and "由法院决定" in text
+
+
+async def test_agreement_terms_showed_the_applicants_phone_and_id_to_the_other_party(
+    dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    w = await world(dispatcher, bot, db, clock)
+    await w.join()
+    await w.page(w.mediator)
+    await w.mediator.press("已达成调解协议")
+    await w.mediator.send(f"李四于12月10日前赔偿张三（身份证{VALID_ID}，电话13800001234）800元")
+    await w.page(w.other)
+    page = w.other.last_text()
+    assert "800元" in page and VALID_ID not in page and "13800001234" not in page
+    await w.page(w.mediator)
+    mine = w.mediator.last_text()
+    assert "13800001234" in mine and VALID_ID not in mine  # the mediator may call the parties
