@@ -32,6 +32,7 @@ from cases.mediation.parties import (
 )
 from cases.mediation.service import Mediation, Page, Viewer
 from cases.org.users import Role, User
+from cases.procedures.privacy import mask_id_numbers, mask_numbers
 from cases.procedures.statuses import staff_status_text
 from cases.store.time import LEGAL_TZ, to_db
 from handlers.filters import NotCommand, When
@@ -196,7 +197,11 @@ def render_page(page: Page) -> tuple[str, InlineKeyboardMarkup | None]:
             )
     outcome = page.outcome
     if outcome is not None and outcome["agreed"]:
-        lines.append(t("Agreement: {terms}", terms=html.escape(str(outcome["terms"] or ""))))
+        # Typed by the mediator, perhaps copied from the paper agreement: ID numbers masked
+        # for everyone, phone numbers kept for the mediator only (who may call the parties).
+        terms = str(outcome["terms"] or "")
+        terms = mask_id_numbers(terms) if page.viewer is Viewer.mediator else mask_numbers(terms)
+        lines.append(t("Agreement: {terms}", terms=html.escape(terms)))
         if page.viewer is Viewer.mediator and outcome["followup_due_on"]:
             if outcome["followup_at"]:
                 lines.append(

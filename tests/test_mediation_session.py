@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from aiogram import Bot, Dispatcher
 
+from cases.mediation.parties import token_hash
 from cases.org.users import Role
 from cases.procedures.case_clocks import extend_deadline
 from cases.store.db import Database
@@ -930,3 +933,71 @@ async def test_the_link_token_was_kept_in_the_conversation_state_while_the_name_
         )
         == OTHER_PARTY
     )
+
+
+async def test_the_applicants_m1_reminder_claimed_binding_force_from_people_mediation_law(
+    dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    """The planner's M1 reminders to the applicant said "调解协议对双方仍有约束力" (人民调解法
+    Art 31), not the basis of 行政调解."""
+    w = await world(dispatcher, bot, db, clock)
+    await w.page(w.mediator)
+    await w.mediator.press("已达成调解协议")
+    await w.mediator.send("李四于12月10日前赔偿张三修车费800元")
+    await dispatcher["planner"].plan()
+    found = await db.fetch_all(
+        "SELECT * FROM reminders WHERE rule_id = 'M1' AND chat_id = 1001 ORDER BY due_at"
+    )
+    assert found
+    for row in found:
+        text = render_text(OutboxRow.from_row(row))
+        assert "约束力" not in text and "由法院决定" in text
+
+
+async def test_agreement_terms_showed_the_applicants_phone_and_id_to_the_other_party(
+    dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    w = await world(dispatcher, bot, db, clock)
+    await w.join()
+    await w.page(w.mediator)
+    await w.mediator.press("已达成调解协议")
+    await w.mediator.send(f"李四于12月10日前赔偿张三（身份证{VALID_ID}，电话13800001234）800元")
+    await w.page(w.other)
+    page = w.other.last_text()
+    assert "800元" in page and VALID_ID not in page and "13800001234" not in page
+    await w.page(w.mediator)
+    mine = w.mediator.last_text()
+    assert "13800001234" in mine and VALID_ID not in mine  # the mediator may call the parties
+
+
+async def test_refusing_at_the_link_was_two_units_and_could_leave_a_silent_joined_refuser(
+    dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    """Joining and refusing were two units: if the refusal failed, the person had joined, the
+    link was spent and the case ran on as if they had said nothing. Now one unit: all or
+    nothing (a failure is injected with a trigger on the real database)."""
+    w = await world(dispatcher, bot, db, clock)
+    token = await w.link_token()
+    key = token_hash(token.removeprefix("op_"))
+    await w.other.send("/mediate")  # the person is known to the bot
+    assert await db.fetch_value("SELECT 1 FROM users WHERE telegram_id = ?", (OTHER_PARTY,))
+    await db.execute(
+        "CREATE TRIGGER fail_refusal BEFORE INSERT ON case_events"
+        " WHEN NEW.kind = 'mediation_refused' BEGIN SELECT RAISE(ABORT, 'injected'); END"
+    )
+    with pytest.raises(sqlite3.IntegrityError):
+        await dispatcher["mediation"].parties.join(
+            key, OTHER_PARTY, "李四", "13900002222", agrees=False
+        )
+    assert await db.fetch_value("SELECT used_at FROM mediation_links") is None
+    assert (
+        await db.fetch_value("SELECT count(*) FROM mediation_parties WHERE user_id IS NOT NULL")
+        == 0
+    )
+    await db.execute("DROP TRIGGER fail_refusal")
+    await w.other.send(f"/start {token}")
+    await w.other.send("李四")
+    await w.other.send("13900002222")
+    await w.other.press("我不同意调解")
+    assert await db.fetch_value("SELECT status FROM cases WHERE id = ?", (w.case_id,)) == "closed"
+    assert [r.chat_id for r in await rows(db, f"med:{w.case_id}:refused:")] == [1001, MEDIATOR]

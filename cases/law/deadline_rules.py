@@ -603,9 +603,12 @@ RULES_TABLE: tuple[Rule, ...] = (
         N_("The day the mediation agreement takes effect"),
         Unit.CALENDAR_DAYS, 30, "MS", "205",
         N_("Apply jointly to the court for judicial confirmation of the agreement"),
+        # Not "the agreement still binds the parties": that is 人民调解法 Art 31, not the
+        # basis of the county's 行政调解 (domain §5 "Which law to cite").
         N_(
-            "A late application for judicial confirmation is not accepted; the agreement "
-            "still binds the parties."
+            "A late application for judicial confirmation may not be accepted; whether an "
+            "agreement reached in administrative mediation can be confirmed is for the court "
+            "to decide."
         ),
     ),
     Rule(

@@ -280,6 +280,10 @@ class PartyService:
                 kind="other_party_joined",
                 detail={"agrees": agrees},
             )
+            if not agrees:
+                # In the same unit: an interruption cannot leave a joined, silent refuser.
+                await self._close_refused(conn, case, user_id, "other_party", "other_party", now)
+                return LinkState.valid, case
             if agrees:
                 await conn.execute(
                     "UPDATE mediation_parties SET consent = 'given', consent_by = ?,"
@@ -305,8 +309,6 @@ class PartyService:
                         now,
                     )
                 await _tell_applicant_agreed(conn, self._outbox, case, now)
-        if not agrees:
-            await self.refuse(case.id, other_party_id=user_id)
         return LinkState.valid, case
 
     # -- refusal ends the case ---------------------------------------------------------------
@@ -318,7 +320,6 @@ class PartyService:
         messages stop, the applicant is told the routes that remain and the mediator is told.
         Recorded by the mediator (``user``) or pressed by the other party."""
         now = self._clock.now()
-        stamp = to_db(now)
         async with self._db.transaction() as conn:
             case = await load_case(conn, case_id)
             if case is None:
@@ -336,64 +337,78 @@ class PartyService:
                 if joined is None:
                     return Result.not_allowed
                 actor_id, actor_role, by = other_party_id, "other_party", "other_party"
-            if case.status not in MEDIATION_OPEN:
-                return Result.already
-            cursor = await conn.execute(
-                "UPDATE cases SET status = 'closed', updated_at = ? WHERE id = ? AND status = ?",
-                (stamp, case_id, case.status.value),
-            )
-            if cursor.rowcount != 1:
-                return Result.already
-            await _ensure_row(conn, case_id, now)
-            await conn.execute(
-                "UPDATE mediation_parties SET consent = 'refused', consent_by = ?,"
-                " consent_at = ?, wound_up_at = ?, updated_at = ? WHERE case_id = ?",
-                (actor_id, stamp, stamp, stamp, case_id),
-            )
-            await cancel_case_deadlines(
-                conn, case_id, reason="closed", actor_id=actor_id, clock=self._clock
-            )
-            await self._outbox.cancel(conn, f"med:{case_id}:", now)
-            await conn.execute(
-                "UPDATE mediation_sessions SET status = 'cancelled', updated_at = ?"
-                " WHERE case_id = ? AND status = 'scheduled'",
-                (stamp, case_id),
-            )
-            await append_event(
-                conn,
-                case_id,
-                at=stamp,
-                actor_id=actor_id,
-                actor_role=actor_role,
-                kind="mediation_refused",
-                detail={"by": by},
-            )
-            closed = MediationCase(**{**case.__dict__, "status": CaseStatus.closed})
-            ended_on = legal_today(self._clock).isoformat()
-            await self._outbox.queue(
-                conn,
-                Outgoing(
-                    f"med:{case_id}:refused:applicant",
-                    await _applicant(conn, closed),
-                    closed,
-                    "refused",
-                    {"ended_on": ended_on},
-                ),
-                now,
-            )
-            if by == "other_party":
-                for person in await mediators(conn, closed):
-                    await self._outbox.queue(
-                        conn,
-                        Outgoing(
-                            f"med:{case_id}:refused:{person.chat_id}",
-                            person,
-                            closed,
-                            "refused_staff",
-                            {"ended_on": ended_on},
-                        ),
-                        now,
-                    )
+            return await self._close_refused(conn, case, actor_id, actor_role, by, now)
+
+    async def _close_refused(
+        self,
+        conn: aiosqlite.Connection,
+        case: MediationCase,
+        actor_id: int | None,
+        actor_role: str,
+        by: str,
+        now: datetime,
+    ) -> Result:
+        """Inside the caller's unit of work: the refusal closes the case (see :meth:`refuse`)."""
+        case_id = case.id
+        stamp = to_db(now)
+        if case.status not in MEDIATION_OPEN:
+            return Result.already
+        cursor = await conn.execute(
+            "UPDATE cases SET status = 'closed', updated_at = ? WHERE id = ? AND status = ?",
+            (stamp, case_id, case.status.value),
+        )
+        if cursor.rowcount != 1:
+            return Result.already
+        await _ensure_row(conn, case_id, now)
+        await conn.execute(
+            "UPDATE mediation_parties SET consent = 'refused', consent_by = ?,"
+            " consent_at = ?, wound_up_at = ?, updated_at = ? WHERE case_id = ?",
+            (actor_id, stamp, stamp, stamp, case_id),
+        )
+        await cancel_case_deadlines(
+            conn, case_id, reason="closed", actor_id=actor_id, clock=self._clock
+        )
+        await self._outbox.cancel(conn, f"med:{case_id}:", now)
+        await conn.execute(
+            "UPDATE mediation_sessions SET status = 'cancelled', updated_at = ?"
+            " WHERE case_id = ? AND status = 'scheduled'",
+            (stamp, case_id),
+        )
+        await append_event(
+            conn,
+            case_id,
+            at=stamp,
+            actor_id=actor_id,
+            actor_role=actor_role,
+            kind="mediation_refused",
+            detail={"by": by},
+        )
+        closed = MediationCase(**{**case.__dict__, "status": CaseStatus.closed})
+        ended_on = legal_today(self._clock).isoformat()
+        await self._outbox.queue(
+            conn,
+            Outgoing(
+                f"med:{case_id}:refused:applicant",
+                await _applicant(conn, closed),
+                closed,
+                "refused",
+                {"ended_on": ended_on},
+            ),
+            now,
+        )
+        if by == "other_party":
+            for person in await mediators(conn, closed):
+                await self._outbox.queue(
+                    conn,
+                    Outgoing(
+                        f"med:{case_id}:refused:{person.chat_id}",
+                        person,
+                        closed,
+                        "refused_staff",
+                        {"ended_on": ended_on},
+                    ),
+                    now,
+                )
         return Result.done
 
 
