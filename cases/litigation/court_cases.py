@@ -294,7 +294,8 @@ class AgencyAppearances(BaseModel):
 
 
 class AppearanceStats(BaseModel):
-    """One year's hearings that took place (by the local date of the hearing) and who appeared.
+    """The hearings of a period (a year for /appearance) that took place, by the local date of
+    the hearing, and who appeared.
 
     The rates count every hearing that has taken place, recorded or not: a hearing nobody
     recorded is not (yet) an attended one. Leaving it out would inflate the 出庭率 exactly
@@ -753,21 +754,32 @@ class LitigationService:
 
     async def appearance_stats(self, year: int) -> AppearanceStats:
         """The year's 出庭 figures: held, by whom; lawyer-only incidents; unrecorded."""
-        start = to_db(datetime(year, 1, 1, tzinfo=self.tz))
-        end = to_db(datetime(year + 1, 1, 1, tzinfo=self.tz))
+        return await self.appearance_between(date(year, 1, 1), date(year, 12, 31))
+
+    async def appearance_between(
+        self, first: date, last: date, *, agency: str | None = None
+    ) -> AppearanceStats:
+        """The 出庭 figures of the hearings on the local days ``first``..``last`` (``year`` is
+        the first day's), of one agency (its name, as hearings store it) or of all; /stats
+        and the monthly report use these, so their rates are /appearance's."""
+        start = to_db(datetime.combine(first, datetime.min.time(), self.tz))
+        end = to_db(datetime.combine(last + timedelta(days=1), datetime.min.time(), self.tz))
+        only = " AND h.agency = ?" if agency is not None else ""
+        extra: tuple[str, ...] = (agency,) if agency is not None else ()
         rows = await self._db.fetch_all(
             "SELECT h.agency, a.attendance, h.head_required, count(*) AS n"
             " FROM hearings h JOIN hearing_appearances a ON a.hearing_id = h.id"
             " WHERE h.status = 'held' AND h.starts_at >= ? AND h.starts_at < ?"
-            " GROUP BY h.agency, a.attendance, h.head_required",
-            (start, end),
+            + only
+            + " GROUP BY h.agency, a.attendance, h.head_required",
+            (start, end, *extra),
         )
         # Taken place (started by now) but not recorded: counted as not attended (yet).
         unrecorded_rows = await self._db.fetch_all(
-            "SELECT agency, head_required, count(*) AS n FROM hearings"
-            " WHERE status = 'scheduled' AND starts_at >= ? AND starts_at < ? AND starts_at <= ?"
-            " GROUP BY agency, head_required",
-            (start, end, to_db(self.now())),
+            "SELECT h.agency, h.head_required, count(*) AS n FROM hearings h"
+            " WHERE h.status = 'scheduled' AND h.starts_at >= ? AND h.starts_at < ?"
+            " AND h.starts_at <= ?" + only + " GROUP BY h.agency, h.head_required",
+            (start, end, to_db(self.now()), *extra),
         )
         totals = dict.fromkeys(("head", "staff", "lawyer_only", "absent"), 0)
         agencies: dict[str, dict[str, int]] = {}
@@ -789,7 +801,7 @@ class LitigationService:
             if r["head_required"]:
                 required_unrecorded += n
         return AppearanceStats(
-            year=year,
+            year=first.year,
             held=sum(totals.values()),
             head=totals["head"],
             staff=totals["staff"],

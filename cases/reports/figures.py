@@ -1,0 +1,466 @@
+"""The figures of /stats and of the monthly report, computed from the stored facts.
+
+Every figure is defined once, on its field below; the README repeats the definitions for the
+readers. In short, for a period of local dates [first, last]:
+
+- received: cases whose ``received_on`` lies in the period;
+- closed: cases now in an ending status whose ending (the last event of the transition that
+  leads to that status, or the citizen's withdrawal) lies in the period;
+- open now / overdue now: a snapshot as of today, whatever the period: cases in an open status,
+  and those of them with a handling deadline (a rule whose actor is the office, the agency or
+  the mediator, :data:`HANDLING_ACTORS`) still open after its last day;
+- closed on time: closed cases none of whose handling deadlines was late (missed, met after
+  the last day, cancelled after it, or still open after it);
+- handling days: calendar days from receipt to the ending, of the cases closed in the period;
+  median (the middle value, the mean of the two middle ones for an even count) and the 90th
+  percentile by nearest rank (the value at position ⌈0.9·n⌉ of the sorted list);
+- deemed acceptances (FY 30(3)): ``deemed_accepted`` events whose acceptance day lies in the
+  period;
+- mediation agreements: mediation cases closed in the period with an agreement (settled), and
+  their share of all mediation cases closed in the period;
+- agreements kept: ``mediation_followup`` events of the period, kept or not (detail ``kept``);
+- reception days (局长接待日): bookings of sessions held in the period, by outcome;
+- court appearances: the hearings of the period, as ``LitigationService.appearance_between``
+  counts them (the same figures as /appearance).
+
+Cases belong to an agency as the intake recorded it: a reconsideration to its respondent
+(``respondent_id``), a petition to the agency it concerns (``body_concerned``), a mediation to
+the agency running its mediation room. A name typed by the citizen, or none, is "other".
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from cases.i18n import N_, translate
+from cases.intake.forms import Procedure
+from cases.law.deadline_rules import RULES
+from cases.litigation.court_cases import AppearanceStats, LitigationService
+from cases.org.organisation import Organisation, UnknownId
+from cases.procedures.statuses import OPEN_STATUSES, CaseStatus
+from cases.procedures.transitions import TRANSITIONS
+from cases.reports.periods import Period
+from cases.store.db import Database
+from cases.store.time import LEGAL_TZ, Clock, from_db, legal_today, to_db
+
+OTHER_AGENCY = ""
+"""The key of cases that name no agency of the organisation file (typed names, none)."""
+
+HANDLING_ACTORS = frozenset({"petition_office", "reconsideration_office", "agency", "mediator"})
+"""Whose periods measure the handling: not the applicant's (F7), the respondent's reply (F10),
+the parties' (M1) or the court's."""
+HANDLING_RULES = frozenset(rule.id for rule in RULES.values() if rule.actor in HANDLING_ACTORS)
+
+_OPEN = frozenset(s.value for s in OPEN_STATUSES)
+
+
+def _ending_events() -> dict[tuple[str, str], frozenset[str]]:
+    """(procedure, ending status) → the event kinds that lead there (the transition table),
+    plus the citizen's withdrawal."""
+    found: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for row in TRANSITIONS:
+        if row.target is not None and row.target.value not in _OPEN and row.event:
+            found[(row.procedure.value, row.target.value)].add(row.event)
+    for procedure in Procedure:
+        found[(procedure.value, CaseStatus.withdrawn.value)].add("withdrawn")
+    return {key: frozenset(kinds) for key, kinds in found.items()}
+
+
+ENDING_EVENTS = _ending_events()
+ENDING_KINDS = frozenset(kind for kinds in ENDING_EVENTS.values() for kind in kinds)
+
+
+def median(values: list[int]) -> float | None:
+    return float(statistics.median(values)) if values else None
+
+
+def percentile_nearest_rank(values: list[int], share: float) -> int | None:
+    """The value at position ⌈share·n⌉ of the sorted values (1-based): always an observed
+    value, so a reader can find the case it belongs to."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(math.ceil(share * len(ordered)), 1) - 1]
+
+
+def _share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+class CaseFigures(BaseModel):
+    """One row of the case tables: one procedure, one agency, or the total."""
+
+    key: str
+    """The procedure, the agency id (:data:`OTHER_AGENCY` for none), or "total"."""
+    name_zh: str = ""
+    name_en: str = ""
+    received: int = 0
+    open_now: int = 0
+    closed: int = 0
+    overdue_now: int = 0
+    closed_on_time: int = 0
+    handling_days: list[int] = Field(default_factory=list)
+    deemed_accepted: int = 0
+    mediation_closed: int = 0
+    agreements: int = 0
+    followups_kept: int = 0
+    followups_checked: int = 0
+
+    @property
+    def on_time_share(self) -> float | None:
+        return _share(self.closed_on_time, self.closed)
+
+    @property
+    def median_days(self) -> float | None:
+        return median(self.handling_days)
+
+    @property
+    def p90_days(self) -> int | None:
+        return percentile_nearest_rank(self.handling_days, 0.9)
+
+    @property
+    def agreement_share(self) -> float | None:
+        return _share(self.agreements, self.mediation_closed)
+
+
+class ReceptionFigures(BaseModel):
+    """局长接待日 bookings of the sessions held in the period, for one agency or the total."""
+
+    key: str
+    name_zh: str = ""
+    name_en: str = ""
+    booked: int = 0
+    """Bookings that held a seat on the day: booked, confirmed, attended, no-show."""
+    attended: int = 0
+    no_show: int = 0
+    cancelled: int = 0
+    """Cancelled or released (the citizen let the seat go) before the day."""
+    settled: int = 0
+    petition: int = 0
+    referred: int = 0
+
+    @property
+    def attendance_share(self) -> float | None:
+        return _share(self.attended, self.attended + self.no_show)
+
+
+class Report(BaseModel):
+    period: Period
+    today: date
+    procedure: Procedure | None = None
+    agency: str | None = None
+    agency_name_zh: str = ""
+    agency_name_en: str = ""
+    total: CaseFigures
+    by_procedure: list[CaseFigures]
+    by_agency: list[CaseFigures]
+    reception: list[ReceptionFigures]
+    reception_total: ReceptionFigures
+    appearance: AppearanceStats | None = None
+    """None when a procedure is chosen: court cases belong to no procedure of the bot."""
+
+
+def _local_day(stamp: str) -> date:
+    return from_db(stamp).astimezone(LEGAL_TZ).date()
+
+
+class StatsService:
+    """Reads only; one report is a handful of queries over the committed data."""
+
+    def __init__(
+        self, db: Database, clock: Clock, org: Organisation, litigation: LitigationService
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self.org = org
+        self._litigation = litigation
+
+    def today(self) -> date:
+        return legal_today(self._clock)
+
+    def agency_names(self, agency_id: str) -> tuple[str, str]:
+        if agency_id == OTHER_AGENCY:
+            return _names(OTHER_AGENCY_LABEL)
+        try:
+            agency = self.org.agency(agency_id)
+        except UnknownId:
+            return agency_id, agency_id
+        return agency.name, agency.name_en
+
+    def is_agency(self, agency_id: str) -> bool:
+        try:
+            self.org.agency(agency_id)
+        except UnknownId:
+            return False
+        return True
+
+    def _case_agency(self, procedure: str, agency_ref: Any, routed_to: Any) -> str:
+        if procedure == Procedure.mediation.value:
+            if isinstance(routed_to, str) and routed_to.startswith("room:"):
+                try:
+                    return self.org.room(routed_to[5:]).agency_id or OTHER_AGENCY
+                except UnknownId:
+                    return OTHER_AGENCY
+            return OTHER_AGENCY
+        if isinstance(agency_ref, str) and self.is_agency(agency_ref):
+            return agency_ref
+        return OTHER_AGENCY
+
+    async def agencies_with_cases(self) -> list[str]:
+        """Agency ids that any case, booking or court case names, busiest first: the buttons
+        of the agency filter."""
+        counts: dict[str, int] = defaultdict(int)
+        for row in await self._db.fetch_all(
+            "SELECT procedure, routed_to, coalesce(json_extract(answers, '$.respondent_id'),"
+            " json_extract(answers, '$.body_concerned')) AS agency_ref FROM cases"
+        ):
+            key = self._case_agency(row["procedure"], row["agency_ref"], row["routed_to"])
+            if key != OTHER_AGENCY:
+                counts[key] += 1
+        for row in await self._db.fetch_all(
+            "SELECT agency, count(*) AS n FROM bookings GROUP BY 1"
+        ):
+            if self.is_agency(row["agency"]):
+                counts[row["agency"]] += int(row["n"])
+        for row in await self._db.fetch_all(
+            "SELECT agency_id, count(*) AS n FROM lawsuits GROUP BY 1"
+        ):
+            if self.is_agency(row["agency_id"]):
+                counts[row["agency_id"]] += int(row["n"])
+        return sorted(counts, key=lambda k: (-counts[k], k))
+
+    async def report(
+        self,
+        period: Period,
+        *,
+        procedure: Procedure | None = None,
+        agency: str | None = None,
+    ) -> Report:
+        today = self.today()
+        cases = await self._cases(procedure)
+        if agency is not None:
+            cases = {cid: c for cid, c in cases.items() if c["agency"] == agency}
+        endings = await self._endings(cases)
+        late = await self._late_cases(today)
+        overdue = await self._overdue_cases(today)
+        total = CaseFigures(key="total")
+        by_procedure: dict[str, CaseFigures] = {}
+        by_agency: dict[str, CaseFigures] = {}
+
+        def rows_of(case: dict[str, Any]) -> Iterable[CaseFigures]:
+            yield total
+            proc = case["procedure"]
+            yield by_procedure.setdefault(proc, CaseFigures(key=proc))
+            yield by_agency.setdefault(case["agency"], self._agency_row(case["agency"]))
+
+        for case_id, case in cases.items():
+            received = date.fromisoformat(case["received_on"])
+            is_open = case["status"] in _OPEN
+            ended_on = endings.get(case_id)
+            closed = not is_open and period.contains(ended_on)
+            for row in rows_of(case):
+                if period.contains(received):
+                    row.received += 1
+                if is_open:
+                    row.open_now += 1
+                    if case_id in overdue:
+                        row.overdue_now += 1
+                if closed:
+                    assert ended_on is not None
+                    row.closed += 1
+                    row.handling_days.append((ended_on - received).days)
+                    if case_id not in late:
+                        row.closed_on_time += 1
+                    if case["procedure"] == Procedure.mediation.value:
+                        row.mediation_closed += 1
+                        if case["status"] == CaseStatus.settled.value:
+                            row.agreements += 1
+        for case_id, _accepted_on in await self._deemed(period):
+            if case_id in cases:
+                for row in rows_of(cases[case_id]):
+                    row.deemed_accepted += 1
+        for case_id, kept in await self._followups(period):
+            if case_id in cases:
+                for row in rows_of(cases[case_id]):
+                    row.followups_checked += 1
+                    row.followups_kept += int(kept)
+        for row in by_procedure.values():
+            row.name_zh, row.name_en = _names(PROCEDURE_LABELS[row.key])
+        show_all = procedure is None
+        reception, reception_total = (
+            await self._reception(period, agency)
+            if show_all
+            else ([], ReceptionFigures(key="total"))
+        )
+        appearance = None
+        if show_all:
+            agency_name = self.agency_names(agency)[0] if agency is not None else None
+            appearance = await self._litigation.appearance_between(
+                period.first, period.last, agency=agency_name
+            )
+        names = self.agency_names(agency) if agency is not None else ("", "")
+        return Report(
+            period=period,
+            today=today,
+            procedure=procedure,
+            agency=agency,
+            agency_name_zh=names[0],
+            agency_name_en=names[1],
+            total=total,
+            by_procedure=[by_procedure[p.value] for p in Procedure if p.value in by_procedure],
+            by_agency=sorted(
+                by_agency.values(),
+                key=lambda r: (r.key == OTHER_AGENCY, -r.received, -r.open_now, r.key),
+            ),
+            reception=reception,
+            reception_total=reception_total,
+            appearance=appearance,
+        )
+
+    def _agency_row(self, key: str) -> CaseFigures:
+        zh, en = self.agency_names(key)
+        return CaseFigures(key=key, name_zh=zh, name_en=en)
+
+    async def _cases(self, procedure: Procedure | None) -> dict[int, dict[str, Any]]:
+        sql = (
+            "SELECT id, procedure, status, received_on, routed_to, updated_at,"
+            " coalesce(json_extract(answers, '$.respondent_id'),"
+            " json_extract(answers, '$.body_concerned')) AS agency_ref FROM cases"
+        )
+        params: tuple[Any, ...] = ()
+        if procedure is not None:
+            sql += " WHERE procedure = ?"
+            params = (procedure.value,)
+        out: dict[int, dict[str, Any]] = {}
+        for row in await self._db.fetch_all(sql, params):
+            out[int(row["id"])] = {
+                "procedure": row["procedure"],
+                "status": row["status"],
+                "received_on": row["received_on"],
+                "updated_at": row["updated_at"],
+                "agency": self._case_agency(row["procedure"], row["agency_ref"], row["routed_to"]),
+            }
+        return out
+
+    async def _endings(self, cases: dict[int, dict[str, Any]]) -> dict[int, date]:
+        """The day each ended case ended: the last event leading to its status; a case ended
+        by a way the table does not know (终止 recorded as closed) falls back to its last
+        update."""
+        marks = ",".join("?" for _ in ENDING_KINDS)
+        latest: dict[tuple[int, str], str] = {}
+        for row in await self._db.fetch_all(
+            f"SELECT case_id, kind, max(at) AS at FROM case_events WHERE kind IN ({marks})"
+            " GROUP BY case_id, kind",
+            tuple(sorted(ENDING_KINDS)),
+        ):
+            latest[(int(row["case_id"]), row["kind"])] = row["at"]
+        endings: dict[int, date] = {}
+        for case_id, case in cases.items():
+            if case["status"] in _OPEN:
+                continue
+            kinds = ENDING_EVENTS.get((case["procedure"], case["status"]), frozenset())
+            stamps = [latest[(case_id, k)] for k in kinds if (case_id, k) in latest]
+            endings[case_id] = _local_day(max(stamps) if stamps else case["updated_at"])
+        return endings
+
+    async def _late_cases(self, today: date) -> set[int]:
+        marks = ",".join("?" for _ in HANDLING_RULES)
+        rows = await self._db.fetch_all(
+            "SELECT DISTINCT case_id FROM case_deadlines"
+            f" WHERE rule_id IN ({marks}) AND (status = 'missed'"
+            "   OR (status IN ('met', 'cancelled') AND closed_on > due_on)"
+            "   OR (status = 'open' AND due_on < ?))",
+            (*sorted(HANDLING_RULES), today.isoformat()),
+        )
+        return {int(r["case_id"]) for r in rows}
+
+    async def _overdue_cases(self, today: date) -> set[int]:
+        marks = ",".join("?" for _ in HANDLING_RULES)
+        rows = await self._db.fetch_all(
+            "SELECT DISTINCT case_id FROM case_deadlines"
+            f" WHERE rule_id IN ({marks}) AND status = 'open' AND due_on < ?",
+            (*sorted(HANDLING_RULES), today.isoformat()),
+        )
+        return {int(r["case_id"]) for r in rows}
+
+    async def _deemed(self, period: Period) -> list[tuple[int, date]]:
+        rows = await self._db.fetch_all(
+            "SELECT case_id, json_extract(detail, '$.accepted_on') AS accepted_on, at"
+            " FROM case_events WHERE kind = 'deemed_accepted'"
+        )
+        found: dict[int, date] = {}
+        for r in rows:
+            day = date.fromisoformat(r["accepted_on"]) if r["accepted_on"] else _local_day(r["at"])
+            if period.contains(day):
+                found.setdefault(int(r["case_id"]), day)
+        return sorted(found.items())
+
+    async def _followups(self, period: Period) -> list[tuple[int, bool]]:
+        start, end = _utc_bounds(period)
+        rows = await self._db.fetch_all(
+            "SELECT case_id, json_extract(detail, '$.kept') AS kept FROM case_events"
+            " WHERE kind = 'mediation_followup' AND at >= ? AND at < ? ORDER BY id",
+            (start, end),
+        )
+        return [(int(r["case_id"]), bool(r["kept"])) for r in rows if r["kept"] is not None]
+
+    async def _reception(
+        self, period: Period, agency: str | None
+    ) -> tuple[list[ReceptionFigures], ReceptionFigures]:
+        sql = (
+            "SELECT b.agency, b.status, b.outcome, count(*) AS n FROM bookings b"
+            " JOIN reception_sessions s ON s.id = b.session_id"
+            " WHERE s.day >= ? AND s.day <= ?"
+        )
+        params: list[Any] = [period.first.isoformat(), period.last.isoformat()]
+        if agency is not None:
+            sql += " AND b.agency = ?"
+            params.append(agency)
+        rows = await self._db.fetch_all(sql + " GROUP BY 1, 2, 3", tuple(params))
+        total = ReceptionFigures(key="total")
+        per: dict[str, ReceptionFigures] = {}
+        for r in rows:
+            n = int(r["n"])
+            key = r["agency"]
+            if key not in per:
+                zh, en = self.agency_names(key)
+                per[key] = ReceptionFigures(key=key, name_zh=zh, name_en=en)
+            for fig in (total, per[key]):
+                status = r["status"]
+                if status in ("booked", "confirmed", "attended", "no_show"):
+                    fig.booked += n
+                if status == "attended":
+                    fig.attended += n
+                    if r["outcome"] in ("settled", "petition", "referred"):
+                        setattr(fig, r["outcome"], getattr(fig, r["outcome"]) + n)
+                elif status == "no_show":
+                    fig.no_show += n
+                elif status in ("cancelled", "released"):
+                    fig.cancelled += n
+        return sorted(per.values(), key=lambda f: (-f.booked, f.key)), total
+
+
+def _utc_bounds(period: Period) -> tuple[str, str]:
+    """The period's local days as UTC instants [start, end) in the store's text form."""
+    start = datetime.combine(period.first, time.min, LEGAL_TZ)
+    end = datetime.combine(period.last + timedelta(days=1), time.min, LEGAL_TZ)
+    return to_db(start), to_db(end)
+
+
+PROCEDURE_LABELS: dict[str, str] = {
+    Procedure.reconsideration.value: N_("Administrative reconsideration"),
+    Procedure.petition.value: N_("Petitions"),
+    Procedure.mediation.value: N_("Administrative mediation"),
+}
+OTHER_AGENCY_LABEL = N_("Other or not named")
+
+
+def _names(msgid: str) -> tuple[str, str]:
+    return translate("zh", msgid), translate("en", msgid)
