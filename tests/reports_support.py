@@ -283,3 +283,15 @@ async def build_county(db: Database) -> None:
 
 
 NOVEMBER = (date(2026, 11, 1), date(2026, 11, 30))
+
+
+async def county_stats(db: Database, clock: Any) -> Any:
+    """The StatsService over the hand-counted county (built here)."""
+    from cases.litigation.court_cases import LitigationService
+    from cases.org.organisation import load_organisation
+    from cases.reports.figures import StatsService
+    from settings import Settings
+
+    org = load_organisation(Settings(bot_token="1:x", _env_file=None).organisation_path)
+    await build_county(db)
+    return StatsService(db, clock, org, LitigationService(db, clock, org))
