@@ -77,7 +77,7 @@ def test_the_missing_glyph_check_would_catch_boxes() -> None:
 
 def test_english_chart_has_english_labels(report: Report) -> None:
     ax = build_chart(report, "en").axes[0]
-    assert [c.get_label() for c in ax.containers][0] == "Cases received"
+    assert next(c.get_label() for c in ax.containers) == "Cases received"
     assert ax.get_xticklabels()[2].get_text() == "Administrative mediation"
 
 
