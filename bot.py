@@ -74,6 +74,7 @@ from cases.procedures.case_clocks import recent_recomputations, recompute_provis
 from cases.procedures.followup import FollowUpService
 from cases.procedures.privacy import redact
 from cases.reception.booking import BookingService
+from cases.reports.figures import StatsService
 from cases.store.db import Database
 from cases.store.fsm_records import FsmRecords
 from cases.store.migrate import MigrationError, migrate
@@ -175,6 +176,7 @@ def create_dispatcher(
     org = org or load_organisation(settings.organisation_path)
     users = UserRepository(db, clock)
     processed = ProcessedUpdates(db, clock)
+    litigation = LitigationService(db, clock, org)
     dp = Dispatcher(
         storage=SqliteStorage(FsmRecords(db, clock)),
         events_isolation=SimpleEventIsolation(),
@@ -185,7 +187,8 @@ def create_dispatcher(
         org=org,
         intake=IntakeService(db, clock, org),
         followup=FollowUpService(db, clock),
-        litigation=LitigationService(db, clock, org),
+        litigation=litigation,
+        stats=StatsService(db, clock, org, litigation),
         # Handlers preview reminders with the planner itself (what it will send, to whom).
         planner=Planner(
             db, clock, admin_ids=settings.admin_ids, escalation_hours=settings.escalation_hours
