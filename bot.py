@@ -510,7 +510,9 @@ async def poll(
     # sender paces itself and handles 429 on its own (scheduling/sender.py).
     bot.session.middleware(RetryRateLimitedReplies())
     reminder_bot = build_bot(settings)
-    scheduling = Scheduling(bot=reminder_bot, db=db, clock=clock, settings=settings)
+    scheduling = Scheduling(
+        bot=reminder_bot, db=db, clock=clock, settings=settings, stats=dp["stats"]
+    )
     scheduling.tick_steps.append(BookingJobs(dp["booking"]).tick)
 
     @dp.startup()

@@ -10,6 +10,8 @@ is sent, then one catch-up run settles the acceptance reviews that ended undecid
 deemed accepted, the citizen told), plans, sends what fell due while the bot was down
 (expiring what is no longer useful), queues today's digest if it is daytime and none went out,
 takes a backup if the newest is older than a day, and purges old processed-update records.
+The monthly report (scheduling/monthly_report.py) is queued with the digest, and by the
+catch-up in the daytime, from the month's first working day on.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from cases.store.db import Database
 from cases.store.processed_updates import purge_processed_updates
 from cases.store.time import Clock
 from scheduling.digest import queue_digests
+from scheduling.monthly_report import queue_monthly_reports
 from scheduling.notices import alert_calendar_gap, deem_accepted
 from scheduling.outbox import DispatchReport, Outbox, Transport
 from scheduling.planner import Planner, in_quiet_hours
@@ -41,6 +44,8 @@ from scheduling.sender import RateLimiter, TelegramSender
 
 if TYPE_CHECKING:  # only scheduling/sender.py talks to Telegram; this is a type
     from aiogram import Bot
+
+    from cases.reports.figures import StatsService
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +137,10 @@ class Scheduling:
         settings: _SettingsLike | None = None,
         config: SchedulingConfig | None = None,
         transport: Transport | None = None,
+        stats: StatsService | None = None,
     ) -> None:
+        """``stats``: the figures for the monthly report (scheduling/monthly_report.py); none,
+        no report."""
         if config is None:
             config = SchedulingConfig.from_settings(settings) if settings else SchedulingConfig()
         if transport is None:
@@ -140,6 +148,7 @@ class Scheduling:
                 raise ValueError("Scheduling needs a bot or a transport")
             transport = TelegramSender(bot, RateLimiter())
         self.config = config
+        self.stats = stats
         self.db = db
         self.clock = clock
         self.transport = transport
@@ -243,9 +252,28 @@ class Scheduling:
         queued = await queue_digests(
             self.db, self.clock, admin_ids=list(self.config.admin_ids), tz=self.config.tz
         )
+        queued += await self.monthly_report()
         if queued:
             await self.outbox.dispatch_due()
         return queued
+
+    async def monthly_report(self) -> int:
+        """Last month's report to the administrators, from this month's first working day on,
+        once (the outbox's dedup keys). A failure here is logged and holds up nothing."""
+        if self.stats is None:
+            return 0
+        try:
+            return await queue_monthly_reports(
+                self.db,
+                self.clock,
+                self.stats,
+                default_engine().calendar,
+                admin_ids=list(self.config.admin_ids),
+                tz=self.config.tz,
+            )
+        except Exception:
+            log.exception("monthly report step failed")
+            return 0
 
     async def backup(self) -> Path:
         """An online copy (SQLite backup API under the writer lock); the newest N are kept."""
@@ -287,6 +315,7 @@ class Scheduling:
             await queue_digests(
                 self.db, self.clock, admin_ids=list(self.config.admin_ids), tz=self.config.tz
             )
+            await self.monthly_report()
         newest = self._newest_backup_at()
         if newest is None or now - newest >= timedelta(hours=24):
             await self.backup()
