@@ -50,6 +50,9 @@ from handlers.texts import current_locale, t
 
 AGENCY_BUTTONS = 8
 """The busiest agencies get a button each; the export has every agency."""
+AGENCY_ID_MAX = 36
+"""Telegram allows 64 bytes of callback data; the rest of a button takes 28. An agency whose
+id is longer (the organisation file allows 64) gets no button, only its rows in the export."""
 
 
 def may_see_stats(user: User | None) -> bool:
@@ -95,7 +98,7 @@ class StatsButton(CallbackData, prefix="st"):
     first: str = Field(default="", pattern=r"^(\d{8})?$")
     last: str = Field(default="", pattern=r"^(\d{8})?$")
     procedure: ProcedureFilter = ProcedureFilter.all
-    agency: str = Field(default="", pattern=r"^[a-z0-9_]{0,32}$")
+    agency: str = Field(default="", pattern=rf"^[a-z0-9_]{{0,{AGENCY_ID_MAX}}}$")
 
     def resolved(self, today: date) -> Period | None:
         """The period this button stands for, or None for a typed one that does not parse."""
@@ -193,7 +196,8 @@ async def _picker(
         for f in ProcedureFilter
     ]
     agencies = [button(_tick(not choice.agency, _("All agencies")), choice.choose(agency=""))]
-    listed = (await stats.agencies_with_cases())[:AGENCY_BUTTONS]
+    listed = [a for a in await stats.agencies_with_cases() if len(a) <= AGENCY_ID_MAX]
+    listed = listed[:AGENCY_BUTTONS]
     if choice.agency and choice.agency not in listed:
         listed.append(choice.agency)
     for agency_id in listed:

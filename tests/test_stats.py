@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from cases.org.users import Role
 from cases.store.db import Database
 from cases.store.time import FakeClock
-from handlers.stats import ProcedureFilter, StatsButton, StatsStep
+from handlers.stats import AGENCY_ID_MAX, ProcedureFilter, StatsButton, StatsStep
 from tests.fakes.telegram import BotClient
 from tests.reports_support import PSB, build_county
 from tests.support import ADMIN_ID, staff_client
@@ -184,6 +184,19 @@ def test_every_button_fits_telegrams_64_bytes() -> None:
         first="20260101",
         last="20261231",
         procedure=ProcedureFilter.reconsideration,
-        agency="county_natural_resources_xxxxxxx",
+        agency="a" * AGENCY_ID_MAX,
     )
     assert len(longest.pack().encode()) <= 64
+
+
+async def test_the_office_heads_command_menu_has_stats(dispatcher: Dispatcher) -> None:
+    from handlers.commands import menu_for
+
+    users = dispatcher["users"]
+    await users.set_role(6001, Role.office_staff, "reconsideration_office", head=True)
+    await users.set_role(6002, Role.office_staff, "reconsideration_office")
+    head, clerk = await users.get(6001), await users.get(6002)
+    assert head is not None and clerk is not None
+    assert "stats" in [c.command for c in menu_for(head.role, "zh", head)]
+    assert "stats" not in [c.command for c in menu_for(clerk.role, "zh", clerk)]
+    assert "stats" in [c.command for c in menu_for(Role.admin, "zh")]
