@@ -228,7 +228,8 @@ async def stats_command(
     if not may_see_stats(user):
         await message.answer(_(NOT_YOURS))
         return
-    await state.clear()
+    if await state.get_state() == StatsInput.dates.state:
+        await state.clear()  # typed dates abandoned; any other form stays as it was
     picked = await _picker(stats, StatsButton(step=StatsStep.pick))
     assert picked is not None
     text, markup = picked

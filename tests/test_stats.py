@@ -200,3 +200,15 @@ async def test_the_office_heads_command_menu_has_stats(dispatcher: Dispatcher) -
     assert "stats" in [c.command for c in menu_for(head.role, "zh", head)]
     assert "stats" not in [c.command for c in menu_for(clerk.role, "zh", clerk)]
     assert "stats" in [c.command for c in menu_for(Role.admin, "zh")]
+
+
+async def test_stats_again_while_typing_dates_starts_over(
+    dispatcher: Dispatcher, bot: Bot, clock: FakeClock, county: None
+) -> None:
+    client = await admin(dispatcher, bot, clock)
+    await client.send("/stats")
+    await client.press("输入日期")
+    await client.send("/stats")
+    assert "统计期间：2026-11-01 – 2026-11-30" in client.last_text()
+    await client.send("2026-01-01 2026-01-31")  # no longer an answer: not read as dates
+    assert "统计期间：2026-01-01" not in client.last_text()
