@@ -13,6 +13,7 @@ matplotlib's own, stays as the fallback).
 from __future__ import annotations
 
 import io
+import threading
 from functools import lru_cache
 
 import matplotlib
@@ -33,18 +34,24 @@ SERIES: tuple[tuple[str, str], ...] = (
 COLOURS = ("#1f5fa8", "#5a9e3a", "#9fcf7c", "#c0392b")
 
 
+_FONT_LOCK = threading.Lock()
+
+
 @lru_cache(maxsize=1)
 def cjk_font_family() -> str:
-    """Register Noto Sans SC with matplotlib (once) and return its family name."""
+    """Register Noto Sans SC with matplotlib (once) and return its family name. Charts are
+    drawn in worker threads: the lock keeps two first charts from registering it together."""
     import pylopdf_fonts_zh_cn
 
-    path = str(pylopdf_fonts_zh_cn.sans_path())
-    font_manager.fontManager.addfont(path)
-    family = font_manager.FontProperties(fname=path).get_name()
-    sans = [f for f in matplotlib.rcParams["font.sans-serif"] if f != family]
-    matplotlib.rcParams["font.family"] = "sans-serif"
-    matplotlib.rcParams["font.sans-serif"] = [family, *sans]
-    return family
+    with _FONT_LOCK:
+        path = str(pylopdf_fonts_zh_cn.sans_path())
+        family = font_manager.FontProperties(fname=path).get_name()
+        if family not in {entry.name for entry in font_manager.fontManager.ttflist}:
+            font_manager.fontManager.addfont(path)
+        sans = [f for f in matplotlib.rcParams["font.sans-serif"] if f != family]
+        matplotlib.rcParams["font.family"] = "sans-serif"
+        matplotlib.rcParams["font.sans-serif"] = [family, *sans]
+        return family
 
 
 def build_chart(report: Report, locale: str) -> Figure:
