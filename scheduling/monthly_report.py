@@ -9,6 +9,11 @@ so a restart, a second queueing or a re-run sends nothing twice. The figures are
 when queued and stored in the row's payload; the chart and the workbook are drawn from them
 when the row is sent (scheduling/sender.py, in a thread), so what arrives is what was counted.
 No aiogram here: the sender does the sending.
+
+A month before the county had anything on record (no case received, no reception day, no
+court case by its last day) has no report: a bot installed on 6 December does not greet its
+administrators with a November of zeros. This also keeps a freshly started bot (the process
+tests) from sending a report depending on the hour it starts.
 """
 
 from __future__ import annotations
@@ -63,6 +68,18 @@ def report_month(today: date, calendar: LegalCalendar) -> str | None:
     return previous_month(today).first.strftime("%Y-%m")
 
 
+async def anything_on_record(db: Database, last: date) -> bool:
+    """Whether any case, reception day or court case dates from ``last`` or before."""
+    day = last.isoformat()
+    found = await db.fetch_value(
+        "SELECT EXISTS(SELECT 1 FROM cases WHERE received_on <= ?)"
+        " OR EXISTS(SELECT 1 FROM reception_sessions WHERE day <= ?)"
+        " OR EXISTS(SELECT 1 FROM lawsuits WHERE complaint_received_on <= ?)",
+        (day, day, day),
+    )
+    return bool(found)
+
+
 def heading(report: Report, locale: str) -> str:
     month = report.period.first
     if locale == "en":
@@ -89,6 +106,9 @@ async def queue_monthly_reports(
     month = report_month(today, calendar)
     if month is None:
         return 0
+    period = previous_month(today)
+    if not await anything_on_record(db, period.last):
+        return 0
     admins = await RecipientDirectory(db, admin_ids=admin_ids).resolve(Role.admin, None)
     if not admins:
         return 0
@@ -99,7 +119,7 @@ async def queue_monthly_reports(
     )
     if done == len(keys):
         return 0  # the common case on every later morning of the month: no counting
-    report = await stats.report(previous_month(today))
+    report = await stats.report(period)
     figures = report.model_dump(mode="json")
     stamp = to_db(now)
     expires = to_db(datetime.combine(month_of(today).last + timedelta(days=1), time.min, tz))

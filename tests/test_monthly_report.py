@@ -24,7 +24,7 @@ from scheduling.runner import Scheduling, SchedulingConfig
 from scheduling.sender import RateLimiter, TelegramSender
 from settings import Settings
 from tests.fakes.telegram import TOKEN, RecordingSession
-from tests.reports_support import STAMP, build_county
+from tests.reports_support import STAMP, add_case, build_county
 from tests.scheduling_helpers import FakeMonotonic
 
 ADMIN = 9001  # configured in settings
@@ -143,6 +143,7 @@ async def test_a_bot_down_on_the_first_working_day_sends_the_report_when_it_is_b
     db: Database, clock: FakeClock, bot: Bot, tmp_path: Path
 ) -> None:
     """National Day: October's first working day is the 8th; the bot was down until the 9th."""
+    await build_county(db)  # cases since August: September has figures
     clock.set(at(date(2026, 10, 9), 10))
     await scheduling(db, clock, bot, tmp_path).catch_up()
     [photo] = sent(bot, ADMIN, SendPhoto)
@@ -151,3 +152,22 @@ async def test_a_bot_down_on_the_first_working_day_sends_the_report_when_it_is_b
     clock.set(at(date(2026, 11, 2), 3))
     await scheduling(db, clock, bot, tmp_path).catch_up()
     assert len(sent(bot, ADMIN, SendPhoto)) == 1
+
+
+async def test_a_fresh_bot_started_in_the_daytime_sends_no_report_of_a_month_before_its_data(
+    db: Database, clock: FakeClock, bot: Bot, tmp_path: Path
+) -> None:
+    """A new installation (and every process test, whatever the hour it runs at): last month
+    had nothing on record, so the start-up catch-up sends the administrators nothing."""
+    clock.set(at(date(2026, 12, 3), 10))
+    await scheduling(db, clock, bot, tmp_path).catch_up()
+    await add_case(db, "FY-2026-000001", "reconsideration", "submitted", "2026-12-02")
+    await scheduling(db, clock, bot, tmp_path).digest()
+    assert sent(bot, ADMIN, SendPhoto) == [] and sent(bot, ADMIN, SendMessage) == []
+    monthly = "SELECT count(*) FROM reminders WHERE dedup_key LIKE 'monthly:%'"
+    assert await db.fetch_value(monthly) == 0
+    # A case received on the month's last day: November has something to report.
+    await add_case(db, "FY-2026-000002", "reconsideration", "submitted", "2026-11-30")
+    await scheduling(db, clock, bot, tmp_path).digest()
+    [photo] = sent(bot, ADMIN, SendPhoto)
+    assert photo.caption == "月度报告：2026年11月"
