@@ -41,7 +41,14 @@ from cases.org.users import Role, User
 from cases.reports.charts import render_png
 from cases.reports.export import file_stem, to_csv, to_xlsx
 from cases.reports.figures import PROCEDURE_LABELS, Report, StatsService
-from cases.reports.periods import Period, PeriodError, PeriodKind, parse_custom, preset
+from cases.reports.periods import (
+    Period,
+    PeriodError,
+    PeriodKind,
+    custom_period,
+    parse_custom,
+    preset,
+)
 from cases.reports.summary import summary_text
 from handlers.filters import NotCommand
 from handlers.keyboards import button
@@ -101,14 +108,15 @@ class StatsButton(CallbackData, prefix="st"):
     agency: str = Field(default="", pattern=rf"^[a-z0-9_]{{0,{AGENCY_ID_MAX}}}$")
 
     def resolved(self, today: date) -> Period | None:
-        """The period this button stands for, or None for a typed one that does not parse."""
+        """The period this button stands for, or None for a typed one that does not parse or
+        is beyond what can be typed (a forged button: year 9999 overflowed the counting)."""
         if self.period is not PeriodKind.custom:
             return preset(self.period, today)
         try:
             first = date(int(self.first[:4]), int(self.first[4:6]), int(self.first[6:]))
             last = date(int(self.last[:4]), int(self.last[4:6]), int(self.last[6:]))
-            return Period(first=first, last=last, kind=PeriodKind.custom)
-        except ValueError:
+            return custom_period(first, last, today)
+        except ValueError:  # PeriodError is one
             return None
 
     def choose(self, **changes: object) -> StatsButton:

@@ -212,3 +212,15 @@ async def test_stats_again_while_typing_dates_starts_over(
     assert "统计期间：2026-11-01 – 2026-11-30" in client.last_text()
     await client.send("2026-01-01 2026-01-31")  # no longer an answer: not read as dates
     assert "统计期间：2026-01-01" not in client.last_text()
+
+
+async def test_forged_custom_period_beyond_what_can_be_typed_is_refused(
+    dispatcher: Dispatcher, bot: Bot, clock: FakeClock, county: None
+) -> None:
+    """Year 9999 overflowed the counting (an error instead of an answer); a period of 27
+    years counted a county's whole history on every press. Typing allows neither."""
+    client = await admin(dispatcher, bot, clock)
+    for first, last in (("99991231", "99991231"), ("20000101", "20261231")):
+        await client.click(StatsButton(step=StatsStep.show, period="c", first=first, last=last))
+    assert photos(client) == []
+    assert client.session.alerts() == ["该按钮已失效。"] * 2

@@ -103,7 +103,12 @@ def parse_custom(text: str, today: date) -> Period:
         days = [date(int(y), int(m), int(d)) for y, m, d in found]
     except ValueError:
         raise PeriodError(PERIOD_UNREADABLE) from None
-    first, last = days[0], days[-1]
+    return custom_period(days[0], days[-1], today)
+
+
+def custom_period(first: date, last: date, today: date) -> Period:
+    """A typed period within the limits: the same check for what is typed and for what a
+    button brings back (callback data can be forged)."""
     if last < first:
         raise PeriodError(PERIOD_REVERSED)
     if first.year < FIRST_YEAR or last.year > today.year + 1:
