@@ -141,6 +141,7 @@ ASK_DATES = N_(
     "Type the first and the last day of the period, for example 2026-01-01 2026-03-31 "
     "(or 2026年1月1日至2026年3月31日). /cancel stops."
 )
+OTHER_FORM_OPEN = N_("Another form is open. Finish it or send /cancel, then press “Dates…” again.")
 PERIOD_ERRORS: dict[str, str] = {
     "unreadable": N_(
         "I could not read two dates in that. Please type them like 2026-01-01 2026-03-31."
@@ -272,6 +273,11 @@ async def stats_button(
         await edit_text(query.message, *picked)
         return
     if step is StatsStep.custom:
+        if await state.get_state() not in (None, StatsInput.dates.state):
+            # Another form is open (a court case being registered keeps its answers only
+            # there): taking its place, and clearing it after the dates, lost those answers.
+            await query.answer(_(OTHER_FORM_OPEN), show_alert=True)
+            return
         await query.answer()
         await state.set_state(StatsInput.dates)
         await state.update_data(

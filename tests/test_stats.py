@@ -224,3 +224,21 @@ async def test_forged_custom_period_beyond_what_can_be_typed_is_refused(
         await client.click(StatsButton(step=StatsStep.show, period="c", first=first, last=last))
     assert photos(client) == []
     assert client.session.alerts() == ["该按钮已失效。"] * 2
+
+
+async def test_dates_pressed_during_a_court_case_registration_lost_its_answers(
+    dispatcher: Dispatcher, bot: Bot, clock: FakeClock, county: None
+) -> None:
+    """The court-case form keeps its answers only in the chat's state: "Dates…" took that
+    state over and the typed dates cleared it. Now the form stays, untouched."""
+    client = await admin(dispatcher, bot, clock)
+    await client.send("/lawsuit")
+    await client.press("谷城县公安局")
+    await client.send("谷城县人民法院")
+    await client.send("/stats")
+    await client.press("输入日期")
+    assert client.session.alerts() == [
+        "您还有一张表单未填完。请先填完或发送 /cancel 取消，再按“输入日期…”。"
+    ]
+    await client.send("（2026）鄂0625行初12号")  # the form's next answer, not dates
+    assert "原告是谁" in client.last_text()
