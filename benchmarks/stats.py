@@ -4,7 +4,9 @@ Writes N cases spread over 2026 (a third of each procedure, agencies in turn, fo
 ended with an ending event, every case with a handling deadline, some late) into a fresh
 SQLite file, then times ``StatsService.report`` for the year, and the chart, XLSX and CSV of
 that report (each the median of five runs, in the calling thread: in the bot they run in a
-worker thread, off the event loop).
+worker thread, off the event loop). "Loop stall" is the longest time the event loop could not
+run anything else (a chat's update waits that long) while the figures were counted and while
+the picker listed its agency buttons (on every /stats and every press).
 
 Run: ``python benchmarks/stats.py [N ...]`` (default: 10000 50000).
 """
@@ -17,7 +19,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -122,6 +124,30 @@ async def build(db: Database, n: int) -> None:
         )
 
 
+async def longest_stall_ms(action: Callable[[], Awaitable[Any]]) -> float:
+    """The longest gap between two turns of a heartbeat task while ``action`` runs."""
+    longest = 0.0
+    done = False
+
+    async def heartbeat() -> None:
+        nonlocal longest
+        last = time.perf_counter()
+        while not done:
+            await asyncio.sleep(0)
+            now = time.perf_counter()
+            longest = max(longest, now - last)
+            last = now
+
+    beat = asyncio.create_task(heartbeat())
+    await asyncio.sleep(0)
+    try:
+        await action()
+    finally:
+        done = True
+        await beat
+    return longest * 1000
+
+
 def median_ms(action: Callable[[], Any], runs: int = 5) -> float:
     times = []
     for _ in range(runs):
@@ -147,8 +173,11 @@ async def run(n: int) -> None:
                 start = time.perf_counter()
                 report = await stats.report(year)
                 times.append((time.perf_counter() - start) * 1000)
+            stall = await longest_stall_ms(lambda: stats.report(year))
+            picker = await longest_stall_ms(stats.agencies_with_cases)
             print(
                 f"{n:>7} cases: figures {statistics.median(times):7.1f} ms"
+                f" (loop stall {stall:5.1f} ms, picker's loop stall {picker:5.1f} ms)"
                 f" | chart {median_ms(lambda: render_png(report, 'zh')):6.1f} ms"
                 f" | xlsx {median_ms(lambda: to_xlsx(report, 'zh')):6.1f} ms"
                 f" | csv {median_ms(lambda: to_csv(report, 'zh')):5.1f} ms"

@@ -256,13 +256,16 @@ class StatsService:
         """Agency ids that any case, booking or court case names, busiest first: the buttons
         of the agency filter."""
         counts: dict[str, int] = defaultdict(int)
+        # Grouped in SQLite: a row per (procedure, route, agency), not per case (this runs on
+        # the event loop at every press of the picker).
         for row in await self._db.fetch_all(
             "SELECT procedure, routed_to, coalesce(json_extract(answers, '$.respondent_id'),"
-            " json_extract(answers, '$.body_concerned')) AS agency_ref FROM cases"
+            " json_extract(answers, '$.body_concerned')) AS agency_ref, count(*) AS n"
+            " FROM cases GROUP BY 1, 2, 3"
         ):
             key = self._case_agency(row["procedure"], row["agency_ref"], row["routed_to"])
             if key != OTHER_AGENCY:
-                counts[key] += 1
+                counts[key] += int(row["n"])
         for row in await self._db.fetch_all(
             "SELECT agency, count(*) AS n FROM bookings GROUP BY 1"
         ):
