@@ -153,3 +153,16 @@ def test_a_period_without_cases_still_renders(db: Database, clock: FakeClock) ->
     assert render_png(empty, "zh").startswith(PNG_SIGNATURE)
     assert "本期间没有案件" in summary_text(empty, "zh")
     assert load_workbook(io.BytesIO(to_xlsx(empty, "zh"))).sheetnames[0] == "统计期间"
+
+
+def test_heads_in_person_for_major_cases_were_missing_from_stats(report: Report) -> None:
+    """The plan's figure "heads in person for major cases" (XSJS 129(1)) was only in
+    /appearance. Hand count: PSB's hearing of 11-12 had to have the head and had (1 of 1);
+    11-18 (staff) and 11-20 (unrecorded) did not need the head."""
+    book = load_workbook(io.BytesIO(to_xlsx(report, "zh")))
+    header, psb, total = list(book["出庭应诉"].iter_rows(values_only=True))
+    assert header[-2:] == ("应由负责人出庭", "应出庭案件负责人出庭率")
+    assert psb[0] == "谷城县公安局" and psb[-2:] == (1, 1)
+    assert total[0] == "合计" and total[-2:] == (1, 1)
+    assert book["出庭应诉"].cell(row=3, column=len(header)).number_format == "0.0%"
+    assert "应当由负责人出庭的案件：负责人亲自出庭 1/1" in summary_text(report, "zh")

@@ -291,6 +291,9 @@ class AgencyAppearances(BaseModel):
     absent: int
     unrecorded: int = 0
     """Hearings that took place but have no record yet."""
+    head_required: int = 0
+    """Hearings that took place where the head had to appear (XSJS 129(1)), recorded or not."""
+    head_required_head: int = 0
 
 
 class AppearanceStats(BaseModel):
@@ -784,6 +787,7 @@ class LitigationService:
         totals = dict.fromkeys(("head", "staff", "lawyer_only", "absent"), 0)
         agencies: dict[str, dict[str, int]] = {}
         unrecorded_by_agency: dict[str, int] = {}
+        required_by_agency: dict[str, list[int]] = {}  # [taken place, head in person]
         required_held = required_head = required_unrecorded = 0
         for r in rows:
             n = int(r["n"])
@@ -792,14 +796,18 @@ class LitigationService:
             per[r["attendance"]] += n
             if r["head_required"]:
                 required_held += n
+                required = required_by_agency.setdefault(r["agency"], [0, 0])
+                required[0] += n
                 if r["attendance"] == "head":
                     required_head += n
+                    required[1] += n
         for r in unrecorded_rows:
             n = int(r["n"])
             unrecorded_by_agency[r["agency"]] = unrecorded_by_agency.get(r["agency"], 0) + n
             agencies.setdefault(r["agency"], dict.fromkeys(totals, 0))
             if r["head_required"]:
                 required_unrecorded += n
+                required_by_agency.setdefault(r["agency"], [0, 0])[0] += n
         return AppearanceStats(
             year=first.year,
             held=sum(totals.values()),
@@ -816,6 +824,8 @@ class LitigationService:
                     agency=name,
                     held=sum(per.values()),
                     unrecorded=unrecorded_by_agency.get(name, 0),
+                    head_required=required_by_agency.get(name, [0, 0])[0],
+                    head_required_head=required_by_agency.get(name, [0, 0])[1],
                     **per,
                 )
                 for name, per in sorted(agencies.items())

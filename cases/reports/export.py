@@ -77,6 +77,8 @@ APPEARANCE_COLUMNS: tuple[tuple[str, Format], ...] = (
     (N_("Not recorded yet"), Format.count),
     (N_("Appearance rate"), Format.share),
     (N_("Head-in-person rate"), Format.share),
+    (N_("Head had to appear"), Format.count),
+    (N_("Head in person where required"), Format.share),
 )
 TOTAL = N_("Total")
 
@@ -134,6 +136,8 @@ def _appearance_rows(stats: AppearanceStats, total: str) -> list[list[Cell]]:
                 a.unrecorded,
                 _rate(a.head + a.staff, taken),
                 _rate(a.head, taken),
+                a.head_required,
+                _rate(a.head_required_head, a.head_required),
             ]
         )
     rows.append(
@@ -147,6 +151,8 @@ def _appearance_rows(stats: AppearanceStats, total: str) -> list[list[Cell]]:
             stats.unrecorded,
             stats.attendance_rate,
             stats.head_rate,
+            stats.head_required_taken_place,
+            stats.head_required_rate,
         ]
     )
     return rows

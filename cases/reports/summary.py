@@ -137,6 +137,20 @@ def summary_text(report: Report, locale: str, *, heading: str | None = None) -> 
                 unrecorded=appearance.unrecorded,
             ),
         ]
+        # The plan's second figure: heads in person where the law requires them (XSJS 129(1)),
+        # and the lawyer-only appearances it forbids (XSJS 128), as /appearance shows them.
+        if appearance.head_required_taken_place:
+            lines.append(
+                t(
+                    N_("Cases where the head had to appear: head in person {part}/{whole}"),
+                    part=appearance.head_required_head,
+                    whole=appearance.head_required_taken_place,
+                )
+            )
+        if appearance.lawyer_only:
+            lines.append(
+                t(N_("Only a lawyer (not permitted): {count}"), count=appearance.lawyer_only)
+            )
     if not total.received and not total.closed and not total.open_now:
         lines += ["", t(N_("No cases in this period"))]
     return "\n".join(lines)
