@@ -242,3 +242,17 @@ async def test_dates_pressed_during_a_court_case_registration_lost_its_answers(
     ]
     await client.send("（2026）鄂0625行初12号")  # the form's next answer, not dates
     assert "原告是谁" in client.last_text()
+
+
+async def test_filtered_exports_had_the_same_file_name_as_the_whole_county(
+    dispatcher: Dispatcher, bot: Bot, clock: FakeClock, county: None
+) -> None:
+    client = await admin(dispatcher, bot, clock)
+    await client.send("/stats")
+    await client.press("行政复议")
+    await client.press("谷城县公安局")
+    await client.press("📥")
+    assert set(documents(client)) == {
+        "stats-2026-11-01_2026-11-30-reconsideration-county_psb.xlsx",
+        "stats-2026-11-01_2026-11-30-reconsideration-county_psb.csv",
+    }

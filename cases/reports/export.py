@@ -298,5 +298,12 @@ def to_csv(report: Report, locale: str) -> bytes:
 
 
 def file_stem(report: Report) -> str:
-    """stats-2026-11-01_2026-11-30: the period, readable in any language."""
-    return f"stats-{report.period.first.isoformat()}_{report.period.last.isoformat()}"
+    """stats-2026-11-01_2026-11-30, then the procedure and the agency id when filtered
+    (stats-2026-11-01_2026-11-30-mediation-county_psb): readable in any language, and two
+    exports of one period with different filters no longer share a name."""
+    parts = [f"stats-{report.period.first.isoformat()}_{report.period.last.isoformat()}"]
+    if report.procedure is not None:
+        parts.append(report.procedure.value)
+    if report.agency is not None:
+        parts.append(report.agency or "other")
+    return "-".join(parts)
