@@ -173,3 +173,17 @@ def test_first_working_day_follows_the_legal_calendar() -> None:
     assert first_working_day(2026, 1, calendar) == date(2026, 1, 4)
     assert first_working_day(2026, 5, calendar) == date(2026, 5, 6)  # Labour Day 1-5 May
     assert first_working_day(2026, 12, calendar) == date(2026, 12, 1)
+
+
+async def test_two_follow_ups_of_one_agreement_counted_as_two_agreements(
+    db: Database, stats: StatsService
+) -> None:
+    """M1 (not kept at the follow-up of 11-20) is visited again on 11-24 and now kept: one
+    agreement, kept as last seen; with M3 (kept on 11-01) that is 2 checked, 2 kept — not 3
+    checked, 2 kept."""
+    from tests.reports_support import add_event, local
+
+    m1 = await db.fetch_value("SELECT id FROM cases WHERE number = 'TJ-2026-000001'")
+    await add_event(db, m1, "mediation_followup", local("2026-11-24"), {"kept": True})
+    total = (await stats.report(NOV)).total
+    assert (total.followups_checked, total.followups_kept) == (2, 2)

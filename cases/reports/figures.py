@@ -18,7 +18,8 @@ readers. In short, for a period of local dates [first, last]:
   period;
 - mediation agreements: mediation cases closed in the period with an agreement (settled), and
   their share of all mediation cases closed in the period;
-- agreements kept: ``mediation_followup`` events of the period, kept or not (detail ``kept``);
+- agreements kept: the agreements followed up in the period (``mediation_followup`` events,
+  detail ``kept``), each once, as its last follow-up of the period found it;
 - reception days (局长接待日): bookings of sessions held in the period, by outcome;
 - court appearances: the hearings of the period, as ``LitigationService.appearance_between``
   counts them (the same figures as /appearance).
@@ -456,13 +457,19 @@ class StatsService:
         return sorted(found)
 
     async def _followups(self, period: Period) -> list[tuple[int, bool]]:
+        """Each agreement once, as its last follow-up of the period found it: a second visit
+        to the same agreement is not a second agreement kept (or broken)."""
         start, end = _utc_bounds(period)
         rows = await self._db.fetch_all(
             "SELECT case_id, json_extract(detail, '$.kept') AS kept FROM case_events"
-            " WHERE kind = 'mediation_followup' AND at >= ? AND at < ? ORDER BY id",
+            " WHERE kind = 'mediation_followup' AND at >= ? AND at < ? ORDER BY at, id",
             (start, end),
         )
-        return [(int(r["case_id"]), bool(r["kept"])) for r in rows if r["kept"] is not None]
+        last: dict[int, bool] = {}
+        for r in rows:
+            if r["kept"] is not None:
+                last[int(r["case_id"])] = bool(r["kept"])
+        return sorted(last.items())
 
     async def _reception(
         self, period: Period, agency: str | None
