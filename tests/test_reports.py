@@ -187,3 +187,16 @@ async def test_two_follow_ups_of_one_agreement_counted_as_two_agreements(
     await add_event(db, m1, "mediation_followup", local("2026-11-24"), {"kept": True})
     total = (await stats.report(NOV)).total
     assert (total.followups_checked, total.followups_kept) == (2, 2)
+
+
+async def test_court_hearings_of_a_renamed_agency_were_missing_from_its_filter(
+    db: Database, stats: StatsService
+) -> None:
+    """Hearings keep the agency's name of the day the court case was registered; the filter
+    compared it with today's name from the organisation file, so after a renaming the PSB's
+    three hearings of November (11-12 head, 11-18 staff, 11-20 unrecorded) disappeared."""
+    async with db.transaction() as conn:
+        await conn.execute("UPDATE hearings SET agency = '谷城县公安局（原名）'")
+    appearance = (await stats.report(NOV, agency=PSB)).appearance
+    assert appearance is not None
+    assert (appearance.taken_place, appearance.head) == (3, 1)

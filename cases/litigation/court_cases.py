@@ -760,15 +760,20 @@ class LitigationService:
         return await self.appearance_between(date(year, 1, 1), date(year, 12, 31))
 
     async def appearance_between(
-        self, first: date, last: date, *, agency: str | None = None
+        self, first: date, last: date, *, agency_id: str | None = None
     ) -> AppearanceStats:
         """The 出庭 figures of the hearings on the local days ``first``..``last`` (``year`` is
-        the first day's), of one agency (its name, as hearings store it) or of all; /stats
-        and the monthly report use these, so their rates are /appearance's."""
+        the first day's), of one agency (the organisation file's id of its court cases: the
+        name a hearing stores is the one of its registration, and agencies get renamed) or of
+        all; /stats and the monthly report use these, so their rates are /appearance's."""
         start = to_db(datetime.combine(first, datetime.min.time(), self.tz))
         end = to_db(datetime.combine(last + timedelta(days=1), datetime.min.time(), self.tz))
-        only = " AND h.agency = ?" if agency is not None else ""
-        extra: tuple[str, ...] = (agency,) if agency is not None else ()
+        only = (
+            " AND h.lawsuit_id IN (SELECT id FROM lawsuits WHERE agency_id = ?)"
+            if agency_id is not None
+            else ""
+        )
+        extra: tuple[str, ...] = (agency_id,) if agency_id is not None else ()
         rows = await self._db.fetch_all(
             "SELECT h.agency, a.attendance, h.head_required, count(*) AS n"
             " FROM hearings h JOIN hearing_appearances a ON a.hearing_id = h.id"

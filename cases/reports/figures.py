@@ -323,9 +323,8 @@ class StatsService:
         )
         appearance = None
         if show_all:
-            agency_name = self.agency_names(agency)[0] if agency is not None else None
             appearance = await self._litigation.appearance_between(
-                period.first, period.last, agency=agency_name
+                period.first, period.last, agency_id=agency
             )
         names = self.agency_names(agency) if agency is not None else ("", "")
         return Report(
