@@ -200,3 +200,21 @@ async def test_court_hearings_of_a_renamed_agency_were_missing_from_its_filter(
     appearance = (await stats.report(NOV, agency=PSB)).appearance
     assert appearance is not None
     assert (appearance.taken_place, appearance.head) == (3, 1)
+
+
+async def test_a_case_closed_just_after_local_midnight_belongs_to_the_new_month(
+    db: Database, stats: StatsService
+) -> None:
+    """Instants are stored in UTC, periods are Gucheng days: 00:30 on 1 December is still
+    30 November in UTC (16:30), and 23:30 on 30 November is 15:30 UTC the same day."""
+    from tests.reports_support import add_case, add_event, local
+
+    late = await add_case(db, "TJ-2026-000005", "mediation", "closed", "2026-11-26")
+    await add_event(db, late, "mediation_failed", local("2026-12-01", 0, 30))
+    just = await add_case(db, "TJ-2026-000006", "mediation", "closed", "2026-11-26")
+    await add_event(db, just, "mediation_failed", local("2026-11-30", 23, 30))
+    november = (await stats.report(NOV)).total
+    assert november.closed == 7 + 1  # the hand count plus TJ-6
+    assert sorted(november.handling_days)[-1] == 23 and 4 in november.handling_days
+    december = await stats.report(Period(first=date(2026, 12, 1), last=date(2026, 12, 31)))
+    assert december.total.closed == 1 and december.total.handling_days == [5]
