@@ -218,3 +218,25 @@ async def test_a_case_closed_just_after_local_midnight_belongs_to_the_new_month(
     assert sorted(november.handling_days)[-1] == 23 and 4 in november.handling_days
     december = await stats.report(Period(first=date(2026, 12, 1), last=date(2026, 12, 31)))
     assert december.total.closed == 1 and december.total.handling_days == [5]
+
+
+async def test_a_petition_taken_up_on_the_reception_day_counted_as_other_agency(
+    db: Database, stats: StatsService
+) -> None:
+    """A petition registered at the PSB's reception day (cases/reception/booking.py) names
+    no "agency concerned": it is routed to the agency's id. It was counted under "other"."""
+    from tests.reports_support import add_case
+
+    await add_case(
+        db,
+        "XF-2026-000004",
+        "petition",
+        "submitted",
+        "2026-11-10",
+        answers={"petition_kind": "request", "channel": "reception_day"},
+        routed_to=PSB,
+    )
+    rows = {r.key: r for r in (await stats.report(NOV)).by_agency}
+    assert (rows[PSB].received, rows[PSB].open_now) == (2 + 1, 2 + 1)
+    assert rows[OTHER_AGENCY].received == 2  # R5 and P3, as before
+    assert await stats.agencies_with_cases() == [PSB, HRSS, TOWN]

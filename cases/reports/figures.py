@@ -25,8 +25,9 @@ readers. In short, for a period of local dates [first, last]:
   counts them (the same figures as /appearance).
 
 Cases belong to an agency as the intake recorded it: a reconsideration to its respondent
-(``respondent_id``), a petition to the agency it concerns (``body_concerned``), a mediation to
-the agency running its mediation room. A name typed by the citizen, or none, is "other".
+(``respondent_id``), a petition to the agency it concerns (``body_concerned``) or, taken up on
+an agency's reception day, to that agency (``routed_to``), a mediation to the agency running
+its mediation room. A name typed by the citizen, or none, is "other".
 """
 
 from __future__ import annotations
@@ -251,6 +252,14 @@ class StatsService:
             return OTHER_AGENCY
         if isinstance(agency_ref, str) and self.is_agency(agency_ref):
             return agency_ref
+        if (
+            procedure == Procedure.petition.value
+            and isinstance(routed_to, str)
+            and self.is_agency(routed_to)
+        ):
+            # Taken up by the agency itself on its reception day (cases/reception/booking.py):
+            # no "agency concerned" was asked, the case is routed to the agency's id.
+            return routed_to
         return OTHER_AGENCY
 
     async def agencies_with_cases(self) -> list[str]:
