@@ -3,9 +3,10 @@ number below was counted from the fixture's comments, not by running the query."
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
+from aiogram import Dispatcher
 
 from cases.intake.forms import Procedure
 from cases.litigation.court_cases import LitigationService
@@ -240,3 +241,38 @@ async def test_a_petition_taken_up_on_the_reception_day_counted_as_other_agency(
     assert (rows[PSB].received, rows[PSB].open_now) == (2 + 1, 2 + 1)
     assert rows[OTHER_AGENCY].received == 2  # R5 and P3, as before
     assert await stats.agencies_with_cases() == [PSB, HRSS, TOWN]
+
+
+async def test_an_accepted_reception_day_petition_stayed_overdue_on_its_x2(
+    dispatcher: Dispatcher, db: Database, clock: FakeClock
+) -> None:
+    """XF 23 (X2): the agency tells the petitioner within 15 days whether the petition is
+    accepted; accepting it does that. The accept action met only X1, so X2 stayed open: the
+    case showed as overdue once X2's day had passed, and would close "not on time"."""
+    from cases.org.users import Role
+    from cases.procedures.actions import Action
+    from tests.reports_support import add_case, add_deadline
+
+    case_id = await add_case(
+        db,
+        "XF-2026-000009",
+        "petition",
+        "submitted",
+        "2026-11-02",
+        answers={"petition_kind": "request", "channel": "reception_day"},
+        routed_to=PSB,
+    )
+    await add_deadline(db, case_id, "X2", "2026-11-02", "2026-11-17")
+    await dispatcher["users"].set_role(9500, Role.admin)
+    admin = await dispatcher["users"].get(9500)
+    clock.set(datetime(2026, 11, 10, 2, tzinfo=UTC))  # 10:00 on 10 November, in time
+    result = await dispatcher["actions"].run(Action.accept, case_id, admin)
+    assert result.outcome.value == "done"
+    x2 = await db.fetch_one(
+        "SELECT status, closed_on FROM case_deadlines WHERE case_id = ? AND rule_id = 'X2'",
+        (case_id,),
+    )
+    assert tuple(x2) == ("met", "2026-11-10")
+    clock.set(datetime(2026, 11, 25, 1, tzinfo=UTC))
+    rows = {r.key: r for r in (await dispatcher["stats"].report(NOV)).by_agency}
+    assert (rows[PSB].open_now, rows[PSB].overdue_now) == (1, 0)

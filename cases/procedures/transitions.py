@@ -294,21 +294,25 @@ TRANSITIONS: tuple[Transition, ...] = (
         Basis("FY", "39"), resume=True, cancel=("F17",), report_due=("F12", "F13"),
         on_key="resumed_on", history=H_RESUMED,
     ),
-    # ---- 信访 (XF 29-35)
+    # ---- 信访 (XF 29-35). Accepting or forwarding answers the petitioner in writing: it meets
+    # X1 (the petition office's forwarding) or, for a petition the agency took up on its
+    # reception day, X2 (XF 23: tell the petitioner whether it is accepted).
     Transition(
         Action.accept, PETITION, (S.submitted,), S.accepted, "accepted",
         Notice.petition_accepted, Basis("XF", "34"), variant="complaint",
-        met=("X1",), start=("X4",), on_key="accepted_on", history=H_PETITION_ACCEPTED,
+        met=("X1", "X2"), start=("X4",), on_key="accepted_on", history=H_PETITION_ACCEPTED,
     ),
     Transition(
         Action.accept, PETITION, (S.submitted,), S.closed, "accepted",
         Notice.petition_forwarded, Basis("XF", "29"), variant="suggestion",
-        met=("X1",), stop_all="forwarded", on_key="accepted_on", history=H_SUGGESTION_FORWARDED,
+        met=("X1", "X2"), stop_all="forwarded", on_key="accepted_on",
+        history=H_SUGGESTION_FORWARDED,
     ),
     Transition(
         Action.accept, PETITION, (S.submitted,), S.closed, "accepted",
         Notice.report_forwarded, Basis("XF", "30"), variant="report",
-        met=("X1",), stop_all="forwarded", on_key="accepted_on", history=H_REPORT_FORWARDED,
+        met=("X1", "X2"), stop_all="forwarded", on_key="accepted_on",
+        history=H_REPORT_FORWARDED,
     ),
     Transition(
         Action.extend, PETITION, (S.accepted,), None, None, Notice.extended,
