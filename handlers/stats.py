@@ -285,6 +285,10 @@ async def stats_button(
         )
         await query.message.answer(_(ASK_DATES))
         return
+    press = (query.message.chat.id, query.message.message_id, query.data)
+    if stats.is_repeat(press):
+        await query.answer(_("Already sent above."))
+        return
     await query.answer(_("Counting…"))
     locale = current_locale()
     report = await stats.report(
@@ -294,6 +298,7 @@ async def stats_button(
         await _send_chart(query.message, report, locale)
     else:
         await _send_exports(query.message, report, locale)
+    stats.answered(press)
 
 
 async def _send_chart(message: Message, report: Report, locale: str) -> None:

@@ -256,3 +256,19 @@ async def test_filtered_exports_had_the_same_file_name_as_the_whole_county(
         "stats-2026-11-01_2026-11-30-reconsideration-county_psb.xlsx",
         "stats-2026-11-01_2026-11-30-reconsideration-county_psb.csv",
     }
+
+
+async def test_a_double_press_on_show_sent_the_chart_twice(
+    dispatcher: Dispatcher, bot: Bot, clock: FakeClock, county: None
+) -> None:
+    client = await admin(dispatcher, bot, clock)
+    await client.send("/stats")
+    await client.press("📊")
+    await client.press_again()
+    assert len(photos(client)) == 1
+    assert client.session.alerts()[-1] == "已在上方发送。"
+    await client.press("📥")  # another button of the same picker still works
+    assert len(documents(client)) == 2
+    await client.press("上月")
+    await client.press("📊")  # another choice: counted and sent
+    assert len(photos(client)) == 2

@@ -38,6 +38,7 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta
+from time import monotonic as time_monotonic
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -207,6 +208,12 @@ def _local_day(stamp: str) -> date:
     return from_db(stamp).astimezone(LEGAL_TZ).date()
 
 
+REPEAT_WINDOW_S = 10.0
+"""A second press of the same "Show" or "Export" button this soon after the first was
+answered is a double press (updates of one chat are handled one after another, so it arrives
+once the first has been answered): it is not counted and sent again."""
+
+
 class StatsService:
     """Reads only; one report is a handful of queries over the committed data."""
 
@@ -221,6 +228,16 @@ class StatsService:
         self._room_agency: dict[str, str] = {
             room.id: room.agency_id or OTHER_AGENCY for room in org.mediation_rooms
         }
+        self._answered: dict[tuple[Any, ...], float] = {}
+
+    def is_repeat(self, key: tuple[Any, ...]) -> bool:
+        """Whether the press ``key`` (chat, message, button) was answered moments ago."""
+        now = time_monotonic()
+        self._answered = {k: t for k, t in self._answered.items() if now - t < REPEAT_WINDOW_S}
+        return key in self._answered
+
+    def answered(self, key: tuple[Any, ...]) -> None:
+        self._answered[key] = time_monotonic()
 
     def today(self) -> date:
         return legal_today(self._clock)
