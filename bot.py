@@ -78,6 +78,7 @@ from cases.procedures.deadline_recount import recent_recomputations, recompute_p
 from cases.procedures.followup import FollowUpService
 from cases.procedures.privacy import redact
 from cases.reception.booking import BookingService
+from cases.reports.figures import StatsService
 from cases.store.db import Database
 from cases.store.fsm_records import FsmRecords
 from cases.store.migrate import MigrationError, migrate
@@ -198,6 +199,7 @@ def create_dispatcher(
     processed = ProcessedUpdates(db, clock)
     actions = CaseActions(db, clock, notice_sink(clock), engine=engine)
     tz = ZoneInfo(settings.timezone)
+    litigation = LitigationService(db, clock, org, engine=engine)
     dp = Dispatcher(
         storage=storage or SqliteStorage(FsmRecords(db, clock)),
         events_isolation=events_isolation or SimpleEventIsolation(),
@@ -209,7 +211,8 @@ def create_dispatcher(
         deadlines=engine,
         intake=IntakeService(db, clock, org, engine=engine),
         followup=FollowUpService(db, clock),
-        litigation=LitigationService(db, clock, org, engine=engine),
+        litigation=litigation,
+        stats=StatsService(db, clock, org, litigation),
         # Handlers preview reminders with the planner itself (what it will send, to whom).
         planner=Planner(
             db,
@@ -631,6 +634,7 @@ async def serve(
         limiter=shared.limiter if shared else None,
         org=files.org,
         engine=files.engine,
+        stats=dp["stats"],
     )
     scheduling.tick_steps.append(BookingJobs(dp["booking"]).tick)
     # Mediations ended on the staff case page or withdrawn: sessions off, other party told;

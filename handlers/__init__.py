@@ -31,6 +31,9 @@ the first matching handler wins; every router passed on the way costs a filter p
                      sub-router per flow (handlers/litigation/: registration, cards,
                      appearance, statistics).
    ``admin``      – administrators: /grant roles and units, /staff.
+   ``stats``      – /stats for administrators and the reconsideration office's head: the
+                    period/procedure/agency picker (its buttons, and one state for typed
+                    dates), the chart, the XLSX and CSV export.
 10. ``errors``    – error handlers only; position does not matter for messages.
 11. ``fallback``  – last: unknown text, stickers, edits, stale buttons.
 """
@@ -60,6 +63,7 @@ from handlers import (
     roster,
     staff,
     start,
+    stats,
     triage,
 )
 from handlers.middlewares import (
@@ -92,6 +96,7 @@ def get_routers() -> list[Router]:
         triage.build_router(),
         litigation.build_router(),
         admin.build_router(),
+        stats.build_router(),
         errors.build_router(),
         common.build_fallback_router(),
     ]

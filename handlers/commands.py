@@ -82,12 +82,14 @@ ADMIN_COMMANDS: dict[str, list[tuple[str, str]]] = {
         ("staff", "工作人员名单"),
         ("sessions", "局长接待日场次"),
         ("mediators", "调解员名单与调解室负责人"),
+        ("stats", "统计与导出"),
     ],
     "en": [
         ("grant", "Give a person a staff role"),
         ("staff", "List of staff"),
         ("sessions", "Reception-day sessions"),
         ("mediators", "Mediators and room leads"),
+        ("stats", "Statistics and export"),
     ],
 }
 
@@ -143,14 +145,31 @@ def role_commands(role: Role, locale: str = "en") -> list[tuple[str, str]]:
     return commands
 
 
+HEAD_COMMANDS: dict[str, list[tuple[str, str]]] = {
+    "zh": [("stats", "统计与导出")],
+    "en": [("stats", "Statistics and export")],
+}
+"""The head of the reconsideration office (office staff with ``heads_reconsideration``) also
+has /stats (handlers/stats.py): a flag, not a role, so it is added per person."""
+
+
+def person_commands(user: User, locale: str = "en") -> list[tuple[str, str]]:
+    """``role_commands`` plus what a person's flags add."""
+    commands = role_commands(user.role, locale)
+    if user.role is Role.office_staff and user.heads_reconsideration:
+        commands += HEAD_COMMANDS[locale]
+    return commands
+
+
 def command_roles(command: str) -> list[Role]:
     """The staff roles that have ``command`` (in ROLE_GROUPS order); empty for a citizens'
     command or one the bot does not have."""
     return [role for role in ROLE_GROUPS if any(c == command for c, _ in role_commands(role))]
 
 
-def menu_for(role: Role, locale: str) -> list[BotCommand]:
-    commands = COMMANDS[locale] + role_commands(role, locale)
+def menu_for(role: Role, locale: str, user: User | None = None) -> list[BotCommand]:
+    own = person_commands(user, locale) if user is not None else role_commands(role, locale)
+    commands = COMMANDS[locale] + own
     return [BotCommand(command=c, description=d) for c, d in commands]
 
 
@@ -164,7 +183,7 @@ async def set_person_menu(bot: Bot, user: User, default_locale: str) -> None:
             await bot.delete_my_commands(scope=scope)
         else:
             await bot.set_my_commands(
-                menu_for(user.role, user.locale or default_locale), scope=scope
+                menu_for(user.role, user.locale or default_locale, user), scope=scope
             )
     except (TelegramBadRequest, TelegramForbiddenError):
         # A person who never opened the bot has no chat yet: /start sets the menu later.

@@ -10,6 +10,8 @@ is sent, then one catch-up run settles the acceptance reviews that ended undecid
 deemed accepted, the citizen told), plans, sends what fell due while the bot was down
 (expiring what is no longer useful), queues today's digest if it is daytime and none went out,
 takes a backup if the newest is older than a day, and purges old processed-update records.
+The monthly report (scheduling/monthly_report.py) is queued with the digest, and by the
+catch-up in the daytime, from the month's first working day on.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from cases.store.db import Database
 from cases.store.processed_updates import purge_processed_updates
 from cases.store.time import Clock
 from scheduling.digest import queue_digests
+from scheduling.monthly_report import queue_monthly_reports
 from scheduling.notices import alert_calendar_gap, deem_accepted
 from scheduling.outbox import DispatchReport, Outbox, Transport
 from scheduling.planner import Planner
@@ -43,6 +46,8 @@ from scheduling.timing import in_quiet_hours
 
 if TYPE_CHECKING:  # only scheduling/sender.py talks to Telegram; this is a type
     from aiogram import Bot
+
+    from cases.reports.figures import StatsService
 
 log = logging.getLogger(__name__)
 
@@ -137,9 +142,11 @@ class Scheduling:
         transport: Transport | None = None,
         limiter: SendLimiter | None = None,
         org: Organisation | None = None,
+        stats: StatsService | None = None,
     ) -> None:
         """``limiter``: the send budget shared by all replicas (Redis); default this
-        process's own."""
+        process's own. ``stats``: the figures for the monthly report
+        (scheduling/monthly_report.py); none, no report."""
         if config is None:
             config = SchedulingConfig.from_settings(settings) if settings else SchedulingConfig()
         if transport is None:
@@ -147,6 +154,7 @@ class Scheduling:
                 raise ValueError("Scheduling needs a bot or a transport")
             transport = TelegramSender(bot, limiter or RateLimiter())
         self.config = config
+        self.stats = stats
         self.db = db
         self.clock = clock
         self.engine = engine
@@ -257,9 +265,28 @@ class Scheduling:
         queued = await queue_digests(
             self.db, self.clock, admin_ids=list(self.config.admin_ids), tz=self.config.tz
         )
+        queued += await self.monthly_report()
         if queued:
             await self.outbox.dispatch_due()
         return queued
+
+    async def monthly_report(self) -> int:
+        """Last month's report to the administrators, from this month's first working day on,
+        once (the outbox's dedup keys). A failure here is logged and holds up nothing."""
+        if self.stats is None:
+            return 0
+        try:
+            return await queue_monthly_reports(
+                self.db,
+                self.clock,
+                self.stats,
+                self.engine.calendar,
+                admin_ids=list(self.config.admin_ids),
+                tz=self.config.tz,
+            )
+        except Exception:
+            log.exception("monthly report step failed")
+            return 0
 
     async def backup(self) -> Path:
         """An online copy (SQLite backup API under the writer lock); the newest N are kept."""
@@ -301,6 +328,7 @@ class Scheduling:
             await queue_digests(
                 self.db, self.clock, admin_ids=list(self.config.admin_ids), tz=self.config.tz
             )
+            await self.monthly_report()
         newest = self._newest_backup_at()
         if newest is None or now - newest >= timedelta(hours=24):
             await self.backup()

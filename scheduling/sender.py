@@ -1,6 +1,7 @@
 """The rate-limited sender: the only module of ``scheduling/`` that talks to aiogram.
 
-Every proactive message (reminders, staff notices, digests) goes through one
+Every proactive message (reminders, staff notices, digests, the monthly report's chart,
+figures and workbook) goes through one
 :class:`RateLimiter`: ≤ 25 messages/s overall, ≥ 1 s between two messages to one chat, ≤ 20 a
 minute to one group, and a global pause after any 429 (engineering.md §4: Telegram's limits are
 ~30/s, ~1/s per chat, 20/min per group; one "flood-wait until" for everyone). Replies inside
@@ -36,7 +37,7 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from cases.documents.generated import DOCUMENT_LABELS, DocumentKind
 from cases.i18n import N_, format_date, translate
@@ -54,6 +55,7 @@ from handlers.callbacks import (
 from scheduling.assignment import assignment_buttons, render_assignment
 from scheduling.booking import booking_buttons, render_booking
 from scheduling.mediation import mediation_buttons, render_mediation
+from scheduling.monthly_report import Part, is_report_row, render_part
 from scheduling.notices import render_case_notice
 from scheduling.outbox import (
     DeliveryUnknown,
@@ -453,16 +455,41 @@ class TelegramSender:
     async def wait_turn(self, chat_id: int) -> None:
         await self.limiter.acquire(chat_id)
 
-    async def deliver(self, row: OutboxRow) -> int:
-        text = render_text(row)
-        markup = render_markup(row)
-        try:
-            message = await self.bot.send_message(
+    async def _send(self, row: OutboxRow) -> Message:
+        if is_report_row(row.payload):
+            return await self._send_report_part(row)
+        return await self.bot.send_message(
+            chat_id=row.chat_id,
+            text=render_text(row),
+            parse_mode=ParseMode.HTML,
+            reply_markup=render_markup(row),
+        )
+
+    async def _send_report_part(self, row: OutboxRow) -> Message:
+        """The monthly report's chart, figures or workbook (scheduling/monthly_report.py),
+        drawn in a thread: matplotlib and openpyxl must not hold up the event loop."""
+        part = await asyncio.to_thread(render_part, row.payload, row.locale)
+        if part.part is Part.chart:
+            return await self.bot.send_photo(
                 chat_id=row.chat_id,
-                text=text,
+                photo=BufferedInputFile(part.data, filename=part.filename),
+                caption=html.escape(part.text),
                 parse_mode=ParseMode.HTML,
-                reply_markup=markup,
             )
+        if part.part is Part.xlsx:
+            return await self.bot.send_document(
+                chat_id=row.chat_id,
+                document=BufferedInputFile(part.data, filename=part.filename),
+                caption=html.escape(part.text),
+                parse_mode=ParseMode.HTML,
+            )
+        return await self.bot.send_message(
+            chat_id=row.chat_id, text=part.text, parse_mode=ParseMode.HTML
+        )
+
+    async def deliver(self, row: OutboxRow) -> int:
+        try:
+            message = await self._send(row)
         except TelegramRetryAfter as exc:
             self.too_many_requests += 1
             self.limiter.pause(exc.retry_after)

@@ -11,11 +11,8 @@ import pymupdf
 import pytest
 from aiogram import Bot, Dispatcher
 from aiogram.methods import SendDocument
-from fontTools.ttLib import TTCollection
-from noto_cjk_sans_otc import FONT_PATH
 
 from cases.documents.generated import TEMPLATE_OF, DocumentKind
-from cases.documents.pdf import SC_FACE
 from cases.documents.templates import load_dossier_template, load_template
 from cases.org.users import Role
 from cases.store.db import Database
@@ -231,8 +228,10 @@ def test_every_template_loads_and_names_only_facts_the_builder_gives(kind: Docum
     assert template.placeholders() <= given, template.placeholders() - given
 
 
-def test_the_embedded_face_is_simplified_chinese() -> None:
-    """The collection also holds Japanese and Korean faces, whose glyphs differ for many
-    characters: the documents must use the SC face."""
-    collection = TTCollection(str(FONT_PATH))
-    assert collection.fonts[SC_FACE]["name"].getDebugName(4) == "Noto Sans CJK SC"
+def test_the_font_is_simplified_chinese() -> None:
+    """Noto's CJK fonts exist per region and draw many characters differently: the documents
+    must use the Simplified Chinese one (a package update must not switch it)."""
+    from fontTools.ttLib import TTFont
+    from pylopdf_fonts_zh_cn import serif_path
+
+    assert TTFont(str(serif_path()))["name"].getDebugName(4) == "Noto Serif SC"

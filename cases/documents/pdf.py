@@ -1,11 +1,12 @@
 """Lay a :class:`~cases.documents.model.Document` out as an A4 PDF.
 
-The font is Noto Sans CJK SC from the ``noto-cjk-sans-otc`` package (SIL Open Font License),
-so Chinese renders as characters on a fresh machine without system fonts; fpdf2 embeds only
-the glyphs used, so a notice stays a few kilobytes. Every page carries the case number in its
+The font is Noto Serif SC (a 宋体-like serif, as official documents are set) from the
+``pylopdf-fonts-zh-cn`` package (SIL Open Font License), which the statistics charts use too, so
+Chinese renders as characters on a fresh machine without system fonts; fpdf2 embeds only the
+glyphs used, so a notice stays a few kilobytes. Every page carries the case number in its
 header and "第 n 页 共 N 页" in its footer: 案卷评查 reads loose pages.
 
-Rendering parses a 19 MB font collection and is CPU work: call :func:`render_pdf` off the
+Rendering parses an 11 MB font and is CPU work: call :func:`render_pdf` off the
 event loop (``asyncio.to_thread``).
 """
 
@@ -14,15 +15,11 @@ from __future__ import annotations
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
-from noto_cjk_sans_otc import FONT_PATH
+from pylopdf_fonts_zh_cn import serif_path
 
 from cases.documents.model import Document, Fields, Heading, Paragraph, Signature, Table
 
-FONT = "noto-sc"
-SC_FACE = 2
-"""Noto Sans CJK SC in the collection (JP, KR, SC, TC, HK, then the Mono faces);
-tests/test_documents.py checks the face's name, so a new package version cannot silently
-switch to Japanese glyph shapes."""
+FONT = "noto-serif-sc"
 BODY_SIZE = 11
 LINE = 7
 
@@ -33,7 +30,7 @@ class _Paper(FPDF):
         self._document = document
         self.set_margins(22, 22, 22)
         self.set_auto_page_break(auto=True, margin=20)
-        self.add_font(FONT, fname=str(FONT_PATH), collection_font_number=SC_FACE)
+        self.add_font(FONT, fname=str(serif_path()))
         self.set_title(document.title)
         self.set_subject(document.case_number)
         self.set_creator("gucheng-disputes")

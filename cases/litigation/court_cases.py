@@ -444,25 +444,42 @@ class LitigationService:
 
     async def appearance_stats(self, year: int) -> AppearanceStats:
         """The year's 出庭 figures: held, by whom; lawyer-only incidents; unrecorded."""
-        start = to_db(datetime(year, 1, 1, tzinfo=self.tz))
-        end = to_db(datetime(year + 1, 1, 1, tzinfo=self.tz))
+        return await self.appearance_between(date(year, 1, 1), date(year, 12, 31))
+
+    async def appearance_between(
+        self, first: date, last: date, *, agency_id: str | None = None
+    ) -> AppearanceStats:
+        """The 出庭 figures of the hearings on the local days ``first``..``last`` (``year`` is
+        the first day's), of one agency (the organisation file's id of its court cases: the
+        name a hearing stores is the one of its registration, and agencies get renamed) or of
+        all; /stats and the monthly report use these, so their rates are /appearance's."""
+        start = to_db(datetime.combine(first, datetime.min.time(), self.tz))
+        end = to_db(datetime.combine(last + timedelta(days=1), datetime.min.time(), self.tz))
+        only = (
+            " AND h.lawsuit_id IN (SELECT id FROM lawsuits WHERE agency_id = ?)"
+            if agency_id is not None
+            else ""
+        )
+        extra: tuple[str, ...] = (agency_id,) if agency_id is not None else ()
         rows = await self._db.fetch_all(
             "SELECT h.agency, a.attendance, h.head_required, count(*) AS n"
             " FROM hearings h JOIN hearing_appearances a ON a.hearing_id = h.id"
             " WHERE h.status = 'held' AND h.starts_at >= ? AND h.starts_at < ?"
-            " GROUP BY h.agency, a.attendance, h.head_required",
-            (start, end),
+            + only
+            + " GROUP BY h.agency, a.attendance, h.head_required",
+            (start, end, *extra),
         )
         # Taken place (started by now) but not recorded: counted as not attended (yet).
         unrecorded_rows = await self._db.fetch_all(
-            "SELECT agency, head_required, count(*) AS n FROM hearings"
-            " WHERE status = 'scheduled' AND starts_at >= ? AND starts_at < ? AND starts_at <= ?"
-            " GROUP BY agency, head_required",
-            (start, end, to_db(self.now())),
+            "SELECT h.agency, h.head_required, count(*) AS n FROM hearings h"
+            " WHERE h.status = 'scheduled' AND h.starts_at >= ? AND h.starts_at < ?"
+            " AND h.starts_at <= ?" + only + " GROUP BY h.agency, h.head_required",
+            (start, end, to_db(self.now()), *extra),
         )
         totals = dict.fromkeys(("head", "staff", "lawyer_only", "absent"), 0)
         agencies: dict[str, dict[str, int]] = {}
         unrecorded_by_agency: dict[str, int] = {}
+        required_by_agency: dict[str, list[int]] = {}  # [taken place, head in person]
         required_held = required_head = required_unrecorded = 0
         for r in rows:
             n = int(r["n"])
@@ -471,16 +488,20 @@ class LitigationService:
             per[r["attendance"]] += n
             if r["head_required"]:
                 required_held += n
+                required = required_by_agency.setdefault(r["agency"], [0, 0])
+                required[0] += n
                 if r["attendance"] == "head":
                     required_head += n
+                    required[1] += n
         for r in unrecorded_rows:
             n = int(r["n"])
             unrecorded_by_agency[r["agency"]] = unrecorded_by_agency.get(r["agency"], 0) + n
             agencies.setdefault(r["agency"], dict.fromkeys(totals, 0))
             if r["head_required"]:
                 required_unrecorded += n
+                required_by_agency.setdefault(r["agency"], [0, 0])[0] += n
         return AppearanceStats(
-            year=year,
+            year=first.year,
             held=sum(totals.values()),
             head=totals["head"],
             staff=totals["staff"],
@@ -495,6 +516,8 @@ class LitigationService:
                     agency=name,
                     held=sum(per.values()),
                     unrecorded=unrecorded_by_agency.get(name, 0),
+                    head_required=required_by_agency.get(name, [0, 0])[0],
+                    head_required_head=required_by_agency.get(name, [0, 0])[1],
                     **per,
                 )
                 for name, per in sorted(agencies.items())

@@ -142,10 +142,14 @@ class AgencyAppearances(BaseModel):
     absent: int
     unrecorded: int = 0
     """Hearings that took place but have no record yet."""
+    head_required: int = 0
+    """Hearings that took place where the head had to appear (XSJS 129(1)), recorded or not."""
+    head_required_head: int = 0
 
 
 class AppearanceStats(BaseModel):
-    """One year's hearings that took place (by the local date of the hearing) and who appeared.
+    """The hearings of a period (a year for /appearance) that took place, by the local date of
+    the hearing, and who appeared.
 
     The rates count every hearing that has taken place, recorded or not: a hearing nobody
     recorded is not (yet) an attended one. Leaving it out would inflate the 出庭率 exactly

@@ -295,12 +295,14 @@ TRANSITIONS: tuple[Transition, ...] = (
         Basis("FY", "39"), resume=True, cancel=("F17",), report_due=("F12", "F13"),
         on_key="resumed_on", history=H_RESUMED,
     ),
-    # ---- 信访 (XF 29-35)
+    # ---- 信访 (XF 29-35). Accepting or forwarding answers the petitioner in writing: it meets
+    # X1 (the petition office's forwarding) or, for a petition the agency took up on its
+    # reception day, X2 (XF 23: tell the petitioner whether it is accepted).
     Transition(
         Action.accept, PETITION, (S.submitted,), S.accepted, "accepted",
         Notice.petition_accepted, Basis("XF", "34"), variant="complaint",
         guards=(Guard.office_handles,),
-        met=("X1",), start=("X4",), on_key="accepted_on", history=H_PETITION_ACCEPTED,
+        met=("X1", "X2"), start=("X4",), on_key="accepted_on", history=H_PETITION_ACCEPTED,
     ),
     # A suggestion or a report is forwarded only with the body named and a reason
     # (cases/petitions/handover.py, XF 22); these rows remain for the history of cases
@@ -308,12 +310,13 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(
         Action.accept, PETITION, (S.submitted,), S.closed, "accepted",
         Notice.petition_forwarded, Basis("XF", "29"), roles=frozenset(), variant="suggestion",
-        met=("X1",), stop_all="forwarded", on_key="accepted_on", history=H_SUGGESTION_FORWARDED,
+        met=("X1", "X2"), stop_all="forwarded", on_key="accepted_on",
+        history=H_SUGGESTION_FORWARDED,
     ),
     Transition(
         Action.accept, PETITION, (S.submitted,), S.closed, "accepted",
         Notice.report_forwarded, Basis("XF", "30"), roles=frozenset(), variant="report",
-        met=("X1",), stop_all="forwarded", on_key="accepted_on", history=H_REPORT_FORWARDED,
+        met=("X1", "X2"), stop_all="forwarded", on_key="accepted_on", history=H_REPORT_FORWARDED,
     ),
     Transition(
         Action.extend, PETITION, (S.accepted,), None, None, Notice.extended,
