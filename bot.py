@@ -7,6 +7,7 @@ log line carries the traceback); 2 a setting is missing or invalid, or Telegram 
 BOT_TOKEN; 3 a database migration failed; 4 a data file (organisation, calendar overrides) or the
 database file cannot be used. Every start-up failure is one log line saying what to do, and the
 database is closed on every path (an open aiosqlite thread would keep the process alive).
+The webhooks file (WEBHOOKS_PATH) is a data file: exit code 4, its secrets never in the log.
 """
 
 from __future__ import annotations
@@ -79,14 +80,19 @@ from cases.store.fsm_records import FsmRecords
 from cases.store.migrate import MigrationError, migrate
 from cases.store.processed_updates import ProcessedUpdates
 from cases.store.time import Clock, SystemClock, legal_today
+from cases.webhooks.config import WebhookError, WebhooksFile, load_webhooks
+from cases.webhooks.inbound import InboundService
+from cases.webhooks.queue import RetryPolicy, WebhookQueue
 from handlers import get_routers, setup_middlewares
 from handlers.commands import MENU_ROLES, set_commands
 from handlers.replies import RetryRateLimitedReplies
 from handlers.storage import SqliteStorage
 from scheduling.booking import BookingJobs, BookingMailer
+from scheduling.inbound import InboundServer
 from scheduling.notices import alert_calendar_gap, notice_sink, notify_recomputed
 from scheduling.planner import Planner
 from scheduling.runner import Scheduling
+from scheduling.webhooks import WebhookPump
 from settings import ENV_FILE_VARIABLE, Settings, env_file
 
 log = logging.getLogger("bot")
@@ -169,10 +175,12 @@ def create_dispatcher(
     *,
     i18n: I18n | None = None,
     org: Organisation | None = None,
+    webhooks: WebhooksFile | None = None,
 ) -> Dispatcher:
     """Everything a handler needs arrives as workflow data, by parameter name."""
     i18n = i18n or build_i18n(settings)
     org = org or load_organisation(settings.organisation_path)
+    webhooks = webhooks if webhooks is not None else load_webhooks(settings.webhooks_path)
     users = UserRepository(db, clock)
     processed = ProcessedUpdates(db, clock)
     dp = Dispatcher(
@@ -186,6 +194,7 @@ def create_dispatcher(
         intake=IntakeService(db, clock, org),
         followup=FollowUpService(db, clock),
         litigation=LitigationService(db, clock, org),
+        webhooks=webhook_queue(settings, db, clock, webhooks),
         # Handlers preview reminders with the planner itself (what it will send, to whom).
         planner=Planner(
             db, clock, admin_ids=settings.admin_ids, escalation_hours=settings.escalation_hours
@@ -205,6 +214,17 @@ def create_dispatcher(
     )
     dp.include_routers(*get_routers())
     return dp
+
+
+def webhook_queue(
+    settings: Settings, db: Database, clock: Clock, webhooks: WebhooksFile
+) -> WebhookQueue:
+    policy = RetryPolicy(
+        max_attempts=settings.webhooks_max_attempts,
+        base_seconds=settings.webhooks_retry_base_seconds,
+        cap_seconds=settings.webhooks_retry_cap_seconds,
+    )
+    return WebhookQueue(db, clock, webhooks, policy=policy)
 
 
 # Every Bot API method the bot calls. aiogram parses each reply as ``Response[ReturnType]``;
@@ -275,6 +295,7 @@ class StartupError(Exception):
 class DataFiles:
     calendar: LegalCalendar
     org: Organisation
+    webhooks: WebhooksFile
 
 
 def _reason(exc: BaseException) -> str:
@@ -336,7 +357,14 @@ def load_data_files(settings: Settings) -> DataFiles:
             f"organisation file {settings.organisation_path} cannot be read ({_reason(exc)}); "
             "fix ORGANISATION_PATH, or leave it empty for the bundled cases/data/gucheng.json"
         ) from None
-    return DataFiles(calendar=calendar, org=org)
+    try:
+        webhooks = load_webhooks(settings.webhooks_path)
+    except WebhookError as exc:
+        raise StartupError(
+            f'{exc}. Fix the file (README, "Webhooks"), or leave WEBHOOKS_PATH empty for no '
+            "webhooks"
+        ) from None
+    return DataFiles(calendar=calendar, org=org, webhooks=webhooks)
 
 
 def _database_unusable(path: Path, exc: BaseException) -> StartupError:
@@ -483,7 +511,7 @@ async def run(settings: Settings) -> int:
         if not await _until_stopped(bot, asyncio.Event()):
             log.info("stopped while waiting for Telegram")
             return EXIT_STOPPED
-        await poll(settings, db, clock, bot, files.org)
+        await poll(settings, db, clock, bot, files.org, files.webhooks)
         return EXIT_STOPPED
     except StartupError as exc:
         log.error("not starting: %s", exc)
@@ -498,10 +526,15 @@ async def run(settings: Settings) -> int:
 
 
 async def poll(
-    settings: Settings, db: Database, clock: Clock, bot: Bot, org: Organisation
+    settings: Settings,
+    db: Database,
+    clock: Clock,
+    bot: Bot,
+    org: Organisation,
+    webhooks: WebhooksFile | None = None,
 ) -> None:
     """Polling until SIGTERM/SIGINT; on_shutdown lets running handlers finish first."""
-    dp = create_dispatcher(settings, db, clock, org=org)
+    dp = create_dispatcher(settings, db, clock, org=org, webhooks=webhooks)
     users: UserRepository = dp["users"]
     # Handlers' replies are retried after a 429; reminders go through their own Bot, whose
     # sender paces itself and handles 429 on its own (scheduling/sender.py).
@@ -509,6 +542,24 @@ async def poll(
     reminder_bot = build_bot(settings)
     scheduling = Scheduling(bot=reminder_bot, db=db, clock=clock, settings=settings)
     scheduling.tick_steps.append(BookingJobs(dp["booking"]).tick)
+    # Webhooks: their own tasks and HTTP client, beside polling (scheduling/webhooks.py).
+    queue: WebhookQueue = dp["webhooks"]
+    pump = WebhookPump(
+        queue,
+        clock,
+        concurrency=settings.webhooks_concurrency,
+        timeout=settings.webhooks_timeout_seconds,
+    )
+    inbound = (
+        InboundServer(
+            InboundService(db, clock, queue.config, dp["litigation"]),
+            settings.http_host,
+            settings.http_port,
+        )
+        if settings.http_port
+        else None
+    )
+    listening: list[InboundServer] = []
 
     @dp.startup()
     async def on_startup(bot: Bot) -> None:
@@ -519,6 +570,20 @@ async def poll(
             # Only the command menus: the bot works without them, the next start sets them.
             log.warning("could not set the command menus (%s: %s)", type(exc).__name__, exc)
         await scheduling.start()
+        await pump.start()
+        if inbound is not None:
+            try:
+                await inbound.start()
+                listening.append(inbound)
+            except OSError as exc:
+                # The chat works without it: say so loudly, keep serving citizens.
+                log.error(
+                    "the inbound endpoint cannot listen on %s:%s (%s); choose a free HTTP_PORT "
+                    "or leave it empty, and restart",
+                    settings.http_host,
+                    settings.http_port,
+                    _reason(exc),
+                )
         tune_runtime()
         log.info("bot ready")
 
@@ -528,6 +593,9 @@ async def poll(
         running = list(dp._handle_update_tasks)
         if running:
             await asyncio.wait(running, timeout=20)
+        for server in listening:
+            await server.stop()
+        await pump.stop()
         await scheduling.stop()
         log.info("bot stopped")
 

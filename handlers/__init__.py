@@ -21,6 +21,7 @@ the first matching handler wins; every router passed on the way costs a filter p
                      sub-router per flow (handlers/litigation/: registration, cards,
                      appearance, statistics).
    ``admin``      – administrators: /grant roles and units, /staff.
+   ``webhooks``   – administrators: /webhooks (deliveries to county systems, dead letters).
 10. ``errors``    – error handlers only; position does not matter for messages.
 11. ``fallback``  – last: unknown text, stickers, edits, stale buttons.
 """
@@ -47,6 +48,7 @@ from handlers import (
     staff,
     start,
     triage,
+    webhooks,
 )
 from handlers.middlewares import (
     FloodMiddleware,
@@ -73,6 +75,7 @@ def get_routers() -> list[Router]:
         triage.build_router(),
         litigation.build_router(),
         admin.build_router(),
+        webhooks.build_router(),
         errors.build_router(),
         common.build_fallback_router(),
     ]

@@ -72,11 +72,13 @@ ADMIN_COMMANDS: dict[str, list[tuple[str, str]]] = {
         ("grant", "设置工作人员角色"),
         ("staff", "工作人员名单"),
         ("sessions", "局长接待日场次"),
+        ("webhooks", "对接系统推送状态"),
     ],
     "en": [
         ("grant", "Give a person a staff role"),
         ("staff", "List of staff"),
         ("sessions", "Reception-day sessions"),
+        ("webhooks", "Deliveries to county systems"),
     ],
 }
 

@@ -64,7 +64,13 @@ def event_text(kind: str, detail: dict[str, Any], audience: str, texts: dict[str
     line = describe_clock_event(kind, detail, audience, title_of)
     if line is None:
         text = _(history_text(kind, detail, audience) or texts.get(kind, kind))
-        return text.format(number=detail.get("number", "")) if "{number}" in text else text
+        if "{number}" in text or "{note}" in text:
+            return text.format(
+                number=detail.get("number", ""),
+                source=detail.get("source", ""),
+                note=detail.get("note", ""),
+            )
+        return text
     sep = "、" if current_locale() == "zh" else "; "
     what = sep.join(_(title) for title in line.titles) or "—"
     return t(line.msgid, what=what, **line.params)

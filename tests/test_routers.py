@@ -123,6 +123,7 @@ FLOWS: dict[str, tuple[Role | None, Flow]] = {
         lambda c: c.click(AppearanceButton(hearing_id=1, step="who", action="lawyer")),
     ),
     "admin": (Role.admin, lambda c: _command(c, "/staff")),
+    "webhooks": (Role.admin, lambda c: _command(c, "/webhooks")),
     "booking": (None, lambda c: _command(c, "/book")),
     "booking-texts": (Role.community_worker, _proxy_booking_name),
     "roster": (Role.agency_liaison, lambda c: _command(c, "/roster")),

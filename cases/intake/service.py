@@ -181,6 +181,8 @@ STAFF_EVENT_TEXTS: dict[str, str] = {
     "withdrawn": N_("The applicant withdrew the case."),
     **history_texts("staff"),
     "review_requested": N_("The applicant asked for a review (复查) of the handling opinion."),
+    # A status note sent by another county system (cases/webhooks/inbound.py).
+    "external_note": N_("Note from the county system “{source}”: {note}"),
 }
 """The same history for staff: the citizen's texts speak to the citizen ("you submitted")."""
 
