@@ -35,6 +35,8 @@ USER_AGENT = "gucheng-bot-webhooks/1"
 OVERDUE_EVERY = 60.0
 """Seconds between scans for deadlines that have run out (they change once a day)."""
 PRUNE_EVERY = 3600.0
+BATCH = 64
+"""Deliveries read, sent and recorded together: one fsync per batch, not per request."""
 
 
 class WebhookPump:
@@ -86,10 +88,17 @@ class WebhookPump:
 
     async def deliver(self, receiver: Receiver) -> int:
         """Send one batch of this receiver's due deliveries; how many were tried."""
-        due = await self.queue.due(receiver.id, self.concurrency)
+        due = await self.queue.due(receiver.id, BATCH)
         if not due:
             return 0
-        outcomes = await asyncio.gather(*(self._send(receiver, item) for item in due))
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def send(item: Due) -> Outcome:
+            async with gate:
+                return await self._send(receiver, item)
+
+        # At most ``concurrency`` requests in flight; one unit of work records the batch.
+        outcomes = await asyncio.gather(*(send(item) for item in due))
         dead = await self.queue.record(list(outcomes))
         self._report(receiver, outcomes, dead)
         return len(due)
@@ -107,12 +116,24 @@ class WebhookPump:
         try:
             response = await self.client.post(receiver.url, content=body, headers=headers)
         except httpx.TimeoutException:
-            return Outcome(item.id, item.attempts, False, None, "timeout")
+            return Outcome(
+                item.id, item.receiver, item.subject, item.attempts, False, None, "timeout"
+            )
         except httpx.HTTPError as exc:
-            return Outcome(item.id, item.attempts, False, None, type(exc).__name__)
+            return Outcome(
+                item.id,
+                item.receiver,
+                item.subject,
+                item.attempts,
+                False,
+                None,
+                type(exc).__name__,
+            )
         code = response.status_code
         ok = 200 <= code < 300
-        return Outcome(item.id, item.attempts, ok, code, None if ok else f"HTTP {code}")
+        return Outcome(
+            item.id, item.receiver, item.attempts, ok, code, None if ok else f"HTTP {code}"
+        )
 
     def _report(self, receiver: Receiver, outcomes: list[Outcome], dead: list[int]) -> None:
         """State changes only (failing / recovered), not a line per request: a receiver down

@@ -29,7 +29,7 @@ from cases.store.db import Database
 from cases.store.time import LEGAL_TZ, Clock, legal_today, to_db
 from cases.webhooks.config import EventType, Receiver, WebhooksFile
 
-FAN_OUT_BATCH = 100
+FAN_OUT_BATCH = 50
 """Events turned into deliveries per unit of work: keeps each unit short for the chat."""
 OVERDUE_BATCH = 500
 KEEP_DELIVERED = timedelta(days=30)
@@ -64,6 +64,8 @@ class Due:
 @dataclass(frozen=True)
 class Outcome:
     delivery_id: int
+    receiver: str
+    subject: str
     attempts: int
     """Attempts made before this one."""
     ok: bool
@@ -228,6 +230,7 @@ class WebhookQueue:
             " FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id"
             " WHERE d.receiver = ? AND d.status = 'pending' AND d.next_at <= ?"
             " AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p"
+            "   INDEXED BY webhook_deliveries_order"
             "   WHERE p.receiver = d.receiver AND p.subject = d.subject"
             "   AND p.status = 'pending' AND p.id < d.id)"
             " ORDER BY d.next_at LIMIT ?",
@@ -294,6 +297,16 @@ class WebhookQueue:
                 ).rowcount
                 if changed and status == "dead":
                     dead.append(outcome.delivery_id)
+                elif changed:
+                    # The later events of this subject wait behind it: not due before it
+                    # (else every due query would step over them first).
+                    conn.execute(
+                        "UPDATE webhook_deliveries INDEXED BY webhook_deliveries_order"
+                        " SET next_at = ? WHERE receiver = ? AND subject = ?"
+                        " AND status = 'pending' AND id > ? AND next_at < ?",
+                        (next_at, outcome.receiver, outcome.subject, outcome.delivery_id,
+                         next_at),
+                    )  # fmt: skip
             return dead
 
         return await self.db.run(work)
