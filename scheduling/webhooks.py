@@ -131,9 +131,8 @@ class WebhookPump:
             )
         code = response.status_code
         ok = 200 <= code < 300
-        return Outcome(
-            item.id, item.receiver, item.attempts, ok, code, None if ok else f"HTTP {code}"
-        )
+        error = None if ok else f"HTTP {code}"
+        return Outcome(item.id, item.receiver, item.subject, item.attempts, ok, code, error)
 
     def _report(self, receiver: Receiver, outcomes: list[Outcome], dead: list[int]) -> None:
         """State changes only (failing / recovered), not a line per request: a receiver down
