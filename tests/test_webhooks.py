@@ -30,11 +30,15 @@ from scheduling.webhooks import WebhookPump
 from settings import Settings
 from tests.fakes.telegram import BotClient
 from tests.support import ADMIN_ID, VALID_ID, fill_mediation
-from tests.webhooks_support import CountySystem, receivers_file, signed_headers
-
-SECRET = "s3cret-of-the-12345-platform"
-PROVINCE_SECRET = "another-secret-for-the-province"
-COURT_SECRET = "the-county-court-shared-secret"
+from tests.webhooks_support import (
+    COURT_SECRET,
+    PROVINCE_SECRET,
+    SECRET,
+    CountySystem,
+    hearing_body,
+    receivers_file,
+    signed_headers,
+)
 
 
 @pytest.fixture
@@ -88,13 +92,19 @@ async def test_a_filed_case_reaches_the_county_system_signed_and_in_order(
     try:
         case_id = await file_case(dp, bot, 1001)
         await set_status(db, clock, case_id, "accepted")
+        await db.execute(  # transferred to another mediation room
+            "UPDATE cases SET routed_to = 'room:room_shihua', routed_to_name = '石花镇调委会'"
+        )
         await drain(pump, clock)
     finally:
         await pump.stop()
     assert system.bad_signatures == 0
     types = [r.event for r in system.accepted]
-    assert types == ["case.created", "case.routed", "case.status_changed"]
-    first, routed, changed = (r.body for r in system.accepted)
+    assert types == ["case.created", "case.routed", "case.status_changed", "case.routed"]
+    first, routed, changed, moved = (r.body for r in system.accepted)
+    assert moved["routing"]["transferred"] is True
+    assert moved["routing"]["from_unit"] == first["case"]["unit"]
+    assert moved["case"]["unit"] == "room:room_shihua"
     number = await db.fetch_value("SELECT number FROM cases WHERE id = ?", (case_id,))
     assert first["case"]["number"] == number and first["case"]["procedure"] == "mediation"
     assert first["case"]["status"] == "submitted" and first["case"]["unit"].startswith("room:")
@@ -102,7 +112,7 @@ async def test_a_filed_case_reaches_the_county_system_signed_and_in_order(
     assert changed["change"] == {"from": "submitted", "to": "accepted"}
     assert changed["case"]["status"] == "accepted"
     assert first["sequence"] < routed["sequence"] < changed["sequence"]
-    assert len({r.delivery for r in system.accepted}) == 3
+    assert len({r.delivery for r in system.accepted}) == 4
 
 
 async def test_retries_against_a_failing_receiver_deliver_each_event_once_in_order(
@@ -284,25 +294,13 @@ async def _register(dp: Dispatcher) -> None:
     )
 
 
-def _hearing_body(delivery: str) -> bytes:
-    return json.dumps(
-        {
-            "id": delivery,
-            "type": "hearing.scheduled",
-            "court_case_number": "（2026）鄂0625行初12号",
-            "starts_at": "2026-12-10T09:30:00+08:00",
-        },
-        ensure_ascii=False,
-    ).encode()
-
-
 async def test_a_signed_hearing_from_the_court_is_added_once_with_its_reminders(
     inbound: tuple[Dispatcher, str], db: Database, clock: FakeClock
 ) -> None:
     dp, url = inbound
     await _register(dp)
     now = int(clock.now().timestamp())
-    body = _hearing_body("court-778")
+    body = hearing_body("court-778")
     headers = signed_headers(COURT_SECRET, "court", "hearing.scheduled", "court-778", body, now)
     async with httpx.AsyncClient() as http:
         first = await http.post(url, content=body, headers=headers)
@@ -323,7 +321,7 @@ async def test_forged_replayed_and_unexpected_inbound_requests_are_refused(
     dp, url = inbound
     await _register(dp)
     now = int(clock.now().timestamp())
-    body = _hearing_body("court-1")
+    body = hearing_body("court-1")
     good = signed_headers(COURT_SECRET, "court", "hearing.scheduled", "court-1", body, now)
     async with httpx.AsyncClient() as http:
 

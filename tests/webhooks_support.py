@@ -17,6 +17,10 @@ from aiohttp import web
 
 from cases.webhooks.config import WebhooksFile
 
+SECRET = "s3cret-of-the-12345-platform"
+PROVINCE_SECRET = "another-secret-for-the-province"
+COURT_SECRET = "the-county-court-shared-secret"
+
 
 @dataclass
 class Received:
@@ -118,3 +122,15 @@ def signed_headers(
         "X-Gucheng-Timestamp": str(stamp),
         "X-Gucheng-Signature": "sha256=" + mac.hexdigest(),
     }
+
+
+def hearing_body(delivery: str) -> bytes:
+    return json.dumps(
+        {
+            "id": delivery,
+            "type": "hearing.scheduled",
+            "court_case_number": "（2026）鄂0625行初12号",
+            "starts_at": "2026-12-10T09:30:00+08:00",
+        },
+        ensure_ascii=False,
+    ).encode()
