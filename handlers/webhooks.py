@@ -97,8 +97,9 @@ async def command_webhooks(message: Message, webhooks: WebhookQueue) -> None:
         )
         return
     states = await webhooks.states(DEAD_SHOWN)
-    text = _("Webhooks to county systems") + "\n\n" + "\n\n".join(map(_describe, states))
-    await message.answer(text[:4000], reply_markup=_keyboard(states))
+    await message.answer(_("Webhooks to county systems"))
+    for state in states:  # one message each: short enough whatever the number of receivers
+        await message.answer(_describe(state), reply_markup=_keyboard([state]))
 
 
 async def on_retry(

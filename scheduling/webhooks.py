@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 from datetime import timedelta
 
@@ -30,6 +31,9 @@ from cases.webhooks.signing import (
 )
 
 log = logging.getLogger(__name__)
+# httpx logs every request with its URL at INFO; a receiver's URL may carry an access token,
+# and a receiver down for an hour would fill the log. The pump logs state changes itself.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 USER_AGENT = "gucheng-bot-webhooks/1"
 OVERDUE_EVERY = 60.0
@@ -37,6 +41,12 @@ OVERDUE_EVERY = 60.0
 PRUNE_EVERY = 3600.0
 BATCH = 64
 """Deliveries read, sent and recorded together: one fsync per batch, not per request."""
+PROBE_PAUSE = 1.0
+PROBE_PAUSE_CAP = 30.0
+"""While a receiver fails, it is probed with one delivery at a time, at intervals growing from
+1 s to 30 s (with jitter), instead of every due delivery being tried: a receiver that is down
+costs the bot (and the chat on the same event loop) almost nothing, and once it answers again
+everything due flows at full speed within ``PROBE_PAUSE_CAP``."""
 
 
 class WebhookPump:
@@ -60,6 +70,8 @@ class WebhookPump:
         self._tasks: list[asyncio.Task[None]] = []
         self._wake: dict[str, asyncio.Event] = {}
         self._failing: set[str] = set()
+        self._pause: dict[str, float] = {}
+        self._paused_until: dict[str, float] = {}
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -88,7 +100,8 @@ class WebhookPump:
 
     async def deliver(self, receiver: Receiver) -> int:
         """Send one batch of this receiver's due deliveries; how many were tried."""
-        due = await self.queue.due(receiver.id, BATCH)
+        probing = receiver.id in self._failing
+        due = await self.queue.due(receiver.id, 1 if probing else BATCH)
         if not due:
             return 0
         gate = asyncio.Semaphore(self.concurrency)
@@ -101,6 +114,13 @@ class WebhookPump:
         outcomes = await asyncio.gather(*(send(item) for item in due))
         dead = await self.queue.record(list(outcomes))
         self._report(receiver, outcomes, dead)
+        if any(o.ok for o in outcomes):
+            self._pause.pop(receiver.id, None)
+            self._paused_until.pop(receiver.id, None)
+        else:
+            pause = min(PROBE_PAUSE_CAP, 2 * self._pause.get(receiver.id, PROBE_PAUSE / 2))
+            self._pause[receiver.id] = pause
+            self._paused_until[receiver.id] = time.monotonic() + random.uniform(pause / 2, pause)
         return len(due)
 
     async def _send(self, receiver: Receiver, item: Due) -> Outcome:
@@ -138,10 +158,10 @@ class WebhookPump:
         """State changes only (failing / recovered), not a line per request: a receiver down
         for an hour must not fill the log. Never the URL (it may carry a token) or a body."""
         failed = [o for o in outcomes if not o.ok]
-        if failed and receiver.id not in self._failing:
+        if len(failed) == len(outcomes) and receiver.id not in self._failing:
             self._failing.add(receiver.id)
             log.warning("webhook receiver %s is failing (%s)", receiver.id, failed[0].error)
-        elif not failed and receiver.id in self._failing:
+        elif len(failed) < len(outcomes) and receiver.id in self._failing:
             self._failing.discard(receiver.id)
             log.info("webhook receiver %s accepts deliveries again", receiver.id)
         if dead:
@@ -202,6 +222,9 @@ class WebhookPump:
     async def _deliver_loop(self, receiver: Receiver) -> None:
         wake = self._wake[receiver.id]
         while True:
+            paused = self._paused_until.get(receiver.id, 0.0) - time.monotonic()
+            if paused > 0:
+                await asyncio.sleep(paused)
             try:
                 if await self.deliver(receiver):
                     continue

@@ -473,3 +473,33 @@ async def test_the_migration_upgrades_a_database_with_cases(
         assert await db.fetch_value("SELECT type FROM webhook_events") == "case.status_changed"
     finally:
         await db.close()
+
+
+async def test_a_reception_day_booking_is_an_event_with_its_day_and_time(
+    settings: Settings, db: Database, clock: FakeClock, bot: Bot, system: CountySystem
+) -> None:
+    dp = dispatcher_with(settings, db, clock, receivers_file(("c12345", system, False)))
+    pump = WebhookPump(dp["webhooks"], clock)
+    citizen = BotClient(dp, bot, user_id=1001, language_code="zh-hans")
+    await citizen.send("/book")
+    await citizen.press("公安局")
+    await citizen.press("11月30日")
+    await citizen.press("09:30")
+    await citizen.send("邻居长期噪音扰民，电话13800001234")
+    await citizen.send("请派出所依法处理")
+    await citizen.press("2")
+    await citizen.press("没有")
+    await citizen.press("确认预约")
+    await drain(pump, clock)
+    await pump.stop()
+    [event] = system.accepted
+    assert event.event == "booking.created"
+    assert event.body["case"] == {
+        "number": "JD-2026-000001",
+        "procedure": "reception",
+        "status": "booked",
+        "unit": "county_psb",
+    }
+    booking = event.body["booking"]
+    assert (booking["day"], booking["time"], booking["people"]) == ("2026-11-30", "09:30", 2)
+    assert "13800001234" not in booking["subject"] and "138****1234" in booking["subject"]
