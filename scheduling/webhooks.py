@@ -42,9 +42,9 @@ PRUNE_EVERY = 3600.0
 BATCH = 64
 """Deliveries read, sent and recorded together: one fsync per batch, not per request."""
 PROBE_PAUSE = 1.0
-PROBE_PAUSE_CAP = 30.0
+PROBE_PAUSE_CAP = 15.0
 """While a receiver fails, it is probed with one delivery at a time, at intervals growing from
-1 s to 30 s (with jitter), instead of every due delivery being tried: a receiver that is down
+1 s to 15 s (with jitter), instead of every due delivery being tried: a receiver that is down
 costs the bot (and the chat on the same event loop) almost nothing, and once it answers again
 everything due flows at full speed within ``PROBE_PAUSE_CAP``."""
 
