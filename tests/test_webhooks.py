@@ -503,3 +503,26 @@ async def test_a_reception_day_booking_is_an_event_with_its_day_and_time(
     booking = event.body["booking"]
     assert (booking["day"], booking["time"], booking["people"]) == ("2026-11-30", "09:30", 2)
     assert "13800001234" not in booking["subject"] and "138****1234" in booking["subject"]
+
+
+async def test_a_receiver_that_does_not_answer_in_time_is_retried_later(
+    settings: Settings, db: Database, clock: FakeClock, bot: Bot, system: CountySystem
+) -> None:
+    dp = dispatcher_with(settings, db, clock, receivers_file(("c12345", system, False)))
+    pump = WebhookPump(dp["webhooks"], clock, timeout=0.2)
+    await file_case(dp, bot, 1001)
+    system.delay = 1.0  # longer than the pump waits
+    await pump.capture()
+    await pump.deliver(pump.queue.receivers[0])
+    row = await db.fetch_one(
+        "SELECT status, attempts, last_error FROM webhook_deliveries ORDER BY id LIMIT 1"
+    )
+    assert tuple(row) == ("pending", 1, "timeout")
+    system.delay = 0.0
+    await drain(pump, clock)
+    await pump.stop()
+    assert [r.event for r in system.accepted][-2:] == ["case.created", "case.routed"]
+    assert (
+        await db.fetch_value("SELECT count(*) FROM webhook_deliveries WHERE status != 'delivered'")
+        == 0
+    )

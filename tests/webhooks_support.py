@@ -6,6 +6,7 @@ It verifies every request's signature and timestamp the way a receiver must, ded
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -33,6 +34,7 @@ class Received:
 class CountySystem:
     secret: str
     failing: bool = False
+    delay: float = 0.0
     accepted: list[Received] = field(default_factory=list)
     refused: int = 0
     bad_signatures: int = 0
@@ -42,6 +44,8 @@ class CountySystem:
     _runner: web.AppRunner | None = None
 
     async def handle(self, request: web.Request) -> web.Response:
+        if self.delay:
+            await asyncio.sleep(self.delay)
         raw = await request.read()
         stamp = request.headers["X-Gucheng-Timestamp"]
         expected = (

@@ -127,6 +127,14 @@ class WebhookQueue:
         Announced once per last day: an extended deadline that runs out again is announced
         again."""
         today = legal_today(self.clock).isoformat()
+        candidate = await self.db.fetch_one(
+            "SELECT 1 FROM case_deadlines d WHERE d.status = 'open' AND d.due_on < ?"
+            " AND NOT EXISTS (SELECT 1 FROM webhook_overdue w"
+            "   WHERE w.deadline_id = d.id AND w.due_on = d.due_on)",
+            (today,),
+        )
+        if candidate is None:
+            return 0
 
         def work(conn: sqlite3.Connection) -> int:
             rows = conn.execute(
@@ -175,6 +183,9 @@ class WebhookQueue:
         Returns how many events were handled; 0 when there were none left."""
         receivers = self.receivers
         now = to_db(self.clock.now())
+        # Asked on the reader first: an idle bot takes no writer turn every second.
+        if await self.db.fetch_one("SELECT 1 FROM webhook_events WHERE fanned_out = 0") is None:
+            return 0
 
         def work(conn: sqlite3.Connection) -> int:
             events = conn.execute(
