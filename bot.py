@@ -7,6 +7,7 @@ log line carries the traceback); 2 a setting is missing or invalid, or Telegram 
 BOT_TOKEN; 3 a database migration failed; 4 a data file (organisation, calendar overrides) or the
 database file cannot be used. Every start-up failure is one log line saying what to do, and the
 database is closed on every path (an open aiosqlite thread would keep the process alive).
+The webhooks file (WEBHOOKS_PATH) is a data file: exit code 4, its secrets never in the log.
 """
 
 from __future__ import annotations
@@ -84,6 +85,9 @@ from cases.store.fsm_records import FsmRecords
 from cases.store.migrate import MigrationError, migrate
 from cases.store.processed_updates import ProcessedUpdates
 from cases.store.time import Clock, SystemClock, legal_today
+from cases.webhooks.config import WebhookError, WebhooksFile, load_webhooks
+from cases.webhooks.inbound import InboundService
+from cases.webhooks.queue import RetryPolicy, WebhookQueue
 from handlers import get_routers, setup_middlewares
 from handlers.commands import MENU_ROLES, set_commands
 from handlers.replies import RetryRateLimitedReplies
@@ -91,12 +95,14 @@ from handlers.storage import SqliteStorage
 from scheduling.assignment import AssignmentJobs, AssignmentMailer
 from scheduling.booking import BookingJobs, BookingMailer
 from scheduling.handover_notices import AgencyMailer
+from scheduling.inbound import InboundServer
 from scheduling.notices import alert_calendar_gap, notice_sink, notify_recomputed
 from scheduling.planner import Planner
 from scheduling.policy import POLICIES
 from scheduling.runner import Scheduling
 from scheduling.sender import SendLimiter
 from scheduling.timing import after_quiet_hours
+from scheduling.webhooks import WebhookPump
 from serving import serve_webhook
 from settings import ENV_FILE_VARIABLE, Settings, env_file
 
@@ -183,6 +189,7 @@ def create_dispatcher(
     storage: BaseStorage | None = None,
     events_isolation: BaseEventIsolation | None = None,
     engine: DeadlineEngine | None = None,
+    webhooks: WebhooksFile | None = None,
 ) -> Dispatcher:
     """Everything a handler needs arrives as workflow data, by parameter name.
 
@@ -195,6 +202,7 @@ def create_dispatcher(
     i18n = i18n or build_i18n(settings)
     org = org or load_organisation(settings.organisation_path)
     engine = engine or deadline_engine(settings)
+    webhooks = webhooks if webhooks is not None else load_webhooks(settings.webhooks_path)
     users = UserRepository(db, clock)
     processed = ProcessedUpdates(db, clock)
     actions = CaseActions(db, clock, notice_sink(clock), engine=engine)
@@ -213,6 +221,7 @@ def create_dispatcher(
         followup=FollowUpService(db, clock),
         litigation=litigation,
         stats=StatsService(db, clock, org, litigation),
+        webhooks=webhook_queue(settings, db, clock, webhooks),
         # Handlers preview reminders with the planner itself (what it will send, to whom).
         planner=Planner(
             db,
@@ -270,6 +279,17 @@ def create_dispatcher(
     )
     dp.include_routers(*get_routers())
     return dp
+
+
+def webhook_queue(
+    settings: Settings, db: Database, clock: Clock, webhooks: WebhooksFile
+) -> WebhookQueue:
+    policy = RetryPolicy(
+        max_attempts=settings.webhooks_max_attempts,
+        base_seconds=settings.webhooks_retry_base_seconds,
+        cap_seconds=settings.webhooks_retry_cap_seconds,
+    )
+    return WebhookQueue(db, clock, webhooks, policy=policy)
 
 
 # Every Bot API method the bot calls. aiogram parses each reply as ``Response[ReturnType]``;
@@ -341,6 +361,7 @@ class DataFiles:
     engine: DeadlineEngine
     """The deadline engine on the calendar file and the local periods of the settings."""
     org: Organisation
+    webhooks: WebhooksFile
 
     @property
     def calendar(self) -> LegalCalendar:
@@ -412,7 +433,16 @@ def load_data_files(settings: Settings) -> DataFiles:
             f"organisation file {settings.organisation_path} cannot be read ({_reason(exc)}); "
             "fix ORGANISATION_PATH, or leave it empty for the bundled cases/data/gucheng.json"
         ) from None
-    return DataFiles(engine=DeadlineEngine(calendar, settings.local_periods), org=org)
+    try:
+        webhooks = load_webhooks(settings.webhooks_path)
+    except WebhookError as exc:
+        raise StartupError(
+            f'{exc}. Fix the file (README, "Webhooks"), or leave WEBHOOKS_PATH empty for no '
+            "webhooks"
+        ) from None
+    return DataFiles(
+        engine=DeadlineEngine(calendar, settings.local_periods), org=org, webhooks=webhooks
+    )
 
 
 def _database_unusable(path: Path, exc: BaseException) -> StartupError:
@@ -618,6 +648,7 @@ async def serve(
         clock,
         org=files.org,
         engine=files.engine,
+        webhooks=files.webhooks,
         storage=shared.storage if shared else None,
         events_isolation=shared.events_isolation if shared else None,
     )
@@ -641,6 +672,24 @@ async def serve(
     # session messages follow the mediator who accepted the case.
     scheduling.tick_steps.append(dp["mediation"].tick)
     scheduling.tick_steps.append(AssignmentJobs(dp["assignment"]).tick)
+    # Webhooks: their own tasks and HTTP client, beside polling (scheduling/webhooks.py).
+    queue: WebhookQueue = dp["webhooks"]
+    pump = WebhookPump(
+        queue,
+        clock,
+        concurrency=settings.webhooks_concurrency,
+        timeout=settings.webhooks_timeout_seconds,
+    )
+    inbound = (
+        InboundServer(
+            InboundService(db, clock, queue.config, dp["litigation"]),
+            settings.http_host,
+            settings.http_port,
+        )
+        if settings.http_port
+        else None
+    )
+    listening: list[InboundServer] = []
 
     @dp.startup()
     async def on_startup(bot: Bot) -> None:
@@ -651,6 +700,20 @@ async def serve(
             # Only the command menus: the bot works without them, the next start sets them.
             log.warning("could not set the command menus (%s: %s)", type(exc).__name__, exc)
         await scheduling.start()
+        await pump.start()
+        if inbound is not None:
+            try:
+                await inbound.start()
+                listening.append(inbound)
+            except OSError as exc:
+                # The chat works without it: say so loudly, keep serving citizens.
+                log.error(
+                    "the inbound endpoint cannot listen on %s:%s (%s); choose a free HTTP_PORT "
+                    "or leave it empty, and restart",
+                    settings.http_host,
+                    settings.http_port,
+                    _reason(exc),
+                )
         tune_runtime()
         log.info("bot ready")
 
@@ -660,6 +723,9 @@ async def serve(
         running = list(dp._handle_update_tasks)
         if running:
             await asyncio.wait(running, timeout=20)
+        for server in listening:
+            await server.stop()
+        await pump.stop()
         await scheduling.stop()
         log.info("bot stopped")
 

@@ -73,6 +73,16 @@ class Settings(BaseSettings):
     load, offer hours, office hours, contact days)."""
     booking: BookingSettings = BookingSettings()
     """局长接待日: slot length and seats (per agency), booking window, waitlist hold (issue 9)."""
+    webhooks_path: Path | None = None
+    """Receivers of signed webhooks and senders of inbound requests (README, "Webhooks")."""
+    webhooks_max_attempts: int = Field(default=20, ge=1, le=100)
+    webhooks_retry_base_seconds: float = Field(default=2.0, gt=0, le=3600)
+    webhooks_retry_cap_seconds: float = Field(default=3600.0, gt=0, le=86_400)
+    webhooks_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    webhooks_concurrency: int = Field(default=8, ge=1, le=100)
+    http_host: str = "127.0.0.1"
+    http_port: int | None = Field(default=None, ge=1, le=65_535)
+    """The inbound endpoint (aiohttp); off unless set."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     channel: Literal["telegram", "web"] = "telegram"
     """Whose reminders this process delivers (README, "Web chat"): with a Telegram process and

@@ -34,6 +34,7 @@ the first matching handler wins; every router passed on the way costs a filter p
    ``stats``      – /stats for administrators and the reconsideration office's head: the
                     period/procedure/agency picker (its buttons, and one state for typed
                     dates), the chart, the XLSX and CSV export.
+   ``webhooks``   – administrators: /webhooks (deliveries to county systems, dead letters).
 10. ``errors``    – error handlers only; position does not matter for messages.
 11. ``fallback``  – last: unknown text, stickers, edits, stale buttons.
 """
@@ -65,6 +66,7 @@ from handlers import (
     start,
     stats,
     triage,
+    webhooks,
 )
 from handlers.middlewares import (
     FloodMiddleware,
@@ -97,6 +99,7 @@ def get_routers() -> list[Router]:
         litigation.build_router(),
         admin.build_router(),
         stats.build_router(),
+        webhooks.build_router(),
         errors.build_router(),
         common.build_fallback_router(),
     ]

@@ -83,6 +83,7 @@ ADMIN_COMMANDS: dict[str, list[tuple[str, str]]] = {
         ("sessions", "局长接待日场次"),
         ("mediators", "调解员名单与调解室负责人"),
         ("stats", "统计与导出"),
+        ("webhooks", "对接系统推送状态"),
     ],
     "en": [
         ("grant", "Give a person a staff role"),
@@ -90,6 +91,7 @@ ADMIN_COMMANDS: dict[str, list[tuple[str, str]]] = {
         ("sessions", "Reception-day sessions"),
         ("mediators", "Mediators and room leads"),
         ("stats", "Statistics and export"),
+        ("webhooks", "Deliveries to county systems"),
     ],
 }
 

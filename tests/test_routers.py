@@ -126,6 +126,7 @@ FLOWS: dict[str, tuple[Role | None, Flow]] = {
     ),
     "admin": (Role.admin, lambda c: _command(c, "/staff")),
     "stats": (Role.admin, lambda c: _command(c, "/stats")),
+    "webhooks": (Role.admin, lambda c: _command(c, "/webhooks")),
     "booking": (None, lambda c: _command(c, "/book")),
     "booking-texts": (Role.community_worker, _proxy_booking_name),
     "roster": (Role.agency_liaison, lambda c: _command(c, "/roster")),

@@ -75,6 +75,8 @@ STAFF_EVENT_TEXTS: dict[str, str] = {
         "Received in person at the agency's reception day (局长接待日) and registered as a "
         "petition."
     ),
+    # A status note sent by another county system (cases/webhooks/inbound.py).
+    "external_note": N_("Note from the county system “{source}”: {note}"),
     **HANDOVER_HISTORY_STAFF,
     **mediation_history.STAFF_EVENT_TEXTS,
     **ASSIGNMENT_EVENT_TEXTS[STAFF],
