@@ -86,6 +86,7 @@ from handlers.storage import SqliteStorage
 from scheduling.booking import BookingJobs, BookingMailer
 from scheduling.notices import alert_calendar_gap, notice_sink, notify_recomputed
 from scheduling.planner import Planner
+from scheduling.policy import set_quiet_hours
 from scheduling.runner import Scheduling
 from settings import ENV_FILE_VARIABLE, Settings, env_file
 
@@ -172,6 +173,7 @@ def create_dispatcher(
 ) -> Dispatcher:
     """Everything a handler needs arrives as workflow data, by parameter name."""
     i18n = i18n or build_i18n(settings)
+    set_quiet_hours(settings.quiet_hours)  # one value for every scheduling module
     org = org or load_organisation(settings.organisation_path)
     users = UserRepository(db, clock)
     processed = ProcessedUpdates(db, clock)

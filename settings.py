@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from cases.law.deadline_rules import LocalPeriods
 from cases.reception.booking import BookingSettings
+from scheduling.policy import QuietHours
 
 ROOT = Path(__file__).resolve().parent
 _TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]+")
@@ -67,6 +68,11 @@ class Settings(BaseSettings):
     """信访 figures and the 行政调解 period: local rules, national defaults (domain §2, §5)."""
     booking: BookingSettings = BookingSettings()
     """局长接待日: slot length and seats (per agency), booking window, waitlist hold (issue 9)."""
+    quiet_hours: QuietHours = QuietHours()
+    """The night (office time zone) in which citizens are not written to and staff only about
+    what is due that day: the planner, the outbox, notices and bookings read this one value."""
+    invitation_days: int = Field(default=7, ge=1, le=90)
+    """How long a staff invitation link (/invite) stays valid."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     channel: Literal["telegram", "web"] = "telegram"
     """Whose reminders this process delivers (README, "Web chat"): with a Telegram process and

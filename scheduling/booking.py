@@ -24,7 +24,7 @@ from cases.org.users import Role
 from cases.reception.booking import BookingService, Outgoing, Statement
 from cases.store.time import LEGAL_TZ, from_db, to_db
 from scheduling.planner import after_quiet_hours
-from scheduling.policy import QUIET_START, Quiet
+from scheduling.policy import Quiet, quiet_hours
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +167,7 @@ class BookingMailer:
         remaining = timedelta(hours=hours)
         for _ in range(100):
             local = cursor.astimezone(self.tz)
-            night = datetime.combine(local.date(), QUIET_START, self.tz).astimezone(UTC)
+            night = datetime.combine(local.date(), quiet_hours().start, self.tz).astimezone(UTC)
             if cursor + remaining <= night:
                 return cursor + remaining
             remaining -= night - cursor
