@@ -123,15 +123,32 @@ class UserRepository:
         self._cache.pop(telegram_id, None)
 
     async def set_role(
-        self, telegram_id: int, role: Role, unit: str | None = None, *, head: bool = False
+        self,
+        telegram_id: int,
+        role: Role,
+        unit: str | None = None,
+        *,
+        head: bool = False,
+        lead: bool = False,
     ) -> None:
-        """``head``: office staff who head the reconsideration body (FY 62(1)); any other
-        grant clears it."""
+        """``head``: office staff who head the reconsideration body (FY 62(1)); ``lead``: a
+        mediator who leads their room. Any other grant clears both."""
         await self.ensure(telegram_id)
         await self._db.execute(
-            "UPDATE users SET role = ?, unit = ?, heads_reconsideration = ? WHERE telegram_id = ?",
-            (role.value, unit, int(head and role is Role.office_staff), telegram_id),
+            "UPDATE users SET role = ?, unit = ?, heads_reconsideration = ?, leads_room = ?"
+            " WHERE telegram_id = ?",
+            (
+                role.value,
+                unit,
+                int(head and role is Role.office_staff),
+                int(lead and role is Role.mediator),
+                telegram_id,
+            ),
         )
+        self._cache.pop(telegram_id, None)
+
+    def forget(self, telegram_id: int) -> None:
+        """Drop the cached row after another module changed it in the database."""
         self._cache.pop(telegram_id, None)
 
     async def with_role(self, role: Role) -> list[User]:
