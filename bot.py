@@ -67,6 +67,7 @@ from cases.law.calendar import LegalCalendar
 from cases.law.deadline_rules import configure as configure_deadlines
 from cases.law.deadline_rules import default_engine
 from cases.litigation.court_cases import LitigationService
+from cases.org.invitations import InvitationService
 from cases.org.organisation import Organisation, OrganisationError, load_organisation
 from cases.org.users import Role, UserRepository
 from cases.procedures.actions import CaseActions
@@ -187,6 +188,7 @@ def create_dispatcher(
         org=org,
         intake=IntakeService(db, clock, org),
         followup=FollowUpService(db, clock),
+        invitations=InvitationService(db, clock, valid_days=settings.invitation_days),
         litigation=LitigationService(db, clock, org),
         # Handlers preview reminders with the planner itself (what it will send, to whom).
         planner=Planner(

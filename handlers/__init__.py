@@ -6,6 +6,8 @@ the first matching handler wins; every router passed on the way costs a filter p
 1. ``form-answers`` – messages while a form is open (the commonest update). Its root filter
                       lets commands through, so it shadows nothing below.
 2. ``cancel``     – /cancel must work inside every form and every staff input.
+   ``invitations`` – /start inv_<token> (a staff invitation link, before ``start``); for
+                    administrators /invite and /staff (members, pending invitations, removal).
 3. ``start``      – /start and /menu (leave any form; its draft stays saved), /help, /lang.
 4. ``intake``     – /petition, /mediation, /reconsider, the menu buttons and form buttons.
 5. ``mycases``    – /mycases, case pages, "add material" (its own state).
@@ -20,7 +22,7 @@ the first matching handler wins; every router passed on the way costs a filter p
 9. ``litigation`` – staff: court cases against agencies (行政应诉), L3/L7 data entry; one
                      sub-router per flow (handlers/litigation/: registration, cards,
                      appearance, statistics).
-   ``admin``      – administrators: /grant roles and units, /staff.
+   ``admin``      – administrators: /grant roles and units.
 10. ``errors``    – error handlers only; position does not matter for messages.
 11. ``fallback``  – last: unknown text, stickers, edits, stale buttons.
 """
@@ -40,6 +42,7 @@ from handlers import (
     common,
     errors,
     intake,
+    invitations,
     litigation,
     mycases,
     reminders,
@@ -61,6 +64,7 @@ def get_routers() -> list[Router]:
     return [
         intake.build_answers_router(),
         common.build_cancel_router(),
+        invitations.build_router(),
         start.build_router(),
         intake.build_router(),
         mycases.build_router(),

@@ -70,12 +70,14 @@ AGENCY_COMMANDS: dict[str, list[tuple[str, str]]] = {
 ADMIN_COMMANDS: dict[str, list[tuple[str, str]]] = {
     "zh": [
         ("grant", "设置工作人员角色"),
-        ("staff", "工作人员名单"),
+        ("invite", "邀请工作人员（一次性链接）"),
+        ("staff", "工作人员名单与邀请"),
         ("sessions", "局长接待日场次"),
     ],
     "en": [
         ("grant", "Give a person a staff role"),
-        ("staff", "List of staff"),
+        ("invite", "Invite a staff member (one-time link)"),
+        ("staff", "Staff and invitations"),
         ("sessions", "Reception-day sessions"),
     ],
 }

@@ -40,6 +40,7 @@ from cases.intake.forms import (
 )
 from cases.intake.validation import ValidationError
 from cases.law.deadline_rules import Deadline, NoPeriodConfigured, compute
+from cases.org.membership import MEMBERSHIP_EVENT_TEXTS
 from cases.org.organisation import Organisation
 from cases.org.routing import mediation_room_for, reconsideration_body_for
 from cases.org.users import User
@@ -181,6 +182,7 @@ STAFF_EVENT_TEXTS: dict[str, str] = {
     "withdrawn": N_("The applicant withdrew the case."),
     **history_texts("staff"),
     "review_requested": N_("The applicant asked for a review (复查) of the handling opinion."),
+    **MEMBERSHIP_EVENT_TEXTS,
 }
 """The same history for staff: the citizen's texts speak to the citizen ("you submitted")."""
 
