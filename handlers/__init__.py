@@ -17,6 +17,8 @@ the first matching handler wins; every router passed on the way costs a filter p
 7. ``staff``      – /cases, staff case pages and actions; router-level HasRole filter.
    ``case-file``  – the application in full and its evidence files (staff and the respondent
                     agency; callback data only).
+   ``queue``      – /queue (my open work, paged) and /find for every staff role; its lines open
+                    the pages above, which authorise again.
    ``agency-reply`` – the respondent agency's written reply and evidence (FY 48; its state).
 8. ``triage``     – "help me choose" questions (callback data only).
 9. ``litigation`` – staff: court cases against agencies (行政应诉), L3/L7 data entry; one
@@ -45,6 +47,7 @@ from handlers import (
     invitations,
     litigation,
     mycases,
+    queue,
     reminders,
     roster,
     staff,
@@ -73,6 +76,7 @@ def get_routers() -> list[Router]:
         reminders.build_router(),
         staff.build_router(),
         case_file.build_router(),
+        queue.build_router(),
         agency_reply.build_router(),
         triage.build_router(),
         litigation.build_router(),

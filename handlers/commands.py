@@ -83,6 +83,12 @@ ADMIN_COMMANDS: dict[str, list[tuple[str, str]]] = {
 }
 
 
+WORK_COMMANDS: dict[str, list[tuple[str, str]]] = {
+    "zh": [("queue", "我的待办（逾期在前）"), ("find", "按案号或姓名查找案件")],
+    "en": [("queue", "My open work, overdue first"), ("find", "Find a case by number or name")],
+}
+"""Every staff role: their own work across procedures (handlers/queue.py)."""
+
 ROLE_GROUPS: dict[Role, str] = {
     Role.office_staff: N_("office staff"),
     Role.mediator: N_("mediators"),
@@ -100,6 +106,8 @@ def role_commands(role: Role, locale: str = "en") -> list[tuple[str, str]]:
     """The commands ``role`` has beyond the citizens' (none for a citizen). The menus are the
     one list of who may use what: the routers' role filters match them (tests check it)."""
     commands: list[tuple[str, str]] = []
+    if role in MENU_ROLES:
+        commands += WORK_COMMANDS[locale]
     if role in (Role.admin, Role.office_staff):
         commands += STAFF_COMMANDS[locale]
     elif role is Role.mediator:

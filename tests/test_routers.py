@@ -126,6 +126,7 @@ FLOWS: dict[str, tuple[Role | None, Flow]] = {
     # An unknown invitation token: this router's own answer ("not valid, nothing changed").
     "invitations": (None, lambda c: _command(c, "/start inv_" + "A" * 22)),
     "invitations-admin": (Role.admin, lambda c: _command(c, "/staff")),
+    "queue": (Role.agency_liaison, lambda c: _command(c, "/queue")),
     "booking": (None, lambda c: _command(c, "/book")),
     "booking-texts": (Role.community_worker, _proxy_booking_name),
     "roster": (Role.agency_liaison, lambda c: _command(c, "/roster")),

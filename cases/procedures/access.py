@@ -130,6 +130,22 @@ def is_respondent(row: sqlite3.Row | Mapping[str, Any], user: User) -> bool:
     return isinstance(answers, dict) and answers.get("respondent_id") == user.unit
 
 
+PETITION_TO_AGENCY = "agency:"
+"""``cases.routed_to`` of a petition the petition office assigned or transferred to an agency
+(the agency's org id follows): its liaisons and head handle it (XF 22, 31)."""
+
+
+def petition_sent_to_agency(row: sqlite3.Row | Mapping[str, Any], user: User) -> bool:
+    """The liaison or head of the agency a petition was sent to (never a 检举控告 matter)."""
+    return (
+        ROLE_SCOPE.get(user.role) is Scope.respondent
+        and user.unit is not None
+        and Procedure(row["procedure"]) is Procedure.petition
+        and not row["sensitive"]
+        and row["routed_to"] == PETITION_TO_AGENCY + user.unit
+    )
+
+
 async def respondent_case_view(db: Database, case_id: int, user: User) -> StaffCaseView | None:
     """The case as the respondent agency's action guards need it (masked as for any role
     that sees no number in full); None unless this person answers for the respondent."""
