@@ -274,3 +274,11 @@ async def find_work(db: Database, user: User, query: str, today: date) -> list[W
         open_only=False,
     )
     return _order([*cases, *lawsuits], today)[:FIND_LIMIT]
+
+
+async def visible_numbers(db: Database, user: User) -> set[str]:
+    """The case and court case numbers this person may see, open or closed: what a list sent
+    to them (the morning digest) may name."""
+    cases = await _cases(db, user, open_only=False)
+    lawsuits = await _lawsuits(db, user, open_only=False)
+    return {item.number for item in (*cases, *lawsuits)}
