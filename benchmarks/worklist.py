@@ -4,7 +4,7 @@ A real SQLite file with N cases (default 20,000: mediation over the 17 rooms, re
 and petitions, a third of them closed, each with an open deadline and a party), 40 mediators
 with assignments, a room lead, an office clerk, an agency liaison and an administrator. For each
 person: milliseconds for one page of /queue (all their open work sorted) and one /find by a
-party's name, the median of 5 runs.
+party's name, the median of 5 runs; and the existing /cases list (access.open_cases_for).
 
 Run: ``python benchmarks/worklist.py [N]``.
 """
@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from cases.org.organisation import load_organisation  # noqa: E402
 from cases.org.users import Role, User  # noqa: E402
+from cases.procedures.access import open_cases_for  # noqa: E402
 from cases.procedures.worklist import find_work, work_page  # noqa: E402
 from cases.store.db import Database  # noqa: E402
 from cases.store.migrate import migrate  # noqa: E402
@@ -116,12 +117,15 @@ async def main(count: int) -> None:
             "administrator": User(telegram_id=4, locale="zh", role=Role.admin),
         }  # fmt: skip
         print(f"{count:,} cases")
-        print(f"{'person':<16} {'items':>7} {'/queue ms':>10} {'/find ms':>9}")
+        print(f"{'person':<16} {'items':>7} {'/queue ms':>10} {'/find ms':>9} {'/cases ms':>10}")
         for name, user in people.items():
             page = await work_page(db, user, TODAY, 0)
             queue_ms = await timed(lambda user=user: work_page(db, user, TODAY, 0))
             find_ms = await timed(lambda user=user: find_work(db, user, "张12", TODAY))
-            print(f"{name:<16} {page.total:>7,} {queue_ms:>10.1f} {find_ms:>9.1f}")
+            cases_ms = await timed(lambda user=user: open_cases_for(db, user))
+            print(
+                f"{name:<16} {page.total:>7,} {queue_ms:>10.1f} {find_ms:>9.1f} {cases_ms:>10.1f}"
+            )
         await db.close()
 
 
