@@ -133,16 +133,14 @@ def unit_name(org: Organisation, unit: str | None) -> str | None:
 
 
 def _role_text(role: Role, head: bool, lead: bool) -> str:
-    text = _(ROLE_NAMES[role])
-    if lead:
-        text += "（" + _(ROOM_LEAD) + "）" if current_locale() == "zh" else f" ({_(ROOM_LEAD)})"
-    if head:
-        text += (
-            "（" + _(RECONSIDERATION_HEAD) + "）"
-            if current_locale() == "zh"
-            else f" ({_(RECONSIDERATION_HEAD)})"
-        )
-    return text
+    """The role and the flag it carries: 调解员（调解室负责人）."""
+    flags = [_(ROOM_LEAD)] if lead else []
+    flags += [_(RECONSIDERATION_HEAD)] if head else []
+    if not flags:
+        return _(ROLE_NAMES[role])
+    if current_locale() == "zh":
+        return _(ROLE_NAMES[role]) + "（" + "，".join(flags) + "）"
+    return f"{_(ROLE_NAMES[role])} ({', '.join(flags)})"
 
 
 # -- /invite -------------------------------------------------------------------------------------
