@@ -68,7 +68,7 @@ class Settings(BaseSettings):
     """信访 figures and the 行政调解 period: local rules, national defaults (domain §2, §5)."""
     booking: BookingSettings = BookingSettings()
     """局长接待日: slot length and seats (per agency), booking window, waitlist hold (issue 9)."""
-    quiet_hours: QuietHours = QuietHours()
+    quiet_hours: Annotated[QuietHours, NoDecode] = QuietHours()  # "21:00-08:00", not JSON
     """The night (office time zone) in which citizens are not written to and staff only about
     what is due that day: the planner, the outbox, notices and bookings read this one value."""
     invitation_days: int = Field(default=7, ge=1, le=90)

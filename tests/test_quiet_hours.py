@@ -39,6 +39,16 @@ def test_the_default_is_the_value_the_example_file_gives(tmp_path: Path) -> None
     assert str(settings_with(tmp_path).quiet_hours) == "21:00-08:00"
 
 
+def test_quiet_hours_are_read_from_the_environment_as_written_in_the_example(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: pydantic-settings took QUIET_HOURS=21:00-08:00 for JSON and the bot did not
+    start with the example file."""
+    monkeypatch.setenv("QUIET_HOURS", "22:00-07:30")
+    hours = settings_with(tmp_path).quiet_hours
+    assert str(hours) == "22:00-07:30"
+
+
 def test_quiet_hours_setting_is_read_from_text(tmp_path: Path) -> None:
     hours = settings_with(tmp_path, quiet_hours="22:30-07:00").quiet_hours
     assert (hours.start.hour, hours.start.minute, hours.end.hour) == (22, 30, 7)
