@@ -71,6 +71,7 @@ from cases.litigation.court_cases import LitigationService
 from cases.mediation.assignment import AssignmentService
 from cases.mediation.profiles import MediatorProfiles
 from cases.mediation.service import Mediation
+from cases.org.invitations import InvitationService
 from cases.org.organisation import Organisation, OrganisationError, load_organisation
 from cases.org.users import Role, UserRepository
 from cases.petitions.handover import PetitionHandover
@@ -98,7 +99,7 @@ from scheduling.handover_notices import AgencyMailer
 from scheduling.inbound import InboundServer
 from scheduling.notices import alert_calendar_gap, notice_sink, notify_recomputed
 from scheduling.planner import Planner
-from scheduling.policy import POLICIES
+from scheduling.policy import POLICIES, set_quiet_hours
 from scheduling.runner import Scheduling
 from scheduling.sender import SendLimiter
 from scheduling.timing import after_quiet_hours
@@ -200,6 +201,7 @@ def create_dispatcher(
     locks.
     """
     i18n = i18n or build_i18n(settings)
+    set_quiet_hours(settings.quiet_hours)  # one value for every scheduling module
     org = org or load_organisation(settings.organisation_path)
     engine = engine or deadline_engine(settings)
     webhooks = webhooks if webhooks is not None else load_webhooks(settings.webhooks_path)
@@ -222,6 +224,7 @@ def create_dispatcher(
         litigation=litigation,
         stats=StatsService(db, clock, org, litigation),
         webhooks=webhook_queue(settings, db, clock, webhooks),
+        invitations=InvitationService(db, clock, valid_days=settings.invitation_days),
         # Handlers preview reminders with the planner itself (what it will send, to whom).
         planner=Planner(
             db,

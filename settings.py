@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from cases.law.deadline_rules import LocalPeriods
 from cases.mediation.common import MediationSettings
 from cases.reception.booking import BookingSettings
+from scheduling.policy import QuietHours
 
 ROOT = Path(__file__).resolve().parent
 _TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]+")
@@ -83,6 +84,11 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int | None = Field(default=None, ge=1, le=65_535)
     """The inbound endpoint (aiohttp); off unless set."""
+    quiet_hours: Annotated[QuietHours, NoDecode] = QuietHours()  # "21:00-08:00", not JSON
+    """The night (office time zone) in which citizens are not written to and staff only about
+    what is due that day: the planner, the outbox, notices and bookings read this one value."""
+    invitation_days: int = Field(default=7, ge=1, le=90)
+    """How long a staff invitation link (/invite) stays valid."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     channel: Literal["telegram", "web"] = "telegram"
     """Whose reminders this process delivers (README, "Web chat"): with a Telegram process and

@@ -8,6 +8,8 @@ the first matching handler wins; every router passed on the way costs a filter p
 2. ``cancel``     – /cancel must work inside every form and every staff input.
    ``mediation-link`` – ``/start op_<token>``: the other party of a mediation joins (before
                     ``start``, which takes every other /start).
+   ``invitations`` – /start inv_<token> (a staff invitation link, before ``start``); for
+                    administrators /invite and /staff (members, pending invitations, removal).
 3. ``start``      – /start and /menu (leave any form; its draft stays saved), /help, /lang.
 4. ``intake``     – /petition, /mediation, /reconsider, the menu buttons and form buttons.
 5. ``mycases``    – /mycases, case pages, "add material" (its own state).
@@ -17,6 +19,8 @@ the first matching handler wins; every router passed on the way costs a filter p
 7. ``staff``      – /cases, staff case pages and actions; router-level HasRole filter.
    ``case-file``  – the application in full and its evidence files (staff and the respondent
                     agency; callback data only).
+   ``queue``      – /queue (my open work, paged) and /find for every staff role; its lines open
+                    the pages above, which authorise again.
    ``agency-reply`` – the respondent agency's written reply and evidence (FY 48; its state).
    ``documents``  – PDFs: the application, the office's notices, the mediation agreement,
                     the dossier for 案卷评查 (callback data only).
@@ -30,7 +34,7 @@ the first matching handler wins; every router passed on the way costs a filter p
 9. ``litigation`` – staff: court cases against agencies (行政应诉), L3/L7 data entry; one
                      sub-router per flow (handlers/litigation/: registration, cards,
                      appearance, statistics).
-   ``admin``      – administrators: /grant roles and units, /staff.
+   ``admin``      – administrators: /grant roles and units.
    ``stats``      – /stats for administrators and the reconsideration office's head: the
                     period/procedure/agency picker (its buttons, and one state for typed
                     dates), the chart, the XLSX and CSV export.
@@ -56,10 +60,12 @@ from handlers import (
     documents,
     errors,
     intake,
+    invitations,
     litigation,
     mediation,
     mycases,
     petition_agency,
+    queue,
     reminders,
     roster,
     staff,
@@ -82,6 +88,7 @@ def get_routers() -> list[Router]:
         intake.build_answers_router(),
         common.build_cancel_router(),
         mediation.build_link_router(),
+        invitations.build_router(),
         start.build_router(),
         intake.build_router(),
         mycases.build_router(),
@@ -91,6 +98,7 @@ def get_routers() -> list[Router]:
         staff.build_router(),
         case_file.build_router(),
         documents.build_router(),
+        queue.build_router(),
         agency_reply.build_router(),
         petition_agency.build_router(),
         mediation.build_router(),

@@ -1,4 +1,5 @@
-"""Administrators (法制办) give people their staff roles: /grant and /staff.
+"""Administrators (法制办) give people their staff roles by id: /grant (invitation links and
+the member list, /invite and /staff, are in handlers/invitations.py).
 
 A mediator belongs to one mediation room and agency staff to one agency (the ids of the
 organisation file): that unit decides which cases they see and which reminders they get.
@@ -20,7 +21,7 @@ from pydantic import Field
 from cases.i18n import N_, translate
 from cases.org.organisation import Organisation
 from cases.org.users import Role, User, UserRepository
-from handlers.commands import MENU_ROLES, role_commands, set_person_menu
+from handlers.commands import role_commands, set_person_menu
 from handlers.filters import HasRole
 from handlers.keyboards import button, grid
 from handlers.texts import t
@@ -258,25 +259,10 @@ async def on_grant_unit(
         await query.message.answer(text)
 
 
-async def command_staff(message: Message, users: UserRepository, org: Organisation) -> None:
-    lines = [_("Staff:")]
-    for role in MENU_ROLES:
-        for person in await users.with_role(role):
-            line = f"<code>{person.telegram_id}</code> · {_(ROLE_NAMES[role])}"
-            name = _unit_name(org, role, person.unit)
-            if name:
-                line += f" · {html.escape(name)}"
-            lines.append(line)
-    if len(lines) == 1:
-        lines.append(_("Nobody has a staff role yet; the administrators receive everything."))
-    await message.answer("\n".join(lines[:150]))
-
-
 def build_router() -> Router:
     router = Router(name="admin")
     router.message.filter(HasRole(Role.admin))
     router.callback_query.filter(HasRole(Role.admin))
     router.message.register(command_grant, Command("grant"))
     router.callback_query.register(on_grant_unit, GrantUnit.filter(F.role.in_(set(Role))))
-    router.message.register(command_staff, Command("staff"))
     return router

@@ -79,7 +79,8 @@ assigned to it (XF 22-23)."""
 ADMIN_COMMANDS: dict[str, list[tuple[str, str]]] = {
     "zh": [
         ("grant", "设置工作人员角色"),
-        ("staff", "工作人员名单"),
+        ("invite", "邀请工作人员（一次性链接）"),
+        ("staff", "工作人员名单与邀请"),
         ("sessions", "局长接待日场次"),
         ("mediators", "调解员名单与调解室负责人"),
         ("stats", "统计与导出"),
@@ -87,7 +88,8 @@ ADMIN_COMMANDS: dict[str, list[tuple[str, str]]] = {
     ],
     "en": [
         ("grant", "Give a person a staff role"),
-        ("staff", "List of staff"),
+        ("invite", "Invite a staff member (one-time link)"),
+        ("staff", "Staff and invitations"),
         ("sessions", "Reception-day sessions"),
         ("mediators", "Mediators and room leads"),
         ("stats", "Statistics and export"),
@@ -118,6 +120,12 @@ without it in their menu: their notices carry an "open the mediation" button), t
 and offers (handlers/assignment.py); the last two are for room leads."""
 
 
+WORK_COMMANDS: dict[str, list[tuple[str, str]]] = {
+    "zh": [("queue", "我的待办（逾期在前）"), ("find", "按案号或姓名查找案件")],
+    "en": [("queue", "My open work, overdue first"), ("find", "Find a case by number or name")],
+}
+"""Every staff role: their own work across procedures (handlers/queue.py)."""
+
 ROLE_GROUPS: dict[Role, str] = {
     Role.office_staff: N_("office staff"),
     Role.mediator: N_("mediators"),
@@ -135,6 +143,8 @@ def role_commands(role: Role, locale: str = "en") -> list[tuple[str, str]]:
     """The commands ``role`` has beyond the citizens' (none for a citizen). The menus are the
     one list of who may use what: the routers' role filters match them (tests check it)."""
     commands: list[tuple[str, str]] = []
+    if role in MENU_ROLES:
+        commands += WORK_COMMANDS[locale]
     if role in (Role.admin, Role.office_staff):
         commands += STAFF_COMMANDS[locale]
     elif role is Role.mediator:

@@ -24,7 +24,7 @@ from cases.i18n import N_, format_date, translate
 from cases.org.users import Role
 from cases.reception.booking import BookingService, Outgoing, ReminderTime, Statement
 from cases.store.time import LEGAL_TZ, from_db, to_db
-from scheduling.policy import BOOKING_REMINDERS, QUIET_START, Quiet, Unit, quiet_for
+from scheduling.policy import BOOKING_REMINDERS, Quiet, Unit, quiet_for, quiet_hours
 from scheduling.timing import after_quiet_hours
 
 log = logging.getLogger(__name__)
@@ -215,7 +215,7 @@ class BookingMailer:
         remaining = timedelta(hours=hours)
         for _ in range(100):
             local = cursor.astimezone(self.tz)
-            night = datetime.combine(local.date(), QUIET_START, self.tz).astimezone(UTC)
+            night = datetime.combine(local.date(), quiet_hours().start, self.tz).astimezone(UTC)
             if cursor + remaining <= night:
                 return cursor + remaining
             remaining -= night - cursor

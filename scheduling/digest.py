@@ -13,8 +13,9 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from cases.i18n import N_, format_date, translate
-from cases.org.users import Role
+from cases.org.users import Role, User
 from cases.procedures.statuses import CaseStatus
+from cases.procedures.worklist import visible_numbers
 from cases.store.db import Database
 from cases.store.time import LEGAL_TZ, Clock, from_db, to_db
 from scheduling.policy import CLOSED_CASE_STATUSES, STAFF_ROLES
@@ -63,8 +64,8 @@ SUPERSEDED_BY: dict[str, frozenset[str]] = {
 }
 
 DIGEST_SCOPE: dict[Role, frozenset[str] | None] = {
-    # Which deadlines each role sees (None = all). Agencies and mediators are not yet linked
-    # to their own cases, so they see the kinds of deadline that concern them.
+    # Which deadlines each role sees (None = all): the kinds that concern them; which cases,
+    # _scoped decides (their own unit's and assignments, as /queue).
     Role.admin: None,
     Role.office_staff: None,
     Role.mediator: frozenset({"M1", "MA"}),
@@ -302,6 +303,35 @@ async def staff_members(db: Database, admin_ids: list[int]) -> list[Recipient]:
     return list(people.values())
 
 
+async def _scoped(db: Database, data: DigestData, person: Recipient) -> DigestData:
+    """Only what this person may see (``cases.procedures.worklist``): a mediator their own
+    cases (a room lead the room's), an agency what was sent to it, an office clerk their
+    office's. Administrators, and anyone standing in for them, see everything."""
+    if person.role is Role.admin or person.stand_in:
+        return data
+    user = await _user(db, person.chat_id)
+    if user is None:
+        return DigestData([], [], data.problems)
+    allowed = await visible_numbers(db, user)
+    return DigestData(
+        today=[item for item in data.today if item.label in allowed],
+        overdue=[item for item in data.overdue if item.label in allowed],
+        problems=data.problems,
+    )
+
+
+async def _user(db: Database, telegram_id: int) -> User | None:
+    row = await db.fetch_one(
+        "SELECT telegram_id, locale, role, unit, leads_room FROM users WHERE telegram_id = ?",
+        (telegram_id,),
+    )
+    if row is None:
+        return None
+    return User(
+        telegram_id=row[0], locale=row[1], role=Role(row[2]), unit=row[3], leads_room=bool(row[4])
+    )
+
+
 async def queue_digests(
     db: Database, clock: Clock, *, admin_ids: list[int], tz: ZoneInfo = LEGAL_TZ
 ) -> int:
@@ -313,7 +343,7 @@ async def queue_digests(
     queued = 0
     rows = []
     for person in await staff_members(db, admin_ids):
-        text = render(data, person.role, person.locale, today)
+        text = render(await _scoped(db, data, person), person.role, person.locale, today)
         if text is None:
             continue
         rows.append((person, text))

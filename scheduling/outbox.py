@@ -242,7 +242,8 @@ class Outbox:
         )
 
     async def _defer_quiet_hours(self, now: datetime) -> int:
-        """21:00–08:00: citizens wait for the morning; staff only when nothing is due today."""
+        """Quiet hours (``QUIET_HOURS``): citizens wait for the morning; staff only when
+        nothing is due today."""
         if not in_quiet_hours(now, self.tz):
             return 0
         morning = after_quiet_hours(now, self.tz)

@@ -8,9 +8,13 @@ the planner.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import time
 from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from cases.i18n import N_
 from cases.org.users import Role  # staff roles fall back to the administrators for now
@@ -37,17 +41,66 @@ class Kind(StrEnum):
 
 
 class Quiet(StrEnum):
-    """Quiet-hours behaviour (21:00–08:00 Asia/Shanghai)."""
+    """Quiet-hours behaviour (the ``QUIET_HOURS`` setting, :class:`QuietHours`)."""
 
     NONE = "none"
-    DEFER = "defer"  # citizens: never at night, moved to 08:00
+    DEFER = "defer"  # citizens: never at night, moved to the end of the quiet hours
     DEFER_UNLESS_DUE_TODAY = "defer_unless_due_today"  # staff: a deadline today goes out now
 
 
-QUIET_START = time(21, 0)
-QUIET_END = time(8, 0)
+class QuietHours(BaseModel):
+    """The night in which nobody is written to unless it cannot wait (the ``QUIET_HOURS``
+    setting, ``21:00-08:00`` by default, in the office time zone). One value for the planner,
+    the outbox, case notices, bookings and the digest: :func:`quiet_hours`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    start: time = time(21, 0)
+    end: time = time(8, 0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, value: Any) -> Any:
+        """``"21:00-08:00"`` as written in .env."""
+        if isinstance(value, str):
+            match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", value)
+            if match is None:
+                raise ValueError("quiet hours must look like 21:00-08:00")
+            h1, m1, h2, m2 = (int(part) for part in match.groups())
+            if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
+                raise ValueError("quiet hours must look like 21:00-08:00")
+            return {"start": time(h1, m1), "end": time(h2, m2)}
+        return value
+
+    @model_validator(mode="after")
+    def _a_night(self) -> QuietHours:
+        # A night crosses midnight; an empty or day-time window would silence the day.
+        if not self.end < self.start:
+            raise ValueError("quiet hours run from an evening time to a morning time")
+        return self
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+
+_quiet_hours = QuietHours()
+
+
+def quiet_hours() -> QuietHours:
+    """This deployment's quiet hours (set once at start from the settings)."""
+    return _quiet_hours
+
+
+def set_quiet_hours(value: QuietHours) -> None:
+    """Called by bot.create_dispatcher with ``settings.quiet_hours`` before anything is
+    scheduled; every scheduling module reads the value through :func:`quiet_hours`."""
+    global _quiet_hours
+    _quiet_hours = value
+
+
 MORNING = time(8, 30)
-"""Day-based reminders go out at 08:30 Asia/Shanghai, after the quiet hours and the digest."""
+"""Day-based reminders go out at 08:30 Asia/Shanghai, after the digest (and the quiet hours,
+when they end by then; later, they wait for the end)."""
 DIGEST_AT = time(8, 0)
 
 QUIET_BY_AUDIENCE: dict[Role, Quiet] = {

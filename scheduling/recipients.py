@@ -1,9 +1,10 @@
 """Who a role means for a case: the one place where staff roles plug in.
 
 Until staff are given roles (an administrator's /grant), every staff role falls back to the
-administrators of ``ADMIN_IDS``, so no reminder is planned for nobody. Mediators and agency
-liaisons/heads with a unit (``users.unit``: their room or agency) hear only of their unit's
-cases; a case whose unit has nobody registered goes to the administrators.
+administrators of ``ADMIN_IDS``, so no reminder is planned for nobody. Agency liaisons/heads
+with a unit (``users.unit``: their agency) hear only of their unit's cases; a mediator only of
+the cases assigned to them, and a room lead of the room's cases nobody has accepted yet (the
+cases each may open); a case with nobody to hear of it goes to the administrators.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ class Recipient:
     stand_in: bool = False
     """An administrator who receives this role's reminders because nobody holds the role (for
     the case's unit): what a registrar must be told, since the real addressee hears nothing."""
+    lead: bool = False
+    """A mediator who leads their room (users.leads_room)."""
 
 
 def _locale(value: str | None) -> str:
@@ -43,6 +46,7 @@ class RecipientDirectory:
         self._by_role: dict[Role, list[Recipient]] = {}
         self._citizens: dict[int, Recipient | None] | None = None
         self._units: dict[int, tuple[str | None, str | None]] = {}
+        self._assigned: dict[int, int] = {}
         self._units_loaded = False
         self._petitions: set[int] = set()
 
@@ -65,6 +69,8 @@ class RecipientDirectory:
                 await self._admins_with_role() if role is Role.admin else await self._staff(role)
             )
         people = self._by_role[role]
+        if role is Role.mediator and case_id is not None and unit is None:
+            return await self._mediators_of(people, case_id)
         if role in UNIT_SCOPED and (case_id is not None or unit) and any(p.unit for p in people):
             # Staff with a unit hear only of their own unit's cases (a mediator of their room,
             # an agency's liaison and head of applications against that agency). Nobody of
@@ -74,6 +80,17 @@ class RecipientDirectory:
             scoped = [p for p in people if p.unit is None or p.unit == unit]
             return scoped or await self._admins(role)
         return people
+
+    async def _mediators_of(self, people: list[Recipient], case_id: int) -> list[Recipient]:
+        """A mediation case's mediator is the one it is assigned to (cases.mediator_id); before
+        anyone accepted it, the leads of its room, who see it (cases.procedures.access). Nobody
+        of these registered: the administrators, as for an unstaffed role."""
+        room = await self._case_unit(Role.mediator, case_id)
+        assigned = self._assigned.get(case_id)
+        chosen = [p for p in people if p.chat_id == assigned and not p.stand_in]
+        if not chosen and room is not None:
+            chosen = [p for p in people if p.lead and p.unit == room]
+        return chosen or await self._admins(Role.mediator)
 
     async def unstaffed(self, roles: Iterable[Role], *, unit: str | None) -> list[Role]:
         """The roles that nobody holds for ``unit`` (an agency, a mediation room), in the order
@@ -91,13 +108,15 @@ class RecipientDirectory:
             # The agency of a case: the respondent of a reconsideration (FY 48); the agency a
             # petition is assigned to (cases/petitions/handover.py, XF 22).
             for row in await self._db.fetch_all(
-                "SELECT id, routed_to, procedure, CASE WHEN procedure = 'petition' THEN"
-                " (SELECT h.agency_id FROM petition_handovers h WHERE h.case_id = cases.id"
+                "SELECT id, routed_to, procedure, mediator_id, CASE WHEN procedure = 'petition'"
+                " THEN (SELECT h.agency_id FROM petition_handovers h WHERE h.case_id = cases.id"
                 "  AND h.kind = 'assign' AND h.status IN ('assigned', 'accepted'))"
                 " ELSE json_extract(answers, '$.respondent_id') END AS respondent FROM cases"
             ):
                 if row["procedure"] == "petition":
                     self._petitions.add(row["id"])
+                if row["mediator_id"] is not None:
+                    self._assigned[row["id"]] = row["mediator_id"]
                 room = row["routed_to"] or ""
                 self._units[row["id"]] = (
                     room.removeprefix("room:") if room.startswith("room:") else None,
@@ -134,11 +153,18 @@ class RecipientDirectory:
 
     async def _staff_rows(self, role: Role) -> list[Recipient]:
         rows = await self._db.fetch_all(
-            "SELECT telegram_id, locale, unit FROM users WHERE role = ? ORDER BY telegram_id",
+            "SELECT telegram_id, locale, unit, leads_room FROM users WHERE role = ?"
+            " ORDER BY telegram_id",
             (role.value,),
         )
         return [
-            Recipient(row["telegram_id"], _locale(row["locale"]), role, row["unit"])
+            Recipient(
+                row["telegram_id"],
+                _locale(row["locale"]),
+                role,
+                row["unit"],
+                lead=bool(row["leads_room"]),
+            )
             for row in rows
         ]
 

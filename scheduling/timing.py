@@ -8,10 +8,9 @@ from zoneinfo import ZoneInfo
 
 from cases.law.calendar import LegalCalendar
 from scheduling.policy import (
-    QUIET_END,
-    QUIET_START,
     Offset,
     Unit,
+    quiet_hours,
 )
 
 
@@ -40,14 +39,18 @@ def end_of_day(day: date, tz: ZoneInfo) -> datetime:
 
 
 def in_quiet_hours(moment: datetime, tz: ZoneInfo) -> bool:
+    """Within the configured quiet hours (``QUIET_HOURS``)."""
+    quiet = quiet_hours()
     local = moment.astimezone(tz).time()
-    return local >= QUIET_START or local < QUIET_END
+    return local >= quiet.start or local < quiet.end
 
 
 def after_quiet_hours(moment: datetime, tz: ZoneInfo) -> datetime:
-    """The first moment a citizen may be written to: ``moment`` itself or the next 08:00."""
+    """The first moment a citizen may be written to: ``moment`` itself or the end of the
+    quiet hours that follows."""
     if not in_quiet_hours(moment, tz):
         return moment
+    end = quiet_hours().end
     local = moment.astimezone(tz)
-    day = local.date() if local.time() < QUIET_END else local.date() + timedelta(days=1)
-    return datetime.combine(day, QUIET_END, tz).astimezone(UTC)
+    day = local.date() if local.time() < end else local.date() + timedelta(days=1)
+    return datetime.combine(day, end, tz).astimezone(UTC)

@@ -58,9 +58,11 @@ async def person(
     user_id: int,
     role: Role = Role.citizen,
     unit: str | None = None,
+    *,
+    lead: bool = False,
 ) -> Paced:
     if role is not Role.citizen:
-        await dispatcher["users"].set_role(user_id, role, unit)
+        await dispatcher["users"].set_role(user_id, role, unit, lead=lead)
     return Paced(dispatcher, bot, user_id=user_id, language_code="zh-hans", clock=clock)
 
 

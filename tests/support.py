@@ -59,8 +59,10 @@ async def staff_client(
     user_id: int,
     role: Role,
     unit: str | None = None,
+    *,
+    lead: bool = False,
 ) -> PacedClient:
-    await dp["users"].set_role(user_id, role, unit)
+    await dp["users"].set_role(user_id, role, unit, lead=lead)
     return PacedClient(
         dp, bot, user_id=user_id, language_code="zh-hans", first_name="王科长", clock=clock
     )

@@ -31,6 +31,9 @@ async def test_an_admin_makes_someone_the_mediator_of_a_room(
     assert menus and [c.command for c in menus[-1].commands][-1] == "cases"
     mediator = BotClient(dispatcher, bot, user_id=4242)
     await mediator.send("/cases")
+    assert "TJ-2026-000001" not in mediator.last_text()  # the room's, not assigned to them
+    await db.execute("UPDATE cases SET mediator_id = 4242")
+    await mediator.send("/cases")
     assert "TJ-2026-000001" in mediator.last_text()
     await admin.send("/staff")
     assert "4242" in admin.last_text()

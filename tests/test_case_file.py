@@ -169,7 +169,7 @@ async def test_mediator_reads_the_request_of_a_case_of_their_own_room_only(
     case_id = int(await db.fetch_value("SELECT max(id) FROM cases"))
     room = str(await db.fetch_value("SELECT routed_to FROM cases WHERE id = ?", (case_id,)))
     mediator = await person(
-        dispatcher, bot, clock, MEDIATOR, Role.mediator, room.removeprefix("room:")
+        dispatcher, bot, clock, MEDIATOR, Role.mediator, room.removeprefix("room:"), lead=True
     )
     mediator.clear()
     await mediator.send("/cases")
@@ -255,7 +255,7 @@ async def test_sensitive_report_is_read_by_the_office_only(
     case_id = int(await db.fetch_value("SELECT max(id) FROM cases"))
     agency = json.loads(await db.fetch_value("SELECT answers FROM cases"))["body_concerned"]
 
-    office = await person(dispatcher, bot, clock, OFFICE, Role.office_staff)
+    office = await person(dispatcher, bot, clock, OFFICE, Role.office_staff, "petition_office")
     office.clear()
     await office.send("/cases")
     await office.press("XF-")
@@ -313,7 +313,7 @@ async def test_forged_attachment_id_of_another_case_sends_nothing(
     pdf_id = int(await db.fetch_value("SELECT min(id) FROM attachments"))
     room = str(await db.fetch_value("SELECT routed_to FROM cases WHERE id = ?", (mediation_id,)))
     mediator = await person(
-        dispatcher, bot, clock, MEDIATOR, Role.mediator, room.removeprefix("room:")
+        dispatcher, bot, clock, MEDIATOR, Role.mediator, room.removeprefix("room:"), lead=True
     )
     mediator.clear()
     # The mediator may read the mediation case, but the file belongs to the reconsideration.
@@ -367,7 +367,7 @@ async def test_mediator_page_masks_an_id_number_typed_into_the_other_sides_conta
         "INSERT INTO parties(case_id, role, name, details) VALUES (1, 'other_party', ?, ?)",
         ("李四 " + VALID_ID, json.dumps({"contact": f"13900002222 身份证{VALID_ID}"})),
     )
-    mediator = User(telegram_id=2, locale="zh", role=Role.mediator, unit="r1")
+    mediator = User(telegram_id=2, locale="zh", role=Role.mediator, unit="r1", leads_room=True)
     view = await staff_case_view(db, 1, mediator, ENGINE)
     assert view is not None
     page = " ".join(view.parties)
@@ -459,7 +459,7 @@ async def test_file_names_are_masked_like_other_free_text(
     await citizen.press("提交")
     room = str(await db.fetch_value("SELECT routed_to FROM cases"))
     mediator = await person(
-        dispatcher, bot, clock, MEDIATOR, Role.mediator, room.removeprefix("room:")
+        dispatcher, bot, clock, MEDIATOR, Role.mediator, room.removeprefix("room:"), lead=True
     )
     mediator.clear()
     await mediator.click(CaseFileAction(action="full", case_id=1))
@@ -517,7 +517,7 @@ async def test_a_linked_case_of_another_room_is_not_named_to_the_mediator(
     assert rows[1]["linked_case_id"] == rows[0]["id"]
     assert rows[0]["routed_to"] != rows[1]["routed_to"]
     mediator = await person(
-        dispatcher, bot, clock, MEDIATOR, Role.mediator, rows[1]["routed_to"][5:]
+        dispatcher, bot, clock, MEDIATOR, Role.mediator, rows[1]["routed_to"][5:], lead=True
     )
     mediator.clear()
     await mediator.click(CaseFileAction(action="full", case_id=rows[1]["id"]))

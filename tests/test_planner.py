@@ -422,7 +422,7 @@ def test_quiet_hours_move_to_eight_in_the_morning() -> None:
 async def test_unit_staff_hear_only_of_their_own_units_cases(
     db: Database, clock: FakeClock
 ) -> None:
-    """A mediator is reminded of their room's cases; an agency liaison of applications
+    """A mediator is reminded of the cases assigned to them; an agency liaison of applications
     against their agency; a case whose unit has nobody goes to the administrators."""
     import json
 
@@ -447,6 +447,7 @@ async def test_unit_staff_hear_only_of_their_own_units_cases(
             (room, json.dumps({"respondent_id": respondent}), case_id),
         )
         ids.append(case_id)
+    await db.execute("UPDATE cases SET mediator_id = 501 WHERE id = ?", (ids[0],))
     directory = RecipientDirectory(db, admin_ids=[ADMIN])
     chats = [
         [r.chat_id for r in await directory.resolve(role, case_id)]

@@ -260,7 +260,7 @@ async def test_an_accepted_reception_day_petition_stayed_overdue_on_its_x2(
         "petition",
         "submitted",
         "2026-11-02",
-        answers={"petition_kind": "request", "channel": "reception_day"},
+        answers={"petition_kind": "complaint", "channel": "reception_day"},
         routed_to=PSB,
     )
     await add_deadline(db, case_id, "X2", "2026-11-02", "2026-11-17")

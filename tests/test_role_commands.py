@@ -55,7 +55,7 @@ async def test_a_liaison_told_whose_command_it_is_is_shown_their_own(
 ) -> None:
     liaison = await person(dispatcher, bot, Role.agency_liaison, 5002)
     await liaison.send("/cases")
-    assert "您可以使用的命令：/roster /lawsuits" in liaison.last_text()
+    assert "您可以使用的命令：/queue /find /roster /lawsuits" in liaison.last_text()
     citizen = await person(dispatcher, bot, Role.citizen, 5003)
     await citizen.send("/cases")
     assert "您可以使用的命令" not in citizen.last_text()

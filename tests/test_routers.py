@@ -124,7 +124,11 @@ FLOWS: dict[str, tuple[Role | None, Flow]] = {
         Role.office_staff,
         lambda c: c.click(AppearanceButton(hearing_id=1, step="who", action="lawyer")),
     ),
-    "admin": (Role.admin, lambda c: _command(c, "/staff")),
+    "admin": (Role.admin, lambda c: _command(c, "/grant")),
+    # An unknown invitation token: this router's own answer ("not valid, nothing changed").
+    "invitations": (None, lambda c: _command(c, "/start inv_" + "A" * 22)),
+    "invitations-admin": (Role.admin, lambda c: _command(c, "/staff")),
+    "queue": (Role.agency_liaison, lambda c: _command(c, "/queue")),
     "stats": (Role.admin, lambda c: _command(c, "/stats")),
     "webhooks": (Role.admin, lambda c: _command(c, "/webhooks")),
     "booking": (None, lambda c: _command(c, "/book")),

@@ -517,6 +517,9 @@ async def test_mediation_agreement_opens_m1_and_the_citizen_is_reminded(
     assert "TJ-2026-000001" not in other_room.last_text()  # another room's case
     mediator = await staff_client(dp, bot, clock, MEDIATOR, Role.mediator, room)
     await mediator.send("/cases")
+    assert "TJ-2026-000001" not in mediator.last_text()  # the room's, not yet theirs
+    await db.execute("UPDATE cases SET mediator_id = ? WHERE id = ?", (MEDIATOR, case_id))
+    await mediator.send("/cases")
     assert "TJ-2026-000001" in mediator.last_text()
     await mediator.press("TJ-2026-000001")
     page = mediator.last_text()

@@ -382,7 +382,7 @@ async def test_a_status_note_from_12345_appears_in_the_case_history_once(
     notes = await db.fetch_all("SELECT detail FROM case_events WHERE kind = 'external_note'")
     assert [json.loads(n["detail"])["note"] for n in notes] == ["已电话回访"]
     room = str(await db.fetch_value("SELECT routed_to FROM cases")).removeprefix("room:")
-    await dp["users"].set_role(4242, Role.mediator, room)
+    await dp["users"].set_role(4242, Role.mediator, room, lead=True)  # sees the room's cases
     mediator = BotClient(dp, bot, user_id=4242, language_code="zh-hans")
     await mediator.send("/cases")
     await mediator.press(number)

@@ -36,7 +36,12 @@ from cases.intake.validation import mask_id_number, mask_phone
 from cases.law.deadline_rules import RULES, DeadlineEngine
 from cases.org.organisation import Organisation
 from cases.org.users import Role, User
-from cases.procedures.access import ROLE_SEES_IN_FULL, free_text_masker, may_open_case
+from cases.procedures.access import (
+    ROLE_SEES_IN_FULL,
+    free_text_masker,
+    may_open_case,
+    petition_sent_to_agency,
+)
 from cases.store.db import Database
 from cases.store.time import LEGAL_TZ, from_db
 
@@ -76,6 +81,7 @@ AUDIENCE_FIELDS: dict[Audience, frozenset[str] | None] = {
 
 AGENCY_TITLE = N_("Extract of the application, for the respondent's reply")
 """Not the served copy (the office sends that, FY 48): what the liaison reads here."""
+PETITION_TITLE = N_("Extract of the petition, for the agency that handles it")
 FILE_NAME_SHOWN = 120
 """Characters of a file name shown (Telegram allows 255; a caption has 1,024 in all)."""
 
@@ -286,7 +292,10 @@ def audience_for(user: User) -> Audience | None:
 
 
 async def _agency_may_read(db: Database, row: Any, user: User) -> bool:
-    """The respondent agency's liaison or head, once the copy was sent (F10 opened)."""
+    """The respondent agency's liaison or head, once the copy was sent (F10 opened); the
+    agency a petition was sent to (``petition_sent_to_agency``)."""
+    if petition_sent_to_agency(row, user):
+        return True
     if Procedure(row["procedure"]) is not Procedure.reconsideration or user.unit is None:
         return False
     if row["sensitive"]:
@@ -384,7 +393,7 @@ async def build_case_file(
             number=row["number"],
             procedure=procedure,
             audience=audience,
-            title=AGENCY_TITLE,
+            title=AGENCY_TITLE if procedure is Procedure.reconsideration else PETITION_TITLE,
             entries=entries,
             reply_open=reply_event is None and row["status"] in REPLY_STATUSES,
         )

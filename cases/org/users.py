@@ -123,20 +123,28 @@ class UserRepository:
         self._cache.pop(telegram_id, None)
 
     async def set_role(
-        self, telegram_id: int, role: Role, unit: str | None = None, *, head: bool = False
+        self,
+        telegram_id: int,
+        role: Role,
+        unit: str | None = None,
+        *,
+        head: bool = False,
+        lead: bool = False,
     ) -> None:
         """``head``: office staff who head the reconsideration body (FY 62(1)); any other
-        grant clears it. Leading a mediation room (issue #10) survives only a grant that keeps
-        the person a mediator of the same room."""
+        grant clears it. ``lead``: a mediator who leads their room (issue #10); without it,
+        leading survives only a grant that keeps the person a mediator of the same room."""
         await self.ensure(telegram_id)
         await self._db.execute(
             "UPDATE users SET role = ?, unit = ?, heads_reconsideration = ?,"
-            " leads_room = CASE WHEN role = ? AND unit IS ? THEN leads_room ELSE 0 END"
+            " leads_room = CASE WHEN ? THEN 1 WHEN role = ? AND unit IS ? THEN leads_room"
+            " ELSE 0 END"
             " WHERE telegram_id = ?",
             (
                 role.value,
                 unit,
                 int(head and role is Role.office_staff),
+                int(lead and role is Role.mediator),
                 role.value,
                 unit,
                 telegram_id,
@@ -150,6 +158,10 @@ class UserRepository:
             "UPDATE users SET leads_room = ? WHERE telegram_id = ? AND role = 'mediator'",
             (int(lead), telegram_id),
         )
+        self._cache.pop(telegram_id, None)
+
+    def forget(self, telegram_id: int) -> None:
+        """Drop the cached row after another module changed it in the database."""
         self._cache.pop(telegram_id, None)
 
     async def with_role(self, role: Role) -> list[User]:

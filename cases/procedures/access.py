@@ -131,6 +131,22 @@ def is_respondent(row: sqlite3.Row | Mapping[str, Any], user: User) -> bool:
     return isinstance(answers, dict) and answers.get("respondent_id") == user.unit
 
 
+PETITION_TO_AGENCY = "agency:"
+"""``cases.routed_to`` of a petition the petition office assigned or transferred to an agency
+(the agency's org id follows): its liaisons and head handle it (XF 22, 31)."""
+
+
+def petition_sent_to_agency(row: sqlite3.Row | Mapping[str, Any], user: User) -> bool:
+    """The liaison or head of the agency a petition was sent to (never a 检举控告 matter)."""
+    return (
+        ROLE_SCOPE.get(user.role) is Scope.respondent
+        and user.unit is not None
+        and Procedure(row["procedure"]) is Procedure.petition
+        and not row["sensitive"]
+        and row["routed_to"] == PETITION_TO_AGENCY + user.unit
+    )
+
+
 async def respondent_case_view(
     db: Database, case_id: int, user: User, engine: DeadlineEngine
 ) -> StaffCaseView | None:
@@ -225,15 +241,13 @@ def _may_open(row: sqlite3.Row | Mapping[str, Any], user: User) -> bool:
     procedure = Procedure(row["procedure"])
     if procedure not in ROLE_MAY_OPEN.get(user.role, frozenset()):
         return False
-    if row["sensitive"] and user.role not in SENSITIVE_ROLES:
+    if row["sensitive"] and not _may_see_sensitive(row, user):
         return False
     scope = ROLE_SCOPE.get(user.role)
     if scope is Scope.respondent:
         return False  # the extract of cases.intake.case_file, never the staff page
     if scope is Scope.room:
-        # A mediator belongs to one room (DESIGN.md): the cases routed to it, nothing else.
-        # One without a room (not yet assigned with /grant) sees none.
-        return user.unit is not None and row["routed_to"] == f"room:{user.unit}"
+        return mediator_may_open(row, user)
     if scope is Scope.office and user.unit is not None:
         # An office clerk belongs to the reconsideration office or the petition office and
         # works on the cases routed to it: that procedure only, never a mediation room's case.
@@ -247,6 +261,29 @@ def handed_over(view: StaffCaseView) -> bool:
     """An agency holds this petition (assigned and not returned): the office steps back."""
     handed = [e.kind for e in view.events if e.kind in HANDOVER_EVENTS]
     return bool(handed) and handed[-1] == "petition_assigned"
+
+
+def _may_see_sensitive(row: sqlite3.Row | Mapping[str, Any], user: User) -> bool:
+    """检举控告 stays with the petition office (XF 30(3)): its clerks (and the administrators,
+    who stand in for every unstaffed role); a clerk of another office, or one whose office was
+    never set, does not see it."""
+    if user.role is Role.admin:
+        return True
+    return (
+        user.role in SENSITIVE_ROLES
+        and user.unit is not None
+        and row["routed_to"] == f"office:{user.unit}"
+    )
+
+
+def mediator_may_open(row: sqlite3.Row | Mapping[str, Any], user: User) -> bool:
+    """A mediator sees the cases assigned to them (``cases.mediator_id``); the lead of a room
+    (``users.leads_room``) also every case routed to the room, assigned or not, so they can
+    assign by hand. Any other mediator of the room sees neither its unassigned cases nor a
+    colleague's. One without a room (not yet given one) sees only what is assigned to them."""
+    if row["mediator_id"] is not None and row["mediator_id"] == user.telegram_id:
+        return True
+    return user.leads_room and user.unit is not None and row["routed_to"] == f"room:{user.unit}"
 
 
 def extendable_deadline(
@@ -384,7 +421,7 @@ async def open_cases_for(db: Database, user: User, *, limit: int = 30) -> list[S
     statuses = OPEN_STATUSES
     rows = await db.fetch_all(
         "SELECT c.id, c.number, c.procedure, c.status, c.subject, c.sensitive, c.routed_to,"
-        " d.rule_id, d.due_on, d.provisional FROM cases c"
+        " c.mediator_id, d.rule_id, d.due_on, d.provisional FROM cases c"
         " LEFT JOIN case_deadlines d ON d.id = ("
         "   SELECT id FROM case_deadlines WHERE case_id = c.id AND status = 'open'"
         "   ORDER BY due_on, id LIMIT 1)"
