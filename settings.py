@@ -101,7 +101,7 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     """Required with WEBHOOK_URL: Telegram sends it in X-Telegram-Bot-Api-Secret-Token; a
     request without it is refused with 401."""
-    webhook_listen: str = "127.0.0.1:8080"
+    webhook_listen: str = "127.0.0.1:8088"
     """host:port the webhook server listens on (behind the load balancer); also /healthz."""
     redis_url: str | None = None
     """redis://…: conversation state and per-chat update isolation shared by the replicas, and
@@ -120,7 +120,7 @@ class Settings(BaseSettings):
     def _host_port(cls, value: str) -> str:
         host, sep, port = value.rpartition(":")
         if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError("WEBHOOK_LISTEN must be host:port, e.g. 127.0.0.1:8080")
+            raise ValueError("WEBHOOK_LISTEN must be host:port, e.g. 127.0.0.1:8088")
         return value
 
     @model_validator(mode="after")

@@ -81,7 +81,7 @@ def test_a_webhook_url_needs_its_secret_and_https() -> None:
         webhook_url="https://bot.example.gov.cn/tg/updates", webhook_secret=SECRET, **base
     )
     assert settings.webhook_path == "/tg/updates"
-    assert settings.listen == ("127.0.0.1", 8080)
+    assert settings.listen == ("127.0.0.1", 8088)
 
 
 # ---------------------------------------------------------------- the shared send budget
