@@ -14,16 +14,18 @@ the first matching handler wins; every router passed on the way costs a filter p
 4. ``intake``     – /petition, /mediation, /reconsider, the menu buttons and form buttons.
 5. ``mycases``    – /mycases, case pages, "add material" (its own state).
    ``booking``    – /book, the menu's book button, booking buttons and the flow's texts
-                    (its own states); /sessions and /roster for administrators and agencies.
+                    (its own states).
+   ``roster``     – /roster and /sessions for agencies and administrators (the day's
+                    bookings, outcomes; reception sessions).
 6. ``reminders``  – the "received / 已收到" button on reminders (callback data only).
 7. ``staff``      – /cases, staff case pages and actions; router-level HasRole filter.
    ``case-file``  – the application in full and its evidence files (staff and the respondent
                     agency; callback data only).
+   ``documents``  – PDFs: the application, the office's notices, the mediation agreement,
+                    the dossier for 案卷评查 (callback data only).
    ``queue``      – /queue (my open work, paged) and /find for every staff role; its lines open
                     the pages above, which authorise again.
    ``agency-reply`` – the respondent agency's written reply and evidence (FY 48; its state).
-   ``documents``  – PDFs: the application, the office's notices, the mediation agreement,
-                    the dossier for 案卷评查 (callback data only).
    ``petition-agency`` – petitions handed over: the office assigns or transfers, the agency
                     accepts, answers, asks for an extension (XF 22-23, 34; its states).
    ``mediation``  – /mediate, the mediation page: the other party, sessions and answers,
