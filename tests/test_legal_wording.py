@@ -1,0 +1,74 @@
+"""Legal review of what users are told (review r3): each test is named after a defect found in
+the wording and asserts, through the production routers, the article a user now reads."""
+
+from __future__ import annotations
+
+import pytest
+from aiogram import Bot, Dispatcher
+
+from cases.org.users import Role
+from cases.store.db import Database
+from cases.store.time import FakeClock
+from tests.fakes.telegram import BotClient
+from tests.support import PacedClient, file_reconsideration, staff_client
+
+CITIZEN = 1001
+OFFICE = 7001
+
+
+@pytest.fixture
+def citizen(dispatcher: Dispatcher, bot: Bot, clock: FakeClock) -> PacedClient:
+    return PacedClient(dispatcher, bot, user_id=CITIZEN, language_code="zh-hans", clock=clock)
+
+
+@pytest.fixture
+async def office(dispatcher: Dispatcher, bot: Bot, clock: FakeClock) -> PacedClient:
+    return await staff_client(dispatcher, bot, clock, OFFICE, Role.office_staff)
+
+
+async def _start_booking(client: BotClient) -> None:
+    await client.send("/book")
+    await client.press("公安局")
+    await client.press("11月30日")
+    await client.press("09:00")
+    await client.send("拆迁补偿")
+    await client.send("补偿到位")
+    await client.send("王小明")
+
+
+async def test_representatives_limit_cited_xf_20_item_3_though_it_is_paragraph_3(
+    client: BotClient,
+) -> None:
+    """XF 20 has four paragraphs (款) and no items (项): the five-representative rule is
+    第二十条第三款."""
+    await _start_booking(client)
+    await client.press("5人以上")
+    text = client.last_text()
+    assert "《信访工作条例》第二十条第三款" in text and "第三项" not in text
+    assert "不得超过5人" in text
+
+
+async def test_booking_refused_for_a_matter_in_court_gave_no_article(
+    client: BotClient, db: Database
+) -> None:
+    """XF 20(2): a visit about litigation remedies goes to the political-legal departments;
+    XF 31: court, arbitration and reconsideration matters keep their procedure. The refusal
+    to book now names both."""
+    await _start_booking(client)
+    await client.press("3")
+    await client.press("法院")
+    text = client.last_text()
+    assert "《信访工作条例》第二十条第二款、第三十一条" in text and "没有预约" in text
+    assert await db.fetch_value("SELECT count(*) FROM bookings") == 0
+
+
+async def test_refusal_prompt_did_not_ask_for_the_competent_body_of_fy_30_2(
+    citizen: PacedClient, office: PacedClient, db: Database
+) -> None:
+    """FY 30(2): a refusal for want of jurisdiction must name the competent 复议机关; the
+    prompt for the reason now says so."""
+    case_id = await file_reconsideration(citizen, db)
+    await office.click(f"case:view:{case_id}")
+    await office.press("不予受理")
+    prompt = office.last_text()
+    assert "第三十条第二款" in prompt and "有管辖权的行政复议机关" in prompt
