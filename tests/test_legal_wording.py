@@ -10,7 +10,7 @@ from cases.org.users import Role
 from cases.store.db import Database
 from cases.store.time import FakeClock
 from tests.fakes.telegram import BotClient
-from tests.support import PacedClient, file_reconsideration, staff_client
+from tests.support import PacedClient, file_petition, file_reconsideration, staff_client
 
 CITIZEN = 1001
 OFFICE = 7001
@@ -72,3 +72,17 @@ async def test_refusal_prompt_did_not_ask_for_the_competent_body_of_fy_30_2(
     await office.press("不予受理")
     prompt = office.last_text()
     assert "第三十条第二款" in prompt and "有管辖权的行政复议机关" in prompt
+
+
+async def test_transfer_was_labelled_outside_the_county_though_it_serves_the_county_jiwei(
+    citizen: PacedClient, office: PacedClient, db: Database
+) -> None:
+    """The transfer goes to any body not in the organisation file: the next level, or the
+    纪检监察机关 for a report (XF 22(2), 30), which may be the county's own 纪委监委. The
+    button said 转送县外机关 and its prompt gave 谷城县纪委监委 as an example of one."""
+    case_id = await file_petition(citizen, db, request="反映某站所工作人员吃拿卡要")
+    await office.click(f"staff:view:{case_id}::0:0::")
+    assert not any("县外" in b for b in office.buttons())
+    await office.press("转送其他机关")
+    prompt = office.last_text()
+    assert "县外" not in prompt and "纪检监察机关" in prompt and "组织名录以外" in prompt
