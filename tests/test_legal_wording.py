@@ -86,3 +86,25 @@ async def test_transfer_was_labelled_outside_the_county_though_it_serves_the_cou
     await office.press("转送其他机关")
     prompt = office.last_text()
     assert "县外" not in prompt and "纪检监察机关" in prompt and "组织名录以外" in prompt
+
+
+async def test_mediation_request_for_a_dispute_in_reconsideration_cited_fy_29_and_xf_31(
+    client: BotClient,
+) -> None:
+    """A mediation request is no petition and FY 29 bars parallel suits, not mediation: the
+    form cited 《信访工作条例》第三十一条 / 《行政复议法》第二十九条 and said the matter "cannot be filed
+    again here". The 复议机关 may mediate within its procedure (FY 5)."""
+    await client.send("/mediation")
+    await client.press("复议机关已受理")
+    text = client.last_text()
+    assert "信访工作条例" not in text and "第二十九条" not in text
+    assert "《行政复议法》第五条" in text and "自愿" in text
+
+
+async def test_mediation_request_for_a_dispute_in_court_cited_the_petition_regulations(
+    client: BotClient,
+) -> None:
+    await client.send("/mediation")
+    await client.press("法院")
+    text = client.last_text()
+    assert "信访工作条例" not in text and "法院" in text
