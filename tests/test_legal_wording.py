@@ -92,8 +92,8 @@ async def test_mediation_request_for_a_dispute_in_reconsideration_cited_fy_29_an
     client: BotClient,
 ) -> None:
     """A mediation request is no petition and FY 29 bars parallel suits, not mediation: the
-    form cited 《信访工作条例》第三十一条 / 《行政复议法》第二十九条 and said the matter "cannot be filed
-    again here". The 复议机关 may mediate within its procedure (FY 5)."""
+    form cited XF 31 / FY 29 and said the matter "cannot be filed again here". The 复议机关
+    may mediate within its procedure (FY 5)."""
     await client.send("/mediation")
     await client.press("复议机关已受理")
     text = client.last_text()
