@@ -3,14 +3,19 @@ the wording and asserts, through the production routers, the article a user now 
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from aiogram import Bot, Dispatcher
 
 from cases.org.users import Role
 from cases.store.db import Database
 from cases.store.time import FakeClock
+from scheduling.outbox import Outbox
+from scheduling.sender import render_text
 from tests.fakes.telegram import BotClient
-from tests.support import PacedClient, file_petition, file_reconsideration, staff_client
+from tests.scheduling_helpers import FakeTransport
+from tests.support import ADMIN_ID, PacedClient, file_petition, file_reconsideration, staff_client
 
 CITIZEN = 1001
 OFFICE = 7001
@@ -108,3 +113,19 @@ async def test_mediation_request_for_a_dispute_in_court_cited_the_petition_regul
     await client.press("法院")
     text = client.last_text()
     assert "信访工作条例" not in text and "法院" in text
+
+
+async def test_acceptance_after_the_review_period_told_accepted_not_deemed_accepted(
+    citizen: PacedClient, office: PacedClient, db: Database, clock: FakeClock
+) -> None:
+    """FY 30(3): when the 5 working days end without a refusal the application is 视为受理
+    from that day; the notice of an acceptance recorded afterwards said 自该日起受理."""
+    case_id = await file_reconsideration(citizen, db)
+    clock.advance(timedelta(days=8))  # F5 (filed Wed 11-25) ended on Wed 12-02
+    await office.click(f"case:view:{case_id}")
+    await office.press("受理")
+    await office.press("普通程序")
+    transport = FakeTransport()
+    await Outbox(db, transport, clock, admin_ids=[ADMIN_ID]).dispatch_due()
+    told = [render_text(r) for r in transport.delivered if r.chat_id == CITIZEN]
+    assert any("自该日起视为受理（《行政复议法》第三十条第三款）" in text for text in told), told
