@@ -3,7 +3,7 @@ the wording and asserts, through the production routers, the article a user now 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiogram import Bot, Dispatcher
@@ -129,3 +129,30 @@ async def test_acceptance_after_the_review_period_told_accepted_not_deemed_accep
     await Outbox(db, transport, clock, admin_ids=[ADMIN_ID]).dispatch_due()
     told = [render_text(r) for r in transport.delivered if r.chat_id == CITIZEN]
     assert any("自该日起视为受理（《行政复议法》第三十条第三款）" in text for text in told), told
+
+
+async def test_reception_day_petition_did_not_say_the_answer_is_written_and_on_the_spot(
+    client: BotClient, dispatcher: Dispatcher, bot: Bot, clock: FakeClock
+) -> None:
+    """XF 23(2): a matter raised in person is answered in writing on the spot where possible,
+    else within the period from receipt (the reception day). The head was told only that "the
+    time counts from the reception day"."""
+    await client.send("/book")
+    await client.press("公安局")
+    await client.press("11月30日")
+    await client.press("09:00")
+    await client.send("邻居长期噪音扰民")
+    await client.send("请派出所依法处理")
+    await client.send("王小明")
+    await client.press("2")
+    await client.press("没有")
+    await client.press("确认预约")
+    await dispatcher["users"].set_role(7102, Role.agency_head, "county_psb")
+    head = BotClient(dispatcher, bot, user_id=7102, language_code="zh-hans")
+    clock.set(datetime(2026, 11, 30, 1, 30, tzinfo=UTC))  # the reception day, 09:30
+    await head.send("/roster")
+    await head.press("来了")
+    await head.press("登记为信访事项")
+    await head.press("申诉、求决")
+    said = "\n".join(head.texts()[-3:])
+    assert "当场书面告知" in said and "《信访工作条例》第二十三条第二款" in said
