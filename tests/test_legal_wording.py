@@ -3,7 +3,7 @@ the wording and asserts, through the production routers, the article a user now 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from aiogram import Bot, Dispatcher
@@ -15,7 +15,14 @@ from scheduling.outbox import Outbox
 from scheduling.sender import render_text
 from tests.fakes.telegram import BotClient
 from tests.scheduling_helpers import FakeTransport
-from tests.support import ADMIN_ID, PacedClient, file_petition, file_reconsideration, staff_client
+from tests.support import (
+    ADMIN_ID,
+    PacedClient,
+    compute,
+    file_petition,
+    file_reconsideration,
+    staff_client,
+)
 
 CITIZEN = 1001
 OFFICE = 7001
@@ -156,3 +163,43 @@ async def test_reception_day_petition_did_not_say_the_answer_is_written_and_on_t
     await head.press("申诉、求决")
     said = "\n".join(head.texts()[-3:])
     assert "当场书面告知" in said and "《信访工作条例》第二十三条第二款" in said
+
+
+async def test_deemed_withdrawal_was_offered_before_ten_working_days_from_receipt_of_the_notice(
+    citizen: PacedClient, office: PacedClient, db: Database, clock: FakeClock
+) -> None:
+    """FY 31(2): the applicant has 10 working days "自收到补正通知之日起". F7 was counted from
+    the request day, so a notice delivered days later (the chat unreachable) let the office
+    deem the application abandoned before the applicant's time was up."""
+    case_id = await file_reconsideration(citizen, db)
+    await office.click(f"case:view:{case_id}")
+    await office.press("通知补正")
+    await office.send("请提交处罚决定书复印件。")
+    await office.press("确认")
+    clock.advance(timedelta(days=3))  # delivered on Sat 2026-11-28
+    await Outbox(db, FakeTransport(), clock, admin_ids=[ADMIN_ID]).dispatch_due()
+    stored = compute("F7", date(2026, 11, 25)).due
+    from_receipt = compute("F7", date(2026, 11, 28)).due
+    assert (stored, from_receipt) == (date(2026, 12, 9), date(2026, 12, 11))
+
+    clock.set(datetime.combine(date(2026, 12, 10), time(2, 0), tzinfo=UTC))  # 10:00 in Gucheng
+    await office.click(f"case:view:{case_id}")
+    assert not any("视为放弃" in b for b in office.buttons())
+
+    clock.set(datetime.combine(date(2026, 12, 14), time(2, 0), tzinfo=UTC))
+    await office.click(f"case:view:{case_id}")
+    await office.press("视为放弃")
+    assert "2026-12-11" in office.last_text() or "2026年12月11日" in office.last_text()
+
+
+async def test_deemed_withdrawal_not_offered_while_the_correction_notice_waits_in_the_outbox(
+    citizen: PacedClient, office: PacedClient, db: Database, clock: FakeClock
+) -> None:
+    case_id = await file_reconsideration(citizen, db)
+    await office.click(f"case:view:{case_id}")
+    await office.press("通知补正")
+    await office.send("请提交处罚决定书复印件。")
+    await office.press("确认")
+    clock.set(datetime.combine(date(2026, 12, 14), time(2, 0), tzinfo=UTC))  # never delivered
+    await office.click(f"case:view:{case_id}")
+    assert not any("视为放弃" in b for b in office.buttons())
