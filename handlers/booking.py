@@ -19,6 +19,7 @@ from aiogram.utils.i18n import gettext as _
 
 from cases.intake.forms import ELSEWHERE_CHOICES, ELSEWHERE_PETITION_LEGAL
 from cases.intake.validation import TextLimits, ValidationError, clean_text, parse_phone
+from cases.law.citations import plain_basis
 from cases.org.organisation import Organisation, UnknownId
 from cases.org.users import Role, User
 from cases.reception.booking import (
@@ -340,8 +341,13 @@ async def _pick_elsewhere(
 ) -> None:
     if value != "none":
         await state.clear()
+        # XF 20(2): a visit about the remedies of a lawsuit goes to the political-legal
+        # departments; XF 31(1)(2)(4): arbitration and reconsideration keep their procedure.
+        locale = current_locale()
+        cited = "《信访工作条例》第二十条第二款、第三十一条" if locale == "zh" else "XF 20; XF 31"
+        basis = t("Legal basis: {basis}", basis=plain_basis(cited, locale))
         await message.answer(
-            _(ELSEWHERE_PETITION_LEGAL) + "\n" + _("No booking was made."),
+            _(ELSEWHERE_PETITION_LEGAL) + "\n" + basis + "\n" + _("No booking was made."),
             reply_markup=main_menu(),
         )
         return

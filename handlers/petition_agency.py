@@ -3,7 +3,7 @@
 
 - The petition office, on the staff page of a petition still at the office: "Assign to an
   agency (交办)" lists the agencies of the organisation file as buttons, asks the reason, shows
-  it back and assigns on confirmation; "Transfer outside the county (转送)" asks the receiving
+  it back and assigns on confirmation; "Transfer to another body (转送)" asks the receiving
   body's name and the reason, then transfers and closes the case here.
 - The agency's liaison or head, from the notice or a reminder ("Open case") or /petitions: the
   petition as their role may see it, and "Accept (受理)", "Send the handling opinion" (text and
@@ -72,7 +72,9 @@ NOT_AVAILABLE = N_("This case is not available to you.")
 ALREADY = N_("This was already done, or the case has moved on.")
 EXTENSION_CHOICES = (5, 10, 15, 30)
 ASSIGN_LABEL = N_("📤 Assign to an agency (交办)")
-TRANSFER_LABEL = N_("🚚 Transfer outside the county (转送)")
+# Not "outside the county": the 纪委监委 (XF 22(2), 30) and the next level are not agencies of
+# the organisation file, whether in the county or not.
+TRANSFER_LABEL = N_("🚚 Transfer to another body (转送)")
 READ_LABEL = N_("📄 The agency's handling opinion")
 EXTENSION_WAITING_LABEL = N_("⏳ The agency's extension request: decide")
 EXTENSION_ASKED = "petition_extension_requested"
@@ -387,8 +389,10 @@ async def on_transfer(
     await state.set_data({"case_id": callback_data.case_id, "agency": ""})
     await message.answer(
         _(
-            "Transfer outside the county: please type the name of the body that receives the "
-            "petition (for example 襄阳市信访局 or 谷城县纪委监委)."
+            "Transfer to a body that is not one of the county's listed agencies (a higher "
+            "level, or the discipline inspection and supervision commission for a report): "
+            "please type the name of the body that receives the petition (for example "
+            "襄阳市信访局 or 谷城县纪委监委)."
         )
     )
 

@@ -317,8 +317,9 @@ async def register(
         return
     lines = [
         t(
-            "Registered as petition {number}. The time to tell the citizen whether it is "
-            "accepted counts from the reception day.",
+            "Registered as petition {number}. Tell the citizen in writing whether it is "
+            "accepted: on the spot where possible, otherwise within the period counted from "
+            "the reception day (Regulations on Petition Work, Art. 23(2)).",
             number=f"<code>{number}</code>",
         )
     ]

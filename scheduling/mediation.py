@@ -69,10 +69,10 @@ MEDIATION_TEXTS: dict[str, str] = {
         "We will remind you before that day."
     ),
     "confirm_reminder": N_(
-        "⏰ Reminder: a joint application to the people's court for judicial confirmation of "
-        "the mediation agreement of case {number} must be made by {confirm_due} ({basis}). "
-        "Whether an agreement reached in administrative mediation can be confirmed is for "
-        "the court to decide."
+        "⏰ Reminder: if the parties wish to apply to the people's court for judicial "
+        "confirmation of the mediation agreement of case {number}, they apply jointly by "
+        "{confirm_due} ({basis}). Applying is their choice; whether an agreement reached in "
+        "administrative mediation can be confirmed is for the court to decide."
     ),
     "failed": N_("The mediation of case {number} ended on {ended_on} without an agreement."),
     "withdrawn": N_("The applicant withdrew case {number}: the mediation ended on {ended_on}."),

@@ -117,6 +117,25 @@ async def test_acceptance_notice_comes_with_its_document_and_states_the_decision
     assert "{" not in text  # every placeholder filled
 
 
+async def test_acceptance_notice_promised_the_decision_date_without_extension_suspension_or_fy_29(
+    citizen: PacedClient, office: PacedClient, bot: Bot, db: Database
+) -> None:
+    """FY 62(1) allows an extension of up to 30 days and FY 39 a suspension, each told in
+    writing; FY 29(1) bars a lawsuit while the reconsideration runs. The notice said only
+    本机关将于…前作出, as if the date could not move."""
+    case_id = await file_reconsideration(citizen, db)
+    await office.click(f"case:view:{case_id}")
+    await office.press("受理")
+    await office.press("普通程序")
+    await citizen.click(DocumentRequest(kind=DocumentKind.acceptance, case_id=case_id).pack())
+    [request] = sent_pdfs(bot, CITIZEN)
+    text = "".join(pages(request))
+    assert "本机关将于" not in text and "本机关应当于" in text
+    assert "延长行政复议期限或者中止行政复议的，本机关将另行书面告知你" in text
+    assert "第三十九条、第六十二条" in text
+    assert "不得就该行政行为向人民法院提起行政诉讼" in text and "第二十九条第一款" in text
+
+
 async def test_refusal_decision_gives_the_reason_and_the_article(
     citizen: PacedClient, office: PacedClient, bot: Bot, db: Database
 ) -> None:
@@ -144,8 +163,28 @@ async def test_correction_notice_lists_what_is_missing_and_the_supply_date(
     [request] = sent_pdfs(bot, CITIZEN)
     text = "".join(pages(request))
     # F7: 10 working days after 2026-11-25 → 2026-12-09 (FY 31(2)).
-    assert "处罚决定书复印件" in text and "2026年12月9日前" in text
+    assert "处罚决定书复印件" in text and "补正期限至2026年12月9日届满" in text
     assert "第三十一条" in text and "视为你放弃" in text
+
+
+async def test_correction_notice_said_the_acceptance_review_is_paused_though_fy_31_3_restarts_it(
+    citizen: PacedClient, office: PacedClient, bot: Bot, db: Database
+) -> None:
+    """FY 31(3): once the material arrives the application is reviewed under Art 30 again (the
+    F5 review restarts); the notice said 受理审查期限中止计算. The 10 working days run from
+    receipt of the notice (FY 31(2)): the date given is the one for receipt on the issue day."""
+    case_id = await file_reconsideration(citizen, db)
+    await office.click(f"case:view:{case_id}")
+    await office.press("通知补正")
+    await office.send("请提交处罚决定书复印件。")
+    await office.press("确认")
+    await get_document(citizen, case_id, "补正通知书")
+    [request] = sent_pdfs(bot, CITIZEN)
+    text = "".join(pages(request))
+    assert "中止计算" not in text
+    assert "第三十一条第三款、第三十条的规定进行审查" in text
+    assert "自收到本通知之日起十个工作日内补正" in text
+    assert "本通知于2026年11月25日送达的" in text
 
 
 async def test_dossier_has_the_case_number_and_page_numbers_on_every_page_and_the_timeline(

@@ -196,3 +196,44 @@ async def test_a_rating_given_in_the_middle_of_a_form_leaves_the_form_open(
     answers = await db.fetch_value("SELECT answers FROM drafts WHERE status = 'open'")
     assert '"elsewhere": "none"' in answers
     assert await db.fetch_value("SELECT comment FROM case_ratings") is None
+
+
+async def test_x5_counted_from_issue_day_refused_a_review_within_30_days_of_receipt(
+    dp: Dispatcher,
+    bot: Bot,
+    citizen: PacedClient,
+    admin: PacedClient,
+    db: Database,
+    clock: FakeClock,
+) -> None:
+    """XF 35: 30 days "自收到书面答复之日起". The opinion issued on 2026-11-25 reached the
+    citizen only on 11-28 (the outbox sent it then): on 12-27, 32 days after the issue and 29
+    after receipt, the review is still filed (X5 from receipt: Mon 2026-12-28)."""
+    await conclude_petition(dp, bot, citizen, admin, db, clock)
+    clock.advance(timedelta(days=3))
+    row = await closure_notice(db, clock)
+    delivered = await db.fetch_value(
+        "SELECT delivered_at FROM reminders WHERE step = 'concluded' AND status = 'sent'"
+    )
+    assert str(delivered).startswith("2026-11-28")
+    clock.advance(timedelta(days=29))
+    await citizen.click(data_of(render_markup(row), "申请复查"))
+    assert "复查申请已经提交" in citizen.last_text()
+    assert await db.fetch_value("SELECT count(*) FROM cases") == 2
+
+
+async def test_x5_window_has_not_started_while_the_opinion_notice_waits_in_the_outbox(
+    dp: Dispatcher,
+    bot: Bot,
+    citizen: PacedClient,
+    admin: PacedClient,
+    db: Database,
+    clock: FakeClock,
+) -> None:
+    """Still pending in the outbox: not received, so the review cannot be "late" yet."""
+    case_id = await conclude_petition(dp, bot, citizen, admin, db, clock)
+    status = await db.fetch_value("SELECT status FROM reminders WHERE step = 'concluded'")
+    assert status == "pending"
+    clock.advance(timedelta(days=40))
+    review = await dp["intake"].request_review(case_id, user_id=CITIZEN)
+    assert review.outcome == "filed"

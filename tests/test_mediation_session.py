@@ -366,7 +366,7 @@ async def test_staff_cannot_join_a_mediation_as_the_other_party(
 # -- outcome -----------------------------------------------------------------------------------
 
 
-async def test_agreement_starts_m1_with_reminders_to_both_parties(
+async def test_agreement_starts_m1_with_reminders_to_both_parties_worded_as_a_choice(
     dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
 ) -> None:
     w = await world(dispatcher, bot, db, clock)
@@ -396,6 +396,8 @@ async def test_agreement_starts_m1_with_reminders_to_both_parties(
     ]
     text = render_text(other[0])
     assert "司法确认" in text and "《民事诉讼法》第二百零五条" in text and "人民调解法" not in text
+    # Regression (M1 reminder worded as a duty, "须在…前…申请"): applying is the parties' choice.
+    assert "如需申请司法确认" in text and "须在" not in text
     agreed = await rows(db, f"med:{w.case_id}:agreed:op")
     assert "《民事诉讼法》第二百零五条" in render_text(agreed[0])
     # The session's reminders are no longer wanted.

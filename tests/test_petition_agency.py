@@ -236,7 +236,7 @@ async def test_transfer_outside_the_county_names_the_body_tells_the_citizen_and_
 ) -> None:
     case_id = await file_petition(citizen, db, request="退还在襄阳市区被扣车辆")
     await office.click(f"staff:view:{case_id}::0:0::")
-    await office.press("转送县外机关")
+    await office.press("转送其他机关")
     await office.send("襄阳市公安局交通警察支队")
     await office.send("扣车行为发生在襄阳市区，由市局管辖")
     await office.press("确认")

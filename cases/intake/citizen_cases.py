@@ -7,6 +7,8 @@ import json
 import sqlite3
 from datetime import date
 
+import aiosqlite
+
 from cases.i18n import N_
 from cases.intake.form_engine import Procedure
 from cases.intake.records import (
@@ -90,14 +92,40 @@ _CASE_SELECT = (
 )
 
 
+async def _opinion_received_on(
+    conn: aiosqlite.Connection, case_id: int, issued: date
+) -> date | None:
+    """X5 (XF 35: "自收到书面答复之日起30日内"): the day the petitioner received the opinion.
+
+    In the chat that is the day the closing notice (``concluded``) reached them: the outbox's
+    ``delivered_at`` (Asia/Shanghai), never before the issue day. A notice still waiting to go
+    out (quiet hours, a retry) has not been received: None, the window has not started. With
+    no chat delivery at all (no account, a blocked bot: served on paper by the office) the
+    receipt day is not recorded here, and the issue day is the earliest it can be."""
+    rows = await conn.execute_fetchall(
+        "SELECT status, delivered_at, sent_at FROM reminders WHERE case_id = ?"
+        " AND kind = 'notice' AND step = 'concluded' AND audience = 'citizen'"
+        " ORDER BY id DESC",
+        (case_id,),
+    )
+    for status, delivered_at, sent_at in rows:
+        if status == "sent" and (delivered_at or sent_at):
+            day = from_db(str(delivered_at or sent_at)).astimezone(LEGAL_TZ).date()
+            return max(day, issued)
+    if any(status in ("pending", "sending") for status, _, _ in rows):
+        return None
+    return issued
+
+
 class CitizenCases(IntakeBase):
     """A citizen's filed cases: the list, a case page, withdrawal, notes, the 复查 request."""
 
     # after a handling opinion: the 复查 request (X5) ------------------------------------------
 
     async def request_review(self, case_id: int, *, user_id: int) -> ReviewResult:
-        """X5 (XF 35): within 30 days of the written handling opinion the petitioner may ask
-        the next-higher body for a review (复查). Filed in one press as a new petition with the
+        """X5 (XF 35): within 30 days of receiving the written handling opinion
+        (:func:`_opinion_received_on`) the petitioner may ask the next-higher body for a review
+        (复查). Filed in one press as a new petition with the
         same answers, linked to the one it reviews; the review body's 30 days (X6) start.
         Once per case: a second press shows the request already filed."""
         now = to_db(self._clock.now())
@@ -121,8 +149,8 @@ class CitizenCases(IntakeBase):
                 " ORDER BY id DESC LIMIT 1",
                 (case_id,),
             )
-            # The day the handling opinion was issued (X5 runs from it): recorded with the
-            # event, or the event's own day in Gucheng.
+            # The day the handling opinion was issued: recorded with the event, or the event's
+            # own day in Gucheng. X5 runs from its receipt (XF 35), never earlier.
             on = None
             if concluded is not None:
                 detail = json.loads(concluded[0])
@@ -137,7 +165,8 @@ class CitizenCases(IntakeBase):
                 or not on
             ):
                 return ReviewResult(outcome="not_concluded")
-            window = self.engine.compute("X5", date.fromisoformat(str(on)))
+            received = await _opinion_received_on(conn, case_id, date.fromisoformat(str(on)))
+            window = self.engine.compute("X5", received or today)
             if today > window.due:
                 return ReviewResult(outcome="late", due=window.due)
             answers = {**json.loads(row["answers"]), "review_of": row["number"]}

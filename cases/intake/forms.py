@@ -117,6 +117,11 @@ ELSEWHERE_RECONSIDERATION = N_(
     "A matter that another reconsideration body has already accepted cannot be filed again "
     "here. Please follow it up with that body."
 )
+ELSEWHERE_RECONSIDERATION_MEDIATION = N_(
+    "A dispute that a reconsideration body has already accepted can be mediated by that body "
+    "within the reconsideration, lawfully and if both sides agree (Administrative "
+    "Reconsideration Law, Art. 5). Please ask that body."
+)
 ELSEWHERE_PETITION_LEGAL = N_(
     "Matters that are already before a court, an arbitration body or a reconsideration body "
     "are handled in that procedure, not as a petition (信访). Please follow them up there; for "
@@ -648,10 +653,17 @@ MEDIATION = FormSpec(
             N_("Already elsewhere"),
             choices=ELSEWHERE_CHOICES,
             gate=_elsewhere_gate(
+                # Not the 信访工作条例 (a mediation request is no petition) nor FY 29 (which
+                # bars parallel suits, not mediation): a 复议机关 mediates inside its own
+                # procedure (FY 5, 73). No national text governs 行政调解 of a dispute in court
+                # or arbitration (domain §5): the county's practice, stated without a citation.
                 {
-                    "court": (ELSEWHERE_COURT, "《信访工作条例》第三十一条"),
-                    "arbitration": (ELSEWHERE_ARBITRATION, "《信访工作条例》第三十一条"),
-                    "reconsideration": (ELSEWHERE_RECONSIDERATION, "《行政复议法》第二十九条"),
+                    "court": (ELSEWHERE_COURT, ""),
+                    "arbitration": (ELSEWHERE_ARBITRATION, ""),
+                    "reconsideration": (
+                        ELSEWHERE_RECONSIDERATION_MEDIATION,
+                        "《行政复议法》第五条",
+                    ),
                 }
             ),
         ),

@@ -22,7 +22,12 @@ from pydantic import BaseModel
 
 from cases.intake.form_engine import Procedure
 from cases.intake.validation import mask_id_number, mask_phone
-from cases.law.deadline_rules import RECONSIDERATION_HEAD, ROOM_LEAD, DeadlineEngine
+from cases.law.deadline_rules import (
+    RECONSIDERATION_HEAD,
+    ROOM_LEAD,
+    DeadlineEngine,
+    count_period,
+)
 from cases.org.users import Role, User
 from cases.procedures.deadline_records import CaseDeadline, open_deadlines
 from cases.procedures.privacy import mask_id_numbers, mask_numbers
@@ -38,7 +43,7 @@ from cases.procedures.transitions import (
     roles_acting_on,
 )
 from cases.store.db import Database
-from cases.store.time import from_db
+from cases.store.time import LEGAL_TZ, from_db
 
 ROLE_MAY_OPEN: dict[Role, frozenset[Procedure]] = {
     Role.admin: frozenset(Procedure),
@@ -92,6 +97,11 @@ class StaffCaseView(BaseModel):
     """The legal acceptance date (FY 30(3): the F5 last day when acceptance came later)."""
     petition_kind: str | None = None
     """XF 29-31: complaint (申诉求决), suggestion (建议意见) or report (检举控告)."""
+    supply_due_on: date | None = None
+    """F7's last day counted from the applicant's receipt of the 补正 notice (FY 31(2): "自收到
+    补正通知之日起十日内"), see :func:`_supply_due`; None while F7 is not running."""
+    supply_notice_waiting: bool = False
+    """The 补正 notice still waits in the outbox: not received, F7 cannot have passed."""
 
     def running(self, rule_id: str) -> CaseDeadline | None:
         """The open or paused deadline of this rule, if any."""
@@ -203,6 +213,9 @@ async def _view(db: Database, row: Any, user: User, engine: DeadlineEngine) -> S
         else next((d.trigger_on for d in deadlines if d.rule_id == "F9"), None)
     )
     answers = json.loads(row["answers"] or "{}")
+    supply_due_on, supply_waiting = await _supply_due(
+        db, case_id, next((d for d in deadlines if d.rule_id == "F7"), None), engine
+    )
     return StaffCaseView(
         id=row["id"],
         number=row["number"],
@@ -219,6 +232,8 @@ async def _view(db: Database, row: Any, user: User, engine: DeadlineEngine) -> S
         reply_received_before=any(e.kind == "reply_received" for e in events),
         accepted_on=accepted_on,
         petition_kind=answers.get("petition_kind") if isinstance(answers, dict) else None,
+        supply_due_on=supply_due_on,
+        supply_notice_waiting=supply_waiting,
     )
 
 
@@ -307,11 +322,43 @@ def review_period_ended(view: StaffCaseView, today: date) -> date | None:
 
 
 def supply_period_ended(view: StaffCaseView, today: date) -> date | None:
-    """The F7 last day when it has passed without the material (FY 31(2))."""
+    """The F7 last day when it has passed without the material (FY 31(2)), counted from the
+    applicant's receipt of the notice (:attr:`StaffCaseView.supply_due_on`)."""
     f7 = view.running("F7")
-    if f7 is not None and f7.status == "open" and f7.due_on < today:
-        return f7.due_on
-    return None
+    if f7 is None or f7.status != "open" or view.supply_notice_waiting:
+        return None
+    due = view.supply_due_on or f7.due_on
+    return due if due < today else None
+
+
+async def _supply_due(
+    db: Database, case_id: int, f7: CaseDeadline | None, engine: DeadlineEngine
+) -> tuple[date | None, bool]:
+    """F7 (FY 31(2)) runs from receipt of the 补正 notice. The stored clock starts on the
+    request day; in the chat the notice is received when the outbox delivers it (quiet hours,
+    retries), so a later delivery day moves the last day on by the same count of working days
+    (with any extension). A notice still waiting has not been received: (due, True). With no
+    chat delivery (no account, a blocked bot: served on paper) the stored date stands."""
+    if f7 is None or f7.status != "open":
+        return None, False
+    rows = await db.fetch_all(
+        "SELECT status, delivered_at, sent_at FROM reminders WHERE case_id = ?"
+        " AND kind = 'notice' AND step = 'correction_requested' AND audience = 'citizen'"
+        " ORDER BY id DESC",
+        (case_id,),
+    )
+    for r in rows:
+        stamp = r["delivered_at"] or r["sent_at"]
+        if r["status"] == "sent" and stamp:
+            received = from_db(str(stamp)).astimezone(LEGAL_TZ).date()
+            if received <= f7.trigger_on:
+                return f7.due_on, False
+            moved = count_period(
+                engine.calendar, f7.unit, received, f7.count + f7.extension_days, f7.direction
+            )
+            return max(f7.due_on, moved.day), False
+    waiting = any(r["status"] in ("pending", "sending") for r in rows)
+    return f7.due_on, waiting
 
 
 def extension_left(deadline: CaseDeadline, engine: DeadlineEngine) -> int | None:

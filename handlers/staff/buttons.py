@@ -33,11 +33,13 @@ async def _confirmed(pressed: Pressed, actions: CaseActions, given: ActionInput 
     """First press: the action shown back with "confirm"; the confirm button acts."""
     if pressed.data.step is not Step.confirm:
         f7 = pressed.view.running("F7")
+        # FY 31(2): F7 as counted from the applicant's receipt of the 补正 notice.
+        supply_due = pressed.view.supply_due_on or (f7.due_on if f7 else None)
         await pressed.message.answer(
             t(
                 CONFIRM_TEXTS[pressed.action],
                 number=pressed.number,
-                supply_due=f7.due_on if f7 else "—",
+                supply_due=supply_due or "—",
             ),
             reply_markup=confirm_keyboard(pressed.view.id, pressed.action),
         )

@@ -68,7 +68,9 @@ CONFIRM_TEXTS: dict[Action, str] = {
 ASK_TEXTS: dict[Action, str] = {
     Action.refuse: N_(
         "Case {number}: type the reason for not accepting the application. The applicant "
-        "receives it (Administrative Reconsideration Law, Art. 30(2))."
+        "receives it (Administrative Reconsideration Law, Art. 30(2)). If the case is not "
+        "within this body's jurisdiction, also name the reconsideration body that has it: the "
+        "decision must tell the applicant."
     ),
     Action.correct: N_(
         "Case {number}: list in one message everything the applicant must supply or correct; "
