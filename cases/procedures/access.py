@@ -208,7 +208,8 @@ async def _view(db: Database, row: Any, user: User, engine: DeadlineEngine) -> S
         number=row["number"],
         procedure=Procedure(row["procedure"]),
         status=row["status"],
-        subject=row["subject"],
+        # Masked when the case was filed; masked again for a subject that came another way.
+        subject=free(row["subject"]),
         received_on=date.fromisoformat(row["received_on"]),
         parties=parties,
         deadlines=deadlines,
