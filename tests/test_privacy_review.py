@@ -3,20 +3,32 @@ through the production routers on a real SQLite file."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
+import pymupdf
 from aiogram import Bot, Dispatcher
+from aiogram.methods import SendDocument
 
+from cases.documents.generated import DocumentKind
 from cases.org.users import Role
 from cases.reception.booking import BookingService
 from cases.store.db import Database
 from cases.store.time import FakeClock
+from handlers.callbacks import DocumentRequest
 from handlers.staff.callbacks import Nav, StaffAction
 from scheduling.booking import BookingJobs
 from scheduling.outbox import OutboxRow
 from scheduling.sender import render_text
 from tests.fakes.telegram import BotClient
-from tests.support import ADMIN_ID, staff_client
+from tests.support import (
+    ADMIN_ID,
+    VALID_ID,
+    PacedClient,
+    file_reconsideration,
+    fill_mediation,
+    staff_client,
+)
 
 PSB = "county_psb"
 HEAD = 7102
@@ -66,3 +78,63 @@ async def test_a_phone_typed_into_a_booking_reached_the_agency_and_the_case_subj
     admin = await staff_client(dispatcher, bot, clock, ADMIN_ID, Role.admin)
     await admin.click(StaffAction(action=Nav.open, case_id=case["id"]))
     assert "邻居长期噪音扰民" in admin.last_text() and PHONE not in admin.last_text()
+
+
+def _pdf_text(bot: Bot, chat_id: int, since: int) -> str:
+    [request] = [
+        r
+        for r in bot.session.requests[since:]  # type: ignore[attr-defined]
+        if isinstance(r, SendDocument) and r.chat_id == chat_id
+    ]
+    data = request.document.data  # type: ignore[union-attr]
+    with pymupdf.open(stream=data, filetype="pdf") as pdf:
+        return "".join(re.sub(r"\s+", "", page.get_text()) for page in pdf)
+
+
+async def _document(client: PacedClient, bot: Bot, kind: DocumentKind, case_id: int) -> str:
+    before = len(bot.session.requests)  # type: ignore[attr-defined]
+    await client.click(DocumentRequest(kind=kind, case_id=case_id).pack())
+    return _pdf_text(bot, client.user_id, before)
+
+
+async def test_the_mediation_agreement_pdf_printed_the_numbers_the_page_masks(
+    dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    """The terms of an agreement, typed by the mediator with the parties' ID and phone numbers,
+    are masked on the mediation page (ID numbers for everyone, phones for all but the
+    mediator), but the 调解协议书 PDF printed them in full to the applicant and the mediator."""
+    applicant = PacedClient(dispatcher, bot, user_id=1001, language_code="zh-hans", clock=clock)
+    await fill_mediation(applicant)
+    await applicant.press("提交")
+    case = await db.fetch_one("SELECT id, routed_to FROM cases ORDER BY id DESC")
+    assert case is not None
+    room = case["routed_to"].removeprefix("room:")
+    mediator = await staff_client(dispatcher, bot, clock, 5001, Role.mediator, room)
+    await db.execute(
+        "UPDATE cases SET mediator_id = 5001, status = 'settled' WHERE id = ?", (case["id"],)
+    )
+    other_id = "110101199003074514"
+    await db.execute(
+        "INSERT INTO mediation_outcomes(case_id, agreed, terms, ended_on, recorded_by)"
+        " VALUES (?, 1, ?, '2026-11-20', 5001)",
+        (case["id"], f"李四（身份证{other_id}，电话13900002222）赔偿修车费800元"),
+    )
+    own = await _document(applicant, bot, DocumentKind.agreement, case["id"])
+    assert "赔偿修车费800元" in own
+    assert other_id not in own and "13900002222" not in own and "139****2222" in own
+    mediators = await _document(mediator, bot, DocumentKind.agreement, case["id"])
+    assert other_id not in mediators and "13900002222" in mediators
+
+
+async def test_the_dossier_of_an_administrator_showed_the_id_number_only_the_office_may_see(
+    dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    """Reviewed, no defect: the dossier masks as the reader's role sees numbers (the office
+    in full, an administrator masked)."""
+    citizen = PacedClient(dispatcher, bot, user_id=1001, language_code="zh-hans", clock=clock)
+    case_id = await file_reconsideration(citizen, db)
+    office = await staff_client(dispatcher, bot, clock, 7001, Role.office_staff)
+    admin = await staff_client(dispatcher, bot, clock, ADMIN_ID, Role.admin)
+    assert VALID_ID in await _document(office, bot, DocumentKind.dossier, case_id)
+    text = await _document(admin, bot, DocumentKind.dossier, case_id)
+    assert VALID_ID not in text and VALID_ID[:6] + "********" + VALID_ID[-4:] in text
