@@ -10,7 +10,9 @@ import pymupdf
 from aiogram import Bot, Dispatcher
 from aiogram.methods import SendDocument
 
+from bot import create_dispatcher
 from cases.documents.generated import DocumentKind
+from cases.org.membership import remove_member
 from cases.org.users import Role
 from cases.reception.booking import BookingService
 from cases.store.db import Database
@@ -20,6 +22,7 @@ from handlers.staff.callbacks import Nav, StaffAction
 from scheduling.booking import BookingJobs
 from scheduling.outbox import OutboxRow
 from scheduling.sender import render_text
+from settings import Settings
 from tests.fakes.telegram import BotClient
 from tests.support import (
     ADMIN_ID,
@@ -33,6 +36,7 @@ from tests.support import (
 PSB = "county_psb"
 HEAD = 7102
 PHONE = "13912345678"
+NUMBER = "FY-2026-000001"
 
 
 async def _book_with_a_phone_in_the_matter(client: BotClient) -> None:
@@ -138,3 +142,30 @@ async def test_the_dossier_of_an_administrator_showed_the_id_number_only_the_off
     assert VALID_ID in await _document(office, bot, DocumentKind.dossier, case_id)
     text = await _document(admin, bot, DocumentKind.dossier, case_id)
     assert VALID_ID not in text and VALID_ID[:6] + "********" + VALID_ID[-4:] in text
+
+
+async def test_a_staff_member_removed_on_one_replica_still_opened_cases_on_another(
+    settings: Settings,
+    dispatcher: Dispatcher,
+    bot: Bot,
+    db: Database,
+    clock: FakeClock,
+) -> None:
+    """Replicas are separate processes on one database. Each kept the role it had read of a
+    person in a process-local cache, so a clerk removed with /staff on one replica (or given
+    another office with /grant) kept opening the cases of their old office on every other one
+    until it restarted."""
+    citizen = PacedClient(dispatcher, bot, user_id=1001, language_code="zh-hans", clock=clock)
+    case_id = await file_reconsideration(citizen, db)
+    other_replica = create_dispatcher(settings, db, clock)
+    await staff_client(dispatcher, bot, clock, 7001, Role.office_staff, "reconsideration_office")
+    clerk_elsewhere = PacedClient(
+        other_replica, bot, user_id=7001, language_code="zh-hans", clock=clock
+    )
+    await clerk_elsewhere.click(StaffAction(action=Nav.open, case_id=case_id))
+    assert NUMBER in clerk_elsewhere.last_text()  # the other replica knows them as staff
+    assert await remove_member(db, clock, 7001, by=ADMIN_ID) is not None  # what /staff does
+    before = len(clerk_elsewhere.texts())
+    await clerk_elsewhere.click(StaffAction(action=Nav.open, case_id=case_id))
+    assert all(NUMBER not in text for text in clerk_elsewhere.texts()[before:])
+    assert VALID_ID not in "".join(clerk_elsewhere.texts()[before:])
