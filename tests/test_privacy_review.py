@@ -3,6 +3,7 @@ through the production routers on a real SQLite file."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 
@@ -169,3 +170,26 @@ async def test_a_staff_member_removed_on_one_replica_still_opened_cases_on_anoth
     await clerk_elsewhere.click(StaffAction(action=Nav.open, case_id=case_id))
     assert all(NUMBER not in text for text in clerk_elsewhere.texts()[before:])
     assert VALID_ID not in "".join(clerk_elsewhere.texts()[before:])
+
+
+async def test_a_county_systems_note_showed_an_id_number_in_the_history_to_every_role(
+    dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    """A status note from another county system (the inbound webhook) was shown in the case
+    history, and in the dossier, as it came: with the applicant's ID number even to an
+    administrator, whose role sees it masked everywhere else. The office sees it in full."""
+    citizen = PacedClient(dispatcher, bot, user_id=1001, language_code="zh-hans", clock=clock)
+    case_id = await file_reconsideration(citizen, db)
+    await db.execute(
+        "INSERT INTO case_events(case_id, at, actor_id, actor_role, kind, detail)"
+        " VALUES (?, '2026-11-25T02:00:00+00:00', NULL, 'system', 'external_note', ?)",
+        (case_id, json.dumps({"source": "court", "note": f"申请人{VALID_ID}已起诉"})),
+    )
+    admin = await staff_client(dispatcher, bot, clock, ADMIN_ID, Role.admin)
+    office = await staff_client(dispatcher, bot, clock, 7001, Role.office_staff)
+    assert f"申请人{VALID_ID}已起诉" in await _document(office, bot, DocumentKind.dossier, case_id)
+    dossier = await _document(admin, bot, DocumentKind.dossier, case_id)
+    assert "已起诉" in dossier and VALID_ID not in dossier
+    await admin.click(StaffAction(action=Nav.open, case_id=case_id))
+    page = admin.last_text()
+    assert "办理经过" in page and "已起诉" in page and VALID_ID not in page
