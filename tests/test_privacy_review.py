@@ -21,10 +21,11 @@ from cases.store.time import FakeClock
 from handlers.callbacks import DocumentRequest
 from handlers.staff.callbacks import Nav, StaffAction
 from scheduling.booking import BookingJobs
-from scheduling.outbox import OutboxRow
+from scheduling.outbox import Outbox, OutboxRow
 from scheduling.sender import render_text
 from settings import Settings
 from tests.fakes.telegram import BotClient
+from tests.scheduling_helpers import FakeTransport
 from tests.support import (
     ADMIN_ID,
     VALID_ID,
@@ -193,3 +194,22 @@ async def test_a_county_systems_note_showed_an_id_number_in_the_history_to_every
     await admin.click(StaffAction(action=Nav.open, case_id=case_id))
     page = admin.last_text()
     assert "办理经过" in page and "已起诉" in page and VALID_ID not in page
+
+
+async def test_a_removed_agency_head_still_received_the_day_list_queued_for_them(
+    client: BotClient, dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    """Removing a staff member left the messages already queued for them as staff (here the
+    reception day's list, with the visitors' names): they reached a person who was a citizen
+    again. Deadline reminders were re-planned; notices were not."""
+    await _book_with_a_phone_in_the_matter(client)
+    await staff_client(dispatcher, bot, clock, HEAD, Role.agency_head, PSB)
+    clock.set(datetime(2026, 11, 29, 7, 0, tzinfo=UTC))
+    await BookingJobs(dispatcher["booking"]).tick()
+    queued = "SELECT status FROM reminders WHERE dedup_key LIKE 'bk-daylist:%' AND chat_id = ?"
+    assert await db.fetch_value(queued, (HEAD,)) == "pending"
+    assert await remove_member(db, clock, HEAD, by=ADMIN_ID) is not None
+    assert await db.fetch_value(queued, (HEAD,)) == "cancelled"
+    transport = FakeTransport()
+    await Outbox(db, transport, clock, admin_ids=[ADMIN_ID]).dispatch_due()
+    assert [r for r in transport.delivered if r.chat_id == HEAD] == []
