@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import pymupdf
 from aiogram import Bot, Dispatcher
+from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.methods import SendDocument
 
 from bot import create_dispatcher
@@ -213,3 +214,36 @@ async def test_a_removed_agency_head_still_received_the_day_list_queued_for_them
     transport = FakeTransport()
     await Outbox(db, transport, clock, admin_ids=[ADMIN_ID]).dispatch_due()
     assert [r for r in transport.delivered if r.chat_id == HEAD] == []
+
+
+async def test_a_form_answered_through_two_replicas_lost_the_answers_one_of_them_had_cached(
+    settings: Settings, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    """Each replica kept the drafts it had read in a process-local cache, written through but
+    never re-read: a citizen whose updates went to two replicas in turn had every answer given
+    to the other replica overwritten by the stale copy, and was asked the same questions again.
+    (The conversation state is shared, as Redis shares it between replicas.)"""
+    storage = MemoryStorage()
+    replicas = [create_dispatcher(settings, db, clock, storage=storage) for _ in range(2)]
+    citizen = PacedClient(replicas[0], bot, user_id=1001, language_code="zh-hans", clock=clock)
+    steps = [
+        ("send", "/mediation"),
+        ("press", "没有"),
+        ("press", "同意"),
+        ("press", "交通事故"),
+        ("press", "城关镇"),
+        ("send", "张三"),
+        ("send", VALID_ID),
+        ("send", "13800001234"),
+        ("send", "城关镇东街1号"),
+        ("send", "李四 13900002222"),
+        ("send", "对方驾车撞坏了我的电动车。要求赔偿修车费800元"),
+        ("press", "跳过"),
+        ("press", "提交"),
+    ]
+    for index, (how, what) in enumerate(steps):
+        citizen.dp = replicas[index % 2]  # the balancer sends each update where it likes
+        await (citizen.send(what) if how == "send" else citizen.press(what))
+    answers = json.loads(await db.fetch_value("SELECT answers FROM cases"))
+    assert answers["applicant_name"] == "张三" and answers["id_number"] == VALID_ID
+    assert answers["phone"] == "13800001234" and answers["address"] == "城关镇东街1号"
