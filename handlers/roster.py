@@ -21,6 +21,7 @@ from cases.intake.forms import PETITION_KINDS
 from cases.intake.validation import ValidationError, clean_text
 from cases.org.organisation import Organisation, UnknownId
 from cases.org.users import Role, User
+from cases.procedures.privacy import mask_numbers
 from cases.reception.booking import Booking, BookingError, BookingService, BookingStatus
 from handlers.booking_views import STATUS_LABELS, agency_name, refuse
 from handlers.filters import HasRole, NotCommand, When
@@ -80,7 +81,7 @@ def _agencies(user: User) -> list[str] | None:
 def _line(item: Booking) -> str:
     line = (
         f"{item.starts_at.strftime('%H:%M')} · <code>{item.number}</code> · "
-        f"{html.escape(item.subject)} · "
+        f"{html.escape(mask_numbers(item.subject))} · "
         + t("{people} people", people=item.people)
         + f" · {_(STATUS_LABELS[item.status])}"
     )

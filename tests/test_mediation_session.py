@@ -90,7 +90,6 @@ class World:
             self.dp, self.bot, self.clock, OTHER_ROOM, Role.mediator, "no_such_room"
         )
         await self.db.execute("UPDATE users SET leads_room = 1 WHERE telegram_id = ?", (LEAD,))
-        self.dp["users"]._cache.clear()
         # The assignment (another part of issue 10) gave the case to MEDIATOR.
         await self.db.execute(
             "UPDATE cases SET mediator_id = ?, status = 'accepted' WHERE id = ?",
@@ -774,22 +773,22 @@ async def test_an_extension_asked_after_the_period_ended_was_sent_to_the_lead(
     assert await rows(db, f"med:{w.case_id}:ext:ask:") == []
 
 
-async def test_session_reminders_planned_before_acceptance_kept_going_to_the_whole_room(
+async def test_session_reminders_planned_before_acceptance_went_to_the_room_lead_then_the_mediator(
     dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
 ) -> None:
-    """Known limit of the first version: a session scheduled while nobody had accepted the
-    case reminded every mediator of the room until it took place."""
+    """While nobody has accepted the case, its lead schedules and is reminded (not every
+    mediator of the room); once a mediator accepts, the reminders follow them."""
     w = await world(dispatcher, bot, db, clock)
+    await w.join()
     await db.execute(
         "UPDATE cases SET mediator_id = NULL, status = 'submitted' WHERE id = ?", (w.case_id,)
     )
-    await w.join()
-    await w.page(w.colleague)  # any mediator of the room may act while nobody accepted
-    await w.colleague.press("安排调解")
-    await w.colleague.send("2026-12-02 09:30")
-    await w.colleague.send("城关镇调解室")
+    await w.page(w.lead)
+    await w.lead.press("安排调解")
+    await w.lead.send("2026-12-02 09:30")
+    await w.lead.send("城关镇调解室")
     staff = [r for r in await rows(db, f"med:{w.case_id}:ses:") if r.chat_id > 5000]
-    assert {r.chat_id for r in staff} == {MEDIATOR, COLLEAGUE, LEAD}
+    assert {r.chat_id for r in staff} == {LEAD}
     await db.execute(
         "UPDATE cases SET mediator_id = ?, status = 'accepted' WHERE id = ?",
         (MEDIATOR, w.case_id),
@@ -801,6 +800,32 @@ async def test_session_reminders_planned_before_acceptance_kept_going_to_the_who
     assert mine == ["mediation:reminder_2h", "mediation:reminder_day", "mediation:session_new"]
     await dispatcher["mediation"].tick()  # nothing twice
     assert len(await rows(db, f"med:{w.case_id}:ses:")) == len(left)
+
+
+async def test_a_room_colleague_opened_an_unassigned_mediation_and_saw_the_other_partys_phone(
+    dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    """Any mediator of the room could open (and act on) a case nobody had accepted: the
+    applicant's name and the other party's phone reached a mediator it was never assigned
+    to, perhaps one who had declined it for a conflict of interest. Only the lead may."""
+    w = await world(dispatcher, bot, db, clock)
+    await w.join()
+    await db.execute(
+        "UPDATE cases SET mediator_id = NULL, status = 'submitted' WHERE id = ?", (w.case_id,)
+    )
+    await w.colleague.send("/mediate")
+    assert "13900002222" not in w.colleague.last_text()
+    assert w.colleague.buttons() == []
+    for action in (MedAction.open, MedAction.link, MedAction.session):
+        await w.colleague.click(MediationButton(action=action, item_id=w.case_id))
+        assert "无权" in w.colleague.session.alerts()[-1]
+    assert all("13900002222" not in text for text in w.colleague.texts())
+    await w.page(w.lead)
+    assert "13900002222" in w.lead.last_text()
+    # The mediator it is assigned to opens it again.
+    await db.execute("UPDATE cases SET mediator_id = ? WHERE id = ?", (MEDIATOR, w.case_id))
+    await w.page(w.mediator)
+    assert "13900002222" in w.mediator.last_text()
 
 
 async def test_the_link_token_stayed_in_the_database_after_its_message_was_sent(

@@ -971,3 +971,26 @@ async def test_office_agreeing_to_an_objection_while_the_agency_accepts_left_x3_
         Outcome.done
     )
     assert await db.fetch_value("SELECT status FROM petition_handovers") == "accepted"
+
+
+async def test_an_administrator_standing_in_for_the_head_saw_the_petitioners_phone_in_full(
+    dispatcher: Dispatcher,
+    bot: Bot,
+    citizen: PacedClient,
+    office: PacedClient,
+    liaison: PacedClient,
+    db: Database,
+    clock: FakeClock,
+) -> None:
+    """The agency's page shows the petitioner's phone in full once the agency accepted (it
+    answers them); an administrator deciding an extension there saw it too, though their role
+    sees phones masked everywhere else. Never the ID number, to anyone on this page."""
+    admin = await staff_client(dispatcher, bot, clock, ADMIN_ID, Role.admin)
+    case_id = await assigned_petition(citizen, office, db, clock)
+    await _ask_extension(liaison, case_id, db)
+    assert "13800001234" in "".join(liaison.texts())  # the agency that answers: in full
+    await admin.click(PetitionAgencyAction(step=AgencyStep.view, case_id=case_id))
+    page = admin.last_text()
+    assert "需委托第三方检测路基" in page
+    assert "13800001234" not in page and "138****1234" in page
+    assert all(VALID_ID not in text for text in (*admin.texts(), *liaison.texts()))

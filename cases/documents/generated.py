@@ -26,8 +26,9 @@ from cases.law.citations import plain_basis
 from cases.law.deadline_rules import DeadlineEngine
 from cases.org.organisation import Organisation
 from cases.org.users import Role, User
-from cases.procedures.access import ROLE_SEES_IN_FULL, may_open_case
+from cases.procedures.access import ROLE_SEES_IN_FULL, free_text_masker, may_open_case
 from cases.procedures.action_steps import ORDINARY, SIMPLIFIED
+from cases.procedures.privacy import mask_numbers
 from cases.store.db import Database
 from cases.store.time import LEGAL_TZ, Clock, from_db
 
@@ -270,7 +271,12 @@ async def _facts(
         # The other party as they joined (their own name); else as the applicant named them.
         other = agreement["other_party"] or answers.get("other_party_name")
         values["other_party"] = str(other or "—")
-        values["terms"] = str(agreement["terms"])
+        # Typed by the mediator, perhaps copied from the paper agreement with the parties' ID
+        # and phone numbers: masked as the mediation page masks them (the applicant sees
+        # none; staff as their role sees numbers).
+        terms = str(agreement["terms"])
+        owner = row["citizen_id"] == user.telegram_id and user.role is Role.citizen
+        values["terms"] = mask_numbers(terms) if owner else free_text_masker(user)(terms)
         agreed = date.fromisoformat(agreement["ended_on"])
         values["agreed_on"] = official_date(agreed)
         values["issued_on"] = official_date(agreed)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections import OrderedDict
 from datetime import date, datetime
 from typing import Any
 
@@ -58,9 +57,6 @@ class Draft(BaseModel):
     @property
     def current_field(self) -> Field | None:
         return self.spec.field(self.step, self.answers) if self.step else None
-
-
-DRAFT_CACHE_SIZE = 10_000
 
 
 class SavedDetails(BaseModel):
@@ -125,9 +121,9 @@ class SubmitResult(BaseModel):
 
 
 class IntakeBase:
-    """What every part of the intake service shares: the store, the clock, the organisation,
-    the deadline engine, and the open drafts (write-through: one process owns the database,
-    so the cache never goes stale and a form step reads its draft without a round trip)."""
+    """What every part of the intake service shares: the store, the clock, the organisation
+    and the deadline engine. Drafts are not cached between updates (replicas share the
+    database: a process-local copy went stale and overwrote answers given to another one)."""
 
     def __init__(
         self, db: Database, clock: Clock, org: Organisation, *, engine: DeadlineEngine
@@ -137,17 +133,6 @@ class IntakeBase:
         self.org = org
         self.engine = engine
         self.tz = LEGAL_TZ
-        self._drafts: OrderedDict[int, Draft] = OrderedDict()
-
-    def _cache(self, draft: Draft) -> Draft:
-        if draft.status == "open":
-            self._drafts[draft.id] = draft
-            self._drafts.move_to_end(draft.id)
-            while len(self._drafts) > DRAFT_CACHE_SIZE:
-                self._drafts.popitem(last=False)
-        else:
-            self._drafts.pop(draft.id, None)
-        return draft
 
     def today(self) -> date:
         return legal_today(self._clock)

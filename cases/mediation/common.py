@@ -128,13 +128,16 @@ async def load_case(conn: aiosqlite.Connection, case_id: int) -> MediationCase |
 
 
 def acts_as_mediator(user: User | None, case: MediationCase) -> bool:
-    """The mediator who accepted the case; while nobody has, any mediator of its room; the
-    room lead always. Everyone else (another room, a citizen, a forged button) is refused."""
-    if user is None or user.role is not Role.mediator or user.unit is None:
+    """The mediator who accepted the case, and the room lead (who also handles the room's
+    cases nobody has accepted yet), as ``cases.procedures.access.mediator_may_open``. Anyone
+    else (a colleague of the room, perhaps one who declared a conflict of interest, another
+    room, a citizen, a forged button) is refused: they would see the parties' names and
+    phone numbers."""
+    if user is None or user.role is not Role.mediator:
         return False
-    if case.room is None or user.unit != case.room:
-        return False
-    return case.mediator_id in (None, user.telegram_id) or user.leads_room
+    if case.mediator_id is not None and case.mediator_id == user.telegram_id:
+        return True
+    return user.leads_room and user.unit is not None and user.unit == case.room
 
 
 def is_room_lead(user: User | None, case: MediationCase) -> bool:
@@ -152,7 +155,8 @@ def _locale(value: str | None) -> str:
 
 
 async def mediators(conn: aiosqlite.Connection, case: MediationCase) -> list[Person]:
-    """The mediator who accepted the case, else every mediator of its room."""
+    """The mediator who accepted the case, else the room's lead(s): the only mediators who
+    may open a case nobody has accepted (:func:`acts_as_mediator`)."""
     if case.mediator_id is not None:
         rows = await rows_in(
             conn,
@@ -163,7 +167,7 @@ async def mediators(conn: aiosqlite.Connection, case: MediationCase) -> list[Per
         rows = await rows_in(
             conn,
             "SELECT telegram_id, locale FROM users WHERE role = 'mediator' AND unit = ?"
-            " ORDER BY telegram_id",
+            " AND leads_room = 1 ORDER BY telegram_id",
             (case.room or "",),
         )
     return [Person(r["telegram_id"], _locale(r["locale"]), Side.mediator) for r in rows]

@@ -75,7 +75,18 @@ def _return_mediation_cases(conn: sqlite3.Connection, removal: Removal) -> None:
             removal.returned_case_ids.append(int(case_id))
 
 
-REMOVAL_STEPS: list[RemovalStep] = [_return_mediation_cases]
+def _withdraw_staff_messages(conn: sqlite3.Connection, removal: Removal) -> None:
+    """Messages queued for them as staff (a notice deferred to the morning, an agency's day
+    list, a reminder) are withdrawn: they are a citizen now and must not read of cases. The
+    planner gives deadline reminders to whoever answers for the case at its next pass."""
+    conn.execute(
+        "UPDATE reminders SET status = 'cancelled', updated_at = ? WHERE chat_id = ?"
+        " AND status = 'pending' AND audience <> 'citizen'",
+        (removal.at, removal.telegram_id),
+    )
+
+
+REMOVAL_STEPS: list[RemovalStep] = [_return_mediation_cases, _withdraw_staff_messages]
 """Run in order inside the removal's transaction, after the role change was claimed."""
 
 STAFF_ROLE_VALUES = tuple(r.value for r in Role if r is not Role.citizen)

@@ -60,28 +60,30 @@ class User(BaseModel):
 
 
 class UserRepository:
+    """Who a person is, read from the database on every update.
+
+    Not cached between updates: replicas (serving.py) are separate processes on one database,
+    and a role removed or changed on one of them (/staff, /grant, an invitation, a room lead
+    set) must hold on every other at the person's next press. One primary-key read per update
+    is the price; a process-local cache kept a removed staff member's role until a restart."""
+
     def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
         self._clock = clock
-        self._cache: dict[int, User] = {}
 
     async def get(self, telegram_id: int) -> User | None:
-        if telegram_id in self._cache:
-            return self._cache[telegram_id]
         row = await self._db.fetch_one(
             _SELECT + " WHERE telegram_id = ?",
             (telegram_id,),
         )
         if row is None:
             return None
-        user = _user(row)
-        self._cache[telegram_id] = user
-        return user
+        return _user(row)
 
     async def ensure(
         self, telegram_id: int, *, role: Role = Role.citizen, display_name: str | None = None
     ) -> User:
-        """Register a person on first contact; later contacts only read (the cache). A staff
+        """Register a person on first contact; later contacts only read. A staff
         member's ``display_name`` is stored when it differs from the stored one (rarely)."""
         user = await self.get(telegram_id)
         if user is not None:
@@ -93,7 +95,6 @@ class UserRepository:
                         (name, telegram_id),
                     )
                     user = user.model_copy(update={"display_name": name})
-                    self._cache[telegram_id] = user
             return user
         now = to_db(self._clock.now())
         params = (telegram_id, role.value, now, now)
@@ -110,9 +111,7 @@ class UserRepository:
             ).fetchone()
             return _user(row)
 
-        user = await self._db.run(insert_and_read)
-        self._cache[telegram_id] = user
-        return user
+        return await self._db.run(insert_and_read)
 
     async def set_locale(self, telegram_id: int, locale: str) -> None:
         await self.ensure(telegram_id)
@@ -120,7 +119,6 @@ class UserRepository:
             "UPDATE users SET locale = ?, last_seen = ? WHERE telegram_id = ?",
             (locale, to_db(self._clock.now()), telegram_id),
         )
-        self._cache.pop(telegram_id, None)
 
     async def set_role(
         self,
@@ -150,7 +148,6 @@ class UserRepository:
                 telegram_id,
             ),
         )
-        self._cache.pop(telegram_id, None)
 
     async def set_leads_room(self, telegram_id: int, lead: bool) -> None:
         """A mediator leads their room (issue #10); only mediators can."""
@@ -158,11 +155,9 @@ class UserRepository:
             "UPDATE users SET leads_room = ? WHERE telegram_id = ? AND role = 'mediator'",
             (int(lead), telegram_id),
         )
-        self._cache.pop(telegram_id, None)
 
     def forget(self, telegram_id: int) -> None:
-        """Drop the cached row after another module changed it in the database."""
-        self._cache.pop(telegram_id, None)
+        """Kept for the callers that changed a row elsewhere: nothing is cached to drop."""
 
     async def with_role(self, role: Role) -> list[User]:
         rows = await self._db.fetch_all(

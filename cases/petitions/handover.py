@@ -470,8 +470,13 @@ class PetitionHandover:
             if party is not None:
                 bits = [mask_numbers(str(party["name"]))]
                 if party["phone"]:
-                    accepted = handover.status in ("accepted", "concluded")
-                    bits.append(party["phone"] if accepted else mask_phone(party["phone"]))
+                    # In full to the agency that accepted it (it answers the petitioner); an
+                    # administrator standing in for its head sees it masked, as elsewhere.
+                    answering = user.role in AGENCY_ROLES and handover.status in (
+                        "accepted",
+                        "concluded",
+                    )
+                    bits.append(party["phone"] if answering else mask_phone(party["phone"]))
                 petitioner = " · ".join(bits)
         place = None
         township = answers.get("township_id")

@@ -196,7 +196,7 @@ async def _view(db: Database, row: Any, user: User, engine: DeadlineEngine) -> S
             kind=e["kind"],
             actor_role=e["actor_role"],
             actor_name=e["display_name"],
-            detail=json.loads(e["detail"]),
+            detail=_masked_detail(json.loads(e["detail"]), free),
         )
         for e in await db.fetch_all(
             "SELECT e.at, e.kind, e.actor_role, e.detail, u.display_name FROM case_events e"
@@ -221,7 +221,8 @@ async def _view(db: Database, row: Any, user: User, engine: DeadlineEngine) -> S
         number=row["number"],
         procedure=Procedure(row["procedure"]),
         status=row["status"],
-        subject=row["subject"],
+        # Masked when the case was filed; masked again for a subject that came another way.
+        subject=free(row["subject"]),
         received_on=date.fromisoformat(row["received_on"]),
         parties=parties,
         deadlines=deadlines,
@@ -235,6 +236,21 @@ async def _view(db: Database, row: Any, user: User, engine: DeadlineEngine) -> S
         supply_due_on=supply_due_on,
         supply_notice_waiting=supply_waiting,
     )
+
+
+FREE_TEXT_DETAIL = ("note", "reason", "text")
+"""Event details written as free text (a county system's status note, a reason typed by
+staff, material the applicant added): the history shows them with numbers masked as for the
+reader's role, like every other free text."""
+
+
+def _masked_detail(detail: Any, free: Callable[[str], str]) -> dict[str, Any]:
+    if not isinstance(detail, dict):
+        return {}
+    for key in FREE_TEXT_DETAIL:
+        if isinstance(detail.get(key), str):
+            detail[key] = free(detail[key])
+    return detail
 
 
 def free_text_masker(user: User) -> Callable[[str], str]:

@@ -15,6 +15,7 @@ import aiosqlite
 from cases.intake.forms import PETITION_KINDS
 from cases.org.users import Role
 from cases.procedures.case_clocks import open_deadline
+from cases.procedures.privacy import mask_numbers
 from cases.reception.base import ServiceBase
 from cases.reception.model import (
     BOOKING_COLUMNS,
@@ -73,7 +74,9 @@ class RosterMixin(ServiceBase):
                     {
                         "time": session.slot_start(r["slot"], self.tz).strftime("%H:%M"),
                         "number": r["number"],
-                        "subject": r["subject"],
+                        # Typed by the citizen: an ID or phone number in it is masked (an
+                        # agency sees no ID number; the visitor shows theirs on the day).
+                        "subject": mask_numbers(r["subject"]),
                         "people": r["people"],
                         "name": r["person_name"],
                     }
@@ -277,7 +280,9 @@ class RosterMixin(ServiceBase):
                 booking.citizen_id,
                 int(sensitive),
                 None if sensitive else agency.name,
-                booking.subject,
+                # cases.subject is the list label, shown to every role: numbers masked, as
+                # cases.intake.submission.subject_of does (the answers keep what was typed).
+                mask_numbers(booking.subject),
                 json.dumps(answers, ensure_ascii=False),
                 received_on.isoformat(),
                 routed_to,
