@@ -205,7 +205,9 @@ def create_dispatcher(
     org = org or load_organisation(settings.organisation_path)
     engine = engine or deadline_engine(settings)
     webhooks = webhooks if webhooks is not None else load_webhooks(settings.webhooks_path)
-    users = UserRepository(db, clock)
+    # Replicas share the database: nothing a person changes may be remembered per process.
+    single = not settings.replicas
+    users = UserRepository(db, clock, cache=single)
     processed = ProcessedUpdates(db, clock)
     actions = CaseActions(db, clock, notice_sink(clock), engine=engine)
     tz = ZoneInfo(settings.timezone)
@@ -219,7 +221,7 @@ def create_dispatcher(
         users=users,
         org=org,
         deadlines=engine,
-        intake=IntakeService(db, clock, org, engine=engine),
+        intake=IntakeService(db, clock, org, engine=engine, cache_drafts=single),
         followup=FollowUpService(db, clock),
         litigation=litigation,
         stats=StatsService(db, clock, org, litigation),

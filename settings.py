@@ -138,6 +138,12 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def replicas(self) -> bool:
+        """Several bot processes may serve this database (webhook mode behind a balancer):
+        nothing a person changes may be remembered per process."""
+        return self.webhook_url is not None
+
+    @property
     def webhook_path(self) -> str:
         return urlsplit(self.webhook_url or "").path or "/"
 

@@ -90,6 +90,7 @@ class World:
             self.dp, self.bot, self.clock, OTHER_ROOM, Role.mediator, "no_such_room"
         )
         await self.db.execute("UPDATE users SET leads_room = 1 WHERE telegram_id = ?", (LEAD,))
+        self.dp["users"].forget(LEAD)  # changed behind the repository's back
         # The assignment (another part of issue 10) gave the case to MEDIATOR.
         await self.db.execute(
             "UPDATE cases SET mediator_id = ?, status = 'accepted' WHERE id = ?",

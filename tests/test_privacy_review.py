@@ -11,6 +11,7 @@ import pymupdf
 from aiogram import Bot, Dispatcher
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.methods import SendDocument
+from pydantic import SecretStr
 
 from bot import create_dispatcher
 from cases.documents.generated import DocumentKind
@@ -53,6 +54,16 @@ async def _book_with_a_phone_in_the_matter(client: BotClient) -> None:
     await client.press("2")
     await client.press("没有")
     await client.press("确认预约")
+
+
+def as_replica(settings: Settings) -> Settings:
+    """The settings of a webhook replica (several processes on one database)."""
+    return settings.model_copy(
+        update={
+            "webhook_url": "https://bot.example.gov.cn/tg",
+            "webhook_secret": SecretStr("replica-secret"),
+        }
+    )
 
 
 async def test_a_phone_typed_into_a_booking_reached_the_agency_and_the_case_subject_in_full(
@@ -160,7 +171,7 @@ async def test_a_staff_member_removed_on_one_replica_still_opened_cases_on_anoth
     until it restarted."""
     citizen = PacedClient(dispatcher, bot, user_id=1001, language_code="zh-hans", clock=clock)
     case_id = await file_reconsideration(citizen, db)
-    other_replica = create_dispatcher(settings, db, clock)
+    other_replica = create_dispatcher(as_replica(settings), db, clock)
     await staff_client(dispatcher, bot, clock, 7001, Role.office_staff, "reconsideration_office")
     clerk_elsewhere = PacedClient(
         other_replica, bot, user_id=7001, language_code="zh-hans", clock=clock
@@ -224,7 +235,9 @@ async def test_a_form_answered_through_two_replicas_lost_the_answers_one_of_them
     to the other replica overwritten by the stale copy, and was asked the same questions again.
     (The conversation state is shared, as Redis shares it between replicas.)"""
     storage = MemoryStorage()
-    replicas = [create_dispatcher(settings, db, clock, storage=storage) for _ in range(2)]
+    replicas = [
+        create_dispatcher(as_replica(settings), db, clock, storage=storage) for _ in range(2)
+    ]
     citizen = PacedClient(replicas[0], bot, user_id=1001, language_code="zh-hans", clock=clock)
     steps = [
         ("send", "/mediation"),

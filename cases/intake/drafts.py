@@ -47,7 +47,7 @@ class DraftSteps(IntakeBase):
                 (user_id, procedure.value),
             )
             if row is not None:
-                return draft_from_row(row), True
+                return self._cache(draft_from_row(row)), True
             saved = await row_in(
                 conn, "SELECT 1 FROM saved_details WHERE user_id = ? AND consent = 1", (user_id,)
             )
@@ -70,15 +70,18 @@ class DraftSteps(IntakeBase):
         return draft, False
 
     async def get_draft(self, draft_id: int, *, user_id: int) -> Draft:
-        """Read from the database every time: replicas (serving.py) are separate processes, and
-        a copy kept by one of them goes stale when the citizen's next answer reaches another."""
+        cached = self._drafts.get(draft_id)
+        if cached is not None:
+            if cached.user_id != user_id:
+                raise DraftNotFound(draft_id)
+            return cached
         row = await self._db.fetch_one(
             "SELECT * FROM drafts WHERE id = ? AND user_id = ? AND status = 'open'",
             (draft_id, user_id),
         )
         if row is None:
             raise DraftNotFound(draft_id)
-        return draft_from_row(row)
+        return self._cache(draft_from_row(row))
 
     async def save_answer(
         self, draft_id: int, *, user_id: int, key: str, value: Any
@@ -130,6 +133,7 @@ class DraftSteps(IntakeBase):
             )
         )
         if changed != 1:
+            self._drafts.pop(draft_id, None)
             raise DraftNotFound(draft_id)
         updated = draft.model_copy(
             update={
@@ -138,7 +142,7 @@ class DraftSteps(IntakeBase):
                 "status": status,
             }
         )
-        return updated, gate
+        return self._cache(updated), gate
 
     async def other_id_document(self, draft_id: int, *, user_id: int) -> Draft:
         """The "not a resident ID card" button: ask the document type, then its number."""
@@ -159,8 +163,9 @@ class DraftSteps(IntakeBase):
             ),
         )
         if changed != 1:
+            self._drafts.pop(draft_id, None)
             raise DraftNotFound(draft_id)
-        return draft.model_copy(update={"answers": answers, "step": step})
+        return self._cache(draft.model_copy(update={"answers": answers, "step": step}))
 
     # saved details (with consent) ---------------------------------------------------------
 
@@ -231,6 +236,7 @@ class DraftSteps(IntakeBase):
                         row[0],
                     ),
                 )
+                self._drafts.pop(int(row[0]), None)
         return changed > 0
 
     async def _offer_to_save(
@@ -260,9 +266,10 @@ class DraftSteps(IntakeBase):
             "UPDATE drafts SET step = ?, updated_at = ? WHERE id = ? AND user_id = ?",
             (key, to_db(self._clock.now()), draft_id, user_id),
         )
-        return draft.model_copy(update={"step": key})
+        return self._cache(draft.model_copy(update={"step": key}))
 
     async def discard_draft(self, draft_id: int, *, user_id: int) -> bool:
+        self._drafts.pop(draft_id, None)
         changed = await self._db.execute(
             "UPDATE drafts SET status = 'discarded', updated_at = ?"
             " WHERE id = ? AND user_id = ? AND status = 'open'",

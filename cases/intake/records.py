@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections import OrderedDict
 from datetime import date, datetime
 from typing import Any
 
@@ -57,6 +58,9 @@ class Draft(BaseModel):
     @property
     def current_field(self) -> Field | None:
         return self.spec.field(self.step, self.answers) if self.step else None
+
+
+DRAFT_CACHE_SIZE = 10_000
 
 
 class SavedDetails(BaseModel):
@@ -121,18 +125,41 @@ class SubmitResult(BaseModel):
 
 
 class IntakeBase:
-    """What every part of the intake service shares: the store, the clock, the organisation
-    and the deadline engine. Drafts are not cached between updates (replicas share the
-    database: a process-local copy went stale and overwrote answers given to another one)."""
+    """What every part of the intake service shares: the store, the clock, the organisation,
+    the deadline engine, and the open drafts (write-through: when one process owns the
+    database the cache never goes stale and a form step reads its draft without a round trip;
+    replicas turn it off)."""
 
     def __init__(
-        self, db: Database, clock: Clock, org: Organisation, *, engine: DeadlineEngine
+        self,
+        db: Database,
+        clock: Clock,
+        org: Organisation,
+        *,
+        engine: DeadlineEngine,
+        cache_drafts: bool = True,
     ) -> None:
         self._db = db
         self._clock = clock
         self.org = org
         self.engine = engine
         self.tz = LEGAL_TZ
+        self._drafts: OrderedDict[int, Draft] = OrderedDict()
+        self._caching = cache_drafts
+        """Replicas (serving.py) share the database: a copy kept by one of them goes stale
+        when the citizen's next answer reaches another, so they read the draft every step."""
+
+    def _cache(self, draft: Draft) -> Draft:
+        if not self._caching:
+            return draft
+        if draft.status == "open":
+            self._drafts[draft.id] = draft
+            self._drafts.move_to_end(draft.id)
+            while len(self._drafts) > DRAFT_CACHE_SIZE:
+                self._drafts.popitem(last=False)
+        else:
+            self._drafts.pop(draft.id, None)
+        return draft
 
     def today(self) -> date:
         return legal_today(self._clock)

@@ -73,6 +73,7 @@ class Submission(IntakeBase):
                 user_id,
             ),
         )
+        self._drafts.pop(draft_id, None)
         raise FormMovedOn(draft_id)
 
     async def submit(self, draft_id: int, *, user_id: int) -> SubmitResult:
@@ -103,6 +104,7 @@ class Submission(IntakeBase):
                 if draft.spec.next_field(draft.answers) is not None:
                     raise DraftNotFound(draft_id)  # not complete: the handler asks on
                 created = True
+                self._drafts.pop(draft_id, None)
                 answers = submitted_answers(draft)
                 case_id, first_deadline = await self._create_case(
                     conn, draft, answers, received_on, now

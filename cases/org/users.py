@@ -59,31 +59,41 @@ class User(BaseModel):
     declined cases, assigns by hand, approves the one extension of the mediation period."""
 
 
+class _NoCache(dict[int, User]):
+    """A cache that keeps nothing (replicas read every time)."""
+
+    def __setitem__(self, key: int, value: User) -> None:
+        return None
+
+
 class UserRepository:
-    """Who a person is, read from the database on every update.
+    """Who a person is. ``cache``: keep people read in this process (one process owns the
+    database, so a role changed anywhere is changed here). Replicas (serving.py) must not: a
+    role removed on one of them has to hold on every other at the person's next press, so
+    they read the row on every update (``cache=False``)."""
 
-    Not cached between updates: replicas (serving.py) are separate processes on one database,
-    and a role removed or changed on one of them (/staff, /grant, an invitation, a room lead
-    set) must hold on every other at the person's next press. One primary-key read per update
-    is the price; a process-local cache kept a removed staff member's role until a restart."""
-
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, *, cache: bool = True) -> None:
         self._db = db
         self._clock = clock
+        self._cache: dict[int, User] = {} if cache else _NoCache()
 
     async def get(self, telegram_id: int) -> User | None:
+        if telegram_id in self._cache:
+            return self._cache[telegram_id]
         row = await self._db.fetch_one(
             _SELECT + " WHERE telegram_id = ?",
             (telegram_id,),
         )
         if row is None:
             return None
-        return _user(row)
+        user = _user(row)
+        self._cache[telegram_id] = user
+        return user
 
     async def ensure(
         self, telegram_id: int, *, role: Role = Role.citizen, display_name: str | None = None
     ) -> User:
-        """Register a person on first contact; later contacts only read. A staff
+        """Register a person on first contact; later contacts only read (the cache). A staff
         member's ``display_name`` is stored when it differs from the stored one (rarely)."""
         user = await self.get(telegram_id)
         if user is not None:
@@ -95,6 +105,7 @@ class UserRepository:
                         (name, telegram_id),
                     )
                     user = user.model_copy(update={"display_name": name})
+                    self._cache[telegram_id] = user
             return user
         now = to_db(self._clock.now())
         params = (telegram_id, role.value, now, now)
@@ -111,7 +122,9 @@ class UserRepository:
             ).fetchone()
             return _user(row)
 
-        return await self._db.run(insert_and_read)
+        user = await self._db.run(insert_and_read)
+        self._cache[telegram_id] = user
+        return user
 
     async def set_locale(self, telegram_id: int, locale: str) -> None:
         await self.ensure(telegram_id)
@@ -119,6 +132,7 @@ class UserRepository:
             "UPDATE users SET locale = ?, last_seen = ? WHERE telegram_id = ?",
             (locale, to_db(self._clock.now()), telegram_id),
         )
+        self._cache.pop(telegram_id, None)
 
     async def set_role(
         self,
@@ -148,6 +162,7 @@ class UserRepository:
                 telegram_id,
             ),
         )
+        self._cache.pop(telegram_id, None)
 
     async def set_leads_room(self, telegram_id: int, lead: bool) -> None:
         """A mediator leads their room (issue #10); only mediators can."""
@@ -155,9 +170,11 @@ class UserRepository:
             "UPDATE users SET leads_room = ? WHERE telegram_id = ? AND role = 'mediator'",
             (int(lead), telegram_id),
         )
+        self._cache.pop(telegram_id, None)
 
     def forget(self, telegram_id: int) -> None:
-        """Kept for the callers that changed a row elsewhere: nothing is cached to drop."""
+        """Drop the cached row after another module changed it in the database."""
+        self._cache.pop(telegram_id, None)
 
     async def with_role(self, role: Role) -> list[User]:
         rows = await self._db.fetch_all(
