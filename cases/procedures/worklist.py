@@ -9,7 +9,8 @@
   cases nobody has accepted yet;
 - agency liaisons and heads: what was sent to their agency: a reconsideration application
   against it once the office sent the copy (F10 opened, FY 48), a petition the petition office
-  routed to it (``cases.routed_to = 'agency:<id>'``), and its open court cases (行政应诉).
+  handed to it (its latest ``petition_handovers`` row, ``access.PETITION_AGENCY_SQL``; the
+  case itself stays routed to the petition office), and its open court cases (行政应诉).
 
 Every case row found is checked again with the same predicates the case pages use
 (``may_open_case``, ``is_respondent``), so /queue and /find never list what a press would
@@ -29,7 +30,7 @@ from pydantic import BaseModel
 
 from cases.org.users import Role, User
 from cases.procedures.access import (
-    PETITION_TO_AGENCY,
+    PETITION_AGENCY_SQL,
     free_text_masker,
     is_respondent,
     may_open_case,
@@ -93,8 +94,12 @@ these before the office's own (F12)."""
 
 _CASE_COLUMNS = (
     "SELECT c.id, c.number, c.procedure, c.status, c.subject, c.sensitive, c.routed_to,"
-    " c.mediator_id, c.answers FROM cases c"
+    " c.mediator_id, c.answers{agency} FROM cases c"
 )
+_AGENCY_COLUMN = (
+    f", CASE WHEN c.procedure = 'petition' THEN {PETITION_AGENCY_SQL} END AS petition_agency"
+)
+"""Read for agency staff only (the office's thousands of cases need not look it up)."""
 _DEADLINE_COLUMNS = (
     # CROSS JOIN keeps cases the outer loop (SQLite's planner otherwise walks every open
     # deadline of the county to find a mediator's hundred).
@@ -124,16 +129,19 @@ def _case_scope(user: User) -> tuple[str, tuple[Any, ...]] | None:
             " AND json_extract(c.answers, '$.respondent_id') = ?"
             " AND EXISTS (SELECT 1 FROM case_deadlines f WHERE f.case_id = c.id"
             "   AND f.rule_id = 'F10'))"
-            " OR (c.procedure = 'petition' AND c.routed_to = ?))",
-            (user.unit, PETITION_TO_AGENCY + user.unit),
+            " OR (c.procedure = 'petition' AND c.id IN (SELECT h.case_id"
+            "   FROM petition_handovers h WHERE h.agency_id = ? AND h.kind = 'assign')))",
+            (user.unit, user.unit),
         )
     return None
 
 
 def _may_list(row: sqlite3.Row, user: User) -> bool:
     if user.role in AGENCY_ROLES:
-        # The F10 condition (the copy was sent) is in the SQL.
-        return petition_sent_to_agency(row, user) or is_respondent(row, user)
+        # The F10 condition (the copy was sent) is in the SQL; the handover's in the column.
+        return petition_sent_to_agency(row, user, row["petition_agency"]) or is_respondent(
+            row, user
+        )
     return may_open_case(row, user)
 
 
@@ -181,7 +189,8 @@ async def _cases(
     statuses = OPEN_STATUSES if open_only else ()
     where = f"c.status IN ({','.join('?' for _ in statuses)}) AND " if statuses else ""
     arguments = (*statuses, *scope_params, *params)
-    rows = await db.fetch_all(f"{_CASE_COLUMNS} WHERE {where}{condition}{extra}", arguments)
+    columns = _CASE_COLUMNS.format(agency=_AGENCY_COLUMN if user.role in AGENCY_ROLES else "")
+    rows = await db.fetch_all(f"{columns} WHERE {where}{condition}{extra}", arguments)
     rows = [r for r in rows if _may_list(r, user)]
     if not rows:
         return []
