@@ -128,13 +128,16 @@ async def load_case(conn: aiosqlite.Connection, case_id: int) -> MediationCase |
 
 
 def acts_as_mediator(user: User | None, case: MediationCase) -> bool:
-    """The mediator who accepted the case; while nobody has, any mediator of its room; the
-    room lead always. Everyone else (another room, a citizen, a forged button) is refused."""
-    if user is None or user.role is not Role.mediator or user.unit is None:
+    """The mediator the case is assigned to (``cases.mediator_id``), and the lead of its room
+    (``users.leads_room``), who assigns it by hand; the same people as
+    ``cases.procedures.access.mediator_may_open`` (issue #10: assigned-only access). Any other
+    mediator of the room, while nobody has accepted the case, is refused as everyone else is:
+    the assignment offers it to one mediator at a time."""
+    if user is None or user.role is not Role.mediator:
         return False
-    if case.room is None or user.unit != case.room:
-        return False
-    return case.mediator_id in (None, user.telegram_id) or user.leads_room
+    if case.mediator_id is not None and case.mediator_id == user.telegram_id:
+        return True
+    return is_room_lead(user, case)
 
 
 def is_room_lead(user: User | None, case: MediationCase) -> bool:
@@ -152,20 +155,13 @@ def _locale(value: str | None) -> str:
 
 
 async def mediators(conn: aiosqlite.Connection, case: MediationCase) -> list[Person]:
-    """The mediator who accepted the case, else every mediator of its room."""
-    if case.mediator_id is not None:
-        rows = await rows_in(
-            conn,
-            "SELECT telegram_id, locale FROM users WHERE telegram_id = ?",
-            (case.mediator_id,),
-        )
-    else:
-        rows = await rows_in(
-            conn,
-            "SELECT telegram_id, locale FROM users WHERE role = 'mediator' AND unit = ?"
-            " ORDER BY telegram_id",
-            (case.room or "",),
-        )
+    """The mediator who accepted the case; while nobody has, the room's leads (the only other
+    mediators who may open it, ``acts_as_mediator``)."""
+    if case.mediator_id is None:
+        return await room_leads(conn, case)
+    rows = await rows_in(
+        conn, "SELECT telegram_id, locale FROM users WHERE telegram_id = ?", (case.mediator_id,)
+    )
     return [Person(r["telegram_id"], _locale(r["locale"]), Side.mediator) for r in rows]
 
 
