@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 
 import pymupdf
 from aiogram import Bot, Dispatcher
@@ -104,3 +105,103 @@ async def test_mediation_from_filing_to_the_agreement_pdf_the_follow_up_and_the_
     await admin.press("📊")
     figures = admin.last_text()
     assert "调解协议：结案1件中达成1件（100%）；回访1件中履行1件。" in figures
+
+
+# -- a proxy petition registered at a reception day --------------------------------------------
+
+PSB = "county_psb"
+WORKER = 7201
+HEAD = 7102
+CLERK = 7001
+LIAISON = 7103
+
+
+async def _proxy_petition_at_the_roster(
+    dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
+) -> int:
+    """A community worker books 公安局's reception day for 李大爷 (no account); the agency's
+    head registers it as a petition at the roster: the case goes to the petition office."""
+    await dispatcher["users"].set_role(WORKER, Role.community_worker)
+    await dispatcher["users"].set_role(HEAD, Role.agency_head, PSB)
+    worker = PacedClient(dispatcher, bot, user_id=WORKER, language_code="zh-hans", clock=clock)
+    await worker.send("/book")
+    await worker.send("李大爷")
+    await worker.send("13912345678")
+    await worker.press("公安局")
+    await worker.press("11月30日")
+    await worker.press("09:00")
+    await worker.send("低保申请被拒")
+    await worker.send("请重新审核")
+    await worker.press("1")
+    await worker.press("没有")
+    await worker.press("确认预约")
+    head = PacedClient(dispatcher, bot, user_id=HEAD, language_code="zh-hans", clock=clock)
+    clock.set(datetime(2026, 11, 30, 1, 30, tzinfo=UTC))
+    await head.send("/roster")
+    await head.press("来了")
+    await head.press("登记为信访事项")
+    await head.press("申诉、求决")
+    case = await db.fetch_one("SELECT id, citizen_id, routed_to FROM cases")
+    assert case["citizen_id"] is None and case["routed_to"] == "office:petition_office"
+    return int(case["id"])
+
+
+async def test_a_proxy_reception_day_petition_handed_to_an_agency_kept_its_x2_open(
+    dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    """A petition registered at the roster runs X2 (XF 23: tell the petitioner whether it is
+    accepted), not X1. Handing it to an agency met only X1, so X2 stayed open: the case showed
+    as overdue 15 days later and counted as closed late, though the petitioner had been told
+    where it went. The statistics looked for the receiving agency in ``routed_to``, which
+    /roster now sets to the petition office: the petition counted under "other". And the case
+    has no citizen account: the handover, the agency's page, the opinion, the webhooks and the
+    statistics must all do without one."""
+    case_id = await _proxy_petition_at_the_roster(dispatcher, bot, db, clock)
+    number = str(await db.fetch_value("SELECT number FROM cases WHERE id = ?", (case_id,)))
+    clerk = await staff_client(dispatcher, bot, clock, CLERK, Role.office_staff, "petition_office")
+    liaison = await staff_client(dispatcher, bot, clock, LIAISON, Role.agency_liaison, PSB)
+    await clerk.send("/queue")
+    assert number in clerk.last_text()
+    await clerk.click(f"staff:view:{case_id}::0:0::")
+    await clerk.press("交办有关机关")
+    await clerk.press("谷城县公安局")
+    await clerk.send("低保审核属民政部门，但该事项由公安局接待日受理，交其办理")
+    await clerk.press("确认")
+    assert "已交办谷城县公安局" in clerk.last_text()
+    x2 = await db.fetch_one(
+        "SELECT status, closed_on FROM case_deadlines WHERE case_id = ? AND rule_id = 'X2'",
+        (case_id,),
+    )
+    assert tuple(x2) == ("met", "2026-11-30")
+
+    await liaison.send("/queue")
+    assert number in liaison.last_text()
+    await liaison.press(number)
+    assert "李大爷" in liaison.last_text()
+    await liaison.press("受理并告知信访人")
+    assert "已受理" in liaison.last_text()
+    await liaison.press("出具处理意见")
+    await liaison.send("经查，已转请民政部门重新审核。")
+    await liaison.press("发送处理意见")
+    assert await db.fetch_value("SELECT status FROM cases WHERE id = ?", (case_id,)) == "decided"
+    # Nothing for a chat that does not exist; the liaisons' notices went out.
+    assert not await db.fetch_value(
+        "SELECT count(*) FROM reminders WHERE case_id = ? AND audience = 'citizen'", (case_id,)
+    )
+    # The county systems hear of every change, with no citizen in the payload.
+    events = await db.fetch_all(
+        "SELECT type, detail FROM webhook_events WHERE case_id = ? ORDER BY id", (case_id,)
+    )
+    assert [r["type"] for r in events][:1] == ["case.created"]
+    assert "case.status_changed" in [r["type"] for r in events]
+    # Decided in time: not late, not overdue.
+    clock.set(datetime(2026, 12, 20, 2, tzinfo=UTC))
+    admin = await staff_client(dispatcher, bot, clock, ADMIN_ID, Role.admin)
+    await admin.send("/stats")
+    await admin.press("上月")
+    await admin.press("信访")
+    await admin.press("📊")
+    figures = admin.last_text()
+    assert "按期办结：1件中1件（100%）" in figures and "当前逾期0件" in figures
+    # Taken up on 公安局's reception day: counted under it, not under "other".
+    assert "• 谷城县公安局：收到1件，办结1件（按期100%）" in figures
