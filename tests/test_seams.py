@@ -16,6 +16,7 @@ from aiogram.methods import SendDocument
 from cases.org.users import Role
 from cases.store.db import Database
 from cases.store.time import FakeClock
+from handlers.callbacks import DocumentList
 from handlers.mediation_callbacks import MedAction, MediationButton
 from tests.assignment_support import deliver, file_mediation, make_mediator, tick
 from tests.support import ADMIN_ID, PacedClient, staff_client
@@ -188,6 +189,13 @@ async def test_a_proxy_reception_day_petition_handed_to_an_agency_kept_its_x2_op
     assert not await db.fetch_value(
         "SELECT count(*) FROM reminders WHERE case_id = ? AND audience = 'citizen'", (case_id,)
     )
+    # The office's dossier (案卷评查) of a case without a citizen account.
+    await clerk.click(DocumentList(case_id=case_id).pack())
+    await clerk.press("案卷")
+    name, text = pdf_text(bot, CLERK)
+    assert name.startswith(number) and "李大爷" in text and "已交办谷城县公安局" in text
+    # Who took it up: the agency head by role (it read "（agency）", the role never recorded).
+    assert "（机关负责人）在部门局长接待日当面接收" in text and "（agency）" not in text
     # The county systems hear of every change, with no citizen in the payload.
     events = await db.fetch_all(
         "SELECT type, detail FROM webhook_events WHERE case_id = ? ORDER BY id", (case_id,)
