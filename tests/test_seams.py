@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pymupdf
 from aiogram import Bot, Dispatcher
@@ -15,11 +17,13 @@ from aiogram.methods import SendDocument
 
 from cases.org.users import Role
 from cases.store.db import Database
-from cases.store.time import FakeClock
+from cases.store.migrate import MIGRATIONS_DIR, migrate
+from cases.store.time import FakeClock, to_db
 from handlers.callbacks import DocumentList
 from handlers.mediation_callbacks import MedAction, MediationButton
+from handlers.petition_agency import AgencyStep, PetitionAgencyAction
 from tests.assignment_support import deliver, file_mediation, make_mediator, tick
-from tests.support import ADMIN_ID, PacedClient, staff_client
+from tests.support import ADMIN_ID, PacedClient, file_petition, staff_client
 
 CITIZEN = 1001
 OTHER_PARTY = 2002
@@ -213,3 +217,102 @@ async def test_a_proxy_reception_day_petition_handed_to_an_agency_kept_its_x2_op
     assert "按期办结：1件中1件（100%）" in figures and "当前逾期0件" in figures
     # Taken up on 公安局's reception day: counted under it, not under "other".
     assert "• 谷城县公安局：收到1件，办结1件（按期100%）" in figures
+
+
+async def test_county_systems_never_heard_a_petition_was_handed_to_an_agency(
+    dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    """The webhook capture (migration 0019) watches ``cases.routed_to``; a handover (0017)
+    never changes it, so 12345 and the provincial platform heard nothing when the petition
+    office assigned a petition to an agency or took it back after an objection. Each is now a
+    ``case.routed`` event: to ``agency:<id>`` with the agency's name, and back to the office."""
+    from cases.webhooks.queue import build_payload
+
+    citizen = PacedClient(dispatcher, bot, user_id=CITIZEN, language_code="zh-hans", clock=clock)
+    clerk = await staff_client(dispatcher, bot, clock, CLERK, Role.office_staff, "petition_office")
+    liaison = await staff_client(
+        dispatcher, bot, clock, LIAISON, Role.agency_liaison, "county_transport"
+    )
+    case_id = await file_petition(citizen, db)
+    await clerk.click(f"staff:view:{case_id}::0:0::")
+    await clerk.press("交办有关机关")
+    await clerk.press("谷城县交通运输局")
+    await clerk.send("村道养护属交通运输部门职责")
+    await clerk.press("确认")
+    await liaison.click(PetitionAgencyAction(step=AgencyStep.object, case_id=case_id))
+    await liaison.send("村道属乡镇管养，不属本局职责")
+    await liaison.press("确认")
+    clerk.clear()
+    await clerk.click(f"staff:view:{case_id}::0:0::")
+    await clerk.press("同意异议")
+
+    def routed(conn: sqlite3.Connection) -> list[dict]:
+        conn.row_factory = sqlite3.Row
+        rows = conn.execute(
+            "SELECT * FROM webhook_events WHERE case_id = ? AND type = 'case.routed' ORDER BY id",
+            (case_id,),
+        ).fetchall()
+        return [build_payload(conn, row, personal=False) for row in rows]
+
+    payloads = await db.run(routed)
+    assert [p["routing"] for p in payloads] == [
+        {
+            "unit": "office:petition_office",
+            "unit_name": "谷城县信访局",
+            "from_unit": None,
+            "transferred": False,
+        },
+        {
+            "unit": "agency:county_transport",
+            "unit_name": "谷城县交通运输局",
+            "from_unit": "office:petition_office",
+            "transferred": True,
+        },
+        {
+            "unit": "office:petition_office",
+            "unit_name": "谷城县信访局",
+            "from_unit": "agency:county_transport",
+            "transferred": True,
+        },
+    ]
+    assert "13800001234" not in json.dumps(payloads, ensure_ascii=False)
+
+
+async def test_migration_0020_upgrades_a_database_with_handed_over_petitions(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """The trigger is added to a database with petitions and handover history: nothing is
+    replayed, the next handover event is captured."""
+    mine = MIGRATIONS_DIR / "0020_petition_handover_events.sql"
+    before = tmp_path / "before"
+    before.mkdir()
+    for path in MIGRATIONS_DIR.glob("*.sql"):
+        if path.name < mine.name:
+            (before / path.name).write_text(path.read_text("utf-8"), "utf-8")
+    db = Database(tmp_path / "old.sqlite3")
+    await db.open()
+    try:
+        await migrate(db, before, clock)
+        stamp = to_db(clock.now())
+        await db.execute(
+            "INSERT INTO cases(number, procedure, status, subject, received_on, routed_to,"
+            " created_at, updated_at) VALUES ('XF-2026-000001', 'petition', 'submitted',"
+            " '村道', '2026-11-25', 'office:petition_office', ?, ?)",
+            (stamp, stamp),
+        )
+        event = (
+            "INSERT INTO case_events(case_id, at, actor_id, actor_role, kind, detail)"
+            " VALUES (1, ?, 7001, 'office_staff', 'petition_assigned',"
+            ' \'{"agency_id": "county_psb", "agency_name": "谷城县公安局"}\')'
+        )
+        await db.execute(event, (stamp,))
+        before_count = await db.fetch_value("SELECT count(*) FROM webhook_events")
+        assert mine.name in await migrate(db, MIGRATIONS_DIR, clock)
+        assert await db.fetch_value("SELECT count(*) FROM webhook_events") == before_count
+        await db.execute(event, (stamp,))
+        detail = await db.fetch_value(
+            "SELECT detail FROM webhook_events WHERE type = 'case.routed' ORDER BY id DESC"
+        )
+        assert json.loads(detail)["unit"] == "agency:county_psb"
+    finally:
+        await db.close()

@@ -439,6 +439,7 @@ async def test_the_capture_triggers_survive_every_later_migration(tmp_path: Path
         "webhook_hearing_changed",
         "webhook_hearing_appearance",
         "webhook_booking_created",
+        "webhook_petition_handover",
     }
 
 
