@@ -23,7 +23,13 @@ from handlers.callbacks import DocumentList
 from handlers.mediation_callbacks import MedAction, MediationButton
 from handlers.petition_agency import AgencyStep, PetitionAgencyAction
 from tests.assignment_support import deliver, file_mediation, make_mediator, tick
-from tests.support import ADMIN_ID, PacedClient, file_petition, staff_client
+from tests.support import (
+    ADMIN_ID,
+    PacedClient,
+    file_petition,
+    file_reconsideration,
+    staff_client,
+)
 
 CITIZEN = 1001
 OTHER_PARTY = 2002
@@ -316,3 +322,30 @@ async def test_migration_0020_upgrades_a_database_with_handed_over_petitions(
         assert json.loads(detail)["unit"] == "agency:county_psb"
     finally:
         await db.close()
+
+
+async def test_the_reconsideration_office_was_reminded_of_the_petition_offices_deadlines(
+    dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    """A clerk of an office works on the cases routed to it (issue #10: /queue, the staff
+    page), but the planner sent every office deadline to every clerk: the reconsideration
+    office was reminded of X1 of a petition it cannot open (its "Open case" refused), and the
+    petition office of F5 of every application. Now each office hears of its own cases."""
+    citizen = PacedClient(dispatcher, bot, user_id=CITIZEN, language_code="zh-hans", clock=clock)
+    await staff_client(dispatcher, bot, clock, CLERK, Role.office_staff, "petition_office")
+    await staff_client(dispatcher, bot, clock, 7002, Role.office_staff, "reconsideration_office")
+    await staff_client(dispatcher, bot, clock, 7005, Role.office_staff)  # no office: every case
+    petition = await file_petition(citizen, db)
+    application = await file_reconsideration(citizen, db)
+    await dispatcher["planner"].plan()
+
+    async def reminded(case_id: int, rule: str) -> set[int]:
+        rows = await db.fetch_all(
+            "SELECT DISTINCT chat_id FROM reminders WHERE case_id = ? AND rule_id = ?"
+            " AND audience = 'office_staff'",
+            (case_id, rule),
+        )
+        return {int(r["chat_id"]) for r in rows}
+
+    assert await reminded(petition, "X1") == {CLERK, 7005}
+    assert await reminded(application, "F5") == {7002, 7005}
