@@ -30,7 +30,7 @@ from pydantic import BaseModel
 
 from cases.org.users import Role, User
 from cases.procedures.access import (
-    PETITION_AGENCY_SQL,
+    HANDOVER_READABLE,
     free_text_masker,
     is_respondent,
     may_open_case,
@@ -94,12 +94,8 @@ these before the office's own (F12)."""
 
 _CASE_COLUMNS = (
     "SELECT c.id, c.number, c.procedure, c.status, c.subject, c.sensitive, c.routed_to,"
-    " c.mediator_id, c.answers{agency} FROM cases c"
+    " c.mediator_id, c.answers FROM cases c"
 )
-_AGENCY_COLUMN = (
-    f", CASE WHEN c.procedure = 'petition' THEN {PETITION_AGENCY_SQL} END AS petition_agency"
-)
-"""Read for agency staff only (the office's thousands of cases need not look it up)."""
 _DEADLINE_COLUMNS = (
     # CROSS JOIN keeps cases the outer loop (SQLite's planner otherwise walks every open
     # deadline of the county to find a mediator's hundred).
@@ -136,10 +132,26 @@ def _case_scope(user: User) -> tuple[str, tuple[Any, ...]] | None:
     return None
 
 
-def _may_list(row: sqlite3.Row, user: User) -> bool:
+async def _handed_to(db: Database, agency_id: str) -> dict[int, str | None]:
+    """Case id → the agency each petition ever handed to ``agency_id`` is with now (its
+    latest handover, as ``access.PETITION_AGENCY_SQL`` reads it for one case), in one pass
+    rather than a subquery per case (the handovers have no index by case: seconds)."""
+    readable = ", ".join(f"'{status}'" for status in HANDOVER_READABLE)
+    rows = await db.fetch_all(
+        "SELECT h.case_id, CASE WHEN h.kind = 'assign' AND h.status IN"
+        f" ({readable}) THEN h.agency_id END AS agency FROM petition_handovers h"
+        " WHERE h.id IN (SELECT max(id) FROM petition_handovers WHERE case_id IN"
+        "   (SELECT case_id FROM petition_handovers WHERE agency_id = ? AND kind = 'assign')"
+        "  GROUP BY case_id)",
+        (agency_id,),
+    )
+    return {int(r["case_id"]): r["agency"] for r in rows}
+
+
+def _may_list(row: sqlite3.Row, user: User, handed: dict[int, str | None]) -> bool:
     if user.role in AGENCY_ROLES:
-        # The F10 condition (the copy was sent) is in the SQL; the handover's in the column.
-        return petition_sent_to_agency(row, user, row["petition_agency"]) or is_respondent(
+        # The F10 condition (the copy was sent) is in the SQL; the handover in ``handed``.
+        return petition_sent_to_agency(row, user, handed.get(row["id"])) or is_respondent(
             row, user
         )
     return may_open_case(row, user)
@@ -189,9 +201,9 @@ async def _cases(
     statuses = OPEN_STATUSES if open_only else ()
     where = f"c.status IN ({','.join('?' for _ in statuses)}) AND " if statuses else ""
     arguments = (*statuses, *scope_params, *params)
-    columns = _CASE_COLUMNS.format(agency=_AGENCY_COLUMN if user.role in AGENCY_ROLES else "")
-    rows = await db.fetch_all(f"{columns} WHERE {where}{condition}{extra}", arguments)
-    rows = [r for r in rows if _may_list(r, user)]
+    rows = await db.fetch_all(f"{_CASE_COLUMNS} WHERE {where}{condition}{extra}", arguments)
+    handed = await _handed_to(db, user.unit) if user.role in AGENCY_ROLES and user.unit else {}
+    rows = [r for r in rows if _may_list(r, user, handed)]
     if not rows:
         return []
     preferred = AGENCY_RULES if user.role in AGENCY_ROLES else frozenset()
