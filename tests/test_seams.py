@@ -55,7 +55,9 @@ async def test_mediation_from_filing_to_the_agreement_pdf_the_follow_up_and_the_
     """The whole path across four features: filed (intake), offered and accepted (assignment),
     the other party joins and a session is held (mediation), the agreement with its terms,
     the citizen's 调解协议书 from /mycases (documents) naming the mediator as their profile
-    shows them, the follow-up visit, and /stats counting the agreement and that it was kept."""
+    shows them, the follow-up visit, and /stats counting the agreement and that it was kept.
+    The mediation page showed the parties the mediator's Telegram name, not the name their
+    profile gives the parties (as the assignment's notice and the agreement do)."""
     citizen = PacedClient(dispatcher, bot, user_id=CITIZEN, language_code="zh-hans", clock=clock)
     other = PacedClient(
         dispatcher, bot, user_id=OTHER_PARTY, language_code="zh-hans", first_name="李四",
@@ -70,6 +72,9 @@ async def test_mediation_from_filing_to_the_agreement_pdf_the_follow_up_and_the_
     await wang.press("接受")
     assert await db.fetch_value("SELECT mediator_id FROM cases WHERE id = ?", (case_id,)) == 6001
 
+    # The parties see the mediator as the profile shows them (not the Telegram name "wang").
+    await citizen.click(MediationButton(action=MedAction.open, item_id=case_id))
+    assert "调解员：王调解员" in citizen.last_text() and "wang" not in citizen.last_text()
     await wang.click(MediationButton(action=MedAction.open, item_id=case_id))
     await wang.press("发送对方当事人链接")
     citizen.clear()

@@ -106,9 +106,12 @@ class Person:
 async def load_case(conn: aiosqlite.Connection, case_id: int) -> MediationCase | None:
     row = await row_in(
         conn,
+        # The mediator as their profile shows them to the parties (/profile name, as the
+        # assignment's notice and the agreement name them); else their Telegram name.
         "SELECT c.id, c.number, c.status, c.citizen_id, c.mediator_id, c.routed_to,"
-        " c.routed_to_name, u.display_name FROM cases c"
-        " LEFT JOIN users u ON u.telegram_id = c.mediator_id"
+        " c.routed_to_name, coalesce(m.shown_name, u.display_name) AS display_name"
+        " FROM cases c LEFT JOIN users u ON u.telegram_id = c.mediator_id"
+        " LEFT JOIN mediator_profiles m ON m.user_id = c.mediator_id"
         " WHERE c.id = ? AND c.procedure = 'mediation'",
         (case_id,),
     )
