@@ -57,7 +57,7 @@ async def seed(db: Database, count: int) -> None:
             routed = {
                 "mediation": f"room:{room}",
                 "reconsideration": "office:reconsideration_office",
-                "petition": "office:petition_office" if n % 2 else "agency:county_psb",
+                "petition": "office:petition_office",
             }[kind]
             mediator = 1000 + (n % 40) if kind == "mediation" and n % 4 else None
             status = "closed" if n % 3 == 0 and n % 9 == 0 else "accepted"
@@ -69,6 +69,14 @@ async def seed(db: Database, count: int) -> None:
                 (f"C-{n:06}", kind, status, answers, routed, mediator, now, now),
             )
             case_id = cursor.lastrowid
+            if kind == "petition" and n % 2 == 0:
+                # Every other petition handed to the agency (its live handover, migration 0017).
+                conn.execute(
+                    "INSERT INTO petition_handovers(case_id, kind, agency_id, reason, status,"
+                    " assigned_by, assigned_at) VALUES (?, 'assign', 'county_psb', '职责', ?,"
+                    " 2, ?)",
+                    (case_id, "accepted" if status != "closed" else "concluded", now),
+                )
             conn.execute(
                 "INSERT INTO parties(case_id, role, name) VALUES (?, 'applicant', ?)",
                 (case_id, f"张{n % 997}"),

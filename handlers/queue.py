@@ -2,8 +2,10 @@
 
 What "mine" is, and who may see what, is ``cases.procedures.worklist`` (on the same access
 predicates as the case pages). Each line's button opens the case as this person may see it:
-staff the staff case page (``handlers.staff``), an agency the extract of the application
-(``handlers.case_file``) or its court case card (``handlers.litigation``); each of those
+staff the staff case page (``handlers.staff``), an agency the petition page it acts on
+(``handlers.petition_agency``, as /petitions and "Open case" do), the extract of the
+application (``handlers.case_file``) or its court case card (``handlers.litigation``); each of
+those
 authorises the press again, so a forged or stale button is refused there.
 """
 
@@ -38,6 +40,7 @@ from handlers.commands import MENU_ROLES
 from handlers.filters import HasRole
 from handlers.keyboards import button, grid
 from handlers.litigation.shared import CaseButton
+from handlers.petition_agency import AgencyStep, PetitionAgencyAction
 from handlers.replies import edit_text
 from handlers.staff import Nav, StaffAction
 from handlers.texts import current_locale, t
@@ -58,6 +61,8 @@ class QueuePage(CallbackData, prefix="queue"):
 def _open_button(item: WorkItem, user: User, label: str) -> InlineKeyboardButton:
     if item.source is Source.lawsuit:
         return button(label, CaseButton(action="open", lawsuit_id=item.id))
+    if user.role in AGENCY_ROLES and item.procedure == Procedure.petition.value:
+        return button(label, PetitionAgencyAction(step=AgencyStep.view, case_id=item.id))
     if user.role in AGENCY_ROLES:
         return button(label, CaseFileAction(action="full", case_id=item.id))
     return button(label, StaffAction(action=Nav.open, case_id=item.id))

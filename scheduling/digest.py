@@ -48,6 +48,7 @@ STILL_MATTERS_IN: dict[str, frozenset[str]] = {
     "F17": frozenset({CaseStatus.suspended}),  # 中止 (FY 39, 41(5))
     "X1": frozenset({CaseStatus.submitted}),  # forward or assign (XF 22)
     "X2": frozenset({CaseStatus.submitted}),  # tell the petitioner (XF 23)
+    "X3": frozenset({CaseStatus.submitted}),  # the agency tells the petitioner (XF 23(3))
     "X4": frozenset({CaseStatus.accepted}),  # conclude (XF 34)
     # 行政调解: the county's period runs until the outcome, before and after a mediator
     # accepted the case.
@@ -69,8 +70,10 @@ DIGEST_SCOPE: dict[Role, frozenset[str] | None] = {
     Role.admin: None,
     Role.office_staff: None,
     Role.mediator: frozenset({"M1", "MA"}),
-    Role.agency_liaison: frozenset({"F10", "L3", "L7"}),
-    Role.agency_head: frozenset({"F10", "L3", "L7"}),
+    # An agency: its reply (F10), its court cases, and the petitions handed to it (X3, X4:
+    # cases.petitions.handover; which petitions, the handover table decides).
+    Role.agency_liaison: frozenset({"F10", "L3", "L7", "X3", "X4"}),
+    Role.agency_head: frozenset({"F10", "L3", "L7", "X3", "X4"}),
 }
 SEES_DELIVERY_PROBLEMS = frozenset({Role.admin, Role.office_staff})
 

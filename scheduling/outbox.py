@@ -166,19 +166,22 @@ class Outbox:
 
     # --- start-up ---
 
-    async def recover_interrupted(self) -> int:
+    async def recover_interrupted(self, *, claimed_before: datetime | None = None) -> int:
         """Rows left in ``sending`` by a crash may or may not have arrived: ``unknown``.
+
+        ``claimed_before``: only rows claimed before then. Replicas share the outbox, so a
+        row in ``sending`` may be another live process's send in flight; only a claim older
+        than any send can take is a crashed one (``None``: every row, a lone process).
 
         Each row's new status and its staff follow-up commit together, so a second crash here
         can neither lose the follow-up nor send it twice.
         """
-        rows = [
-            OutboxRow.from_row(r)
-            for r in await self.db.fetch_all(
-                "SELECT * FROM reminders WHERE status = 'sending' AND chat_id BETWEEN ? AND ?",
-                self.chat_ids,
-            )
-        ]
+        sql = "SELECT * FROM reminders WHERE status = 'sending' AND chat_id BETWEEN ? AND ?"
+        params: tuple[Any, ...] = self.chat_ids
+        if claimed_before is not None:
+            sql += " AND (claimed_at IS NULL OR claimed_at < ?)"
+            params = (*self.chat_ids, to_db(claimed_before))
+        rows = [OutboxRow.from_row(r) for r in await self.db.fetch_all(sql, params)]
         for row in rows:
             await self._give_up(row, "unknown", "interrupted while sending (restart)", "unknown")
         if rows:

@@ -49,6 +49,7 @@ class RecipientDirectory:
         self._assigned: dict[int, int] = {}
         self._units_loaded = False
         self._petitions: set[int] = set()
+        self._offices: dict[int, str] = {}
 
     async def resolve(
         self, role: Role, case_id: int | None, *, unit: str | None = None
@@ -71,6 +72,8 @@ class RecipientDirectory:
         people = self._by_role[role]
         if role is Role.mediator and case_id is not None and unit is None:
             return await self._mediators_of(people, case_id)
+        if role is Role.office_staff and case_id is not None and unit is None:
+            return await self._clerks_of(people, case_id)
         if role in UNIT_SCOPED and (case_id is not None or unit) and any(p.unit for p in people):
             # Staff with a unit hear only of their own unit's cases (a mediator of their room,
             # an agency's liaison and head of applications against that agency). Nobody of
@@ -80,6 +83,20 @@ class RecipientDirectory:
             scoped = [p for p in people if p.unit is None or p.unit == unit]
             return scoped or await self._admins(role)
         return people
+
+    async def _clerks_of(self, people: list[Recipient], case_id: int) -> list[Recipient]:
+        """A clerk with an office works on the cases routed to it (cases.procedures.access):
+        the petition office's clerks hear of petitions, the reconsideration office's of
+        applications, never the other's (they could not open them). Clerks without an office
+        hear of every case, as they may open every case; nobody of the case's office: the
+        administrators, as for an unstaffed role."""
+        await self._case_unit(Role.office_staff, case_id)  # loads the routes
+        office = self._offices.get(case_id)
+        if office is None or not any(p.unit for p in people):
+            return people
+        return [p for p in people if p.unit is None or p.unit == office] or await self._admins(
+            Role.office_staff
+        )
 
     async def _mediators_of(self, people: list[Recipient], case_id: int) -> list[Recipient]:
         """A mediation case's mediator is the one it is assigned to (cases.mediator_id); before
@@ -118,6 +135,8 @@ class RecipientDirectory:
                 if row["mediator_id"] is not None:
                     self._assigned[row["id"]] = row["mediator_id"]
                 room = row["routed_to"] or ""
+                if room.startswith("office:"):
+                    self._offices[row["id"]] = room.removeprefix("office:")
                 self._units[row["id"]] = (
                     room.removeprefix("room:") if room.startswith("room:") else None,
                     row["respondent"],

@@ -53,6 +53,9 @@ log = logging.getLogger(__name__)
 
 BACKUP_PREFIX = "bot-"
 BACKUP_STAMP = "%Y%m%d-%H%M%S"
+STALE_CLAIM = timedelta(minutes=5)
+"""Longer than any send takes (a Telegram request times out well before): a row claimed this
+long ago and still ``sending`` belongs to a process that died."""
 
 
 class _SettingsLike(Protocol):
@@ -75,6 +78,9 @@ class SchedulingConfig:
     processed_updates_keep_hours: float = 48
     chat_ids: tuple[int, int] = (-(2**63), 2**63 - 1)
     """The chat ids this process delivers to (settings.CHANNEL_CHAT_IDS): all by default."""
+    replicas: bool = False
+    """Other processes may share the outbox (WEBHOOK_URL or REDIS_URL set: README, "Running
+    at scale"): a row in ``sending`` is a crashed send only once :data:`STALE_CLAIM` old."""
 
     @property
     def tz(self) -> ZoneInfo:
@@ -91,6 +97,9 @@ class SchedulingConfig:
             escalation_hours=settings.escalation_hours,
             processed_updates_keep_hours=getattr(settings, "processed_updates_keep_hours", 48),
             chat_ids=getattr(settings, "chat_ids", (-(2**63), 2**63 - 1)),
+            replicas=bool(
+                getattr(settings, "webhook_url", None) or getattr(settings, "redis_url", None)
+            ),
         )
 
 
@@ -190,7 +199,7 @@ class Scheduling:
 
     async def start(self) -> None:
         """Recover, then run the catch-up in the background so polling is not held up."""
-        await self.outbox.recover_interrupted()
+        await self.recover_interrupted()
         self.scheduler.start()
         self.scheduler.add_job(
             self._job(self.catch_up),
@@ -235,7 +244,17 @@ class Scheduling:
 
     # --- jobs ---
 
+    async def recover_interrupted(self) -> int:
+        """Sends a crash interrupted: at start all of them for a lone process; with replicas
+        (and then at every tick) only claims older than :data:`STALE_CLAIM`, since another
+        replica's send in flight is also ``sending``."""
+        if not self.config.replicas:
+            return await self.outbox.recover_interrupted()
+        return await self.outbox.recover_interrupted(claimed_before=self.clock.now() - STALE_CLAIM)
+
     async def tick(self) -> DispatchReport:
+        if self.config.replicas:
+            await self.recover_interrupted()  # a replica that died: no restart may come
         await self.accept_expired_reviews()
         for step in self.tick_steps:
             try:

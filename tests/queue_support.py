@@ -42,7 +42,13 @@ async def seed_case(
     copy_sent: bool = False,
     reply_due: date = date(2026, 12, 10),
 ) -> int:
-    """A case as intake and the actions leave it: a party, evidence, an open deadline."""
+    """A case as intake and the actions leave it: a party, evidence, an open deadline.
+
+    ``routed_to = 'agency:<id>'`` (a petition): as the handover leaves it, routed to the
+    petition office with a live assignment (交办) to that agency in ``petition_handovers``."""
+    agency = routed_to.removeprefix("agency:") if routed_to.startswith("agency:") else None
+    if agency is not None:
+        routed_to = "office:petition_office"
     await ensure_citizen(db, clock)
     now = to_db(clock.now())
     answers = {"respondent_id": respondent} if respondent else {}
@@ -76,6 +82,12 @@ async def seed_case(
             " 'application/pdf', 10, 'x', ?)",
             (CITIZEN, case_id, f"doc-{case_id}", f"u-{case_id}", now),
         )
+        if agency is not None:
+            await conn.execute(
+                "INSERT INTO petition_handovers(case_id, kind, agency_id, reason, status,"
+                " assigned_by, assigned_at) VALUES (?, 'assign', ?, '职责范围', ?, 1, ?)",
+                (case_id, agency, "assigned" if status == "submitted" else "accepted", now),
+            )
         rules = [(rule, due)] if due else []
         if copy_sent:
             rules.append(("F10", reply_due))

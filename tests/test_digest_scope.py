@@ -46,3 +46,20 @@ async def test_a_digest_names_only_the_persons_own_cases(
     assert "TJ-SHIHUA" in sent[7302] and "TJ-MINE" not in sent[7302]  # a lead: their room's
     assert "行初1号" in sent[7303] and "行初2号" not in sent[7303]
     assert all(n in sent[ADMIN_ID] for n in ("TJ-MINE", "TJ-OTHER", "行初2号"))
+
+
+async def test_an_agencys_digest_left_out_the_petitions_handed_to_it(
+    dispatcher: Dispatcher, bot: Bot, clock: FakeClock, db: Database
+) -> None:
+    """The handover (issue #10) gives an agency X3 and X4 of the petitions assigned to it,
+    and reminds its liaisons of them; the morning digest listed only F10 and court dates for
+    an agency, so a petition due today was missing from it. Another agency's is not shown."""
+    await staff(dispatcher, bot, clock, 7304, Role.agency_liaison, "county_psb")
+    await seed_case(db, clock, "XF-PSB", "petition", "agency:county_psb", due=TODAY, rule="X4")
+    await seed_case(db, clock, "XF-TAX", "petition", "agency:county_tax", due=TODAY, rule="X4")
+    await seed_case(db, clock, "XF-NEW", "petition", "agency:county_psb", status="submitted",
+                    due=TODAY, rule="X3")  # fmt: skip
+    await queue_digests(db, clock, admin_ids=[ADMIN_ID])
+    sent = await digests(db)
+    assert "XF-PSB" in sent[7304] and "XF-NEW" in sent[7304]
+    assert "XF-TAX" not in sent[7304]

@@ -774,16 +774,22 @@ async def test_an_extension_asked_after_the_period_ended_was_sent_to_the_lead(
     assert await rows(db, f"med:{w.case_id}:ext:ask:") == []
 
 
-async def test_session_reminders_planned_before_acceptance_went_to_the_room_lead_then_the_mediator(
+async def test_session_reminders_planned_before_acceptance_follow_the_mediator_who_accepts(
     dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
 ) -> None:
-    """While nobody has accepted the case, its lead schedules and is reminded (not every
-    mediator of the room); once a mediator accepts, the reminders follow them."""
+    """A session scheduled by the room lead while nobody had accepted the case reminds the
+    lead; once a mediator accepts, the mediator who has the case gets them instead."""
     w = await world(dispatcher, bot, db, clock)
-    await w.join()
     await db.execute(
         "UPDATE cases SET mediator_id = NULL, status = 'submitted' WHERE id = ?", (w.case_id,)
     )
+    await w.page(w.lead)
+    await w.lead.press("发送对方当事人链接")
+    row = (await rows(db, f"med:{w.case_id}:link:"))[-1]
+    await w.other.send(f"/start {row.payload['params']['link'].split('?start=')[1]}")
+    await w.other.send("李四")
+    await w.other.send("13900002222")
+    await w.other.press("我同意调解")
     await w.page(w.lead)
     await w.lead.press("安排调解")
     await w.lead.send("2026-12-02 09:30")
@@ -827,6 +833,35 @@ async def test_a_room_colleague_opened_an_unassigned_mediation_and_saw_the_other
     await db.execute("UPDATE cases SET mediator_id = ? WHERE id = ?", (MEDIATOR, w.case_id))
     await w.page(w.mediator)
     assert "13900002222" in w.mediator.last_text()
+
+
+async def test_a_room_mediator_acted_on_a_mediation_the_assignment_had_not_given_them(
+    dispatcher: Dispatcher, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    """The mediation let any mediator of the room open and act on a case nobody had accepted
+    (and listed it in /mediate), while the staff page and /queue (issue #10) show it only to
+    the mediator it is assigned to and the room lead: the two disagreed, and a mediator the
+    case was never offered to could schedule its sessions. Now both refuse them."""
+    w = await world(dispatcher, bot, db, clock)
+    await db.execute(
+        "UPDATE cases SET mediator_id = NULL, status = 'submitted' WHERE id = ?", (w.case_id,)
+    )
+    number = await db.fetch_value("SELECT number FROM cases WHERE id = ?", (w.case_id,))
+    await w.page(w.colleague)
+    assert "无权" in w.colleague.session.alerts()[-1]
+    await w.colleague.click(MediationButton(action=MedAction.session, item_id=w.case_id))
+    assert "无权" in w.colleague.session.alerts()[-1]
+    await w.colleague.send("/mediate")
+    assert number not in w.colleague.last_text()
+    await w.colleague.send("/queue")
+    assert number not in w.colleague.last_text()
+    await w.page(w.lead)  # the lead, who assigns by hand, may
+    assert number in w.lead.last_text()
+    await w.lead.send("/mediate")
+    assert number in "\n".join([w.lead.last_text(), *w.lead.buttons()])
+    await db.execute("UPDATE cases SET mediator_id = ? WHERE id = ?", (COLLEAGUE, w.case_id))
+    await w.page(w.colleague)  # once it is theirs
+    assert number in w.colleague.last_text()
 
 
 async def test_the_link_token_stayed_in_the_database_after_its_message_was_sent(

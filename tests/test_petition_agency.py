@@ -994,3 +994,41 @@ async def test_an_administrator_standing_in_for_the_head_saw_the_petitioners_pho
     assert "需委托第三方检测路基" in page
     assert "13800001234" not in page and "138****1234" in page
     assert all(VALID_ID not in text for text in (*admin.texts(), *liaison.texts()))
+
+
+async def test_queue_and_find_never_listed_a_petition_assigned_to_the_agency(
+    citizen: PacedClient,
+    office: PacedClient,
+    liaison: PacedClient,
+    intruder: PacedClient,
+    db: Database,
+    clock: FakeClock,
+) -> None:
+    """/queue and /find looked for ``cases.routed_to = 'agency:<id>'``, which the handover
+    never writes (the case stays with the petition office): a liaison's /queue did not show
+    the petition their agency had to accept, and the case file extract refused it. The
+    handover table is now the one record: listed while the agency holds it, opened on the
+    agency's page, gone from /queue when the office agrees to the objection."""
+    case_id = await assigned_petition(citizen, office, db, clock)
+    number = str(await db.fetch_value("SELECT number FROM cases WHERE id = ?", (case_id,)))
+    await liaison.send("/queue")
+    assert number in liaison.last_text()
+    await liaison.press(number)
+    assert any("受理并告知信访人" in b for b in liaison.buttons())
+    await liaison.send(f"/find {number}")
+    assert number in liaison.last_text()
+    await liaison.click(f"cf:full:{case_id}:0")
+    assert "信访事项摘要" in liaison.last_text()
+    await intruder.send("/queue")
+    assert number not in intruder.last_text()
+    await intruder.send(f"/find {number}")
+    assert "没有找到" in intruder.last_text()
+    # The agency objects, the office agrees: the petition is back at the office.
+    await liaison.click(PetitionAgencyAction(step=AgencyStep.object, case_id=case_id))
+    await liaison.send("不属本局职责")
+    await liaison.press("确认")
+    office.clear()
+    await office.click(f"staff:view:{case_id}::0:0::")
+    await office.press("同意异议")
+    await liaison.send("/queue")
+    assert number not in liaison.last_text()

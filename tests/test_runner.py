@@ -186,3 +186,34 @@ async def test_start_recovers_then_catches_up_in_the_background_and_stop_is_clea
     assert [(r.chat_id, r.step) for r in transport.delivered if r.rule_id == "F5"] == [
         (ADMIN, "0wd")
     ]
+
+
+async def test_a_replica_starting_marked_another_replicas_send_in_flight_unknown(
+    db: Database, clock: FakeClock, tmp_path: Path
+) -> None:
+    """Replicas share the outbox (README, "Running at scale"). A replica starting (a rolling
+    deploy) took every row in ``sending`` for a crashed send of its own: another replica's
+    message in flight was marked unknown and the staff were told it may not have arrived.
+    With replicas, only a claim older than any send is a crashed one; and since a replica that
+    died may never restart, the others recover its claims at their ticks."""
+    await add_user(db, CITIZEN)
+    case_id = await add_case(db, CITIZEN)
+    in_flight = await add_reminder(
+        db, chat_id=4242, due_at=clock.now(), status="sending", case_id=case_id
+    )
+    await db.execute(
+        "UPDATE reminders SET claimed_at = ? WHERE id = ?", (to_db(clock.now()), in_flight)
+    )
+    s = scheduling(db, clock, tmp_path, FakeTransport(), replicas=True)
+    assert await s.recover_interrupted() == 0
+    await s.tick()
+    assert (await reminder(db, in_flight))["status"] == "sending"
+    clock.advance(timedelta(minutes=6))  # the replica that claimed it died
+    await s.tick()
+    assert (await reminder(db, in_flight))["status"] == "unknown"
+    # A lone process recovers every claim at its start, as before.
+    lone = await add_reminder(db, chat_id=4243, due_at=clock.now(), status="sending")
+    await db.execute(
+        "UPDATE reminders SET claimed_at = ? WHERE id = ?", (to_db(clock.now()), lone)
+    )
+    assert await scheduling(db, clock, tmp_path, FakeTransport()).recover_interrupted() == 1

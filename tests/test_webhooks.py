@@ -6,6 +6,7 @@ contract (tests/webhooks_support.py); events come from the bot's own flows and s
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
@@ -439,6 +440,7 @@ async def test_the_capture_triggers_survive_every_later_migration(tmp_path: Path
         "webhook_hearing_changed",
         "webhook_hearing_appearance",
         "webhook_booking_created",
+        "webhook_petition_handover",
     }
 
 
@@ -527,3 +529,30 @@ async def test_a_receiver_that_does_not_answer_in_time_is_retried_later(
         await db.fetch_value("SELECT count(*) FROM webhook_deliveries WHERE status != 'delivered'")
         == 0
     )
+
+
+async def test_two_replicas_sent_every_webhook_twice(
+    settings: Settings, db: Database, clock: FakeClock, bot: Bot, system: CountySystem
+) -> None:
+    """Replicas (README, "Running at scale") each run the webhook pump on the one database.
+    The pump read the due deliveries and sent them without taking them, so two replicas
+    delivering at once POSTed every event twice. Each delivery is now taken by a
+    compare-and-set before it is sent: two pumps together send each event once."""
+    file = receivers_file(("c12345", system, False))
+    dp = dispatcher_with(settings, db, clock, file)
+    other = WebhookQueue(db, clock, file)
+    first, second = WebhookPump(dp["webhooks"], clock), WebhookPump(other, clock)
+    system.delay = 0.05  # the two pumps' requests overlap, as on two machines
+    try:
+        for i in range(3):
+            case_id = await file_case(dp, bot, 1001 + i)
+            await set_status(db, clock, case_id, "accepted")
+        await first.capture()
+        [receiver] = first.queue.receivers
+        for _ in range(6):
+            await asyncio.gather(first.deliver(receiver), second.deliver(receiver))
+    finally:
+        await first.stop()
+        await second.stop()
+    assert len(system.accepted) == 9  # created, routed, status changed: three cases
+    assert system.duplicates == 0

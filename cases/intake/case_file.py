@@ -40,6 +40,7 @@ from cases.procedures.access import (
     ROLE_SEES_IN_FULL,
     free_text_masker,
     may_open_case,
+    petition_agency,
     petition_sent_to_agency,
 )
 from cases.store.db import Database
@@ -293,9 +294,9 @@ def audience_for(user: User) -> Audience | None:
 
 async def _agency_may_read(db: Database, row: Any, user: User) -> bool:
     """The respondent agency's liaison or head, once the copy was sent (F10 opened); the
-    agency a petition was sent to (``petition_sent_to_agency``)."""
-    if petition_sent_to_agency(row, user):
-        return True
+    agency a petition was handed to (its latest handover, ``petition_sent_to_agency``)."""
+    if Procedure(row["procedure"]) is Procedure.petition:
+        return petition_sent_to_agency(row, user, await petition_agency(db, row["id"]))
     if Procedure(row["procedure"]) is not Procedure.reconsideration or user.unit is None:
         return False
     if row["sensitive"]:

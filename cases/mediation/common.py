@@ -106,9 +106,12 @@ class Person:
 async def load_case(conn: aiosqlite.Connection, case_id: int) -> MediationCase | None:
     row = await row_in(
         conn,
+        # The mediator as their profile shows them to the parties (/profile name, as the
+        # assignment's notice and the agreement name them); else their Telegram name.
         "SELECT c.id, c.number, c.status, c.citizen_id, c.mediator_id, c.routed_to,"
-        " c.routed_to_name, u.display_name FROM cases c"
-        " LEFT JOIN users u ON u.telegram_id = c.mediator_id"
+        " c.routed_to_name, coalesce(m.shown_name, u.display_name) AS display_name"
+        " FROM cases c LEFT JOIN users u ON u.telegram_id = c.mediator_id"
+        " LEFT JOIN mediator_profiles m ON m.user_id = c.mediator_id"
         " WHERE c.id = ? AND c.procedure = 'mediation'",
         (case_id,),
     )
@@ -128,16 +131,16 @@ async def load_case(conn: aiosqlite.Connection, case_id: int) -> MediationCase |
 
 
 def acts_as_mediator(user: User | None, case: MediationCase) -> bool:
-    """The mediator who accepted the case, and the room lead (who also handles the room's
-    cases nobody has accepted yet), as ``cases.procedures.access.mediator_may_open``. Anyone
-    else (a colleague of the room, perhaps one who declared a conflict of interest, another
-    room, a citizen, a forged button) is refused: they would see the parties' names and
-    phone numbers."""
+    """The mediator the case is assigned to (``cases.mediator_id``), and the lead of its room
+    (``users.leads_room``), who assigns it by hand; the same people as
+    ``cases.procedures.access.mediator_may_open`` (issue #10: assigned-only access). Any other
+    mediator of the room, while nobody has accepted the case, is refused as everyone else is:
+    the assignment offers it to one mediator at a time."""
     if user is None or user.role is not Role.mediator:
         return False
     if case.mediator_id is not None and case.mediator_id == user.telegram_id:
         return True
-    return user.leads_room and user.unit is not None and user.unit == case.room
+    return is_room_lead(user, case)
 
 
 def is_room_lead(user: User | None, case: MediationCase) -> bool:
@@ -155,21 +158,13 @@ def _locale(value: str | None) -> str:
 
 
 async def mediators(conn: aiosqlite.Connection, case: MediationCase) -> list[Person]:
-    """The mediator who accepted the case, else the room's lead(s): the only mediators who
-    may open a case nobody has accepted (:func:`acts_as_mediator`)."""
-    if case.mediator_id is not None:
-        rows = await rows_in(
-            conn,
-            "SELECT telegram_id, locale FROM users WHERE telegram_id = ?",
-            (case.mediator_id,),
-        )
-    else:
-        rows = await rows_in(
-            conn,
-            "SELECT telegram_id, locale FROM users WHERE role = 'mediator' AND unit = ?"
-            " AND leads_room = 1 ORDER BY telegram_id",
-            (case.room or "",),
-        )
+    """The mediator who accepted the case; while nobody has, the room's leads (the only other
+    mediators who may open it, ``acts_as_mediator``)."""
+    if case.mediator_id is None:
+        return await room_leads(conn, case)
+    rows = await rows_in(
+        conn, "SELECT telegram_id, locale FROM users WHERE telegram_id = ?", (case.mediator_id,)
+    )
     return [Person(r["telegram_id"], _locale(r["locale"]), Side.mediator) for r in rows]
 
 

@@ -139,15 +139,15 @@ class Mediation:
 
     async def cases_for(self, user: User | None, user_id: int) -> list[tuple[int, str, str]]:
         """(id, number, status) of the mediations this person works on or takes part in:
-        a mediator's own (a lead: every case of the room), the other
-        party's cases, an applicant's mediation cases."""
+        a mediator's own (a room lead: every case of the room), the other party's cases, an
+        applicant's mediation cases."""
         if user is not None and user.role is Role.mediator:
             params: tuple[object, ...]
-            if user.leads_room and user.unit:
-                where, params = "c.routed_to = ?", (f"room:{user.unit}",)
+            if user.leads_room:
+                where = "(c.routed_to = ? OR c.mediator_id = ?)"
+                params = (f"room:{user.unit}", user_id)
             else:
-                where = "c.mediator_id = ?"
-                params = (user_id,)
+                where, params = "c.mediator_id = ?", (user_id,)
             rows = await self._db.fetch_all(
                 "SELECT c.id, c.number, c.status FROM cases c WHERE c.procedure = 'mediation'"
                 f" AND {where} AND c.status IN ('submitted', 'accepted', 'settled')"

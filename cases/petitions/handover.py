@@ -87,6 +87,13 @@ OBJECTION_REMINDER_AT = time(8, 30)
 """The last objection day's reminder (X3a) goes out as the working day starts."""
 
 
+HANDED_OVER_MEETS = ("X1", "X2")
+"""Assigning or transferring a petition tells the petitioner in writing where it went and
+why: it meets X1 (the petition office's forwarding, XF 22) and, for a petition an agency took
+up on its reception day, X2 (XF 23: tell the petitioner how it is handled), as the transition
+table's accept and forward rows do."""
+
+
 class HandoverNotice(StrEnum):
     """Notice kinds of this module (texts: :data:`NOTICE_TEXTS`, merged into
     ``scheduling.notices.NOTICE_TEXTS``)."""
@@ -596,7 +603,7 @@ class PetitionHandover:
             if not confirmed_report:
                 return Result(Outcome.refused, REPORT_NOT_CONFIRMED)
         forwarded = kind != "complaint"
-        await self._close_met(case_id, ("X1",), user)
+        await self._close_met(case_id, HANDED_OVER_MEETS, user)
         people = await self._agencies.people(list(AGENCY_ROLES), agency.id)
         today = self.today()
         now = self._now()
@@ -761,7 +768,7 @@ class PetitionHandover:
             answers, "", body
         ):
             return Result(Outcome.refused, REPORT_TO_ACCUSED)
-        await self._close_met(case_id, ("X1",), user)
+        await self._close_met(case_id, HANDED_OVER_MEETS, user)
         today = self.today()
         now = self._now()
         async with self._db.transaction() as conn:

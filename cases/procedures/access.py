@@ -141,19 +141,40 @@ def is_respondent(row: sqlite3.Row | Mapping[str, Any], user: User) -> bool:
     return isinstance(answers, dict) and answers.get("respondent_id") == user.unit
 
 
-PETITION_TO_AGENCY = "agency:"
-"""``cases.routed_to`` of a petition the petition office assigned or transferred to an agency
-(the agency's org id follows): its liaisons and head handle it (XF 22, 31)."""
+HANDOVER_READABLE = ("assigned", "accepted", "concluded", "transferred")
+"""``petition_handovers.status`` of an assignment (交办) its agency may read: live, answered, or
+forwarded for study (cases/petitions/handover.py); not one it returned (XF 23(3))."""
+PETITION_AGENCY_SQL = (
+    "(SELECT CASE WHEN h.kind = 'assign' AND h.status IN ("
+    + ", ".join(f"'{status}'" for status in HANDOVER_READABLE)
+    + ") THEN h.agency_id END FROM petition_handovers h WHERE h.case_id = c.id"
+    " ORDER BY h.id DESC LIMIT 1)"
+)
+"""The agency a petition (``cases c``) was handed to, from its latest handover: the handover
+table is the one record of where a petition went (the case stays routed to the petition
+office, which oversees it). NULL when none, transferred outside the county, or returned."""
 
 
-def petition_sent_to_agency(row: sqlite3.Row | Mapping[str, Any], user: User) -> bool:
-    """The liaison or head of the agency a petition was sent to (never a 检举控告 matter)."""
+async def petition_agency(db: Database, case_id: int) -> str | None:
+    """:data:`PETITION_AGENCY_SQL` for one case."""
+    value = await db.fetch_value(
+        f"SELECT {PETITION_AGENCY_SQL} FROM cases c WHERE c.id = ?", (case_id,)
+    )
+    return str(value) if value else None
+
+
+def petition_sent_to_agency(
+    row: sqlite3.Row | Mapping[str, Any], user: User, agency_id: str | None
+) -> bool:
+    """The liaison or head of the agency a petition was handed to (``agency_id``, from
+    :data:`PETITION_AGENCY_SQL`); never a 检举控告 matter (XF 30(3))."""
     return (
         ROLE_SCOPE.get(user.role) is Scope.respondent
         and user.unit is not None
         and Procedure(row["procedure"]) is Procedure.petition
         and not row["sensitive"]
-        and row["routed_to"] == PETITION_TO_AGENCY + user.unit
+        and agency_id is not None
+        and agency_id == user.unit
     )
 
 

@@ -59,5 +59,7 @@ ACTOR_NAMES: dict[str, str] = {
     "agency_head": N_("agency head"),
     "admin": N_("administrator"),
     "system": N_("system"),
+    # /roster wrote this for a reception-day petition before it recorded the actor's role.
+    "agency": N_("receiving agency"),
 }
 """Who acted, by ``case_events.actor_role`` (also the audience of an outbox row)."""

@@ -9,7 +9,8 @@
   cases nobody has accepted yet;
 - agency liaisons and heads: what was sent to their agency: a reconsideration application
   against it once the office sent the copy (F10 opened, FY 48), a petition the petition office
-  routed to it (``cases.routed_to = 'agency:<id>'``), and its open court cases (行政应诉).
+  handed to it (its latest ``petition_handovers`` row, ``access.PETITION_AGENCY_SQL``; the
+  case itself stays routed to the petition office), and its open court cases (行政应诉).
 
 Every case row found is checked again with the same predicates the case pages use
 (``may_open_case``, ``is_respondent``), so /queue and /find never list what a press would
@@ -29,7 +30,7 @@ from pydantic import BaseModel
 
 from cases.org.users import Role, User
 from cases.procedures.access import (
-    PETITION_TO_AGENCY,
+    HANDOVER_READABLE,
     free_text_masker,
     is_respondent,
     may_open_case,
@@ -124,16 +125,35 @@ def _case_scope(user: User) -> tuple[str, tuple[Any, ...]] | None:
             " AND json_extract(c.answers, '$.respondent_id') = ?"
             " AND EXISTS (SELECT 1 FROM case_deadlines f WHERE f.case_id = c.id"
             "   AND f.rule_id = 'F10'))"
-            " OR (c.procedure = 'petition' AND c.routed_to = ?))",
-            (user.unit, PETITION_TO_AGENCY + user.unit),
+            " OR (c.procedure = 'petition' AND c.id IN (SELECT h.case_id"
+            "   FROM petition_handovers h WHERE h.agency_id = ? AND h.kind = 'assign')))",
+            (user.unit, user.unit),
         )
     return None
 
 
-def _may_list(row: sqlite3.Row, user: User) -> bool:
+async def _handed_to(db: Database, agency_id: str) -> dict[int, str | None]:
+    """Case id → the agency each petition ever handed to ``agency_id`` is with now (its
+    latest handover, as ``access.PETITION_AGENCY_SQL`` reads it for one case), in one pass
+    rather than a subquery per case (the handovers have no index by case: seconds)."""
+    readable = ", ".join(f"'{status}'" for status in HANDOVER_READABLE)
+    rows = await db.fetch_all(
+        "SELECT h.case_id, CASE WHEN h.kind = 'assign' AND h.status IN"
+        f" ({readable}) THEN h.agency_id END AS agency FROM petition_handovers h"
+        " WHERE h.id IN (SELECT max(id) FROM petition_handovers WHERE case_id IN"
+        "   (SELECT case_id FROM petition_handovers WHERE agency_id = ? AND kind = 'assign')"
+        "  GROUP BY case_id)",
+        (agency_id,),
+    )
+    return {int(r["case_id"]): r["agency"] for r in rows}
+
+
+def _may_list(row: sqlite3.Row, user: User, handed: dict[int, str | None]) -> bool:
     if user.role in AGENCY_ROLES:
-        # The F10 condition (the copy was sent) is in the SQL.
-        return petition_sent_to_agency(row, user) or is_respondent(row, user)
+        # The F10 condition (the copy was sent) is in the SQL; the handover in ``handed``.
+        return petition_sent_to_agency(row, user, handed.get(row["id"])) or is_respondent(
+            row, user
+        )
     return may_open_case(row, user)
 
 
@@ -182,7 +202,8 @@ async def _cases(
     where = f"c.status IN ({','.join('?' for _ in statuses)}) AND " if statuses else ""
     arguments = (*statuses, *scope_params, *params)
     rows = await db.fetch_all(f"{_CASE_COLUMNS} WHERE {where}{condition}{extra}", arguments)
-    rows = [r for r in rows if _may_list(r, user)]
+    handed = await _handed_to(db, user.unit) if user.role in AGENCY_ROLES and user.unit else {}
+    rows = [r for r in rows if _may_list(r, user, handed)]
     if not rows:
         return []
     preferred = AGENCY_RULES if user.role in AGENCY_ROLES else frozenset()

@@ -299,8 +299,15 @@ class RosterMixin(ServiceBase):
             )
         await conn.execute(
             "INSERT INTO case_events(case_id, at, actor_id, actor_role, kind, detail)"
-            " VALUES (?, ?, ?, 'agency', 'received_at_reception', ?)",
-            (case_id, now, actor, json.dumps({"number": number, "booking": booking.number})),
+            " VALUES (?, ?, ?, coalesce((SELECT role FROM users WHERE telegram_id = ?),"
+            " 'agency_liaison'), 'received_at_reception', ?)",
+            (
+                case_id,
+                now,
+                actor,
+                actor,
+                json.dumps({"number": number, "booking": booking.number}),
+            ),
         )
         await open_deadline(conn, case_id, "X2", received_on, clock=self.clock, engine=self.engine)
         return case_id, number

@@ -26,8 +26,9 @@ readers. In short, for a period of local dates [first, last]:
 
 Cases belong to an agency as the intake recorded it: a reconsideration to its respondent
 (``respondent_id``), a petition to the agency it concerns (``body_concerned``) or, taken up on
-an agency's reception day, to that agency (``routed_to``), a mediation to the agency running
-its mediation room. A name typed by the citizen, or none, is "other".
+an agency's reception day, to that agency (``received_by``, as /roster records it; the case
+itself goes to the petition office; older cases were routed to the agency's id), a mediation
+to the agency running its mediation room. A name typed by the citizen, or none, is "other".
 """
 
 from __future__ import annotations
@@ -274,8 +275,8 @@ class StatsService:
             and isinstance(routed_to, str)
             and self.is_agency(routed_to)
         ):
-            # Taken up by the agency itself on its reception day (cases/reception/booking.py):
-            # no "agency concerned" was asked, the case is routed to the agency's id.
+            # Taken up by the agency itself on its reception day, registered before /roster
+            # sent these petitions to the petition office (``received_by`` since).
             return routed_to
         return OTHER_AGENCY
 
@@ -287,7 +288,8 @@ class StatsService:
         # the event loop at every press of the picker).
         for row in await self._db.fetch_all(
             "SELECT procedure, routed_to, coalesce(json_extract(answers, '$.respondent_id'),"
-            " json_extract(answers, '$.body_concerned')) AS agency_ref, count(*) AS n"
+            " json_extract(answers, '$.body_concerned'), json_extract(answers, '$.received_by'))"
+            " AS agency_ref, count(*) AS n"
             " FROM cases GROUP BY 1, 2, 3"
         ):
             key = self._case_agency(row["procedure"], row["agency_ref"], row["routed_to"])
@@ -319,7 +321,8 @@ class StatsService:
         sql = (
             "SELECT id, procedure, status, received_on, routed_to, updated_at,"
             " coalesce(json_extract(answers, '$.respondent_id'),"
-            " json_extract(answers, '$.body_concerned')) AS agency_ref FROM cases"
+            " json_extract(answers, '$.body_concerned'), json_extract(answers, '$.received_by'))"
+            " AS agency_ref FROM cases"
         )
         params: tuple[Any, ...] = ()
         if procedure is not None:

@@ -33,6 +33,10 @@ FAN_OUT_BATCH = 50
 """Events turned into deliveries per unit of work: keeps each unit short for the chat."""
 OVERDUE_BATCH = 500
 KEEP_DELIVERED = timedelta(days=30)
+SENDING_LEASE = timedelta(minutes=5)
+"""A delivery handed to a sender is not due again for this long (longer than a batch takes,
+every request timing out): with several replicas (README, "Running at scale") each pump
+takes different deliveries; one that crashed mid-send leaves them due again afterwards."""
 """Delivered deliveries and their events are kept this long (for /webhooks), then pruned."""
 
 
@@ -235,9 +239,12 @@ class WebhookQueue:
 
     async def due(self, receiver: str, limit: int) -> list[Due]:
         """Deliveries to send now: the oldest pending one of each subject, if its time has
-        come. Read on the reader connection; nothing is held while they are sent."""
+        come, each taken by a compare-and-set on its ``next_at`` (pushed :data:`SENDING_LEASE`
+        ahead), so two pumps (replicas) never send the same one. Found on the reader
+        connection; nothing is held while they are sent."""
+        now = self.clock.now()
         rows = await self.db.fetch_all(
-            "SELECT d.id, d.receiver, d.subject, d.body, d.attempts, e.uid, e.type"
+            "SELECT d.id, d.receiver, d.subject, d.body, d.attempts, d.next_at, e.uid, e.type"
             " FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id"
             " WHERE d.receiver = ? AND d.status = 'pending' AND d.next_at <= ?"
             " AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p"
@@ -245,8 +252,25 @@ class WebhookQueue:
             "   WHERE p.receiver = d.receiver AND p.subject = d.subject"
             "   AND p.status = 'pending' AND p.id < d.id)"
             " ORDER BY d.next_at LIMIT ?",
-            (receiver, to_db(self.clock.now()), limit),
+            (receiver, to_db(now), limit),
         )
+        if not rows:
+            return []
+        lease = to_db(now + SENDING_LEASE)
+
+        def take(conn: sqlite3.Connection) -> set[int]:
+            taken = set()
+            for row in rows:
+                changed = conn.execute(
+                    "UPDATE webhook_deliveries SET next_at = ?"
+                    " WHERE id = ? AND status = 'pending' AND next_at = ?",
+                    (lease, row["id"], row["next_at"]),
+                ).rowcount
+                if changed:
+                    taken.add(int(row["id"]))
+            return taken
+
+        taken = await self.db.run(take)
         return [
             Due(
                 id=row["id"],
@@ -258,6 +282,7 @@ class WebhookQueue:
                 attempts=row["attempts"],
             )
             for row in rows
+            if row["id"] in taken
         ]
 
     async def next_due_at(self, receiver: str) -> datetime | None:
