@@ -139,9 +139,9 @@ class Settings(BaseSettings):
 
     @property
     def replicas(self) -> bool:
-        """Several bot processes may serve this database (webhook mode behind a balancer):
-        nothing a person changes may be remembered per process."""
-        return self.webhook_url is not None
+        """Several bot processes may serve this database (webhook mode behind a balancer, or
+        state shared in Redis): nothing a person changes may be remembered per process."""
+        return self.webhook_url is not None or self.redis_url is not None
 
     @property
     def webhook_path(self) -> str:

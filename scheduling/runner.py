@@ -97,9 +97,7 @@ class SchedulingConfig:
             escalation_hours=settings.escalation_hours,
             processed_updates_keep_hours=getattr(settings, "processed_updates_keep_hours", 48),
             chat_ids=getattr(settings, "chat_ids", (-(2**63), 2**63 - 1)),
-            replicas=bool(
-                getattr(settings, "webhook_url", None) or getattr(settings, "redis_url", None)
-            ),
+            replicas=bool(getattr(settings, "replicas", False)),
         )
 
 
