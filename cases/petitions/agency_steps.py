@@ -11,10 +11,9 @@ from typing import Any
 from cases.org.users import Role, User
 from cases.petitions.reading import HandoverReading
 from cases.petitions.records import (
-    _ALREADY,
-    _NOT_ALLOWED,
     AGENCY_ACCEPTED,
     AGENCY_ROLES,
+    ALREADY,
     APPROVED,
     CONCLUDED,
     EXTENSION_APPROVED,
@@ -25,6 +24,7 @@ from cases.petitions.records import (
     MAX_OPINION_TEXT,
     MAX_REASON,
     NO_EXTENSION_LEFT,
+    NOT_ALLOWED,
     OBJECTED,
     OBJECTION_ENDED,
     OBJECTION_REFUSED,
@@ -38,12 +38,12 @@ from cases.petitions.records import (
     HandoverNotice,
     Outcome,
     Result,
-    _basis,
-    _clean,
-    _due,
-    _objection_key,
-    _set_status,
-    _x3_met,
+    basis_of,
+    clean_typed,
+    due_of,
+    objection_key,
+    set_case_status,
+    x3_met,
 )
 from cases.procedures.access import extension_left, may_approve_extension, staff_case_view
 from cases.procedures.actions import (
@@ -74,9 +74,9 @@ class AgencySteps(HandoverReading):
         """受理 by the agency (XF 23(3), X3 met): the citizen is told by the agency; X4 runs."""
         view = await self.agency_view(case_id, user)
         if view is None:
-            return _NOT_ALLOWED
+            return NOT_ALLOWED
         if view.handover.status != "assigned":
-            return _ALREADY
+            return ALREADY
         await self._close_met(case_id, ("X3",), user)
         today = self.today()
         now = self._now()
@@ -88,9 +88,9 @@ class AgencySteps(HandoverReading):
                 (user.telegram_id, today.isoformat(), view.handover.id),
             )
             if changed.rowcount != 1:
-                return _ALREADY
-            await self._agencies.cancel(conn, _objection_key(view.handover.id))
-            if not await _set_status(
+                return ALREADY
+            await self._agencies.cancel(conn, objection_key(view.handover.id))
+            if not await set_case_status(
                 conn, case_id, CaseStatus.submitted, CaseStatus.accepted, now
             ):
                 raise RuntimeError(f"petition {case_id} left 'submitted' while assigned")
@@ -103,7 +103,7 @@ class AgencySteps(HandoverReading):
                 actor_id=user.telegram_id,
                 engine=self._engine,
             )
-            due, provisional = await _due(conn, x4)
+            due, provisional = await due_of(conn, x4)
             facts = {"accepted_on": today.isoformat(), "conclude_due": due}
             await staff_event(
                 conn,
@@ -121,7 +121,7 @@ class AgencySteps(HandoverReading):
                     **facts,
                     "agency": agency.name,
                     "provisional": provisional,
-                    **_basis("XF", "23", "第三款", "(3)"),
+                    **basis_of("XF", "23", "第三款", "(3)"),
                 },
                 f"notice:{AGENCY_ACCEPTED}:{view.handover.id}",
             )
@@ -134,9 +134,9 @@ class AgencySteps(HandoverReading):
         the closing notice with the 复查 window (X5, XF 35) and its button."""
         view = await self.agency_view(case_id, user)
         if view is None:
-            return _NOT_ALLOWED
+            return NOT_ALLOWED
         if view.handover.status != "accepted":
-            return _ALREADY
+            return ALREADY
         text = (text or "").strip()
         if len(text) > MAX_OPINION_TEXT or len(files) > MAX_REPLY_FILES:
             return Result(Outcome.refused, OPINION_TOO_LONG)
@@ -154,8 +154,10 @@ class AgencySteps(HandoverReading):
                 (user.telegram_id, today.isoformat(), view.handover.id),
             )
             if changed.rowcount != 1:
-                return _ALREADY
-            if not await _set_status(conn, case_id, CaseStatus.accepted, CaseStatus.decided, now):
+                return ALREADY
+            if not await set_case_status(
+                conn, case_id, CaseStatus.accepted, CaseStatus.decided, now
+            ):
                 raise RuntimeError(f"petition {case_id} left 'accepted' while handled")
             await cancel_case_deadlines(
                 conn, case_id, reason="decided", actor_id=user.telegram_id, clock=self._clock
@@ -190,7 +192,7 @@ class AgencySteps(HandoverReading):
                 conn,
                 case_id,
                 Notice.concluded,
-                {**facts, **_basis("XF", "35")},
+                {**facts, **basis_of("XF", "35")},
                 f"notice:concluded:{case_id}",
             )
         return Result(Outcome.done, facts=facts)
@@ -202,10 +204,10 @@ class AgencySteps(HandoverReading):
         accept. Not a closure: the case stays open."""
         view = await self.agency_view(case_id, user)
         if view is None:
-            return _NOT_ALLOWED
+            return NOT_ALLOWED
         if view.handover.status != "assigned":
-            return _ALREADY
-        reason = _clean(reason, MAX_REASON)
+            return ALREADY
+        reason = clean_typed(reason, MAX_REASON)
         if not reason:
             return Result(Outcome.refused, REASON_MISSING)
         if not view.may_object:
@@ -216,8 +218,8 @@ class AgencySteps(HandoverReading):
         agency = self.org.agency(user.unit or "")
         now = self._now()
         async with self._db.transaction() as conn:
-            if await _x3_met(conn, case_id):
-                return _ALREADY  # an "accept" press is under way (it meets X3 first)
+            if await x3_met(conn, case_id):
+                return ALREADY  # an "accept" press is under way (it meets X3 first)
             changed = await conn.execute(
                 "UPDATE petition_handovers SET objection_reason = ?, objected_by = ?,"
                 " objected_at = ? WHERE id = ? AND status = 'assigned'"
@@ -225,8 +227,8 @@ class AgencySteps(HandoverReading):
                 (reason, user.telegram_id, now, view.handover.id),
             )
             if changed.rowcount != 1:
-                return _ALREADY
-            await self._agencies.cancel(conn, _objection_key(view.handover.id))
+                return ALREADY
+            await self._agencies.cancel(conn, objection_key(view.handover.id))
             detail = {"agency_id": agency.id, "agency_name": agency.name, "reason": reason}
             await staff_event(conn, case_id, now, user, OBJECTED, detail)
             for person in clerks:
@@ -238,7 +240,7 @@ class AgencySteps(HandoverReading):
                     {
                         "agency": agency.name,
                         "reason": reason,
-                        **_basis("XF", "23", "第三款", "(3)"),
+                        **basis_of("XF", "23", "第三款", "(3)"),
                     },
                     f"notice:{RETURNED}:{view.handover.id}:{person.chat_id}",
                 )
@@ -252,10 +254,10 @@ class AgencySteps(HandoverReading):
             user.role not in OFFICE_ROLES
             or await staff_case_view(self._db, case_id, user, self._engine) is None
         ):
-            return _NOT_ALLOWED
+            return NOT_ALLOWED
         handover = await self.live(case_id)
         if handover is None or not handover.objection_pending or handover.agency_id is None:
-            return _ALREADY
+            return ALREADY
         agency = self.org.agency(handover.agency_id)
         people = await self._agencies.people(list(AGENCY_ROLES), agency.id)
         now = self._now()
@@ -266,8 +268,8 @@ class AgencySteps(HandoverReading):
                 " AND objection_refused_at IS NULL"
             )
             if agree:
-                if await _x3_met(conn, case_id):
-                    return _ALREADY  # the agency's "accept" is under way (it meets X3 first)
+                if await x3_met(conn, case_id):
+                    return ALREADY  # the agency's "accept" is under way (it meets X3 first)
                 changed = await conn.execute(
                     "UPDATE petition_handovers SET status = 'returned'" + pending,
                     (handover.id,),
@@ -278,13 +280,13 @@ class AgencySteps(HandoverReading):
                     (now, handover.id),
                 )
             if changed.rowcount != 1:
-                return _ALREADY
+                return ALREADY
             detail = {
                 "agency_id": agency.id,
                 "agency_name": agency.name,
                 "reason": handover.objection_reason,
             }
-            params: dict[str, Any] = {**_basis("XF", "23", "第三款", "(3)")}
+            params: dict[str, Any] = {**basis_of("XF", "23", "第三款", "(3)")}
             if agree:
                 # The duty to tell the petitioner (X3) goes back with it: on a petition still
                 # at the office and assigned, X3 is its only running clock (X1 was met).
@@ -320,13 +322,13 @@ class AgencySteps(HandoverReading):
         """XF 34: the agency asks; its head approves (:meth:`decide_extension`)."""
         view = await self.agency_view(case_id, user)
         if view is None:
-            return _NOT_ALLOWED
+            return NOT_ALLOWED
         x4 = view.running("X4")
         if view.handover.status != "accepted" or x4 is None or x4.status != "open":
-            return _ALREADY
+            return ALREADY
         if view.period_ended:
             return Result(Outcome.refused, PERIOD_ENDED, {"conclude_due": x4.due_on.isoformat()})
-        reason = _clean(reason, MAX_REASON)
+        reason = clean_typed(reason, MAX_REASON)
         if not reason:
             return Result(Outcome.refused, REASON_MISSING)
         left = extension_left(x4, self._engine)
@@ -379,13 +381,13 @@ class AgencySteps(HandoverReading):
         citizen the reason (XF 34)."""
         view = await self.page_view(case_id, user)
         if view is None:
-            return _NOT_ALLOWED
+            return NOT_ALLOWED
         pending = view.pending_extension
         x4 = view.running("X4")
         if pending is None or pending.id != request_id or x4 is None:
-            return _ALREADY
+            return ALREADY
         if not may_approve_extension(x4, user, self._engine):
-            return _NOT_ALLOWED
+            return NOT_ALLOWED
         agency_id = view.handover.agency_id or ""
         base = await self._db.fetch_value(
             "SELECT json_extract(detail, '$.base_extension_days') FROM case_events"
@@ -434,7 +436,7 @@ class AgencySteps(HandoverReading):
                     (user.telegram_id, now, request_id, x4.id, int(base or 0)),
                 )
             if changed.rowcount != 1:
-                return _ALREADY
+                return ALREADY
             await staff_event(
                 conn,
                 case_id,
@@ -455,7 +457,7 @@ class AgencySteps(HandoverReading):
                         "days": pending.days,
                         "reason": pending.reason,
                         "provisional": provisional,
-                        **_basis("XF", "34"),
+                        **basis_of("XF", "34"),
                     },
                     f"notice:extended:{x4.id}:{request_id}",
                 )
@@ -483,8 +485,8 @@ class AgencySteps(HandoverReading):
         if user.role in OFFICE_ROLES and await staff_case_view(
             self._db, case_id, user, self._engine
         ):
-            return _ALREADY
-        return _NOT_ALLOWED
+            return ALREADY
+        return NOT_ALLOWED
 
     async def _close_met(
         self, case_id: int, rules: tuple[str, ...], user: User, *, late_ok: bool = False

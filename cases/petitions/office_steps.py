@@ -17,14 +17,14 @@ from cases.org.organisation import Agency, UnknownId
 from cases.org.users import User
 from cases.petitions.reading import HandoverReading
 from cases.petitions.records import (
-    _ALREADY,
-    _NOT_ALLOWED,
     AGENCY_ROLES,
+    ALREADY,
     ASSIGNED,
     BODY_MISSING,
     HANDED_OVER_MEETS,
     MAX_BODY_NAME,
     MAX_REASON,
+    NOT_ALLOWED,
     OBJECTION_REMINDER_AT,
     REASON_MISSING,
     REPORT_NOT_CONFIRMED,
@@ -33,15 +33,15 @@ from cases.petitions.records import (
     HandoverNotice,
     Outcome,
     Person,
+    Raced,
     Result,
-    _basis,
-    _clean,
-    _due,
-    _objection_key,
-    _Raced,
-    _same_body,
-    _set_status,
-    _still,
+    basis_of,
+    case_still,
+    clean_typed,
+    due_of,
+    objection_key,
+    same_body,
+    set_case_status,
 )
 from cases.procedures.actions import (
     staff_event,
@@ -75,13 +75,13 @@ class OfficeSteps(HandoverReading):
         or a report is forwarded, and the case closes here with the agency named."""
         if not await self.office_may_hand_over(case_id, user):
             return await self.already_or_not(case_id, user)
-        reason = _clean(reason, MAX_REASON)
+        reason = clean_typed(reason, MAX_REASON)
         if not reason:
             return Result(Outcome.refused, REASON_MISSING)
         try:
             agency = self.org.agency(agency_id)
         except UnknownId:
-            return _NOT_ALLOWED
+            return NOT_ALLOWED
         case = await self._db.fetch_one("SELECT * FROM cases WHERE id = ?", (case_id,))
         assert case is not None
         answers = json.loads(case["answers"] or "{}")
@@ -102,8 +102,8 @@ class OfficeSteps(HandoverReading):
             return await self._assign_unit(
                 case, user, agency, reason, kind, forwarded, people, today, now, facts
             )
-        except _Raced:
-            return _ALREADY
+        except Raced:
+            return ALREADY
 
     async def _assign_unit(
         self,
@@ -118,15 +118,15 @@ class OfficeSteps(HandoverReading):
         now: str,
         facts: dict[str, Any],
     ) -> Result:
-        """The assignment's one unit of work (rolled back whole by :class:`_Raced`)."""
+        """The assignment's one unit of work (rolled back whole by :class:`Raced`)."""
         case_id = int(case["id"])
         async with self._db.transaction() as conn:
-            if not forwarded and not await _still(conn, case_id, CaseStatus.submitted):
-                raise _Raced  # transferred meanwhile
-            if forwarded and not await _set_status(
+            if not forwarded and not await case_still(conn, case_id, CaseStatus.submitted):
+                raise Raced  # transferred meanwhile
+            if forwarded and not await set_case_status(
                 conn, case_id, CaseStatus.submitted, CaseStatus.closed, now
             ):
-                return _ALREADY
+                return ALREADY
             try:
                 cursor = await conn.execute(
                     "INSERT INTO petition_handovers(case_id, kind, agency_id, reason, status,"
@@ -141,7 +141,7 @@ class OfficeSteps(HandoverReading):
                     ),
                 )
             except sqlite3.IntegrityError:
-                raise _Raced from None  # a double press: one live handover per case
+                raise Raced from None  # a double press: one live handover per case
             handover_id = cursor.lastrowid
             if forwarded:
                 await cancel_case_deadlines(
@@ -157,7 +157,7 @@ class OfficeSteps(HandoverReading):
                     actor_id=user.telegram_id,
                     engine=self._engine,
                 )
-                facts["x3_due"], facts["provisional"] = await _due(conn, x3)
+                facts["x3_due"], facts["provisional"] = await due_of(conn, x3)
             detail = {
                 "agency_id": agency.id,
                 "agency_name": agency.name,
@@ -172,7 +172,7 @@ class OfficeSteps(HandoverReading):
                 "agency": agency.name,
                 "reason": reason,
                 **facts,
-                **_basis("XF", "22"),
+                **basis_of("XF", "22"),
             }
             if forwarded:
                 citizen["transferred_on"] = today.isoformat()
@@ -192,7 +192,7 @@ class OfficeSteps(HandoverReading):
                 "reason": reason,
                 "office": office_contact(self.org, "petition"),
                 **facts,
-                **_basis("XF", "22"),
+                **basis_of("XF", "22"),
             }
             for person in people:
                 await self._agencies.queue(
@@ -227,7 +227,7 @@ class OfficeSteps(HandoverReading):
             "objection_due": objection.due.isoformat(),
             "x3_due": facts.get("x3_due"),
             "provisional": objection.provisional,
-            **_basis("XF", "23", "第三款", "(3)"),
+            **basis_of("XF", "23", "第三款", "(3)"),
         }
         for person in people:
             await self._agencies.queue(
@@ -236,7 +236,7 @@ class OfficeSteps(HandoverReading):
                 person,
                 HandoverNotice.objection_last_day,
                 params,
-                f"{_objection_key(handover_id)}{person.chat_id}",
+                f"{objection_key(handover_id)}{person.chat_id}",
                 due_at=due_at,
             )
 
@@ -245,8 +245,8 @@ class OfficeSteps(HandoverReading):
         citizen is told where it went and the case closes here."""
         if not await self.office_may_hand_over(case_id, user):
             return await self.already_or_not(case_id, user)
-        body = _clean(body_name, MAX_BODY_NAME)
-        reason = _clean(reason, MAX_REASON)
+        body = clean_typed(body_name, MAX_BODY_NAME)
+        reason = clean_typed(reason, MAX_REASON)
         if not body:
             return Result(Outcome.refused, BODY_MISSING)
         if not reason:
@@ -267,10 +267,10 @@ class OfficeSteps(HandoverReading):
                 "SELECT 1 FROM petition_handovers WHERE case_id = ?"
                 " AND status IN ('assigned', 'accepted')",
                 (case_id,),
-            ) or not await _set_status(
+            ) or not await set_case_status(
                 conn, case_id, CaseStatus.submitted, CaseStatus.closed, now
             ):
-                return _ALREADY  # assigned or transferred meanwhile: nothing written yet
+                return ALREADY  # assigned or transferred meanwhile: nothing written yet
             cursor = await conn.execute(
                 "INSERT INTO petition_handovers(case_id, kind, body_name, reason, status,"
                 " assigned_by, assigned_at) VALUES (?, 'transfer', ?, ?, 'transferred', ?, ?)",
@@ -289,7 +289,7 @@ class OfficeSteps(HandoverReading):
                     "body": body,
                     "reason": reason,
                     "transferred_on": today.isoformat(),
-                    **_basis("XF", "22"),
+                    **basis_of("XF", "22"),
                 },
                 f"notice:{TRANSFERRED}:{cursor.lastrowid}",
             )
@@ -310,4 +310,4 @@ class OfficeSteps(HandoverReading):
             with contextlib.suppress(UnknownId):
                 known = self.org.agency(concerned)
                 reported |= {known.name, known.name_en or ""}
-        return any(_same_body(a, b) for a in reported for b in names if a and b)
+        return any(same_body(a, b) for a in reported for b in names if a and b)

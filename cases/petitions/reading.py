@@ -22,7 +22,7 @@ from cases.petitions.records import (
     AgencyPetitionView,
     Handover,
     PendingExtension,
-    _handover,
+    handover_from_row,
 )
 from cases.procedures.access import staff_case_view
 from cases.procedures.actions import (
@@ -73,14 +73,14 @@ class HandoverReading:
             " AND status IN ('assigned', 'accepted')",
             (case_id,),
         )
-        return _handover(row) if row else None
+        return handover_from_row(row) if row else None
 
     async def latest(self, case_id: int) -> Handover | None:
         row = await self._db.fetch_one(
             "SELECT * FROM petition_handovers WHERE case_id = ? ORDER BY id DESC LIMIT 1",
             (case_id,),
         )
-        return _handover(row) if row else None
+        return handover_from_row(row) if row else None
 
     async def agency_view(self, case_id: int, user: User) -> AgencyPetitionView | None:
         """None unless this person is the liaison or head of the agency the petition was

@@ -252,7 +252,7 @@ PERIOD_ENDED = N_(
 EXTENSION_PENDING = N_("An extension request is already waiting for the head's decision.")
 
 
-class _Raced(Exception):
+class Raced(Exception):
     """Another press made the handover first: the unit is rolled back."""
 
 
@@ -270,10 +270,10 @@ class Result:
     facts: dict[str, Any] = field(default_factory=dict)
 
 
-_ALREADY = Result(Outcome.already)
+ALREADY = Result(Outcome.already)
 
 
-_NOT_ALLOWED = Result(Outcome.not_allowed)
+NOT_ALLOWED = Result(Outcome.not_allowed)
 
 
 class Person(Protocol):
@@ -363,12 +363,12 @@ class AgencyPetitionView(BaseModel):
         return next((d for d in self.deadlines if d.rule_id == rule_id), None)
 
 
-def _basis(law: str, article: str, zh_suffix: str = "", en_suffix: str = "") -> dict[str, str]:
+def basis_of(law: str, article: str, zh_suffix: str = "", en_suffix: str = "") -> dict[str, str]:
     zh, en = citation(law, article)
     return {"basis_zh": zh + zh_suffix, "basis_en": en + en_suffix}
 
 
-def _handover(row: sqlite3.Row | Mapping[str, Any]) -> Handover:
+def handover_from_row(row: sqlite3.Row | Mapping[str, Any]) -> Handover:
     return Handover(
         id=row["id"],
         case_id=row["case_id"],
@@ -384,7 +384,7 @@ def _handover(row: sqlite3.Row | Mapping[str, Any]) -> Handover:
     )
 
 
-def _clean(text: str, limit: int) -> str:
+def clean_typed(text: str, limit: int) -> str:
     try:
         return clean_text(text or "", max_len=limit)
     except ValidationError:
@@ -397,7 +397,7 @@ PLACE_SUFFIXES = ("省", "市", "县", "区", "镇", "乡", "村")
 """A name that is only a place ("谷城县") is in every body's name there: not a match."""
 
 
-def _same_body(first: str, second: str) -> bool:
+def same_body(first: str, second: str) -> bool:
     a, b = ("".join(x.split()).casefold() for x in (first, second))
     if not a or not b:
         return False
@@ -407,12 +407,12 @@ def _same_body(first: str, second: str) -> bool:
     )
 
 
-def _objection_key(handover_id: int | None) -> str:
+def objection_key(handover_id: int | None) -> str:
     """The dedup-key prefix of a handover's last-objection-day reminders (one per person)."""
     return f"notice:{HandoverNotice.objection_last_day}:{handover_id}:"
 
 
-async def _set_status(
+async def set_case_status(
     conn: aiosqlite.Connection, case_id: int, old: CaseStatus, new: CaseStatus, now: str
 ) -> bool:
     cursor = await conn.execute(
@@ -423,7 +423,7 @@ async def _set_status(
     return cursor.rowcount == 1
 
 
-async def _x3_met(conn: aiosqlite.Connection, case_id: int) -> bool:
+async def x3_met(conn: aiosqlite.Connection, case_id: int) -> bool:
     """X3 met while the handover is still 'assigned': an acceptance is between its two steps
     (it meets X3, then takes the handover), so an objection or a return yields to it."""
     return bool(
@@ -435,12 +435,12 @@ async def _x3_met(conn: aiosqlite.Connection, case_id: int) -> bool:
     )
 
 
-async def _still(conn: aiosqlite.Connection, case_id: int, status: CaseStatus) -> bool:
+async def case_still(conn: aiosqlite.Connection, case_id: int, status: CaseStatus) -> bool:
     row = await row_in(conn, "SELECT status FROM cases WHERE id = ?", (case_id,))
     return row is not None and row[0] == status
 
 
-async def _due(conn: aiosqlite.Connection, deadline_id: int) -> tuple[str, bool]:
+async def due_of(conn: aiosqlite.Connection, deadline_id: int) -> tuple[str, bool]:
     row = await row_in(
         conn, "SELECT due_on, provisional FROM case_deadlines WHERE id = ?", (deadline_id,)
     )
