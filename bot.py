@@ -1,6 +1,8 @@
 """Start-up only: settings, the store, migrations, Bot + Dispatcher, the scheduler, polling.
 
-Run ``python bot.py`` (see README, Quick start). Tests import :func:`create_dispatcher`.
+Run ``python bot.py`` (see README, Quick start). Tests import :func:`create_dispatcher`. The
+checks before anything starts (settings, data files, the database file, catalogues) are in
+startup.py.
 
 Exit codes (README, "Exit codes"): 0 stopped by SIGTERM/SIGINT; 1 unexpected error (a bug, the
 log line carries the traceback); 2 a setting is missing or invalid, or Telegram rejected
@@ -16,14 +18,12 @@ import asyncio
 import gc
 import json
 import logging
-import os
 import signal
 import sqlite3
 import sys
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -61,32 +61,28 @@ from aiogram.methods import (
 from aiogram.methods.base import Response
 from aiogram.utils.backoff import Backoff, BackoffConfig
 from aiogram.utils.i18n import I18n
-from pydantic import ValidationError
 
 from cases.i18n import LOCALES_DIR
 from cases.intake.service import IntakeService
-from cases.law.calendar import LegalCalendar
 from cases.law.deadline_rules import DeadlineEngine
 from cases.litigation.court_cases import LitigationService
 from cases.mediation.assignment import AssignmentService
 from cases.mediation.profiles import MediatorProfiles
 from cases.mediation.service import Mediation
 from cases.org.invitations import InvitationService
-from cases.org.organisation import Organisation, OrganisationError, load_organisation
+from cases.org.organisation import Organisation, load_organisation
 from cases.org.users import Role, UserRepository
 from cases.petitions.handover import PetitionHandover
 from cases.procedures.actions import CaseActions
-from cases.procedures.deadline_recount import recent_recomputations, recompute_provisional
 from cases.procedures.followup import FollowUpService
 from cases.procedures.privacy import redact
 from cases.reception.booking import BookingService
 from cases.reports.figures import StatsService
 from cases.store.db import Database
 from cases.store.fsm_records import FsmRecords
-from cases.store.migrate import MigrationError, migrate
 from cases.store.processed_updates import ProcessedUpdates
-from cases.store.time import Clock, SystemClock, legal_today
-from cases.webhooks.config import WebhookError, WebhooksFile, load_webhooks
+from cases.store.time import Clock, SystemClock
+from cases.webhooks.config import WebhooksFile, load_webhooks
 from cases.webhooks.inbound import InboundService
 from cases.webhooks.queue import RetryPolicy, WebhookQueue
 from handlers import get_routers, setup_middlewares
@@ -97,7 +93,7 @@ from scheduling.assignment import AssignmentJobs, AssignmentMailer
 from scheduling.booking import BookingJobs, BookingMailer
 from scheduling.handover_notices import AgencyMailer
 from scheduling.inbound import InboundServer
-from scheduling.notices import alert_calendar_gap, notice_sink, notify_recomputed
+from scheduling.notices import notice_sink
 from scheduling.planner import Planner
 from scheduling.policy import POLICIES, set_quiet_hours
 from scheduling.runner import Scheduling
@@ -105,7 +101,25 @@ from scheduling.sender import SendLimiter
 from scheduling.timing import after_quiet_hours
 from scheduling.webhooks import WebhookPump
 from serving import serve_webhook
-from settings import ENV_FILE_VARIABLE, Settings, env_file
+from settings import Settings
+from startup import (
+    EXIT_CRASHED,
+    EXIT_SETTINGS,
+    EXIT_STOPPED,
+    DataFiles,
+    StartupError,
+    check_database_file,
+    database_unusable,
+    deadline_engine,
+    ensure_catalogues,
+    load_data_files,
+    load_settings,
+    prepare_store,
+    reason,
+)
+from startup import (
+    EXIT_DATA as EXIT_DATA,  # re-exported: tests import it from bot
+)
 
 log = logging.getLogger("bot")
 
@@ -131,49 +145,9 @@ def configure_logging(level: str) -> None:
     logging.basicConfig(level=level, handlers=[handler], force=True)
 
 
-EXIT_STOPPED = 0
-EXIT_CRASHED = 1
-EXIT_SETTINGS = 2
-EXIT_MIGRATION = 3
-EXIT_DATA = 4
-
 # Waiting for Telegram at start-up: a county server may boot before its network is up, so keep
 # trying (1 s, growing to one attempt a minute) instead of exiting.
 STARTUP_BACKOFF = BackoffConfig(min_delay=1.0, max_delay=60.0, factor=1.5, jitter=0.1)
-
-
-def load_settings() -> Settings:
-    """Settings, or one clear line and exit code 2 (no traceback for a missing token)."""
-    path = env_file()
-    if os.environ.get(ENV_FILE_VARIABLE, "").strip() and not path.is_file():
-        print(f"error: {ENV_FILE_VARIABLE} names {path}, which is not a file.", file=sys.stderr)
-        raise SystemExit(EXIT_SETTINGS)
-    try:
-        return Settings(_env_file=path)  # type: ignore[call-arg]
-    except ValidationError as exc:
-        errors = exc.errors()
-        fields = sorted({str(err["loc"][0]).upper() for err in errors if err["loc"]})
-        if any(err["type"] == "placeholder_token" for err in errors):
-            print(
-                "error: BOT_TOKEN is still the example value copied from .env.example. Put the "
-                "token from @BotFather in .env (format 123456789:ABC...).",
-                file=sys.stderr,
-            )
-        elif "BOT_TOKEN" in fields:
-            print(
-                "error: BOT_TOKEN is missing or malformed. Copy .env.example to .env and put "
-                "the token from @BotFather there (format 123456789:ABC...).",
-                file=sys.stderr,
-            )
-        else:
-            problems = "; ".join(
-                f"{'.'.join(map(str, err['loc'])).upper()}: {err['msg']}" for err in errors
-            )
-            print(
-                f"error: invalid setting(s) {', '.join(fields)} ({problems}); see .env.example.",
-                file=sys.stderr,
-            )
-        raise SystemExit(EXIT_SETTINGS) from None
 
 
 def build_i18n(settings: Settings) -> I18n:
@@ -350,183 +324,6 @@ def build_bot(settings: Settings) -> Bot:
     )
 
 
-class StartupError(Exception):
-    """A start-up step that cannot succeed until the operator changes something.
-
-    The message is the whole story (what failed, what to do), logged as one line, no traceback.
-    """
-
-    def __init__(self, message: str, exit_code: int = EXIT_DATA) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
-
-
-@dataclass(frozen=True)
-class DataFiles:
-    engine: DeadlineEngine
-    """The deadline engine on the calendar file and the local periods of the settings."""
-    org: Organisation
-    webhooks: WebhooksFile
-
-    @property
-    def calendar(self) -> LegalCalendar:
-        return self.engine.calendar
-
-
-def deadline_engine(settings: Settings) -> DeadlineEngine:
-    """The engine of the settings' calendar file and local periods (tests and benchmarks; the
-    bot builds it in :func:`load_data_files`, where a bad file stops the start)."""
-    return DeadlineEngine(LegalCalendar(settings.calendar_overrides_path), settings.local_periods)
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, ValidationError):
-        return "; ".join(
-            f"{'.'.join(map(str, err['loc'])) or 'file'}: {err['msg']}" for err in exc.errors()
-        )
-    if isinstance(exc, OSError) and exc.strerror:
-        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
-    return str(exc) or type(exc).__name__
-
-
-def ensure_catalogues(locales_dir: Path = LOCALES_DIR) -> bool:
-    """Compile the translation catalogues when one is missing or older than its sources.
-
-    ``python bot.py`` run by a service manager or a container skips the install step that
-    compiles them (scripts/bootstrap.sh); without them every citizen would be answered in
-    English and nothing would say why. True if they were (re)compiled; a failure is a
-    StartupError naming the command to run.
-    """
-    sources = list((locales_dir / "src").glob("*/*.po"))
-    newest = max((path.stat().st_mtime for path in sources), default=0.0)
-    targets = [locales_dir / locale / "LC_MESSAGES" / "messages.mo" for locale in ("zh", "en")]
-    if all(path.is_file() and path.stat().st_mtime >= newest for path in targets):
-        return False
-    try:
-        from scripts.compile_locales import compile_all
-
-        compile_all(locales_dir)
-    except (ImportError, OSError, SystemExit) as exc:
-        raise StartupError(
-            f"the translation catalogues under {locales_dir} could not be compiled "
-            f"({_reason(exc)}); run `.venv/bin/python scripts/compile_locales.py` (or ./run.sh) "
-            "and start again"
-        ) from None
-    return True
-
-
-def load_data_files(settings: Settings) -> DataFiles:
-    """Both data files, checked before anything is opened (nothing to clean up if one is bad)."""
-    try:
-        calendar = LegalCalendar(settings.calendar_overrides_path)
-    except (OSError, ValueError) as exc:  # JSON and pydantic errors are ValueErrors
-        raise StartupError(
-            f"calendar overrides file {settings.calendar_overrides_path} cannot be used "
-            f"({_reason(exc)}); fix it, or leave CALENDAR_OVERRIDES_PATH empty for the bundled "
-            "cases/data/calendar_overrides.json"
-        ) from None
-    try:
-        org = load_organisation(settings.organisation_path)
-    except OrganisationError as exc:
-        # The error lists every problem of the file, one per line.
-        raise StartupError(
-            f"{exc}\nFix the file, or leave ORGANISATION_PATH empty for the bundled "
-            "cases/data/gucheng.json."
-        ) from None
-    except OSError as exc:
-        raise StartupError(
-            f"organisation file {settings.organisation_path} cannot be read ({_reason(exc)}); "
-            "fix ORGANISATION_PATH, or leave it empty for the bundled cases/data/gucheng.json"
-        ) from None
-    try:
-        webhooks = load_webhooks(settings.webhooks_path)
-    except WebhookError as exc:
-        raise StartupError(
-            f'{exc}. Fix the file (README, "Webhooks"), or leave WEBHOOKS_PATH empty for no '
-            "webhooks"
-        ) from None
-    return DataFiles(
-        engine=DeadlineEngine(calendar, settings.local_periods), org=org, webhooks=webhooks
-    )
-
-
-def _database_unusable(path: Path, exc: BaseException) -> StartupError:
-    if getattr(exc, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-        return StartupError(
-            f"database {path} is locked by another process (is another copy of the bot "
-            "running?); stop it and start again"
-        )
-    return StartupError(
-        f"database {path} cannot be used ({_reason(exc)}); DATABASE_PATH must name this bot's "
-        "SQLite file or a new one: restore the file from BACKUP_DIR or move it away"
-    )
-
-
-def check_database_file(path: Path) -> None:
-    """Open an existing file with plain sqlite3 first, before anything is opened or written:
-    a file that is not this bot's database is refused untouched (no -wal/-shm beside it)."""
-    if path.is_dir():
-        raise StartupError(f"DATABASE_PATH {path} is a directory; point it at a file")
-    if not path.exists():
-        return  # created (with its folder) by Database.open
-    try:
-        conn = sqlite3.connect(path)
-        try:
-            conn.execute("PRAGMA schema_version").fetchone()
-        finally:
-            conn.close()
-    except sqlite3.Error as exc:
-        raise _database_unusable(path, exc) from None
-
-
-async def prepare_store(settings: Settings, db: Database, clock: Clock, files: DataFiles) -> None:
-    """Open and migrate the store, then bring it in line with the calendar and the settings."""
-    try:
-        await db.open()
-    except (sqlite3.Error, OSError) as exc:
-        raise _database_unusable(settings.database_path, exc) from None
-    try:
-        applied = await migrate(db, clock=clock)
-    except MigrationError as exc:
-        raise StartupError(
-            f"database migration failed: {exc}; that migration was rolled back "
-            "(the database is as before it), fix it and start again",
-            EXIT_MIGRATION,
-        ) from None
-    if applied:
-        log.info("applied migrations: %s", ", ".join(applied))
-
-    calendar = files.calendar
-    missing = calendar.missing_years(legal_today(clock))
-    if missing:
-        # Domain §1.2: never guess silently. Deadlines in these years are marked provisional
-        # (Monday-Friday only) and staff see them as such until the data is extended.
-        log.warning(
-            "holiday calendar does not cover %s: deadlines there are provisional; add the "
-            "State Council schedule to the calendar overrides file",
-            ", ".join(map(str, missing)),
-        )
-        await alert_calendar_gap(db, missing, clock, admin_ids=settings.admin_ids)
-    changed = await recompute_provisional(db, files.engine, clock)
-    # The citizen and whoever must act are told each new date, once (deduplicated). Re-reading
-    # the last week's moves also covers a crash between the move and the telling.
-    moved = await recent_recomputations(db, clock.now() - timedelta(days=7))
-    if moved:
-        await notify_recomputed(db, moved, clock, admin_ids=settings.admin_ids)
-    defences = await LitigationService(
-        db, clock, files.org, engine=files.engine
-    ).recompute_provisional()
-    if changed or defences:
-        log.info(
-            "recomputed %d provisional deadlines and %d defence dates after a calendar update",
-            len(changed),
-            defences,
-        )
-    users = UserRepository(db, clock)
-    for admin_id in settings.admin_ids:
-        await users.set_role(admin_id, Role.admin)
-
-
 async def connect_telegram(bot: Bot, stop: asyncio.Event) -> bool:
     """getMe and deleteWebhook, retried with backoff while Telegram cannot be reached.
 
@@ -590,7 +387,7 @@ async def run(settings: Settings) -> int:
         try:
             await prepare_store(settings, db, clock, files)
         except sqlite3.Error as exc:
-            raise _database_unusable(settings.database_path, exc) from None
+            raise database_unusable(settings.database_path, exc) from None
         bot = build_bot(settings)
         if not await _until_stopped(bot, asyncio.Event()):
             log.info("stopped while waiting for Telegram")
@@ -717,7 +514,7 @@ async def serve(
                     "or leave it empty, and restart",
                     settings.http_host,
                     settings.http_port,
-                    _reason(exc),
+                    reason(exc),
                 )
         tune_runtime()
         log.info("bot ready")

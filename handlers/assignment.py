@@ -18,11 +18,9 @@ from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from cases.i18n import N_
 from cases.mediation.assignment import (
     MAX_REASON,
     AssignmentService,
@@ -30,16 +28,12 @@ from cases.mediation.assignment import (
     Outcome,
     Result,
 )
-from cases.mediation.common import MediationSettings
 from cases.mediation.profiles import (
-    LOAD_CHOICES,
-    MAX_SHOWN_NAME,
-    MediatorProfile,
     MediatorProfiles,
     ProfileError,
     parse_day,
 )
-from cases.org.organisation import Organisation, UnknownId
+from cases.org.organisation import Organisation
 from cases.org.users import Role, User, UserRepository
 from handlers.assignment_callbacks import (
     LeadAssign,
@@ -50,193 +44,23 @@ from handlers.assignment_callbacks import (
     ProfileAction,
     ProfileOp,
 )
+from handlers.assignment_pages import (
+    AWAY_USAGE,
+    BAD_DATE,
+    CONFLICT_USAGE,
+    DECLINE_LABELS,
+    LEADS_ONLY,
+    UNASSIGNED_SHOWN,
+    DeclineText,
+    item_name,
+    offer_refusal,
+    person_name,
+    profile_reply,
+)
 from handlers.filters import HasRole, NotCommand
 from handlers.keyboards import button, grid
-from handlers.texts import current_locale, t
+from handlers.texts import t
 from settings import Settings
-
-DECLINE_LABELS: dict[DeclineReason, str] = {
-    DeclineReason.busy: N_("Too many cases now"),
-    DeclineReason.absent: N_("I am away"),
-    DeclineReason.conflict: N_("Conflict of interest (回避)"),
-    DeclineReason.other: N_("Another reason (type it)"),
-}
-NOT_YOURS = N_("This offer is not yours.")
-STALE_OFFER = N_("This offer is no longer open: it was answered, ran out or was withdrawn.")
-AWAY_USAGE = N_(
-    "To declare an absence, send the first and last day, e.g. /away 2026-12-20 2026-12-31"
-)
-BAD_DATE = N_("I could not read the dates. Please write them like 2026-12-20 2026-12-31.")
-LEADS_ONLY = N_("Only the lead of a mediation room sees its unassigned cases.")
-CONFLICT_USAGE = N_(
-    "To step aside from a case because of a conflict of interest (回避), send its number and "
-    "the reason, e.g. /conflict TJ-2026-000012 the applicant is my relative"
-)
-
-
-UNASSIGNED_SHOWN = 15
-"""Cases listed at once by /unassigned (one message; the oldest first)."""
-
-
-class DeclineText(StatesGroup):
-    reason = State()
-
-
-# -- rendering ---------------------------------------------------------------------------
-
-
-def _named(org: Organisation, kind: str, item_id: str | None) -> str:
-    if not item_id:
-        return "—"
-    try:
-        return str(getattr(org, kind)(item_id).display_name(current_locale()))
-    except UnknownId:
-        return item_id
-
-
-def _person(user: User | None, profile: MediatorProfile | None = None) -> str:
-    if profile is not None and profile.shown_name:
-        return profile.shown_name
-    if user is not None and user.display_name:
-        return user.display_name
-    return str(user.telegram_id) if user else "—"
-
-
-def _masked_phone(phone: str | None) -> str:
-    if not phone:
-        return _("not given")
-    return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "****"
-
-
-def profile_text(
-    profile: MediatorProfile, org: Organisation, settings: MediationSettings, load: int
-) -> str:
-    room = _named(org, "room", profile.room_id)
-    skills = (
-        "、".join(_named(org, "category", c) for c in profile.skills)
-        if profile.skills
-        else _("every kind of dispute of the room")
-    )
-    max_load = (
-        str(profile.max_load)
-        if profile.max_load
-        else t("{count} (the room's default)", count=settings.default_max_load)
-    )
-    lines = [
-        "<b>"
-        + html.escape(t("Mediator profile: {name}", name=profile.display_name or "—"))
-        + "</b>",
-        t("Mediation room: {room}", room=html.escape(room)),
-        t(
-            "Name shown to applicants: {name}",
-            name=html.escape(profile.shown_name or profile.display_name or "—"),
-        ),
-        t(
-            "Real name (only for conflict-of-interest checks, never shown to applicants): {name}",
-            name=html.escape(profile.real_name or _("not given")),
-        ),
-        t(
-            "Phone (only for conflict-of-interest checks): {phone}",
-            phone=_masked_phone(profile.phone),
-        ),
-        t("Kinds of dispute: {skills}", skills=html.escape(skills)),
-        t("Maximum open cases: {max}; open now: {load}", max=max_load, load=load),
-    ]
-    if profile.leads_room:
-        lines.append(_("Leads the room (调解室负责人)."))
-    if profile.absences:
-        lines.append(_("Absences:"))
-        lines += [
-            f"• {a.starts_on.isoformat()} – {a.ends_on.isoformat()}" for a in profile.absences
-        ]
-    else:
-        lines.append(_("No absences declared."))
-    lines += [
-        "",
-        t(
-            "Change your shown name: /profile name 王调解员 (at most {n} characters); phone: "
-            "/profile phone 13800001234; absences: /away 2026-12-20 2026-12-31. Tap a kind of "
-            "dispute to take or drop it (none chosen: every kind of the room).",
-            n=MAX_SHOWN_NAME,
-        ),
-        _("Real name, checked against the parties: /profile realname 王明"),
-    ]
-    return "\n".join(lines)
-
-
-def profile_keyboard(
-    profile: MediatorProfile, categories: tuple[str, ...], org: Organisation, actor: User
-) -> InlineKeyboardMarkup:
-    m = profile.user_id
-    rows: list[list[InlineKeyboardButton]] = []
-    for index, category in enumerate(categories):
-        mark = "✅ " if category in profile.skills else "▫️ "
-        rows.append(
-            [
-                button(
-                    mark + _named(org, "category", category),
-                    ProfileAction(op=ProfileOp.skill, mediator_id=m, value=index),
-                )
-            ]
-        )
-    loads = [
-        button(
-            ("• " if (profile.max_load or 0) == value else "")
-            + (str(value) if value else _("default")),
-            ProfileAction(op=ProfileOp.load, mediator_id=m, value=value),
-        )
-        for value in (0, *LOAD_CHOICES)
-    ]
-    rows += [loads[:4], loads[4:]]
-    for absence in profile.absences:
-        rows.append(
-            [
-                button(
-                    t(
-                        "🗑 Absence {start} – {end}",
-                        start=absence.starts_on.isoformat(),
-                        end=absence.ends_on.isoformat(),
-                    ),
-                    ProfileAction(op=ProfileOp.unaway, mediator_id=m, value=absence.id),
-                )
-            ]
-        )
-    if actor.role is Role.admin:
-        label = _("Stop leading the room") if profile.leads_room else _("Make room lead")
-        rows.append(
-            [
-                button(
-                    label,
-                    ProfileAction(
-                        op=ProfileOp.lead, mediator_id=m, value=0 if profile.leads_room else 1
-                    ),
-                )
-            ]
-        )
-    return InlineKeyboardMarkup(inline_keyboard=rows)
-
-
-async def _profile_reply(
-    actor: User,
-    profile: MediatorProfile,
-    mediators: MediatorProfiles,
-    assignment: AssignmentService,
-    org: Organisation,
-    settings: MediationSettings,
-) -> tuple[str, InlineKeyboardMarkup]:
-    load = (await assignment.open_load([profile.user_id]))[profile.user_id]
-    categories = mediators.room_categories(profile)
-    return (
-        profile_text(profile, org, settings, load),
-        profile_keyboard(profile, categories, org, actor),
-    )
-
-
-def _refusal(result: Result) -> str:
-    if result.outcome is Outcome.refused:
-        return _(NOT_YOURS)
-    return _(STALE_OFFER)
-
 
 # -- mediator profile ----------------------------------------------------------------------
 
@@ -265,7 +89,7 @@ async def command_profile(
     except ProfileError as exc:
         await message.answer(_(exc.msgid))
         return
-    text, markup = await _profile_reply(user, profile, mediators, assignment, org, config)
+    text, markup = await profile_reply(user, profile, mediators, assignment, org, config)
     await message.answer(text, reply_markup=markup)
 
 
@@ -289,7 +113,7 @@ async def command_away(
     try:
         if not parts:
             profile = await mediators.profile(user, target)
-            text, markup = await _profile_reply(user, profile, mediators, assignment, org, config)
+            text, markup = await profile_reply(user, profile, mediators, assignment, org, config)
             await message.answer(_(AWAY_USAGE) + "\n\n" + text, reply_markup=markup)
             return
         today = assignment.today()
@@ -303,7 +127,7 @@ async def command_away(
     except ProfileError as exc:
         await message.answer(_(exc.msgid))
         return
-    text, markup = await _profile_reply(user, profile, mediators, assignment, org, config)
+    text, markup = await profile_reply(user, profile, mediators, assignment, org, config)
     await message.answer(
         t("Absence recorded: {start} – {end}.", start=first.isoformat(), end=last.isoformat())
         + "\n\n"
@@ -339,7 +163,7 @@ async def on_profile_action(
         await query.answer(_(exc.msgid), show_alert=True)
         return
     await query.answer()
-    text, markup = await _profile_reply(user, profile, mediators, assignment, org, config)
+    text, markup = await profile_reply(user, profile, mediators, assignment, org, config)
     if callback_data.op is ProfileOp.show or not isinstance(query.message, Message):
         if query.message is not None:
             await query.message.answer(text, reply_markup=markup)
@@ -366,8 +190,8 @@ async def command_mediators(
         button(
             t(
                 "{name} · {room} · {load} open{lead}",
-                name=_person(p),
-                room=_named(org, "room", p.unit),
+                name=person_name(p),
+                room=item_name(org, "room", p.unit),
                 load=loads[p.telegram_id],
                 lead=" · " + _("lead") if p.leads_room else "",
             ),
@@ -407,11 +231,11 @@ async def on_offer(
         if result.outcome is Outcome.already:
             await query.answer(_("You have already accepted this case."))
             return
-        await query.answer(_refusal(result), show_alert=True)
+        await query.answer(offer_refusal(result), show_alert=True)
         return
     state = await assignment.pending_offer(offer_id, user)
     if state.outcome is not Outcome.done:
-        await query.answer(_refusal(state), show_alert=True)
+        await query.answer(offer_refusal(state), show_alert=True)
         return
     await query.answer()
     if query.message is not None:
@@ -440,7 +264,7 @@ async def _declined(message: Message, result: Result) -> None:
     elif result.outcome is Outcome.already:
         await message.answer(_("You have already declined this case."))
     else:
-        await message.answer(_refusal(result))
+        await message.answer(offer_refusal(result))
 
 
 async def on_decline(
@@ -453,7 +277,7 @@ async def on_decline(
     if callback_data.reason is DeclineReason.other:
         pending = await assignment.pending_offer(callback_data.offer_id, user)
         if pending.outcome is not Outcome.done:
-            await query.answer(_refusal(pending), show_alert=True)
+            await query.answer(offer_refusal(pending), show_alert=True)
             return
         await state.set_state(DeclineText.reason)
         await state.update_data(offer_id=callback_data.offer_id)
@@ -463,7 +287,7 @@ async def on_decline(
         return
     result = await assignment.decline(callback_data.offer_id, user, callback_data.reason)
     if result.outcome in (Outcome.refused, Outcome.stale):
-        await query.answer(_refusal(result), show_alert=True)
+        await query.answer(offer_refusal(result), show_alert=True)
         return
     await query.answer()
     if isinstance(query.message, Message):
@@ -560,7 +384,7 @@ async def command_unassigned(
             person = await users.get(item.pending_to)
             state = t(
                 "offered to {name}, answer due {when}",
-                name=html.escape(_person(person)),
+                name=html.escape(person_name(person)),
                 when=item.pending_until.astimezone(assignment.tz).strftime("%Y-%m-%d %H:%M"),
             )
         else:
@@ -577,8 +401,8 @@ async def command_unassigned(
                 "• {number} · {category} · {township} · received {received} · {state}; "
                 "declined {declined}, ran out {expired}",
                 number=f"<code>{html.escape(item.number)}</code>",
-                category=html.escape(_named(org, "category", item.category_id)),
-                township=html.escape(_named(org, "township", item.township_id)),
+                category=html.escape(item_name(org, "category", item.category_id)),
+                township=html.escape(item_name(org, "township", item.township_id)),
                 received=item.received_on.isoformat(),
                 state=state,
                 declined=item.declined,
@@ -619,7 +443,7 @@ async def on_lead_assign(
         buttons = []
         for mediator_id in allowed:
             person = await users.get(mediator_id)
-            label = t("{name} · {load} open", name=_person(person), load=loads[mediator_id])
+            label = t("{name} · {load} open", name=person_name(person), load=loads[mediator_id])
             if mediator_id in away:
                 label += " · " + _("away today")
             buttons.append(
@@ -652,7 +476,7 @@ async def on_lead_assign(
             t(
                 "Case {number} assigned to {name}; the mediator and the applicant are told.",
                 number=f"<code>{html.escape(result.number or '')}</code>",
-                name=html.escape(_person(person)),
+                name=html.escape(person_name(person)),
             )
         )
 
