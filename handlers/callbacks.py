@@ -73,6 +73,6 @@ class DocumentList(CallbackData, prefix="docs"):
 
 class OpinionFiles(CallbackData, prefix="pof"):
     """Under a citizen's notice of a petition's handling opinion: send its documents (XF 32;
-    handlers/petition_agency.py, ownership checked there)."""
+    handlers/petition_agency/, ownership checked there)."""
 
     case_id: RowId

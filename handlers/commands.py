@@ -115,7 +115,7 @@ MEDIATOR_COMMANDS: dict[str, list[tuple[str, str]]] = {
         ("mediators", "Your room's mediators (room lead)"),
     ],
 }
-"""Mediators (issue #10): the mediation itself (handlers/mediation.py; parties use /mediate
+"""Mediators (issue #10): the mediation itself (handlers/mediation/; parties use /mediate
 without it in their menu: their notices carry an "open the mediation" button), their profile
 and offers (handlers/assignment.py); the last two are for room leads."""
 

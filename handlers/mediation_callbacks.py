@@ -1,4 +1,4 @@
-"""Callback data of the mediation buttons, defined once: the handlers (handlers/mediation.py)
+"""Callback data of the mediation buttons, defined once: the handlers (handlers/mediation/)
 and the outbox rendering (scheduling/mediation.py) build them from here. Imports nothing of
 the project, so the scheduler may import it (as it does handlers/callbacks.py)."""
 

@@ -368,7 +368,7 @@ PDF button."""
 
 AGENCY_OPENS = frozenset({"F10", "X3", "X4"})
 """Rules whose reminders open the case for agency staff: the respondent's extract (F10), the
-petition assigned to the agency (X3, X4; handlers/petition_agency.py)."""
+petition assigned to the agency (X3, X4; handlers/petition_agency/)."""
 
 
 def render_markup(row: OutboxRow, *, acknowledged: bool = False) -> InlineKeyboardMarkup | None:

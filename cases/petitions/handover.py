@@ -59,7 +59,7 @@ from cases.petitions.records import (
 
 class PetitionHandover(OfficeSteps, AgencySteps):
     """Assign, transfer, accept, conclude and extend a petition between the petition office
-    and the agencies (one service; handlers/petition_agency.py renders it)."""
+    and the agencies (one service; handlers/petition_agency/ renders it)."""
 
 
 __all__ = [
