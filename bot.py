@@ -406,6 +406,13 @@ async def run(settings: Settings) -> int:
         await db.close()
 
 
+CHAT_LOCK_SECONDS = 30
+"""How long a chat's lock in Redis lives: a replica killed while handling one of the chat's
+updates holds the chat at most this long. aiogram's default is 60 s, longer than the 55 s its
+webhook handler waits before answering Telegram, so the update Telegram sent again answered 200
+before it was handled (tests/test_scale.py). No handler takes this long (a PDF: about 1 s)."""
+
+
 @dataclass
 class SharedState:
     """What replicas share besides the database (README, "Running at scale")."""
@@ -433,7 +440,7 @@ def shared_state(settings: Settings, bot_id: int) -> SharedState | None:
     return SharedState(
         redis=storage.redis,
         storage=storage,
-        events_isolation=storage.create_isolation(),
+        events_isolation=storage.create_isolation(lock_kwargs={"timeout": CHAT_LOCK_SECONDS}),
         limiter=SharedRateLimiter(storage.redis, namespace=str(bot_id)),
     )
 

@@ -142,6 +142,7 @@ class Balancer:
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
         self.answered: dict[int, int] = {}  # replica port -> updates it answered with 200
+        self.cut_off: dict[int, int] = {}  # replica port -> requests that got no answer
 
     async def __aenter__(self) -> Balancer:
         app = web.Application()
@@ -174,6 +175,7 @@ class Balancer:
                     self.answered[port] = self.answered.get(port, 0) + 1
                 return web.Response(status=answer.status, body=await answer.read())
         except aiohttp.ClientError:
+            self.cut_off[port] = self.cut_off.get(port, 0) + 1
             return web.Response(status=502)
 
 
@@ -248,11 +250,28 @@ async def test_three_replicas_answer_every_update_once_also_when_one_is_killed(
                 for chat in citizens:
                     api.push_message(chat, "/help")
                 await api.wait_for(lambda: not api.pending_update_ids, timeout=90)
+
+                # A chat the killed replica was handling stays locked in Redis until its lock
+                # expires (bot.CHAT_LOCK_SECONDS); its /help is answered after that.
+                def helped(chat: int) -> int:
+                    return sum("欢迎使用谷城县" not in m["text"] for m in api.sent_messages(chat))
+
+                await api.wait_for(lambda: all(helped(c) >= 1 for c in citizens), timeout=60)
                 for chat in citizens:
                     texts = [m["text"] for m in api.sent_messages(chat)]
-                    assert len(texts) == 2, (chat, texts)
-                    assert "欢迎使用谷城县" in texts[0]
-                    assert "欢迎使用谷城县" not in texts[1]
+                    # Nothing twice; every update after the kill answered. A /start the
+                    # killed replica had committed but not yet answered stays unanswered
+                    # (its effect is kept, the reply is not sent again: README, "Running at
+                    # scale"), so at most one welcome.
+                    assert sum("欢迎使用谷城县" in t for t in texts) <= 1, (chat, texts)
+                    assert helped(chat) == 1, (chat, texts)
+                    assert "欢迎使用谷城县" not in texts[-1]
+                welcomed = sum(
+                    any("欢迎使用谷城县" in m["text"] for m in api.sent_messages(c))
+                    for c in citizens
+                )
+                # Unanswered at most: the updates the killed replica had in flight.
+                assert len(citizens) - welcomed <= balancer.cut_off.get(ports[1], 0), welcomed
                 # Every replica took its share (the killed one before it died).
                 assert set(balancer.answered) == set(ports), balancer.answered
                 assert sum(balancer.answered.values()) == 80
