@@ -16,6 +16,7 @@ from handlers.mediation.pages import (
     RESULT_TEXTS,
     MediationForm,
     alert_refusal,
+    answered_as,
     form_case,
     page_button,
 )
@@ -32,12 +33,8 @@ async def agreed_ask(
     mediation: Mediation,
     user: User | None = None,
 ) -> None:
-    if await mediation.viewer(callback_data.item_id, user, query.from_user.id) is not (
-        Viewer.mediator
-    ):
-        await alert_refusal(query, Result.not_allowed)
+    if not await answered_as(query, callback_data.item_id, mediation, user, Viewer.mediator):
         return
-    await query.answer()
     await state.set_state(MediationForm.terms)
     await state.update_data(case_id=callback_data.item_id)
     if isinstance(query.message, Message):
@@ -85,12 +82,8 @@ async def failed_ask(
     mediation: Mediation,
     user: User | None = None,
 ) -> None:
-    if await mediation.viewer(callback_data.item_id, user, query.from_user.id) is not (
-        Viewer.mediator
-    ):
-        await alert_refusal(query, Result.not_allowed)
+    if not await answered_as(query, callback_data.item_id, mediation, user, Viewer.mediator):
         return
-    await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer(
             _(
@@ -132,12 +125,8 @@ async def followup_choice(
     mediation: Mediation,
     user: User | None = None,
 ) -> None:
-    if await mediation.viewer(callback_data.item_id, user, query.from_user.id) is not (
-        Viewer.mediator
-    ):
-        await alert_refusal(query, Result.not_allowed)
+    if not await answered_as(query, callback_data.item_id, mediation, user, Viewer.mediator):
         return
-    await query.answer()
     await state.set_state(MediationForm.followup_note)
     await state.update_data(
         case_id=callback_data.item_id, kept=callback_data.action is MedAction.kept
@@ -215,12 +204,8 @@ async def extend_ask(
     mediation: Mediation,
     user: User | None = None,
 ) -> None:
-    if await mediation.viewer(callback_data.item_id, user, query.from_user.id) is not (
-        Viewer.mediator
-    ):
-        await alert_refusal(query, Result.not_allowed)
+    if not await answered_as(query, callback_data.item_id, mediation, user, Viewer.mediator):
         return
-    await query.answer()
     await state.set_state(MediationForm.ext_reason)
     await state.update_data(case_id=callback_data.item_id)
     if isinstance(query.message, Message):

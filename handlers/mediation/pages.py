@@ -323,3 +323,15 @@ async def alert_refusal(query: CallbackQuery, result: Result) -> None:
     await query.answer(
         _(RESULT_TEXTS.get(result, RESULT_TEXTS[Result.not_allowed])), show_alert=True
     )
+
+
+async def answered_as(
+    query: CallbackQuery, case_id: int, mediation: Mediation, user: User | None, side: Viewer
+) -> bool:
+    """Answer the press when this person is ``side`` of the case; otherwise say they may not
+    (a forged or stale button) and return False."""
+    if await mediation.viewer(case_id, user, query.from_user.id) is not side:
+        await alert_refusal(query, Result.not_allowed)
+        return False
+    await query.answer()
+    return True

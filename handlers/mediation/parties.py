@@ -28,6 +28,7 @@ from handlers.mediation.pages import (
     LINK_TEXTS,
     MediationForm,
     alert_refusal,
+    answered_as,
     page_button,
     render_page,
     show_page,
@@ -103,12 +104,8 @@ async def refused_ask(
     mediation: Mediation,
     user: User | None = None,
 ) -> None:
-    if await mediation.viewer(callback_data.item_id, user, query.from_user.id) is not (
-        Viewer.mediator
-    ):
-        await alert_refusal(query, Result.not_allowed)
+    if not await answered_as(query, callback_data.item_id, mediation, user, Viewer.mediator):
         return
-    await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer(
             _(
@@ -283,12 +280,8 @@ async def op_refuse_ask(
     mediation: Mediation,
     user: User | None = None,
 ) -> None:
-    if await mediation.viewer(callback_data.item_id, user, query.from_user.id) is not (
-        Viewer.other_party
-    ):
-        await alert_refusal(query, Result.not_allowed)
+    if not await answered_as(query, callback_data.item_id, mediation, user, Viewer.other_party):
         return
-    await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer(
             _("Do you really not agree to mediation? The mediation will end."),
