@@ -115,8 +115,13 @@ async def on_text(message: Message, state: FSMContext) -> None:
     await _progress(message, data["case_id"], text, data.get("files") or [])
 
 
-async def on_file(message: Message, state: FSMContext, bot: Bot) -> None:
-    from handlers.intake.files import download_attachment  # the citizens' evidence rules
+async def collect_reply_file(
+    message: Message, state: FSMContext, bot: Bot
+) -> list[dict[str, object]] | None:
+    """One more file of a written answer (the respondent's reply, FY 48; an agency's handling
+    opinion, XF 32), checked by the citizens' evidence rules and kept in the state once (a file
+    sent twice counts once). None, said to the sender, when it cannot be taken."""
+    from handlers.intake.files import download_attachment
 
     data = await state.get_data()
     files: list[dict[str, object]] = list(data.get("files") or [])
@@ -124,11 +129,11 @@ async def on_file(message: Message, state: FSMContext, bot: Bot) -> None:
         await message.answer(
             "❗ " + t("At most {limit} files can be sent here.", limit=MAX_REPLY_FILES)
         )
-        return
+        return None
     attachment = await download_attachment(message, bot)
     if isinstance(attachment, ValidationError):
         await message.answer("❗ " + attachment.render(current_locale()))
-        return
+        return None
     if all(f.get("file_unique_id") != attachment.file_unique_id for f in files):
         files.append(
             ReplyFile(
@@ -142,6 +147,14 @@ async def on_file(message: Message, state: FSMContext, bot: Bot) -> None:
             ).model_dump()
         )
         await state.update_data(files=files)
+    return files
+
+
+async def on_file(message: Message, state: FSMContext, bot: Bot) -> None:
+    files = await collect_reply_file(message, state, bot)
+    if files is None:
+        return
+    data = await state.get_data()
     await _progress(message, data["case_id"], str(data.get("text") or ""), files)
 
 

@@ -25,7 +25,8 @@ from cases.petitions.handover import (
 from cases.procedures.access import (
     extension_left,
 )
-from cases.procedures.actions import MAX_REPLY_FILES, ReplyFile
+from cases.procedures.actions import ReplyFile
+from handlers.agency_reply import collect_reply_file
 from handlers.keyboards import button, grid
 from handlers.petition_agency.agency_page import (
     show_agency_petition,
@@ -213,32 +214,10 @@ async def opinion_text(message: Message, state: FSMContext) -> None:
 
 
 async def opinion_file(message: Message, state: FSMContext, bot: Bot) -> None:
-    from handlers.intake.files import download_attachment
-
+    files = await collect_reply_file(message, state, bot)
+    if files is None:
+        return
     data = await state.get_data()
-    files: list[dict[str, object]] = list(data.get("files") or [])
-    if len(files) >= MAX_REPLY_FILES:
-        await message.answer(
-            "❗ " + t("At most {limit} files can be sent here.", limit=MAX_REPLY_FILES)
-        )
-        return
-    attachment = await download_attachment(message, bot)
-    if isinstance(attachment, ValidationError):
-        await message.answer("❗ " + attachment.render(current_locale()))
-        return
-    if all(f.get("file_unique_id") != attachment.file_unique_id for f in files):
-        files.append(
-            ReplyFile(
-                kind=attachment.kind,
-                file_id=attachment.file_id,
-                file_unique_id=attachment.file_unique_id,
-                size=attachment.size,
-                sha256=attachment.sha256,
-                file_name=attachment.file_name,
-                mime_type=attachment.mime_type,
-            ).model_dump()
-        )
-        await state.update_data(files=files)
     await _progress(message, int(data["case_id"]), str(data.get("text") or ""), files)
 
 
