@@ -18,6 +18,7 @@ from cases.petitions.handover import (
     MAX_OPINION_TEXT,
     OBJECTION_ENDED,
     PERIOD_ENDED,
+    AgencyPetitionView,
     Outcome,
     PetitionHandover,
     Result,
@@ -171,6 +172,20 @@ def _draft_keyboard(case_id: int) -> InlineKeyboardMarkup:
     )
 
 
+async def _pressed(
+    query: CallbackQuery, case_id: int, user: User, handover: PetitionHandover
+) -> tuple[AgencyPetitionView, Message] | None:
+    """The agency's petition behind a pressed button, the press answered; None (and "not
+    available" said) when this person's agency does not hold it or the message is gone."""
+    view = await handover.agency_view(case_id, user)
+    message = query_message(query)
+    if view is None or message is None:
+        await query.answer(_(NOT_AVAILABLE), show_alert=True)
+        return None
+    await query.answer()
+    return view, message
+
+
 async def on_opinion(
     query: CallbackQuery,
     callback_data: PetitionAgencyAction,
@@ -178,12 +193,10 @@ async def on_opinion(
     user: User,
     handover: PetitionHandover,
 ) -> None:
-    view = await handover.agency_view(callback_data.case_id, user)
-    message = query_message(query)
-    if view is None or message is None:
-        await query.answer(_(NOT_AVAILABLE), show_alert=True)
+    pressed = await _pressed(query, callback_data.case_id, user, handover)
+    if pressed is None:
         return
-    await query.answer()
+    view, message = pressed
     if view.handover.status != "accepted":
         await show_agency_petition(message, view.id, user, handover, _(ALREADY))
         return
@@ -275,12 +288,10 @@ async def on_extend(
     user: User,
     handover: PetitionHandover,
 ) -> None:
-    view = await handover.agency_view(callback_data.case_id, user)
-    message = query_message(query)
-    if view is None or message is None:
-        await query.answer(_(NOT_AVAILABLE), show_alert=True)
+    pressed = await _pressed(query, callback_data.case_id, user, handover)
+    if pressed is None:
         return
-    await query.answer()
+    view, message = pressed
     if view.pending_extension is not None:
         await message.answer("❗ " + _(EXTENSION_PENDING))
         return
@@ -366,12 +377,10 @@ async def on_object(
     user: User,
     handover: PetitionHandover,
 ) -> None:
-    view = await handover.agency_view(callback_data.case_id, user)
-    message = query_message(query)
-    if view is None or message is None:
-        await query.answer(_(NOT_AVAILABLE), show_alert=True)
+    pressed = await _pressed(query, callback_data.case_id, user, handover)
+    if pressed is None:
         return
-    await query.answer()
+    view, message = pressed
     if view.handover.status != "assigned":
         await show_agency_petition(message, view.id, user, handover, _(ALREADY))
         return
