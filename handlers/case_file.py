@@ -25,6 +25,7 @@ from pydantic import Field
 
 from cases.i18n import N_
 from cases.intake.case_file import (
+    KIND_NAMES,
     Audience,
     CaseFile,
     EvidenceItem,
@@ -58,12 +59,6 @@ MESSAGE_LIMIT = 4096
 """Telegram's limit in UTF-16 code units, counted here on the HTML source (never shorter than
 what Telegram counts after parsing, so a part always fits)."""
 FILE_LABEL_CHARS = 24
-
-KIND_NAMES: dict[str, str] = {
-    "photo": N_("photo"),
-    "document": N_("document"),
-    "voice": N_("voice message"),
-}
 
 
 class CaseFileAction(CallbackData, prefix="cf"):

@@ -14,11 +14,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cases.documents.generated import KIND_NAMES, ZH, official_date
+from cases.documents.generated import ZH, official_date
 from cases.documents.model import Block, Document, Fields, Heading, Paragraph, Table
 from cases.documents.templates import DossierTemplate, load_dossier_template
-from cases.i18n import N_, translate
-from cases.intake.case_file import build_case_file
+from cases.i18n import translate
+from cases.intake.case_file import KIND_NAMES, build_case_file
 from cases.intake.citizen_cases import STAFF_EVENT_TEXTS
 from cases.intake.forms import FORMS, PROVISIONAL_NOTE, Procedure
 from cases.law.citations import plain_basis
@@ -26,19 +26,10 @@ from cases.law.deadline_rules import RULES, DeadlineEngine
 from cases.org.organisation import Organisation
 from cases.org.users import User
 from cases.procedures.access import staff_case_view
-from cases.procedures.event_words import ACTOR_NAMES, event_words
+from cases.procedures.event_words import ACTOR_NAMES, PARTY_ROLES, event_words
 from cases.procedures.statuses import staff_status_text
 from cases.store.db import Database
 from cases.store.time import LEGAL_TZ, Clock, from_db
-
-PARTY_ROLES: dict[str, str] = {
-    "applicant": N_("applicant"),
-    "respondent": N_("respondent"),
-    "third_party": N_("third party"),
-    "agent": N_("agent"),
-    "other_party": N_("other party"),
-    "representative": N_("representative"),
-}
 
 
 def _zh(msgid: str) -> str:

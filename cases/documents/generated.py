@@ -19,6 +19,7 @@ from typing import Any
 from cases.documents.model import Block, Document, Fields, Heading, Paragraph, Signature, Table
 from cases.documents.templates import Template, fill, load_template
 from cases.i18n import N_, translate
+from cases.intake.case_file import KIND_NAMES
 from cases.intake.form_engine import Kind, Procedure, display_value
 from cases.intake.forms import FORMS, PROVISIONAL_NOTE
 from cases.intake.validation import mask_id_number, mask_phone
@@ -81,7 +82,6 @@ PROCEDURE_DOCUMENTS: dict[Procedure, tuple[DocumentKind, ...]] = {
 }
 OFFICE_ROLES = frozenset({Role.admin, Role.office_staff})
 TRACK = {True: SIMPLIFIED, False: ORDINARY}
-KIND_NAMES = {"photo": N_("photo"), "document": N_("document"), "voice": N_("voice message")}
 
 
 def official_date(day: date) -> str:

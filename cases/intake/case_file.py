@@ -46,6 +46,13 @@ from cases.procedures.access import (
 from cases.store.db import Database
 from cases.store.time import LEGAL_TZ, from_db
 
+KIND_NAMES: dict[str, str] = {
+    "photo": N_("photo"),
+    "document": N_("document"),
+    "voice": N_("voice message"),
+}
+"""An evidence file without a name, by its Telegram kind (the case file, the PDFs)."""
+
 
 class Audience(StrEnum):
     """Who reads the file, which decides what is in it."""

@@ -63,3 +63,13 @@ ACTOR_NAMES: dict[str, str] = {
     "agency": N_("receiving agency"),
 }
 """Who acted, by ``case_events.actor_role`` (also the audience of an outbox row)."""
+
+PARTY_ROLES: dict[str, str] = {
+    "applicant": N_("applicant"),
+    "respondent": N_("respondent"),
+    "third_party": N_("third party"),
+    "agent": N_("agent"),
+    "other_party": N_("other party"),
+    "representative": N_("representative"),
+}
+"""A case's parties by ``parties.role``, as the staff page and the dossier name them."""

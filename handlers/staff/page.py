@@ -21,6 +21,7 @@ from cases.petitions.handover import PetitionHandover, live_handovers
 from cases.procedures.access import StaffCaseView, open_cases_for
 from cases.procedures.action_steps import ActionResult, Outcome
 from cases.procedures.actions import Action, CaseActions
+from cases.procedures.event_words import ACTOR_NAMES, PARTY_ROLES
 from cases.procedures.history import STAFF
 from cases.procedures.statuses import staff_status_text
 from cases.store.db import Database
@@ -31,14 +32,12 @@ from handlers.petition_agency import handover_status, list_status, open_for_agen
 from handlers.staff.callbacks import Nav, StaffAction, StaffInput, nav
 from handlers.staff.keyboards import copy_sent_keyboard, staff_case_keyboard
 from handlers.staff.texts import (
-    ACTOR_NAMES,
     ALREADY_TEXT,
     COPY_SENT_ASK,
     DONE_TEXTS,
     ERROR_TEXTS,
     FORWARDED_DONE,
     NOT_AVAILABLE,
-    PARTY_ROLES,
 )
 from handlers.texts import current_locale, event_text, t
 

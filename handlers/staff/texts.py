@@ -150,24 +150,5 @@ DONE_TEXTS: dict[Action, str] = {
         "period is closed and its reminders stop."
     ),
 }
-PARTY_ROLES: dict[str, str] = {
-    "applicant": N_("applicant"),
-    "respondent": N_("respondent"),
-    "third_party": N_("third party"),
-    "agent": N_("agent"),
-    "other_party": N_("other party"),
-    "representative": N_("representative"),
-}
-ACTOR_NAMES: dict[str, str] = {
-    # The same msgids as the reminder texts (scheduling.sender), so one translation serves both.
-    "citizen": N_("applicant"),
-    "other_party": N_("other party"),
-    "mediator": N_("mediator"),
-    "office_staff": N_("office staff"),
-    "agency_liaison": N_("agency liaison"),
-    "agency_head": N_("agency head"),
-    "admin": N_("administrator"),
-    "system": N_("system"),
-}
 ALREADY_TEXT = N_("This was already done, or the case has moved on. Here is its current state.")
 NOT_AVAILABLE = N_("This case is not available to you.")
