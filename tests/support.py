@@ -8,9 +8,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -315,3 +317,15 @@ class BotProcess:
         for handle in self._files:
             handle.close()
         self._files = []
+
+
+def migrations_where(target: Path, keep: Callable[[str], bool]) -> Path:
+    """A folder with the migrations whose file names ``keep`` accepts: migrating a database
+    from it leaves the database as an earlier release did, for the upgrade tests."""
+    from cases.store.migrate import MIGRATIONS_DIR
+
+    target.mkdir()
+    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
+        if keep(path.name):
+            shutil.copy(path, target / path.name)
+    return target

@@ -37,7 +37,7 @@ from tests.assignment_support import (
     tick,
 )
 from tests.fakes.telegram import BotClient
-from tests.support import ADMIN_ID, ENGINE
+from tests.support import ADMIN_ID, ENGINE, migrations_where
 
 
 async def test_a_new_case_is_offered_to_one_mediator_who_accepts_and_the_citizen_is_told(
@@ -481,16 +481,11 @@ async def test_migration_0015_upgrades_a_database_with_cases_and_mediators(
 ) -> None:
     """A database from before 0015, with a waiting mediation case and a mediator: after the
     upgrade the case is offered like a new one."""
-    import shutil
 
     from cases.org.users import UserRepository
-    from cases.store.migrate import MIGRATIONS_DIR, migrate
+    from cases.store.migrate import migrate
 
-    before = tmp_path / "before"
-    before.mkdir()
-    for path in MIGRATIONS_DIR.glob("*.sql"):
-        if "mediation_assignment" not in path.name:
-            shutil.copy(path, before / path.name)
+    before = migrations_where(tmp_path / "before", lambda name: "mediation_assignment" not in name)
     db = Database(tmp_path / "old.sqlite3")
     await db.open()
     try:

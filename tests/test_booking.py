@@ -20,7 +20,7 @@ from scheduling.booking import BookingJobs, BookingMailer
 from scheduling.outbox import OutboxRow
 from scheduling.sender import render_markup, render_text
 from tests.fakes.telegram import BotClient
-from tests.support import ADMIN_ID, compute
+from tests.support import ADMIN_ID, compute, migrations_where
 
 PSB = "county_psb"  # reception day: Monday 09:00–11:30 (organisation file example)
 LIAISON = 7101
@@ -696,14 +696,10 @@ async def test_migration_0010_keeps_every_person_and_accepts_the_community_worke
 ) -> None:
     import sqlite3
 
-    from cases.store.migrate import MIGRATIONS_DIR, migrate
+    from cases.store.migrate import migrate
     from tests.scheduling_helpers import add_case, add_user
 
-    before = tmp_path / "before"
-    before.mkdir()
-    for sql in sorted(MIGRATIONS_DIR.glob("*.sql")):
-        if sql.name < "0010":
-            (before / sql.name).write_text(sql.read_text(encoding="utf-8"), encoding="utf-8")
+    before = migrations_where(tmp_path / "before", lambda name: name < "0010")
     async with Database(tmp_path / "m.sqlite3") as database:
         await migrate(database, before)
         await add_user(database, 1001)
@@ -976,14 +972,10 @@ async def test_migration_0013_keeps_every_case_and_gives_proxy_petitions_back_to
 ) -> None:
     import sqlite3
 
-    from cases.store.migrate import MIGRATIONS_DIR, migrate
+    from cases.store.migrate import migrate
     from tests.scheduling_helpers import add_case, add_user
 
-    before = tmp_path / "before"
-    before.mkdir()
-    for sql in sorted(MIGRATIONS_DIR.glob("*.sql")):
-        if sql.name < "0013":
-            (before / sql.name).write_text(sql.read_text(encoding="utf-8"), encoding="utf-8")
+    before = migrations_where(tmp_path / "before", lambda name: name < "0013")
     async with Database(tmp_path / "m.sqlite3") as database:
         await migrate(database, before)
         await add_user(database, 1001)
@@ -1440,14 +1432,10 @@ async def test_migration_0013_left_the_workers_pending_notices_of_the_citizens_p
     """Found in review: migration 0013 gave proxy petitions back to the citizen but left the
     messages about them already queued for the worker's chat (a notice deferred by the quiet
     hours), which were then sent to the worker after the upgrade."""
-    from cases.store.migrate import MIGRATIONS_DIR, migrate
+    from cases.store.migrate import migrate
     from tests.scheduling_helpers import add_case, add_user
 
-    before = tmp_path / "before"
-    before.mkdir()
-    for sql in sorted(MIGRATIONS_DIR.glob("*.sql")):
-        if sql.name < "0013":
-            (before / sql.name).write_text(sql.read_text(encoding="utf-8"), encoding="utf-8")
+    before = migrations_where(tmp_path / "before", lambda name: name < "0013")
     async with Database(tmp_path / "m.sqlite3") as database:
         await migrate(database, before)
         await add_user(database, 1001)

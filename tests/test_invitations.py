@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,11 +10,11 @@ from aiogram.methods import SetMyCommands
 
 from cases.org.invitations import token_hash
 from cases.store.db import Database
-from cases.store.migrate import MIGRATIONS_DIR, migrate
+from cases.store.migrate import migrate
 from cases.store.time import FakeClock
 from handlers.invitations import InviteKind, InviteStep, MemberOp, StaffManage
 from tests.invitation_support import admin, invite, newcomer
-from tests.support import ADMIN_ID, PacedClient, fill_mediation
+from tests.support import ADMIN_ID, PacedClient, fill_mediation, migrations_where
 
 ROOM = "城关镇行政调解室"
 
@@ -200,11 +199,7 @@ async def test_removing_a_mediator_returns_their_open_cases_to_the_room(
 async def test_the_invitations_migration_upgrades_a_database_with_data(
     tmp_path: Path, clock: FakeClock
 ) -> None:
-    earlier = tmp_path / "earlier"
-    earlier.mkdir()
-    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
-        if path.name < "0014":
-            shutil.copy(path, earlier / path.name)
+    earlier = migrations_where(tmp_path / "earlier", lambda name: name < "0014")
     database = Database(tmp_path / "old.sqlite3")
     await database.open()
     try:

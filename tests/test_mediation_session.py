@@ -6,7 +6,6 @@ forged buttons refused. Through the production routers, on a real SQLite file.""
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -18,7 +17,7 @@ from cases.mediation.parties import token_hash
 from cases.org.users import Role
 from cases.procedures.case_clocks import extend_deadline
 from cases.store.db import Database
-from cases.store.migrate import MIGRATIONS_DIR, migrate
+from cases.store.migrate import migrate
 from cases.store.time import LEGAL_TZ, FakeClock, from_db
 from handlers.mediation_callbacks import MedAction, MediationButton
 from scheduling.outbox import Outbox as Dispatching
@@ -26,7 +25,14 @@ from scheduling.outbox import OutboxRow
 from scheduling.sender import render_markup, render_text
 from tests.fakes.telegram import BotClient
 from tests.scheduling_helpers import FakeTransport
-from tests.support import ENGINE, VALID_ID, PacedClient, fill_mediation, staff_client
+from tests.support import (
+    ENGINE,
+    VALID_ID,
+    PacedClient,
+    fill_mediation,
+    migrations_where,
+    staff_client,
+)
 
 MEDIATOR = 5001
 COLLEAGUE = 5002  # another mediator of the same room, not its lead
@@ -565,11 +571,9 @@ async def test_forged_mediation_buttons_are_refused_across_roles_and_rooms(
 async def test_migration_0016_upgrades_a_database_that_already_has_mediation_cases(
     tmp_path: Path, clock: FakeClock
 ) -> None:
-    earlier = tmp_path / "earlier"
-    earlier.mkdir()
-    for sql in sorted(MIGRATIONS_DIR.glob("*.sql")):
-        if "mediation" not in sql.name or sql.name.startswith("0012"):
-            shutil.copy(sql, earlier / sql.name)
+    earlier = migrations_where(
+        tmp_path / "earlier", lambda name: "mediation" not in name or name.startswith("0012")
+    )
     database = Database(tmp_path / "old.sqlite3")
     await database.open()
     try:

@@ -24,7 +24,7 @@ from cases.org.users import Role
 from cases.petitions.handover import Outcome, PetitionHandover
 from cases.procedures.case_clocks import mark_met
 from cases.store.db import Database
-from cases.store.migrate import MIGRATIONS_DIR, migrate
+from cases.store.migrate import migrate
 from cases.store.time import FakeClock
 from handlers.callbacks import CaseAction, OpinionFiles
 from handlers.petition_agency import (
@@ -44,6 +44,7 @@ from tests.support import (
     PacedClient,
     compute,
     file_petition,
+    migrations_where,
     staff_client,
 )
 
@@ -504,11 +505,7 @@ async def test_forged_buttons_across_agencies_and_roles_are_refused(
 async def test_migration_0017_upgrades_a_database_with_petitions(tmp_path: Path) -> None:
     from tests.scheduling_helpers import add_case, add_user
 
-    before = tmp_path / "before"
-    before.mkdir()
-    for sql in sorted(MIGRATIONS_DIR.glob("*.sql")):
-        if sql.name < "0017":
-            (before / sql.name).write_text(sql.read_text(encoding="utf-8"), encoding="utf-8")
+    before = migrations_where(tmp_path / "before", lambda name: name < "0017")
     async with Database(tmp_path / "m.sqlite3") as database:
         await migrate(database, before)
         await add_user(database, CITIZEN)

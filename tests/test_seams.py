@@ -28,6 +28,7 @@ from tests.support import (
     PacedClient,
     file_petition,
     file_reconsideration,
+    migrations_where,
     staff_client,
 )
 
@@ -295,11 +296,7 @@ async def test_migration_0020_upgrades_a_database_with_handed_over_petitions(
     """The trigger is added to a database with petitions and handover history: nothing is
     replayed, the next handover event is captured."""
     mine = MIGRATIONS_DIR / "0020_petition_handover_events.sql"
-    before = tmp_path / "before"
-    before.mkdir()
-    for path in MIGRATIONS_DIR.glob("*.sql"):
-        if path.name < mine.name:
-            (before / path.name).write_text(path.read_text("utf-8"), "utf-8")
+    before = migrations_where(tmp_path / "before", lambda name: name < mine.name)
     db = Database(tmp_path / "old.sqlite3")
     await db.open()
     try:

@@ -8,6 +8,7 @@ import pytest
 
 from cases.store.db import Database
 from cases.store.migrate import MigrationError, migrate
+from tests.support import migrations_where
 
 
 async def test_pragmas_make_commits_durable_and_keys_enforced(db: Database) -> None:
@@ -185,14 +186,9 @@ async def test_applications_deemed_abandoned_before_0007_get_their_own_status(
 ) -> None:
     """Regression: an application deemed abandoned (FY 31(2)) showed "已撤回" to the citizen, as
     if they had withdrawn it themselves. Migration 0007 moves the existing ones."""
-    from cases.store.migrate import MIGRATIONS_DIR
     from tests.scheduling_helpers import add_case, add_user
 
-    before = tmp_path / "before"
-    before.mkdir()
-    for sql in sorted(MIGRATIONS_DIR.glob("*.sql")):
-        if sql.name < "0007":
-            (before / sql.name).write_text(sql.read_text(encoding="utf-8"), encoding="utf-8")
+    before = migrations_where(tmp_path / "before", lambda name: name < "0007")
     async with Database(tmp_path / "m.sqlite3") as database:
         await migrate(database, before)
         for citizen in (1001, 1002):

@@ -30,7 +30,7 @@ from scheduling.planner import Planner
 from scheduling.webhooks import WebhookPump
 from settings import Settings
 from tests.fakes.telegram import BotClient
-from tests.support import ADMIN_ID, ENGINE, VALID_ID, fill_mediation
+from tests.support import ADMIN_ID, ENGINE, VALID_ID, fill_mediation, migrations_where
 from tests.webhooks_support import (
     COURT_SECRET,
     PROVINCE_SECRET,
@@ -448,11 +448,7 @@ async def test_the_migration_upgrades_a_database_with_cases(
     tmp_path: Path, clock: FakeClock
 ) -> None:
     mine = next(p for p in MIGRATIONS_DIR.glob("*_webhooks.sql"))
-    before = tmp_path / "before"
-    before.mkdir()
-    for path in MIGRATIONS_DIR.glob("*.sql"):
-        if path.name < mine.name:
-            (before / path.name).write_text(path.read_text("utf-8"), "utf-8")
+    before = migrations_where(tmp_path / "before", lambda name: name < mine.name)
     db = Database(tmp_path / "old.sqlite3")
     await db.open()
     try:
