@@ -19,7 +19,6 @@ import gc
 import json
 import logging
 import signal
-import sqlite3
 import sys
 from contextlib import suppress
 from dataclasses import dataclass
@@ -78,7 +77,7 @@ from cases.procedures.followup import FollowUpService
 from cases.procedures.privacy import redact
 from cases.reception.booking import BookingService
 from cases.reports.figures import StatsService
-from cases.store.db import Database
+from cases.store.db import DATABASE_ERRORS, Database, open_database
 from cases.store.fsm_records import FsmRecords
 from cases.store.processed_updates import ProcessedUpdates
 from cases.store.time import Clock, SystemClock
@@ -109,6 +108,7 @@ from startup import (
     DataFiles,
     StartupError,
     check_database_file,
+    database_named,
     database_unusable,
     deadline_engine,
     ensure_catalogues,
@@ -377,17 +377,18 @@ async def run(settings: Settings) -> int:
         if ensure_catalogues():
             log.info("compiled the translation catalogues (the install step had not run)")
         files = load_data_files(settings)
-        check_database_file(settings.database_path)
+        if settings.database_dsn is None:
+            check_database_file(settings.database_path)
     except StartupError as exc:
         log.error("not starting: %s", exc)
         return exc.exit_code
-    db = Database(settings.database_path)
+    db = open_database(settings.database_dsn, settings.database_path)
     bot: Bot | None = None
     try:
         try:
             await prepare_store(settings, db, clock, files)
-        except sqlite3.Error as exc:
-            raise database_unusable(settings.database_path, exc) from None
+        except DATABASE_ERRORS as exc:
+            raise database_unusable(database_named(settings, db), exc) from None
         bot = build_bot(settings)
         if not await _until_stopped(bot, asyncio.Event()):
             log.info("stopped while waiting for Telegram")

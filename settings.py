@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     request without it is refused with 401."""
     webhook_listen: str = "127.0.0.1:8088"
     """host:port the webhook server listens on (behind the load balancer); also /healthz."""
+    database_url: SecretStr | None = None
+    """postgresql://user:password@host:port/database: PostgreSQL instead of the SQLite file at
+    DATABASE_PATH (README, "Running at scale"). A secret: it may hold a password."""
     redis_url: str | None = None
     """redis://…: conversation state and per-chat update isolation shared by the replicas, and
     one send-rate budget for all of them (Telegram's ~30 messages/s is per bot)."""
@@ -114,6 +117,20 @@ class Settings(BaseSettings):
         if value is not None and not _SECRET.fullmatch(value.get_secret_value()):
             raise ValueError("WEBHOOK_SECRET must be 1-256 characters of A-Z a-z 0-9 _ -")
         return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        scheme = urlsplit(value.get_secret_value().strip()).scheme
+        if scheme not in ("postgresql", "postgres"):
+            raise ValueError("DATABASE_URL must be a postgresql:// address (or empty: SQLite)")
+        return SecretStr(value.get_secret_value().strip())
+
+    @property
+    def database_dsn(self) -> str | None:
+        return None if self.database_url is None else self.database_url.get_secret_value()
 
     @field_validator("webhook_listen")
     @classmethod

@@ -23,7 +23,7 @@ from cases.litigation.court_cases import LitigationService
 from cases.org.organisation import Organisation, OrganisationError, load_organisation
 from cases.org.users import Role, UserRepository
 from cases.procedures.deadline_recount import recent_recomputations, recompute_provisional
-from cases.store.db import Database
+from cases.store.db import DATABASE_ERRORS, Database
 from cases.store.migrate import MigrationError, migrate
 from cases.store.time import Clock, legal_today
 from cases.webhooks.config import WebhookError, WebhooksFile, load_webhooks
@@ -173,7 +173,13 @@ def load_data_files(settings: Settings) -> DataFiles:
     )
 
 
-def database_unusable(path: Path, exc: BaseException) -> StartupError:
+def database_unusable(path: Path | str, exc: BaseException) -> StartupError:
+    """``path``: the SQLite file, or the PostgreSQL address without its password."""
+    if not isinstance(path, Path):
+        return StartupError(
+            f"database {path} cannot be used ({reason(exc)}); is the PostgreSQL server running "
+            "and does DATABASE_URL name a database this user may create tables in?"
+        )
     if getattr(exc, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
         return StartupError(
             f"database {path} is locked by another process (is another copy of the bot "
@@ -183,6 +189,11 @@ def database_unusable(path: Path, exc: BaseException) -> StartupError:
         f"database {path} cannot be used ({reason(exc)}); DATABASE_PATH must name this bot's "
         "SQLite file or a new one: restore the file from BACKUP_DIR or move it away"
     )
+
+
+def database_named(settings: Settings, db: Database) -> Path | str:
+    """How start-up messages name the store: the file, or the address without a password."""
+    return settings.database_path if db.dialect == "sqlite" else db.location
 
 
 def check_database_file(path: Path) -> None:
@@ -206,8 +217,8 @@ async def prepare_store(settings: Settings, db: Database, clock: Clock, files: D
     """Open and migrate the store, then bring it in line with the calendar and the settings."""
     try:
         await db.open()
-    except (sqlite3.Error, OSError) as exc:
-        raise database_unusable(settings.database_path, exc) from None
+    except (*DATABASE_ERRORS, OSError) as exc:
+        raise database_unusable(database_named(settings, db), exc) from None
     try:
         applied = await migrate(db, clock=clock)
     except MigrationError as exc:

@@ -35,6 +35,7 @@ from cases.org.organisation import load_organisation  # noqa: E402
 from cases.org.users import Role, UserRepository  # noqa: E402
 from cases.store.db import Database  # noqa: E402
 from cases.store.migrate import migrate  # noqa: E402
+from cases.store.sqlite import SqliteDatabase  # noqa: E402
 from cases.store.time import FakeClock  # noqa: E402
 from scheduling.assignment import AssignmentMailer  # noqa: E402
 
@@ -114,7 +115,7 @@ async def run(cases: int) -> None:
     rng = random.Random(10)
     clock = FakeClock(datetime(2026, 11, 25, 1, 0, tzinfo=UTC))  # Wednesday 09:00 in Gucheng
     with tempfile.TemporaryDirectory() as folder:
-        db = Database(Path(folder) / "assign.sqlite3")
+        db = SqliteDatabase(Path(folder) / "assign.sqlite3")
         await db.open()
         await migrate(db, clock=clock)
         world = await setup(db, clock, cases, rng)

@@ -34,8 +34,8 @@ from aiogram.types import Update  # noqa: E402
 
 from bot import create_dispatcher, tune_runtime  # noqa: E402
 from cases.reception.booking import BookingService  # noqa: E402
-from cases.store.db import Database  # noqa: E402
 from cases.store.migrate import migrate  # noqa: E402
+from cases.store.sqlite import SqliteDatabase  # noqa: E402
 from cases.store.time import FakeClock  # noqa: E402
 from handlers.booking import BookingForm, BookingPick  # noqa: E402
 from handlers.replies import RetryRateLimitedReplies  # noqa: E402
@@ -73,7 +73,7 @@ async def scenario(n: int) -> dict[str, float]:
     bot.session.middleware(RetryRateLimitedReplies())
     with tempfile.TemporaryDirectory() as tmp:
         clock = FakeClock(datetime(2026, 11, 25, 1, 0, tzinfo=UTC))
-        db = Database(Path(tmp) / "bench.sqlite3")
+        db = SqliteDatabase(Path(tmp) / "bench.sqlite3")
         await db.open()
         await migrate(db, clock=clock)
         settings = Settings(

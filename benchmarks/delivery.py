@@ -29,6 +29,7 @@ from aiogram.client.telegram import TelegramAPIServer  # noqa: E402
 
 from cases.store.db import Database  # noqa: E402
 from cases.store.migrate import migrate  # noqa: E402
+from cases.store.sqlite import SqliteDatabase  # noqa: E402
 from cases.store.time import SystemClock, to_db  # noqa: E402
 from scheduling.outbox import Outbox  # noqa: E402
 from scheduling.sender import RateLimiter, TelegramSender  # noqa: E402
@@ -80,7 +81,7 @@ async def run(count: int, server_rate: float, sender_rate: float) -> dict[str, f
     bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(base)))
     sender = TelegramSender(bot, RateLimiter(per_second=sender_rate))
     with tempfile.TemporaryDirectory() as tmp:
-        db = Database(Path(tmp) / "delivery.sqlite3")
+        db = SqliteDatabase(Path(tmp) / "delivery.sqlite3")
         await db.open()
         try:
             await migrate(db)

@@ -33,8 +33,8 @@ from bot import create_dispatcher, tune_runtime  # noqa: E402
 from cases.intake.form_engine import Procedure  # noqa: E402
 from cases.intake.service import IntakeService  # noqa: E402
 from cases.org.users import UserRepository  # noqa: E402
-from cases.store.db import Database  # noqa: E402
 from cases.store.migrate import migrate  # noqa: E402
+from cases.store.sqlite import SqliteDatabase  # noqa: E402
 from cases.store.time import FakeClock  # noqa: E402
 from handlers.replies import RetryRateLimitedReplies  # noqa: E402
 from scripts.compile_locales import compile_all  # noqa: E402
@@ -92,7 +92,7 @@ async def scenarios(n: int, *, concurrent: bool) -> tuple[float, float, float]:
     bot.session.middleware(RetryRateLimitedReplies())  # as bot.poll() sets up the handlers' Bot
     with tempfile.TemporaryDirectory() as tmp:
         clock = FakeClock(datetime(2026, 11, 25, 1, 0, tzinfo=UTC))
-        db = Database(Path(tmp) / "bench.sqlite3")
+        db = SqliteDatabase(Path(tmp) / "bench.sqlite3")
         await db.open()
         await migrate(db, clock=clock)
         settings = Settings(

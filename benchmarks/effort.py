@@ -35,6 +35,7 @@ from aiogram.client.default import DefaultBotProperties  # noqa: E402
 from aiogram.enums import ParseMode  # noqa: E402
 
 from cases.store.db import Database  # noqa: E402
+from cases.store.sqlite import SqliteDatabase  # noqa: E402
 
 VALID_ID = "420625198503120018"
 
@@ -205,7 +206,7 @@ async def main() -> None:
     )
     with tempfile.TemporaryDirectory() as tmp:
         clock = FakeClock(datetime(2026, 11, 25, 1, 0, tzinfo=UTC))
-        db = Database(Path(tmp) / "effort.sqlite3")
+        db = SqliteDatabase(Path(tmp) / "effort.sqlite3")
         await db.open()
         await migrate(db, clock=clock)
         settings = Settings(

@@ -25,8 +25,8 @@ from aiogram.client.default import DefaultBotProperties  # noqa: E402
 from aiogram.enums import ParseMode  # noqa: E402
 
 from bot import create_dispatcher, tune_runtime  # noqa: E402
-from cases.store.db import Database  # noqa: E402
 from cases.store.migrate import migrate  # noqa: E402
+from cases.store.sqlite import SqliteDatabase  # noqa: E402
 from cases.store.time import FakeClock  # noqa: E402
 from scripts.compile_locales import compile_all  # noqa: E402
 from settings import Settings  # noqa: E402
@@ -75,7 +75,7 @@ async def main(applications: int, concurrency: int) -> None:
     )
     with tempfile.TemporaryDirectory() as tmp:
         clock = FakeClock(datetime(2026, 11, 25, 1, 0, tzinfo=UTC))
-        db = Database(Path(tmp) / "bench.sqlite3")
+        db = SqliteDatabase(Path(tmp) / "bench.sqlite3")
         await db.open()
         await migrate(db, clock=clock)
         settings = Settings(

@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from cases.law.calendar import LegalCalendar  # noqa: E402
-from cases.store.db import Database  # noqa: E402
 from cases.store.migrate import migrate  # noqa: E402
+from cases.store.sqlite import SqliteDatabase  # noqa: E402
 from cases.store.time import FakeClock, to_db  # noqa: E402
 from scheduling.outbox import Outbox, OutboxRow  # noqa: E402
 from scheduling.planner import Planner  # noqa: E402
@@ -50,7 +50,7 @@ class NullTransport:
 
 async def build(path: Path, cases: int, target_reminders: int) -> dict[str, float]:
     clock = FakeClock(NOW)
-    db = Database(path)
+    db = SqliteDatabase(path)
     await db.open()
     await migrate(db, clock=clock)
     stamp = to_db(NOW)
@@ -141,7 +141,7 @@ async def build(path: Path, cases: int, target_reminders: int) -> dict[str, floa
 async def start_up(path: Path) -> dict[str, float]:
     t0 = time.perf_counter()
     clock = FakeClock(NOW)
-    db = Database(path)
+    db = SqliteDatabase(path)
     await db.open()
     await migrate(db, clock=clock)
     t_open = time.perf_counter()

@@ -36,6 +36,7 @@ from cases.reports.figures import StatsService  # noqa: E402
 from cases.reports.periods import Period  # noqa: E402
 from cases.store.db import Database  # noqa: E402
 from cases.store.migrate import migrate  # noqa: E402
+from cases.store.sqlite import SqliteDatabase  # noqa: E402
 from cases.store.time import FakeClock  # noqa: E402
 from scripts.compile_locales import compile_all  # noqa: E402
 from settings import Settings  # noqa: E402
@@ -161,7 +162,7 @@ def median_ms(action: Callable[[], Any], runs: int = 5) -> float:
 async def run(n: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         clock = FakeClock(datetime(2026, 12, 1, 1, tzinfo=UTC))
-        db = Database(Path(folder) / "bench.sqlite3")
+        db = SqliteDatabase(Path(folder) / "bench.sqlite3")
         await db.open()
         try:
             await migrate(db, clock=clock)

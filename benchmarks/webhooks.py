@@ -151,8 +151,8 @@ async def one_run(
     from aiogram.enums import ParseMode
 
     from bot import create_dispatcher, tune_runtime
-    from cases.store.db import Database
     from cases.store.migrate import migrate
+    from cases.store.sqlite import SqliteDatabase
     from cases.store.time import SystemClock
     from cases.webhooks.config import WebhooksFile
     from handlers.replies import RetryRateLimitedReplies
@@ -165,7 +165,7 @@ async def one_run(
     )
     bot.session.middleware(RetryRateLimitedReplies())
     clock = SystemClock()
-    db = Database(tmp / f"bench-{'on' if webhooks else 'off'}.sqlite3")
+    db = SqliteDatabase(tmp / f"bench-{'on' if webhooks else 'off'}.sqlite3")
     await db.open()
     await migrate(db, clock=clock)
     file = WebhooksFile.model_validate(

@@ -29,6 +29,7 @@ from cases.procedures.access import open_cases_for  # noqa: E402
 from cases.procedures.worklist import find_work, work_page  # noqa: E402
 from cases.store.db import Database  # noqa: E402
 from cases.store.migrate import migrate  # noqa: E402
+from cases.store.sqlite import SqliteDatabase  # noqa: E402
 from cases.store.time import FakeClock, to_db  # noqa: E402
 
 TODAY = date(2026, 11, 25)
@@ -104,7 +105,7 @@ async def timed(action) -> float:  # type: ignore[no-untyped-def]
 
 async def main(count: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
-        db = Database(Path(folder) / "bench.sqlite3")
+        db = SqliteDatabase(Path(folder) / "bench.sqlite3")
         await db.open()
         await migrate(db, clock=FakeClock(datetime(2026, 11, 25, 1, tzinfo=UTC)))
         await seed(db, count)

@@ -4,11 +4,10 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from cases.store.db import Database
+from cases.store.db import Database, Row
 from cases.store.time import Clock, from_db, to_db
 from scheduling.policy import (
     ESCALATION_NEXT,
@@ -102,7 +101,7 @@ async def escalate(
 
 
 def escalation_timing(
-    role: Role | None, row: sqlite3.Row, now: datetime, tz: ZoneInfo
+    role: Role | None, row: Row, now: datetime, tz: ZoneInfo
 ) -> tuple[Quiet, datetime]:
     """Quiet hours for an escalation, as for any reminder to its new audience: staff are
     written to at night only about a deadline that ends today (DEFER_UNLESS_DUE_TODAY);

@@ -9,10 +9,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from cases.org.users import Role
-from cases.store.db import Database
+from cases.store.db import Database, UnitConnection
 from cases.store.time import LEGAL_TZ, Clock, to_db
 from scheduling.notices import _insert as insert_notice
 from scheduling.recipients import Recipient, RecipientDirectory
@@ -45,7 +43,7 @@ class AgencyMailer:
 
     async def queue(
         self,
-        conn: aiosqlite.Connection,
+        conn: UnitConnection,
         case_id: int,
         person: Any,
         kind: str,
@@ -76,7 +74,7 @@ class AgencyMailer:
             due_at=due_at,
         )
 
-    async def cancel(self, conn: aiosqlite.Connection, prefix: str) -> None:
+    async def cancel(self, conn: UnitConnection, prefix: str) -> None:
         """Cancel the notices not yet sent whose dedup key starts with ``prefix`` (a last
         day's reminder once the agency acted)."""
         await conn.execute(

@@ -27,8 +27,6 @@ from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import aiosqlite
-
 from cases.i18n import DEFAULT_LOCALE, LOCALES, N_, format_date, translate
 from cases.intake.forms import PROVISIONAL_NOTE
 from cases.law.deadline_rules import RULES, DeadlineEngine
@@ -38,7 +36,7 @@ from cases.procedures.action_steps import NoticeSink
 from cases.procedures.actions import settle_deemed_acceptances
 from cases.procedures.deadline_records import ChangedDeadline
 from cases.procedures.transitions import Notice
-from cases.store.db import Database
+from cases.store.db import Database, UnitConnection
 from cases.store.time import LEGAL_TZ, Clock, to_db
 from scheduling.policy import CLOSED_CASE_STATUSES, Quiet
 from scheduling.recipients import RecipientDirectory
@@ -168,7 +166,7 @@ def _locale(value: str | None) -> str:
 
 
 async def _insert(
-    conn: aiosqlite.Connection,
+    conn: UnitConnection,
     *,
     case_id: int,
     kind: str,
@@ -218,7 +216,7 @@ async def _insert(
 
 
 async def queue_case_notice(
-    target: Database | aiosqlite.Connection,
+    target: Database | UnitConnection,
     case_id: int,
     kind: str,
     params: Mapping[str, Any],

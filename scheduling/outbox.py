@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -23,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from cases.org.users import Role
 from cases.procedures.history import append_event
-from cases.store.db import Database
+from cases.store.db import Database, Row
 from cases.store.time import LEGAL_TZ, Clock, from_db, to_db
 from scheduling.policy import STAFF_ROLES, Kind, Quiet
 from scheduling.recipients import RecipientDirectory
@@ -84,7 +83,7 @@ class OutboxRow:
         )
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> OutboxRow:
+    def from_row(cls, row: Row) -> OutboxRow:
         return cls(
             id=row["id"],
             kind=Kind(row["kind"]),

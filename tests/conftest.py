@@ -8,7 +8,9 @@ import pytest
 
 from cases.store.db import Database
 from cases.store.migrate import migrate
+from cases.store.sqlite import SqliteDatabase
 from cases.store.time import FakeClock
+from tests.backends import POSTGRES, SQLITE, postgres_database, postgres_probe
 
 
 @pytest.fixture
@@ -17,10 +19,50 @@ def clock() -> FakeClock:
     return FakeClock(datetime(2026, 11, 25, 1, 0, tzinfo=UTC))
 
 
+# --- both stores: every test that uses `db` runs on SQLite, and on PostgreSQL when a server
+# answers at TEST_DATABASE_URL (.ci/run sets it; README, "Running at scale") ----------------
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "sqlite_only: about the SQLite file itself (its upgrade path, its backup)"
+    )
+    config.stash[postgres_probe.key] = postgres_probe.run()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return postgres_probe.header(config.stash[postgres_probe.key])
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" not in metafunc.fixturenames:
+        return
+    backends = [SQLITE]
+    probe = metafunc.config.stash[postgres_probe.key]
+    if probe.url and metafunc.definition.get_closest_marker("sqlite_only") is None:
+        backends.append(POSTGRES)
+    metafunc.parametrize("backend", backends, indirect=True)
+
+
 @pytest.fixture
-async def db(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Database]:
-    """A real SQLite file with every migration applied."""
-    database = Database(tmp_path / "test.sqlite3")
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(getattr(request, "param", SQLITE))
+
+
+@pytest.fixture
+async def db(
+    tmp_path: Path, clock: FakeClock, backend: str, request: pytest.FixtureRequest
+) -> AsyncIterator[Database]:
+    """A real SQLite file, or a fresh schema on the PostgreSQL server, with every migration
+    applied."""
+    if backend == POSTGRES:
+        url = request.config.stash[postgres_probe.key].url
+        assert url is not None
+        async with postgres_database(url) as database:
+            await migrate(database, clock=clock)
+            yield database
+        return
+    database = SqliteDatabase(tmp_path / "test.sqlite3")
     await database.open()
     await migrate(database, clock=clock)
     try:

@@ -14,6 +14,7 @@ from cases.mediation.common import MediationSettings
 from cases.org.organisation import load_organisation
 from cases.org.users import Role
 from cases.store.db import Database
+from cases.store.sqlite import SqliteDatabase
 from cases.store.time import FakeClock, from_db
 from handlers.assignment_callbacks import (
     LeadAssign,
@@ -455,7 +456,7 @@ async def test_an_offer_pending_at_a_restart_runs_out_and_passes_on_after_it(
     )
     await db.close()
 
-    reopened = Database(db.path)
+    reopened = SqliteDatabase(db.path)
     await reopened.open()
     try:
         clock.set(until + timedelta(minutes=1))
@@ -486,7 +487,7 @@ async def test_migration_0015_upgrades_a_database_with_cases_and_mediators(
     from cases.store.migrate import migrate
 
     before = migrations_where(tmp_path / "before", lambda name: "mediation_assignment" not in name)
-    db = Database(tmp_path / "old.sqlite3")
+    db = SqliteDatabase(tmp_path / "old.sqlite3")
     await db.open()
     try:
         await migrate(db, before, clock=clock)

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from cases.store.db import Database
 from cases.store.migrate import migrate
+from cases.store.sqlite import SqliteDatabase
 from cases.store.time import SystemClock, to_db
 from handlers.assignment_callbacks import OfferAnswer, OfferOp
 from tests.fakes.bot_api_server import FakeBotAPI
@@ -31,7 +31,7 @@ CITIZEN, FIRST, SECOND = 8_200_001, 8_200_002, 8_200_003
 
 async def prepare(path: Path) -> None:
     """Two mediators of the PSB room; a traffic-accident case offered to FIRST."""
-    db = Database(path)
+    db = SqliteDatabase(path)
     await db.open()
     clock = SystemClock()
     await migrate(db, clock=clock)
@@ -70,7 +70,7 @@ async def api() -> AsyncIterator[FakeBotAPI]:
 
 
 async def offers(path: Path) -> list[tuple[int, str]]:
-    async with Database(path) as db:
+    async with SqliteDatabase(path) as db:
         rows = await db.fetch_all("SELECT mediator_id, status FROM mediation_offers ORDER BY id")
         return [(int(r[0]), str(r[1])) for r in rows]
 
@@ -84,7 +84,7 @@ async def test_pending_offer_survives_kill_9_passes_on_once_and_is_accepted_in_t
     await prepare(process.database_path)
     try:
         await process.start()
-        async with Database(process.database_path) as db:
+        async with SqliteDatabase(process.database_path) as db:
             await db.execute(
                 "UPDATE mediation_offers SET expires_at = ? WHERE id = 1",
                 (to_db(SystemClock().now() + timedelta(seconds=2)),),
@@ -101,7 +101,7 @@ async def test_pending_offer_survives_kill_9_passes_on_once_and_is_accepted_in_t
             await asyncio.sleep(0.5)
         await asyncio.sleep(3)  # several more ticks: nothing more may happen
         assert await offers(process.database_path) == [(FIRST, "expired"), (SECOND, "pending")]
-        async with Database(process.database_path) as db:
+        async with SqliteDatabase(process.database_path) as db:
             rows = await db.fetch_all(
                 "SELECT chat_id FROM reminders WHERE dedup_key LIKE 'asg:offer:%'"
             )
@@ -113,7 +113,7 @@ async def test_pending_offer_survives_kill_9_passes_on_once_and_is_accepted_in_t
         api.push_callback(SECOND, OfferAnswer(op=OfferOp.accept, offer_id=2).pack(), message_id=1)
         deadline = time.monotonic() + 30
         while True:
-            async with Database(process.database_path) as db:
+            async with SqliteDatabase(process.database_path) as db:
                 holder = await db.fetch_value("SELECT mediator_id FROM cases WHERE id = 1")
             if holder == SECOND:
                 break

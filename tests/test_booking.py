@@ -15,6 +15,7 @@ from aiogram import Bot, Dispatcher
 from cases.org.users import Role
 from cases.reception.booking import BookingService, BookingStatus, Issue, Outcome
 from cases.store.db import Database
+from cases.store.sqlite import SqliteDatabase
 from cases.store.time import LEGAL_TZ, FakeClock, from_db
 from scheduling.booking import BookingJobs, BookingMailer
 from scheduling.outbox import OutboxRow
@@ -700,7 +701,7 @@ async def test_migration_0010_keeps_every_person_and_accepts_the_community_worke
     from tests.scheduling_helpers import add_case, add_user
 
     before = migrations_where(tmp_path / "before", lambda name: name < "0010")
-    async with Database(tmp_path / "m.sqlite3") as database:
+    async with SqliteDatabase(tmp_path / "m.sqlite3") as database:
         await migrate(database, before)
         await add_user(database, 1001)
         await add_user(database, 7001, role="agency_head")
@@ -976,7 +977,7 @@ async def test_migration_0013_keeps_every_case_and_gives_proxy_petitions_back_to
     from tests.scheduling_helpers import add_case, add_user
 
     before = migrations_where(tmp_path / "before", lambda name: name < "0013")
-    async with Database(tmp_path / "m.sqlite3") as database:
+    async with SqliteDatabase(tmp_path / "m.sqlite3") as database:
         await migrate(database, before)
         await add_user(database, 1001)
         await add_user(database, WORKER, role="community_worker")
@@ -1436,7 +1437,7 @@ async def test_migration_0013_left_the_workers_pending_notices_of_the_citizens_p
     from tests.scheduling_helpers import add_case, add_user
 
     before = migrations_where(tmp_path / "before", lambda name: name < "0013")
-    async with Database(tmp_path / "m.sqlite3") as database:
+    async with SqliteDatabase(tmp_path / "m.sqlite3") as database:
         await migrate(database, before)
         await add_user(database, 1001)
         await add_user(database, WORKER, role="community_worker")

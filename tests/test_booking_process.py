@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from cases.law.calendar import LegalCalendar
-from cases.store.db import Database
 from cases.store.migrate import migrate
+from cases.store.sqlite import SqliteDatabase
 from cases.store.time import LEGAL_TZ, SystemClock, to_db
 from tests.fakes.bot_api_server import FakeBotAPI
 from tests.support import BotProcess
@@ -40,7 +40,7 @@ def reception_day() -> date:
 
 async def prepare(path: Path) -> None:
     """Two seats: one booked, one offered to FIRST (held for an hour); SECOND and THIRD wait."""
-    db = Database(path)
+    db = SqliteDatabase(path)
     await db.open()
     clock = SystemClock()
     await migrate(db, clock=clock)
@@ -86,7 +86,7 @@ async def api() -> AsyncIterator[FakeBotAPI]:
 
 
 async def statuses(path: Path) -> dict[int, str]:
-    async with Database(path) as db:
+    async with SqliteDatabase(path) as db:
         rows = await db.fetch_all("SELECT citizen_id, status FROM bookings")
         return {int(r[0]): str(r[1]) for r in rows}
 
@@ -101,7 +101,7 @@ async def test_pending_offer_survives_kill_9_and_passes_on_exactly_once(
     try:
         await process.start()
         # The hold runs out two seconds from now; the bot is killed before that.
-        async with Database(process.database_path) as db:
+        async with SqliteDatabase(process.database_path) as db:
             await db.execute(
                 "UPDATE bookings SET offer_until = ? WHERE citizen_id = ?",
                 (to_db(SystemClock().now() + timedelta(seconds=2)), FIRST),
@@ -123,7 +123,7 @@ async def test_pending_offer_survives_kill_9_and_passes_on_exactly_once(
             SECOND: "offered",
             THIRD: "waiting",
         }
-        async with Database(process.database_path) as db:
+        async with SqliteDatabase(process.database_path) as db:
             offers = await db.fetch_all(
                 "SELECT booking_id FROM booking_events WHERE kind = 'offered'"
             )

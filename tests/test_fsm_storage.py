@@ -12,6 +12,7 @@ from aiogram.fsm.storage.base import StorageKey
 from cases.store.db import Database
 from cases.store.fsm_records import FsmRecords
 from cases.store.migrate import migrate
+from cases.store.sqlite import SqliteDatabase
 from cases.store.time import FakeClock
 from handlers.storage import SqliteStorage
 
@@ -96,12 +97,12 @@ async def test_keys_differ_by_destiny_thread_and_business_connection(
 async def test_state_and_data_survive_a_restart(tmp_path: Path, clock: FakeClock) -> None:
     path = tmp_path / "restart.sqlite3"
     key = StorageKey(bot_id=42, chat_id=5, user_id=5)
-    async with Database(path) as first:
+    async with SqliteDatabase(path) as first:
         await migrate(first, clock=clock)
         storage = SqliteStorage(FsmRecords(first, clock))
         await storage.set_state(key, "Form:name")
         await storage.set_data(key, {"draft_id": 17, "note": "中文"})
-    async with Database(path) as second:
+    async with SqliteDatabase(path) as second:
         storage = SqliteStorage(FsmRecords(second, clock))
         assert await storage.get_state(key) == "Form:name"
         assert await storage.get_data(key) == {"draft_id": 17, "note": "中文"}

@@ -11,6 +11,7 @@ from aiogram.methods import SetMyCommands
 from cases.org.invitations import token_hash
 from cases.store.db import Database
 from cases.store.migrate import migrate
+from cases.store.sqlite import SqliteDatabase
 from cases.store.time import FakeClock
 from handlers.invitations import InviteKind, InviteStep, MemberOp, StaffManage
 from tests.invitation_support import admin, invite, newcomer
@@ -200,7 +201,7 @@ async def test_the_invitations_migration_upgrades_a_database_with_data(
     tmp_path: Path, clock: FakeClock
 ) -> None:
     earlier = migrations_where(tmp_path / "earlier", lambda name: name < "0014")
-    database = Database(tmp_path / "old.sqlite3")
+    database = SqliteDatabase(tmp_path / "old.sqlite3")
     await database.open()
     try:
         await migrate(database, earlier, clock=clock)

@@ -18,6 +18,7 @@ from cases.org.users import Role
 from cases.procedures.case_clocks import extend_deadline
 from cases.store.db import Database
 from cases.store.migrate import migrate
+from cases.store.sqlite import SqliteDatabase
 from cases.store.time import LEGAL_TZ, FakeClock, from_db
 from handlers.mediation_callbacks import MedAction, MediationButton
 from scheduling.outbox import Outbox as Dispatching
@@ -574,7 +575,7 @@ async def test_migration_0016_upgrades_a_database_that_already_has_mediation_cas
     earlier = migrations_where(
         tmp_path / "earlier", lambda name: "mediation" not in name or name.startswith("0012")
     )
-    database = Database(tmp_path / "old.sqlite3")
+    database = SqliteDatabase(tmp_path / "old.sqlite3")
     await database.open()
     try:
         await migrate(database, earlier, clock=clock)

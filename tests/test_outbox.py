@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from cases.store.db import Database
+from cases.store.sqlite import SqliteDatabase
 from cases.store.time import FakeClock, from_db
 from scheduling.outbox import (
     AckOutcome,
@@ -211,7 +212,7 @@ async def test_two_concurrent_dispatchers_send_each_reminder_once(
         await add_reminder(db, chat_id=chat, due_at=clock.now())
     transport = FakeTransport(yield_during_send=True)
     # A second process on the same file: its own connections, its own writer lock.
-    other_db = Database(db.path)
+    other_db = SqliteDatabase(db.path)
     await other_db.open()
     try:
         first = outbox(db, clock, transport)

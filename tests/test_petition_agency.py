@@ -25,6 +25,7 @@ from cases.petitions.handover import Outcome, PetitionHandover
 from cases.procedures.case_clocks import mark_met
 from cases.store.db import Database
 from cases.store.migrate import migrate
+from cases.store.sqlite import SqliteDatabase
 from cases.store.time import FakeClock
 from handlers.callbacks import CaseAction, OpinionFiles
 from handlers.petition_agency import (
@@ -506,7 +507,7 @@ async def test_migration_0017_upgrades_a_database_with_petitions(tmp_path: Path)
     from tests.scheduling_helpers import add_case, add_user
 
     before = migrations_where(tmp_path / "before", lambda name: name < "0017")
-    async with Database(tmp_path / "m.sqlite3") as database:
+    async with SqliteDatabase(tmp_path / "m.sqlite3") as database:
         await migrate(database, before)
         await add_user(database, CITIZEN)
         case_id = await add_case(database, CITIZEN, status="submitted")

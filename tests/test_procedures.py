@@ -12,6 +12,7 @@ from cases.intake.form_engine import Procedure
 from cases.procedures.statuses import PROCEDURE_STATUSES, CaseStatus, status_check_sql
 from cases.store.db import Database
 from cases.store.migrate import MIGRATIONS_DIR, migrate
+from cases.store.sqlite import SqliteDatabase
 
 STAMP = "2026-11-25T01:00:00+00:00"
 
@@ -26,7 +27,7 @@ def _up_to(tmp_path: Path, version: int) -> Path:
 
 
 async def _database_at_0007_with_every_status(path: Path, tmp_path: Path) -> list[tuple]:
-    async with Database(path) as database:
+    async with SqliteDatabase(path) as database:
         await migrate(database, _up_to(tmp_path, 7))
         async with database.transaction() as conn:
             await conn.execute(
@@ -70,7 +71,7 @@ async def test_database_from_0007_upgrades_and_keeps_every_case(tmp_path: Path) 
     path = tmp_path / "old.sqlite3"
     before = [tuple(r) for r in await _database_at_0007_with_every_status(path, tmp_path)]
     assert len(before) == sum(len(s) for s in PROCEDURE_STATUSES.values())
-    async with Database(path) as database:
+    async with SqliteDatabase(path) as database:
         applied = await migrate(database)
         assert applied and applied[0][:4] == "0008"  # then the later ones
         after = await database.fetch_all(

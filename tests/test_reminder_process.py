@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from cases.store.db import Database
 from cases.store.migrate import migrate
+from cases.store.sqlite import SqliteDatabase
 from cases.store.time import SystemClock, to_db
 from scheduling.planner import Planner
 from tests.fakes.bot_api_server import FakeBotAPI
@@ -42,7 +42,7 @@ async def limited_api() -> AsyncIterator[FakeBotAPI]:
 
 async def prepare(path: Path) -> list[int]:
     """Citizens with open F7 (补正) deadlines, planned by the real planner."""
-    db = Database(path)
+    db = SqliteDatabase(path)
     await db.open()
     clock = SystemClock()
     await migrate(db, clock=clock)
@@ -87,7 +87,7 @@ async def prepare(path: Path) -> list[int]:
 
 async def add_due_reminders(path: Path, due_at: datetime) -> None:
     """Written while the bot runs, as a service would (one transaction, its own connection)."""
-    db = Database(path)
+    db = SqliteDatabase(path)
     await db.open()
     stamp = to_db(datetime.now(UTC))
     rows = []
@@ -169,7 +169,7 @@ async def test_reminders_due_during_a_crash_arrive_once_after_restart(
         if c.ok and FIRST_CHAT <= int(c.params["chat_id"]) < FIRST_CHAT + COUNT
     )
     assert first_send >= due_monotonic  # none early
-    db = Database(bot.database_path)
+    db = SqliteDatabase(bot.database_path)
     await db.open()
     try:
         statuses = dict(

@@ -18,6 +18,7 @@ from aiogram.methods import SendDocument
 from cases.org.users import Role
 from cases.store.db import Database
 from cases.store.migrate import MIGRATIONS_DIR, migrate
+from cases.store.sqlite import SqliteDatabase
 from cases.store.time import FakeClock, to_db
 from handlers.callbacks import DocumentList
 from handlers.mediation_callbacks import MedAction, MediationButton
@@ -297,7 +298,7 @@ async def test_migration_0020_upgrades_a_database_with_handed_over_petitions(
     replayed, the next handover event is captured."""
     mine = MIGRATIONS_DIR / "0020_petition_handover_events.sql"
     before = migrations_where(tmp_path / "before", lambda name: name < mine.name)
-    db = Database(tmp_path / "old.sqlite3")
+    db = SqliteDatabase(tmp_path / "old.sqlite3")
     await db.open()
     try:
         await migrate(db, before, clock)

@@ -8,6 +8,7 @@ import pytest
 
 from cases.store.db import Database
 from cases.store.migrate import MigrationError, migrate
+from cases.store.sqlite import SqliteDatabase
 from tests.support import migrations_where
 
 
@@ -61,7 +62,7 @@ async def test_concurrent_units_of_work_do_not_interleave(db: Database) -> None:
 
 
 async def test_migrations_are_recorded_and_not_reapplied(tmp_path: Path) -> None:
-    async with Database(tmp_path / "m.sqlite3") as database:
+    async with SqliteDatabase(tmp_path / "m.sqlite3") as database:
         first = await migrate(database)
         assert first and first[0].startswith("0001_")
         assert await migrate(database) == []
@@ -76,7 +77,7 @@ async def test_failing_migration_rolls_back_whole(tmp_path: Path) -> None:
     (migrations / "0002_broken.sql").write_text(
         "CREATE TABLE b (x INTEGER);\nINSERT INTO nowhere VALUES (1);\n"
     )
-    async with Database(tmp_path / "m.sqlite3") as database:
+    async with SqliteDatabase(tmp_path / "m.sqlite3") as database:
         with pytest.raises(MigrationError, match="0002_broken"):
             await migrate(database, migrations)
         tables = {r[0] for r in await database.fetch_all("SELECT name FROM sqlite_master")}
@@ -189,7 +190,7 @@ async def test_applications_deemed_abandoned_before_0007_get_their_own_status(
     from tests.scheduling_helpers import add_case, add_user
 
     before = migrations_where(tmp_path / "before", lambda name: name < "0007")
-    async with Database(tmp_path / "m.sqlite3") as database:
+    async with SqliteDatabase(tmp_path / "m.sqlite3") as database:
         await migrate(database, before)
         for citizen in (1001, 1002):
             await add_user(database, citizen)
@@ -219,7 +220,7 @@ async def test_a_file_that_is_not_a_database_leaves_no_thread_behind(tmp_path: P
     before = workers()
     path = tmp_path / "notes.sqlite3"
     path.write_text("这不是数据库 " * 200, encoding="utf-8")
-    database = Database(path)
+    database = SqliteDatabase(path)
     with pytest.raises(sqlite3.DatabaseError):
         await database.open()
     await database.close()

@@ -21,6 +21,7 @@ from cases.litigation.court_cases import RegisterLawsuit
 from cases.org.users import Role
 from cases.store.db import Database
 from cases.store.migrate import MIGRATIONS_DIR, migrate
+from cases.store.sqlite import SqliteDatabase
 from cases.store.time import FakeClock, to_db
 from cases.webhooks.inbound import InboundService
 from cases.webhooks.queue import WebhookQueue
@@ -420,7 +421,7 @@ def test_a_bad_receivers_file_stops_the_start_without_showing_its_secret(
 async def test_the_capture_triggers_survive_every_later_migration(tmp_path: Path) -> None:
     """Regression guard: a migration that rebuilds cases, hearings or bookings (copy, drop,
     create) drops their triggers silently, and webhooks would stop without a word."""
-    db = Database(tmp_path / "t.sqlite3")
+    db = SqliteDatabase(tmp_path / "t.sqlite3")
     await db.open()
     try:
         await migrate(db)
@@ -449,7 +450,7 @@ async def test_the_migration_upgrades_a_database_with_cases(
 ) -> None:
     mine = next(p for p in MIGRATIONS_DIR.glob("*_webhooks.sql"))
     before = migrations_where(tmp_path / "before", lambda name: name < mine.name)
-    db = Database(tmp_path / "old.sqlite3")
+    db = SqliteDatabase(tmp_path / "old.sqlite3")
     await db.open()
     try:
         await migrate(db, before, clock)

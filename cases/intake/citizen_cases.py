@@ -4,10 +4,7 @@ withdrawal, material added later, and the 复查 request after a handling opinio
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import date
-
-import aiosqlite
 
 from cases.i18n import N_
 from cases.intake.form_engine import Procedure
@@ -33,7 +30,7 @@ from cases.procedures.deadline_records import next_deadline
 from cases.procedures.history import ASSIGNMENT_EVENT_TEXTS, CITIZEN, STAFF
 from cases.procedures.statuses import OPEN_STATUSES, CaseStatus
 from cases.procedures.transitions import history_texts
-from cases.store.db import row_in
+from cases.store.db import Row, UnitConnection, row_in
 from cases.store.time import LEGAL_TZ, from_db, to_db
 
 # --- cases as citizens see them -------------------------------------------------------------
@@ -92,9 +89,7 @@ _CASE_SELECT = (
 )
 
 
-async def _opinion_received_on(
-    conn: aiosqlite.Connection, case_id: int, issued: date
-) -> date | None:
+async def _opinion_received_on(conn: UnitConnection, case_id: int, issued: date) -> date | None:
     """X5 (XF 35: "自收到书面答复之日起30日内"): the day the petitioner received the opinion.
 
     In the chat that is the day the closing notice (``concluded``) reached them: the outbox's
@@ -172,7 +167,7 @@ class CitizenCases(IntakeBase):
             answers = {**json.loads(row["answers"]), "review_of": row["number"]}
             cursor = await conn.execute(
                 "INSERT INTO drafts(user_id, procedure, answers, step, created_at, updated_at)"
-                " VALUES (?, ?, ?, NULL, ?, ?)",
+                " VALUES (?, ?, ?, NULL, ?, ?) RETURNING id",
                 (
                     user_id,
                     Procedure.petition.value,
@@ -181,8 +176,9 @@ class CitizenCases(IntakeBase):
                     now,
                 ),
             )
+            draft_id = int((await cursor.fetchone())[0])
             draft = Draft(
-                id=int(cursor.lastrowid or 0),
+                id=draft_id,
                 user_id=user_id,
                 procedure=Procedure.petition,
                 answers=answers,
@@ -276,7 +272,7 @@ class CitizenCases(IntakeBase):
     async def staff_view(self, case_id: int, user: User) -> StaffCaseView | None:
         return await staff_case_view(self._db, case_id, user, self.engine)
 
-    async def _summary(self, row: sqlite3.Row) -> CaseSummary:
+    async def _summary(self, row: Row) -> CaseSummary:
         return CaseSummary(
             id=row["id"],
             number=row["number"],

@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import aiosqlite
-
 from cases.intake.form_engine import Gate, Kind, Procedure, split_contact
 from cases.intake.forms import (
     CHANGE_SAVED,
@@ -27,7 +25,7 @@ from cases.intake.records import (
     draft_from_row,
 )
 from cases.intake.timeliness import F1_PASSED, f1_passed, timeliness
-from cases.store.db import row_in, rows_in
+from cases.store.db import UnitConnection, row_in, rows_in
 from cases.store.time import to_db
 
 
@@ -55,7 +53,7 @@ class DraftSteps(IntakeBase):
             first = spec.next_field(start)
             cursor = await conn.execute(
                 "INSERT INTO drafts(user_id, procedure, answers, step, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     user_id,
                     procedure.value,
@@ -65,8 +63,8 @@ class DraftSteps(IntakeBase):
                     now,
                 ),
             )
-            draft_id = cursor.lastrowid
-        draft = await self.get_draft(int(draft_id or 0), user_id=user_id)
+            draft_id = int((await cursor.fetchone())[0])
+        draft = await self.get_draft(draft_id, user_id=user_id)
         return draft, False
 
     async def get_draft(self, draft_id: int, *, user_id: int) -> Draft:
@@ -240,7 +238,7 @@ class DraftSteps(IntakeBase):
         return changed > 0
 
     async def _offer_to_save(
-        self, conn: aiosqlite.Connection, user_id: int, answers: dict[str, Any]
+        self, conn: UnitConnection, user_id: int, answers: dict[str, Any]
     ) -> bool:
         """Asked once: not after a refusal, nor when the saved details were used as they are.
         After "enter other details", the citizen may keep the new ones instead."""

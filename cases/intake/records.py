@@ -6,12 +6,10 @@ and open."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections import OrderedDict
 from datetime import date, datetime
 from typing import Any
 
-import aiosqlite
 from pydantic import BaseModel
 
 from cases.intake.form_engine import Field, FormSpec, Procedure
@@ -21,7 +19,7 @@ from cases.org.organisation import Organisation
 from cases.procedures.deadline_records import CaseDeadline
 from cases.procedures.history import append_event
 from cases.procedures.statuses import OPEN_STATUSES
-from cases.store.db import Database, row_in
+from cases.store.db import Database, Row, UnitConnection, row_in
 from cases.store.time import LEGAL_TZ, Clock, legal_today
 
 
@@ -178,7 +176,7 @@ def submitted_answers(draft: Draft) -> dict[str, Any]:
     }
 
 
-def draft_from_row(row: sqlite3.Row) -> Draft:
+def draft_from_row(row: Row) -> Draft:
     return Draft(
         id=row["id"],
         user_id=row["user_id"],
@@ -190,7 +188,7 @@ def draft_from_row(row: sqlite3.Row) -> Draft:
 
 
 async def citizen_event(
-    conn: aiosqlite.Connection,
+    conn: UnitConnection,
     case_id: int,
     at: str,
     actor_id: int | None,
@@ -208,7 +206,7 @@ async def citizen_event(
     )
 
 
-async def own_open_case(conn: aiosqlite.Connection, case_id: int | None, user_id: int) -> None:
+async def own_open_case(conn: UnitConnection, case_id: int | None, user_id: int) -> None:
     """Material goes only to the citizen's own open case; "not yours" and "closed" differ so
     the citizen is told which (a closed case of their own is no secret to them)."""
     row = await row_in(

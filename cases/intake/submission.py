@@ -8,8 +8,6 @@ import re
 from datetime import date
 from typing import Any
 
-import aiosqlite
-
 from cases.intake.form_engine import CASE_NUMBER_PREFIX, Procedure
 from cases.intake.forms import RESIDENT_ID
 from cases.intake.records import (
@@ -29,7 +27,7 @@ from cases.org.routing import mediation_room_for, reconsideration_body_for
 from cases.procedures.case_clocks import open_deadline
 from cases.procedures.privacy import mask_numbers
 from cases.procedures.statuses import OPEN_STATUSES, CaseStatus
-from cases.store.db import row_in, rows_in
+from cases.store.db import UnitConnection, row_in, rows_in
 from cases.store.time import to_db
 
 FIRST_RULE: dict[Procedure, str | None] = {
@@ -125,7 +123,7 @@ class Submission(IntakeBase):
 
     async def _create_case(
         self,
-        conn: aiosqlite.Connection,
+        conn: UnitConnection,
         draft: Draft,
         answers: dict[str, Any],
         received_on: date,
@@ -158,7 +156,7 @@ class Submission(IntakeBase):
             "INSERT INTO cases(number, procedure, status, citizen_id, draft_id, sensitive,"
             " respondent, subject, answers, linked_case_id, link_reason, received_on,"
             " routed_to, routed_to_name, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 number,
                 procedure.value,
@@ -178,7 +176,7 @@ class Submission(IntakeBase):
                 now,
             ),
         )
-        case_id = int(cursor.lastrowid or 0)
+        case_id = int((await cursor.fetchone())[0])
         for party in self._parties(procedure, answers, respondent):
             await conn.execute(
                 "INSERT INTO parties(case_id, role, name, id_type, id_number, phone, address,"
@@ -285,7 +283,7 @@ class Submission(IntakeBase):
 
     async def _find_related(
         self,
-        conn: aiosqlite.Connection,
+        conn: UnitConnection,
         user_id: int,
         procedure: Procedure,
         answers: dict[str, Any],

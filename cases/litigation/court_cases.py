@@ -14,7 +14,6 @@ rate and the lawyer-only incidents are tracked separately (domain §4).
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 
@@ -40,7 +39,7 @@ from cases.litigation.models import (
     RegisterLawsuit,
 )
 from cases.org.organisation import Organisation, UnknownId
-from cases.store.db import Database
+from cases.store.db import Connection, Database, Row
 from cases.store.time import LEGAL_TZ, Clock, from_db, legal_today, to_db
 
 # --- the service ------------------------------------------------------------------------------
@@ -94,7 +93,7 @@ class LitigationService:
         stamp = to_db(self.now())
         head_required = data.major or data.court_requested_head
 
-        def work(conn: sqlite3.Connection) -> tuple[int, bool]:
+        def work(conn: Connection) -> tuple[int, bool]:
             existing = conn.execute(
                 "SELECT id FROM lawsuits WHERE court_case_number = ? AND agency_id = ?",
                 (data.court_case_number, agency.id),
@@ -104,7 +103,8 @@ class LitigationService:
             lawsuit_id = conn.execute(
                 "INSERT INTO lawsuits(agency_id, agency, court, court_case_number, plaintiff,"
                 " act_challenged, complaint_received_on, major, court_requested_head,"
-                " registered_by, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                " registered_by, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+                " RETURNING id",
                 (
                     agency.id,
                     agency.name,
@@ -119,7 +119,7 @@ class LitigationService:
                     stamp,
                     stamp,
                 ),
-            ).lastrowid
+            ).fetchone()[0]
             # The planner reads ``agency`` as a display name: the Chinese name, as in cases.
             conn.execute(
                 "INSERT INTO litigation_defences(lawsuit_id, agency, court, court_case_number,"
@@ -180,7 +180,7 @@ class LitigationService:
             self.check_hearing_time(hearing_at, date.fromisoformat(row["complaint_received_on"]))
         stamp = to_db(self.now())
 
-        def work(conn: sqlite3.Connection) -> list[int]:
+        def work(conn: Connection) -> list[int]:
             ids: list[int] = []
             for row in rows:
                 still_open = conn.execute(
@@ -217,7 +217,7 @@ class LitigationService:
         cancels pending ones). False if it was already marked (or cancelled)."""
         params = (self.today().isoformat(), by, to_db(self.now()), defence_id)
 
-        def work(conn: sqlite3.Connection) -> bool:
+        def work(conn: Connection) -> bool:
             row = conn.execute(
                 "SELECT status FROM litigation_defences WHERE id = ?", (defence_id,)
             ).fetchone()
@@ -279,7 +279,7 @@ class LitigationService:
             stamp,
         )
 
-        def work(conn: sqlite3.Connection) -> None:
+        def work(conn: Connection) -> None:
             changed = conn.execute(
                 "UPDATE hearings SET status = 'held', updated_at = ?"
                 " WHERE id = ? AND status = 'scheduled'",
@@ -303,7 +303,7 @@ class LitigationService:
         scheduled are cancelled, so their reminders stop. False if it was already closed."""
         stamp = to_db(self.now())
 
-        def work(conn: sqlite3.Connection) -> bool:
+        def work(conn: Connection) -> bool:
             changed = conn.execute(
                 "UPDATE lawsuits SET status = 'closed', closed_by = ?, updated_at = ?"
                 " WHERE id = ? AND status = 'open'",
@@ -380,7 +380,7 @@ class LitigationService:
 
         return sorted(lawsuits, key=urgency)
 
-    async def _assemble(self, rows: Sequence[sqlite3.Row]) -> list[Lawsuit]:
+    async def _assemble(self, rows: Sequence[Row]) -> list[Lawsuit]:
         if not rows:
             return []
         ids = [row["id"] for row in rows]
@@ -529,7 +529,7 @@ class LitigationService:
 
 
 def _insert_hearing(
-    conn: sqlite3.Connection,
+    conn: Connection,
     lawsuit_id: int,
     agency: str,
     court: str,
@@ -542,7 +542,7 @@ def _insert_hearing(
 ) -> int:
     cursor = conn.execute(
         "INSERT INTO hearings(lawsuit_id, agency, court, court_case_number, starts_at, major,"
-        " head_required, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?)",
+        " head_required, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?) RETURNING id",
         (
             lawsuit_id,
             agency,
@@ -555,10 +555,10 @@ def _insert_hearing(
             stamp,
         ),
     )
-    return int(cursor.lastrowid or 0)
+    return int(cursor.fetchone()[0])
 
 
-def _defence_model(row: sqlite3.Row) -> Defence:
+def _defence_model(row: Row) -> Defence:
     return Defence(
         id=row["id"],
         due_on=date.fromisoformat(row["due_on"]),
@@ -568,7 +568,7 @@ def _defence_model(row: sqlite3.Row) -> Defence:
     )
 
 
-def _hearing_model(row: sqlite3.Row) -> Hearing:
+def _hearing_model(row: Row) -> Hearing:
     appearance = (
         Appearance(
             attendance=row["attendance"],

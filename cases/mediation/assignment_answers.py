@@ -3,8 +3,6 @@ because of a conflict of interest (回避). Compare-and-set: a double press acts
 
 from __future__ import annotations
 
-import sqlite3
-
 from cases.mediation.assignment_offers import Offers
 from cases.mediation.assignment_records import (
     MAX_REASON,
@@ -18,6 +16,7 @@ from cases.mediation.assignment_records import (
     select_one,
 )
 from cases.org.users import User
+from cases.store.db import Connection
 from cases.store.time import from_db, to_db
 
 
@@ -25,7 +24,7 @@ class Answers(Offers):
     """The mediator's side of an offer."""
 
     def _answer_state(
-        self, conn: sqlite3.Connection, offer_id: int, user: User, wanted: OfferStatus
+        self, conn: Connection, offer_id: int, user: User, wanted: OfferStatus
     ) -> Result:
         row = select_one(
             conn,
@@ -58,7 +57,7 @@ class Answers(Offers):
         now = self.clock.now()
         stamp = to_db(now)
 
-        def work(conn: sqlite3.Connection) -> Result:
+        def work(conn: Connection) -> Result:
             changed = conn.execute(
                 "UPDATE mediation_offers SET status = 'accepted', answered_at = ?"
                 " WHERE id = ? AND mediator_id = ? AND status = 'pending' AND expires_at > ?"
@@ -101,7 +100,7 @@ class Answers(Offers):
         stamp = to_db(now)
         note = (text or "").strip()[:MAX_REASON] or None
 
-        def work(conn: sqlite3.Connection) -> Result:
+        def work(conn: Connection) -> Result:
             changed = conn.execute(
                 "UPDATE mediation_offers SET status = 'declined', answered_at = ?,"
                 " reason_code = ?, reason = ? WHERE id = ? AND mediator_id = ?"
@@ -143,7 +142,7 @@ class Answers(Offers):
         stamp = to_db(now)
         note = (reason or "").strip()[:MAX_REASON] or None
 
-        def work(conn: sqlite3.Connection) -> Result:
+        def work(conn: Connection) -> Result:
             case = select_one(
                 conn,
                 "SELECT id FROM cases WHERE number = ? AND procedure = 'mediation'",

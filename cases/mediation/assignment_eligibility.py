@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,6 +23,7 @@ from cases.mediation.assignment_records import (
 from cases.mediation.profiles import normalise_phone
 from cases.org.organisation import UnknownId
 from cases.org.users import Role
+from cases.store.db import Connection
 from cases.store.time import from_db
 
 
@@ -45,7 +45,7 @@ class Eligibility(AssignmentBase):
                 return agency.id
         return None
 
-    def _parties(self, conn: sqlite3.Connection, case_id: int) -> tuple[set[str], str]:
+    def _parties(self, conn: Connection, case_id: int) -> tuple[set[str], str]:
         """The parties' names and every phone digit run found in their details and answers."""
         rows = select_all(
             conn, "SELECT name, phone, details FROM parties WHERE case_id = ?", (case_id,)
@@ -70,7 +70,7 @@ class Eligibility(AssignmentBase):
         return dispute_agency is not None and dispute_agency == room_agency
 
     def _candidates(
-        self, conn: sqlite3.Connection, case: Mapping[str, Any], *, any_state: bool = False
+        self, conn: Connection, case: Mapping[str, Any], *, any_state: bool = False
     ) -> list[Candidate]:
         """The eligible mediators of the case's room, best first. ``any_state``: the lead
         assigning by hand may pass over skills, absence and load, never a conflict."""
@@ -191,7 +191,7 @@ class Eligibility(AssignmentBase):
         answers = json.loads(case["answers"] or "{}")
         return self._agency_of_dispute(case, answers) == room.agency_id
 
-    def _room_all_recused(self, conn: sqlite3.Connection, case: Any) -> bool:
+    def _room_all_recused(self, conn: Connection, case: Any) -> bool:
         """Every mediator of the case's room (there is at least one) has a conflict of interest
         on it, and the room is not the default one: the lead could not assign it either, so
         the case would wait for ever (a small township room related to a party)."""
@@ -210,7 +210,7 @@ class Eligibility(AssignmentBase):
         return staffed is not None and not self._candidates(conn, case, any_state=True)
 
     def _move_to_default_room(
-        self, conn: sqlite3.Connection, case: Any, stamp: str, *, recused: bool = False
+        self, conn: Connection, case: Any, stamp: str, *, recused: bool = False
     ) -> Any:
         """Hand the case to the county's default room (the one that takes what no other room
         takes), recorded in the history; returns the case as it now is. ``recused``: every

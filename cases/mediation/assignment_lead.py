@@ -4,7 +4,6 @@ hand; and the load and absences the lists show."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -21,6 +20,7 @@ from cases.mediation.assignment_records import (
     select_one,
 )
 from cases.org.users import Role, User
+from cases.store.db import Connection
 from cases.store.time import from_db, to_db
 
 
@@ -79,7 +79,7 @@ class LeadActions(Eligibility):
         """The mediators the lead may assign ``case_id`` to (no conflict), or None when the
         case is not the lead's to assign."""
 
-        def work(conn: sqlite3.Connection) -> list[int] | None:
+        def work(conn: Connection) -> list[int] | None:
             case = self._case(conn, case_id)
             if case is None or not self._leads(lead, case) or case["mediator_id"] is not None:
                 return None
@@ -94,7 +94,7 @@ class LeadActions(Eligibility):
         now = self.clock.now()
         stamp = to_db(now)
 
-        def work(conn: sqlite3.Connection) -> Result:
+        def work(conn: Connection) -> Result:
             case = self._case(conn, case_id)
             if case is None or not self._leads(lead, case):
                 return Result(Outcome.refused)
@@ -143,9 +143,10 @@ class LeadActions(Eligibility):
             cursor = conn.execute(
                 "INSERT INTO mediation_offers(case_id, mediator_id, status, offered_at,"
                 " expires_at, answered_at, reason_code) VALUES (?, ?, 'accepted', ?, ?, ?,"
-                " 'by_lead')",
+                " 'by_lead') RETURNING id",
                 (case_id, mediator_id, stamp, stamp, stamp),
             )
+            offer_id = int(cursor.fetchone()[0])
             add_event(
                 conn,
                 case_id,
@@ -153,13 +154,13 @@ class LeadActions(Eligibility):
                 actor_id=lead.telegram_id,
                 actor_role="mediator",
                 kind="mediation_assigned",
-                detail={"mediator_id": mediator_id, "offer_id": int(cursor.lastrowid or 0)},
+                detail={"mediator_id": mediator_id, "offer_id": offer_id},
             )
             contact = self._tell_citizen(conn, case, mediator_id, now)
             self._queue(
                 conn,
                 Outgoing(
-                    f"asg:assigned:{cursor.lastrowid}",
+                    f"asg:assigned:{offer_id}",
                     mediator_id,
                     Role.mediator,
                     "assigned",

@@ -4,7 +4,6 @@ withdrawn when the case closes or the mediator leaves, and the scheduler's tick.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -19,6 +18,7 @@ from cases.mediation.assignment_records import (
     select_one,
 )
 from cases.org.users import Role
+from cases.store.db import Connection
 from cases.store.time import to_db
 
 log = logging.getLogger("cases.mediation.assignment")
@@ -27,7 +27,7 @@ log = logging.getLogger("cases.mediation.assignment")
 class Offers(Eligibility):
     """Offering cases and the offers' time-outs (a tick step)."""
 
-    def _offer_next(self, conn: sqlite3.Connection, case: Any, now: datetime) -> int | None:
+    def _offer_next(self, conn: Connection, case: Any, now: datetime) -> int | None:
         """Offer ``case`` to the best eligible mediator, or tell the room's lead nobody is."""
         stamp = to_db(now)
         candidates = self._candidates(conn, case)
@@ -90,10 +90,10 @@ class Offers(Eligibility):
         expires, provisional = self.offer_expires(now)
         cursor = conn.execute(
             "INSERT INTO mediation_offers(case_id, mediator_id, offered_at, expires_at)"
-            " VALUES (?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?) RETURNING id",
             (case["id"], chosen.user_id, stamp, to_db(expires)),
         )
-        offer_id = int(cursor.lastrowid or 0)
+        offer_id = int(cursor.fetchone()[0])
         add_event(
             conn,
             int(case["id"]),
@@ -122,7 +122,7 @@ class Offers(Eligibility):
         )
         return chosen.user_id
 
-    def _offer_one(self, conn: sqlite3.Connection, case_id: int, now: datetime) -> int | None:
+    def _offer_one(self, conn: Connection, case_id: int, now: datetime) -> int | None:
         case = self._case(conn, case_id)
         if (
             case is None
@@ -153,7 +153,7 @@ class Offers(Eligibility):
         ones made before it (pending offers count as load)."""
         now = self.clock.now()
 
-        def work(conn: sqlite3.Connection) -> int:
+        def work(conn: Connection) -> int:
             rows = select_all(
                 conn,
                 "SELECT c.id FROM cases c WHERE c.procedure = 'mediation'"
@@ -191,7 +191,7 @@ class Offers(Eligibility):
             (to_db(now),),
         )
 
-        def work(conn: sqlite3.Connection, offer_id: int) -> bool:
+        def work(conn: Connection, offer_id: int) -> bool:
             changed = conn.execute(
                 "UPDATE mediation_offers SET status = 'expired', answered_at = ?"
                 " WHERE id = ? AND status = 'pending' AND expires_at <= ?",
@@ -245,7 +245,7 @@ class Offers(Eligibility):
         stamp = to_db(now)
         today = self.today().isoformat()
 
-        def work(conn: sqlite3.Connection) -> int:
+        def work(conn: Connection) -> int:
             rows = select_all(
                 conn,
                 "SELECT o.id, o.case_id, o.mediator_id,"
@@ -302,7 +302,7 @@ class Offers(Eligibility):
         nobody mediates them and no lead sees them in /unassigned. Offered again this tick."""
         stamp = to_db(self.clock.now())
 
-        def work(conn: sqlite3.Connection) -> int:
+        def work(conn: Connection) -> int:
             rows = select_all(
                 conn,
                 "SELECT c.id, c.mediator_id FROM cases c WHERE c.procedure = 'mediation'"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -19,7 +18,7 @@ from cases.mediation.common import MediationSettings
 from cases.org.organisation import Organisation, UnknownId
 from cases.org.users import Role
 from cases.procedures.statuses import OPEN_STATUSES
-from cases.store.db import Database
+from cases.store.db import Connection, Database
 from cases.store.time import LEGAL_TZ, Clock
 
 Statement = tuple[str, Sequence[Any]]
@@ -107,16 +106,16 @@ class Candidate:
     idle_since: str = ""
 
 
-def select_all(conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+def select_all(conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[Any]:
     return conn.execute(sql, params).fetchall()
 
 
-def select_one(conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> Any:
+def select_one(conn: Connection, sql: str, params: Sequence[Any] = ()) -> Any:
     return conn.execute(sql, params).fetchone()
 
 
 def add_event(
-    conn: sqlite3.Connection,
+    conn: Connection,
     case_id: int,
     *,
     at: str,
@@ -193,7 +192,7 @@ class AssignmentBase:
 
     # -- the case and its messages ------------------------------------------------------
 
-    def _case(self, conn: sqlite3.Connection, case_id: int) -> Any:
+    def _case(self, conn: Connection, case_id: int) -> Any:
         return select_one(
             conn,
             "SELECT id, number, procedure, status, routed_to, answers, mediator_id, citizen_id,"
@@ -201,7 +200,7 @@ class AssignmentBase:
             (case_id,),
         )
 
-    def _queue(self, conn: sqlite3.Connection, message: Outgoing, now: datetime) -> None:
+    def _queue(self, conn: Connection, message: Outgoing, now: datetime) -> None:
         for sql, params in self.mailer.queue(message, now):
             conn.execute(sql, params)
 
@@ -222,7 +221,7 @@ class AssignmentBase:
             params[key + "_en"] = named.name_en if named else ""
         return params
 
-    def _shown_name(self, conn: sqlite3.Connection, mediator_id: int) -> str:
+    def _shown_name(self, conn: Connection, mediator_id: int) -> str:
         row = select_one(
             conn,
             "SELECT coalesce(p.shown_name, u.display_name, '') FROM users u"
@@ -232,9 +231,7 @@ class AssignmentBase:
         )
         return str(row[0]) if row else ""
 
-    def _tell_citizen(
-        self, conn: sqlite3.Connection, case: Any, mediator_id: int, now: datetime
-    ) -> str:
+    def _tell_citizen(self, conn: Connection, case: Any, mediator_id: int, now: datetime) -> str:
         contact = self.contact_by(self.today())
         room_id = str(case["routed_to"] or "").removeprefix("room:")
         params = self._case_params(case) | {

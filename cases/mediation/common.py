@@ -17,13 +17,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-import aiosqlite
 from pydantic import BaseModel, ConfigDict, Field
 
 from cases.i18n import N_
 from cases.org.users import Role, User
 from cases.procedures.statuses import CaseStatus
-from cases.store.db import row_in, rows_in
+from cases.store.db import UnitConnection, row_in, rows_in
 from cases.store.time import to_db
 
 MEDIATION_OPEN = (CaseStatus.submitted, CaseStatus.accepted)
@@ -103,7 +102,7 @@ class Person:
     side: Side
 
 
-async def load_case(conn: aiosqlite.Connection, case_id: int) -> MediationCase | None:
+async def load_case(conn: UnitConnection, case_id: int) -> MediationCase | None:
     row = await row_in(
         conn,
         # The mediator as their profile shows them to the parties (/profile name, as the
@@ -157,7 +156,7 @@ def _locale(value: str | None) -> str:
     return value if value in ("zh", "en") else "zh"
 
 
-async def mediators(conn: aiosqlite.Connection, case: MediationCase) -> list[Person]:
+async def mediators(conn: UnitConnection, case: MediationCase) -> list[Person]:
     """The mediator who accepted the case; while nobody has, the room's leads (the only other
     mediators who may open it, ``acts_as_mediator``)."""
     if case.mediator_id is None:
@@ -168,7 +167,7 @@ async def mediators(conn: aiosqlite.Connection, case: MediationCase) -> list[Per
     return [Person(r["telegram_id"], _locale(r["locale"]), Side.mediator) for r in rows]
 
 
-async def room_leads(conn: aiosqlite.Connection, case: MediationCase) -> list[Person]:
+async def room_leads(conn: UnitConnection, case: MediationCase) -> list[Person]:
     rows = await rows_in(
         conn,
         "SELECT telegram_id, locale FROM users WHERE role = 'mediator' AND unit = ?"
@@ -178,7 +177,7 @@ async def room_leads(conn: aiosqlite.Connection, case: MediationCase) -> list[Pe
     return [Person(r["telegram_id"], _locale(r["locale"]), Side.mediator) for r in rows]
 
 
-async def parties(conn: aiosqlite.Connection, case: MediationCase) -> list[Person]:
+async def parties(conn: UnitConnection, case: MediationCase) -> list[Person]:
     """The applicant and, once joined, the other party."""
     out = []
     row = await row_in(conn, "SELECT locale FROM users WHERE telegram_id = ?", (case.citizen_id,))
@@ -194,7 +193,7 @@ async def parties(conn: aiosqlite.Connection, case: MediationCase) -> list[Perso
     return out
 
 
-async def everyone(conn: aiosqlite.Connection, case: MediationCase) -> list[Person]:
+async def everyone(conn: UnitConnection, case: MediationCase) -> list[Person]:
     """Both parties and the mediator(s), each chat once."""
     seen: set[int] = set()
     out = []
@@ -235,7 +234,7 @@ class Outbox:
     def __init__(self, defer: Callable[[datetime], datetime]) -> None:
         self.defer = defer
 
-    async def queue(self, conn: aiosqlite.Connection, out: Outgoing, now: datetime) -> bool:
+    async def queue(self, conn: UnitConnection, out: Outgoing, now: datetime) -> bool:
         due = (out.due_at or now) if out.urgent else self.defer(out.due_at or now)
         if out.expires_at is not None and due >= out.expires_at:
             return False  # the night would carry it past its use
@@ -273,7 +272,7 @@ class Outbox:
         return cursor.rowcount == 1
 
     @staticmethod
-    async def cancel(conn: aiosqlite.Connection, prefix: str, now: datetime) -> int:
+    async def cancel(conn: UnitConnection, prefix: str, now: datetime) -> int:
         """Pending rows whose key starts with ``prefix`` are cancelled, never sent."""
         cursor = await conn.execute(
             "UPDATE reminders SET status = 'cancelled', updated_at = ?"

@@ -18,8 +18,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 
-import aiosqlite
-
 from cases.mediation.common import (
     MEDIATION_OPEN,
     MediationCase,
@@ -32,7 +30,7 @@ from cases.mediation.common import (
     parties,
 )
 from cases.procedures.statuses import CaseStatus
-from cases.store.db import Database, row_in, rows_in
+from cases.store.db import Database, UnitConnection, row_in, rows_in
 from cases.store.time import LEGAL_TZ, Clock, legal_today, to_db
 
 REMIND_AT = time(8, 30)
@@ -44,7 +42,7 @@ def morning(day: date) -> datetime:
 
 
 async def wind_up(
-    conn: aiosqlite.Connection,
+    conn: UnitConnection,
     outbox: Outbox,
     case_id: int,
     now: datetime,
@@ -113,7 +111,7 @@ async def wind_up(
 
 
 async def _tell_agreed(
-    conn: aiosqlite.Connection,
+    conn: UnitConnection,
     outbox: Outbox,
     case: MediationCase,
     other: list[Person],

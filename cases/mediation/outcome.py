@@ -16,8 +16,6 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-import aiosqlite
-
 from cases.law.calendar import LegalCalendar
 from cases.mediation.common import (
     BROKEN_BUTTON,
@@ -39,7 +37,7 @@ from cases.org.users import User
 from cases.procedures.actions import CaseActions, Outcome
 from cases.procedures.history import append_event
 from cases.procedures.statuses import CaseStatus
-from cases.store.db import Database, row_in
+from cases.store.db import Database, UnitConnection, row_in
 from cases.store.time import Clock, legal_today, to_db
 
 
@@ -203,7 +201,7 @@ class OutcomeService:
         return Result.done
 
     async def _plan_followup(
-        self, conn: aiosqlite.Connection, case: MediationCase, day: date, now: datetime
+        self, conn: UnitConnection, case: MediationCase, day: date, now: datetime
     ) -> None:
         for person in await mediators(conn, case):
             await self._outbox.queue(

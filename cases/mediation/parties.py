@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-import aiosqlite
-
 from cases.intake.validation import TextLimits, clean_text, parse_mobile
 from cases.mediation.common import (
     MEDIATION_OPEN,
@@ -42,7 +40,7 @@ from cases.org.users import User
 from cases.procedures.case_clocks import cancel_case_deadlines
 from cases.procedures.history import append_event
 from cases.procedures.statuses import CaseStatus
-from cases.store.db import Database, row_in
+from cases.store.db import Database, UnitConnection, row_in
 from cases.store.time import Clock, from_db, legal_today, to_db
 
 LINK_PREFIX = "op_"
@@ -222,7 +220,7 @@ class PartyService:
             return await self._check(conn, key, user_id)
 
     async def _check(
-        self, conn: aiosqlite.Connection, key: str, user_id: int
+        self, conn: UnitConnection, key: str, user_id: int
     ) -> tuple[LinkState, MediationCase | None]:
         row = await row_in(
             conn,
@@ -341,7 +339,7 @@ class PartyService:
 
     async def _close_refused(
         self,
-        conn: aiosqlite.Connection,
+        conn: UnitConnection,
         case: MediationCase,
         actor_id: int | None,
         actor_role: str,
@@ -412,7 +410,7 @@ class PartyService:
         return Result.done
 
 
-async def _ensure_row(conn: aiosqlite.Connection, case_id: int, now: datetime) -> None:
+async def _ensure_row(conn: UnitConnection, case_id: int, now: datetime) -> None:
     await conn.execute(
         "INSERT INTO mediation_parties(case_id, updated_at) VALUES (?, ?)"
         " ON CONFLICT(case_id) DO NOTHING",
@@ -420,19 +418,19 @@ async def _ensure_row(conn: aiosqlite.Connection, case_id: int, now: datetime) -
     )
 
 
-async def _locale_of(conn: aiosqlite.Connection, user_id: int) -> str:
+async def _locale_of(conn: UnitConnection, user_id: int) -> str:
     row = await row_in(conn, "SELECT locale FROM users WHERE telegram_id = ?", (user_id,))
     return row["locale"] if row is not None and row["locale"] in ("zh", "en") else "zh"
 
 
-async def _applicant(conn: aiosqlite.Connection, case: MediationCase) -> Person:
+async def _applicant(conn: UnitConnection, case: MediationCase) -> Person:
     row = await row_in(conn, "SELECT locale FROM users WHERE telegram_id = ?", (case.citizen_id,))
     locale = row["locale"] if row is not None and row["locale"] in ("zh", "en") else "zh"
     return Person(case.citizen_id, locale, Side.applicant)
 
 
 async def _tell_applicant_agreed(
-    conn: aiosqlite.Connection, outbox: Outbox, case: MediationCase, now: datetime
+    conn: UnitConnection, outbox: Outbox, case: MediationCase, now: datetime
 ) -> None:
     """The applicant learns that the other side agreed and what comes next (once, whether the
     other party pressed it or the mediator recorded it)."""

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
 from cases.law.deadline_rules import DeadlineEngine
 from cases.mediation.common import (
     APPROVE_BUTTON,
@@ -35,7 +33,7 @@ from cases.org.users import User
 from cases.procedures.case_clocks import ClockError, ExtensionChanged, extend_deadline
 from cases.procedures.deadline_records import CaseDeadline, open_deadlines
 from cases.procedures.history import append_event
-from cases.store.db import Database, row_in
+from cases.store.db import Database, UnitConnection, row_in
 from cases.store.time import Clock, legal_today, to_db
 
 PERIOD_RULE = "MA"
@@ -224,7 +222,7 @@ class PeriodService:
 
     async def _tell(
         self,
-        conn: aiosqlite.Connection,
+        conn: UnitConnection,
         case: MediationCase,
         approve: bool,
         new_due: str | None,

@@ -8,7 +8,6 @@ lead is for administrators only.
 from __future__ import annotations
 
 import re
-import sqlite3
 from datetime import date
 
 from pydantic import BaseModel
@@ -16,7 +15,7 @@ from pydantic import BaseModel
 from cases.i18n import N_
 from cases.org.organisation import Organisation
 from cases.org.users import Role, User, UserRepository
-from cases.store.db import Database
+from cases.store.db import Connection, Database
 from cases.store.time import LEGAL_TZ, Clock, to_db
 
 MAX_SHOWN_NAME = 32
@@ -170,7 +169,7 @@ class MediatorProfiles:
             raise ProfileError(NOT_YOURS)
         category = categories[index]
 
-        def toggle(conn: sqlite3.Connection) -> None:
+        def toggle(conn: Connection) -> None:
             removed = conn.execute(
                 "DELETE FROM mediator_skills WHERE user_id = ? AND category_id = ?",
                 (mediator_id, category),

@@ -39,7 +39,7 @@ from cases.mediation.common import (
 )
 from cases.org.users import User
 from cases.procedures.history import append_event
-from cases.store.db import Database, row_in, rows_in
+from cases.store.db import Database, UnitConnection, row_in, rows_in
 from cases.store.time import LEGAL_TZ, Clock, from_db, to_db
 
 SETTING_OUT = timedelta(hours=3)
@@ -132,11 +132,11 @@ class SessionService:
                 return Result.already, None
             cursor = await conn.execute(
                 "INSERT INTO mediation_sessions(case_id, starts_at, place, created_by,"
-                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                 (case_id, to_db(starts_at), place, user.telegram_id, to_db(now), to_db(now)),
             )
-            assert cursor.lastrowid is not None
-            session = Session(cursor.lastrowid, case_id, starts_at, place, "scheduled", 1)
+            session_id = int((await cursor.fetchone())[0])
+            session = Session(session_id, case_id, starts_at, place, "scheduled", 1)
             await append_event(
                 conn,
                 case_id,
@@ -348,7 +348,7 @@ class SessionService:
     # -- helpers -------------------------------------------------------------------------------
 
     async def _session_of(
-        self, conn: aiosqlite.Connection, session_id: int
+        self, conn: UnitConnection, session_id: int
     ) -> tuple[Session, MediationCase] | None:
         row = await row_in(conn, "SELECT * FROM mediation_sessions WHERE id = ?", (session_id,))
         if row is None:
@@ -362,7 +362,7 @@ class SessionService:
 
     async def _tell_and_plan(
         self,
-        conn: aiosqlite.Connection,
+        conn: UnitConnection,
         case: MediationCase,
         session: Session,
         message: str,
@@ -396,7 +396,7 @@ def _buttons(person: Person, session: Session) -> tuple[tuple[str, str, int, int
 
 
 async def plan_session_messages(
-    conn: aiosqlite.Connection,
+    conn: UnitConnection,
     outbox: Outbox,
     case: MediationCase,
     session: Session,
@@ -451,9 +451,7 @@ async def plan_session_messages(
             )
 
 
-async def scheduled_sessions(
-    conn: aiosqlite.Connection, case_id: int, now: datetime
-) -> list[Session]:
+async def scheduled_sessions(conn: UnitConnection, case_id: int, now: datetime) -> list[Session]:
     """The sessions of a case still to come."""
     rows = await rows_in(
         conn,

@@ -13,14 +13,13 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-import sqlite3
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel
 
 from cases.org.users import Role
-from cases.store.db import Database
+from cases.store.db import Connection, Database, Row
 from cases.store.time import Clock, from_db, to_db
 
 START_PREFIX = "inv_"
@@ -80,7 +79,7 @@ _COLUMNS = (
 )
 
 
-def _invitation(row: sqlite3.Row | tuple) -> Invitation:  # type: ignore[type-arg]
+def _invitation(row: Row | tuple) -> Invitation:  # type: ignore[type-arg]
     return Invitation(
         id=row[0],
         role=Role(row[1]),
@@ -130,17 +129,19 @@ class InvitationService:
             to_db(expires),
         )
 
-        def work(conn: sqlite3.Connection) -> Invitation | None:
+        def work(conn: Connection) -> Invitation | None:
             cursor = conn.execute(
                 "INSERT INTO staff_invitations(token_hash, request_key, role, unit,"
                 " heads_reconsideration, leads_room, created_by, created_at, expires_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(request_key) DO NOTHING",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(request_key) DO NOTHING"
+                " RETURNING id",
                 params,
             )
-            if not cursor.rowcount:
+            inserted = cursor.fetchone()
+            if inserted is None:
                 return None
             row = conn.execute(
-                f"SELECT {_COLUMNS} FROM staff_invitations WHERE id = ?", (cursor.lastrowid,)
+                f"SELECT {_COLUMNS} FROM staff_invitations WHERE id = ?", (inserted[0],)
             ).fetchone()
             return _invitation(row)
 
@@ -153,7 +154,7 @@ class InvitationService:
         digest = token_hash(token)
         now = to_db(self._clock.now())
 
-        def work(conn: sqlite3.Connection) -> Acceptance:
+        def work(conn: Connection) -> Acceptance:
             row = conn.execute(
                 f"SELECT {_COLUMNS} FROM staff_invitations WHERE token_hash = ?", (digest,)
             ).fetchone()
@@ -203,7 +204,7 @@ class InvitationService:
         """Revoke a pending invitation; None when it was no longer pending (used, revoked)."""
         now = to_db(self._clock.now())
 
-        def work(conn: sqlite3.Connection) -> Invitation | None:
+        def work(conn: Connection) -> Invitation | None:
             changed = conn.execute(
                 "UPDATE staff_invitations SET status = 'revoked', revoked_by = ?, revoked_at = ?"
                 " WHERE id = ? AND status = 'pending'",

@@ -9,7 +9,6 @@ appending to that list. No Telegram here: the handler tells the person.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable
 
 from pydantic import BaseModel
@@ -17,7 +16,7 @@ from pydantic import BaseModel
 from cases.i18n import N_
 from cases.org.users import Role
 from cases.procedures.statuses import OPEN_STATUSES
-from cases.store.db import Database
+from cases.store.db import Connection, Database
 from cases.store.time import Clock, to_db
 
 RETURNED_TO_QUEUE = "returned_to_queue"
@@ -42,10 +41,10 @@ class Removal(BaseModel):
     """Open mediation cases that were assigned to the removed mediator (now unassigned)."""
 
 
-RemovalStep = Callable[[sqlite3.Connection, Removal], None]
+RemovalStep = Callable[[Connection, Removal], None]
 
 
-def _return_mediation_cases(conn: sqlite3.Connection, removal: Removal) -> None:
+def _return_mediation_cases(conn: Connection, removal: Removal) -> None:
     """A mediator's open cases go back to their room's queue (cases.mediator_id = NULL), each
     with an event naming why."""
     if removal.role is not Role.mediator:
@@ -75,7 +74,7 @@ def _return_mediation_cases(conn: sqlite3.Connection, removal: Removal) -> None:
             removal.returned_case_ids.append(int(case_id))
 
 
-def _withdraw_staff_messages(conn: sqlite3.Connection, removal: Removal) -> None:
+def _withdraw_staff_messages(conn: Connection, removal: Removal) -> None:
     """Messages queued for them as staff (a notice deferred to the morning, an agency's day
     list, a reminder) are withdrawn: they are a citizen now and must not read of cases. The
     planner gives deadline reminders to whoever answers for the case at its next pass."""
@@ -99,7 +98,7 @@ async def remove_member(
     no staff member (already removed: a second press changes nothing)."""
     now = to_db(clock.now())
 
-    def work(conn: sqlite3.Connection) -> Removal | None:
+    def work(conn: Connection) -> Removal | None:
         row = conn.execute(
             "SELECT role, unit FROM users WHERE telegram_id = ?", (telegram_id,)
         ).fetchone()

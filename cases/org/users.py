@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel
 
-from cases.store.db import Database
+from cases.store.db import Connection, Database
 from cases.store.time import Clock, to_db
 
 
@@ -110,7 +109,7 @@ class UserRepository:
         now = to_db(self._clock.now())
         params = (telegram_id, role.value, now, now)
 
-        def insert_and_read(conn: sqlite3.Connection) -> User:
+        def insert_and_read(conn: Connection) -> User:
             conn.execute(
                 "INSERT INTO users(telegram_id, role, first_seen, last_seen) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT(telegram_id) DO NOTHING",

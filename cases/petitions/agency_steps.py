@@ -4,7 +4,6 @@ working days, conclude it with a handling opinion (XF 32), ask for an extension 
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
@@ -337,15 +336,18 @@ class AgencySteps(HandoverReading):
         heads = await self._agencies.people([Role.agency_head], user.unit or "")
         now = self._now()
         async with self._db.transaction() as conn:
-            try:
-                cursor = await conn.execute(
-                    "INSERT INTO petition_extension_requests(case_id, handover_id, days, reason,"
-                    " requested_by, requested_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    (case_id, view.handover.id, days, reason, user.telegram_id, now),
-                )
-            except sqlite3.IntegrityError:
+            # One request waits at a time (a unique index): a second is refused, and the
+            # unit still commits (DO NOTHING keeps the transaction usable on PostgreSQL).
+            inserted = await row_in(
+                conn,
+                "INSERT INTO petition_extension_requests(case_id, handover_id, days, reason,"
+                " requested_by, requested_at) VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT DO NOTHING RETURNING id",
+                (case_id, view.handover.id, days, reason, user.telegram_id, now),
+            )
+            if inserted is None:
                 return Result(Outcome.refused, EXTENSION_PENDING)
-            request_id = cursor.lastrowid
+            request_id = int(inserted[0])
             detail = {
                 "days": days,
                 "reason": reason,

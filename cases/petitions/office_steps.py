@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sqlite3
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
-
-import aiosqlite
 
 from cases.org.contact import office_contact
 from cases.org.organisation import Agency, UnknownId
@@ -52,7 +49,7 @@ from cases.procedures.case_clocks import (
 )
 from cases.procedures.privacy import mask_numbers
 from cases.procedures.statuses import CaseStatus
-from cases.store.db import row_in
+from cases.store.db import IntegrityError, UnitConnection, row_in
 from cases.store.time import LEGAL_TZ
 
 
@@ -130,7 +127,7 @@ class OfficeSteps(HandoverReading):
             try:
                 cursor = await conn.execute(
                     "INSERT INTO petition_handovers(case_id, kind, agency_id, reason, status,"
-                    " assigned_by, assigned_at) VALUES (?, 'assign', ?, ?, ?, ?, ?)",
+                    " assigned_by, assigned_at) VALUES (?, 'assign', ?, ?, ?, ?, ?) RETURNING id",
                     (
                         case_id,
                         agency.id,
@@ -140,9 +137,9 @@ class OfficeSteps(HandoverReading):
                         now,
                     ),
                 )
-            except sqlite3.IntegrityError:
+            except IntegrityError:
                 raise Raced from None  # a double press: one live handover per case
-            handover_id = cursor.lastrowid
+            handover_id = int((await cursor.fetchone())[0])
             if forwarded:
                 await cancel_case_deadlines(
                     conn, case_id, reason="forwarded", actor_id=user.telegram_id, clock=self._clock
@@ -209,7 +206,7 @@ class OfficeSteps(HandoverReading):
 
     async def _remind_objection_end(
         self,
-        conn: aiosqlite.Connection,
+        conn: UnitConnection,
         case_id: int,
         handover_id: int | None,
         people: Sequence[Person],
@@ -273,9 +270,11 @@ class OfficeSteps(HandoverReading):
                 return ALREADY  # assigned or transferred meanwhile: nothing written yet
             cursor = await conn.execute(
                 "INSERT INTO petition_handovers(case_id, kind, body_name, reason, status,"
-                " assigned_by, assigned_at) VALUES (?, 'transfer', ?, ?, 'transferred', ?, ?)",
+                " assigned_by, assigned_at) VALUES (?, 'transfer', ?, ?, 'transferred', ?, ?)"
+                " RETURNING id",
                 (case_id, body, reason, user.telegram_id, now),
             )
+            handover_id = int((await cursor.fetchone())[0])
             await cancel_case_deadlines(
                 conn, case_id, reason="transferred", actor_id=user.telegram_id, clock=self._clock
             )
@@ -291,7 +290,7 @@ class OfficeSteps(HandoverReading):
                     "transferred_on": today.isoformat(),
                     **basis_of("XF", "22"),
                 },
-                f"notice:{TRANSFERRED}:{cursor.lastrowid}",
+                f"notice:{TRANSFERRED}:{handover_id}",
             )
         return Result(Outcome.done, facts={"body": body, "transferred_on": today.isoformat()})
 

@@ -3,14 +3,12 @@ hand-over service shares (cases.petitions.handover assembles the service)."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Any, Protocol
 
-import aiosqlite
 from pydantic import BaseModel
 
 from cases.i18n import N_
@@ -19,7 +17,7 @@ from cases.law.deadline_rules import citation
 from cases.org.users import Role
 from cases.procedures.deadline_records import CaseDeadline
 from cases.procedures.statuses import CaseStatus
-from cases.store.db import Database, row_in
+from cases.store.db import Database, Row, UnitConnection, row_in
 
 AGENCY_ROLES = frozenset({Role.agency_liaison, Role.agency_head})
 
@@ -290,7 +288,7 @@ class AgencyNotices(Protocol):
 
     async def queue(
         self,
-        conn: aiosqlite.Connection,
+        conn: UnitConnection,
         case_id: int,
         person: Person,
         kind: str,
@@ -300,7 +298,7 @@ class AgencyNotices(Protocol):
         due_at: datetime | None = None,
     ) -> bool: ...
 
-    async def cancel(self, conn: aiosqlite.Connection, prefix: str) -> None: ...
+    async def cancel(self, conn: UnitConnection, prefix: str) -> None: ...
 
 
 class Handover(BaseModel):
@@ -368,7 +366,7 @@ def basis_of(law: str, article: str, zh_suffix: str = "", en_suffix: str = "") -
     return {"basis_zh": zh + zh_suffix, "basis_en": en + en_suffix}
 
 
-def handover_from_row(row: sqlite3.Row | Mapping[str, Any]) -> Handover:
+def handover_from_row(row: Row | Mapping[str, Any]) -> Handover:
     return Handover(
         id=row["id"],
         case_id=row["case_id"],
@@ -413,7 +411,7 @@ def objection_key(handover_id: int | None) -> str:
 
 
 async def set_case_status(
-    conn: aiosqlite.Connection, case_id: int, old: CaseStatus, new: CaseStatus, now: str
+    conn: UnitConnection, case_id: int, old: CaseStatus, new: CaseStatus, now: str
 ) -> bool:
     cursor = await conn.execute(
         "UPDATE cases SET status = ?, updated_at = ? WHERE id = ? AND status = ?"
@@ -423,7 +421,7 @@ async def set_case_status(
     return cursor.rowcount == 1
 
 
-async def x3_met(conn: aiosqlite.Connection, case_id: int) -> bool:
+async def x3_met(conn: UnitConnection, case_id: int) -> bool:
     """X3 met while the handover is still 'assigned': an acceptance is between its two steps
     (it meets X3, then takes the handover), so an objection or a return yields to it."""
     return bool(
@@ -435,12 +433,12 @@ async def x3_met(conn: aiosqlite.Connection, case_id: int) -> bool:
     )
 
 
-async def case_still(conn: aiosqlite.Connection, case_id: int, status: CaseStatus) -> bool:
+async def case_still(conn: UnitConnection, case_id: int, status: CaseStatus) -> bool:
     row = await row_in(conn, "SELECT status FROM cases WHERE id = ?", (case_id,))
     return row is not None and row[0] == status
 
 
-async def due_of(conn: aiosqlite.Connection, deadline_id: int) -> tuple[str, bool]:
+async def due_of(conn: UnitConnection, deadline_id: int) -> tuple[str, bool]:
     row = await row_in(
         conn, "SELECT due_on, provisional FROM case_deadlines WHERE id = ?", (deadline_id,)
     )

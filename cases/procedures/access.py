@@ -13,7 +13,6 @@ case page's buttons; ``cases.procedures.actions`` executes the same rows.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
@@ -42,7 +41,7 @@ from cases.procedures.transitions import (
     offered,
     roles_acting_on,
 )
-from cases.store.db import Database
+from cases.store.db import Database, Row
 from cases.store.time import LEGAL_TZ, from_db
 
 ROLE_MAY_OPEN: dict[Role, frozenset[Procedure]] = {
@@ -130,7 +129,7 @@ async def staff_case_view(
     return await _view(db, row, user, engine)
 
 
-def is_respondent(row: sqlite3.Row | Mapping[str, Any], user: User) -> bool:
+def is_respondent(row: Row | Mapping[str, Any], user: User) -> bool:
     """The agency's liaison or head, on a reconsideration case whose respondent is their agency
     (never a 检举控告 matter). Whether the copy was sent (F10) is the actions' guard."""
     if ROLE_SCOPE.get(user.role) is not Scope.respondent or user.unit is None:
@@ -164,7 +163,7 @@ async def petition_agency(db: Database, case_id: int) -> str | None:
 
 
 def petition_sent_to_agency(
-    row: sqlite3.Row | Mapping[str, Any], user: User, agency_id: str | None
+    row: Row | Mapping[str, Any], user: User, agency_id: str | None
 ) -> bool:
     """The liaison or head of the agency a petition was handed to (``agency_id``, from
     :data:`PETITION_AGENCY_SQL`); never a 检举控告 matter (XF 30(3))."""
@@ -284,12 +283,12 @@ def free_text_masker(user: User) -> Callable[[str], str]:
     return mask_id_numbers if "phone" in full else mask_numbers
 
 
-def may_open_case(row: sqlite3.Row | Mapping[str, Any], user: User) -> bool:
+def may_open_case(row: Row | Mapping[str, Any], user: User) -> bool:
     """Whether this person may open this case (a ``cases`` row): the table above."""
     return _may_open(row, user)
 
 
-def _may_open(row: sqlite3.Row | Mapping[str, Any], user: User) -> bool:
+def _may_open(row: Row | Mapping[str, Any], user: User) -> bool:
     procedure = Procedure(row["procedure"])
     if procedure not in ROLE_MAY_OPEN.get(user.role, frozenset()):
         return False
@@ -315,7 +314,7 @@ def handed_over(view: StaffCaseView) -> bool:
     return bool(handed) and handed[-1] == "petition_assigned"
 
 
-def _may_see_sensitive(row: sqlite3.Row | Mapping[str, Any], user: User) -> bool:
+def _may_see_sensitive(row: Row | Mapping[str, Any], user: User) -> bool:
     """检举控告 stays with the petition office (XF 30(3)): its clerks (and the administrators,
     who stand in for every unstaffed role); a clerk of another office, or one whose office was
     never set, does not see it."""
@@ -328,7 +327,7 @@ def _may_see_sensitive(row: sqlite3.Row | Mapping[str, Any], user: User) -> bool
     )
 
 
-def mediator_may_open(row: sqlite3.Row | Mapping[str, Any], user: User) -> bool:
+def mediator_may_open(row: Row | Mapping[str, Any], user: User) -> bool:
     """A mediator sees the cases assigned to them (``cases.mediator_id``); the lead of a room
     (``users.leads_room``) also every case routed to the room, assigned or not, so they can
     assign by hand. Any other mediator of the room sees neither its unassigned cases nor a

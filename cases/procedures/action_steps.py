@@ -10,7 +10,6 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-import aiosqlite
 from pydantic import BaseModel
 
 from cases.i18n import N_
@@ -31,7 +30,7 @@ from cases.procedures.transitions import (
     Notice,
     Transition,
 )
-from cases.store.db import row_in
+from cases.store.db import UnitConnection, row_in
 
 ORDINARY = N_("ordinary procedure")
 SIMPLIFIED = N_("simplified procedure")  # FY 53-54: F9 3 WD, F10 5 WD, decision in 30 days
@@ -53,7 +52,7 @@ RECEIPT_BEFORE_ACCEPTANCE = N_(
 )
 
 
-NoticeSink = Callable[[aiosqlite.Connection, int, str, dict[str, Any], str], Awaitable[bool]]
+NoticeSink = Callable[[UnitConnection, int, str, dict[str, Any], str], Awaitable[bool]]
 """``(conn, case_id, kind, params, dedup_key) -> queued``: writes one outbox row inside the
 caller's transaction (``scheduling.notices.queue_case_notice`` bound to a clock)."""
 
@@ -84,7 +83,7 @@ DECISION_RULES = ("F12", "F13")
 
 
 async def transition_status(
-    conn: aiosqlite.Connection,
+    conn: UnitConnection,
     case_id: int,
     from_status: CaseStatus,
     to_status: CaseStatus,
@@ -99,7 +98,7 @@ async def transition_status(
 
 
 async def staff_event(
-    conn: aiosqlite.Connection,
+    conn: UnitConnection,
     case_id: int,
     now: str,
     actor: User | None,
@@ -118,7 +117,7 @@ async def staff_event(
     )
 
 
-async def due_of(conn: aiosqlite.Connection, deadline_id: int) -> tuple[str, bool]:
+async def due_of(conn: UnitConnection, deadline_id: int) -> tuple[str, bool]:
     """(last day, provisional) of a stored deadline: a notice shows the date with the
     provisional note when the holiday calendar does not cover it yet (domain §1.2)."""
     row = await row_in(
@@ -129,7 +128,7 @@ async def due_of(conn: aiosqlite.Connection, deadline_id: int) -> tuple[str, boo
 
 
 async def running_due(
-    conn: aiosqlite.Connection, case_id: int, rules: tuple[str, ...]
+    conn: UnitConnection, case_id: int, rules: tuple[str, ...]
 ) -> tuple[str, bool]:
     row = await row_in(
         conn,
@@ -231,7 +230,7 @@ def receipt_refused(
     return None
 
 
-async def reply_recorded(conn: aiosqlite.Connection, case_id: int) -> bool:
+async def reply_recorded(conn: UnitConnection, case_id: int) -> bool:
     return bool(
         await row_in(
             conn,
@@ -241,7 +240,7 @@ async def reply_recorded(conn: aiosqlite.Connection, case_id: int) -> bool:
     )
 
 
-async def copy_recorded(conn: aiosqlite.Connection, case_id: int) -> bool:
+async def copy_recorded(conn: UnitConnection, case_id: int) -> bool:
     """F10 runs once (FY 48): a copy-sent event or an F10 row means it was recorded."""
     return bool(
         await row_in(

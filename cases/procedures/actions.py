@@ -27,8 +27,6 @@ import contextlib
 from datetime import date
 from typing import Any
 
-import aiosqlite
-
 from cases.intake.form_engine import Procedure
 from cases.law.deadline_rules import DeadlineEngine
 from cases.org.users import User
@@ -100,7 +98,7 @@ from cases.procedures.transitions import (
     roles_acting_on,
     transition_for,
 )
-from cases.store.db import Database, row_in
+from cases.store.db import Database, UnitConnection, row_in
 from cases.store.time import Clock, legal_today, to_db
 
 
@@ -324,7 +322,7 @@ class CaseActions:
 
     async def _open_or_running(
         self,
-        conn: aiosqlite.Connection,
+        conn: UnitConnection,
         case_id: int,
         rule_id: str,
         trigger: date,

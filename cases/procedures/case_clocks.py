@@ -30,11 +30,8 @@ allowance, and the period must still be running (an extension is decided before 
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import date
 from typing import Any
-
-import aiosqlite
 
 from cases.law.deadline_rules import (
     DeadlineEngine,
@@ -53,14 +50,14 @@ from cases.procedures.deadline_records import (
     recount,
     rule_or_none,
 )
-from cases.store.db import Database, row_in, rows_in
+from cases.store.db import Database, Row, UnitConnection, row_in, rows_in
 from cases.store.time import Clock, legal_today, to_db
 
 # -- writes -------------------------------------------------------------------------------------
 
 
 async def open_deadline(
-    conn: aiosqlite.Connection,
+    conn: UnitConnection,
     case_id: int,
     rule_id: str,
     trigger: date,
@@ -87,7 +84,7 @@ async def open_deadline(
     cursor = await conn.execute(
         "INSERT INTO case_deadlines(case_id, rule_id, trigger_on, due_on, provisional, status,"
         " simplified, unit, count, direction, basis, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?)",
+        " VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (
             case_id,
             rule_id,
@@ -103,8 +100,7 @@ async def open_deadline(
             now,
         ),
     )
-    deadline_id = cursor.lastrowid
-    assert deadline_id is not None
+    deadline_id = int((await cursor.fetchone())[0])
     await clock_event(
         conn,
         case_id,
@@ -339,8 +335,8 @@ async def extend_deadline(
 
 
 async def close_row(
-    conn: aiosqlite.Connection,
-    row: sqlite3.Row,
+    conn: UnitConnection,
+    row: Row,
     status: str,
     kind: str,
     actor_id: int | None,
@@ -444,7 +440,7 @@ async def cancel_deadline(
 
 
 async def cancel_case_deadlines(
-    conn: aiosqlite.Connection,
+    conn: UnitConnection,
     case_id: int,
     *,
     reason: str,

@@ -6,13 +6,11 @@ The pause and extension rules are described in :mod:`cases.procedures.case_clock
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, get_args
 
-import aiosqlite
 from dateutil.relativedelta import relativedelta
 from pydantic import BaseModel, ConfigDict
 
@@ -29,7 +27,7 @@ from cases.law.deadline_rules import (
     count_period,
 )
 from cases.procedures.history import append_event
-from cases.store.db import Database, row_in, rows_in
+from cases.store.db import Database, Row, UnitConnection, row_in, rows_in
 from cases.store.time import Clock, legal_today, to_db
 
 PAUSE_REASONS: frozenset[str] = frozenset(get_args(PauseReason))
@@ -136,7 +134,7 @@ def clock_due(
 # -- helpers ------------------------------------------------------------------------------------
 
 
-async def actor_role(conn: aiosqlite.Connection, actor_id: int | None) -> str:
+async def actor_role(conn: UnitConnection, actor_id: int | None) -> str:
     if actor_id is None:
         return "system"
     row = await row_in(conn, "SELECT role FROM users WHERE telegram_id = ?", (actor_id,))
@@ -145,7 +143,7 @@ async def actor_role(conn: aiosqlite.Connection, actor_id: int | None) -> str:
     return str(row["role"])
 
 
-async def approver_roles(conn: aiosqlite.Connection, actor_id: int | None) -> set[str]:
+async def approver_roles(conn: UnitConnection, actor_id: int | None) -> set[str]:
     """The person's role, and ``reconsideration_head`` for the flagged head of the 复议机构,
     ``room_lead`` for the flagged lead of a mediation room (MA)."""
     role = await actor_role(conn, actor_id)
@@ -164,7 +162,7 @@ async def approver_roles(conn: aiosqlite.Connection, actor_id: int | None) -> se
 
 
 async def clock_event(
-    conn: aiosqlite.Connection,
+    conn: UnitConnection,
     case_id: int,
     actor_id: int | None,
     actor_role: str,
@@ -183,7 +181,7 @@ async def clock_event(
     )
 
 
-async def closed_pauses(conn: aiosqlite.Connection, deadline_id: int) -> list[PauseInterval]:
+async def closed_pauses(conn: UnitConnection, deadline_id: int) -> list[PauseInterval]:
     rows = await rows_in(
         conn,
         "SELECT started_on, ended_on, reason FROM deadline_pauses"
@@ -204,7 +202,7 @@ def rule_or_none(engine: DeadlineEngine, rule_id: str) -> Rule | None:
 
 
 async def recount(
-    conn: aiosqlite.Connection, row: sqlite3.Row | Mapping[str, Any], engine: DeadlineEngine
+    conn: UnitConnection, row: Row | Mapping[str, Any], engine: DeadlineEngine
 ) -> Counted:
     """The row's last day from its stored period, pauses and extensions (not from settings)."""
     rule = rule_or_none(engine, row["rule_id"])
@@ -220,7 +218,7 @@ async def recount(
     )
 
 
-async def deadline_row(conn: aiosqlite.Connection, deadline_id: int) -> sqlite3.Row:
+async def deadline_row(conn: UnitConnection, deadline_id: int) -> Row:
     row = await row_in(conn, "SELECT * FROM case_deadlines WHERE id = ?", (deadline_id,))
     if row is None:
         raise ClockError(f"no deadline {deadline_id}")
@@ -235,7 +233,7 @@ def check_not_future(on: date, clock: Clock) -> None:
 # -- reads --------------------------------------------------------------------------------------
 
 
-def deadline_model(row: sqlite3.Row, engine: DeadlineEngine) -> CaseDeadline:
+def deadline_model(row: Row, engine: DeadlineEngine) -> CaseDeadline:
     rule = rule_or_none(engine, row["rule_id"])
     return CaseDeadline(
         id=row["id"],

@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import aiosqlite
-
 from cases.i18n import N_
+from cases.store.db import UnitConnection
 
 
 async def append_event(
-    conn: aiosqlite.Connection,
+    conn: UnitConnection,
     case_id: int,
     *,
     at: str,

@@ -20,7 +20,6 @@ No Telegram here.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from datetime import date, datetime
 from enum import StrEnum
@@ -37,7 +36,7 @@ from cases.procedures.access import (
     petition_sent_to_agency,
 )
 from cases.procedures.statuses import OPEN_STATUSES
-from cases.store.db import Database
+from cases.store.db import Database, Row
 from cases.store.time import LEGAL_TZ, from_db
 
 PAGE_SIZE = 8
@@ -148,7 +147,7 @@ async def _handed_to(db: Database, agency_id: str) -> dict[int, str | None]:
     return {int(r["case_id"]): r["agency"] for r in rows}
 
 
-def _may_list(row: sqlite3.Row, user: User, handed: dict[int, str | None]) -> bool:
+def _may_list(row: Row, user: User, handed: dict[int, str | None]) -> bool:
     if user.role in AGENCY_ROLES:
         # The F10 condition (the copy was sent) is in the SQL; the handover in ``handed``.
         return petition_sent_to_agency(row, user, handed.get(row["id"])) or is_respondent(
@@ -157,7 +156,7 @@ def _may_list(row: sqlite3.Row, user: User, handed: dict[int, str | None]) -> bo
     return may_open_case(row, user)
 
 
-def _case_item(row: sqlite3.Row, deadline: sqlite3.Row | None) -> WorkItem:
+def _case_item(row: Row, deadline: Row | None) -> WorkItem:
     # Built for every case of a large office's queue: no validation (the columns are typed
     # by the schema); the subject is masked for the items shown (_shown).
     return WorkItem.model_construct(
@@ -207,7 +206,7 @@ async def _cases(
     if not rows:
         return []
     preferred = AGENCY_RULES if user.role in AGENCY_ROLES else frozenset()
-    nearest: dict[int, sqlite3.Row] = {}
+    nearest: dict[int, Row] = {}
     for d in await db.fetch_all(
         f"{_DEADLINE_COLUMNS} WHERE d.status = 'open' AND {where}{condition}{extra}", arguments
     ):

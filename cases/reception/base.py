@@ -5,7 +5,6 @@ into outbox rows."""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,7 +22,7 @@ from cases.reception.model import (
     Outgoing,
     Session,
 )
-from cases.store.db import Database
+from cases.store.db import Connection, Database
 from cases.store.time import LEGAL_TZ, Clock, to_db
 
 
@@ -51,11 +50,11 @@ class ServiceBase:
         self.tz = tz
         self._ensured_on: date | None = None
 
-    def _q(self, conn: sqlite3.Connection, message: Outgoing, now: datetime) -> None:
+    def _q(self, conn: Connection, message: Outgoing, now: datetime) -> None:
         for sql, params in self.mailer.queue(message, now):
             conn.execute(sql, params)
 
-    def _cancel(self, conn: sqlite3.Connection, prefix: str, now: datetime) -> None:
+    def _cancel(self, conn: Connection, prefix: str, now: datetime) -> None:
         for sql, params in self.mailer.cancel(prefix, now):
             conn.execute(sql, params)
 
@@ -113,7 +112,7 @@ class ServiceBase:
             (N_("Cancel the booking"), f"bk:cancel:{booking.id}"),
         )
 
-    def _plan_reminders(self, conn: sqlite3.Connection, booking: Booking, now: datetime) -> None:
+    def _plan_reminders(self, conn: Connection, booking: Booking, now: datetime) -> None:
         """The reminders before the time (the reminder policy's steps: the day before and two
         hours before, quiet hours respected), with "I will come" and "cancel". A moved or
         rescheduled booking replaces its pending reminders."""
@@ -142,7 +141,7 @@ class ServiceBase:
 
     def _tell_agency(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         agency: str,
         key: str,
         params: dict[str, Any],
@@ -170,7 +169,7 @@ class ServiceBase:
 
     def _booked_messages(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         booking: Booking,
         now: datetime,
         *,

@@ -10,7 +10,6 @@ whatever the caller does. Nothing in this package reads a count in Python and wr
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -22,6 +21,7 @@ from pydantic import BaseModel, Field
 
 from cases.i18n import N_
 from cases.org.users import Role
+from cases.store.db import Connection, Row
 from cases.store.time import LEGAL_TZ, from_db
 
 
@@ -177,7 +177,7 @@ class Session:
         return self.place_en if locale == "en" else self.place
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Session:
+    def from_row(cls, row: Row) -> Session:
         return cls(
             id=row["id"],
             agency=row["agency"],
@@ -354,7 +354,7 @@ BOOKING_COLUMNS = (
 BOOKING_FROM = " FROM bookings b JOIN reception_sessions s ON s.id = b.session_id"
 
 
-def booking_from_row(row: sqlite3.Row) -> Booking:
+def booking_from_row(row: Row) -> Booking:
     session = Session(
         id=row["s_id"],
         agency=row["s_agency"],
@@ -392,7 +392,7 @@ def booking_from_row(row: sqlite3.Row) -> Booking:
     )
 
 
-def load_booking(conn: sqlite3.Connection, booking_id: int) -> Booking | None:
+def load_booking(conn: Connection, booking_id: int) -> Booking | None:
     row = conn.execute(
         f"SELECT {BOOKING_COLUMNS}{BOOKING_FROM} WHERE b.id = ?", (booking_id,)
     ).fetchone()
@@ -400,7 +400,7 @@ def load_booking(conn: sqlite3.Connection, booking_id: int) -> Booking | None:
 
 
 def record_event(
-    conn: sqlite3.Connection,
+    conn: Connection,
     booking_id: int,
     now: str,
     actor: int | None,
@@ -413,7 +413,7 @@ def record_event(
     )
 
 
-def still_open(conn: sqlite3.Connection, session_id: int) -> None:
+def still_open(conn: Connection, session_id: int) -> None:
     """Inside the unit that books: a session cancelled a moment ago takes no booking (units
     are serialised, so this read and the write after it see the same state)."""
     row = conn.execute(

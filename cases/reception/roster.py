@@ -5,12 +5,9 @@ and the monthly totals."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-
-import aiosqlite
 
 from cases.intake.forms import PETITION_KINDS
 from cases.org.users import Role
@@ -32,7 +29,7 @@ from cases.reception.model import (
     record_event,
     sources_of,
 )
-from cases.store.db import row_in
+from cases.store.db import Connection, UnitConnection, row_in
 from cases.store.time import to_db
 
 PETITION_KIND_VALUES = tuple(choice.value for choice in PETITION_KINDS)
@@ -61,7 +58,7 @@ class RosterMixin(ServiceBase):
         while not self.calendar.is_workday(until) and until < today + timedelta(days=15):
             until += timedelta(days=1)
 
-        def work(conn: sqlite3.Connection) -> int:
+        def work(conn: Connection) -> int:
             queued = 0
             sessions = conn.execute(
                 "SELECT * FROM reception_sessions WHERE day > ? AND day <= ? AND status = 'open'"
@@ -147,7 +144,7 @@ class RosterMixin(ServiceBase):
             return False
         now = to_db(self.clock.now())
 
-        def work(conn: sqlite3.Connection) -> bool:
+        def work(conn: Connection) -> bool:
             changed = conn.execute(
                 "UPDATE bookings SET status = ?, updated_at = ?"
                 f" WHERE id = ? AND status IN {in_sql(sources_of(status))}",
@@ -236,7 +233,7 @@ class RosterMixin(ServiceBase):
         )
 
     async def _register_petition(
-        self, conn: aiosqlite.Connection, booking: Booking, actor: int, petition_kind: str
+        self, conn: UnitConnection, booking: Booking, actor: int, petition_kind: str
     ) -> tuple[int, str]:
         """An XF case received directly by the agency on the reception day: X2 (tell the
         petitioner whether it is accepted) counts from that day (XF 23; domain §6.3).
@@ -274,7 +271,8 @@ class RosterMixin(ServiceBase):
         cursor = await conn.execute(
             "INSERT INTO cases(number, procedure, status, citizen_id, sensitive, respondent,"
             " subject, answers, received_on, routed_to, routed_to_name, created_at,"
-            " updated_at) VALUES (?, 'petition', 'submitted', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " updated_at) VALUES (?, 'petition', 'submitted', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " RETURNING id",
             (
                 number,
                 booking.citizen_id,
@@ -291,7 +289,7 @@ class RosterMixin(ServiceBase):
                 now,
             ),
         )
-        case_id = int(cursor.lastrowid or 0)
+        case_id = int((await cursor.fetchone())[0])
         if booking.person_name:
             await conn.execute(
                 "INSERT INTO parties(case_id, role, name, phone) VALUES (?, 'applicant', ?, ?)",

@@ -3,7 +3,6 @@ waitlist's offers that hold a freed seat for the first in line and pass on when 
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 
 from cases.i18n import N_
@@ -37,6 +36,7 @@ from cases.reception.model import (
     sources_of,
     still_open,
 )
+from cases.store.db import Connection
 from cases.store.time import to_db
 
 
@@ -110,7 +110,7 @@ class SeatsMixin(ServiceBase):
         citizen_id = None if proxy else user_id
         booked_by = proxy.worker_id if proxy else None
 
-        def work(conn: sqlite3.Connection) -> Result:
+        def work(conn: Connection) -> Result:
             still_open(conn, session.id)
             if proxy is not None:
                 where, key = "person_phone = ?", proxy.phone
@@ -154,20 +154,21 @@ class SeatsMixin(ServiceBase):
                 "INSERT INTO bookings(number, session_id, slot, agency, citizen_id, booked_by,"
                 " person_name, person_phone, status, subject, request, people, created_at,"
                 " updated_at) SELECT ?, ?, ?, ?, ?, ?, ?, ?, 'booked', ?, ?, ?, ?, ?"
-                " WHERE " + SEATS_TAKEN.format(session="?", slot="?") + " < ?",
+                " WHERE " + SEATS_TAKEN.format(session="?", slot="?") + " < ? RETURNING id",
                 (*values, session.id, slot, session.seats),
             )
             outcome = Outcome.booked
-            if cursor.rowcount == 0:
-                cursor = conn.execute(
+            inserted = cursor.fetchone()
+            if inserted is None:
+                inserted = conn.execute(
                     "INSERT INTO bookings(number, session_id, slot, agency, citizen_id,"
                     " booked_by, person_name, person_phone, status, subject, request, people,"
                     " created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?, ?, ?)",
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?, ?, ?) RETURNING id",
                     values,
-                )
+                ).fetchone()
                 outcome = Outcome.waitlisted
-            booking_id = int(cursor.lastrowid or 0)
+            booking_id = int(inserted[0])
             booking = load_booking(conn, booking_id)
             assert booking is not None
             record_event(conn, booking_id, now, user_id, outcome.value, {"number": number})
@@ -180,7 +181,7 @@ class SeatsMixin(ServiceBase):
 
         return await self.db.run(work)
 
-    def _position(self, conn: sqlite3.Connection, booking: Booking) -> int:
+    def _position(self, conn: Connection, booking: Booking) -> int:
         return int(
             conn.execute(
                 "SELECT count(*) FROM bookings WHERE session_id = ? AND status = 'waiting'"
@@ -209,7 +210,7 @@ class SeatsMixin(ServiceBase):
         now_dt = self.clock.now()
         now = to_db(now_dt)
 
-        def work(conn: sqlite3.Connection) -> Result:
+        def work(conn: Connection) -> Result:
             still_open(conn, session_id)
             # What the booking held, read inside the unit (units are serialised).
             before = load_booking(conn, booking_id)
@@ -258,7 +259,7 @@ class SeatsMixin(ServiceBase):
         now_dt = self.clock.now()
         now = to_db(now_dt)
 
-        def work(conn: sqlite3.Connection) -> Result:
+        def work(conn: Connection) -> Result:
             # Read inside the unit (units are serialised): what the booking held when it ended.
             before = load_booking(conn, booking_id)
             assert before is not None
@@ -293,7 +294,7 @@ class SeatsMixin(ServiceBase):
         await self.get(booking_id, user_id=user_id)
         now = to_db(self.clock.now())
 
-        def work(conn: sqlite3.Connection) -> Result:
+        def work(conn: Connection) -> Result:
             cursor = conn.execute(
                 "UPDATE bookings SET status = 'confirmed', updated_at = ?"
                 " WHERE id = ? AND status = 'booked'",
@@ -316,7 +317,7 @@ class SeatsMixin(ServiceBase):
         now_dt = self.clock.now()
         now = to_db(now_dt)
 
-        def work(conn: sqlite3.Connection) -> bool:
+        def work(conn: Connection) -> bool:
             # Checked again inside the unit: cancelled while staff were typing → not sent.
             current = load_booking(conn, booking.id)
             if current is None or current.status not in (S.booked, S.confirmed):
@@ -355,7 +356,7 @@ class SeatsMixin(ServiceBase):
         now_dt = self.clock.now()
         now = to_db(now_dt)
 
-        def work(conn: sqlite3.Connection) -> Result:
+        def work(conn: Connection) -> Result:
             cursor = conn.execute(
                 "UPDATE bookings SET status = 'booked', offer_until = NULL, updated_at = ?"
                 " WHERE id = ? AND status = 'offered' AND offer_until > ?",
@@ -373,9 +374,7 @@ class SeatsMixin(ServiceBase):
 
     # -- the waitlist ------------------------------------------------------------------------
 
-    def _seat_freed(
-        self, conn: sqlite3.Connection, session: Session, slot: int, now_dt: datetime
-    ) -> None:
+    def _seat_freed(self, conn: Connection, session: Session, slot: int, now_dt: datetime) -> None:
         """Offer the freed seat to the first in line, in the unit that freed it."""
         if session.status != "open" or self.closes_at(session, slot) <= now_dt:
             return
@@ -419,7 +418,7 @@ class SeatsMixin(ServiceBase):
         today = self.today().isoformat()
         now = to_db(self.clock.now())
 
-        def work(conn: sqlite3.Connection) -> int:
+        def work(conn: Connection) -> int:
             changed = 0
             for target, sources in (
                 (S.expired, (S.waiting, S.offered)),
@@ -445,7 +444,7 @@ class SeatsMixin(ServiceBase):
         now_dt = self.clock.now()
         now = to_db(now_dt)
 
-        def work(conn: sqlite3.Connection) -> int:
+        def work(conn: Connection) -> int:
             passed = 0
             for row in conn.execute(
                 f"SELECT {BOOKING_COLUMNS}{BOOKING_FROM}"

@@ -5,7 +5,6 @@ session and a slot number, so a moved session takes its bookings along."""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -30,6 +29,7 @@ from cases.reception.model import (
     in_sql,
     record_event,
 )
+from cases.store.db import Connection
 from cases.store.time import to_db
 
 
@@ -74,7 +74,7 @@ class SessionsMixin(ServiceBase):
                     )
             day += timedelta(days=1)
 
-        def write(conn: sqlite3.Connection) -> int:
+        def write(conn: Connection) -> int:
             before = conn.total_changes
             conn.executemany(
                 "INSERT INTO reception_sessions(agency, source, rule_day, day, starts, ends,"
@@ -208,28 +208,26 @@ class SessionsMixin(ServiceBase):
         place_en = place or (rule.place_en if rule else self.org.agency(agency).name_en)
         now = to_db(self.clock.now())
         row_id = await self.db.run(
-            lambda conn: (
-                conn.execute(
-                    "INSERT INTO reception_sessions(agency, source, day, starts, ends, place,"
-                    " place_en, slot_minutes, seats, provisional, confirmed, created_by,"
-                    " created_at, updated_at)"
-                    " VALUES (?, 'admin', ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
-                    (
-                        agency,
-                        day.isoformat(),
-                        starts.strftime("%H:%M"),
-                        ends.strftime("%H:%M"),
-                        place_zh,
-                        place_en,
-                        minutes,
-                        seats or default_seats,
-                        int(not self.calendar.covers(day)),
-                        actor,
-                        now,
-                        now,
-                    ),
-                ).lastrowid
-            )
+            lambda conn: conn.execute(
+                "INSERT INTO reception_sessions(agency, source, day, starts, ends, place,"
+                " place_en, slot_minutes, seats, provisional, confirmed, created_by,"
+                " created_at, updated_at)"
+                " VALUES (?, 'admin', ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?) RETURNING id",
+                (
+                    agency,
+                    day.isoformat(),
+                    starts.strftime("%H:%M"),
+                    ends.strftime("%H:%M"),
+                    place_zh,
+                    place_en,
+                    minutes,
+                    seats or default_seats,
+                    int(not self.calendar.covers(day)),
+                    actor,
+                    now,
+                    now,
+                ),
+            ).fetchone()[0]
         )
         found = await self.session(int(row_id or 0))
         assert found is not None
@@ -258,7 +256,7 @@ class SessionsMixin(ServiceBase):
         now_dt = self.clock.now()
         now = to_db(now_dt)
 
-        def move(conn: sqlite3.Connection) -> int:
+        def move(conn: Connection) -> int:
             changed = conn.execute(
                 "UPDATE reception_sessions SET day = ?, starts = ?, ends = ?, provisional = ?,"
                 " updated_at = ? WHERE id = ? AND status = 'open'",
@@ -337,7 +335,7 @@ class SessionsMixin(ServiceBase):
         now_dt = self.clock.now()
         now = to_db(now_dt)
 
-        def cancel(conn: sqlite3.Connection) -> int:
+        def cancel(conn: Connection) -> int:
             changed = conn.execute(
                 "UPDATE reception_sessions SET status = 'cancelled', updated_at = ?"
                 " WHERE id = ? AND status = 'open'",

@@ -1,21 +1,27 @@
-"""The SQLite store: one writer connection behind a lock, one reader connection.
+"""The store's interface, shared by the SQLite file (the default) and PostgreSQL (at scale).
 
-aiosqlite interleaves statements of concurrent coroutines on one connection inside the same
-transaction (engineering.md §6, E4), so every unit of work holds the writer lock from
-``BEGIN IMMEDIATE`` to ``COMMIT``. Reads go through a second connection; WAL lets them run while
-a write is in progress and they only ever see committed data.
+Both run a unit of work the same way: one writer per process behind a lock, units submitted
+while a batch holds the writer committed together (group commit), each in its own SAVEPOINT,
+and the begin hooks' statements first in every unit. Across processes, SQLite's single writer
+is the file lock (``BEGIN IMMEDIATE``); PostgreSQL's is a transaction-level advisory lock
+taken right after ``BEGIN``. Write transactions therefore run one at a time on either backend,
+which is what makes every check-then-write rule of the code (a booking's last seat, a case
+number, an offer to one mediator) hold with any number of replicas without a per-rule
+audit. Reads never take the lock and see committed data only.
+
+Repositories write the SQL once, in the dialect both accept (``?`` placeholders, ``ON
+CONFLICT``, ``RETURNING``); :mod:`cases.store.postgres` translates placeholders.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any, TypeVar
-
-import aiosqlite
+from typing import Any, ClassVar, Protocol, TypeVar
 
 Params = Sequence[Any] | dict[str, Any]
 Statement = tuple[str, Params]
@@ -24,29 +30,140 @@ BeginHook = Callable[[], tuple[list[Statement], OnCommit] | None]
 """Statements to run first in a unit of work (computed in the event loop, in the caller's
 context), and what to call once that unit has committed."""
 T = TypeVar("T")
-_Unit = tuple[
-    list[Statement], list[OnCommit], Callable[[sqlite3.Connection], Any], "asyncio.Future[Any]"
-]
 MAX_GROUP = 200  # units committed together at most, so one batch stays short
 
-_PRAGMAS = (
-    "PRAGMA journal_mode=WAL",
-    "PRAGMA foreign_keys=ON",
-    "PRAGMA synchronous=FULL",
-    "PRAGMA busy_timeout=5000",
-)
+
+class Row(Protocol):
+    """A result row: by index or by column name (sqlite3.Row, asyncpg.Record)."""
+
+    def __getitem__(self, key: int | str, /) -> Any: ...
+    def keys(self) -> Any: ...
+    def __iter__(self) -> Iterator[Any]: ...
+    def __len__(self) -> int: ...
 
 
-class Database:
+class Cursor(Protocol):
+    rowcount: int
+
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Connection(Protocol):
+    """What a unit of work passed to :meth:`Database.run` may use: sqlite3.Connection's
+    subset that both backends provide."""
+
+    @property
+    def total_changes(self) -> int: ...
+    @property
+    def in_transaction(self) -> bool: ...
+    def execute(self, sql: str, parameters: Params = ..., /) -> Any: ...
+    def executemany(self, sql: str, parameters: Any, /) -> Any: ...
+
+
+class UnitConnection(Protocol):
+    """What a ``async with db.transaction() as conn`` block may use: aiosqlite's subset that
+    both backends provide (``await conn.execute``, ``async with conn.execute(...) as c``)."""
+
+    def execute(self, sql: str, parameters: Params | None = None) -> Any: ...
+    async def executemany(self, sql: str, parameters: Any) -> Any: ...
+    async def execute_fetchall(self, sql: str, parameters: Params | None = None) -> Any: ...
+    async def execute_script(self, sql: str) -> None: ...
+
+
+def _integrity_errors() -> tuple[type[Exception], ...]:
+    found: list[type[Exception]] = [sqlite3.IntegrityError]
+    try:
+        import asyncpg
+    except ImportError:  # pragma: no cover - asyncpg is in requirements.txt
+        return tuple(found)
+    found.append(asyncpg.IntegrityConstraintViolationError)
+    return tuple(found)
+
+
+IntegrityError = _integrity_errors()
+"""A constraint refused a write, on either backend: ``except IntegrityError``."""
+
+
+def _database_errors() -> tuple[type[Exception], ...]:
+    try:
+        import asyncpg
+    except ImportError:  # pragma: no cover
+        return (sqlite3.Error,)
+    return (sqlite3.Error, asyncpg.PostgresError)
+
+
+DATABASE_ERRORS = _database_errors()
+"""Any error the database server or file reported, on either backend."""
+
+
+class _Unit:
+    __slots__ = ("callbacks", "future", "hooks", "work")
+
+    def __init__(
+        self,
+        hooks: list[Statement],
+        callbacks: list[OnCommit],
+        work: Callable[[Any], Any],
+        future: asyncio.Future[Any],
+    ) -> None:
+        self.hooks = hooks
+        self.callbacks = callbacks
+        self.work = work
+        self.future = future
+
+
+class Database(ABC):
     """Owns the connections; repositories borrow them for one unit of work."""
 
-    def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
-        self._writer: aiosqlite.Connection | None = None
-        self._reader: aiosqlite.Connection | None = None
+    dialect: ClassVar[str]
+
+    def __init__(self) -> None:
         self._lock = asyncio.Lock()
         self._begin_hooks: list[BeginHook] = []
         self._pending: list[_Unit] = []
+
+    # --- what each backend provides ---
+
+    @abstractmethod
+    async def open(self) -> None: ...
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    @abstractmethod
+    def transaction(self) -> AbstractAsyncContextManager[Any]:
+        """One unit of work: everything inside commits together or not at all."""
+
+    @abstractmethod
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[Any]: ...
+
+    @abstractmethod
+    async def _run_group(self, group: Callable[[Any], T]) -> T:
+        """Run ``group(connection)`` where the writer connection lives (a thread)."""
+
+    @abstractmethod
+    def _begin(self, raw: Any) -> None:
+        """Start a write transaction on the raw writer connection, holding the writer lock."""
+
+    @abstractmethod
+    def job_lock(self, name: str) -> AbstractAsyncContextManager[bool]:
+        """Held by one process at a time: yields False where another process holds it."""
+
+    @property
+    def location(self) -> str:
+        """Where the data lives, for log lines (never with a password)."""
+        return self.dialect
+
+    # --- shared ---
+
+    async def __aenter__(self) -> Database:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
 
     def add_begin_hook(self, hook: BeginHook) -> None:
         """Run the statements ``hook()`` returns right after every BEGIN, inside the unit."""
@@ -62,81 +179,19 @@ class Database:
                 callbacks.append(found[1])
         return statements, callbacks
 
-    async def open(self) -> None:
-        if self.path.parent and str(self.path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._writer = await self._connect()
-        self._reader = await self._connect()
-        await self._reader.execute("PRAGMA query_only=ON")
-
-    async def _connect(self) -> aiosqlite.Connection:
-        # isolation_level=None: we issue BEGIN/COMMIT ourselves.
-        conn = await aiosqlite.connect(self.path, isolation_level=None, timeout=5.0)
-        try:
-            conn.row_factory = sqlite3.Row
-            for pragma in _PRAGMAS:
-                await conn.execute(pragma)
-        except BaseException:
-            # Not a database, or locked: close the connection, else its (non-daemon) worker
-            # thread keeps the process alive after the error.
-            await conn.close()
-            raise
-        return conn
-
-    async def close(self) -> None:
-        async with self._lock:
-            for conn in (self._reader, self._writer):
-                if conn is not None:
-                    await conn.close()
-            self._reader = self._writer = None
-
-    async def __aenter__(self) -> Database:
-        await self.open()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    @property
-    def writer(self) -> aiosqlite.Connection:
-        if self._writer is None:
-            raise RuntimeError("database is not open")
-        return self._writer
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One unit of work: everything inside commits together or not at all."""
-        async with self._lock:
-            conn = self.writer
-            statements, callbacks = self._hook_statements()
-            await conn.execute("BEGIN IMMEDIATE")
-            try:
-                for sql, params in statements:
-                    await conn.execute(sql, params)
-                yield conn
-            except BaseException:
-                await conn.execute("ROLLBACK")
-                raise
-            else:
-                await conn.execute("COMMIT")
-                for callback in callbacks:
-                    callback()
-
-    async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    async def run(self, work: Callable[[Any], T]) -> T:
         """A unit of work run in the database thread: the hook statements, then
         ``work(connection)``; committed durably before this returns.
 
-        Two costs dominate a write on one SQLite file: a trip to aiosqlite's thread per
-        statement (~0.1 ms) and the fsync of each COMMIT. ``transaction()`` pays both per unit;
-        here a unit is one trip, and units submitted while another batch holds the writer lock
-        are committed together (group commit): each in its own SAVEPOINT, so one that raises is
-        rolled back alone and re-raised to its caller, the others commit. This relies on
-        aiosqlite's ``Connection._execute``, the queue all its calls go through; the version is
-        pinned in requirements.txt and tests/test_store.py checks the behaviour.
+        A unit is one trip to the writer's thread, and units submitted while another batch
+        holds the writer lock are committed together (group commit): each in its own
+        SAVEPOINT, so one that raises is rolled back alone and re-raised to its caller, the
+        others commit. ``work`` may run again only if its batch failed as a whole, so it must
+        not act outside the database.
         """
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         statements, callbacks = self._hook_statements()
-        self._pending.append((statements, callbacks, work, future))
+        self._pending.append(_Unit(statements, callbacks, work, future))
         async with self._lock:
             if not future.done():
                 batch, self._pending = self._pending[:MAX_GROUP], self._pending[MAX_GROUP:]
@@ -144,23 +199,20 @@ class Database:
         return future.result()  # type: ignore[no-any-return]
 
     async def _commit_group(self, batch: list[_Unit]) -> None:
-        conn = self.writer
-
-        def group() -> list[tuple[bool, Any]]:
-            raw: sqlite3.Connection = conn._conn  # private aiosqlite API: see run()
+        def group(raw: Any) -> list[tuple[bool, Any]]:
             outcomes: list[tuple[bool, Any]] = []
-            raw.execute("BEGIN IMMEDIATE")
+            self._begin(raw)
             try:
-                for hooks, _callbacks, work, _future in batch:
+                for unit in batch:
                     raw.execute("SAVEPOINT unit")
                     try:
-                        for sql, params in hooks:
+                        for sql, params in unit.hooks:
                             raw.execute(sql, params)
-                        outcomes.append((True, work(raw)))
+                        outcomes.append((True, unit.work(raw)))
                     except Exception as exc:
-                        raw.execute("ROLLBACK TO unit")
+                        raw.execute("ROLLBACK TO SAVEPOINT unit")
                         outcomes.append((False, exc))
-                    raw.execute("RELEASE unit")
+                    raw.execute("RELEASE SAVEPOINT unit")
                 raw.execute("COMMIT")
             except BaseException:
                 if raw.in_transaction:
@@ -169,59 +221,79 @@ class Database:
             return outcomes
 
         try:
-            outcomes = await conn._execute(group)  # private aiosqlite API: see run()
+            outcomes = await self._run_group(group)
         except BaseException as exc:
-            for _hooks, _callbacks, _work, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
+            for unit in batch:
+                if not unit.future.done():
+                    unit.future.set_exception(exc)
             raise
-        for (ok, value), (_hooks, callbacks, _work, future) in zip(outcomes, batch, strict=True):
+        for (ok, value), unit in zip(outcomes, batch, strict=True):
             if ok:
-                for callback in callbacks:
+                for callback in unit.callbacks:
                     callback()
-            if future.done():
+            if unit.future.done():
                 continue
             if ok:
-                future.set_result(value)
+                unit.future.set_result(value)
             else:
-                future.set_exception(value)
+                unit.future.set_exception(value)
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """A single write in its own transaction; returns the number of rows changed."""
         return await self.run(lambda raw: raw.execute(sql, params).rowcount)
 
-    async def fetch_one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+    async def fetch_one(self, sql: str, params: Params = ()) -> Any:
         rows = await self.fetch_all(sql, params)
         return rows[0] if rows else None
-
-    async def fetch_all(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        # execute_fetchall is one trip to the connection's thread; a cursor costs three.
-        if self._reader is None:
-            raise RuntimeError("database is not open")
-        return list(await self._reader.execute_fetchall(sql, params))
 
     async def fetch_value(self, sql: str, params: Params = ()) -> Any:
         row = await self.fetch_one(sql, params)
         return None if row is None else row[0]
 
     async def backup_to(self, target: Path) -> None:
-        """An online, consistent copy (the SQLite backup API), taken under the writer lock."""
-        target.parent.mkdir(parents=True, exist_ok=True)
-        async with self._lock:
-            dest = await aiosqlite.connect(target)
-            try:
-                await self.writer.backup(dest)
-            finally:
-                await dest.close()
+        """An online, consistent copy; only the SQLite file has one (PostgreSQL: pg_dump)."""
+        raise NotImplementedError(f"no online backup for {self.dialect}; see the README")
+
+    @property
+    def has_online_backup(self) -> bool:
+        return False
 
 
-async def row_in(conn: aiosqlite.Connection, sql: str, params: Params = ()) -> sqlite3.Row | None:
+async def row_in(conn: UnitConnection, sql: str, params: Params = ()) -> Any:
     """One row read inside a unit of work (sees the unit's own writes)."""
     async with conn.execute(sql, params) as cursor:
         return await cursor.fetchone()
 
 
-async def rows_in(conn: aiosqlite.Connection, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+async def rows_in(conn: UnitConnection, sql: str, params: Params = ()) -> list[Any]:
     """All rows read inside a unit of work (sees the unit's own writes)."""
     async with conn.execute(sql, params) as cursor:
         return list(await cursor.fetchall())
+
+
+def open_database(url: str | None, path: Path | str) -> Database:
+    """PostgreSQL when ``url`` (DATABASE_URL) is set, else the SQLite file at ``path``."""
+    if url:
+        from cases.store.postgres import PostgresDatabase
+
+        return PostgresDatabase(url)
+    from cases.store.sqlite import SqliteDatabase
+
+    return SqliteDatabase(path)
+
+
+__all__ = [
+    "DATABASE_ERRORS",
+    "Connection",
+    "Cursor",
+    "Database",
+    "IntegrityError",
+    "OnCommit",
+    "Params",
+    "Row",
+    "Statement",
+    "UnitConnection",
+    "open_database",
+    "row_in",
+    "rows_in",
+]

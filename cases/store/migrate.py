@@ -11,10 +11,12 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from cases.store.db import Database
+from cases.store.db import DATABASE_ERRORS, Database
 from cases.store.time import Clock, SystemClock, to_db
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+"""SQLite's files; PostgreSQL's, with the same numbers and names, are in its ``postgresql``
+folder: the same steps in each dialect (types, triggers, ALTER instead of table rebuilds)."""
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
@@ -59,10 +61,16 @@ def split_statements(sql: str) -> list[str]:
     return statements
 
 
+def migrations_dir(db: Database, directory: Path = MIGRATIONS_DIR) -> Path:
+    return directory if db.dialect == "sqlite" else directory / db.dialect
+
+
 async def migrate(
     db: Database, directory: Path = MIGRATIONS_DIR, clock: Clock | None = None
 ) -> list[str]:
-    """Apply every migration not yet recorded; return the names applied now."""
+    """Apply every migration not yet recorded; return the names applied now.
+
+    ``directory`` holds the SQLite files; PostgreSQL's are read from its subfolder."""
     clock = clock or SystemClock()
     async with db.transaction() as conn:
         await conn.execute(
@@ -71,18 +79,21 @@ async def migrate(
         )
     done = {row[0] for row in await db.fetch_all("SELECT version FROM schema_migrations")}
     applied: list[str] = []
-    for migration in load_migrations(directory):
+    for migration in load_migrations(migrations_dir(db, directory)):
         if migration.version in done:
             continue
         try:
             async with db.transaction() as conn:
-                for statement in split_statements(migration.sql):
-                    await conn.execute(statement)
+                if db.dialect == "sqlite":
+                    for statement in split_statements(migration.sql):
+                        await conn.execute(statement)
+                else:
+                    await conn.execute_script(migration.sql)
                 await conn.execute(
                     "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)",
                     (migration.version, migration.name, to_db(clock.now())),
                 )
-        except sqlite3.Error as exc:
+        except DATABASE_ERRORS as exc:
             raise MigrationError(f"migration {migration.name} failed: {exc}") from exc
         applied.append(migration.name)
     return applied

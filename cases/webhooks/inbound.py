@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -24,7 +23,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
 from cases.intake.validation import ValidationError as InputError
 from cases.litigation.court_cases import LawsuitNotFound, LitigationService
 from cases.procedures.history import append_event
-from cases.store.db import Database
+from cases.store.db import Database, IntegrityError
 from cases.store.time import Clock, to_db
 from cases.webhooks.config import InboundType, WebhooksFile
 from cases.webhooks.signing import (
@@ -227,7 +226,7 @@ class InboundService:
 
         try:
             found = await unit()
-        except sqlite3.IntegrityError:  # the same delivery recorded meanwhile (another process)
+        except IntegrityError:  # the same delivery recorded meanwhile (another process)
             return 200, {**reply_ok, "duplicate": True}
         if not found:
             return refusal(404, "case_not_found", "no case with this number")

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import random
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -25,7 +24,7 @@ from typing import Any
 from cases.intake.validation import mask_id_number, mask_phone
 from cases.law.deadline_rules import RULES
 from cases.procedures.privacy import mask_numbers
-from cases.store.db import Database
+from cases.store.db import Connection, Database, Row
 from cases.store.time import LEGAL_TZ, Clock, legal_today, to_db
 from cases.webhooks.config import EventType, Receiver, WebhooksFile
 
@@ -140,7 +139,7 @@ class WebhookQueue:
         if candidate is None:
             return 0
 
-        def work(conn: sqlite3.Connection) -> int:
+        def work(conn: Connection) -> int:
             rows = conn.execute(
                 "SELECT d.id, d.case_id, d.due_on, c.status, c.routed_to, c.routed_to_name"
                 " FROM case_deadlines d JOIN cases c ON c.id = d.case_id"
@@ -191,7 +190,7 @@ class WebhookQueue:
         if await self.db.fetch_one("SELECT 1 FROM webhook_events WHERE fanned_out = 0") is None:
             return 0
 
-        def work(conn: sqlite3.Connection) -> int:
+        def work(conn: Connection) -> int:
             events = conn.execute(
                 "SELECT * FROM webhook_events WHERE fanned_out = 0 ORDER BY id LIMIT ?",
                 (FAN_OUT_BATCH,),
@@ -220,7 +219,7 @@ class WebhookQueue:
         stay until someone retries them."""
         before = to_db(self.clock.now() - KEEP_DELIVERED)
 
-        def work(conn: sqlite3.Connection) -> int:
+        def work(conn: Connection) -> int:
             gone = conn.execute(
                 "DELETE FROM webhook_deliveries WHERE status = 'delivered' AND delivered_at < ?",
                 (before,),
@@ -258,7 +257,7 @@ class WebhookQueue:
             return []
         lease = to_db(now + SENDING_LEASE)
 
-        def take(conn: sqlite3.Connection) -> set[int]:
+        def take(conn: Connection) -> set[int]:
             taken = set()
             for row in rows:
                 changed = conn.execute(
@@ -305,7 +304,7 @@ class WebhookQueue:
             for o in outcomes
         ]
 
-        def work(conn: sqlite3.Connection) -> list[int]:
+        def work(conn: Connection) -> list[int]:
             dead: list[int] = []
             for outcome, attempts, next_at in plans:
                 if outcome.ok:
@@ -442,9 +441,7 @@ def _person(name: Any, id_number: Any, phone: Any, personal: bool) -> dict[str, 
     }
 
 
-def build_payload(
-    conn: sqlite3.Connection, event: sqlite3.Row, *, personal: bool
-) -> dict[str, Any]:
+def build_payload(conn: Connection, event: Row, *, personal: bool) -> dict[str, Any]:
     """The JSON body of one event for a receiver that may (or may not) see personal data.
 
     ``case`` is what the event is about: a case; for ``hearing.recorded`` the court case
@@ -491,7 +488,7 @@ def build_payload(
 
 
 def _case(
-    conn: sqlite3.Connection, case_id: int | None, detail: dict[str, Any], personal: bool
+    conn: Connection, case_id: int | None, detail: dict[str, Any], personal: bool
 ) -> dict[str, Any] | None:
     row = conn.execute(
         "SELECT id, number, procedure, status, subject, received_on, sensitive, routed_to,"
@@ -526,7 +523,7 @@ def _case(
 
 
 def _lawsuit(
-    conn: sqlite3.Connection, event: sqlite3.Row, detail: dict[str, Any], personal: bool
+    conn: Connection, event: Row, detail: dict[str, Any], personal: bool
 ) -> dict[str, Any] | None:
     row = conn.execute(
         "SELECT l.court_case_number, l.court, l.agency_id, l.agency, l.status, l.plaintiff"
@@ -560,7 +557,7 @@ def _lawsuit(
 
 
 def _booking(
-    conn: sqlite3.Connection, event: sqlite3.Row, detail: dict[str, Any], personal: bool
+    conn: Connection, event: Row, detail: dict[str, Any], personal: bool
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     row = conn.execute(
         "SELECT b.number, b.agency, b.status, b.slot, b.people, b.subject, b.person_name,"
@@ -591,7 +588,7 @@ def _booking(
 
 
 def _deadline(
-    conn: sqlite3.Connection, deadline_id: int | None, detail: dict[str, Any]
+    conn: Connection, deadline_id: int | None, detail: dict[str, Any]
 ) -> dict[str, Any] | None:
     row = conn.execute(
         "SELECT rule_id, due_on, basis, provisional, status FROM case_deadlines WHERE id = ?",
