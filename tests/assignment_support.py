@@ -65,10 +65,10 @@ async def insert_case(db: Database, number: int, room: str = PSB_ROOM, **answers
             "INSERT INTO cases(number, procedure, status, citizen_id, subject, answers,"
             " received_on, routed_to, routed_to_name, created_at, updated_at)"
             " VALUES (?, 'mediation', 'submitted', 900000, '交通事故', ?, '2026-11-25', ?,"
-            " '', 'x', 'x')",
+            " '', 'x', 'x') RETURNING id",
             (f"TJ-2026-{number:06d}", json.dumps(body, ensure_ascii=False), f"room:{room}"),
         )
-        case_id = int(cursor.lastrowid or 0)
+        case_id = int(cursor.fetchone()[0])
         conn.execute(
             "INSERT INTO parties(case_id, role, name, phone) VALUES (?, 'applicant', ?, ?)",
             (case_id, answers.get("applicant_name", "王五"), answers.get("phone", "13700001111")),

@@ -56,7 +56,7 @@ async def seed_case(
         cursor = await conn.execute(
             "INSERT INTO cases(number, procedure, status, citizen_id, sensitive, subject,"
             " answers, received_on, routed_to, mediator_id, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, '2026-11-20', ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, '2026-11-20', ?, ?, ?, ?) RETURNING id",
             (
                 number,
                 procedure,
@@ -71,7 +71,7 @@ async def seed_case(
                 now,
             ),
         )
-        case_id = int(cursor.lastrowid or 0)
+        case_id = int((await cursor.fetchone())[0])
         await conn.execute(
             "INSERT INTO parties(case_id, role, name, phone) VALUES (?, 'applicant', ?, ?)",
             (case_id, party, "13800001234"),
@@ -134,10 +134,11 @@ async def seed_lawsuit(
         cursor = await conn.execute(
             "INSERT INTO lawsuits(agency_id, agency, court, court_case_number, plaintiff,"
             " act_challenged, complaint_received_on, registered_by, created_at, updated_at)"
-            " VALUES (?, '机关', '谷城县人民法院', ?, '王五', '处罚决定', '2026-11-20', 1, ?, ?)",
+            " VALUES (?, '机关', '谷城县人民法院', ?, '王五', '处罚决定', '2026-11-20', 1, ?, ?)"
+            " RETURNING id",
             (agency_id, number, now, now),
         )
-        lawsuit_id = int(cursor.lastrowid or 0)
+        lawsuit_id = int((await cursor.fetchone())[0])
         await conn.execute(
             "INSERT INTO litigation_defences(agency, court, court_case_number,"
             " complaint_received_on, due_on, lawsuit_id, created_at, updated_at)"

@@ -27,8 +27,8 @@ def local(day: str, hour: int = 10, minute: int = 0) -> str:
 
 async def _exec(db: Database, sql: str, params: tuple[Any, ...]) -> int:
     async with db.transaction() as conn:
-        cursor = await conn.execute(sql, params)
-        return int(cursor.lastrowid or 0)
+        cursor = await conn.execute(f"{sql} RETURNING id", params)
+        return int((await cursor.fetchone())[0])
 
 
 async def add_user(db: Database, telegram_id: int) -> None:

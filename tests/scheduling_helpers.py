@@ -54,10 +54,10 @@ async def add_case(
     async with db.transaction() as conn:
         cursor = await conn.execute(
             "INSERT INTO cases(number, procedure, status, citizen_id, subject, received_on,"
-            " created_at, updated_at) VALUES (?,?,?,?,?,?,?,?)",
+            " created_at, updated_at) VALUES (?,?,?,?,?,?,?,?) RETURNING id",
             (number, procedure, status, citizen_id, "subject", "2026-11-20", STAMP, STAMP),
         )
-        return int(cursor.lastrowid or 0)
+        return int((await cursor.fetchone())[0])
 
 
 async def add_deadline(
@@ -76,7 +76,7 @@ async def add_deadline(
         cursor = await conn.execute(
             "INSERT INTO case_deadlines(case_id, rule_id, trigger_on, due_on, provisional, status,"
             " unit, count, basis, closed_on, paused_since, created_at, updated_at)"
-            " VALUES (?,?,?,?,?,?,'working_days',10,?,?,?,?,?)",
+            " VALUES (?,?,?,?,?,?,'working_days',10,?,?,?,?,?) RETURNING id",
             (
                 case_id,
                 rule_id,
@@ -91,7 +91,7 @@ async def add_deadline(
                 STAMP,
             ),
         )
-        return int(cursor.lastrowid or 0)
+        return int((await cursor.fetchone())[0])
 
 
 async def set_deadline(db: Database, deadline_id: int, **values: Any) -> None:
@@ -115,7 +115,7 @@ async def add_hearing(
     async with db.transaction() as conn:
         cursor = await conn.execute(
             "INSERT INTO hearings(case_id, agency, court, court_case_number, starts_at, major,"
-            " head_required, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?)",
+            " head_required, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?) RETURNING id",
             (
                 case_id,
                 "县自然资源局",
@@ -128,7 +128,7 @@ async def add_hearing(
                 STAMP,
             ),
         )
-        return int(cursor.lastrowid or 0)
+        return int((await cursor.fetchone())[0])
 
 
 async def add_reminder(
@@ -155,7 +155,7 @@ async def add_reminder(
             "INSERT INTO reminders(dedup_key, kind, rule_id, source_kind, source_id, case_id,"
             " step, audience, chat_id, locale, critical, quiet, deadline_on, payload, due_at,"
             " expires_at, status, created_at, updated_at)"
-            " VALUES (?,?,?,'deadline',1,?,'0wd',?,?,'zh',?,?,?,?,?,?,?,?,?)",
+            " VALUES (?,?,?,'deadline',1,?,'0wd',?,?,'zh',?,?,?,?,?,?,?,?,?) RETURNING id",
             (
                 key or f"test:{chat_id}:{to_db(due_at)}:{kind}",
                 kind,
@@ -174,7 +174,7 @@ async def add_reminder(
                 STAMP,
             ),
         )
-        return int(cursor.lastrowid or 0)
+        return int((await cursor.fetchone())[0])
 
 
 async def reminder(db: Database, reminder_id: int) -> dict[str, Any]:

@@ -59,11 +59,11 @@ async def add_case(db: Database, clock: FakeClock, procedure: str = "reconsidera
     async with db.transaction() as conn:
         cursor = await conn.execute(
             "INSERT INTO cases(number, procedure, status, citizen_id, subject, received_on,"
-            " created_at, updated_at) VALUES (?, ?, 'submitted', ?, 'test', '2026-11-20', ?, ?)",
+            " created_at, updated_at) VALUES (?, ?, 'submitted', ?, 'test', '2026-11-20', ?, ?)"
+            " RETURNING id",
             (number, procedure, CITIZEN, now, now),
         )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+        return int((await cursor.fetchone())[0])
 
 
 @pytest.fixture
