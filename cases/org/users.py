@@ -148,7 +148,7 @@ class UserRepository:
         await self.ensure(telegram_id)
         await self._db.execute(
             "UPDATE users SET role = ?, unit = ?, heads_reconsideration = ?,"
-            " leads_room = CASE WHEN ? THEN 1 WHEN role = ? AND unit IS ? THEN leads_room"
+            " leads_room = CASE WHEN ? = 1 THEN 1 WHEN role = ? AND unit IS ? THEN leads_room"
             " ELSE 0 END"
             " WHERE telegram_id = ?",
             (

@@ -9,8 +9,11 @@ It keeps the SQLite store's model (cases/store/db.py) so the repositories run un
 - Every write transaction takes one advisory lock right after ``BEGIN``
   (``pg_advisory_xact_lock``), released by its COMMIT: write transactions of all replicas run
   one at a time, as on one SQLite file. Reads use the pool and never wait for it.
-- The SQL is the repositories' own; only placeholders are translated here (``?`` and
-  ``:name`` to ``$n``) and ``INSERT OR IGNORE`` becomes ``ON CONFLICT DO NOTHING``.
+- The SQL is the repositories' own, translated here where the two dialects differ only in
+  spelling: placeholders (``?`` and ``:name`` to ``$n``), ``x IS ?`` (IS NOT DISTINCT FROM),
+  ``INSERT OR IGNORE`` (ON CONFLICT DO NOTHING), two-argument max/min (greatest/least),
+  ``json_extract`` (``#>>``, text), ``group_concat`` (string_agg) and ``INDEXED BY`` (dropped).
+  Anything else is written portably where it is used.
 - Values bound as SQLite would store them: booleans as 0/1, dates as ISO text; NUMERIC
   results (``sum`` of a BIGINT) come back as int or float, as from SQLite.
 """
@@ -40,6 +43,54 @@ POOL_SIZE = 10
 _ROWS_FIRST = ("SELECT", "WITH", "VALUES", "SHOW", "TABLE", "EXPLAIN")
 _RETURNING = re.compile(r"\bRETURNING\b", re.IGNORECASE)
 _OR_IGNORE = re.compile(r"^\s*INSERT\s+OR\s+IGNORE\s+INTO\b", re.IGNORECASE)
+# SQLite's `x IS ?` compares NULL-safely; PostgreSQL spells it IS [NOT] DISTINCT FROM.
+_IS_PARAM_NOT = re.compile(r"\bIS\s+NOT\s+(\$\d+)", re.IGNORECASE)
+_IS_PARAM = re.compile(r"\bIS\s+(\$\d+)", re.IGNORECASE)
+_EXTREME = re.compile(r"\b(max|min)\(", re.IGNORECASE)
+# json_extract(column, '$.a.b'): SQLite's JSON path on a TEXT column; the value as text.
+_JSON_EXTRACT = re.compile(r"json_extract\(\s*([\w.]+)\s*,\s*'\$\.([\w.]+)'\s*\)", re.IGNORECASE)
+_GROUP_CONCAT = re.compile(r"group_concat\(\s*([^(),]+?)\s*(?:,\s*('[^']*')\s*)?\)", re.IGNORECASE)
+_COMMA = "','"
+_INDEXED_BY = re.compile(r"\s+INDEXED\s+BY\s+\w+", re.IGNORECASE)
+
+
+def _functions(sql: str) -> str:
+    """SQLite's functions and hints that PostgreSQL spells otherwise."""
+    sql = _JSON_EXTRACT.sub(
+        lambda m: f"({m.group(1)}::json #>> '{{{m.group(2).replace('.', ',')}}}')", sql
+    )
+    sql = _GROUP_CONCAT.sub(
+        lambda m: f"string_agg(CAST({m.group(1)} AS TEXT), {m.group(2) or _COMMA})", sql
+    )
+    return _INDEXED_BY.sub("", sql)
+
+
+def _scalar_extremes(sql: str) -> str:
+    """SQLite's two-argument max(a, b)/min(a, b) are PostgreSQL's greatest/least; the
+    one-argument aggregates stay."""
+    out: list[str] = []
+    pos = 0
+    for match in _EXTREME.finditer(sql):
+        if match.start() < pos:
+            continue
+        depth, i, top_comma = 1, match.end(), False
+        while i < len(sql) and depth:
+            ch = sql[i]
+            if ch == "(":
+                depth += 1
+            elif ch == ")":
+                depth -= 1
+            elif ch == "," and depth == 1:
+                top_comma = True
+            elif ch == "'":
+                i = sql.index("'", i + 1)
+            i += 1
+        if top_comma:
+            name = "greatest" if match.group(1).lower() == "max" else "least"
+            out.append(sql[pos : match.start()] + name + "(")
+            pos = match.end()
+    out.append(sql[pos:])
+    return "".join(out)
 
 
 @functools.lru_cache(maxsize=2048)
@@ -88,7 +139,9 @@ def translate(sql: str) -> tuple[str, tuple[str, ...] | int]:
         else:
             out.append(ch)
             i += 1
-    text = "".join(out)
+    text = _IS_PARAM_NOT.sub(r"IS DISTINCT FROM \1", "".join(out))
+    text = _IS_PARAM.sub(r"IS NOT DISTINCT FROM \1", text)
+    text = _functions(_scalar_extremes(text))
     if _OR_IGNORE.match(text):
         text = _OR_IGNORE.sub("INSERT INTO", text, count=1)
         returning = _RETURNING.search(text)
@@ -103,9 +156,8 @@ def translate(sql: str) -> tuple[str, tuple[str, ...] | int]:
 
 
 def _value(value: Any) -> Any:
-    """A Python value as SQLite's adapters would have stored it."""
-    if isinstance(value, bool):
-        return int(value)
+    """A Python value as SQLite's adapters would have stored it (asyncpg takes a bool for a
+    BIGINT column, and needs one where PostgreSQL expects a boolean)."""
     if isinstance(value, datetime):
         return value.isoformat(" ")
     if isinstance(value, date):
