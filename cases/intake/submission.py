@@ -137,7 +137,8 @@ class Submission(IntakeBase):
         sequence = await row_in(
             conn,
             "INSERT INTO case_sequences(prefix, year, last_value) VALUES (?, ?, 1)"
-            " ON CONFLICT(prefix, year) DO UPDATE SET last_value = case_sequences.last_value + 1"
+            " ON CONFLICT(prefix, year)"
+            " DO UPDATE SET last_value = case_sequences.last_value + 1"
             " RETURNING last_value",
             (prefix, received_on.year),
         )

@@ -248,7 +248,8 @@ class RosterMixin(ServiceBase):
         seq = await row_in(
             conn,
             "INSERT INTO case_sequences(prefix, year, last_value) VALUES ('XF', ?, 1)"
-            " ON CONFLICT(prefix, year) DO UPDATE SET last_value = case_sequences.last_value + 1"
+            " ON CONFLICT(prefix, year)"
+            " DO UPDATE SET last_value = case_sequences.last_value + 1"
             " RETURNING last_value",
             (year,),
         )

@@ -130,7 +130,8 @@ class SeatsMixin(ServiceBase):
                 return Result(Outcome.existing, found)
             seq = conn.execute(
                 "INSERT INTO case_sequences(prefix, year, last_value) VALUES (?, ?, 1)"
-                " ON CONFLICT(prefix, year) DO UPDATE SET last_value = case_sequences.last_value + 1"
+                " ON CONFLICT(prefix, year)"
+                " DO UPDATE SET last_value = case_sequences.last_value + 1"
                 " RETURNING last_value",
                 (NUMBER_PREFIX, year),
             ).fetchone()
