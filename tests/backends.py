@@ -15,7 +15,9 @@ from dataclasses import dataclass
 
 import pytest
 
+from cases.store.db import Database
 from cases.store.postgres import PostgresDatabase, redact
+from cases.store.sqlite import SqliteDatabase
 
 SQLITE = "sqlite"
 POSTGRES = "postgresql"
@@ -76,3 +78,13 @@ async def postgres_database(url: str) -> AsyncIterator[PostgresDatabase]:
             await admin.execute(f"DROP SCHEMA {schema} CASCADE")
     finally:
         await admin.close()
+
+
+def same_store(db: Database) -> Database:
+    """A second, unopened store on the same data as ``db``: another process, or the bot after a
+    restart, on either backend."""
+    if isinstance(db, PostgresDatabase):
+        return PostgresDatabase(db.url, schema=db.schema, pool_size=4)
+    if isinstance(db, SqliteDatabase):
+        return SqliteDatabase(db.path)
+    raise TypeError(f"no second store for {type(db).__name__}")

@@ -37,6 +37,7 @@ from tests.assignment_support import (
     offers,
     tick,
 )
+from tests.backends import same_store
 from tests.fakes.telegram import BotClient
 from tests.support import ADMIN_ID, ENGINE, migrations_where
 
@@ -456,7 +457,7 @@ async def test_an_offer_pending_at_a_restart_runs_out_and_passes_on_after_it(
     )
     await db.close()
 
-    reopened = SqliteDatabase(db.path)
+    reopened = same_store(db)
     await reopened.open()
     try:
         clock.set(until + timedelta(minutes=1))
