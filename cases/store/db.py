@@ -242,6 +242,12 @@ class Database(ABC):
         """A single write in its own transaction; returns the number of rows changed."""
         return await self.run(lambda raw: raw.execute(sql, params).rowcount)
 
+    async def take_rows(self, sql: str, params: Params = ()) -> list[Any]:
+        """One statement that takes rows for this process and returns them (``UPDATE …
+        RETURNING``). PostgreSQL runs it outside the writer lock, on the row locks its
+        ``FOR UPDATE SKIP LOCKED`` takes; on SQLite it is a unit of work like any other."""
+        return await self.run(lambda raw: list(raw.execute(sql, params).fetchall()))
+
     async def fetch_one(self, sql: str, params: Params = ()) -> Any:
         rows = await self.fetch_all(sql, params)
         return rows[0] if rows else None

@@ -437,6 +437,10 @@ class PostgresDatabase(Database):
         text, args = bind(sql, params)
         return list(await self.pool.fetch(text, *args))
 
+    async def take_rows(self, sql: str, params: Params = ()) -> list[asyncpg.Record]:
+        text, args = bind(sql, params)
+        return list(await self.pool.fetch(text, *args))
+
     @asynccontextmanager
     async def job_lock(self, name: str) -> AsyncIterator[bool]:
         """A session advisory lock on a pooled connection, held while the job runs."""
