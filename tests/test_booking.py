@@ -14,7 +14,7 @@ from aiogram import Bot, Dispatcher
 
 from cases.org.users import Role
 from cases.reception.booking import BookingService, BookingStatus, Issue, Outcome
-from cases.store.db import Database
+from cases.store.db import Database, IntegrityError
 from cases.store.sqlite import SqliteDatabase
 from cases.store.time import LEGAL_TZ, FakeClock, from_db
 from scheduling.booking import BookingJobs, BookingMailer
@@ -233,12 +233,10 @@ async def test_concurrent_bookings_never_over_book_a_slot(
 async def test_the_database_refuses_an_over_booking_whatever_the_caller(
     booking: BookingService, db: Database
 ) -> None:
-    import sqlite3
-
     session_id = await _first_session(booking)
     for n in range(3):
         await booking.book(2000 + n, session_id, 0, Issue("事项", "请求"))
-    with pytest.raises(sqlite3.IntegrityError, match="full"):
+    with pytest.raises(IntegrityError, match="full"):
         await db.execute(
             "INSERT INTO bookings(number, session_id, slot, agency, citizen_id, status, subject,"
             " request, people, created_at, updated_at)"

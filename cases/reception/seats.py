@@ -100,18 +100,24 @@ class SeatsMixin(ServiceBase):
     ) -> Result:
         """Take a seat in one conditional statement; if there is none left, the same unit puts
         the person on the session's waitlist. A person with a live booking at the agency gets
-        it back instead (a double press, a second attempt)."""
-        session = self.check_open(await self.session(session_id), slot)
+        it back instead (a double press, a second attempt).
+
+        The session is read inside the unit, not before it: the unit is queued at once, so
+        bookings made together are served in the order they came (a read before it, on
+        PostgreSQL's pool of connections, could let a later one overtake for the last seat)."""
         if not 1 <= issue.people <= MAX_PEOPLE:
             raise BookingError()
         now_dt = self.clock.now()
         now = to_db(now_dt)
-        year = session.day.year
         citizen_id = None if proxy else user_id
         booked_by = proxy.worker_id if proxy else None
 
         def work(conn: Connection) -> Result:
-            still_open(conn, session.id)
+            row = conn.execute(
+                "SELECT * FROM reception_sessions WHERE id = ?", (session_id,)
+            ).fetchone()
+            session = self.check_open(None if row is None else Session.from_row(row), slot)
+            year = session.day.year
             if proxy is not None:
                 where, key = "person_phone = ?", proxy.phone
             else:
