@@ -88,3 +88,16 @@ def same_store(db: Database) -> Database:
     if isinstance(db, SqliteDatabase):
         return SqliteDatabase(db.path)
     raise TypeError(f"no second store for {type(db).__name__}")
+
+
+async def table_columns(db: Database, table: str) -> set[str]:
+    """The names of ``table``'s columns, on either backend (each has its own catalogue)."""
+    if db.dialect == POSTGRES:
+        rows = await db.fetch_all(
+            "SELECT column_name FROM information_schema.columns"
+            " WHERE table_schema = current_schema() AND table_name = ?",
+            (table,),
+        )
+    else:
+        rows = await db.fetch_all("SELECT name FROM pragma_table_info(?)", (table,))
+    return {str(r[0]) for r in rows}

@@ -32,6 +32,7 @@ from cases.procedures.deadline_records import (
 from cases.procedures.deadline_recount import expire_acceptance_reviews, recompute_provisional
 from cases.store.db import Database
 from cases.store.time import FakeClock, to_db
+from tests.backends import table_columns
 from tests.support import ENGINE
 
 CITIZEN, STAFF, HEAD, MEDIATOR = 1001, 2001, 3001, 4001
@@ -118,7 +119,7 @@ def calendar_with_2027(tmp_path: Path, holidays: list[str]) -> LegalCalendar:
 
 
 async def test_deadline_table_has_the_columns_the_planner_reads(db: Database) -> None:
-    columns = {r["name"] for r in await db.fetch_all("PRAGMA table_info(case_deadlines)")}
+    columns = await table_columns(db, "case_deadlines")
     assert {
         "id", "case_id", "rule_id", "trigger_on", "due_on", "provisional", "status",
         "created_at", "updated_at",
