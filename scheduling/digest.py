@@ -76,6 +76,8 @@ DIGEST_SCOPE: dict[Role, frozenset[str] | None] = {
     Role.agency_head: frozenset({"F10", "L3", "L7", "X3", "X4"}),
 }
 SEES_DELIVERY_PROBLEMS = frozenset({Role.admin, Role.office_staff})
+ID_BATCH = 500
+"""Case ids per ``IN (...)`` list when reading their deadlines."""
 
 
 @dataclass(frozen=True)
@@ -105,27 +107,22 @@ async def collect(db: Database, today: date, tz: ZoneInfo = LEGAL_TZ) -> DigestD
     closed = sorted(CLOSED_CASE_STATUSES)
     marks = ",".join("?" for _ in closed)
     items: list[DueItem] = []
-    if await db.fetch_value(
-        "SELECT 1 FROM sqlite_master WHERE type='table' AND name='case_deadlines'"
-    ):
-        rows = await db.fetch_all(
-            "SELECT d.case_id, d.rule_id, d.due_on, d.status, c.number, c.status AS case_status"
-            " FROM case_deadlines d JOIN cases c ON c.id = d.case_id"
-            " WHERE d.status IN ('open', 'missed') AND d.due_on <= ?"
-            f" AND c.status NOT IN ({marks})"
-            " ORDER BY d.due_on, c.number",
-            (today.isoformat(), *closed),
-        )
-        later_rules = await _rules_by_case(
-            db, {r["case_id"] for r in rows if r["status"] == "missed"}
-        )
-        for r in rows:
-            due_on = date.fromisoformat(r["due_on"])
-            if due_on < today and not still_matters(
-                r["rule_id"], r["status"], r["case_status"], later_rules.get(r["case_id"], set())
-            ):
-                continue
-            items.append(DueItem(r["rule_id"], r["number"], due_on))
+    rows = await db.fetch_all(
+        "SELECT d.case_id, d.rule_id, d.due_on, d.status, c.number, c.status AS case_status"
+        " FROM case_deadlines d JOIN cases c ON c.id = d.case_id"
+        " WHERE d.status IN ('open', 'missed') AND d.due_on <= ?"
+        f" AND c.status NOT IN ({marks})"
+        " ORDER BY d.due_on, c.number",
+        (today.isoformat(), *closed),
+    )
+    later_rules = await _rules_by_case(db, {r["case_id"] for r in rows if r["status"] == "missed"})
+    for r in rows:
+        due_on = date.fromisoformat(r["due_on"])
+        if due_on < today and not still_matters(
+            r["rule_id"], r["status"], r["case_status"], later_rules.get(r["case_id"], set())
+        ):
+            continue
+        items.append(DueItem(r["rule_id"], r["number"], due_on))
     rows = await db.fetch_all(
         "SELECT due_on, court_case_number, court FROM litigation_defences"
         " WHERE status = 'open' AND due_on <= ? ORDER BY due_on",
@@ -179,16 +176,20 @@ def still_matters(
 
 async def _rules_by_case(db: Database, case_ids: set[int]) -> dict[int, set[str]]:
     """Every rule a case has run (any status), for the cases in ``case_ids``."""
-    if not case_ids:
-        return {}
-    rows = await db.fetch_all(
-        "SELECT case_id, rule_id FROM case_deadlines"
-        " WHERE case_id IN (SELECT value FROM json_each(?))",
-        (json.dumps(sorted(case_ids)),),
-    )
     found: dict[int, set[str]] = {}
-    for r in rows:
-        found.setdefault(r["case_id"], set()).add(r["rule_id"])
+    ids = sorted(case_ids)
+    # A placeholder per id, in batches: portable (SQLite's json_each is not PostgreSQL's),
+    # and well under either store's limit on bound parameters however many cases are late.
+    for start in range(0, len(ids), ID_BATCH):
+        batch = ids[start : start + ID_BATCH]
+        rows = await db.fetch_all(
+            "SELECT case_id, rule_id FROM case_deadlines WHERE case_id IN ({})".format(
+                ",".join("?" for _ in batch)
+            ),
+            batch,
+        )
+        for r in rows:
+            found.setdefault(r["case_id"], set()).add(r["rule_id"])
     return found
 
 
