@@ -14,6 +14,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import socket
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -130,11 +133,30 @@ class AckOutcome(StrEnum):
     NOT_FOUND = "not_found"
 
 
-_DUE_SQL = (
-    "SELECT * FROM reminders WHERE status = 'pending' AND due_at <= ?"
-    " AND (next_attempt_at IS NULL OR next_attempt_at <= ?) AND chat_id BETWEEN ? AND ?"
-    " ORDER BY critical DESC, due_at, id LIMIT ?"
+_DUE = (
+    "status = 'pending' AND due_at <= ? AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
+    " AND chat_id BETWEEN ? AND ? AND (lease_until IS NULL OR lease_until <= ? OR leased_by = ?)"
 )
+_ORDER = "ORDER BY critical DESC, due_at, id"
+LEASE = timedelta(minutes=2)
+"""How long due rows stay with the process that leased them; longer than a batch takes to
+send within the shared budget (200 rows at 30/s: 7 s), short enough that a replica's death
+delays its rows by little."""
+
+
+def lease_sql(dialect: str) -> str:
+    """Lease the next due rows to this process (``FOR UPDATE SKIP LOCKED`` on PostgreSQL:
+    replicas leasing at the same moment take different rows and never wait for each other)."""
+    if dialect == "postgresql":
+        return (
+            "UPDATE reminders SET leased_by = ?, lease_until = ? FROM (SELECT id FROM reminders"
+            f" WHERE {_DUE} {_ORDER} LIMIT ? FOR UPDATE SKIP LOCKED) AS picked"
+            " WHERE reminders.id = picked.id RETURNING reminders.*"
+        )
+    return (
+        "UPDATE reminders SET leased_by = ?, lease_until = ? WHERE id IN (SELECT id FROM"
+        f" reminders WHERE {_DUE} {_ORDER} LIMIT ?) RETURNING *"
+    )
 
 
 class Outbox:
@@ -162,6 +184,9 @@ class Outbox:
         self.stopping = False
         """Set at shutdown: rows not yet claimed stay pending for the next start."""
         self._dispatching = asyncio.Lock()
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        """This process, in the leases it takes (replicas share the outbox)."""
+        self._lease_sql = lease_sql(db.dialect)
 
     # --- start-up ---
 
@@ -207,28 +232,65 @@ class Outbox:
         report.expired += await self._expire(now)
         report.deferred += await self._defer_quiet_hours(now)
         attempted: set[int] = set()
-        while not self.stopping:
-            rows = await self.db.fetch_all(
-                _DUE_SQL,
-                (to_db(now), to_db(now), *self.chat_ids, self.batch_size + len(attempted)),
-            )
-            batch = [OutboxRow.from_row(r) for r in rows if r["id"] not in attempted]
-            if not batch:
-                break
-            attempted.update(row.id for row in batch)
-            queue: asyncio.Queue[OutboxRow] = asyncio.Queue()
-            for row in batch:
-                queue.put_nowait(row)
-            workers = [
-                asyncio.create_task(self._worker(queue, report))
-                for _ in range(min(self.concurrency, len(batch)))
-            ]
-            try:
-                await asyncio.gather(*workers)
-            finally:
-                for task in workers:
-                    task.cancel()
+        try:
+            while not self.stopping:
+                batch = [
+                    row
+                    for row in await self._lease(now, self.batch_size + len(attempted))
+                    if row.id not in attempted
+                ]
+                if not batch:
+                    break
+                await self._send_batch(batch, attempted, report)
+        finally:
+            await self._end_leases()
         return report
+
+    async def _lease(self, now: datetime, limit: int) -> list[OutboxRow]:
+        """The next due rows, leased to this process, most urgent first."""
+        stamp = to_db(self.clock.now())
+        rows = await self.db.take_rows(
+            self._lease_sql,
+            (
+                self.owner,
+                to_db(self.clock.now() + LEASE),
+                to_db(now),
+                to_db(now),
+                *self.chat_ids,
+                stamp,
+                self.owner,
+                limit,
+            ),
+        )
+        found = [OutboxRow.from_row(r) for r in rows]
+        found.sort(key=lambda row: (not row.critical, row.due_at, row.id))
+        return found
+
+    async def _end_leases(self) -> None:
+        """Rows leased but not sent (stopping, retried later) go back to every replica; a sent
+        row keeps the name of the process that sent it."""
+        await self.db.execute(
+            "UPDATE reminders SET leased_by = NULL, lease_until = NULL"
+            " WHERE leased_by = ? AND status = 'pending'",
+            (self.owner,),
+        )
+
+    async def _send_batch(
+        self, batch: list[OutboxRow], attempted: set[int], report: DispatchReport
+    ) -> None:
+        attempted.update(row.id for row in batch)
+        queue: asyncio.Queue[OutboxRow] = asyncio.Queue()
+        for row in batch:
+            queue.put_nowait(row)
+        workers = [
+            asyncio.create_task(self._worker(queue, report))
+            for _ in range(min(self.concurrency, len(batch)))
+        ]
+        try:
+            await asyncio.gather(*workers)
+        finally:
+            for task in workers:
+                task.cancel()
 
     async def _worker(self, queue: asyncio.Queue[OutboxRow], report: DispatchReport) -> None:
         while not queue.empty() and not self.stopping:

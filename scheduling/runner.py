@@ -183,9 +183,9 @@ class Scheduling:
             config,
             {
                 "tick": self._job(self.tick),
-                "digest": self._job(self.digest),
-                "backup": self._job(self.backup),
-                "purge": self._job(self.purge),
+                "digest": self._job(self.digest, one_process=True),
+                "backup": self._job(self.backup, one_process=True),
+                "purge": self._job(self.purge, one_process=True),
             },
         )
         self._running: set[asyncio.Task[Any]] = set()
@@ -200,7 +200,7 @@ class Scheduling:
         await self.recover_interrupted()
         self.scheduler.start()
         self.scheduler.add_job(
-            self._job(self.catch_up),
+            self._job(self.catch_up, one_process=True),
             id="catch_up",
             name="catch-up after start",
             next_run_time=(datetime.now(UTC)),
@@ -221,7 +221,13 @@ class Scheduling:
             await asyncio.sleep(0)  # AsyncIOScheduler shuts down via call_soon_threadsafe
         log.info("scheduling stopped")
 
-    def _job(self, func: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[Any]]:
+    def _job(
+        self, func: Callable[[], Awaitable[Any]], *, one_process: bool = False
+    ) -> Callable[[], Awaitable[Any]]:
+        """``one_process``: a daily job that replicas must not all run; it runs where the
+        job's lock is free (an advisory lock on PostgreSQL, a file lock beside SQLite) and is
+        skipped elsewhere. What it queues is once-only anyway (the outbox's dedup keys)."""
+
         async def run() -> Any:
             if self._stopping:
                 return None
@@ -229,7 +235,13 @@ class Scheduling:
             if task is not None:
                 self._running.add(task)
             try:
-                return await func()
+                if not one_process:
+                    return await func()
+                async with self.db.job_lock(func.__name__) as ours:
+                    if not ours:
+                        log.info("%s: another process is running it", func.__name__)
+                        return None
+                    return await func()
             except Exception:
                 log.exception("scheduled job %s failed", func.__name__)
                 return None
@@ -305,8 +317,11 @@ class Scheduling:
             log.exception("monthly report step failed")
             return 0
 
-    async def backup(self) -> Path:
-        """An online copy (SQLite backup API under the writer lock); the newest N are kept."""
+    async def backup(self) -> Path | None:
+        """An online copy (SQLite backup API under the writer lock); the newest N are kept.
+        PostgreSQL has none here: its operators run pg_dump (README, "Running at scale")."""
+        if not self.db.has_online_backup:
+            return None
         folder = self.config.backup_dir
         target = folder / f"{BACKUP_PREFIX}{self.clock.now().strftime(BACKUP_STAMP)}.sqlite3"
         await self.db.backup_to(target)
@@ -347,7 +362,7 @@ class Scheduling:
             )
             await self.monthly_report()
         newest = self._newest_backup_at()
-        if newest is None or now - newest >= timedelta(hours=24):
+        if self.db.has_online_backup and (newest is None or now - newest >= timedelta(hours=24)):
             await self.backup()
         await self.purge()
         return await self.outbox.dispatch_due()

@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import date, datetime
 from typing import Any, ClassVar, TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import asyncpg
 
@@ -337,6 +337,13 @@ def lock_key(*parts: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+def _search_path(url: str) -> str | None:
+    """``?search_path=name`` in DATABASE_URL (asyncpg passes it to the server as a setting):
+    the schema, which also names this store's advisory locks."""
+    found = parse_qs(urlsplit(url).query).get("search_path")
+    return found[0].split(",")[0].strip() if found else None
+
+
 def redact(url: str) -> str:
     """The URL without its password, for log lines."""
     parts = urlsplit(url)
@@ -353,7 +360,7 @@ class PostgresDatabase(Database):
         """``schema``: the search_path, so several databases can share one server (tests)."""
         super().__init__()
         self.url = url
-        self.schema = schema
+        self.schema = schema or _search_path(url)
         self._pool_size = pool_size
         self._pool: asyncpg.Pool | None = None
         self._writer: asyncpg.Connection | None = None
@@ -434,6 +441,10 @@ class PostgresDatabase(Database):
         return await asyncio.get_running_loop().run_in_executor(self._thread, group, raw)
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[asyncpg.Record]:
+        text, args = bind(sql, params)
+        return list(await self.pool.fetch(text, *args))
+
+    async def take_rows(self, sql: str, params: Params = ()) -> list[asyncpg.Record]:
         text, args = bind(sql, params)
         return list(await self.pool.fetch(text, *args))
 
