@@ -97,19 +97,20 @@ _CASE_COLUMNS = (
 )
 _DEADLINE_COLUMNS = (
     # CROSS JOIN keeps cases the outer loop (SQLite's planner otherwise walks every open
-    # deadline of the county to find a mediator's hundred).
+    # deadline of the county to find a mediator's hundred). Its condition is in the WHERE:
+    # PostgreSQL refuses ON after CROSS JOIN.
     "SELECT d.case_id, d.rule_id, d.due_on, d.provisional FROM cases c"
-    " CROSS JOIN case_deadlines d ON d.case_id = c.id"
+    " CROSS JOIN case_deadlines d WHERE d.case_id = c.id"
 )
 
 
 def _case_scope(user: User) -> tuple[str, tuple[Any, ...]] | None:
     """The SQL condition that narrows the candidates (the access predicates decide)."""
     if user.role is Role.admin:
-        return "1", ()
+        return "1 = 1", ()
     if user.role is Role.office_staff:
         if user.unit is None:
-            return "1", ()
+            return "1 = 1", ()
         return "c.routed_to = ?", (f"office:{user.unit}",)
     if user.role is Role.mediator:
         if user.leads_room and user.unit is not None:
@@ -208,7 +209,7 @@ async def _cases(
     preferred = AGENCY_RULES if user.role in AGENCY_ROLES else frozenset()
     nearest: dict[int, Row] = {}
     for d in await db.fetch_all(
-        f"{_DEADLINE_COLUMNS} WHERE d.status = 'open' AND {where}{condition}{extra}", arguments
+        f"{_DEADLINE_COLUMNS} AND d.status = 'open' AND {where}{condition}{extra}", arguments
     ):
         held = nearest.get(d["case_id"])
         key = (d["rule_id"] not in preferred, d["due_on"])
