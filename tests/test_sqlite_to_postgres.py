@@ -31,7 +31,7 @@ from aiogram import Bot
 from bot import create_dispatcher
 from cases.litigation.court_cases import RegisterLawsuit
 from cases.store.db import Database
-from cases.store.migrate import migrate
+from cases.store.migrate import load_migrations, migrate
 from cases.store.postgres import PostgresDatabase
 from cases.store.sqlite import SqliteDatabase
 from cases.store.time import FakeClock, to_db
@@ -55,6 +55,7 @@ from tests.webhooks_support import (
 )
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+MIGRATIONS = len(load_migrations())
 
 
 async def _server_answers() -> bool:
@@ -441,7 +442,10 @@ async def test_a_value_postgresql_cannot_hold_stops_the_move_naming_its_row(
     assert err.count("\n") == 1 and digest(path) == source_digest
     # Rolled back whole: the schema exists (migrate), every table is empty, and a run after
     # the row is corrected moves everything.
-    assert set((await pg_tables(schema)).values()) == {0, 19}  # 19: schema_migrations
+    assert set((await pg_tables(schema)).values()) == {
+        0,
+        MIGRATIONS,
+    }  # schema_migrations: one row each
     with sqlite3.connect(path) as conn:
         conn.execute(f"UPDATE {table} SET {column} = {fixed} WHERE {where}")
     conn.close()
@@ -497,7 +501,10 @@ async def test_a_difference_found_by_the_verification_rolls_the_copy_back(
     assert code == tool.EXIT_DIFFERENT, out + err
     assert "row id=2, column name: SQLite text '张三', PostgreSQL text '李四'" in out
     assert "rolled back" in err
-    assert set((await pg_tables(schema)).values()) == {0, 19}  # 19: schema_migrations
+    assert set((await pg_tables(schema)).values()) == {
+        0,
+        MIGRATIONS,
+    }  # schema_migrations: one row each
 
 
 async def test_a_user_who_may_not_turn_triggers_off_is_told_the_grant(
@@ -523,7 +530,7 @@ async def test_a_user_who_may_not_turn_triggers_off_is_told_the_grant(
                                         "--schema", schema)  # fmt: skip
         assert code == tool.EXIT_REFUSED, out + err
         assert f"GRANT SET ON PARAMETER session_replication_role TO {role}" in err
-        assert set((await pg_tables(schema)).values()) == {0, 19}
+        assert set((await pg_tables(schema)).values()) == {0, MIGRATIONS}
         await admin_conn.execute(f"GRANT SET ON PARAMETER session_replication_role TO {role}")
         code, out, err = await run_tool(*args(path, schema)[:2], "--postgres", as_role,
                                         "--schema", schema)  # fmt: skip
