@@ -183,7 +183,7 @@ async def _rules_by_case(db: Database, case_ids: set[int]) -> dict[int, set[str]
         return {}
     rows = await db.fetch_all(
         "SELECT case_id, rule_id FROM case_deadlines"
-        " WHERE case_id IN (SELECT value FROM json_each(?))",
+        " WHERE case_id IN (SELECT CAST(value AS BIGINT) FROM json_each(?))",
         (json.dumps(sorted(case_ids)),),
     )
     found: dict[int, set[str]] = {}

@@ -369,7 +369,7 @@ class Planner:
                 cursor = await conn.execute(
                     "UPDATE reminders SET status = 'cancelled', updated_at = ?"
                     " WHERE source_kind = ? AND status = 'pending' AND kind IN (?, ?, ?)"
-                    " AND source_id IN (SELECT value FROM json_each(?))"
+                    " AND source_id IN (SELECT CAST(value AS BIGINT) FROM json_each(?))"
                     " AND dedup_key NOT IN (SELECT value FROM json_each(?))",
                     (stamp, kind, *PLANNED_KINDS, json.dumps(ids), json.dumps(keys)),
                 )
