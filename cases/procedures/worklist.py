@@ -97,19 +97,20 @@ _CASE_COLUMNS = (
 )
 _DEADLINE_COLUMNS = (
     # CROSS JOIN keeps cases the outer loop (SQLite's planner otherwise walks every open
-    # deadline of the county to find a mediator's hundred).
+    # deadline of the county to find a mediator's hundred). The join condition is in the
+    # WHERE that follows: PostgreSQL refuses ON after CROSS JOIN (and plans its own order).
     "SELECT d.case_id, d.rule_id, d.due_on, d.provisional FROM cases c"
-    " CROSS JOIN case_deadlines d ON d.case_id = c.id"
+    " CROSS JOIN case_deadlines d WHERE d.case_id = c.id"
 )
 
 
 def _case_scope(user: User) -> tuple[str, tuple[Any, ...]] | None:
     """The SQL condition that narrows the candidates (the access predicates decide)."""
     if user.role is Role.admin:
-        return "1", ()
+        return "1 = 1", ()
     if user.role is Role.office_staff:
         if user.unit is None:
-            return "1", ()
+            return "1 = 1", ()
         return "c.routed_to = ?", (f"office:{user.unit}",)
     if user.role is Role.mediator:
         if user.leads_room and user.unit is not None:
@@ -208,7 +209,7 @@ async def _cases(
     preferred = AGENCY_RULES if user.role in AGENCY_ROLES else frozenset()
     nearest: dict[int, Row] = {}
     for d in await db.fetch_all(
-        f"{_DEADLINE_COLUMNS} WHERE d.status = 'open' AND {where}{condition}{extra}", arguments
+        f"{_DEADLINE_COLUMNS} AND d.status = 'open' AND {where}{condition}{extra}", arguments
     ):
         held = nearest.get(d["case_id"])
         key = (d["rule_id"] not in preferred, d["due_on"])
@@ -297,20 +298,24 @@ async def find_work(db: Database, user: User, query: str, today: date) -> list[W
     query = query.strip()
     if len(query) < MIN_QUERY:
         return None
+    # lower() on both sides, by the database: SQLite's LIKE ignores ASCII case, PostgreSQL's
+    # does not.
     like = _like(query)
     cases = await _cases(
         db,
         user,
-        " AND (c.number LIKE ? ESCAPE '\\' OR c.subject LIKE ? ESCAPE '\\'"
+        " AND (lower(c.number) LIKE lower(?) ESCAPE '\\'"
+        " OR lower(c.subject) LIKE lower(?) ESCAPE '\\'"
         " OR EXISTS (SELECT 1 FROM parties p WHERE p.case_id = c.id"
-        "   AND p.name LIKE ? ESCAPE '\\'))",
+        "   AND lower(p.name) LIKE lower(?) ESCAPE '\\'))",
         (like, like, like),
         open_only=False,
     )
     lawsuits = await _lawsuits(
         db,
         user,
-        " AND (l.court_case_number LIKE ? ESCAPE '\\' OR l.plaintiff LIKE ? ESCAPE '\\')",
+        " AND (lower(l.court_case_number) LIKE lower(?) ESCAPE '\\'"
+        " OR lower(l.plaintiff) LIKE lower(?) ESCAPE '\\')",
         (like, like),
         open_only=False,
     )
