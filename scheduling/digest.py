@@ -105,27 +105,22 @@ async def collect(db: Database, today: date, tz: ZoneInfo = LEGAL_TZ) -> DigestD
     closed = sorted(CLOSED_CASE_STATUSES)
     marks = ",".join("?" for _ in closed)
     items: list[DueItem] = []
-    if await db.fetch_value(
-        "SELECT 1 FROM sqlite_master WHERE type='table' AND name='case_deadlines'"
-    ):
-        rows = await db.fetch_all(
-            "SELECT d.case_id, d.rule_id, d.due_on, d.status, c.number, c.status AS case_status"
-            " FROM case_deadlines d JOIN cases c ON c.id = d.case_id"
-            " WHERE d.status IN ('open', 'missed') AND d.due_on <= ?"
-            f" AND c.status NOT IN ({marks})"
-            " ORDER BY d.due_on, c.number",
-            (today.isoformat(), *closed),
-        )
-        later_rules = await _rules_by_case(
-            db, {r["case_id"] for r in rows if r["status"] == "missed"}
-        )
-        for r in rows:
-            due_on = date.fromisoformat(r["due_on"])
-            if due_on < today and not still_matters(
-                r["rule_id"], r["status"], r["case_status"], later_rules.get(r["case_id"], set())
-            ):
-                continue
-            items.append(DueItem(r["rule_id"], r["number"], due_on))
+    rows = await db.fetch_all(
+        "SELECT d.case_id, d.rule_id, d.due_on, d.status, c.number, c.status AS case_status"
+        " FROM case_deadlines d JOIN cases c ON c.id = d.case_id"
+        " WHERE d.status IN ('open', 'missed') AND d.due_on <= ?"
+        f" AND c.status NOT IN ({marks})"
+        " ORDER BY d.due_on, c.number",
+        (today.isoformat(), *closed),
+    )
+    later_rules = await _rules_by_case(db, {r["case_id"] for r in rows if r["status"] == "missed"})
+    for r in rows:
+        due_on = date.fromisoformat(r["due_on"])
+        if due_on < today and not still_matters(
+            r["rule_id"], r["status"], r["case_status"], later_rules.get(r["case_id"], set())
+        ):
+            continue
+        items.append(DueItem(r["rule_id"], r["number"], due_on))
     rows = await db.fetch_all(
         "SELECT due_on, court_case_number, court FROM litigation_defences"
         " WHERE status = 'open' AND due_on <= ? ORDER BY due_on",
