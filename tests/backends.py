@@ -15,7 +15,9 @@ from dataclasses import dataclass
 
 import pytest
 
+from cases.store.db import Database
 from cases.store.postgres import PostgresDatabase, redact
+from cases.store.sqlite import SqliteDatabase
 
 SQLITE = "sqlite"
 POSTGRES = "postgresql"
@@ -76,3 +78,18 @@ async def postgres_database(url: str) -> AsyncIterator[PostgresDatabase]:
             await admin.execute(f"DROP SCHEMA {schema} CASCADE")
     finally:
         await admin.close()
+
+
+@asynccontextmanager
+async def second_process(db: Database) -> AsyncIterator[Database]:
+    """Another process's store on the same data: its own connections and locks."""
+    if isinstance(db, PostgresDatabase):
+        other: Database = PostgresDatabase(db.url, schema=db.schema, pool_size=2)
+    else:
+        assert isinstance(db, SqliteDatabase)
+        other = SqliteDatabase(db.path)
+    await other.open()
+    try:
+        yield other
+    finally:
+        await other.close()
