@@ -123,7 +123,7 @@ class Eligibility(AssignmentBase):
             found[int(r[0])].load += int(r[1])
         for r in select_all(
             conn,
-            "SELECT mediator_id, sum(status = 'pending'),"
+            "SELECT mediator_id, sum(CASE WHEN status = 'pending' THEN 1 ELSE 0 END),"
             " max(CASE WHEN status = 'accepted' THEN answered_at END)"
             f" FROM mediation_offers WHERE mediator_id IN ({marks})"
             " AND status IN ('pending', 'accepted') GROUP BY mediator_id",
