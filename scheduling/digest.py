@@ -76,6 +76,8 @@ DIGEST_SCOPE: dict[Role, frozenset[str] | None] = {
     Role.agency_head: frozenset({"F10", "L3", "L7", "X3", "X4"}),
 }
 SEES_DELIVERY_PROBLEMS = frozenset({Role.admin, Role.office_staff})
+ID_BATCH = 500
+"""Case ids per ``IN (...)`` list when reading their deadlines."""
 
 
 @dataclass(frozen=True)
@@ -174,16 +176,20 @@ def still_matters(
 
 async def _rules_by_case(db: Database, case_ids: set[int]) -> dict[int, set[str]]:
     """Every rule a case has run (any status), for the cases in ``case_ids``."""
-    if not case_ids:
-        return {}
-    rows = await db.fetch_all(
-        "SELECT case_id, rule_id FROM case_deadlines"
-        " WHERE case_id IN (SELECT CAST(value AS BIGINT) FROM json_each(?))",
-        (json.dumps(sorted(case_ids)),),
-    )
     found: dict[int, set[str]] = {}
-    for r in rows:
-        found.setdefault(r["case_id"], set()).add(r["rule_id"])
+    ids = sorted(case_ids)
+    # A placeholder per id, in batches: portable (SQLite's json_each is not PostgreSQL's),
+    # and well under either store's limit on bound parameters however many cases are late.
+    for start in range(0, len(ids), ID_BATCH):
+        batch = ids[start : start + ID_BATCH]
+        rows = await db.fetch_all(
+            "SELECT case_id, rule_id FROM case_deadlines WHERE case_id IN ({})".format(
+                ",".join("?" for _ in batch)
+            ),
+            batch,
+        )
+        for r in rows:
+            found.setdefault(r["case_id"], set()).add(r["rule_id"])
     return found
 
 

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from cases.law.calendar import LegalCalendar
 from cases.org.organisation import Organisation
-from cases.store.db import Database
+from cases.store.db import Database, rows_in
 from cases.store.time import LEGAL_TZ, Clock, to_db
 from scheduling.escalation import escalate
 from scheduling.policy import (
@@ -363,17 +363,26 @@ class Planner:
                 )
                 inserted = max(cursor.rowcount, 0)
             # A moved date or a changed recipient: what was pending and is no longer wanted
-            # is cancelled, never sent. (Keys embed their source, so one statement per kind
-            # serves the whole chunk.)
+            # is cancelled, never sent. The chunk's pending rows are read and compared with
+            # the wanted keys here (a placeholder per source, at most _CHUNK; the keys may be
+            # many more), then cancelled by id: portable, where SQLite's json_each is not.
             for kind, (ids, keys) in by_kind.items():
-                cursor = await conn.execute(
-                    "UPDATE reminders SET status = 'cancelled', updated_at = ?"
+                wanted = set(keys)
+                pending = await rows_in(
+                    conn,
+                    "SELECT id, dedup_key FROM reminders"
                     " WHERE source_kind = ? AND status = 'pending' AND kind IN (?, ?, ?)"
-                    " AND source_id IN (SELECT CAST(value AS BIGINT) FROM json_each(?))"
-                    " AND dedup_key NOT IN (SELECT value FROM json_each(?))",
-                    (stamp, kind, *PLANNED_KINDS, json.dumps(ids), json.dumps(keys)),
+                    " AND source_id IN ({})".format(",".join("?" for _ in ids)),
+                    (kind, *PLANNED_KINDS, *ids),
                 )
-                cancelled += cursor.rowcount
+                stale = sorted(r["id"] for r in pending if r["dedup_key"] not in wanted)
+                for batch in _chunks(stale, _CHUNK):
+                    cursor = await conn.execute(
+                        "UPDATE reminders SET status = 'cancelled', updated_at = ?"
+                        " WHERE id IN ({})".format(",".join("?" for _ in batch)),
+                        (stamp, *batch),
+                    )
+                    cancelled += cursor.rowcount
             await conn.executemany(
                 "INSERT INTO reminder_plans(source_kind, source_id, signature, planned_at)"
                 " VALUES (?,?,?,?) ON CONFLICT(source_kind, source_id)"

@@ -25,7 +25,16 @@ def local(day: str, hour: int = 10, minute: int = 0) -> str:
     return to_db(datetime(y, m, d, hour, minute, tzinfo=LEGAL_TZ))
 
 
-async def _exec(db: Database, sql: str, params: tuple[Any, ...]) -> int:
+async def _exec(db: Database, sql: str, params: tuple[Any, ...]) -> None:
+    """One write in its own unit; for tables keyed otherwise than by ``id`` (users,
+    hearing_appearances) and rows whose id the fixture does not need."""
+    async with db.transaction() as conn:
+        await conn.execute(sql, params)
+
+
+async def _insert(db: Database, sql: str, params: tuple[Any, ...]) -> int:
+    """One INSERT into a table with an ``id`` column; its new id (RETURNING, since
+    PostgreSQL has no lastrowid)."""
     async with db.transaction() as conn:
         cursor = await conn.execute(f"{sql} RETURNING id", params)
         return int((await cursor.fetchone())[0])
@@ -51,7 +60,7 @@ async def add_case(
     routed_to: str = "office:reconsideration_office",
 ) -> int:
     await add_user(db, CITIZEN)
-    return await _exec(
+    return await _insert(
         db,
         "INSERT INTO cases(number, procedure, status, citizen_id, subject, answers, received_on,"
         " routed_to, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -100,7 +109,7 @@ async def add_deadline(
 
 
 async def add_session(db: Database, agency: str, day: str) -> int:
-    return await _exec(
+    return await _insert(
         db,
         "INSERT INTO reception_sessions(agency, source, day, starts, ends, place, place_en,"
         " slot_minutes, seats, created_at, updated_at)"
@@ -137,7 +146,7 @@ async def add_hearing(
     *,
     head_required: bool = False,
 ) -> None:
-    hearing_id = await _exec(
+    hearing_id = await _insert(
         db,
         "INSERT INTO hearings(lawsuit_id, agency, court, court_case_number, starts_at,"
         " head_required, status, created_at, updated_at)"
@@ -267,7 +276,7 @@ async def build_county(db: Database) -> None:
     await add_booking(db, s3, HRSS, "released")
 
     # Court appearances of the PSB.
-    lawsuit = await _exec(
+    lawsuit = await _insert(
         db,
         "INSERT INTO lawsuits(agency_id, agency, court, court_case_number, plaintiff,"
         " act_challenged, complaint_received_on, registered_by, created_at, updated_at)"

@@ -79,15 +79,3 @@ def test_a_password_never_reaches_a_log_line() -> None:
         redact("postgresql://bot:s3cret@db:5432/gucheng") == "postgresql://bot:***@db:5432/gucheng"
     )
     assert redact("postgresql://bot@db/gucheng") == "postgresql://bot@db/gucheng"
-
-
-def test_json_each_of_a_bound_array_is_its_elements_as_text() -> None:
-    sql, _ = translate(
-        "UPDATE r SET s = 'x' WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_each(?))"
-        " AND k NOT IN (SELECT value FROM JSON_EACH(?))"
-    )
-    assert sql == (
-        "UPDATE r SET s = 'x' WHERE id IN"
-        " (SELECT CAST(value AS BIGINT) FROM json_array_elements_text($1))"
-        " AND k NOT IN (SELECT value FROM json_array_elements_text($2))"
-    )

@@ -3,9 +3,13 @@ process at a time, and the outbox's leases split the due rows between processes.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import timedelta
 
-from cases.store.db import Database
+import pytest
+
+from cases.store.db import Connection, Database
 from cases.store.time import FakeClock
 from scheduling.outbox import LEASE, Outbox
 from tests.backends import second_process
@@ -37,3 +41,26 @@ async def test_two_processes_lease_different_due_reminders(db: Database, clock: 
         clock.advance(LEASE + timedelta(seconds=1))
         taken_over = await theirs._lease(clock.now(), 10)
         assert {r.id for r in first} <= {r.id for r in taken_over}
+
+
+async def test_a_cancelled_unit_keeps_the_writer_until_it_ends(db: Database) -> None:
+    """A handler cancelled while its unit runs (a timeout, a shutdown): the unit finishes in
+    the database's thread, and the next unit does not use the connection at the same time."""
+
+    def slow_write(conn: Connection) -> None:
+        time.sleep(0.3)
+        conn.execute(
+            "INSERT INTO users(telegram_id, first_seen, last_seen) VALUES (?, 'x', 'x')", (71,)
+        )
+
+    unit = asyncio.create_task(db.run(slow_write))
+    await asyncio.sleep(0.1)
+    unit.cancel()
+    async with db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO users(telegram_id, first_seen, last_seen) VALUES (?, 'x', 'x')", (72,)
+        )
+    with pytest.raises(asyncio.CancelledError):
+        await unit
+    rows = await db.fetch_all("SELECT telegram_id FROM users WHERE telegram_id IN (71, 72)")
+    assert sorted(r[0] for r in rows) == [71, 72]

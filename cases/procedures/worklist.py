@@ -97,8 +97,8 @@ _CASE_COLUMNS = (
 )
 _DEADLINE_COLUMNS = (
     # CROSS JOIN keeps cases the outer loop (SQLite's planner otherwise walks every open
-    # deadline of the county to find a mediator's hundred). The join condition is in the
-    # WHERE that follows: PostgreSQL refuses ON after CROSS JOIN (and plans its own order).
+    # deadline of the county to find a mediator's hundred). Its condition is in the WHERE:
+    # PostgreSQL refuses ON after CROSS JOIN.
     "SELECT d.case_id, d.rule_id, d.due_on, d.provisional FROM cases c"
     " CROSS JOIN case_deadlines d WHERE d.case_id = c.id"
 )

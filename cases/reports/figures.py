@@ -34,6 +34,7 @@ to the agency running its mediation room. A name typed by the citizen, or none, 
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import statistics
 from collections import defaultdict
@@ -488,15 +489,18 @@ class StatsService:
         """Each agreement once, as its last follow-up of the period found it: a second visit
         to the same agreement is not a second agreement kept (or broken)."""
         start, end = _utc_bounds(period)
+        # The detail is read in Python: json_extract gives SQLite's 0/1 for a JSON boolean
+        # but PostgreSQL's text 'false', which is truthy.
         rows = await self._db.fetch_all(
-            "SELECT case_id, json_extract(detail, '$.kept') AS kept FROM case_events"
+            "SELECT case_id, detail FROM case_events"
             " WHERE kind = 'mediation_followup' AND at >= ? AND at < ? ORDER BY at, id",
             (start, end),
         )
         last: dict[int, bool] = {}
         for r in rows:
-            if r["kept"] is not None:
-                last[int(r["case_id"])] = bool(r["kept"])
+            kept = json.loads(r["detail"] or "{}").get("kept")
+            if kept is not None:
+                last[int(r["case_id"])] = bool(kept)
         return sorted(last.items())
 
     async def _reception(

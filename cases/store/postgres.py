@@ -12,9 +12,7 @@ It keeps the SQLite store's model (cases/store/db.py) so the repositories run un
 - The SQL is the repositories' own, translated here where the two dialects differ only in
   spelling: placeholders (``?`` and ``:name`` to ``$n``), ``x IS ?`` (IS NOT DISTINCT FROM),
   ``INSERT OR IGNORE`` (ON CONFLICT DO NOTHING), two-argument max/min (greatest/least),
-  ``json_extract`` (``#>>``, text), ``json_each`` of an array (json_array_elements_text: its
-  ``value`` is text, so CAST it where a number is meant), ``group_concat`` (string_agg) and
-  ``INDEXED BY`` (dropped).
+  ``json_extract`` (``#>>``, text), ``group_concat`` (string_agg) and ``INDEXED BY`` (dropped).
   Anything else is written portably where it is used.
 - Values bound as SQLite would store them: booleans as 0/1, dates as ISO text; NUMERIC
   results (``sum`` of a BIGINT) come back as int or float, as from SQLite.
@@ -54,8 +52,6 @@ _JSON_EXTRACT = re.compile(r"json_extract\(\s*([\w.]+)\s*,\s*'\$\.([\w.]+)'\s*\)
 _GROUP_CONCAT = re.compile(r"group_concat\(\s*([^(),]+?)\s*(?:,\s*('[^']*')\s*)?\)", re.IGNORECASE)
 _COMMA = "','"
 _INDEXED_BY = re.compile(r"\s+INDEXED\s+BY\s+\w+", re.IGNORECASE)
-# json_each(?) over a JSON array (a list bound as one parameter): its `value` column, as text.
-_JSON_EACH = re.compile(r"\bjson_each\(", re.IGNORECASE)
 
 
 def _functions(sql: str) -> str:
@@ -66,7 +62,6 @@ def _functions(sql: str) -> str:
     sql = _GROUP_CONCAT.sub(
         lambda m: f"string_agg(CAST({m.group(1)} AS TEXT), {m.group(2) or _COMMA})", sql
     )
-    sql = _JSON_EACH.sub("json_array_elements_text(", sql)
     return _INDEXED_BY.sub("", sql)
 
 
