@@ -101,3 +101,14 @@ async def table_columns(db: Database, table: str) -> set[str]:
     else:
         rows = await db.fetch_all("SELECT name FROM pragma_table_info(?)", (table,))
     return {str(r[0]) for r in rows}
+
+
+@asynccontextmanager
+async def second_process(db: Database) -> AsyncIterator[Database]:
+    """Another process's store on the same data, open: its own connections and locks."""
+    other = same_store(db)
+    await other.open()
+    try:
+        yield other
+    finally:
+        await other.close()

@@ -183,7 +183,9 @@ async def reminder(db: Database, reminder_id: int) -> dict[str, Any]:
     return dict(row)
 
 
-async def reminders(db: Database, where: str = "1", params: tuple[Any, ...] = ()) -> list[dict]:
+async def reminders(
+    db: Database, where: str = "1 = 1", params: tuple[Any, ...] = ()
+) -> list[dict]:
     rows = await db.fetch_all(f"SELECT * FROM reminders WHERE {where} ORDER BY id", params)
     return [dict(r) for r in rows]
 

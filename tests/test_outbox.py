@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
-from cases.store.db import Database
-from cases.store.sqlite import SqliteDatabase
+from cases.store.db import Database, IntegrityError
+from cases.store.postgres import PostgresDatabase
 from cases.store.time import FakeClock, from_db
 from scheduling.outbox import (
     AckOutcome,
@@ -23,6 +22,7 @@ from scheduling.outbox import (
     acknowledge,
 )
 from scheduling.planner import Planner
+from tests.backends import second_process
 from tests.scheduling_helpers import (
     ADMIN,
     FakeTransport,
@@ -148,6 +148,30 @@ async def test_403_fails_and_staff_are_told_to_reach_the_person_another_way(
     assert transport.chats() == [ADMIN]  # the blocked citizen is not retried
 
 
+async def kill_inserts_of_notices(db: Database) -> None:
+    """A constraint failure where the outbox writes a notice (this test's schema only)."""
+    if isinstance(db, PostgresDatabase):
+        await db.writer.execute(
+            "CREATE FUNCTION die() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+            " RAISE EXCEPTION 'process killed' USING ERRCODE = 'integrity_constraint_violation';"
+            " END $$;"
+            " CREATE TRIGGER die BEFORE INSERT ON reminders FOR EACH ROW"
+            " WHEN (NEW.kind = 'notice') EXECUTE FUNCTION die()"
+        )
+        return
+    await db.writer.execute(
+        "CREATE TEMP TRIGGER die BEFORE INSERT ON reminders WHEN NEW.kind = 'notice'"
+        " BEGIN SELECT RAISE(ABORT, 'process killed'); END"
+    )
+
+
+async def revive_inserts_of_notices(db: Database) -> None:
+    if isinstance(db, PostgresDatabase):
+        await db.writer.execute("DROP TRIGGER die ON reminders; DROP FUNCTION die()")
+        return
+    await db.writer.execute("DROP TRIGGER die")
+
+
 async def test_a_crash_while_recording_a_failed_delivery_still_reaches_the_staff(
     db: Database, clock: FakeClock
 ) -> None:
@@ -160,14 +184,11 @@ async def test_a_crash_while_recording_a_failed_delivery_still_reaches_the_staff
     rid = await add_reminder(
         db, chat_id=CITIZEN, due_at=clock.now(), audience="citizen", case_id=case_id
     )
-    # The process dies while writing the follow-up (simulated in the writer connection).
-    await db.writer.execute(
-        "CREATE TEMP TRIGGER die BEFORE INSERT ON reminders WHEN NEW.kind = 'notice'"
-        " BEGIN SELECT RAISE(ABORT, 'process killed'); END"
-    )
-    with pytest.raises(sqlite3.IntegrityError):
+    # The process dies while writing the follow-up (simulated by a trigger).
+    await kill_inserts_of_notices(db)
+    with pytest.raises(IntegrityError):
         await outbox(db, clock, transport).dispatch_due()
-    await db.writer.execute("DROP TRIGGER die")
+    await revive_inserts_of_notices(db)
     assert (await reminder(db, rid))["status"] == "sending"  # nothing half-recorded
 
     restarted = outbox(db, clock, transport)
@@ -211,15 +232,11 @@ async def test_two_concurrent_dispatchers_send_each_reminder_once(
     for chat in range(2000, 2040):
         await add_reminder(db, chat_id=chat, due_at=clock.now())
     transport = FakeTransport(yield_during_send=True)
-    # A second process on the same file: its own connections, its own writer lock.
-    other_db = SqliteDatabase(db.path)
-    await other_db.open()
-    try:
+    # A second process on the same data: its own connections, its own writer lock.
+    async with second_process(db) as other_db:
         first = outbox(db, clock, transport)
         second = outbox(other_db, clock, transport)
         a, b = await asyncio.gather(first.dispatch_due(), second.dispatch_due())
-    finally:
-        await other_db.close()
     assert sorted(transport.chats()) == list(range(2000, 2040))
     assert a.sent + b.sent == 40
     # Each row went once: the two claims never overlap. (How many rows the slower one still

@@ -157,6 +157,18 @@ async def test_find_by_number_or_name_within_what_the_role_may_see(
     assert "FY-2026-000001" in " ".join(clerk.texts()[-3:])
 
 
+async def test_an_admin_sees_every_open_case_and_finds_a_number_in_any_letter_case(
+    dispatcher: Dispatcher, bot: Bot, clock: FakeClock, db: Database
+) -> None:
+    admin = await staff(dispatcher, bot, clock, 7113, Role.admin)
+    await seed_case(db, clock, "TJ-2026-000003", "mediation", ROOM, due=TODAY)
+    await seed_case(db, clock, "FY-2026-000004", "reconsideration", RECON, status="decided")
+    await admin.send("/queue")
+    assert "TJ-2026-000003" in admin.last_text() and "FY-2026-000004" not in admin.last_text()
+    await admin.send("/find fy-2026")  # as SQLite's LIKE always did, on PostgreSQL too
+    assert "FY-2026-000004" in admin.last_text()
+
+
 async def test_find_masks_numbers_in_the_subject_for_an_agency(
     dispatcher: Dispatcher, bot: Bot, clock: FakeClock, db: Database
 ) -> None:

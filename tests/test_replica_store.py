@@ -5,33 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import pytest
 
 from cases.store.db import Connection, Database
-from cases.store.postgres import PostgresDatabase
-from cases.store.sqlite import SqliteDatabase
 from cases.store.time import FakeClock
 from scheduling.outbox import LEASE, Outbox
+from tests.backends import second_process
 from tests.scheduling_helpers import FakeTransport, add_reminder
-
-
-@asynccontextmanager
-async def second_process(db: Database) -> AsyncIterator[Database]:
-    """Another process's store on the same data: its own connections and locks."""
-    if isinstance(db, PostgresDatabase):
-        other: Database = PostgresDatabase(db.url, schema=db.schema, pool_size=2)
-    else:
-        assert isinstance(db, SqliteDatabase)
-        other = SqliteDatabase(db.path)
-    await other.open()
-    try:
-        yield other
-    finally:
-        await other.close()
 
 
 async def test_a_daily_job_runs_in_one_process_at_a_time(db: Database) -> None:

@@ -2,16 +2,19 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from cases.store.db import Database
+from cases.store.db import DATABASE_ERRORS, Database, IntegrityError
 from cases.store.migrate import MigrationError, migrate
 from cases.store.sqlite import SqliteDatabase
+from tests.backends import POSTGRES, postgres_database, postgres_probe
 from tests.support import migrations_where
 
 
+@pytest.mark.sqlite_only  # the SQLite file's PRAGMAs
 async def test_pragmas_make_commits_durable_and_keys_enforced(db: Database) -> None:
     assert (await db.fetch_value("PRAGMA journal_mode")) == "wal"
     assert (await db.fetch_value("PRAGMA foreign_keys")) == 1
@@ -21,7 +24,7 @@ async def test_pragmas_make_commits_durable_and_keys_enforced(db: Database) -> N
 
 
 async def test_foreign_key_violation_is_refused(db: Database) -> None:
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(IntegrityError):
         await db.execute(
             "INSERT INTO drafts(user_id, procedure, created_at, updated_at)"
             " VALUES (999, 'petition', 'x', 'x')"
@@ -61,33 +64,47 @@ async def test_concurrent_units_of_work_do_not_interleave(db: Database) -> None:
     assert await db.fetch_value("SELECT count(*) FROM users") == 20
 
 
-async def test_migrations_are_recorded_and_not_reapplied(tmp_path: Path) -> None:
+@pytest.fixture
+async def empty_store(
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> AsyncIterator[Database]:
+    """A store with no migration applied yet, on either backend."""
+    if backend == POSTGRES:
+        url = request.config.stash[postgres_probe.key].url
+        assert url is not None
+        async with postgres_database(url) as database:
+            yield database
+        return
     async with SqliteDatabase(tmp_path / "m.sqlite3") as database:
-        first = await migrate(database)
-        assert first and first[0].startswith("0001_")
-        assert await migrate(database) == []
-        versions = await database.fetch_all("SELECT version FROM schema_migrations")
-        assert len(versions) == len(first)
+        yield database
 
 
-async def test_failing_migration_rolls_back_whole(tmp_path: Path) -> None:
+async def test_migrations_are_recorded_and_not_reapplied(empty_store: Database) -> None:
+    first = await migrate(empty_store)
+    assert first and first[0].startswith("0001_")
+    assert await migrate(empty_store) == []
+    versions = await empty_store.fetch_all("SELECT version FROM schema_migrations")
+    assert len(versions) == len(first)
+
+
+async def test_failing_migration_rolls_back_whole(empty_store: Database, tmp_path: Path) -> None:
     migrations = tmp_path / "migrations"
-    migrations.mkdir()
-    (migrations / "0001_ok.sql").write_text("CREATE TABLE a (x INTEGER);\n")
-    (migrations / "0002_broken.sql").write_text(
-        "CREATE TABLE b (x INTEGER);\nINSERT INTO nowhere VALUES (1);\n"
-    )
-    async with SqliteDatabase(tmp_path / "m.sqlite3") as database:
-        with pytest.raises(MigrationError, match="0002_broken"):
-            await migrate(database, migrations)
-        tables = {r[0] for r in await database.fetch_all("SELECT name FROM sqlite_master")}
-        assert "a" in tables
-        assert "b" not in tables  # the half of 0002 that succeeded was rolled back
-        assert await database.fetch_value("SELECT max(version) FROM schema_migrations") == 1
+    (migrations / "postgresql").mkdir(parents=True)
+    for folder in (migrations, migrations / "postgresql"):  # the same SQL in both dialects
+        (folder / "0001_ok.sql").write_text("CREATE TABLE a (x INTEGER);\n")
+        (folder / "0002_broken.sql").write_text(
+            "CREATE TABLE b (x INTEGER);\nINSERT INTO nowhere VALUES (1);\n"
+        )
+    with pytest.raises(MigrationError, match="0002_broken"):
+        await migrate(empty_store, migrations)
+    assert await empty_store.fetch_value("SELECT count(*) FROM a") == 0
+    with pytest.raises(DATABASE_ERRORS, match=r"\bb\b"):  # the half of 0002 that ran rolled back
+        await empty_store.fetch_value("SELECT count(*) FROM b")
+    assert await empty_store.fetch_value("SELECT max(version) FROM schema_migrations") == 1
 
 
 async def test_case_history_is_append_only(db: Database) -> None:
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with pytest.raises(IntegrityError, match="append-only"):
         async with db.transaction() as conn:
             await conn.execute(
                 "INSERT INTO users(telegram_id, first_seen, last_seen) VALUES (1, 'a', 'a')"
@@ -182,6 +199,7 @@ async def test_update_is_still_recorded_when_its_first_unit_failed(db: Database,
     assert [r[0] for r in rows] == [44]
 
 
+@pytest.mark.sqlite_only  # an old SQLite file (tests/test_pg_schema.py upgrades PostgreSQL)
 async def test_applications_deemed_abandoned_before_0007_get_their_own_status(
     tmp_path: Path,
 ) -> None:
@@ -207,6 +225,7 @@ async def test_applications_deemed_abandoned_before_0007_get_their_own_status(
         assert await database.fetch_value(status, (withdrawn,)) == "withdrawn"
 
 
+@pytest.mark.sqlite_only  # the SQLite file
 async def test_a_file_that_is_not_a_database_leaves_no_thread_behind(tmp_path: Path) -> None:
     """Regression: the failed connection was never closed; its worker thread (not a daemon)
     kept the bot's process alive after the start-up error."""

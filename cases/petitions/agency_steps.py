@@ -392,9 +392,11 @@ class AgencySteps(HandoverReading):
             return NOT_ALLOWED
         agency_id = view.handover.agency_id or ""
         base = await self._db.fetch_value(
+            # Compared as text: json_extract is the JSON number on SQLite, text on PostgreSQL.
             "SELECT json_extract(detail, '$.base_extension_days') FROM case_events"
-            " WHERE case_id = ? AND kind = ? AND json_extract(detail, '$.request_id') = ?",
-            (case_id, EXTENSION_REQUESTED, request_id),
+            " WHERE case_id = ? AND kind = ?"
+            " AND CAST(json_extract(detail, '$.request_id') AS TEXT) = ?",
+            (case_id, EXTENSION_REQUESTED, str(request_id)),
         )
         new_due = x4.due_on
         if approve:

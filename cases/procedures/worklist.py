@@ -298,20 +298,24 @@ async def find_work(db: Database, user: User, query: str, today: date) -> list[W
     query = query.strip()
     if len(query) < MIN_QUERY:
         return None
+    # lower() on both sides, by the database: SQLite's LIKE ignores ASCII case, PostgreSQL's
+    # does not.
     like = _like(query)
     cases = await _cases(
         db,
         user,
-        " AND (c.number LIKE ? ESCAPE '\\' OR c.subject LIKE ? ESCAPE '\\'"
+        " AND (lower(c.number) LIKE lower(?) ESCAPE '\\'"
+        " OR lower(c.subject) LIKE lower(?) ESCAPE '\\'"
         " OR EXISTS (SELECT 1 FROM parties p WHERE p.case_id = c.id"
-        "   AND p.name LIKE ? ESCAPE '\\'))",
+        "   AND lower(p.name) LIKE lower(?) ESCAPE '\\'))",
         (like, like, like),
         open_only=False,
     )
     lawsuits = await _lawsuits(
         db,
         user,
-        " AND (l.court_case_number LIKE ? ESCAPE '\\' OR l.plaintiff LIKE ? ESCAPE '\\')",
+        " AND (lower(l.court_case_number) LIKE lower(?) ESCAPE '\\'"
+        " OR lower(l.plaintiff) LIKE lower(?) ESCAPE '\\')",
         (like, like),
         open_only=False,
     )
