@@ -79,3 +79,16 @@ def test_a_password_never_reaches_a_log_line() -> None:
         redact("postgresql://bot:s3cret@db:5432/gucheng") == "postgresql://bot:***@db:5432/gucheng"
     )
     assert redact("postgresql://bot@db/gucheng") == "postgresql://bot@db/gucheng"
+
+
+def test_a_password_in_the_query_never_reaches_a_log_line() -> None:
+    # asyncpg reads ?password= (and ?sslpassword= for the client key) like libpq does.
+    assert (
+        redact("postgresql://bot@db/gucheng?password=s3cret&search_path=county")
+        == "postgresql://bot@db/gucheng?password=***&search_path=county"
+    )
+    assert (
+        redact("postgresql://bot:a@db/g?sslmode=require&sslpassword=k3y")
+        == "postgresql://bot:***@db/g?sslmode=require&sslpassword=***"
+    )
+    assert redact("postgresql://bot@db/g?search_path=s") == "postgresql://bot@db/g?search_path=s"

@@ -344,13 +344,20 @@ def _search_path(url: str) -> str | None:
     return found[0].split(",")[0].strip() if found else None
 
 
+# asyncpg (like libpq) also takes the password, or a TLS key's, as a query parameter.
+_QUERY_PASSWORD = re.compile(r"(^|&)([^&=]*password=)[^&]*", re.IGNORECASE)
+
+
 def redact(url: str) -> str:
-    """The URL without its password, for log lines."""
+    """The URL without its password (``user:password@`` or ``?password=``), for log lines."""
     parts = urlsplit(url)
-    if parts.password is None:
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = netloc.replace(f":{parts.password}@", ":***@")
+    query = _QUERY_PASSWORD.sub(r"\1\2***", parts.query)
+    if (netloc, query) == (parts.netloc, parts.query):
         return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-    return urlunsplit(parts._replace(netloc=netloc))
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 class PostgresDatabase(Database):
