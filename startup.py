@@ -25,6 +25,7 @@ from cases.org.users import Role, UserRepository
 from cases.procedures.deadline_recount import recent_recomputations, recompute_provisional
 from cases.store.db import DATABASE_ERRORS, Database
 from cases.store.migrate import MigrationError, migrate
+from cases.store.postgres import CONNECT_TIMEOUT
 from cases.store.time import Clock, legal_today
 from cases.webhooks.config import WebhookError, WebhooksFile, load_webhooks
 from scheduling.notices import alert_calendar_gap, notify_recomputed
@@ -176,8 +177,13 @@ def load_data_files(settings: Settings) -> DataFiles:
 def database_unusable(path: Path | str, exc: BaseException) -> StartupError:
     """``path``: the SQLite file, or the PostgreSQL address without its password."""
     if not isinstance(path, Path):
+        why = (
+            f"no answer within {CONNECT_TIMEOUT:.0f} s"
+            if isinstance(exc, TimeoutError)
+            else reason(exc)
+        )
         return StartupError(
-            f"database {path} cannot be used ({reason(exc)}); is the PostgreSQL server running "
+            f"database {path} cannot be used ({why}); is the PostgreSQL server running "
             "and does DATABASE_URL name a database this user may create tables in?"
         )
     if getattr(exc, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
@@ -219,6 +225,16 @@ async def prepare_store(settings: Settings, db: Database, clock: Clock, files: D
         await db.open()
     except (*DATABASE_ERRORS, OSError) as exc:
         raise database_unusable(database_named(settings, db), exc) from None
+    except ValueError as exc:
+        if db.dialect == "sqlite":
+            raise
+        # asyncpg refused the address itself (a port that is not a number, an unknown sslmode):
+        # a setting to correct, not a server to wait for.
+        raise StartupError(
+            f"DATABASE_URL {db.location} is not a usable PostgreSQL address ({reason(exc)}); "
+            "write it as postgresql://user:password@host:5432/database (see .env.example)",
+            EXIT_SETTINGS,
+        ) from None
     try:
         applied = await migrate(db, clock=clock)
     except MigrationError as exc:

@@ -176,6 +176,44 @@ async def test_database_file_that_is_not_sqlite_exits_4_without_hanging(tmp_path
     assert api_calls == []
 
 
+async def test_unreachable_postgresql_exits_4_with_one_line_and_no_password(
+    tmp_path: Path,
+) -> None:
+    url = f"postgresql://bot:Pw-in-url@127.0.0.1:{free_port()}/gucheng?password=Pw-in-query"
+    async with FakeBotAPI() as api:
+        env = BotProcess(api, tmp_path).env(DATABASE_URL=url)
+        exit_code, lines, stdout = await run_to_exit(tmp_path, env)
+        api_calls = api.calls
+
+    assert exit_code == 4, lines
+    assert len(lines) == 1, lines
+    [message] = errors(lines)
+    assert "database postgresql://bot:***@127.0.0.1:" in message
+    assert "?password=***" in message and "DATABASE_URL" in message
+    assert "Pw-in" not in "\n".join(lines) + stdout.decode()
+    assert api_calls == []
+
+
+@pytest.mark.parametrize("query", ["", "?sslmode=sometimes"])
+async def test_malformed_database_url_exits_2_with_one_line_and_no_password(
+    tmp_path: Path, query: str
+) -> None:
+    """asyncpg refuses such an address with a ValueError of its own: it was exit code 1 and a
+    traceback (a port that is not a number, an unknown sslmode)."""
+    port = "5432" if query else "five"
+    url = f"postgresql://bot:Pw-in-url@127.0.0.1:{port}/gucheng{query}"
+    async with FakeBotAPI() as api:
+        env = BotProcess(api, tmp_path).env(DATABASE_URL=url)
+        exit_code, lines, stdout = await run_to_exit(tmp_path, env)
+
+    assert exit_code == 2, lines
+    assert len(lines) == 1, lines
+    [message] = errors(lines)
+    assert message.startswith("not starting: DATABASE_URL postgresql://bot:***@127.0.0.1:")
+    assert "is not a usable PostgreSQL address" in message
+    assert "Pw-in-url" not in "\n".join(lines) + stdout.decode()
+
+
 async def test_invalid_organisation_file_lists_its_problems_and_exits_4(tmp_path: Path) -> None:
     organisation = tmp_path / "county.json"
     organisation.write_text(json.dumps({"schema_version": 1, "townships": 3}), "utf-8")
