@@ -34,6 +34,15 @@ def pytest_report_header(config: pytest.Config) -> str:
     return postgres_probe.header(config.stash[postgres_probe.key])
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """``pytest -q`` (./test.sh, .ci/run) prints no header: say which stores run anyway, in
+    the same one line, so a machine without PostgreSQL is told why its variants are missing."""
+    config = session.config
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None and config.option.verbose < 0:
+        reporter.write_line(postgres_probe.header(config.stash[postgres_probe.key]))
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" not in metafunc.fixturenames:
         return
