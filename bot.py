@@ -108,6 +108,7 @@ from startup import (
     DataFiles,
     StartupError,
     check_database_file,
+    check_redis,
     database_named,
     database_unusable,
     deadline_engine,
@@ -379,6 +380,8 @@ async def run(settings: Settings) -> int:
         files = load_data_files(settings)
         if settings.database_dsn is None:
             check_database_file(settings.database_path)
+        if settings.redis_url:
+            await check_redis(settings.redis_url)
     except StartupError as exc:
         log.error("not starting: %s", exc)
         return exc.exit_code

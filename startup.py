@@ -6,6 +6,7 @@ Each failure is a :class:`StartupError` whose message says what to do, with its 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import sqlite3
@@ -25,7 +26,7 @@ from cases.org.users import Role, UserRepository
 from cases.procedures.deadline_recount import recent_recomputations, recompute_provisional
 from cases.store.db import DATABASE_ERRORS, Database
 from cases.store.migrate import MigrationError, migrate
-from cases.store.postgres import CONNECT_TIMEOUT
+from cases.store.postgres import CONNECT_TIMEOUT, redact
 from cases.store.time import Clock, legal_today
 from cases.webhooks.config import WebhookError, WebhooksFile, load_webhooks
 from scheduling.notices import alert_calendar_gap, notify_recomputed
@@ -217,6 +218,37 @@ def check_database_file(path: Path) -> None:
             conn.close()
     except sqlite3.Error as exc:
         raise database_unusable(path, exc) from None
+
+
+async def check_redis(url: str) -> None:
+    """REDIS_URL must answer before anything is opened: the bot would otherwise start, and
+    every update would then fail on its chat lock (and, polling, be confirmed and lost)."""
+    from redis.asyncio import Redis
+    from redis.exceptions import RedisError
+
+    where = redact(url)
+    try:
+        client = Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT)
+    except ValueError as exc:
+        raise StartupError(
+            f"REDIS_URL {where} is not a Redis address ({reason(exc)}); write it as "
+            "redis://host:6379/0 (see .env.example)",
+            EXIT_SETTINGS,
+        ) from None
+    try:
+        await asyncio.wait_for(client.ping(), CONNECT_TIMEOUT)
+    except (RedisError, OSError, ValueError) as exc:  # TimeoutError is an OSError
+        why = (
+            f"no answer within {CONNECT_TIMEOUT:.0f} s"
+            if isinstance(exc, TimeoutError)
+            else reason(exc)
+        )
+        raise StartupError(
+            f"Redis at {where} cannot be used ({why}); is it running, and does REDIS_URL name "
+            "it (with its password, if it has one)?"
+        ) from None
+    finally:
+        await client.aclose()
 
 
 async def prepare_store(settings: Settings, db: Database, clock: Clock, files: DataFiles) -> None:

@@ -214,6 +214,27 @@ async def test_malformed_database_url_exits_2_with_one_line_and_no_password(
     assert "Pw-in-url" not in "\n".join(lines) + stdout.decode()
 
 
+async def test_unreachable_redis_exits_4_with_one_line_before_anything_is_opened(
+    tmp_path: Path,
+) -> None:
+    """It started, said "bot ready", and then failed every update on its chat lock (polling
+    confirmed each to Telegram: the citizens' messages were lost without an answer)."""
+    url = f"redis://:Pw-of-redis@127.0.0.1:{free_port()}/0"
+    async with FakeBotAPI() as api:
+        process = BotProcess(api, tmp_path)
+        exit_code, lines, stdout = await run_to_exit(tmp_path, process.env(REDIS_URL=url))
+        api_calls = api.calls
+
+    assert exit_code == 4, lines
+    assert len(lines) == 1, lines
+    [message] = errors(lines)
+    assert message.startswith("not starting: Redis at redis://:***@127.0.0.1:")
+    assert "REDIS_URL" in message
+    assert "Pw-of-redis" not in "\n".join(lines) + stdout.decode()
+    assert api_calls == []
+    assert not process.database_path.exists()
+
+
 async def test_invalid_organisation_file_lists_its_problems_and_exits_4(tmp_path: Path) -> None:
     organisation = tmp_path / "county.json"
     organisation.write_text(json.dumps({"schema_version": 1, "townships": 3}), "utf-8")
