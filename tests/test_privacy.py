@@ -249,6 +249,43 @@ def test_the_log_formatter_redacts_message_and_exception() -> None:
     assert "Traceback" in payload["error"]
 
 
+@pytest.mark.parametrize(
+    "detail",
+    [
+        # asyncpg's str() of a CheckViolationError / NotNullViolationError
+        "Failing row contains (1, 0, 张三丰, resident, 420625198503120018, 13800001234, "
+        "谷城县城关镇人民路8号 (东门), x).",
+        # UniqueViolationError and ForeignKeyViolationError
+        "Key (name, address)=(张三丰, 谷城县城关镇人民路8号) already exists.",
+        'Key (applicant_name)=(张三丰) is not present in table "users".',
+    ],
+)
+def test_the_values_of_a_row_postgresql_refused_never_reach_the_logs(detail: str) -> None:
+    try:
+        raise RuntimeError(
+            f'new row for relation "saved_details" violates a rule\nDETAIL:  {detail}'
+        )
+    except RuntimeError:
+        exc_info = sys.exc_info()
+    record = logging.LogRecord(
+        "bot", logging.ERROR, __file__, 1, "failed: %s", (detail,), exc_info
+    )
+    payload = json.loads(JsonFormatter().format(record))
+    for text in (payload["message"], payload["error"]):
+        assert "张三丰" not in text and "人民路" not in text and "1380000" not in text
+        assert "(…)" in text
+    assert "violates a rule\nDETAIL:  " in payload["error"]  # what failed stays readable
+
+
+def test_a_refused_row_is_withheld_only_to_the_end_of_its_detail() -> None:
+    line = "new row violates check\nDETAIL:  Failing row contains (7, 张三).\nHINT:  fix it"
+    assert (
+        redact(line) == "new row violates check\nDETAIL:  Failing row contains (…)\nHINT:  fix it"
+    )
+    assert redact("Key (id)=(42) already exists.") == "Key (id)=(…) already exists."
+    assert redact("Key lookups take 3 ms") == "Key lookups take 3 ms"
+
+
 def test_staff_can_still_read_decision_numbers_and_dates_in_free_text() -> None:
     """Regression: masking in staff views took a 15-digit decision number for an old ID card
     and a date after "联系" for a phone number."""

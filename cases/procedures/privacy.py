@@ -202,8 +202,22 @@ _LABELS = {
 }
 
 
+# PostgreSQL names the values of a refused row in its error, and asyncpg's str() of the error
+# includes them (DETAIL): "Failing row contains (…)." and "Key (col)=(…) already exists.".
+# SQLite's errors carry no values; a row holds names, addresses and what citizens typed, which
+# are personal data as much as the numbers. Withheld to the end of the DETAIL.
+_ROW_VALUES = re.compile(
+    r"(Failing row contains ).*?(?=\nHINT:|\n\n|\Z)"
+    r"|(Key \([^)]*\)=)\(.*?\)(?= already exists| is not present| is still referenced| conflicts)",
+    re.DOTALL,
+)
+
+
 def redact(text: str) -> str:
-    """``text`` with every ID and phone number replaced by a label (for logs)."""
+    """``text`` with every ID and phone number replaced by a label (for logs), and the values
+    of a row PostgreSQL refused left out."""
+    if "Failing row contains " in text or "Key (" in text:
+        text = _ROW_VALUES.sub(lambda m: (m.group(1) or m.group(2)) + "(…)", text)
     return _replace(text, lambda _, kind: _LABELS[kind])
 
 
