@@ -325,9 +325,12 @@ def build_bot(settings: Settings) -> Bot:
     )
 
 
-async def connect_telegram(bot: Bot, stop: asyncio.Event) -> bool:
-    """getMe and deleteWebhook, retried with backoff while Telegram cannot be reached.
+async def connect_telegram(bot: Bot, stop: asyncio.Event, *, polling: bool = True) -> bool:
+    """getMe, and deleteWebhook when polling, retried with backoff while Telegram cannot be
+    reached.
 
+    A webhook replica leaves the webhook alone: the other replicas are serving it, and one that
+    deleted it and then failed to start would stop every update for all of them.
     False if a stop signal came while waiting. A rejected token raises StartupError (exit 2):
     retrying cannot fix it.
     """
@@ -335,8 +338,9 @@ async def connect_telegram(bot: Bot, stop: asyncio.Event) -> bool:
     while not stop.is_set():
         try:
             await bot.me()
-            # Never drop pending updates: they are citizens' input sent while we were down.
-            await bot.delete_webhook(drop_pending_updates=False)
+            if polling:
+                # Never drop pending updates: they are citizens' input sent while we were down.
+                await bot.delete_webhook(drop_pending_updates=False)
             return True
         except (TelegramUnauthorizedError, TelegramNotFound) as exc:
             raise StartupError(
@@ -358,14 +362,14 @@ async def connect_telegram(bot: Bot, stop: asyncio.Event) -> bool:
     return False
 
 
-async def _until_stopped(bot: Bot, stop: asyncio.Event) -> bool:
+async def _until_stopped(bot: Bot, stop: asyncio.Event, *, polling: bool = True) -> bool:
     """connect_telegram with SIGTERM/SIGINT ending the wait (polling installs its own)."""
     loop = asyncio.get_running_loop()
     signals = (signal.SIGTERM, signal.SIGINT)
     for signum in signals:
         loop.add_signal_handler(signum, stop.set)
     try:
-        return await connect_telegram(bot, stop)
+        return await connect_telegram(bot, stop, polling=polling)
     finally:
         for signum in signals:
             loop.remove_signal_handler(signum)
@@ -393,7 +397,7 @@ async def run(settings: Settings) -> int:
         except DATABASE_ERRORS as exc:
             raise database_unusable(database_named(settings, db), exc) from None
         bot = build_bot(settings)
-        if not await _until_stopped(bot, asyncio.Event()):
+        if not await _until_stopped(bot, asyncio.Event(), polling=not settings.webhook_url):
             log.info("stopped while waiting for Telegram")
             return EXIT_STOPPED
         await serve(settings, db, clock, bot, files)

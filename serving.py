@@ -28,6 +28,7 @@ from aiohttp import web
 
 from cases.store.db import Database
 from settings import Settings
+from startup import EXIT_SETTINGS, StartupError, reason
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,15 @@ async def serve_webhook(
     await runner.setup()
     host, port = settings.listen
     site = web.TCPSite(runner, host, port)
-    await site.start()
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise StartupError(
+            f"WEBHOOK_LISTEN {settings.webhook_listen} cannot be used ({reason(exc)}): another "
+            "process listens there, or the host is not this machine's; choose a free host:port",
+            EXIT_SETTINGS,
+        ) from None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     signals = (signal.SIGTERM, signal.SIGINT)

@@ -235,6 +235,34 @@ async def test_unreachable_redis_exits_4_with_one_line_before_anything_is_opened
     assert not process.database_path.exists()
 
 
+async def test_a_replica_that_cannot_start_leaves_the_others_webhook_alone(
+    tmp_path: Path,
+) -> None:
+    """A second webhook replica whose WEBHOOK_LISTEN is taken: it deleted the webhook the
+    first one serves (every update stopped for all replicas) and exited 1 with a traceback."""
+    port = free_port()
+    webhook = {
+        "WEBHOOK_URL": f"http://127.0.0.1:{port}/tg/updates",
+        "WEBHOOK_SECRET": "replica-secret_0123456789",
+        "WEBHOOK_LISTEN": f"127.0.0.1:{port}",
+    }
+    async with FakeBotAPI() as api:
+        first = BotProcess(api, tmp_path, name="first", **webhook)
+        try:
+            await first.start()
+            second = BotProcess(api, tmp_path, name="second", **webhook)
+            exit_code, lines, _ = await run_to_exit(tmp_path, second.env())
+            assert exit_code == 2, lines
+            [message] = errors(lines)
+            assert f"WEBHOOK_LISTEN 127.0.0.1:{port} cannot be used" in message
+            assert api.webhook_url == webhook["WEBHOOK_URL"]
+            assert api.count("deleteWebhook") == 0
+            api.push_message(5001, "/start")
+            await api.wait_for(lambda: api.sent_messages(5001))  # the first still serves
+        finally:
+            await first.close()
+
+
 async def test_invalid_organisation_file_lists_its_problems_and_exits_4(tmp_path: Path) -> None:
     organisation = tmp_path / "county.json"
     organisation.write_text(json.dumps({"schema_version": 1, "townships": 3}), "utf-8")
