@@ -22,7 +22,7 @@ import signal
 import sys
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -421,6 +421,12 @@ webhook handler waits before answering Telegram, so the update Telegram sent aga
 before it was handled (tests/test_scale.py). No handler takes this long (a PDF: about 1 s)."""
 
 
+FSM_TTL = timedelta(days=30)
+"""A conversation state in Redis left alone this long goes (README, "Privacy"): some forms keep
+names and phone numbers in it until they end. Intake drafts live in the database and are not
+lost with it: the form's command resumes them."""
+
+
 @dataclass
 class SharedState:
     """What replicas share besides the database (README, "Running at scale")."""
@@ -443,7 +449,10 @@ def shared_state(settings: Settings, bot_id: int) -> SharedState | None:
     from scheduling.shared_limiter import SharedRateLimiter
 
     storage = RedisStorage.from_url(
-        settings.redis_url, key_builder=DefaultKeyBuilder(prefix="gucheng:fsm", with_bot_id=True)
+        settings.redis_url,
+        key_builder=DefaultKeyBuilder(prefix="gucheng:fsm", with_bot_id=True),
+        state_ttl=FSM_TTL,
+        data_ttl=FSM_TTL,
     )
     return SharedState(
         redis=storage.redis,
