@@ -1,5 +1,6 @@
 """What replicas sharing one store rely on, on both stores: a daily job's lock is held by one
-process at a time, and the outbox's leases split the due rows between processes."""
+process at a time, the outbox's leases split the due rows between processes, and an update one
+replica applied is not applied again by another."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import timedelta
 
 from cases.store.db import Database
 from cases.store.postgres import PostgresDatabase
+from cases.store.processed_updates import ProcessedUpdates
 from cases.store.sqlite import SqliteDatabase
 from cases.store.time import FakeClock
 from scheduling.outbox import LEASE, Outbox
@@ -55,3 +57,25 @@ async def test_two_processes_lease_different_due_reminders(db: Database, clock: 
         clock.advance(LEASE + timedelta(seconds=1))
         taken_over = await theirs._lease(clock.now(), 10)
         assert {r.id for r in first} <= {r.id for r in taken_over}
+
+
+async def handle(processed: ProcessedUpdates, update_id: int) -> None:
+    """What the dedup middleware does around a handler that writes nothing."""
+    with processed.handling(update_id):
+        await processed.finish(update_id)
+
+
+async def test_an_update_another_replica_applied_is_seen_whatever_ids_this_one_had(
+    db: Database, clock: FakeClock
+) -> None:
+    """Telegram sends an update again (its replica died before answering) to another replica
+    whose own highest update id is lower: that is no proof the update is new."""
+    async with second_process(db) as other:
+        first = ProcessedUpdates(db, clock, alone=False)
+        second = ProcessedUpdates(other, clock, alone=False)
+        assert not await second.seen(100)
+        await handle(second, 100)
+        assert not await first.seen(107)
+        await handle(first, 107)  # committed; its replica is then killed before the 200
+        assert await second.seen(107)
+        assert not await second.seen(108)
