@@ -4,11 +4,15 @@ replica applied is not applied again by another."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-from cases.store.db import Database
+import pytest
+
+from cases.store.db import Connection, Database
 from cases.store.postgres import PostgresDatabase
 from cases.store.processed_updates import ProcessedUpdates
 from cases.store.sqlite import SqliteDatabase
@@ -79,3 +83,26 @@ async def test_an_update_another_replica_applied_is_seen_whatever_ids_this_one_h
         await handle(first, 107)  # committed; its replica is then killed before the 200
         assert await second.seen(107)
         assert not await second.seen(108)
+
+
+async def test_a_cancelled_unit_keeps_the_writer_until_it_ends(db: Database) -> None:
+    """A handler cancelled while its unit runs (a timeout, a shutdown): the unit finishes in
+    the database's thread, and the next unit does not use the connection at the same time."""
+
+    def slow_write(conn: Connection) -> None:
+        time.sleep(0.3)
+        conn.execute(
+            "INSERT INTO users(telegram_id, first_seen, last_seen) VALUES (?, 'x', 'x')", (71,)
+        )
+
+    unit = asyncio.create_task(db.run(slow_write))
+    await asyncio.sleep(0.1)
+    unit.cancel()
+    async with db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO users(telegram_id, first_seen, last_seen) VALUES (?, 'x', 'x')", (72,)
+        )
+    with pytest.raises(asyncio.CancelledError):
+        await unit
+    rows = await db.fetch_all("SELECT telegram_id FROM users WHERE telegram_id IN (71, 72)")
+    assert sorted(r[0] for r in rows) == [71, 72]

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, TypeVar
@@ -114,6 +114,22 @@ class _Unit:
         self.future = future
 
 
+async def _uncancelled(work: Coroutine[Any, Any, None]) -> None:
+    """Run a batch to its end even if the caller is cancelled (a handler's timeout, a
+    shutdown): it goes on in the database's thread anyway, and the writer must stay locked
+    until it ends, or the next unit would use the connection at the same time."""
+    task = asyncio.ensure_future(work)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError
+    task.result()
+
+
 class Database(ABC):
     """Owns the connections; repositories borrow them for one unit of work."""
 
@@ -195,7 +211,7 @@ class Database(ABC):
         async with self._lock:
             if not future.done():
                 batch, self._pending = self._pending[:MAX_GROUP], self._pending[MAX_GROUP:]
-                await self._commit_group(batch)
+                await _uncancelled(self._commit_group(batch))
         return future.result()  # type: ignore[no-any-return]
 
     async def _commit_group(self, batch: list[_Unit]) -> None:
