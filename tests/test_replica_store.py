@@ -106,3 +106,15 @@ async def test_a_cancelled_unit_keeps_the_writer_until_it_ends(db: Database) -> 
         await unit
     rows = await db.fetch_all("SELECT telegram_id FROM users WHERE telegram_id IN (71, 72)")
     assert sorted(r[0] for r in rows) == [71, 72]
+
+
+def test_the_writer_lock_is_one_per_schema_however_the_schema_is_named() -> None:
+    """Two deployments (or two test runs) in two schemas of one server do not wait for each
+    other's writes; every process of one schema takes the same lock, whether the schema came
+    as ``schema=`` or as DATABASE_URL's ``?search_path=``."""
+    server = "postgresql://postgres@127.0.0.1:5432/test"
+    by_url = PostgresDatabase(f"{server}?search_path=county_a")
+    by_argument = PostgresDatabase(server, schema="county_a")
+    other = PostgresDatabase(f"{server}?search_path=county_b")
+    assert by_url._writer_key == by_argument._writer_key
+    assert by_url._writer_key != other._writer_key
