@@ -6,7 +6,6 @@ forged buttons refused. Through the production routers, on a real SQLite file.""
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from aiogram import Bot, Dispatcher
 from cases.mediation.parties import token_hash
 from cases.org.users import Role
 from cases.procedures.case_clocks import extend_deadline
-from cases.store.db import Database
+from cases.store.db import Database, IntegrityError
 from cases.store.migrate import migrate
 from cases.store.sqlite import SqliteDatabase
 from cases.store.time import LEGAL_TZ, FakeClock, from_db
@@ -882,12 +881,8 @@ async def test_the_link_token_stayed_in_the_database_after_its_message_was_sent(
     assert token in render_text(sent)  # the applicant got it
     await dispatcher["mediation"].tick()
     secret = token.removeprefix("op_")
-    assert (
-        await db.fetch_value(
-            "SELECT count(*) FROM reminders WHERE instr(payload, ?) > 0", (secret,)
-        )
-        == 0
-    )
+    payloads = await db.fetch_all("SELECT payload FROM reminders")
+    assert [r[0] for r in payloads if secret in r[0]] == []
     # The hash still opens the mediation for the person the applicant forwarded it to.
     await w.other.send(f"/start {token}")
     assert "请输入您的姓名" in w.other.last_text()
@@ -989,10 +984,8 @@ async def test_the_link_token_was_kept_in_the_conversation_state_while_the_name_
     await w.other.send(f"/start {token}")
     await w.other.send("李四")  # someone who stops here leaves the conversation state behind
     secret = token.removeprefix("op_")
-    assert (
-        await db.fetch_value("SELECT count(*) FROM fsm_states WHERE instr(data, ?) > 0", (secret,))
-        == 0
-    )
+    states = await db.fetch_all("SELECT data FROM fsm_states")
+    assert [r[0] for r in states if secret in r[0]] == []
     await w.other.send("13900002222")
     await w.other.press("我同意调解")
     assert (
@@ -1049,11 +1042,21 @@ async def test_refusing_at_the_link_was_two_units_and_could_leave_a_silent_joine
     key = token_hash(token.removeprefix("op_"))
     await w.other.send("/mediate")  # the person is known to the bot
     assert await db.fetch_value("SELECT 1 FROM users WHERE telegram_id = ?", (OTHER_PARTY,))
-    await db.execute(
-        "CREATE TRIGGER fail_refusal BEFORE INSERT ON case_events"
-        " WHEN NEW.kind = 'mediation_refused' BEGIN SELECT RAISE(ABORT, 'injected'); END"
-    )
-    with pytest.raises(sqlite3.IntegrityError):
+    if db.dialect == "postgresql":
+        await db.execute(
+            "CREATE FUNCTION fail_refusal() RETURNS trigger LANGUAGE plpgsql AS"
+            " $$ BEGIN RAISE EXCEPTION 'injected' USING ERRCODE = '23000'; END $$"
+        )
+        await db.execute(
+            "CREATE TRIGGER fail_refusal BEFORE INSERT ON case_events FOR EACH ROW"
+            " WHEN (NEW.kind = 'mediation_refused') EXECUTE FUNCTION fail_refusal()"
+        )
+    else:
+        await db.execute(
+            "CREATE TRIGGER fail_refusal BEFORE INSERT ON case_events"
+            " WHEN NEW.kind = 'mediation_refused' BEGIN SELECT RAISE(ABORT, 'injected'); END"
+        )
+    with pytest.raises(IntegrityError):
         await dispatcher["mediation"].parties.join(
             key, OTHER_PARTY, "李四", "13900002222", agrees=False
         )
@@ -1062,7 +1065,11 @@ async def test_refusing_at_the_link_was_two_units_and_could_leave_a_silent_joine
         await db.fetch_value("SELECT count(*) FROM mediation_parties WHERE user_id IS NOT NULL")
         == 0
     )
-    await db.execute("DROP TRIGGER fail_refusal")
+    await db.execute(
+        "DROP TRIGGER fail_refusal ON case_events"
+        if db.dialect == "postgresql"
+        else "DROP TRIGGER fail_refusal"
+    )
     await w.other.send(f"/start {token}")
     await w.other.send("李四")
     await w.other.send("13900002222")

@@ -15,6 +15,7 @@ until that message has gone (``scrub_sent_links``). A link is used once: the com
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -40,7 +41,7 @@ from cases.org.users import User
 from cases.procedures.case_clocks import cancel_case_deadlines
 from cases.procedures.history import append_event
 from cases.procedures.statuses import CaseStatus
-from cases.store.db import Database, UnitConnection, row_in
+from cases.store.db import Connection, Database, UnitConnection, row_in
 from cases.store.time import Clock, from_db, legal_today, to_db
 
 LINK_PREFIX = "op_"
@@ -202,14 +203,27 @@ class PartyService:
         """The link's token leaves the database once its message is sent (or given up): only
         the hash is kept, so a copy or a backup of the database opens no case. Tick step."""
         now = to_db(self._clock.now())
-        return await self._db.execute(
-            "UPDATE reminders SET payload = json_set(payload, '$.params.link', ''),"
-            " updated_at = ? WHERE case_id IN"
-            " (SELECT case_id FROM mediation_links WHERE used_at IS NULL AND expires_at > ?)"
-            " AND step = 'mediation:link' AND status NOT IN ('pending', 'sending')"
-            " AND json_extract(payload, '$.params.link') <> ''",
-            (now, now),
-        )
+
+        # The new payload is written from Python: SQLite's json_set has no PostgreSQL twin
+        # with the same spelling, and these rows are few (links sent since the last tick).
+        def work(conn: Connection) -> int:
+            rows = conn.execute(
+                "SELECT id, payload FROM reminders WHERE case_id IN"
+                " (SELECT case_id FROM mediation_links WHERE used_at IS NULL AND expires_at > ?)"
+                " AND step = 'mediation:link' AND status NOT IN ('pending', 'sending')"
+                " AND json_extract(payload, '$.params.link') <> ''",
+                (now,),
+            ).fetchall()
+            for row in rows:
+                payload = json.loads(row[1])
+                payload["params"]["link"] = ""
+                conn.execute(
+                    "UPDATE reminders SET payload = ?, updated_at = ? WHERE id = ?",
+                    (json.dumps(payload, ensure_ascii=False), now, row[0]),
+                )
+            return len(rows)
+
+        return await self._db.run(work)
 
     # -- the person who opens the link -------------------------------------------------------
 
