@@ -17,7 +17,7 @@ from cases.store.postgres import PostgresDatabase
 from cases.store.processed_updates import ProcessedUpdates
 from cases.store.sqlite import SqliteDatabase
 from cases.store.time import FakeClock
-from scheduling.outbox import LEASE, Outbox
+from scheduling.outbox import LEASE, Outbox, OutboxRow
 from tests.scheduling_helpers import FakeTransport, add_reminder
 
 
@@ -118,3 +118,39 @@ def test_the_writer_lock_is_one_per_schema_however_the_schema_is_named() -> None
     other = PostgresDatabase(f"{server}?search_path=county_b")
     assert by_url._writer_key == by_argument._writer_key
     assert by_url._writer_key != other._writer_key
+
+
+class LeaseWatcher(FakeTransport):
+    """Counts, at every send, the due rows this process holds leased and has not sent."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__()
+        self.db = db
+        self.owner = ""
+        self.held: list[int] = []
+
+    async def deliver(self, row: OutboxRow) -> int:
+        self.held.append(
+            int(
+                await self.db.fetch_value(
+                    "SELECT count(*) FROM reminders WHERE leased_by = ? AND status = 'pending'",
+                    (self.owner,),
+                )
+            )
+        )
+        return await super().deliver(row)
+
+
+async def test_a_long_dispatch_leases_one_batch_at_a_time(db: Database, clock: FakeClock) -> None:
+    """A backlog is leased a batch at a time, so no lease outlives its batch's sending (LEASE)
+    and the other replicas find the rest free: the lease grew with every batch, to 1,600 rows
+    per replica in the 10,000-reminder run (tests/test_replicas_pg.py), whose leases ran out
+    while 250 rows each were still waiting to be sent."""
+    for n in range(30):
+        await add_reminder(db, chat_id=6000 + n, due_at=clock.now() - timedelta(minutes=1))
+    transport = LeaseWatcher(db)
+    outbox = Outbox(db, transport, clock, admin_ids=[], batch_size=4, concurrency=1)
+    transport.owner = outbox.owner
+    report = await outbox.dispatch_due()
+    assert report.sent == 30
+    assert max(transport.held) <= 4, transport.held
