@@ -15,7 +15,9 @@ import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
@@ -23,6 +25,7 @@ import pytest
 from aiohttp import web
 from redis.asyncio import Redis
 
+from cases.intake.identity import resident_id_check_char
 from tests.fakes.bot_api_server import FakeBotAPI
 from tests.support import BotProcess
 
@@ -171,3 +174,60 @@ async def replicas_behind_balancer(
         finally:
             for process in processes:
                 await process.close()
+
+
+# ---------------------------------------------------------------- citizens filling a form
+
+SURNAMES = "王李张刘陈杨黄赵吴周"
+GIVEN_NAMES = "伟芳娜敏静丽强磊洋勇"
+TOWNSHIP = ("石花镇", "shihua")
+
+
+@dataclass(frozen=True)
+class Citizen:
+    """A citizen with answers of their own, so an answer applied to another question, twice,
+    or to another person's draft shows."""
+
+    n: int
+
+    @property
+    def chat(self) -> int:
+        return 7000 + self.n
+
+    def id_number(self) -> str:
+        first17 = (
+            f"420625{1950 + self.n % 50}{self.n % 12 + 1:02d}{self.n % 28 + 1:02d}{self.n:03d}"
+        )
+        return first17 + resident_id_check_char(first17)
+
+    def answers(self) -> dict[str, Any]:
+        """The draft's answers after the ten steps, in the order they are given."""
+        return {
+            "elsewhere": "none",
+            "petition_kind": "complaint",
+            "applicant_name": SURNAMES[self.n // 10] + GIVEN_NAMES[self.n % 10],
+            "id_number": self.id_number(),
+            "id_type": "resident_id",  # follows from a resident ID number
+            "phone": f"138{self.n:08d}",
+            "address": f"石花镇东街{self.n}号",
+            "township_id": TOWNSHIP[1],
+            "request": f"修复第{self.n}村道路面",
+            "facts": f"第{self.n}村的村道损坏已有一年，孩子们每天走这条路上学。",
+        }
+
+    def steps(self) -> list[tuple[str, int]]:
+        """What the citizen types (a button's label counts as pressing it) and how many
+        messages the bot answers each with."""
+        answers = self.answers()
+        return [
+            ("/petition", 1),
+            ("没有，其他地方都没有受理", 1),
+            ("为自己的事情申诉、求决", 1),
+            (answers["applicant_name"], 1),
+            (answers["id_number"], 1),
+            (answers["phone"], 2),  # "saved" (the contact keyboard goes), then the next question
+            (answers["address"], 1),
+            (TOWNSHIP[0], 1),
+            (answers["request"], 1),
+            (answers["facts"], 1),
+        ]
