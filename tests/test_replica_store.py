@@ -1,6 +1,7 @@
 """What replicas sharing one store rely on, on both stores: a daily job's lock is held by one
 process at a time, the outbox's leases split the due rows between processes, and an update one
-replica applied is not applied again by another."""
+replica applied is not applied again by another, nor is a form lost whose opening committed
+just before its process died."""
 
 from __future__ import annotations
 
@@ -9,15 +10,18 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
+from cases.intake.service import IntakeService
 from cases.store.db import Connection, Database
 from cases.store.postgres import PostgresDatabase
 from cases.store.processed_updates import ProcessedUpdates
 from cases.store.sqlite import SqliteDatabase
 from cases.store.time import FakeClock
 from scheduling.outbox import LEASE, Outbox, OutboxRow
+from tests.fakes.telegram import BotClient
 from tests.scheduling_helpers import FakeTransport, add_reminder
 
 
@@ -154,3 +158,28 @@ async def test_a_long_dispatch_leases_one_batch_at_a_time(db: Database, clock: F
     report = await outbox.dispatch_due()
     assert report.sent == 30
     assert max(transport.held) <= 4, transport.held
+
+
+async def test_a_form_opened_by_a_process_that_died_after_the_commit_goes_on(
+    client: BotClient, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The draft commits with the update's processed record; the conversation state (Redis,
+    with replicas) is written apart. A process killed between the two must not leave the
+    citizen outside the form: Telegram's second delivery of /petition is (rightly) dropped,
+    and the next answer must still reach the draft."""
+    opened = IntakeService.open_draft
+
+    async def open_then_die(self: IntakeService, *args: Any) -> Any:
+        await opened(self, *args)
+        raise RuntimeError("killed -9 right after the commit")
+
+    monkeypatch.setattr(IntakeService, "open_draft", open_then_die)
+    await client.send("/petition", update_id=555)
+    monkeypatch.setattr(IntakeService, "open_draft", opened)
+    assert await db.fetch_value("SELECT step FROM drafts") == "elsewhere"
+    seen = len(client.texts())
+    await client.send("/petition", update_id=555)  # Telegram's second delivery
+    assert client.texts()[seen:] == []
+    await client.send("没有，其他地方都没有受理")
+    assert "您要反映的是哪一类事项？" in client.last_text()
+    assert await db.fetch_value("SELECT step FROM drafts") == "petition_kind"
