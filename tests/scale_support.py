@@ -205,7 +205,7 @@ class Citizen:
         return {
             "elsewhere": "none",
             "petition_kind": "complaint",
-            "applicant_name": SURNAMES[self.n // 10] + GIVEN_NAMES[self.n % 10],
+            "applicant_name": SURNAMES[self.n // 10 % 10] + GIVEN_NAMES[self.n % 10],
             "id_number": self.id_number(),
             "id_type": "resident_id",  # follows from a resident ID number
             "phone": f"138{self.n:08d}",
