@@ -195,9 +195,8 @@ class Citizen:
         return 7000 + self.n
 
     def id_number(self) -> str:
-        first17 = (
-            f"420625{1950 + self.n % 50}{self.n % 12 + 1:02d}{self.n % 28 + 1:02d}{self.n:03d}"
-        )
+        born = f"{1950 + self.n % 50}{self.n % 12 + 1:02d}{self.n % 28 + 1:02d}"
+        first17 = f"420625{born}{self.n % 1000:03d}"
         return first17 + resident_id_check_char(first17)
 
     def answers(self) -> dict[str, Any]:
