@@ -134,9 +134,6 @@ async def test_a_thousand_form_steps_are_each_applied_once_while_a_replica_is_ki
             started = time.monotonic()
             filling = [asyncio.create_task(fill_in(api, c, steps)) for c in citizens]
             await api.wait_for(lambda: sum(s.replies >= 0 for s in steps) >= 500, timeout=120)
-            # Every citizen is past /petition: see the README ("Running at scale") for the
-            # one step whose Redis state is written after its commit.
-            assert all(sum(s.citizen is c for s in steps) >= 2 for c in citizens)
             half_way = time.monotonic() - started
             in_hand = balancer.in_flight.get(listen_port(victim), 0)  # requests it was handling
             assert await victim.crash() < 0
