@@ -10,17 +10,20 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from cases.intake.service import IntakeService
 from cases.store.db import Connection, Database
+from cases.store.migrate import load_migrations, migrate
 from cases.store.postgres import PostgresDatabase
 from cases.store.processed_updates import ProcessedUpdates
 from cases.store.sqlite import SqliteDatabase
 from cases.store.time import FakeClock
 from scheduling.outbox import LEASE, Outbox, OutboxRow
+from tests.backends import POSTGRES, postgres_database, postgres_probe
 from tests.fakes.telegram import BotClient
 from tests.scheduling_helpers import FakeTransport, add_reminder
 
@@ -183,3 +186,27 @@ async def test_a_form_opened_by_a_process_that_died_after_the_commit_goes_on(
     await client.send("没有，其他地方都没有受理")
     assert "您要反映的是哪一类事项？" in client.last_text()
     assert await db.fetch_value("SELECT step FROM drafts") == "petition_kind"
+
+
+async def test_replicas_started_together_on_a_new_database_migrate_it_once(
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
+    """``docker compose up --scale bot=3`` on an empty database: every replica reads the same
+    pending migrations; one applies each, the others find it applied (none exits with 3)."""
+
+    @asynccontextmanager
+    async def fresh() -> AsyncIterator[Database]:
+        if backend == POSTGRES:
+            url = request.config.stash[postgres_probe.key].url
+            async with postgres_database(url) as database:
+                yield database
+        else:
+            async with SqliteDatabase(tmp_path / "new.sqlite3") as database:
+                yield database
+
+    async with fresh() as first, second_process(first) as second:
+        results = await asyncio.gather(migrate(first), migrate(second), migrate(first))
+        names = [name for applied in results for name in applied]
+        assert sorted(names) == sorted({*names})  # each applied by one of them
+        versions = await first.fetch_all("SELECT version FROM schema_migrations")
+        assert len(versions) == len(load_migrations()) == len(names)
