@@ -61,6 +61,8 @@ from cases.store.time import to_db  # noqa: E402
 from tests.fakes.bot_api_server import FakeBotAPI  # noqa: E402
 from tests.scale_support import (  # noqa: E402
     Citizen,
+    forget_bot,
+    new_bot_token,
     postgres_schema,
     replicas_behind_balancer,
 )
@@ -217,9 +219,11 @@ async def processes(
         if "redis" in setup:
             from redis.asyncio import Redis
 
+            # A bot of its own: its keys in Redis carry its id (no flush of anyone's keys).
+            token = settings["BOT_TOKEN"] = new_bot_token()
             redis = Redis.from_url(args.redis_url)
-            await redis.flushdb()
-            await redis.aclose()
+            stack.push_async_callback(redis.aclose)
+            stack.push_async_callback(forget_bot, redis, token)
             settings["REDIS_URL"] = args.redis_url
             count = 3 if setup.endswith("×3 (webhook)") else 1
             started, _balancer = await stack.enter_async_context(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import secrets
 import socket
 import uuid
 from collections.abc import AsyncIterator
@@ -35,15 +36,32 @@ TOKEN = "123456:TEST-token_for-the-fake"
 
 
 async def redis_or_skip(url: str = REDIS_URL) -> Redis:
-    """A client of the test Redis, its database emptied; skips the test when none answers."""
+    """A client of the test Redis; skips the test when none answers. Nothing is flushed:
+    several checkouts' suites may share the server (see :func:`new_bot_token`)."""
     client = Redis.from_url(url)
     try:
         await asyncio.wait_for(client.ping(), 2)
     except Exception as exc:  # any failure to answer means: not on this machine
         await client.aclose()
         pytest.skip(f"no Redis server at {url} ({type(exc).__name__}): set TEST_REDIS_URL")
-    await client.flushdb()
     return client
+
+
+def new_bot_token() -> str:
+    """A token for one test's bot. Every key the bot keeps in Redis (FSM state, chat locks,
+    the send budget) carries the bot's id, so tests running at once on one Redis never share
+    a key, and a test's keys can be deleted without flushing anyone else's."""
+    return f"{secrets.randbelow(9 * 10**9) + 10**9}:TEST-token_for-the-fake"
+
+
+def bot_id_of(token: str) -> int:
+    return int(token.split(":", 1)[0])
+
+
+async def forget_bot(client: Redis, token: str) -> None:
+    """Delete the keys of the bot with this token."""
+    async for key in client.scan_iter(match=f"gucheng:*:{bot_id_of(token)}:*"):
+        await client.delete(key)
 
 
 def free_port() -> int:
@@ -156,10 +174,11 @@ def listen_port(process: BotProcess) -> int:
 
 @asynccontextmanager
 async def replicas_behind_balancer(
-    api: FakeBotAPI, workdir: Path, count: int, **settings: str
+    api: FakeBotAPI, workdir: Path, count: int, *, together: bool = False, **settings: str
 ) -> AsyncIterator[tuple[list[BotProcess], Balancer]]:
-    """``count`` replicas started one after the other (the first applies the migrations),
-    behind one balancer whose address is the webhook; all stopped afterwards."""
+    """``count`` replicas behind one balancer whose address is the webhook, started one after
+    the other, or ``together`` as an orchestrator starts them (all migrating one new
+    database at once); all stopped afterwards."""
     processes = [
         replica(api, workdir, workdir / "shared.sqlite3", f"r{i}", "", **settings)
         for i in range(count)
@@ -168,8 +187,11 @@ async def replicas_behind_balancer(
         for process in processes:
             process.settings["WEBHOOK_URL"] = balancer.url
         try:
-            for process in processes:
-                await process.start()
+            if together:
+                await asyncio.gather(*(process.start() for process in processes))
+            else:
+                for process in processes:
+                    await process.start()
             yield processes, balancer
         finally:
             for process in processes:

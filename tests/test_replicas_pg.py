@@ -40,7 +40,9 @@ from tests.fakes.bot_api_server import Call, FakeBotAPI
 from tests.scale_support import (
     REDIS_URL,
     Citizen,
+    forget_bot,
     listen_port,
+    new_bot_token,
     postgres_schema,
     redis_or_skip,
     replicas_behind_balancer,
@@ -64,8 +66,18 @@ async def redis() -> AsyncIterator[Redis]:
     try:
         yield client
     finally:
-        await client.flushdb()
         await client.aclose()
+
+
+@pytest.fixture
+async def token(redis: Redis) -> AsyncIterator[str]:
+    """This test's bot: its keys in Redis are its own (other suites may share the server),
+    deleted afterwards."""
+    token = new_bot_token()
+    try:
+        yield token
+    finally:
+        await forget_bot(redis, token)
 
 
 @pytest.fixture
@@ -75,8 +87,9 @@ async def database_url(postgres_url: str, redis: Redis) -> AsyncIterator[str]:
         yield url
 
 
-def shared_settings(database_url: str, **more: str) -> dict[str, str]:
+def shared_settings(database_url: str, token: str, **more: str) -> dict[str, str]:
     return {
+        "BOT_TOKEN": token,
         "DATABASE_URL": database_url,
         "REDIS_URL": REDIS_URL,
         "FLOOD_LIMIT": "10000",  # a test citizen answers faster than a person
@@ -120,13 +133,15 @@ async def fill_in(api: FakeBotAPI, citizen: Citizen, steps: list[Step]) -> None:
 
 
 async def test_a_thousand_form_steps_are_each_applied_once_while_a_replica_is_killed(
-    tmp_path: Path, database_url: str
+    tmp_path: Path, database_url: str, token: str
 ) -> None:
     citizens = [Citizen(n) for n in range(100)]
     steps: list[Step] = []
     async with FakeBotAPI() as api:
         api.webhook_retry_s = 0.2
-        async with replicas_behind_balancer(api, tmp_path, 3, **shared_settings(database_url)) as (
+        settings = shared_settings(database_url, token)
+        # Started together, as an orchestrator does: all three migrate the new schema at once.
+        async with replicas_behind_balancer(api, tmp_path, 3, together=True, **settings) as (
             replicas,
             balancer,
         ):
@@ -240,11 +255,12 @@ def owner_pid(leased_by: str) -> int:
 
 
 async def test_ten_thousand_reminders_due_at_once_go_out_once_within_telegrams_rate(
-    tmp_path: Path, database_url: str
+    tmp_path: Path, database_url: str, token: str
 ) -> None:
     api = FakeBotAPI(global_rate_per_s=TELEGRAM_RATE, per_chat_interval_s=1.0)
-    settings = shared_settings(database_url, REMINDER_TICK_SECONDS="1")
-    async with api, replicas_behind_balancer(api, tmp_path, 3, **settings) as (replicas, _):
+    settings = shared_settings(database_url, token, REMINDER_TICK_SECONDS="1")
+    started = replicas_behind_balancer(api, tmp_path, 3, together=True, **settings)
+    async with api, started as (replicas, _):
         pids = {r.process.pid: r for r in replicas if r.process is not None}
         async with PostgresDatabase(database_url, pool_size=2) as db:
             await queue_reminders(db, REMINDERS)

@@ -27,7 +27,10 @@ from tests.scale_support import (
     SECRET,
     TOKEN,
     Balancer,
+    bot_id_of,
+    forget_bot,
     free_port,
+    new_bot_token,
     redis_or_skip,
     replica,
 )
@@ -41,8 +44,17 @@ async def redis() -> AsyncIterator[Redis]:
     try:
         yield client
     finally:
-        await client.flushdb()
         await client.aclose()
+
+
+@pytest.fixture
+async def token(redis: Redis) -> AsyncIterator[str]:
+    """This test's bot: its keys in Redis are its own, deleted afterwards."""
+    token = new_bot_token()
+    try:
+        yield token
+    finally:
+        await forget_bot(redis, token)
 
 
 # ---------------------------------------------------------------- settings
@@ -70,10 +82,11 @@ def test_a_webhook_url_needs_its_secret_and_https() -> None:
 # ---------------------------------------------------------------- the shared send budget
 
 
-async def test_two_replicas_share_one_send_rate(redis: Redis) -> None:
+async def test_two_replicas_share_one_send_rate(redis: Redis, token: str) -> None:
     """Each replica alone would send at the full rate; together they must not exceed it."""
+    namespace = str(bot_id_of(token))
     replicas = [
-        SharedRateLimiter(redis, namespace="t", per_second=50, per_chat_interval=0.0)
+        SharedRateLimiter(redis, namespace=namespace, per_second=50, per_chat_interval=0.0)
         for _ in range(2)
     ]
     stamps: list[float] = []
@@ -94,16 +107,18 @@ async def test_two_replicas_share_one_send_rate(redis: Redis) -> None:
     assert min(window) >= 10 * 0.020 * 0.7  # never 11 sends within 10 slots' time
 
 
-async def test_one_chat_waits_its_interval_across_replicas(redis: Redis) -> None:
-    a, b = (SharedRateLimiter(redis, namespace="c", per_second=100) for _ in range(2))
+async def test_one_chat_waits_its_interval_across_replicas(redis: Redis, token: str) -> None:
+    namespace = str(bot_id_of(token))
+    a, b = (SharedRateLimiter(redis, namespace=namespace, per_second=100) for _ in range(2))
     await a.acquire(42)
     started = time.monotonic()
     await b.acquire(42)  # the same chat from the other replica: one second later
     assert time.monotonic() - started >= 0.9
 
 
-async def test_a_429_on_one_replica_pauses_the_other(redis: Redis) -> None:
-    a, b = (SharedRateLimiter(redis, namespace="p", per_second=100) for _ in range(2))
+async def test_a_429_on_one_replica_pauses_the_other(redis: Redis, token: str) -> None:
+    namespace = str(bot_id_of(token))
+    a, b = (SharedRateLimiter(redis, namespace=namespace, per_second=100) for _ in range(2))
     a.pause(1.0)
     await asyncio.sleep(0.05)  # the pause is written in the background
     started = time.monotonic()
@@ -145,7 +160,7 @@ async def test_a_webhook_replica_answers_refuses_without_the_secret_and_reports_
 
 
 async def test_three_replicas_answer_every_update_once_also_when_one_is_killed(
-    tmp_path: Path, redis: Redis
+    tmp_path: Path, token: str
 ) -> None:
     """Three webhook replicas on one database and one Redis, behind a round-robin balancer:
     40 citizens each send /start and /help; one replica is killed with -9 half-way. Every
@@ -154,7 +169,8 @@ async def test_three_replicas_answer_every_update_once_also_when_one_is_killed(
     async with FakeBotAPI() as api:
         api.webhook_retry_s = 0.2
         replicas = [
-            replica(api, tmp_path, database, f"r{i}", "", REDIS_URL=REDIS_URL) for i in range(3)
+            replica(api, tmp_path, database, f"r{i}", "", REDIS_URL=REDIS_URL, BOT_TOKEN=token)
+            for i in range(3)
         ]
         ports = [int(r.settings["WEBHOOK_LISTEN"].rsplit(":", 1)[1]) for r in replicas]
         async with Balancer(ports) as balancer:
