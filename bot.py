@@ -183,7 +183,7 @@ def create_dispatcher(
     # Replicas share the database: nothing a person changes may be remembered per process.
     single = not settings.replicas
     users = UserRepository(db, clock, cache=single)
-    processed = ProcessedUpdates(db, clock)
+    processed = ProcessedUpdates(db, clock, alone=single)
     actions = CaseActions(db, clock, notice_sink(clock), engine=engine)
     tz = ZoneInfo(settings.timezone)
     litigation = LitigationService(db, clock, org, engine=engine)

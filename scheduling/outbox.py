@@ -234,11 +234,11 @@ class Outbox:
         attempted: set[int] = set()
         try:
             while not self.stopping:
-                batch = [
-                    row
-                    for row in await self._lease(now, self.batch_size + len(attempted))
-                    if row.id not in attempted
-                ]
+                # A batch's worth of new rows each time (LEASE is sized for one batch). Of
+                # the rows already attempted only those released for a retry are pending and
+                # may be due again (a ``now`` later than the clock); they are leased on top.
+                limit = self.batch_size + report.retried
+                batch = [row for row in await self._lease(now, limit) if row.id not in attempted]
                 if not batch:
                     break
                 await self._send_batch(batch, attempted, report)

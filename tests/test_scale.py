@@ -10,56 +10,51 @@ without one they are skipped with one line saying so.
 from __future__ import annotations
 
 import asyncio
-import itertools
-import os
-import socket
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp import web
 from pydantic import ValidationError
 from redis.asyncio import Redis
 
 from scheduling.shared_limiter import SharedRateLimiter
 from settings import Settings
 from tests.fakes.bot_api_server import FakeBotAPI
-from tests.support import BotProcess
-
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-SECRET = "replica-secret_0123456789"
-TOKEN = "123456:TEST-token_for-the-fake"
+from tests.scale_support import (
+    REDIS_URL,
+    SECRET,
+    TOKEN,
+    Balancer,
+    bot_id_of,
+    forget_bot,
+    free_port,
+    new_bot_token,
+    redis_or_skip,
+    replica,
+)
 
 pytestmark = pytest.mark.slow  # the replica tests start bot.py as processes
 
 
-async def _redis_or_skip() -> Redis:
-    client = Redis.from_url(REDIS_URL)
-    try:
-        await asyncio.wait_for(client.ping(), 2)
-    except (OSError, TimeoutError, Exception) as exc:
-        await client.aclose()
-        pytest.skip(f"no Redis server at {REDIS_URL} ({type(exc).__name__}): set TEST_REDIS_URL")
-    await client.flushdb()
-    return client
-
-
 @pytest.fixture
 async def redis() -> AsyncIterator[Redis]:
-    client = await _redis_or_skip()
+    client = await redis_or_skip()
     try:
         yield client
     finally:
-        await client.flushdb()
         await client.aclose()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+@pytest.fixture
+async def token(redis: Redis) -> AsyncIterator[str]:
+    """This test's bot: its keys in Redis are its own, deleted afterwards."""
+    token = new_bot_token()
+    try:
+        yield token
+    finally:
+        await forget_bot(redis, token)
 
 
 # ---------------------------------------------------------------- settings
@@ -87,10 +82,11 @@ def test_a_webhook_url_needs_its_secret_and_https() -> None:
 # ---------------------------------------------------------------- the shared send budget
 
 
-async def test_two_replicas_share_one_send_rate(redis: Redis) -> None:
+async def test_two_replicas_share_one_send_rate(redis: Redis, token: str) -> None:
     """Each replica alone would send at the full rate; together they must not exceed it."""
+    namespace = str(bot_id_of(token))
     replicas = [
-        SharedRateLimiter(redis, namespace="t", per_second=50, per_chat_interval=0.0)
+        SharedRateLimiter(redis, namespace=namespace, per_second=50, per_chat_interval=0.0)
         for _ in range(2)
     ]
     stamps: list[float] = []
@@ -111,16 +107,18 @@ async def test_two_replicas_share_one_send_rate(redis: Redis) -> None:
     assert min(window) >= 10 * 0.020 * 0.7  # never 11 sends within 10 slots' time
 
 
-async def test_one_chat_waits_its_interval_across_replicas(redis: Redis) -> None:
-    a, b = (SharedRateLimiter(redis, namespace="c", per_second=100) for _ in range(2))
+async def test_one_chat_waits_its_interval_across_replicas(redis: Redis, token: str) -> None:
+    namespace = str(bot_id_of(token))
+    a, b = (SharedRateLimiter(redis, namespace=namespace, per_second=100) for _ in range(2))
     await a.acquire(42)
     started = time.monotonic()
     await b.acquire(42)  # the same chat from the other replica: one second later
     assert time.monotonic() - started >= 0.9
 
 
-async def test_a_429_on_one_replica_pauses_the_other(redis: Redis) -> None:
-    a, b = (SharedRateLimiter(redis, namespace="p", per_second=100) for _ in range(2))
+async def test_a_429_on_one_replica_pauses_the_other(redis: Redis, token: str) -> None:
+    namespace = str(bot_id_of(token))
+    a, b = (SharedRateLimiter(redis, namespace=namespace, per_second=100) for _ in range(2))
     a.pause(1.0)
     await asyncio.sleep(0.05)  # the pause is written in the background
     started = time.monotonic()
@@ -129,67 +127,6 @@ async def test_a_429_on_one_replica_pauses_the_other(redis: Redis) -> None:
 
 
 # ---------------------------------------------------------------- webhook replicas
-
-
-class Balancer:
-    """A round-robin load balancer in front of the replicas, as an operator would run one:
-    a replica that does not answer (killed) gets a 502, and Telegram sends the update again."""
-
-    def __init__(self, ports: list[int]) -> None:
-        self.ports = ports
-        self._next = itertools.cycle(range(len(ports)))
-        self.port = free_port()
-        self._runner: web.AppRunner | None = None
-        self._session: aiohttp.ClientSession | None = None
-        self.answered: dict[int, int] = {}  # replica port -> updates it answered with 200
-        self.cut_off: dict[int, int] = {}  # replica port -> requests that got no answer
-
-    async def __aenter__(self) -> Balancer:
-        app = web.Application()
-        app.router.add_route("*", "/{path:.*}", self._forward)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
-        self._session = aiohttp.ClientSession()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._session is not None and self._runner is not None
-        await self._session.close()
-        await self._runner.cleanup()
-
-    async def _forward(self, request: web.Request) -> web.Response:
-        assert self._session is not None
-        port = self.ports[next(self._next)]
-        body = await request.read()
-        headers = {k: v for k, v in request.headers.items() if k.lower().startswith("x-telegram")}
-        headers["Content-Type"] = request.headers.get("Content-Type", "application/json")
-        try:
-            async with self._session.request(
-                request.method,
-                f"http://127.0.0.1:{port}{request.rel_url}",
-                data=body,
-                headers=headers,
-            ) as answer:
-                if answer.status == 200:
-                    self.answered[port] = self.answered.get(port, 0) + 1
-                return web.Response(status=answer.status, body=await answer.read())
-        except aiohttp.ClientError:
-            self.cut_off[port] = self.cut_off.get(port, 0) + 1
-            return web.Response(status=502)
-
-
-def replica(api: FakeBotAPI, workdir: Path, database: Path, name: str, url: str, **more: str):
-    return BotProcess(
-        api,
-        workdir,
-        database_path=database,
-        name=name,
-        WEBHOOK_URL=url,
-        WEBHOOK_SECRET=SECRET,
-        WEBHOOK_LISTEN=f"127.0.0.1:{free_port()}",
-        **more,
-    )
 
 
 async def test_a_webhook_replica_answers_refuses_without_the_secret_and_reports_health(
@@ -223,7 +160,7 @@ async def test_a_webhook_replica_answers_refuses_without_the_secret_and_reports_
 
 
 async def test_three_replicas_answer_every_update_once_also_when_one_is_killed(
-    tmp_path: Path, redis: Redis
+    tmp_path: Path, token: str
 ) -> None:
     """Three webhook replicas on one database and one Redis, behind a round-robin balancer:
     40 citizens each send /start and /help; one replica is killed with -9 half-way. Every
@@ -232,7 +169,8 @@ async def test_three_replicas_answer_every_update_once_also_when_one_is_killed(
     async with FakeBotAPI() as api:
         api.webhook_retry_s = 0.2
         replicas = [
-            replica(api, tmp_path, database, f"r{i}", "", REDIS_URL=REDIS_URL) for i in range(3)
+            replica(api, tmp_path, database, f"r{i}", "", REDIS_URL=REDIS_URL, BOT_TOKEN=token)
+            for i in range(3)
         ]
         ports = [int(r.settings["WEBHOOK_LISTEN"].rsplit(":", 1)[1]) for r in replicas]
         async with Balancer(ports) as balancer:

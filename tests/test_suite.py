@@ -26,7 +26,10 @@ def test_test_modules_import_helpers_from_tests_support_not_from_each_other() ->
     assert offenders == []
 
 
-PROCESS_HELPERS = {"BotProcess", "start_bot"}
+PROCESS_HELPERS = {
+    "tests.support": {"BotProcess", "start_bot"},
+    "tests.scale_support": {"replica", "replicas_behind_balancer"},
+}
 
 
 def test_every_module_that_starts_bot_py_is_marked_slow() -> None:
@@ -38,8 +41,8 @@ def test_every_module_that_starts_bot_py_is_marked_slow() -> None:
         tree = ast.parse(source)
         starts_bot = any(
             isinstance(node, ast.ImportFrom)
-            and node.module == "tests.support"
-            and PROCESS_HELPERS & {alias.name for alias in node.names}
+            and node.module in PROCESS_HELPERS
+            and PROCESS_HELPERS[node.module] & {alias.name for alias in node.names}
             for node in ast.walk(tree)
         )
         marked = any(

@@ -67,6 +67,14 @@ class DraftSteps(IntakeBase):
         draft = await self.get_draft(draft_id, user_id=user_id)
         return draft, False
 
+    async def open_draft_id(self, user_id: int, procedure: Procedure) -> int | None:
+        """The user's open draft for this procedure, if there is one (nothing is created)."""
+        found = await self._db.fetch_value(
+            "SELECT id FROM drafts WHERE user_id = ? AND procedure = ? AND status = 'open'",
+            (user_id, procedure.value),
+        )
+        return None if found is None else int(found)
+
     async def get_draft(self, draft_id: int, *, user_id: int) -> Draft:
         cached = self._drafts.get(draft_id)
         if cached is not None:

@@ -375,7 +375,7 @@ class PostgresDatabase(Database):
         self._pool: asyncpg.Pool | None = None
         self._writer: asyncpg.Connection | None = None
         self._thread: ThreadPoolExecutor | None = None
-        self._writer_key = lock_key(schema or "public", "writer")
+        self._writer_key = lock_key(self.schema or "public", "writer")
 
     @property
     def location(self) -> str:

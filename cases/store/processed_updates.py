@@ -39,9 +39,13 @@ _INSERT = (
 class ProcessedUpdates:
     RECENT = 10_000  # ids kept in memory; older ones are looked up in the table
 
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, *, alone: bool = True) -> None:
+        """``alone``: this process receives every update of the bot (polling). Replicas behind
+        a load balancer each see some of them, so an id above the highest one a replica has
+        handled may well be another replica's, already applied: they always ask the table."""
         self._db = db
         self._clock = clock
+        self._alone = alone
         self._recent: OrderedDict[int, None] = OrderedDict()
         self._highest: int | None = None
         db.add_begin_hook(self._record_pending)
@@ -49,6 +53,8 @@ class ProcessedUpdates:
     async def seen(self, update_id: int) -> bool:
         if update_id in self._recent:
             return True
+        if not self._alone:
+            return await self._recorded(update_id)
         if self._highest is None:
             self._highest = int(
                 await self._db.fetch_value(
@@ -60,6 +66,9 @@ class ProcessedUpdates:
             # is new; only a lower id (a re-delivery, or Telegram's random restart of the
             # sequence after a week of silence) needs the table.
             return False
+        return await self._recorded(update_id)
+
+    async def _recorded(self, update_id: int) -> bool:
         found = await self._db.fetch_one(
             "SELECT 1 FROM processed_updates WHERE update_id = ?", (update_id,)
         )

@@ -71,8 +71,13 @@ async def ask(
 async def start_form(
     target: Message, user_id: int, procedure: Procedure, state: FSMContext, intake: IntakeService
 ) -> None:
-    draft, resumed = await intake.open_draft(user_id, procedure)
+    # The conversation state first. It does not commit with the draft (with replicas it is in
+    # Redis): a process that died after the draft's commit and before this write left the
+    # citizen outside the form, and Telegram's second delivery of the command is rightly not
+    # handled again. With the procedure noted first, the next answer finds the draft.
     await state.set_state(IntakeForm.answering)
+    await state.set_data({"procedure": procedure.value})
+    draft, resumed = await intake.open_draft(user_id, procedure)
     await state.set_data({"draft_id": draft.id})
     prefix = (
         _("You have an unfinished form; let us continue where you stopped.")
@@ -102,9 +107,18 @@ async def menu_entry(
 
 
 async def current_draft(state: FSMContext, user_id: int, intake: IntakeService) -> Draft | None:
-    draft_id = (await state.get_data()).get("draft_id")
+    data = await state.get_data()
+    draft_id = data.get("draft_id")
     if not isinstance(draft_id, int):
-        return None
+        # The form was being opened when its process died (start_form): its open draft, if
+        # the opening had committed.
+        procedure = data.get("procedure")
+        if procedure not in {p.value for p in Procedure}:
+            return None
+        draft_id = await intake.open_draft_id(user_id, Procedure(procedure))
+        if draft_id is None:
+            return None
+        await state.set_data({"draft_id": draft_id})
     try:
         return await intake.get_draft(draft_id, user_id=user_id)
     except DraftNotFound:
