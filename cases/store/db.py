@@ -217,8 +217,10 @@ class Database(ABC):
     async def _commit_group(self, batch: list[_Unit]) -> None:
         def group(raw: Any) -> list[tuple[bool, Any]]:
             outcomes: list[tuple[bool, Any]] = []
-            self._begin(raw)
             try:
+                # Inside the try: a BEGIN or writer-lock wait that fails (a statement_timeout
+                # on PostgreSQL) must not leave an aborted transaction open on the writer.
+                self._begin(raw)
                 for unit in batch:
                     raw.execute("SAVEPOINT unit")
                     try:
