@@ -5,12 +5,14 @@ guards against (review rev1); most run on both stores, the connection ones on Po
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
 from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
 
-from cases.store.db import Database
+from cases.store.db import Database, IntegrityError
 from cases.store.postgres import PostgresDatabase
 from tests.backends import postgres_database, postgres_probe
 
@@ -141,3 +143,58 @@ async def test_a_transaction_cancelled_twice_mid_statement_does_not_wedge_the_wr
         await conn.execute("INSERT INTO t VALUES (?)", (2,))
     await pg.execute("INSERT INTO t VALUES (?)", (3,))
     assert await ids_in(pg) == [2, 3]
+
+
+# --- a unit that caught its own statement's error -------------------------------------------
+
+
+async def test_a_transaction_that_caught_a_failed_statement_never_reports_a_lost_commit(
+    db: Database, clock
+) -> None:
+    """SQLite undoes only the failed statement; PostgreSQL aborts the whole transaction and
+    answers its COMMIT with ROLLBACK. Either the unit's writes commit and its on-commit
+    callbacks run (the update is marked recorded), or the caller gets an error and neither
+    happens: never a silent rollback reported as a commit."""
+    from cases.store.processed_updates import ProcessedUpdates
+
+    processed = ProcessedUpdates(db, clock)
+    await db.execute(INSERT_USER, (1,))
+    committed = True
+    with processed.handling(77):
+        try:
+            async with db.transaction() as conn:
+                await conn.execute(INSERT_USER, (2,))
+                with contextlib.suppress(IntegrityError):
+                    await conn.execute(INSERT_USER, (1,))  # a double press
+        except Exception:
+            committed = False
+        await processed.finish(77)
+    users = await user_ids(db)
+    recorded = await db.fetch_all("SELECT update_id FROM processed_updates")
+    assert [r[0] for r in recorded] == [77]  # recorded by its unit, or else by finish()
+    assert users == ([1, 2] if committed else [1])
+
+
+async def test_a_unit_that_caught_a_failed_statement_does_not_fail_its_whole_batch(
+    db: Database,
+) -> None:
+    """Group commit: on PostgreSQL the swallowed error left the savepoint aborted, its
+    RELEASE failed and the whole batch (other citizens' units) was rolled back."""
+    await db.execute(INSERT_USER, (1,))
+
+    def swallows(conn: sqlite3.Connection) -> str:
+        try:
+            conn.execute(INSERT_USER, (1,))
+        except IntegrityError:
+            return "duplicate"
+        return "inserted"
+
+    def insert(i: int):
+        return db.run(lambda conn: conn.execute(INSERT_USER, (i,)).rowcount)
+
+    results = await asyncio.gather(
+        insert(10), db.run(swallows), insert(11), insert(12), return_exceptions=True
+    )
+    assert results[0] == results[2] == results[3] == 1
+    assert results[1] == "duplicate" or isinstance(results[1], Exception)
+    assert await user_ids(db) == [1, 10, 11, 12]

@@ -226,11 +226,16 @@ class Database(ABC):
                     try:
                         for sql, params in unit.hooks:
                             raw.execute(sql, params)
-                        outcomes.append((True, unit.work(raw)))
+                        value = unit.work(raw)
+                        # PostgreSQL refuses the RELEASE when a statement of the unit failed
+                        # and the unit caught the error: that unit fails, not its batch.
+                        raw.execute("RELEASE SAVEPOINT unit")
                     except Exception as exc:
                         raw.execute("ROLLBACK TO SAVEPOINT unit")
+                        raw.execute("RELEASE SAVEPOINT unit")
                         outcomes.append((False, exc))
-                    raw.execute("RELEASE SAVEPOINT unit")
+                    else:
+                        outcomes.append((True, value))
                 raw.execute("COMMIT")
             except BaseException:
                 if raw.in_transaction:

@@ -481,7 +481,15 @@ class PostgresDatabase(Database):
                     except Exception:
                         conn.terminate()  # the next unit connects afresh
                 raise
-            await conn.execute("COMMIT")
+            # COMMIT's answer is checked: PostgreSQL answers ROLLBACK (no error) when a
+            # statement failed inside and the block caught the error (SQLite would have undone
+            # only that statement); the callbacks must not report that as committed.
+            status = await conn.execute("COMMIT")
+            if status != "COMMIT":
+                raise asyncpg.InFailedSQLTransactionError(
+                    "the unit of work was rolled back, not committed: one of its statements"
+                    " failed and the error was caught inside the transaction"
+                )
             for callback in callbacks:
                 callback()
 
