@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
 
-from cases.store.db import Database, IntegrityError
+from cases.store.db import MAX_GROUP, Database, IntegrityError
 from cases.store.postgres import PostgresDatabase
 from tests.backends import postgres_database, postgres_probe
 
@@ -198,3 +200,71 @@ async def test_a_unit_that_caught_a_failed_statement_does_not_fail_its_whole_bat
     assert results[0] == results[2] == results[3] == 1
     assert results[1] == "duplicate" or isinstance(results[1], Exception)
     assert await user_ids(db) == [1, 10, 11, 12]
+
+
+# --- callers cancelled while their unit waits for the writer --------------------------------
+
+
+async def test_a_unit_cancelled_before_it_started_is_not_applied_later(db: Database) -> None:
+    """A caller cancelled while waiting for the writer was told it failed: its unit must not
+    commit later in someone else's batch."""
+
+    def slow(conn: sqlite3.Connection) -> None:
+        time.sleep(0.3)
+        conn.execute(INSERT_USER, (1,))
+
+    first = asyncio.create_task(db.run(slow))
+    await asyncio.sleep(0.1)
+    waiting = asyncio.create_task(db.execute(INSERT_USER, (2,)))
+    await asyncio.sleep(0)
+    waiting.cancel()
+    await first
+    await db.execute(INSERT_USER, (3,))
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert await user_ids(db) == [1, 3]
+
+
+async def test_a_unit_behind_a_full_batch_of_cancelled_callers_still_gets_its_result(
+    db: Database,
+) -> None:
+    """The lock holder takes the first MAX_GROUP pending units; with that many orphaned
+    units (cancelled callers) ahead of it, its own was not in the batch and its caller got
+    InvalidStateError while the unit stayed queued."""
+
+    def slow(conn: sqlite3.Connection) -> None:
+        time.sleep(0.3)
+
+    first = asyncio.create_task(db.run(slow))
+    await asyncio.sleep(0.1)
+    orphans = [asyncio.create_task(db.execute(INSERT_USER, (100 + i,))) for i in range(MAX_GROUP)]
+    await asyncio.sleep(0)
+    for task in orphans:
+        task.cancel()
+    last = asyncio.create_task(db.execute(INSERT_USER, (1,)))
+    await first
+    assert await last == 1
+    await asyncio.gather(*orphans, return_exceptions=True)
+    assert 1 in await user_ids(db)
+
+
+async def test_a_batch_that_failed_whole_logs_no_unretrieved_future(
+    db: Database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The caller holding the writer got the batch's error directly; its own future kept the
+    same error unread, and asyncio logged "Future exception was never retrieved" (with a
+    traceback, at ERROR) for every batch that failed as a whole."""
+
+    def refuse(raw: object) -> None:
+        raise RuntimeError("the writer is unavailable")
+
+    monkeypatch.setattr(db, "_begin", refuse)
+    failed = False
+    try:
+        await db.execute(INSERT_USER, (1,))
+    except RuntimeError:
+        failed = True
+    gc.collect()
+    await asyncio.sleep(0)
+    assert failed
+    assert not [r for r in caplog.records if "never retrieved" in r.getMessage()]

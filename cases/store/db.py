@@ -203,15 +203,31 @@ class Database(ABC):
         holds the writer lock are committed together (group commit): each in its own
         SAVEPOINT, so one that raises is rolled back alone and re-raised to its caller, the
         others commit. ``work`` may run again only if its batch failed as a whole, so it must
-        not act outside the database.
+        not act outside the database. A caller cancelled while its unit waits for the writer
+        gets CancelledError and the unit never runs; once its batch has begun, the batch
+        finishes first (:func:`_uncancelled`).
         """
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         statements, callbacks = self._hook_statements()
-        self._pending.append(_Unit(statements, callbacks, work, future))
-        async with self._lock:
-            if not future.done():
-                batch, self._pending = self._pending[:MAX_GROUP], self._pending[MAX_GROUP:]
-                await _uncancelled(self._commit_group(batch))
+        unit = _Unit(statements, callbacks, work, future)
+        self._pending.append(unit)
+        try:
+            async with self._lock:
+                # Until this unit has run: units of cancelled callers may fill a batch.
+                while not future.done() and self._pending:
+                    batch, self._pending = self._pending[:MAX_GROUP], self._pending[MAX_GROUP:]
+                    try:
+                        await _uncancelled(self._commit_group(batch))
+                    except BaseException:
+                        if future.done() and not future.cancelled():
+                            future.exception()  # raised here; not "never retrieved" later
+                        raise
+        except asyncio.CancelledError:
+            if unit in self._pending:
+                # Cancelled before its batch began: the caller sees a failure, so the unit
+                # must not commit later in another caller's batch.
+                self._pending.remove(unit)
+            raise
         return future.result()  # type: ignore[no-any-return]
 
     async def _commit_group(self, batch: list[_Unit]) -> None:
