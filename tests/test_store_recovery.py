@@ -268,3 +268,39 @@ async def test_a_batch_that_failed_whole_logs_no_unretrieved_future(
     await asyncio.sleep(0)
     assert failed
     assert not [r for r in caplog.records if "never retrieved" in r.getMessage()]
+
+
+# --- the cluster-wide writer lock is the same for every spelling of the schema --------------
+
+
+async def test_the_writer_lock_is_shared_by_a_url_search_path_and_the_schema_argument(
+    pg: PostgresDatabase,
+) -> None:
+    """The bot names its schema in DATABASE_URL (?search_path=); scripts/sqlite_to_postgres.py
+    and the tests pass schema=. Both must take the same writer lock, or their writes are not
+    serialised (the lock was named after the argument only, "public" for the bot)."""
+    assert pg.schema is not None
+    other = PostgresDatabase(f"{pg.url}?search_path={pg.schema}", pool_size=1)
+    await other.open()
+    try:
+        holding, release = asyncio.Event(), asyncio.Event()
+
+        async def long_unit() -> None:
+            async with pg.transaction() as conn:
+                await conn.execute("INSERT INTO t VALUES (?)", (1,))
+                holding.set()
+                await release.wait()
+
+        task = asyncio.create_task(long_unit())
+        await holding.wait()
+        waiting = asyncio.create_task(other.execute("INSERT INTO t VALUES (?)", (2,)))
+        await asyncio.sleep(0.5)
+        waited = not waiting.done()  # for the writer lock
+        release.set()
+        await task
+        assert await waiting == 1
+        assert waited
+    finally:
+        release.set()
+        await other.close()
+    assert await ids_in(pg) == [1, 2]

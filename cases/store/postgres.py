@@ -381,7 +381,9 @@ class PostgresDatabase(Database):
         self._pool: asyncpg.Pool | None = None
         self._writer: asyncpg.Connection | None = None
         self._thread: ThreadPoolExecutor | None = None
-        self._writer_key = lock_key(schema or "public", "writer")
+        # self.schema, not the argument: DATABASE_URL's ?search_path= names the same lock as
+        # schema= does (scripts/sqlite_to_postgres.py takes it by db.schema), as job_lock does.
+        self._writer_key = lock_key(self.schema or "public", "writer")
 
     @property
     def location(self) -> str:
