@@ -10,13 +10,16 @@ import gc
 import sqlite3
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import asyncpg
 import pytest
 
 from cases.store.db import MAX_GROUP, Database, IntegrityError
+from cases.store.migrate import migrate
 from cases.store.postgres import PostgresDatabase
-from tests.backends import postgres_database, postgres_probe
+from cases.store.sqlite import SqliteDatabase
+from tests.backends import POSTGRES, postgres_database, postgres_probe, second_process
 
 INSERT_USER = "INSERT INTO users(telegram_id, first_seen, last_seen) VALUES (?, 'a', 'a')"
 
@@ -304,3 +307,39 @@ async def test_the_writer_lock_is_shared_by_a_url_search_path_and_the_schema_arg
         release.set()
         await other.close()
     assert await ids_in(pg) == [1, 2]
+
+
+# --- replicas starting together ---------------------------------------------------------------
+
+
+@pytest.fixture
+async def empty_store(
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> AsyncIterator[Database]:
+    """A store with no migration applied yet, on either backend."""
+    if backend == POSTGRES:
+        url = request.config.stash[postgres_probe.key].url
+        assert url is not None
+        async with postgres_database(url) as database:
+            yield database
+        return
+    async with SqliteDatabase(tmp_path / "m.sqlite3") as database:
+        yield database
+
+
+async def test_replicas_starting_together_both_migrate_without_failing(
+    empty_store: Database,
+) -> None:
+    """Each process read the applied versions before taking the writer lock, so the second
+    of two starting at once applied the same migration again and stopped with "database
+    migration failed" (a rolling deploy, or several replicas started at once)."""
+    async with second_process(empty_store) as other:
+        results = await asyncio.gather(
+            migrate(empty_store), migrate(other), return_exceptions=True
+        )
+    assert not [r for r in results if isinstance(r, BaseException)], results
+    first, second = results
+    assert isinstance(first, list) and isinstance(second, list)
+    assert sorted(first + second) == sorted({*first, *second})  # each applied once
+    versions = await empty_store.fetch_all("SELECT version FROM schema_migrations")
+    assert len(versions) == len(first) + len(second)

@@ -11,7 +11,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from cases.store.db import DATABASE_ERRORS, Database
+from cases.store.db import DATABASE_ERRORS, Database, row_in
 from cases.store.time import Clock, SystemClock, to_db
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -84,6 +84,12 @@ async def migrate(
             continue
         try:
             async with db.transaction() as conn:
+                # Again under the writer lock: a replica starting at the same time may have
+                # applied it since ``done`` was read.
+                if await row_in(
+                    conn, "SELECT 1 FROM schema_migrations WHERE version = ?", (migration.version,)
+                ):
+                    continue
                 if db.dialect == "sqlite":
                     for statement in split_statements(migration.sql):
                         await conn.execute(statement)
