@@ -360,13 +360,18 @@ def _search_path(url: str) -> str | None:
     return found[0].split(",")[0].strip() if found else None
 
 
+_QUERY_SECRET = re.compile(r"(?i)(^|&)((?:ssl)?password)=[^&]*")
+
+
 def redact(url: str) -> str:
-    """The URL without its password, for log lines."""
+    """The URL without its passwords (user's, and ``?password=``/``?sslpassword=``, which
+    asyncpg also reads), for log lines."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-    return urlunsplit(parts._replace(netloc=netloc))
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = netloc.replace(f":{parts.password}@", ":***@")
+    query = _QUERY_SECRET.sub(r"\1\2=***", parts.query)
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 class PostgresDatabase(Database):
