@@ -92,3 +92,12 @@ def test_a_password_in_the_query_never_reaches_a_log_line() -> None:
         == "postgresql://bot:***@db/g?sslmode=require&sslpassword=***"
     )
     assert redact("postgresql://bot@db/g?search_path=s") == "postgresql://bot@db/g?search_path=s"
+
+
+def test_a_password_in_the_query_string_never_reaches_a_log_line() -> None:
+    """asyncpg also reads the password (and the client key's) from the query string."""
+    url = "postgresql://bot@db/gucheng?sslmode=require&password=s3cret&sslpassword=k3y"
+    assert (
+        redact(url) == "postgresql://bot@db/gucheng?sslmode=require&password=***&sslpassword=***"
+    )
+    assert "s3cret" not in redact("postgresql://bot:pw@db/g?PASSWORD=s3cret&search_path=x")

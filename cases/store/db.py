@@ -203,32 +203,55 @@ class Database(ABC):
         holds the writer lock are committed together (group commit): each in its own
         SAVEPOINT, so one that raises is rolled back alone and re-raised to its caller, the
         others commit. ``work`` may run again only if its batch failed as a whole, so it must
-        not act outside the database.
+        not act outside the database. A caller cancelled while its unit waits for the writer
+        gets CancelledError and the unit never runs; once its batch has begun, the batch
+        finishes first (:func:`_uncancelled`).
         """
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         statements, callbacks = self._hook_statements()
-        self._pending.append(_Unit(statements, callbacks, work, future))
-        async with self._lock:
-            if not future.done():
-                batch, self._pending = self._pending[:MAX_GROUP], self._pending[MAX_GROUP:]
-                await _uncancelled(self._commit_group(batch))
+        unit = _Unit(statements, callbacks, work, future)
+        self._pending.append(unit)
+        try:
+            async with self._lock:
+                # Until this unit has run: units of cancelled callers may fill a batch.
+                while not future.done() and self._pending:
+                    batch, self._pending = self._pending[:MAX_GROUP], self._pending[MAX_GROUP:]
+                    try:
+                        await _uncancelled(self._commit_group(batch))
+                    except BaseException:
+                        if future.done() and not future.cancelled():
+                            future.exception()  # raised here; not "never retrieved" later
+                        raise
+        except asyncio.CancelledError:
+            if unit in self._pending:
+                # Cancelled before its batch began: the caller sees a failure, so the unit
+                # must not commit later in another caller's batch.
+                self._pending.remove(unit)
+            raise
         return future.result()  # type: ignore[no-any-return]
 
     async def _commit_group(self, batch: list[_Unit]) -> None:
         def group(raw: Any) -> list[tuple[bool, Any]]:
             outcomes: list[tuple[bool, Any]] = []
-            self._begin(raw)
             try:
+                # Inside the try: a BEGIN or writer-lock wait that fails (a statement_timeout
+                # on PostgreSQL) must not leave an aborted transaction open on the writer.
+                self._begin(raw)
                 for unit in batch:
                     raw.execute("SAVEPOINT unit")
                     try:
                         for sql, params in unit.hooks:
                             raw.execute(sql, params)
-                        outcomes.append((True, unit.work(raw)))
+                        value = unit.work(raw)
+                        # PostgreSQL refuses the RELEASE when a statement of the unit failed
+                        # and the unit caught the error: that unit fails, not its batch.
+                        raw.execute("RELEASE SAVEPOINT unit")
                     except Exception as exc:
                         raw.execute("ROLLBACK TO SAVEPOINT unit")
+                        raw.execute("RELEASE SAVEPOINT unit")
                         outcomes.append((False, exc))
-                    raw.execute("RELEASE SAVEPOINT unit")
+                    else:
+                        outcomes.append((True, value))
                 raw.execute("COMMIT")
             except BaseException:
                 if raw.in_transaction:

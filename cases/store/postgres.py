@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
+import logging
 import re
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -36,6 +37,7 @@ import asyncpg
 from cases.store.db import Database, Params
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 POOL_SIZE = 10
 """Read connections per process; a replica rarely has more reads in flight at once."""
@@ -55,6 +57,18 @@ _JSON_EXTRACT = re.compile(r"json_extract\(\s*([\w.]+)\s*,\s*'\$\.([\w.]+)'\s*\)
 _GROUP_CONCAT = re.compile(r"group_concat\(\s*([^(),]+?)\s*(?:,\s*('[^']*')\s*)?\)", re.IGNORECASE)
 _COMMA = "','"
 _INDEXED_BY = re.compile(r"\s+INDEXED\s+BY\s+\w+", re.IGNORECASE)
+_CONNECTION_LOST = (
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.CannotConnectNowError,
+    OSError,
+)
+"""The writer's connection is gone or in an unknown state (asyncpg's own errors, a server
+shutting down): out of a batch's BEGIN, SAVEPOINT, COMMIT or ROLLBACK (a unit's own errors
+stop at its savepoint), the writer is replaced."""
 
 
 def _functions(sql: str) -> str:
@@ -238,6 +252,8 @@ class ThreadConnection:
         self._conn = conn
         self._loop = loop
         self.total_changes = 0
+        self.began = False
+        """BEGIN went through: from here on, the batch may have done something."""
 
     def _wait(self, coro: Any) -> Result:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result()  # type: ignore[no-any-return]
@@ -347,19 +363,17 @@ def _search_path(url: str) -> str | None:
     return found[0].split(",")[0].strip() if found else None
 
 
-# asyncpg (like libpq) also takes the password, or a TLS key's, as a query parameter.
-_QUERY_PASSWORD = re.compile(r"(^|&)([^&=]*password=)[^&]*", re.IGNORECASE)
+_QUERY_SECRET = re.compile(r"(?i)(^|&)((?:ssl)?password)=[^&]*")
 
 
 def redact(url: str) -> str:
-    """The URL without its password (``user:password@`` or ``?password=``), for log lines."""
+    """The URL without its passwords (user's, and ``?password=``/``?sslpassword=``, which
+    asyncpg also reads), for log lines."""
     parts = urlsplit(url)
     netloc = parts.netloc
     if parts.password is not None:
         netloc = netloc.replace(f":{parts.password}@", ":***@")
-    query = _QUERY_PASSWORD.sub(r"\1\2***", parts.query)
-    if (netloc, query) == (parts.netloc, parts.query):
-        return url
+    query = _QUERY_SECRET.sub(r"\1\2=***", parts.query)
     return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
@@ -375,6 +389,8 @@ class PostgresDatabase(Database):
         self._pool: asyncpg.Pool | None = None
         self._writer: asyncpg.Connection | None = None
         self._thread: ThreadPoolExecutor | None = None
+        # self.schema, not the argument: DATABASE_URL's ?search_path= names the same lock as
+        # schema= does (scripts/sqlite_to_postgres.py takes it by db.schema), as job_lock does.
         self._writer_key = lock_key(self.schema or "public", "writer")
 
     @property
@@ -388,12 +404,37 @@ class PostgresDatabase(Database):
             found["search_path"] = self.schema
         return found
 
-    async def open(self) -> None:
-        self._writer = await asyncpg.connect(
+    async def _connect_writer(self) -> asyncpg.Connection:
+        conn = await asyncpg.connect(
             self.url, timeout=CONNECT_TIMEOUT, server_settings=self._server_settings()
         )
         try:
-            await _prepare_connection(self._writer)
+            await _prepare_connection(conn)
+        except BaseException:
+            conn.terminate()
+            raise
+        return conn
+
+    async def _ready_writer(self) -> asyncpg.Connection:
+        """The writer, fit for a new transaction (called under the writer lock).
+
+        A replica must not fail every later write because one went wrong: a connection the
+        server ended (a restart, pg_terminate_backend) is replaced, and a transaction left
+        open (a ROLLBACK that a second cancellation kept from being sent) is rolled back."""
+        conn = self.writer
+        if not conn.is_closed() and conn.is_in_transaction():
+            try:
+                await conn.execute("ROLLBACK")
+            except Exception:  # the connection is in no state to go on: a new one
+                conn.terminate()
+        if conn.is_closed():
+            log.warning("the writer's connection to %s was lost; reconnecting", self.location)
+            self._writer = conn = await self._connect_writer()
+        return conn
+
+    async def open(self) -> None:
+        self._writer = await self._connect_writer()
+        try:
             self._pool = await asyncpg.create_pool(
                 self.url,
                 min_size=1,
@@ -433,25 +474,61 @@ class PostgresDatabase(Database):
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[LoopConnection]:
         async with self._lock:
-            conn = self.writer
+            conn = await self._ready_writer()
+            try:
+                await conn.execute("BEGIN")
+            except _CONNECTION_LOST:
+                conn.terminate()  # lost while idle (see _run_group): once more, afresh
+                conn = await self._ready_writer()
+                await conn.execute("BEGIN")
             statements, callbacks = self._hook_statements()
-            async with conn.transaction():
+            try:
                 await conn.execute("SELECT pg_advisory_xact_lock($1)", self._writer_key)
                 for sql, params in statements:
                     await run_statement(conn, sql, params)
                 yield LoopConnection(conn)
+            except BaseException:
+                if not conn.is_closed():
+                    try:
+                        await conn.execute("ROLLBACK")
+                    except Exception:
+                        conn.terminate()  # the next unit connects afresh
+                raise
+            # COMMIT's answer is checked: PostgreSQL answers ROLLBACK (no error) when a
+            # statement failed inside and the block caught the error (SQLite would have undone
+            # only that statement); the callbacks must not report that as committed.
+            status = await conn.execute("COMMIT")
+            if status != "COMMIT":
+                raise asyncpg.InFailedSQLTransactionError(
+                    "the unit of work was rolled back, not committed: one of its statements"
+                    " failed and the error was caught inside the transaction"
+                )
             for callback in callbacks:
                 callback()
 
     def _begin(self, raw: ThreadConnection) -> None:
         raw.execute("BEGIN")
+        raw.began = True
         raw.execute("SELECT pg_advisory_xact_lock(?)", (self._writer_key,))
 
     async def _run_group(self, group: Callable[[Any], T]) -> T:
         if self._thread is None:
             raise RuntimeError("database is not open")
-        raw = ThreadConnection(self.writer, asyncio.get_running_loop())
-        return await asyncio.get_running_loop().run_in_executor(self._thread, group, raw)
+        loop = asyncio.get_running_loop()
+        for attempt in (1, 2):
+            writer = await self._ready_writer()
+            raw = ThreadConnection(writer, loop)
+            try:
+                return await loop.run_in_executor(self._thread, group, raw)
+            except _CONNECTION_LOST:
+                writer.terminate()  # the next unit connects afresh
+                if raw.began or attempt == 2:
+                    raise
+                # Lost before BEGIN went through (the server restarted while the writer was
+                # idle and asyncpg had not noticed yet): nothing ran, so the batch runs once
+                # more on a new connection rather than failing its callers.
+                log.warning("the writer's connection was lost before BEGIN; once more")
+        raise AssertionError("unreachable")
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[asyncpg.Record]:
         text, args = bind(sql, params)
