@@ -42,6 +42,10 @@ log = logging.getLogger(__name__)
 POOL_SIZE = 10
 """Read connections per process; a replica rarely has more reads in flight at once."""
 CONNECT_TIMEOUT = 10.0
+WRITER_SETTINGS = {"idle_in_transaction_session_timeout": "60s"}
+"""A replica that stalls inside a write transaction (frozen, cut off) holds every replica's
+writer lock; the server ends its session after a minute idle, which releases the lock, and the
+replica reconnects at its next unit. Units never wait on the client that long."""
 """Seconds to connect and log in (asyncpg's default is 60): a wrong host or port, or a server
 that is not PostgreSQL, ends the start with one line soon instead of a silent minute."""
 
@@ -406,7 +410,9 @@ class PostgresDatabase(Database):
 
     async def _connect_writer(self) -> asyncpg.Connection:
         conn = await asyncpg.connect(
-            self.url, timeout=CONNECT_TIMEOUT, server_settings=self._server_settings()
+            self.url,
+            timeout=CONNECT_TIMEOUT,
+            server_settings={**self._server_settings(), **WRITER_SETTINGS},
         )
         try:
             await _prepare_connection(conn)
