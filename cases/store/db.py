@@ -23,6 +23,8 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, TypeVar
 
+import asyncpg
+
 Params = Sequence[Any] | dict[str, Any]
 Statement = tuple[str, Params]
 OnCommit = Callable[[], None]
@@ -72,29 +74,13 @@ class UnitConnection(Protocol):
     async def execute_script(self, sql: str) -> None: ...
 
 
-def _integrity_errors() -> tuple[type[Exception], ...]:
-    found: list[type[Exception]] = [sqlite3.IntegrityError]
-    try:
-        import asyncpg
-    except ImportError:  # pragma: no cover - asyncpg is in requirements.txt
-        return tuple(found)
-    found.append(asyncpg.IntegrityConstraintViolationError)
-    return tuple(found)
-
-
-IntegrityError = _integrity_errors()
+IntegrityError: tuple[type[Exception], ...] = (
+    sqlite3.IntegrityError,
+    asyncpg.IntegrityConstraintViolationError,
+)
 """A constraint refused a write, on either backend: ``except IntegrityError``."""
 
-
-def _database_errors() -> tuple[type[Exception], ...]:
-    try:
-        import asyncpg
-    except ImportError:  # pragma: no cover
-        return (sqlite3.Error,)
-    return (sqlite3.Error, asyncpg.PostgresError)
-
-
-DATABASE_ERRORS = _database_errors()
+DATABASE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, asyncpg.PostgresError)
 """Any error the database server or file reported, on either backend."""
 
 
