@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import secrets
 import sqlite3
@@ -24,24 +23,13 @@ import asyncpg
 import pytest
 
 from cases.store.migrate import MIGRATIONS_DIR, Migration, load_migrations, split_statements
+from tests.backends import postgres_probe
 
-PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+_PROBE = postgres_probe.run()  # the suite's own probe (tests/backends.py)
+if _PROBE.url is None:
+    pytest.skip(_PROBE.why_not, allow_module_level=True)
+PG_URL: str = _PROBE.url
 PG_DIR = MIGRATIONS_DIR / "postgresql"
-
-
-async def _server_answers() -> bool:
-    try:
-        conn = await asyncpg.connect(PG_URL, timeout=3)
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
-        return False
-    await conn.close()
-    return True
-
-
-if not PG_URL:
-    pytest.skip("TEST_DATABASE_URL is not set (.ci/run sets it)", allow_module_level=True)
-if not asyncio.run(_server_answers()):
-    pytest.skip("no PostgreSQL server answers at TEST_DATABASE_URL", allow_module_level=True)
 
 
 # --- the two databases ----------------------------------------------------------------------

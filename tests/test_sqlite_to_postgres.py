@@ -41,6 +41,7 @@ from scheduling.webhooks import WebhookPump
 from scripts import sqlite_to_postgres as tool
 from settings import Settings
 from tests.assignment_support import PSB_ROOM, deliver, file_mediation, make_mediator, tick
+from tests.backends import postgres_probe
 from tests.case_file_support import file_reconsideration, person
 from tests.invitation_support import admin, invite
 from tests.queue_support import seed_case
@@ -54,23 +55,12 @@ from tests.webhooks_support import (
     signed_headers,
 )
 
-PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+_PROBE = postgres_probe.run()  # the suite's own probe (tests/backends.py)
+if _PROBE.url is None:
+    pytest.skip(_PROBE.why_not, allow_module_level=True)
+PG_URL: str = _PROBE.url
 MIGRATIONS = len(load_migrations())
 
-
-async def _server_answers() -> bool:
-    try:
-        conn = await asyncpg.connect(PG_URL, timeout=3)
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
-        return False
-    await conn.close()
-    return True
-
-
-if not PG_URL:
-    pytest.skip("TEST_DATABASE_URL is not set (.ci/run sets it)", allow_module_level=True)
-if not asyncio.run(_server_answers()):
-    pytest.skip("no PostgreSQL server answers at TEST_DATABASE_URL", allow_module_level=True)
 
 pytestmark = pytest.mark.sqlite_only  # the `db` fixture is the SQLite source only
 
